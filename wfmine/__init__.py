@@ -1,0 +1,47 @@
+"""wfmine: process mining for workflow architects.
+
+>>> import wfmine
+>>> log = wfmine.open(":memory:")
+
+Importing wfmine is light: pm4py, plotly and networkx load only in the
+functions that use them.
+"""
+
+from __future__ import annotations
+
+from wfmine.errors import (
+    ConfigError,
+    ConnectorError,
+    DesignError,
+    FormatError,
+    InputError,
+    StoreError,
+    TerminalError,
+    TransientError,
+    WfmineError,
+)
+from wfmine.model import Batch
+from wfmine.store import Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Batch",
+    "ConfigError",
+    "ConnectorError",
+    "DesignError",
+    "FormatError",
+    "InputError",
+    "Store",
+    "StoreError",
+    "TerminalError",
+    "TransientError",
+    "WfmineError",
+    "__version__",
+    "open",
+]
+
+
+def open(path: str = ":memory:") -> Store:
+    """Open (or create) the wfmine store at ``path``."""
+    return Store(path)

@@ -1,0 +1,489 @@
+"""The store: one DuckDB file, object-centric, written one transaction per run.
+
+>>> import wfmine
+>>> store = wfmine.open(":memory:")
+>>> store.counts()["events"]
+0
+
+Tables (see ``../shared/DESIGN.md``): ``raw_records``, ``events``,
+``event_objects``, ``objects``, ``object_links``, ``accounts`` (one row per
+source account), ``actors`` and ``actor_accounts`` (identity resolution: one
+actor per person or bot across sources), ``ingest_runs``, ``quarantine``,
+``findings``, plus ``schema_meta`` for the schema version. Derived results
+(conformance, findings) are written with :meth:`Store.put_result`.
+
+Writes are idempotent: a batch row whose key is already stored is skipped, so
+re-ingesting the same input adds nothing. A run that raises leaves every table
+as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import polars as pl
+
+from wfmine.errors import StoreError
+from wfmine.model import LOG_SCHEMA, Batch
+
+__all__ = ["FOLD_RELATIONS", "SCHEMA_VERSION", "Store", "case_map", "open_store"]
+
+#: Link relations that fold an object into the case of the object it points to,
+#: with their priority (lower wins when an object points to several cases).
+FOLD_RELATIONS: Final[dict[str, int]] = {
+    "part_of": 0,  # commit -> pull request, reply -> thread, message -> thread
+    "closes": 1,  # PR "closes PROJ-1" / "fixes #12"
+    "branch": 2,  # branch name carries the key
+    "title": 3,  # PR / thread title carries the key
+    "commit_message": 4,
+    "mentions": 5,  # body / message text carries the key or URL
+    "url": 5,
+}
+
+#: Object types that are work items: the default case notion folds the rest into them.
+WORK_ITEM_TYPES: Final = frozenset({"issue", "case", "work_item", "ticket"})
+
+_MIGRATIONS: Final[list[list[str]]] = [
+    # version 1
+    [
+        """CREATE TABLE schema_meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+        """CREATE TABLE ingest_runs (
+            run_id BIGINT PRIMARY KEY, source VARCHAR, origin VARCHAR,
+            started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
+            counts JSON, cursor VARCHAR, scope VARCHAR, warnings JSON)""",
+        """CREATE TABLE raw_records (
+            source VARCHAR, record_type VARCHAR, record_id VARCHAR, payload JSON,
+            origin VARCHAR, ingest_run BIGINT)""",
+        """CREATE TABLE events (
+            event_id VARCHAR, activity VARCHAR, "timestamp" TIMESTAMPTZ, seq BIGINT,
+            actor_id VARCHAR, team VARCHAR, source VARCHAR, object_id VARCHAR,
+            attrs JSON, raw_ref VARCHAR, ingest_run BIGINT)""",
+        """CREATE TABLE event_objects (event_id VARCHAR, object_id VARCHAR, qualifier VARCHAR)""",
+        """CREATE TABLE objects (
+            object_id VARCHAR PRIMARY KEY, object_type VARCHAR, source VARCHAR, key VARCHAR,
+            title VARCHAR, attrs JSON)""",
+        """CREATE TABLE object_links (
+            from_object VARCHAR, to_object VARCHAR, relation VARCHAR, evidence VARCHAR)""",
+        """CREATE TABLE accounts (
+            account_id VARCHAR PRIMARY KEY, source VARCHAR, login VARCHAR,
+            display_name VARCHAR, email VARCHAR, platform_kind VARCHAR, attrs JSON)""",
+        """CREATE TABLE actors (
+            actor_id VARCHAR PRIMARY KEY, display_name VARCHAR, kind VARCHAR,
+            declared_kind VARCHAR, detected_kind VARCHAR, kind_score DOUBLE,
+            team VARCHAR, aliases JSON, evidence JSON)""",
+        """CREATE TABLE actor_accounts (
+            account_id VARCHAR PRIMARY KEY, actor_id VARCHAR, confidence DOUBLE,
+            evidence VARCHAR)""",
+        """CREATE TABLE quarantine (
+            source VARCHAR, record_ref VARCHAR, reason VARCHAR, payload VARCHAR,
+            ingest_run BIGINT)""",
+        """CREATE TABLE findings (
+            finding_id VARCHAR, kind VARCHAR, subject VARCHAR, severity VARCHAR,
+            summary VARCHAR, evidence JSON, first_seen VARCHAR, last_seen VARCHAR,
+            trend VARCHAR, generated_at TIMESTAMPTZ)""",
+    ],
+]
+
+SCHEMA_VERSION: Final = len(_MIGRATIONS)
+
+# (table, key columns) for idempotent appends
+_APPEND_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "raw_records": ("source", "record_type", "record_id"),
+    "events": ("event_id",),
+    "event_objects": ("event_id", "object_id", "qualifier"),
+    "object_links": ("from_object", "to_object", "relation"),
+    "quarantine": ("source", "record_ref", "reason"),
+}
+# tables where a newer record of the same key replaces the stored one
+_UPSERT_KEYS: Final[dict[str, str]] = {"objects": "object_id", "accounts": "account_id"}
+
+
+class Store:
+    """A wfmine store: a DuckDB database file (or ``":memory:"``).
+
+    Open one with :func:`wfmine.open`. Analyses read :meth:`log`; connectors
+    write with :meth:`ingest`.
+    """
+
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
+        if not read_only:
+            self._migrate()
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The underlying DuckDB connection (for ad-hoc SQL in notebooks)."""
+        return self._con
+
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        rows = self._con.execute("SELECT value FROM schema_meta WHERE key = 'version'").fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def _migrate(self) -> None:
+        exists = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_meta'"
+        ).fetchall()
+        current = self.schema_version() if exists and exists[0][0] else 0
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema version {current} is newer than this wfmine "
+                f"({SCHEMA_VERSION}); upgrade wfmine"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in _MIGRATIONS[version - 1]:
+                    self._con.execute(statement)
+                self._con.execute(
+                    "INSERT OR REPLACE INTO schema_meta VALUES ('version', ?)", [str(version)]
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block in one transaction: everything or nothing is written."""
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self._con
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------------
+
+    def ingest(
+        self,
+        batch: Batch,
+        *,
+        origin: str = "",
+        scope: str = "",
+        started_at: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        """Write ``batch`` in one transaction and record the run in ``ingest_runs``.
+
+        Returns the run summary: run id, rows *added* per table (rows already
+        stored are skipped), quarantined records and warnings. ``scope`` names
+        what an incremental cursor belongs to (e.g. a JQL query or a repo).
+        """
+        batch.validate()
+        started = started_at or _now()
+        added: dict[str, int] = {}
+        with self.transaction() as con:
+            run_id = _scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs")
+            for table, df in batch.tables().items():
+                added[table] = self._write(con, table, df, run_id)
+            con.execute(
+                "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
+                [
+                    run_id,
+                    batch.source,
+                    origin,
+                    started,
+                    _now(),
+                    json.dumps({"read": batch.counts(), "added": added, **batch.stats}),
+                    batch.cursor,
+                    scope,
+                    json.dumps(batch.warnings),
+                ],
+            )
+        return {
+            "run_id": run_id,
+            "source": batch.source,
+            "added": added,
+            "read": batch.counts(),
+            "quarantined": batch.quarantine.height,
+            "warnings": list(batch.warnings),
+        }
+
+    def _write(
+        self, con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, run_id: int
+    ) -> int:
+        if df.height == 0:
+            return 0
+        before = _scalar(con, f"SELECT count(*) FROM {table}")
+        if table in _UPSERT_KEYS:
+            key = _UPSERT_KEYS[table]
+            staged = df.unique(subset=[key], keep="last", maintain_order=True)
+            con.register("_staged", staged.to_arrow())
+            try:
+                con.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM _staged")
+            finally:
+                con.unregister("_staged")
+            return _scalar(con, f"SELECT count(*) FROM {table}") - before
+        keys = _APPEND_KEYS[table]
+        staged = df.unique(subset=list(keys), keep="first", maintain_order=True)
+        if table != "event_objects" and table != "object_links":
+            staged = staged.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("ingest_run"))
+        con.register("_staged", staged.to_arrow())
+        try:
+            using = ", ".join(f'"{k}"' for k in keys)
+            con.execute(
+                f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t USING ({using})"
+            )
+        finally:
+            con.unregister("_staged")
+        return _scalar(con, f"SELECT count(*) FROM {table}") - before
+
+    def put_result(self, name: str, df: pl.DataFrame) -> None:
+        """Replace the derived-result table ``result_<name>`` with ``df`` (one transaction)."""
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"bad result name {name!r}")
+        with self.transaction() as con:
+            con.register("_result", df.to_arrow())
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE result_{name} AS SELECT * FROM _result")
+            finally:
+                con.unregister("_result")
+
+    def result(self, name: str) -> pl.DataFrame | None:
+        """A derived-result table written by :meth:`put_result`, or ``None``."""
+        if not self._has_table(f"result_{name}"):
+            return None
+        return self.sql(f"SELECT * FROM result_{name}")
+
+    def replace_identities(self, actors: pl.DataFrame, actor_accounts: pl.DataFrame) -> None:
+        """Replace the identity-resolution tables (``actors``, ``actor_accounts``) atomically."""
+        with self.transaction() as con:
+            con.execute("DELETE FROM actors")
+            con.execute("DELETE FROM actor_accounts")
+            if actors.height:
+                con.register("_a", actors.to_arrow())
+                con.execute(
+                    "INSERT INTO actors SELECT actor_id, display_name, kind, declared_kind, "
+                    "detected_kind, kind_score, team, aliases, evidence FROM _a"
+                )
+                con.unregister("_a")
+            if actor_accounts.height:
+                con.register("_m", actor_accounts.to_arrow())
+                con.execute(
+                    "INSERT INTO actor_accounts SELECT account_id, actor_id, confidence, "
+                    "evidence FROM _m"
+                )
+                con.unregister("_m")
+
+    def replace_findings(self, findings: pl.DataFrame) -> None:
+        """Replace the stored findings with ``findings`` (the findings table's columns)."""
+        with self.transaction() as con:
+            con.execute("DELETE FROM findings")
+            if findings.height:
+                con.register("_f", findings.to_arrow())
+                con.execute(
+                    "INSERT INTO findings SELECT finding_id, kind, subject, severity, summary, "
+                    "evidence, first_seen, last_seen, trend, generated_at FROM _f"
+                )
+                con.unregister("_f")
+
+    # -- reading ---------------------------------------------------------------------
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run SQL against the store and return a polars frame."""
+        rel = self._con.sql(query, params=list(params) if params is not None else None)
+        if rel is None:
+            return pl.DataFrame()
+        return rel.pl()
+
+    def table(self, name: str) -> pl.DataFrame:
+        """A whole store table as a polars frame."""
+        if not self._has_table(name):
+            raise KeyError(f"no table {name!r} in {self.path}")
+        return self.sql(f"SELECT * FROM {name}")
+
+    def _has_table(self, name: str) -> bool:
+        row = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchall()
+        return bool(row and row[0][0])
+
+    def counts(self) -> dict[str, int]:
+        """Rows per store table."""
+        names = [
+            "raw_records", "events", "event_objects", "objects", "object_links",
+            "accounts", "actors", "actor_accounts", "ingest_runs", "quarantine", "findings",
+        ]  # fmt: skip
+        return {n: _scalar(self._con, f"SELECT count(*) FROM {n}") for n in names}
+
+    def runs(self) -> pl.DataFrame:
+        """The ingest runs, newest last."""
+        return self.sql("SELECT * FROM ingest_runs ORDER BY run_id")
+
+    def last_cursor(self, source: str, scope: str = "") -> str | None:
+        """The cursor of the newest successful run of ``source`` for ``scope``."""
+        row = self._con.execute(
+            "SELECT cursor FROM ingest_runs WHERE source = ? AND scope = ? AND status = 'ok' "
+            "AND cursor IS NOT NULL ORDER BY run_id DESC LIMIT 1",
+            [source, scope],
+        ).fetchall()
+        return str(row[0][0]) if row else None
+
+    def case_map(self, notion: str = "work_item") -> pl.DataFrame:
+        """Map every object to its case under a case notion (``object_id``, ``case_id``).
+
+        ``"work_item"`` (default): PRs, commits, threads and emails linked to a
+        work item (a Jira issue, a standard log's case) are folded into it; an
+        object linked to nothing is its own case. ``"object"``: every object is
+        its own case. ``"<object_type>"`` (e.g. ``"pull_request"``,
+        ``"thread"``): objects are folded into objects of that type.
+        """
+        objects = self.sql("SELECT object_id, object_type FROM objects")
+        links = self.sql("SELECT from_object, to_object, relation FROM object_links")
+        return case_map(objects, links, notion)
+
+    def log(
+        self,
+        *,
+        case_notion: str = "work_item",
+        sources: Sequence[str] | None = None,
+        lazy: bool = False,
+    ) -> pl.DataFrame:
+        """The flat event log (:data:`wfmine.model.LOG_SCHEMA`), ordered by case, time, seq.
+
+        One row per event, its case chosen by ``case_notion`` (see
+        :meth:`case_map`). Actors are resolved through identity resolution when
+        it has run, otherwise each account is its own actor.
+        """
+        del lazy
+        mapping = self.case_map(case_notion)
+        where = ""
+        params: list[Any] = []
+        if sources:
+            where = "WHERE e.source IN (" + ", ".join("?" for _ in sources) + ")"
+            params = list(sources)
+        self._con.register("_case_map", mapping.to_arrow())
+        try:
+            df = self.sql(
+                f"""
+                SELECT coalesce(cm.case_id, e.object_id) AS case_id,
+                       e.activity, e."timestamp", e.seq, e.event_id,
+                       coalesce(aa.actor_id, e.actor_id) AS actor_id,
+                       coalesce(ac.display_name, a.display_name, a.login, e.actor_id) AS resource,
+                       coalesce(ac.kind, a.platform_kind,
+                                CASE WHEN e.actor_id IS NULL THEN NULL ELSE 'unknown' END)
+                           AS actor_kind,
+                       coalesce(e.team, ac.team) AS team,
+                       e.source, e.object_id, o.object_type
+                FROM events e
+                LEFT JOIN _case_map cm ON cm.object_id = e.object_id
+                LEFT JOIN objects o ON o.object_id = e.object_id
+                LEFT JOIN accounts a ON a.account_id = e.actor_id
+                LEFT JOIN actor_accounts aa ON aa.account_id = e.actor_id
+                LEFT JOIN actors ac ON ac.actor_id = aa.actor_id
+                {where}
+                ORDER BY case_id, e."timestamp", e.seq, e.event_id
+                """,
+                params,
+            )
+        finally:
+            self._con.unregister("_case_map")
+        return _conform(df)
+
+
+def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_item") -> pl.DataFrame:
+    """Resolve each object's case under ``notion`` from the objects and their links.
+
+    Works over objects and links (thousands), never over events. Each object
+    follows its best folding link (by :data:`FOLD_RELATIONS` priority, then
+    target id, so the result never depends on input order) until it reaches a
+    work item or an object that links nowhere.
+    """
+    ids = objects.get_column("object_id").to_list() if objects.height else []
+    types = dict(zip(ids, objects.get_column("object_type").to_list(), strict=True)) if ids else {}
+    if notion == "object" or not ids:
+        return pl.DataFrame(
+            {"object_id": ids, "case_id": ids},
+            schema={"object_id": pl.String, "case_id": pl.String},
+        )
+    targets = WORK_ITEM_TYPES if notion == "work_item" else frozenset({notion})
+    fold = links.filter(pl.col("relation").is_in(list(FOLD_RELATIONS))).with_columns(
+        pl.col("relation").replace_strict(FOLD_RELATIONS, return_dtype=pl.Int64).alias("prio")
+    )
+    best: dict[str, list[tuple[int, str]]] = {}
+    for src, dst, prio in fold.select("from_object", "to_object", "prio").iter_rows():
+        if src == dst or dst not in types:
+            continue
+        best.setdefault(src, []).append((prio, dst))
+    for options in best.values():
+        options.sort()
+
+    resolved: dict[str, str] = {}
+
+    def root(obj: str) -> str:
+        path = [obj]
+        seen = {obj}
+        current = obj
+        while current not in resolved and types.get(current) not in targets:
+            choices = best.get(current)
+            if not choices:
+                break
+            # prefer a target that leads to a work item; else the best-ranked one
+            nxt = choices[0][1]
+            for _, cand in choices:
+                if types.get(cand) in targets:
+                    nxt = cand
+                    break
+            if nxt in seen:
+                break
+            seen.add(nxt)
+            path.append(nxt)
+            current = nxt
+        final = resolved.get(current, current)
+        for p in path:
+            resolved[p] = final
+        return final
+
+    cases = [root(o) for o in ids]
+    return pl.DataFrame(
+        {"object_id": ids, "case_id": cases}, schema={"object_id": pl.String, "case_id": pl.String}
+    )
+
+
+def _conform(df: pl.DataFrame) -> pl.DataFrame:
+    cols = []
+    for name, dtype in LOG_SCHEMA.items():
+        if name not in df.columns:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+        elif name == "timestamp":
+            cols.append(pl.col(name).cast(dtype))
+        else:
+            cols.append(pl.col(name).cast(dtype))
+    return df.select(cols)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    rows = con.execute(query).fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def open_store(path: str | Path = ":memory:", *, read_only: bool = False) -> Store:
+    """Open (creating and migrating if needed) the store at ``path``."""
+    return Store(path, read_only=read_only)
