@@ -1,7 +1,8 @@
 """wfmine: process mining for workflow architects.
 
 >>> import wfmine
->>> log = wfmine.open(":memory:")
+>>> store = wfmine.open(":memory:")       # the store (DuckDB file)
+>>> log = wfmine.Log(store)                # its events, every analysis a method
 
 Importing wfmine is light: pm4py, plotly and networkx load only in the
 functions that use them.
@@ -20,6 +21,7 @@ from wfmine.errors import (
     TransientError,
     WfmineError,
 )
+from wfmine.api import Log
 from wfmine.model import Batch
 from wfmine.store import Store
 
@@ -32,6 +34,7 @@ __all__ = [
     "DesignError",
     "FormatError",
     "InputError",
+    "Log",
     "Store",
     "StoreError",
     "TerminalError",

@@ -1,0 +1,34 @@
+"""The public surface: a sorted __all__ that does not drift, and a light import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import wfmine
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert wfmine.__all__ == sorted(wfmine.__all__)
+    public = {n for n in dir(wfmine) if not n.startswith("_")} - {
+        "api", "errors", "model", "store", "annotations", "connectors",
+    }  # fmt: skip
+    assert public <= set(wfmine.__all__), public - set(wfmine.__all__)
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, wfmine, wfmine.discovery, wfmine.cli;"
+        "heavy = [m for m in ('pm4py', 'plotly', 'pandas', 'networkx') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported at import time: {out.stdout}"
+
+
+def test_every_error_derives_from_the_root() -> None:
+    for name in ("InputError", "FormatError", "DesignError", "StoreError", "ConnectorError",
+                 "TransientError", "TerminalError", "ConfigError"):  # fmt: skip
+        assert issubclass(getattr(wfmine, name), wfmine.WfmineError)
+    assert issubclass(wfmine.InputError, ValueError)
+    assert wfmine.TransientError.transient and not wfmine.TerminalError.transient

@@ -1,0 +1,192 @@
+"""The store: schema, idempotent and transactional ingest, deterministic order, case notion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import polars as pl
+import pytest
+
+import wfmine
+from wfmine.model import Batch, frame, to_utc
+from wfmine.store import SCHEMA_VERSION, Store, case_map
+
+
+def _batch(order: list[int] | None = None) -> Batch:
+    events = [
+        {"event_id": "jira:P-1/created", "activity": "Issue created",
+         "timestamp": "2024-01-01T10:00:00.000+0100", "seq": 0, "actor_id": "jira:a1",
+         "source": "jira", "object_id": "jira:P-1"},
+        {"event_id": "jira:P-1/h/1", "activity": "Status: In Progress",
+         "timestamp": "2024-01-01T12:00:00Z", "seq": 1, "actor_id": "jira:a1",
+         "source": "jira", "object_id": "jira:P-1"},
+        {"event_id": "github:o/r#pr/1/opened", "activity": "PR opened",
+         "timestamp": dt.datetime(2024, 1, 1, 11, 0), "seq": 0, "actor_id": "github:dev",
+         "source": "github", "object_id": "github:o/r#pr/1"},
+        {"event_id": "github:o/r@abc", "activity": "Commit pushed",
+         "timestamp": dt.datetime(2024, 1, 1, 11, 0), "seq": 1, "actor_id": "github:dev",
+         "source": "github", "object_id": "github:o/r@abc"},
+    ]  # fmt: skip
+    if order is not None:
+        events = [events[i] for i in order]
+    return Batch.from_rows(
+        "jira",
+        events=events,
+        objects=[
+            {"object_id": "jira:P-1", "object_type": "issue", "source": "jira", "key": "P-1"},
+            {"object_id": "github:o/r#pr/1", "object_type": "pull_request", "source": "github"},
+            {"object_id": "github:o/r@abc", "object_type": "commit", "source": "github"},
+        ],
+        object_links=[
+            {"from_object": "github:o/r#pr/1", "to_object": "jira:P-1", "relation": "title",
+             "evidence": "title: P-1 fix"},
+            {"from_object": "github:o/r@abc", "to_object": "github:o/r#pr/1",
+             "relation": "part_of", "evidence": "pulls/1/commits"},
+        ],  # fmt: skip
+        accounts=[
+            {"account_id": "jira:a1", "source": "jira", "display_name": "Ann",
+             "platform_kind": "human"},
+        ],  # fmt: skip
+        raw_records=[{"source": "jira", "record_type": "issue", "record_id": "P-1", "payload": "{}"}],
+        quarantine=[{"source": "jira", "record_ref": "page1.json#3", "reason": "no key"}],
+    )
+
+
+def test_new_store_has_every_table_and_the_schema_version() -> None:
+    store = wfmine.open(":memory:")
+    assert store.schema_version() == SCHEMA_VERSION
+    assert set(store.counts()) >= {
+        "raw_records", "events", "objects", "object_links", "actors", "ingest_runs", "quarantine",
+    }  # fmt: skip
+
+
+def test_reopening_a_file_keeps_data_and_version(tmp_path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        store.ingest(_batch())
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.counts()["events"] == 4
+
+
+def test_reingesting_the_same_input_adds_nothing() -> None:
+    store = wfmine.open(":memory:")
+    first = store.ingest(_batch())
+    assert first["added"]["events"] == 4
+    second = store.ingest(_batch())
+    assert all(v == 0 for v in second["added"].values()), second["added"]
+    assert store.counts()["events"] == 4
+    assert store.counts()["ingest_runs"] == 2
+
+
+def test_a_failing_run_leaves_the_store_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_batch())
+    before = store.counts()
+    original = Store._write
+    calls = {"n": 0}
+
+    def failing(self, con, table, df, run_id):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return original(self, con, table, df, run_id)
+
+    monkeypatch.setattr(Store, "_write", failing)
+    bigger = _batch()
+    bigger.events = pl.concat(
+        [bigger.events, bigger.events.with_columns(pl.col("event_id") + "/copy")]
+    )
+    with pytest.raises(RuntimeError):
+        store.ingest(bigger)
+    assert store.counts() == before
+
+
+def test_case_notion_folds_commits_and_prs_into_the_work_item() -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_batch())
+    log = store.log()
+    assert log.get_column("case_id").unique().to_list() == ["jira:P-1"]
+    per_object = store.log(case_notion="object")
+    assert per_object.get_column("case_id").n_unique() == 3
+    per_pr = store.log(case_notion="pull_request")
+    assert set(per_pr.get_column("case_id")) == {"jira:P-1", "github:o/r#pr/1"}
+
+
+def test_log_order_is_case_time_seq_whatever_the_input_order() -> None:
+    reference = None
+    rng = random.Random(3)
+    for _ in range(5):
+        order = list(range(4))
+        rng.shuffle(order)
+        store = wfmine.open(":memory:")
+        store.ingest(_batch(order))
+        log = store.log().select("case_id", "activity", "timestamp", "seq", "event_id")
+        if reference is None:
+            reference = log
+        assert log.equals(reference)
+    assert reference is not None
+    # PR opened and the commit share a timestamp: seq decides
+    acts = reference.get_column("activity").to_list()
+    assert acts.index("PR opened") < acts.index("Commit pushed")
+
+
+def test_log_resolves_actors_and_timestamps_to_utc() -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_batch())
+    log = store.log()
+    assert log.schema["timestamp"] == pl.Datetime("us", "UTC")
+    created = log.filter(pl.col("activity") == "Issue created").row(0, named=True)
+    assert created["timestamp"] == dt.datetime(2024, 1, 1, 9, 0, tzinfo=dt.UTC)
+    assert created["resource"] == "Ann"
+    assert created["actor_kind"] == "human"
+
+
+def test_case_map_is_independent_of_link_order() -> None:
+    objects = frame(
+        "objects",
+        [
+            {"object_id": "a", "object_type": "pull_request"},
+            {"object_id": "K-1", "object_type": "issue"},
+            {"object_id": "K-2", "object_type": "issue"},
+        ],
+    ).select("object_id", "object_type")
+    links = pl.DataFrame(
+        {
+            "from_object": ["a", "a"],
+            "to_object": ["K-2", "K-1"],
+            "relation": ["mentions", "mentions"],
+        }
+    )
+    one = case_map(objects, links)
+    two = case_map(objects, links.reverse())
+    assert one.equals(two)
+    assert one.filter(pl.col("object_id") == "a").item(0, "case_id") == "K-1"
+
+
+def test_quarantine_and_raw_records_are_kept() -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_batch())
+    q = store.table("quarantine")
+    assert q.item(0, "reason") == "no key"
+    assert store.table("raw_records").height == 1
+
+
+def test_results_and_cursors_round_trip() -> None:
+    store = wfmine.open(":memory:")
+    b = _batch()
+    b.cursor = "2024-01-02T00:00:00Z"
+    store.ingest(b, scope="project = P")
+    assert store.last_cursor("jira", "project = P") == "2024-01-02T00:00:00Z"
+    assert store.last_cursor("jira", "other") is None
+    store.put_result("demo", pl.DataFrame({"x": [1, 2]}))
+    result = store.result("demo")
+    assert result is not None and result.get_column("x").to_list() == [1, 2]
+
+
+def test_to_utc_reads_the_formats_sources_write() -> None:
+    assert to_utc("2024-03-05T14:22:31.000+0100") == dt.datetime(2024, 3, 5, 13, 22, 31, tzinfo=dt.UTC)
+    assert to_utc("2024-03-05T14:22:31Z") == dt.datetime(2024, 3, 5, 14, 22, 31, tzinfo=dt.UTC)
+    assert to_utc(0) == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    assert to_utc(None) is None

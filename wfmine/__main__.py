@@ -1,0 +1,5 @@
+"""``python -m wfmine``."""
+
+from wfmine.cli import main
+
+main()

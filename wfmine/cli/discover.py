@@ -1,0 +1,146 @@
+"""``wfmine discover PATH``: ingest an export, a folder or a workspace, then show how work flows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from wfmine.cli._common import DB_HELP, console, emit_json, guarded, human_duration, resolve_db
+
+
+def register(app: typer.Typer) -> None:
+    app.command("discover")(discover)
+
+
+@guarded
+def discover(
+    path: Annotated[
+        Path, typer.Argument(help="An export file, a folder of exports, or a workspace.")
+    ] = Path("."),
+    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the process map to this HTML file.")
+    ] = None,
+    case_notion: Annotated[
+        str, typer.Option(help="work_item (default), object, or an object type.")
+    ] = "work_item",
+    top: Annotated[int, typer.Option(help="Rows in each table.")] = 10,
+) -> None:
+    """Ingest PATH and print cases, events, time span, top variants, busiest edges, slowest waits."""
+    import polars as pl
+
+    from wfmine.api import ingest_path, summarise
+    from wfmine.store import Store
+
+    store_path = resolve_db(db, path if path.exists() else None)
+    show = not as_json
+    out = console()
+    with Store(store_path) as store:
+        if show:
+            with out.status(f"Reading {path} …") as status:
+                ingested = ingest_path(
+                    store, path, progress=lambda d: status.update(f"Loading {d.kind}: {d.path}")
+                )
+        else:
+            ingested = ingest_path(store, path)
+        with (
+            out.status("Discovering …")
+            if show
+            else _null()
+        ):
+            log = store.log(case_notion=case_notion)
+            if ingested.object_ids is not None:
+                log = log.filter(pl.col("object_id").is_in(ingested.object_ids))
+            result = summarise(log, top=top)
+        if html is not None:
+            from wfmine.discovery import process_map
+
+            fig = process_map(log)
+            html.parent.mkdir(parents=True, exist_ok=True)
+            fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+        payload: dict[str, Any] = {
+            **result,
+            "inputs": ingested.describe(),
+            "store": str(store_path),
+        }
+    if as_json:
+        emit_json(payload)
+        return
+    _print_summary(out, payload, top)
+    if html is not None:
+        out.print(f"Process map written to [bold]{html}[/bold]")
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _print_summary(out: Any, payload: dict[str, Any], top: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    inputs = payload["inputs"]
+    for item in inputs["loaded"]:
+        q = f", {item['quarantined']} quarantined" if item["quarantined"] else ""
+        out.print(
+            f"[green]✓[/green] {escape(item['kind'])}: {escape(item['path'])} "
+            f"({item['events_added']} new events{q})"
+        )
+        for warning in item["warnings"]:
+            out.print(f"  [yellow]![/yellow] {escape(warning)}")
+    for item in inputs["skipped"]:
+        out.print(f"[dim]- skipped {escape(item['path'])}: {escape(item['reason'])}[/dim]")
+    log = payload["log"]
+    if not log["events"]:
+        out.print("[yellow]No events to discover.[/yellow]")
+        return
+    out.print(
+        f"\n[bold]{log['cases']:,}[/bold] cases, [bold]{log['events']:,}[/bold] events, "
+        f"[bold]{log['activities']}[/bold] activities, {log['start']} → {log['end']}"
+    )
+    variants = Table(title="Top variants", title_justify="left")
+    variants.add_column("#", justify="right")
+    variants.add_column("cases", justify="right")
+    variants.add_column("coverage", justify="right")
+    variants.add_column("activities")
+    for i, v in enumerate(payload["variants"][:top], 1):
+        trail = " → ".join(v["activities"])
+        if len(trail) > 110:
+            trail = trail[:107] + "…"
+        variants.add_row(str(i), f"{v['cases']:,}", f"{v['coverage']:.1%}", escape(trail))
+    out.print(variants)
+    edges = Table(title="Busiest directly-follows edges", title_justify="left")
+    for col in ("from", "to"):
+        edges.add_column(col)
+    edges.add_column("count", justify="right")
+    edges.add_column("median wait", justify="right")
+    for e in payload["busiest_edges"][:top]:
+        edges.add_row(
+            escape(e["source"]),
+            escape(e["target"]),
+            f"{e['frequency']:,}",
+            human_duration(e["wait_median_s"]),
+        )
+    out.print(edges)
+    slow = Table(title="Slowest waits (median)", title_justify="left")
+    for col in ("from", "to"):
+        slow.add_column(col)
+    slow.add_column("count", justify="right")
+    slow.add_column("median", justify="right")
+    slow.add_column("p90", justify="right")
+    for e in payload["slowest_waits"][:top]:
+        slow.add_row(
+            escape(e["source"]),
+            escape(e["target"]),
+            f"{e['frequency']:,}",
+            human_duration(e["wait_median_s"]),
+            human_duration(e["wait_p90_s"]),
+        )
+    out.print(slow)

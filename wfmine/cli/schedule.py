@@ -1,0 +1,66 @@
+"""``wfmine schedule``: run the workspace's report definitions on their cron schedules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wfmine.cli._common import DB_HELP, console, emit_json, guarded, resolve_db
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schedule")(schedule)
+
+
+@guarded
+def schedule(
+    once: Annotated[bool, typer.Option("--once", help="Run whatever is due, then exit.")] = False,
+    install: Annotated[
+        bool, typer.Option("--install", help="Print crontab and systemd timer lines.")
+    ] = False,
+    workspace: Annotated[Path | None, typer.Option(help="Workspace folder.")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Foreground scheduler (Ctrl-C stops it cleanly); --once for cron; --install prints lines."""
+    import shutil
+
+    from wfmine.errors import InputError
+    from wfmine.reports.schedule import install_lines, run_due, serve
+    from wfmine.workspace import find_workspace
+
+    root = workspace or find_workspace()
+    if root is None:
+        raise InputError("not inside a workspace (a folder with connectors/ and reports/)")
+    if install:
+        exe = shutil.which("wfmine") or f"{sys.executable} -m wfmine"
+        sys.stdout.write(install_lines(root, sys.executable, exe))
+        return
+    store_path = resolve_db(db, root)
+    pull = _puller(root, store_path)
+    if once:
+        results = run_due(root, pull=pull, db=store_path)
+        if as_json:
+            emit_json(results)
+        else:
+            out = console()
+            if not results:
+                out.print("Nothing due.")
+            for r in results:
+                out.print(str(r))
+        return
+    serve(root, pull=pull, db=store_path)
+
+
+def _puller(root: Path, store_path: Path):  # type: ignore[no-untyped-def]
+    def pull() -> None:
+        from wfmine.api import ingest_path
+        from wfmine.store import Store
+
+        with Store(store_path) as store:
+            ingest_path(store, root)
+
+    return pull

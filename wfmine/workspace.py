@@ -1,0 +1,211 @@
+"""Workspaces: where a store lives, which inputs a folder holds, and ingesting them.
+
+A workspace is a folder with ``connectors/*.toml`` (and usually ``reports/``,
+``roster.yaml``, ``design.yaml``); its store is ``.wfmine/store.duckdb``
+inside it. Any other folder or file can be ingested too: each input is
+recognised by its content (``sniff``), not its name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol, cast
+
+from wfmine.connectors import READERS
+from wfmine.errors import ConfigError, FormatError, InputError
+from wfmine.model import Batch
+from wfmine.store import Store
+
+__all__ = [
+    "DEFAULT_DB",
+    "ConnectorConfig",
+    "Detected",
+    "Reader",
+    "connector_configs",
+    "default_db",
+    "detect",
+    "find_workspace",
+    "ingest_inputs",
+    "reader",
+]
+
+#: The store of a workspace, relative to its root.
+DEFAULT_DB: Final = Path(".wfmine") / "store.duckdb"
+
+_SKIP_NAMES: Final = frozenset(
+    {".git", ".wfmine", "__pycache__", ".venv", "node_modules", ".DS_Store"}
+)
+_STANDARD: Final = frozenset({"xes", "ocel", "csv", "parquet"})
+
+
+class Reader(Protocol):
+    """What a reader module exposes (see :mod:`wfmine.connectors`)."""
+
+    def sniff(self, path: Path) -> bool: ...
+
+    def load(self, path: Path, options: Mapping[str, Any] | None = None) -> Batch: ...
+
+
+def reader(kind: str) -> Reader:
+    """The reader module for ``kind`` (``jira``, ``github``, ``slack``, ``email``, ``xes`` …)."""
+    try:
+        module_name = READERS[kind]
+    except KeyError:
+        raise InputError(f"unknown input kind {kind!r}; known: {', '.join(READERS)}") from None
+    return cast(Reader, importlib.import_module(module_name))
+
+
+@dataclass(frozen=True)
+class Detected:
+    """An input found in a folder: its kind and path, plus connector options."""
+
+    kind: str
+    path: Path
+    options: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def standard(self) -> bool:
+        """True for standard event logs (XES, OCEL, CSV, Parquet): each is its own dataset."""
+        return self.kind in _STANDARD
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    """One ``connectors/<name>.toml`` of a workspace."""
+
+    name: str
+    kind: str
+    path: Path | None
+    url: str | None
+    options: Mapping[str, Any]
+    file: Path
+
+
+def find_workspace(start: Path | None = None) -> Path | None:
+    """The workspace folder containing ``start`` (or the current folder), if any."""
+    here = (start or Path.cwd()).resolve()
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        if (folder / "connectors").is_dir() and any((folder / "connectors").glob("*.toml")):
+            return folder
+        if (folder / DEFAULT_DB).exists():
+            return folder
+    return None
+
+
+def default_db(start: Path | None = None) -> Path:
+    """The store path: the enclosing workspace's, else ``./.wfmine/store.duckdb``."""
+    root = find_workspace(start)
+    return (root or Path.cwd()) / DEFAULT_DB
+
+
+def connector_configs(root: Path) -> list[ConnectorConfig]:
+    """Read ``connectors/*.toml`` of workspace ``root``, sorted by file name."""
+    configs: list[ConnectorConfig] = []
+    for file in sorted((root / "connectors").glob("*.toml")):
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{file}: {exc}") from None
+        kind = data.get("kind")
+        if not isinstance(kind, str) or kind not in READERS:
+            raise ConfigError(f"{file}: 'kind' must be one of {', '.join(READERS)}")
+        raw_path = data.get("path")
+        url = data.get("url")
+        if raw_path is None and url is None:
+            raise ConfigError(f"{file}: needs 'path' (an export) or 'url' (a live API)")
+        options: dict[str, Any] = dict(data.get("options", {}))
+        for key in ("teams", "stages", "channel_teams"):
+            if key in data:
+                options[key] = data[key]
+        if "teams" in data and kind == "slack":
+            options.setdefault("channel_teams", data["teams"])
+        configs.append(
+            ConnectorConfig(
+                name=file.stem,
+                kind=kind,
+                path=(root / raw_path) if isinstance(raw_path, str) else None,
+                url=url if isinstance(url, str) else None,
+                options=options,
+                file=file,
+            )
+        )
+    return configs
+
+
+def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:
+    """Recognise the inputs under ``path`` by content.
+
+    Returns what was found and what was skipped (with why). A folder a reader
+    claims as a whole (a Slack export, a Maildir, a GitHub export laid out by
+    API path) is not searched further.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    found: list[Detected] = []
+    skipped: list[tuple[Path, str]] = []
+    order = list(dict.fromkeys(READERS))
+
+    def claim(p: Path) -> str | None:
+        for kind in order:
+            try:
+                if reader(kind).sniff(p):
+                    return kind
+            except (ImportError, AttributeError):
+                continue
+            except Exception:  # a sniff must never stop detection
+                continue
+        return None
+
+    def walk(p: Path) -> Iterator[None]:
+        kind = claim(p)
+        if kind is not None:
+            found.append(Detected(kind, p, name=p.name))
+            return
+        if p.is_dir():
+            for child in sorted(p.iterdir()):
+                if child.name in _SKIP_NAMES or child.name.startswith("."):
+                    continue
+                yield from walk(child)
+        else:
+            skipped.append((p, "not a recognised export"))
+        yield None
+
+    for _ in walk(path):
+        pass
+    return found, skipped
+
+
+def ingest_inputs(
+    store: Store,
+    inputs: list[Detected],
+    *,
+    progress: Callable[[Detected], None] | None = None,
+) -> list[tuple[Detected, dict[str, Any], Batch]]:
+    """Load and ingest each input (one transaction each); returns (input, summary, batch)."""
+    results: list[tuple[Detected, dict[str, Any], Batch]] = []
+    for item in inputs:
+        if progress is not None:
+            progress(item)
+        try:
+            batch = reader(item.kind).load(item.path, item.options)
+        except OSError as exc:
+            raise FormatError(item.path, exc.strerror or str(exc)) from None
+        summary = store.ingest(batch, origin=str(item.path))
+        results.append((item, summary, batch))
+    return results
+
+
+def env_secret(name: str) -> str:
+    """The value of environment variable ``name``; the error names the variable, never a value."""
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(f"environment variable {name} is not set")
+    return value
