@@ -32,6 +32,7 @@ __all__ = [
     "find_workspace",
     "ingest_inputs",
     "reader",
+    "workspace_design",
 ]
 
 #: The store of a workspace, relative to its root.
@@ -201,6 +202,21 @@ def ingest_inputs(
         summary = store.ingest(batch, origin=str(item.path))
         results.append((item, summary, batch))
     return results
+
+
+def workspace_design(root: Path) -> Path | None:
+    """The workspace's design file: ``design.yaml`` at the root, else the one a report names."""
+    if (root / "design.yaml").is_file():
+        return root / "design.yaml"
+    for definition in sorted((root / "reports").glob("*.toml")):
+        try:
+            data = tomllib.loads(definition.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{definition}: {exc}") from None
+        design = data.get("design")
+        if isinstance(design, str) and (root / design).is_file():
+            return root / design
+    return None
 
 
 def env_secret(name: str) -> str:

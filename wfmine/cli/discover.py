@@ -66,12 +66,78 @@ def discover(
             "inputs": ingested.describe(),
             "store": str(store_path),
         }
+        if ingested.object_ids is None:  # a workspace: check, find and report too
+            with out.status("Checking against the design …") if show else _null():
+                payload.update(_workspace_job(store, path))
     if as_json:
         emit_json(payload)
         return
     _print_summary(out, payload, top)
+    _print_workspace(out, payload)
     if html is not None:
         out.print(f"Process map written to [bold]{html}[/bold]")
+
+
+def _workspace_job(store: Any, root: Path) -> dict[str, Any]:
+    """The rest of a workspace's main job: conformance, findings, its reports."""
+    from wfmine.api import Log
+    from wfmine.findings import findings_json
+    from wfmine.workspace import workspace_design
+
+    design = workspace_design(root)
+    if design is None:
+        return {}
+    log = Log(store)
+    checked = log.check(design)
+    found = log.findings(design)
+    reports: list[str] = []
+    definitions = sorted((root / "reports").glob("*.toml"))
+    if definitions:
+        from wfmine.reports import generate
+
+        for definition in definitions:
+            reports.append(str(generate(definition, store=store)))
+    return {
+        "design": str(design),
+        "check": checked.summary if hasattr(checked, "summary") else {},
+        "findings": findings_json(found),
+        "reports": reports,
+    }
+
+
+def _print_workspace(out: Any, payload: dict[str, Any]) -> None:
+    from collections import Counter
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    if "design" not in payload:
+        return
+    check = payload.get("check") or {}
+    scalars = {k: v for k, v in check.items() if not isinstance(v, dict | list)}
+    if scalars:
+        out.print(
+            "\n[bold]Conformance[/bold] against "
+            + escape(payload["design"])
+            + ": "
+            + ", ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in scalars.items())
+        )
+    found = payload.get("findings", [])
+    by_kind = Counter(f["kind"] for f in found)
+    out.print(
+        f"[bold]{len(found)}[/bold] findings: "
+        + ", ".join(f"{n} {escape(k)}" for k, n in sorted(by_kind.items()))
+    )
+    rank = {"high": 0, "medium": 1, "low": 2}
+    table = Table(title="Top findings", title_justify="left")
+    for col in ("kind", "severity", "subject", "summary"):
+        table.add_column(col)
+    for f in sorted(found, key=lambda f: (rank.get(f["severity"], 3), f["kind"], str(f["subject"])))[:12]:
+        table.add_row(escape(f["kind"]), escape(f["severity"]), escape(str(f["subject"])), escape(f["summary"]))
+    if found:
+        out.print(table)
+    for report in payload.get("reports", []):
+        out.print(f"Report written to [bold]{escape(report)}[/bold]")
 
 
 class _null:
