@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -214,7 +214,7 @@ class Log:
 
         return handover_network(self.events)
 
-    def process_map(self, metric: str = "frequency") -> Any:
+    def process_map(self, metric: Literal["frequency", "wait"] = "frequency") -> Any:
         """A plotly figure of the process map (renders inline in Jupyter)."""
         from wfmine.discovery import process_map
 

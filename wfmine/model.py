@@ -59,93 +59,93 @@ ACTOR_KINDS: Final = ("human", "bot", "agent", "unknown")
 
 RAW_RECORD_SCHEMA: Final = pl.Schema(
     {
-        "source": pl.String,
-        "record_type": pl.String,  # "issue", "pull", "review", "message", "email", ...
-        "record_id": pl.String,  # unique within (source, record_type)
-        "payload": pl.String,  # the record verbatim, as JSON text
-        "origin": pl.String,  # file path (+ member) or URL it came from
+        "source": pl.String(),
+        "record_type": pl.String(),  # "issue", "pull", "review", "message", "email", ...
+        "record_id": pl.String(),  # unique within (source, record_type)
+        "payload": pl.String(),  # the record verbatim, as JSON text
+        "origin": pl.String(),  # file path (+ member) or URL it came from
     }
 )
 
 EVENT_SCHEMA: Final = pl.Schema(
     {
-        "event_id": pl.String,
-        "activity": pl.String,
+        "event_id": pl.String(),
+        "activity": pl.String(),
         "timestamp": UTC_TS,
-        "seq": pl.Int64,
-        "actor_id": pl.String,  # an account_id; identity resolution maps it to a person
-        "team": pl.String,  # team recorded at the event (org:group, channel mapping), if any
-        "source": pl.String,
-        "object_id": pl.String,  # the primary object the event happened to
-        "attrs": pl.String,  # JSON object of everything else
-        "raw_ref": pl.String,  # "<record_type>:<record_id>" in raw_records
+        "seq": pl.Int64(),
+        "actor_id": pl.String(),  # an account_id; identity resolution maps it to a person
+        "team": pl.String(),  # team recorded at the event (org:group, channel mapping), if any
+        "source": pl.String(),
+        "object_id": pl.String(),  # the primary object the event happened to
+        "attrs": pl.String(),  # JSON object of everything else
+        "raw_ref": pl.String(),  # "<record_type>:<record_id>" in raw_records
     }
 )
 
 EVENT_OBJECT_SCHEMA: Final = pl.Schema(
     {
-        "event_id": pl.String,
-        "object_id": pl.String,
-        "qualifier": pl.String,
+        "event_id": pl.String(),
+        "object_id": pl.String(),
+        "qualifier": pl.String(),
     }
 )
 
 OBJECT_SCHEMA: Final = pl.Schema(
     {
-        "object_id": pl.String,
-        "object_type": pl.String,  # issue, pull_request, commit, thread, message, email_thread, case
-        "source": pl.String,
-        "key": pl.String,  # the key a person knows: "PROJ-12", "acme/api#41", the XES case id
-        "title": pl.String,
-        "attrs": pl.String,  # JSON
+        "object_id": pl.String(),
+        "object_type": pl.String(),  # issue, pull_request, commit, thread, message, email_thread, case
+        "source": pl.String(),
+        "key": pl.String(),  # the key a person knows: "PROJ-12", "acme/api#41", the XES case id
+        "title": pl.String(),
+        "attrs": pl.String(),  # JSON
     }
 )
 
 OBJECT_LINK_SCHEMA: Final = pl.Schema(
     {
-        "from_object": pl.String,
-        "to_object": pl.String,
-        "relation": pl.String,  # closes, mentions, branch, url, parent, part_of, ...
-        "evidence": pl.String,  # the text that made the link (a key, a URL, a branch name)
+        "from_object": pl.String(),
+        "to_object": pl.String(),
+        "relation": pl.String(),  # closes, mentions, branch, url, parent, part_of, ...
+        "evidence": pl.String(),  # the text that made the link (a key, a URL, a branch name)
     }
 )
 
 ACCOUNT_SCHEMA: Final = pl.Schema(
     {
-        "account_id": pl.String,
-        "source": pl.String,
-        "login": pl.String,  # login / username / accountId / address
-        "display_name": pl.String,
-        "email": pl.String,
-        "platform_kind": pl.String,  # human | bot | agent | unknown, from platform fields only
-        "attrs": pl.String,  # JSON: type, accountType, is_bot, app ids, ...
+        "account_id": pl.String(),
+        "source": pl.String(),
+        "login": pl.String(),  # login / username / accountId / address
+        "display_name": pl.String(),
+        "email": pl.String(),
+        "platform_kind": pl.String(),  # human | bot | agent | unknown, from platform fields only
+        "attrs": pl.String(),  # JSON: type, accountType, is_bot, app ids, ...
     }
 )
 
 QUARANTINE_SCHEMA: Final = pl.Schema(
     {
-        "source": pl.String,
-        "record_ref": pl.String,  # file (+ member) and record index or id
-        "reason": pl.String,
-        "payload": pl.String,  # what could be kept of the record (may be truncated)
+        "source": pl.String(),
+        "record_ref": pl.String(),  # file (+ member) and record index or id
+        "reason": pl.String(),
+        "payload": pl.String(),  # what could be kept of the record (may be truncated)
     }
 )
 
 #: The flat log every analysis reads (see :meth:`wfmine.store.Store.log`).
 LOG_SCHEMA: Final = pl.Schema(
     {
-        "case_id": pl.String,
-        "activity": pl.String,
+        "case_id": pl.String(),
+        "activity": pl.String(),
         "timestamp": UTC_TS,
-        "seq": pl.Int64,
-        "event_id": pl.String,
-        "actor_id": pl.String,  # resolved actor (person or account)
-        "resource": pl.String,  # the actor's display name (pm4py's org:resource)
-        "actor_kind": pl.String,  # human | bot | agent | unknown
-        "team": pl.String,
-        "source": pl.String,
-        "object_id": pl.String,
-        "object_type": pl.String,
+        "seq": pl.Int64(),
+        "event_id": pl.String(),
+        "actor_id": pl.String(),  # resolved actor (person or account)
+        "resource": pl.String(),  # the actor's display name (pm4py's org:resource)
+        "actor_kind": pl.String(),  # human | bot | agent | unknown
+        "team": pl.String(),
+        "source": pl.String(),
+        "object_id": pl.String(),
+        "object_type": pl.String(),
     }
 )
 

@@ -307,7 +307,8 @@ class Store:
         rel = self._con.sql(query, params=list(params) if params is not None else None)
         if rel is None:
             return pl.DataFrame()
-        return rel.pl()
+        out: pl.DataFrame = rel.pl()
+        return out
 
     def table(self, name: str) -> pl.DataFrame:
         """A whole store table as a polars frame."""

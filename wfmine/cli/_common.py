@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
@@ -49,7 +49,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _fail(message: str) -> Any:
+def _fail(message: str) -> NoReturn:
     first = message.strip().splitlines()[0] if message.strip() else "failed"
     print(f"wfmine: error: {first}", file=sys.stderr)
     raise typer.Exit(code=2)

@@ -1,0 +1,126 @@
+"""Column selection and the one sort every discovery kernel starts from.
+
+Every public function takes a flat log (a polars ``DataFrame`` or
+``LazyFrame``) and the names of its columns as keywords, pm4py-style, with
+wfmine's flat-log names (:data:`wfmine.model.LOG_SCHEMA`) as defaults. A
+pm4py-named frame works by passing ``case_id_key="case:concept:name"`` and
+so on.
+
+Order of events: by case, then timestamp, then ``seq_key`` when the column
+exists, then ``event_id`` when the log has that column (the store's order,
+see :mod:`wfmine.model`). Remaining ties keep input row order (the sort is
+stable), so without ``seq``/``event_id`` a result can depend on row order,
+and only through events of one case that share a timestamp.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypeAlias
+
+import polars as pl
+
+from wfmine.errors import InputError
+
+Log: TypeAlias = pl.DataFrame | pl.LazyFrame
+
+# internal names; the input's columns are renamed to these after selection
+CASE: Final = "__case"
+ACT: Final = "__activity"
+TS: Final = "__ts"
+SEQ: Final = "__seq"
+EVENT_ID: Final = "__event_id"
+RES: Final = "__resource"
+
+DEFAULT_CASE: Final = "case_id"
+DEFAULT_ACTIVITY: Final = "activity"
+DEFAULT_TIMESTAMP: Final = "timestamp"
+DEFAULT_RESOURCE: Final = "resource"
+DEFAULT_SEQ: Final = "seq"
+
+
+def lazy(log: Log) -> pl.LazyFrame:
+    """``log`` as a LazyFrame (no copy for a DataFrame)."""
+    if isinstance(log, pl.LazyFrame):
+        return log
+    if isinstance(log, pl.DataFrame):
+        return log.lazy()
+    raise InputError(
+        f"expected a polars DataFrame or LazyFrame, got {type(log).__name__}; "
+        "convert a pandas frame with polars.from_pandas(df)"
+    )
+
+
+def sorted_events(
+    log: Log,
+    *,
+    case_id_key: str,
+    timestamp_key: str,
+    seq_key: str | None,
+    columns: dict[str, str],
+) -> pl.LazyFrame:
+    """Select ``columns`` (input name -> internal name) and sort once by case, time, seq.
+
+    The result always has :data:`CASE` and :data:`TS`; ``TS`` is a UTC-aware
+    datetime (naive input is read as UTC). Nothing is collected here.
+    """
+    lf = lazy(log)
+    schema = lf.collect_schema()
+    wanted = {case_id_key: CASE, timestamp_key: TS, **columns}
+    missing = [name for name in wanted if name not in schema]
+    if missing:
+        raise InputError(
+            f"log has no column(s) {missing}; it has {list(schema.names())}. "
+            "Pass the right names with case_id_key=, activity_key=, timestamp_key=, resource_key="
+        )
+    ts_type = schema[timestamp_key]
+    if not isinstance(ts_type, pl.Datetime | pl.Date):
+        raise InputError(
+            f"column {timestamp_key!r} must be a datetime, not {ts_type}; "
+            "parse it first, e.g. pl.col(...).str.to_datetime()"
+        )
+    exprs = [pl.col(src).alias(dst) for src, dst in wanted.items()]
+    order = [CASE, TS]
+    if seq_key is not None and seq_key in schema:
+        exprs.append(pl.col(seq_key).alias(SEQ))
+        order.append(SEQ)
+    if "event_id" in schema and "event_id" not in wanted:
+        exprs.append(pl.col("event_id").alias(EVENT_ID))
+        order.append(EVENT_ID)
+    out = lf.select(exprs).with_columns(utc(pl.col(TS), ts_type))
+    # stable: with no seq column, the input order breaks timestamp ties
+    return out.sort(order, maintain_order=True, nulls_last=True)
+
+
+def utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A datetime expression as UTC-aware (naive values are taken as UTC)."""
+    if isinstance(dtype, pl.Date):
+        return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    assert isinstance(dtype, pl.Datetime)
+    if dtype.time_zone is None:
+        return expr.dt.replace_time_zone("UTC")
+    return expr.dt.convert_time_zone("UTC")
+
+
+def seconds(delta: pl.Expr) -> pl.Expr:
+    """A duration expression in seconds as float (nanosecond precision)."""
+    return delta.dt.total_nanoseconds().cast(pl.Float64) / 1e9
+
+
+def successor_pairs(sorted_lf: pl.LazyFrame, value: str) -> pl.LazyFrame:
+    """Consecutive events of one case: ``source``, ``target`` and ``wait_s``.
+
+    ``sorted_lf`` comes from :func:`sorted_events`; one linear pass with a
+    global shift, keeping rows whose successor belongs to the same case.
+    """
+    nxt_case = pl.col(CASE).shift(-1)
+    return (
+        sorted_lf.select(
+            pl.col(CASE),
+            pl.col(value).alias("source"),
+            pl.col(value).shift(-1).alias("target"),
+            seconds(pl.col(TS).shift(-1) - pl.col(TS)).alias("wait_s"),
+            (nxt_case == pl.col(CASE)).alias("__same"),
+        )
+        .filter(pl.col("__same"))
+        .drop("__same")
+    )

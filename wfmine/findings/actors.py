@@ -1,0 +1,501 @@
+"""Who is a human, a bot or an AI agent: a kind per actor, with a score and the evidence.
+
+Three families of signals, strongest first (see ../shared/SIGNALS.md):
+
+1. **platform fields** of the account (GitHub ``type: Bot`` / ``[bot]`` logins,
+   Jira ``accountType: app``, Slack ``is_bot`` / ``bot_id``, e-mail
+   ``Auto-Submitted`` / ``Precedence``) and of its events
+   (``performed_via_github_app``, Slack ``bot_id``, ``auto_submitted``);
+2. **known identifiers** of bots and AI tools (:mod:`wfmine.findings.signals`):
+   logins and e-mail addresses of the account, and -- per event -- commit
+   trailers, PR head-branch prefixes, text markers, message prefixes. Event
+   signatures mark *AI-assisted work*; they do not turn the human who committed
+   into a bot;
+3. **behaviour**, for accounts no field gives away (BoDeGHa / RABBIT-style):
+   sub-minute reaction to another actor's event in the same case, regular
+   intervals, activity spread over all hours and all weekdays, near-identical
+   messages, very high volume.
+
+Display names and free words are never matched ("Claude" is a first name).
+
+>>> import polars as pl
+>>> classify_actors(pl.DataFrame(schema={"case_id": pl.String, "actor_id": pl.String,
+...     "timestamp": pl.Datetime("us", "UTC"), "seq": pl.Int64, "event_id": pl.String})).height
+0
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+import polars as pl
+
+from wfmine.findings.signals import Signals, load_signals
+from wfmine.model import to_json
+
+__all__ = ["AUTOMATION_THRESHOLD", "ai_events", "behaviour_features", "classify_actors"]
+
+#: behaviour score at or above which an actor is taken for automation
+AUTOMATION_THRESHOLD: Final = 0.5
+#: fewer events than this and behaviour says nothing
+MIN_EVENTS: Final = 12
+
+_TEXT_PATHS: Final = ("message_first_line", "text", "body", "subject", "title")
+
+
+def _json_str(path: str) -> pl.Expr:
+    return pl.col("attrs").str.json_path_match(f"$.{path}")
+
+
+def ai_events(events_attrs: pl.DataFrame | None, signals: Signals | None = None) -> pl.DataFrame:
+    """Events whose attrs carry an AI tool's signature: ``event_id, ai_tool, ai_kind, ai_signal``.
+
+    ``events_attrs`` has ``event_id`` and ``attrs`` (JSON text). Signals:
+    commit trailers (regular expressions on each trailer line), the PR head
+    branch prefix, the commit author e-mail, fixed text markers and commit
+    message prefixes -- all from the signals data. First matching tool wins.
+    """
+    empty = pl.DataFrame(
+        schema={"event_id": pl.String, "ai_tool": pl.String, "ai_kind": pl.String,
+                "ai_signal": pl.String}
+    )  # fmt: skip
+    if events_attrs is None or events_attrs.height == 0 or "attrs" not in events_attrs.columns:
+        return empty
+    sig = signals or load_signals()
+    df = events_attrs.select("event_id", pl.col("attrs").cast(pl.String)).with_columns(
+        _json_str("trailers")
+        .str.json_decode(pl.List(pl.String))
+        .list.join("\n")
+        .fill_null("")
+        .alias("_trailers"),
+        _json_str("head").fill_null("").str.replace(r"^[^:/]+:", "").alias("_head"),
+        _json_str("author_email").fill_null("").str.to_lowercase().alias("_email"),
+        _json_str("message_first_line").fill_null("").alias("_first"),
+        pl.col("attrs").fill_null("").alias("_text"),
+    )
+    tool: Any = pl.lit(None, dtype=pl.String)
+    kind: Any = pl.lit(None, dtype=pl.String)
+    signal: Any = pl.lit(None, dtype=pl.String)
+    checks: list[tuple[pl.Expr, str, str, str]] = []
+    for pattern, k, name in sig.table("trailers"):
+        checks.append((pl.col("_trailers").str.contains("(?im)" + pattern), k, name, "trailer"))
+    for prefix, k, name in sig.table("branch_prefixes"):
+        checks.append((pl.col("_head").str.starts_with(prefix), k, name, "branch"))
+    for email, k, name in sig.table("emails"):
+        checks.append((pl.col("_email") == email.lower(), k, name, "author_email"))
+    for marker, k, name in sig.table("markers"):
+        checks.append((pl.col("_text").str.contains(marker, literal=True), k, name, "marker"))
+    for prefix, k, name in sig.table("message_prefixes"):
+        checks.append((pl.col("_first").str.starts_with(prefix), k, name, "message_prefix"))
+    for cond, k, name, what in reversed(checks):
+        tool = pl.when(cond).then(pl.lit(name)).otherwise(tool)
+        kind = pl.when(cond).then(pl.lit(k)).otherwise(kind)
+        signal = pl.when(cond).then(pl.lit(what)).otherwise(signal)
+    out = df.select(
+        "event_id", tool.alias("ai_tool"), kind.alias("ai_kind"), signal.alias("ai_signal")
+    )
+    return out.filter(pl.col("ai_tool").is_not_null()).cast(empty.schema)
+
+
+def _event_platform(events_attrs: pl.DataFrame | None) -> pl.DataFrame:
+    """Events whose own fields say an app or automation sent them (``event_id``, ``reason``)."""
+    schema = {"event_id": pl.String, "reason": pl.String}
+    if events_attrs is None or events_attrs.height == 0 or "attrs" not in events_attrs.columns:
+        return pl.DataFrame(schema=schema)
+    a = pl.col("attrs").cast(pl.String).fill_null("")
+    auto = _json_str("auto_submitted").str.to_lowercase()
+    prec = _json_str("precedence").str.to_lowercase()
+    reason = (
+        pl.when(a.str.contains(r'"performed_via_github_app"\s*:\s*\{'))
+        .then(pl.lit("performed_via_github_app"))
+        .when(a.str.contains(r'"subtype"\s*:\s*"bot_message"'))
+        .then(pl.lit("slack bot_message"))
+        .when(a.str.contains(r'"bot_id"\s*:\s*"[^"]+"'))
+        .then(pl.lit("slack bot_id"))
+        .when(auto.is_not_null() & (auto != "no") & (auto != ""))
+        .then(pl.lit("Auto-Submitted"))
+        .when(prec.is_in(["bulk", "list", "junk"]))
+        .then(pl.lit("Precedence"))
+        .otherwise(None)
+    )
+    return (
+        events_attrs.select("event_id", "attrs")
+        .select("event_id", reason.alias("reason"))
+        .filter(pl.col("reason").is_not_null())
+    )
+
+
+def _account_platform(accounts: pl.DataFrame, sig: Signals) -> pl.DataFrame:
+    """Per account: kind and reason from platform fields or a known login / e-mail."""
+    cols = accounts.columns
+    acc = accounts.select(
+        pl.col("account_id").cast(pl.String),
+        (pl.col("actor_id") if "actor_id" in cols else pl.col("account_id")).alias("actor_id"),
+        (pl.col("login") if "login" in cols else pl.lit(None)).cast(pl.String).alias("login"),
+        (pl.col("email") if "email" in cols else pl.lit(None)).cast(pl.String).alias("email"),
+        (pl.col("platform_kind") if "platform_kind" in cols else pl.lit(None))
+        .cast(pl.String)
+        .alias("platform_kind"),
+        (pl.col("attrs") if "attrs" in cols else pl.lit(None))
+        .cast(pl.String)
+        .fill_null("")
+        .alias("attrs"),
+    )
+    logins = pl.DataFrame(
+        [(p.lower(), k, t) for p, k, t in sig.table("logins")],
+        schema={"_key": pl.String, "login_kind": pl.String, "login_tool": pl.String},
+        orient="row",
+    ).unique("_key", keep="first")
+    emails = pl.DataFrame(
+        [(p.lower(), k, t) for p, k, t in sig.table("emails")],
+        schema={"_ekey": pl.String, "email_kind": pl.String, "email_tool": pl.String},
+        orient="row",
+    ).unique("_ekey", keep="first")
+    native = pl.col("account_id").str.replace(r"^[a-z]+:", "")
+    acc = (
+        acc.with_columns(
+            pl.coalesce(pl.col("login"), native).str.to_lowercase().alias("_key"),
+            pl.coalesce(
+                pl.col("email"),
+                pl.when(pl.col("account_id").str.starts_with("email:")).then(native),
+            )
+            .str.to_lowercase()
+            .alias("_ekey"),
+        )
+        .join(logins, on="_key", how="left")
+        .join(emails, on="_ekey", how="left")
+    )
+    a = pl.col("attrs")
+    reason = (
+        pl.when(pl.col("login_tool").is_not_null())
+        .then(pl.format("known login of {}", pl.col("login_tool")))
+        .when(pl.col("email_tool").is_not_null())
+        .then(pl.format("known e-mail of {}", pl.col("email_tool")))
+        .when(pl.col("platform_kind").is_in(["bot", "agent"]))
+        .then(pl.format("platform_kind={}", pl.col("platform_kind")))
+        .when(pl.col("_key").str.ends_with("[bot]"))
+        .then(pl.lit("login ends with [bot]"))
+        .when(a.str.contains(r'"type"\s*:\s*"Bot"'))
+        .then(pl.lit("GitHub type Bot"))
+        .when(a.str.contains(r'"accountType"\s*:\s*"app"'))
+        .then(pl.lit("Jira accountType app"))
+        .when(a.str.contains(r'"(is_bot|is_app_user)"\s*:\s*true'))
+        .then(pl.lit("Slack is_bot"))
+        .when(a.str.contains(r'"(bot_id|api_app_id|app_id)"\s*:\s*"[^"]+"'))
+        .then(pl.lit("Slack bot/app id"))
+        .when(a.str.contains(r'"(auto_submitted|Auto-Submitted)"\s*:\s*"(auto-[^"]*)"'))
+        .then(pl.lit("Auto-Submitted"))
+        .otherwise(None)
+    )
+    kind = (
+        pl.when(pl.col("login_kind").is_not_null())
+        .then(pl.col("login_kind"))
+        .when(pl.col("email_kind").is_not_null())
+        .then(pl.col("email_kind"))
+        .when(pl.col("platform_kind") == "agent")
+        .then(pl.lit("agent"))
+        .when(reason.is_not_null())
+        .then(pl.lit("bot"))
+        .otherwise(None)
+    )
+    tool = pl.coalesce(pl.col("login_tool"), pl.col("email_tool"))
+    return acc.select(
+        "actor_id", "account_id", kind.alias("p_kind"), reason.alias("p_reason"),
+        tool.alias("p_tool"), pl.col("platform_kind"),
+    )  # fmt: skip
+
+
+def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per actor: the behaviour features that separate automation from people.
+
+    ``reaction_median_s`` and ``fast_reaction_share`` (share under 60 s) measure
+    the time from the previous event of the same case by *another* actor;
+    ``interval_cv`` is the coefficient of variation of the gaps between the
+    actor's own events (low = clockwork); ``hour_entropy`` (0..1 over 24 hours),
+    ``weekend_share`` and ``night_share`` (00-06 UTC) the spread over the clock;
+    ``events_per_day`` the volume on active days; ``duplicate_text_share`` the
+    share of the actor's messages that repeat another one after digits are
+    masked (from ``texts``: ``event_id``, ``text``).
+    """
+    base = log.filter(pl.col("actor_id").is_not_null()).sort(
+        ["case_id", "timestamp", "seq", "event_id"]
+    )
+    react = base.with_columns(
+        pl.col("actor_id").shift(1).over("case_id").alias("_prev_actor"),
+        pl.col("timestamp").shift(1).over("case_id").alias("_prev_ts"),
+    ).with_columns(
+        pl.when(pl.col("_prev_actor").is_not_null() & (pl.col("_prev_actor") != pl.col("actor_id")))
+        .then((pl.col("timestamp") - pl.col("_prev_ts")).dt.total_seconds(fractional=True))
+        .alias("_react")
+    )
+    own = base.sort(["actor_id", "timestamp", "seq", "event_id"]).with_columns(
+        (pl.col("timestamp") - pl.col("timestamp").shift(1).over("actor_id"))
+        .dt.total_seconds(fractional=True)
+        .alias("_gap")
+    )
+    gaps = own.group_by("actor_id").agg(
+        (pl.col("_gap").std() / pl.col("_gap").mean()).alias("interval_cv")
+    )
+    hours = base.group_by("actor_id", pl.col("timestamp").dt.hour().alias("_h")).agg(
+        pl.len().alias("_n")
+    )
+    entropy = (
+        hours.with_columns((pl.col("_n") / pl.col("_n").sum().over("actor_id")).alias("_p"))
+        .group_by("actor_id")
+        .agg((-(pl.col("_p") * pl.col("_p").log()).sum() / math.log(24)).alias("hour_entropy"))
+    )
+    main = react.group_by("actor_id").agg(
+        pl.len().alias("events"),
+        pl.col("case_id").n_unique().alias("cases"),
+        pl.col("_react").drop_nulls().len().alias("reactions"),
+        pl.col("_react").median().alias("reaction_median_s"),
+        (pl.col("_react") < 60).mean().alias("fast_reaction_share"),
+        (pl.col("timestamp").dt.weekday() >= 6).mean().alias("weekend_share"),
+        (pl.col("timestamp").dt.hour() < 6).mean().alias("night_share"),
+        (pl.len() / pl.col("timestamp").dt.date().n_unique()).alias("events_per_day"),
+        pl.col("timestamp").min().alias("first_seen"),
+        pl.col("timestamp").max().alias("last_seen"),
+    )
+    out = main.join(gaps, on="actor_id", how="left").join(entropy, on="actor_id", how="left")
+    if texts is not None and texts.height:
+        t = (
+            base.select("event_id", "actor_id")
+            .join(texts.select("event_id", "text"), on="event_id", how="inner")
+            .filter(pl.col("text").str.len_chars() > 0)
+            .with_columns(
+                pl.col("text")
+                .str.to_lowercase()
+                .str.replace_all(r"\d+", "#")
+                .str.replace_all(r"\s+", " ")
+                .str.strip_chars()
+                .alias("_norm")
+            )
+            .group_by("actor_id")
+            .agg(
+                pl.len().alias("texts"),
+                (1 - pl.col("_norm").n_unique() / pl.len()).alias("duplicate_text_share"),
+            )
+        )
+        out = out.join(t, on="actor_id", how="left")
+    else:
+        out = out.with_columns(
+            pl.lit(None, dtype=pl.UInt32).alias("texts"),
+            pl.lit(None, dtype=pl.Float64).alias("duplicate_text_share"),
+        )
+    return out.sort("actor_id")
+
+
+def _behaviour_score(f: pl.DataFrame) -> pl.DataFrame:
+    """Add ``behaviour_score`` (0..1) and ``behaviour_signals`` (list of what fired).
+
+    Weights follow the separating features in SIGNALS.md; the score is the sum
+    of the fired weights, capped at 1. An actor with fewer than MIN_EVENTS
+    events scores 0 (too little to judge).
+    """
+    rules: list[tuple[str, pl.Expr, float]] = [
+        ("sub-minute reactions",
+         (pl.col("reactions") >= 5) & (pl.col("fast_reaction_share") >= 0.5), 0.35),
+        ("reacts within minutes",
+         (pl.col("reactions") >= 5) & (pl.col("reaction_median_s") < 300)
+         & (pl.col("fast_reaction_share") < 0.5), 0.15),
+        ("active around the clock", pl.col("hour_entropy") >= 0.85, 0.2),
+        ("active at night", pl.col("night_share") >= 0.15, 0.1),
+        ("active on weekends", pl.col("weekend_share") >= 0.2, 0.15),
+        ("regular intervals", pl.col("interval_cv") < 0.5, 0.2),
+        ("near-identical messages",
+         (pl.col("texts") >= 5) & (pl.col("duplicate_text_share") >= 0.5), 0.2),
+        ("very high volume", pl.col("events_per_day") >= 3 * pl.col("events_per_day").median(), 0.1),
+    ]  # fmt: skip
+    enough = pl.col("events") >= MIN_EVENTS
+    fired = [
+        pl.when(enough & cond.fill_null(False)).then(pl.lit(name)).otherwise(None)
+        for name, cond, _ in rules
+    ]
+    score = pl.sum_horizontal(
+        [pl.when(enough & cond.fill_null(False)).then(w).otherwise(0.0) for _, cond, w in rules]
+    )
+    return f.with_columns(
+        pl.min_horizontal(score, pl.lit(1.0)).alias("behaviour_score"),
+        pl.concat_list(fired).list.drop_nulls().alias("behaviour_signals"),
+    )
+
+
+def classify_actors(
+    log: pl.DataFrame,
+    accounts: pl.DataFrame | None = None,
+    events_attrs: pl.DataFrame | None = None,
+    *,
+    signals: Signals | None = None,
+    threshold: float = AUTOMATION_THRESHOLD,
+) -> pl.DataFrame:
+    """Classify every actor of ``log`` as human, bot, agent or unknown, with score and evidence.
+
+    ``accounts`` (optional): the store's ``accounts`` rows (``account_id``,
+    ``login``, ``email``, ``platform_kind``, ``attrs``), with an ``actor_id``
+    column when identity resolution maps accounts to actors (else the account
+    is the actor). ``events_attrs`` (optional): ``event_id``, ``attrs`` (JSON
+    text) and, if known, ``account_id`` -- the events table -- for event-level
+    platform fields and AI signatures.
+
+    Returns ``actor_id, kind, score, basis, tool, events, ai_events, ai_tools,
+    evidence`` where ``score`` is the confidence that the actor is automation
+    (bot or agent), ``basis`` is ``platform`` / ``identifier`` / ``behaviour``
+    / ``none``, and ``evidence`` is JSON with the signals and features.
+
+    >>> import polars as pl
+    >>> classify_actors(pl.DataFrame({"case_id": ["c"], "actor_id": ["github:codecov[bot]"],
+    ...     "timestamp": [None], "seq": [0], "event_id": ["e"]},
+    ...     schema_overrides={"timestamp": pl.Datetime("us", "UTC")}))["kind"].to_list()
+    ['bot']
+    """
+    sig = signals or load_signals()
+    schema: dict[str, Any] = {
+        "actor_id": pl.String, "kind": pl.String, "score": pl.Float64, "basis": pl.String,
+        "tool": pl.String, "events": pl.UInt32, "ai_events": pl.UInt32,
+        "ai_tools": pl.List(pl.String), "evidence": pl.String,
+    }  # fmt: skip
+    base = log.filter(pl.col("actor_id").is_not_null())
+    if base.height == 0:
+        return pl.DataFrame(schema=schema)
+    texts = None
+    if events_attrs is not None and "attrs" in events_attrs.columns and events_attrs.height:
+        texts = events_attrs.select(
+            "event_id",
+            pl.coalesce([_json_str(p) for p in _TEXT_PATHS]).fill_null("").alias("text"),
+        )
+    feats = _behaviour_score(behaviour_features(base, texts))
+
+    # accounts: explicit frame, else each actor is its own account
+    if accounts is None or accounts.height == 0:
+        accounts = base.select(pl.col("actor_id").alias("account_id")).unique()
+    if (
+        "actor_id" not in accounts.columns
+        and events_attrs is not None
+        and ("account_id" in events_attrs.columns)
+    ):
+        mapping = (
+            base.select("event_id", "actor_id")
+            .join(events_attrs.select("event_id", "account_id"), on="event_id")
+            .select("account_id", "actor_id")
+            .unique()
+        )
+        accounts = accounts.join(mapping, on="account_id", how="left").with_columns(
+            pl.coalesce("actor_id", "account_id").alias("actor_id")
+        )
+    plat = _account_platform(accounts, sig)
+    kind_rank = pl.col("p_kind").replace_strict(
+        {"agent": 0, "bot": 1}, default=2, return_dtype=pl.Int64
+    )
+    per_actor_plat = (
+        plat.filter(pl.col("p_kind").is_not_null())
+        .sort([kind_rank, "account_id"])
+        .group_by("actor_id", maintain_order=True)
+        .agg(
+            pl.col("p_kind").first(),
+            pl.col("p_tool").drop_nulls().first(),
+            pl.format("{}: {}", "account_id", "p_reason").alias("p_reasons"),
+        )
+    )
+
+    ai = ai_events(events_attrs, sig)
+    ev_plat = _event_platform(events_attrs)
+    per_event = base.select("event_id", "actor_id")
+    ai_counts = (
+        per_event.join(ai, on="event_id")
+        .group_by("actor_id")
+        .agg(
+            pl.len().alias("ai_events"),
+            pl.col("ai_tool").unique().sort().alias("ai_tools"),
+            pl.col("ai_signal").unique().sort().alias("ai_signals"),
+        )
+    )
+    plat_counts = (
+        per_event.join(ev_plat, on="event_id")
+        .group_by("actor_id")
+        .agg(
+            pl.len().alias("platform_events"), pl.col("reason").unique().sort().alias("ev_reasons")
+        )
+    )
+    declared = base.group_by("actor_id").agg(
+        pl.col("actor_kind").drop_nulls().mode().sort().first().alias("declared_kind")
+        if "actor_kind" in base.columns
+        else pl.lit(None, dtype=pl.String).alias("declared_kind")
+    )
+    df = (
+        feats.join(per_actor_plat, on="actor_id", how="left")
+        .join(ai_counts, on="actor_id", how="left")
+        .join(plat_counts, on="actor_id", how="left")
+        .join(declared, on="actor_id", how="left")
+        .with_columns(
+            pl.col("ai_events").fill_null(0).cast(pl.UInt32),
+            pl.col("platform_events").fill_null(0),
+            pl.col("ai_tools").fill_null([]),
+        )
+    )
+    ev_plat_share = pl.col("platform_events") / pl.col("events")
+    ai_share = pl.col("ai_events") / pl.col("events")
+    agentish = (ai_share >= 0.5) | (
+        pl.col("ai_signals").list.contains("branch") & (ai_share >= 0.3)
+    )
+    beh = pl.col("behaviour_score")
+    kind = (
+        pl.when(pl.col("p_kind").is_not_null()).then(pl.col("p_kind"))
+        .when(ev_plat_share >= 0.5).then(pl.lit("bot"))
+        .when(beh >= threshold).then(pl.when(agentish).then(pl.lit("agent")).otherwise(pl.lit("bot")))
+        .when(pl.col("declared_kind").is_in(["human", "bot", "agent"]))
+        .then(pl.col("declared_kind"))
+        .when(pl.col("events") >= MIN_EVENTS).then(pl.lit("human"))
+        .otherwise(pl.lit("unknown"))
+    )  # fmt: skip
+    basis = (
+        pl.when(pl.col("p_kind").is_not_null())
+        .then(
+            pl.when(pl.col("p_reasons").list.eval(pl.element().str.contains("known ")).list.any())
+            .then(pl.lit("identifier")).otherwise(pl.lit("platform"))
+        )
+        .when(ev_plat_share >= 0.5).then(pl.lit("platform"))
+        .when(beh >= threshold).then(pl.lit("behaviour"))
+        .when(pl.col("declared_kind").is_in(["human", "bot", "agent"])).then(pl.lit("declared"))
+        .otherwise(pl.lit("none"))
+    )  # fmt: skip
+    score = (
+        pl.when(pl.col("p_kind").is_not_null()).then(pl.lit(1.0))
+        .when(ev_plat_share >= 0.5).then(pl.lit(0.95))
+        .otherwise(beh)
+    )  # fmt: skip
+    df = df.with_columns(kind.alias("kind"), basis.alias("basis"), score.alias("score"))
+    evidence_cols = [
+        "declared_kind", "events", "cases", "reactions", "reaction_median_s",
+        "fast_reaction_share", "interval_cv", "hour_entropy", "weekend_share", "night_share",
+        "events_per_day", "duplicate_text_share", "behaviour_score", "behaviour_signals",
+        "p_reasons", "ev_reasons", "platform_events", "ai_events", "ai_tools", "ai_signals",
+    ]  # fmt: skip
+    rounded = [
+        pl.col(c).round(3) if df.schema[c] in (pl.Float64, pl.Float32) else pl.col(c)
+        for c in evidence_cols
+    ]
+    df = df.with_columns(
+        pl.struct(rounded).map_elements(lambda s: to_json(_clean(s)), return_dtype=pl.String)
+        .alias("evidence")
+    )  # fmt: skip
+    return (
+        df.select(
+            "actor_id",
+            "kind",
+            pl.col("score").round(3),
+            "basis",
+            pl.coalesce(pl.col("p_tool"), pl.col("ai_tools").list.first()).alias("tool"),
+            pl.col("events").cast(pl.UInt32),
+            "ai_events",
+            "ai_tools",
+            "evidence",
+        )
+        .cast(schema)  # type: ignore[arg-type]
+        .sort("actor_id")
+    )
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty entries so the evidence stays readable."""
+    return {k: v for k, v in row.items() if (v is not None and v != [] and v != 0) or k == "events"}

@@ -1,0 +1,206 @@
+"""The architect's metrics: is the operating model getting better?
+
+``metrics(log, design)`` returns named polars frames:
+
+``throughput``        weekly completions (cases whose last event falls in the
+                      week and, with a design, ends in an end stage);
+``stability``         one row: weeks, mean, CV and p10-p90 spread of weekly
+                      completions -- *our* definition of throughput stability
+                      (SIGNALS.md) -- and the share of finished cases within
+                      the design's summed expected stage times;
+``recovery``          per stalled stage visit (a visit longer than 3 x the
+                      stage's median): time until the case next moved on, weekly median;
+``seam_coverage``     weekly share of handoffs through owned seams;
+``failure_weekly``    weekly counts per failure pattern signature;
+``agent_readiness``   per stage: share of events by agents, rework rate of
+                      visits where an agent worked vs where only humans did, and a
+                      verdict: ``agent-ready`` (agent share >= 30 % and agent
+                      rework <= human rework + 5 points), ``agent-augmented``
+                      (agents present, > 5 % of events), ``human-only``;
+``pr_cohorts``        pickup time (PR opened -> first review/comment by a human
+                      other than the author), review time (first review -> merge)
+                      and PR cycle time (opened -> merged), medians split by
+                      author cohort (human / agent / bot).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import polars as pl
+
+from wfmine.findings._design import as_view, map_stages
+from wfmine.findings.failures import failure_occurrences, weekly_pattern_counts
+from wfmine.findings.seams import handoffs
+
+__all__ = ["READY_SHARE", "metrics"]
+
+READY_SHARE: Final = 0.30
+AUGMENTED_SHARE: Final = 0.05
+_REVIEW_ACTS: Final = ["PR approved", "Changes requested", "PR reviewed", "Review comment added",
+                       "PR comment added"]  # fmt: skip
+
+
+def _week(e: pl.Expr) -> pl.Expr:
+    return e.dt.truncate("1w").alias("week")
+
+
+def metrics(
+    log: pl.DataFrame, design: Any = None, *, events_attrs: pl.DataFrame | None = None
+) -> dict[str, pl.DataFrame]:
+    """The architect's metrics as a dict of frames (see the module docstring).
+
+    >>> import polars as pl
+    >>> from wfmine.model import LOG_SCHEMA
+    >>> sorted(metrics(pl.DataFrame(schema=LOG_SCHEMA)))[:2]
+    ['agent_readiness', 'failure_weekly']
+    """
+    view = as_view(design)
+    log = map_stages(log, view)
+    out: dict[str, pl.DataFrame] = {}
+    ordered = log.sort(["case_id", "timestamp", "seq", "event_id"])
+    last = ordered.group_by("case_id").agg(
+        pl.col("timestamp").min().alias("start"),
+        pl.col("timestamp").max().alias("end"),
+        pl.col("stage").drop_nulls().last().alias("last_stage"),
+    )
+    if view is not None and view.end:
+        done = last.filter(pl.col("last_stage").is_in(list(view.end)))
+    else:
+        done = last
+    out["throughput"] = (
+        done.group_by(_week(pl.col("end"))).agg(pl.len().alias("completions")).sort("week")
+    )
+    w = out["throughput"]["completions"].cast(pl.Float64)
+    expected = sum(s.expected_s or 0.0 for s in view.stages) if view else 0.0
+    within = (
+        done.select(
+            ((pl.col("end") - pl.col("start")).dt.total_seconds() <= expected).mean()
+        ).item()
+        if expected and done.height
+        else None
+    )
+    out["stability"] = pl.DataFrame(
+        {
+            "weeks": [w.len()],
+            "mean": [w.mean() if w.len() else None],
+            "cv": [(w.std() or 0.0) / w.mean() if w.len() > 1 and w.mean() else None],  # type: ignore[operator]
+            "p10": [w.quantile(0.1) if w.len() else None],
+            "p90": [w.quantile(0.9) if w.len() else None],
+            "within_expected_share": [within],
+            "definition": ["wfmine: CV and p10-p90 spread of weekly completions"],
+        },
+        schema_overrides={"within_expected_share": pl.Float64, "mean": pl.Float64,
+                          "cv": pl.Float64, "p10": pl.Float64, "p90": pl.Float64},
+    )  # fmt: skip
+    occ = failure_occurrences(log, view, events_attrs)
+    stalls = occ.filter(pl.col("type") == "stall")
+    out["recovery"] = (
+        stalls.join(ordered.select("case_id", pl.col("timestamp").alias("_t")), on="case_id")
+        .filter(pl.col("_t") >= pl.col("timestamp"))
+        .group_by(_week(pl.col("timestamp")))
+        .agg(pl.len().alias("stalls"))
+        .sort("week")
+        if stalls.height
+        else pl.DataFrame(schema={"week": pl.Datetime("us", "UTC"), "stalls": pl.UInt32})
+    )
+    h = handoffs(log, dimension="team") if "team" in log.columns else pl.DataFrame()
+    if h.height and view is not None:
+        owned = pl.lit(False)
+        for s in view.seams:
+            owned = owned | ((pl.col("from") == s.src) & (pl.col("to") == s.dst))
+        out["seam_coverage"] = (
+            h.with_columns(owned.alias("owned"))
+            .group_by(_week(pl.col("taken_at")))
+            .agg(pl.len().alias("handoffs"), pl.col("owned").mean().alias("owned_share"))
+            .sort("week")
+        )
+    else:
+        out["seam_coverage"] = pl.DataFrame(
+            schema={
+                "week": pl.Datetime("us", "UTC"),
+                "handoffs": pl.UInt32,
+                "owned_share": pl.Float64,
+            }
+        )
+    out["failure_weekly"] = weekly_pattern_counts(log, occ)
+    out["agent_readiness"] = _readiness(log, occ)
+    out["pr_cohorts"] = _pr_cohorts(log)
+    return out
+
+
+def _readiness(log: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
+    staged = log.filter(pl.col("stage").is_not_null())
+    if staged.height == 0:
+        return pl.DataFrame(schema={"stage": pl.String, "events": pl.UInt32, "agent_share": pl.Float64,
+                                    "agent_rework": pl.Float64, "human_rework": pl.Float64,
+                                    "verdict": pl.String})  # fmt: skip
+    rework = occ.filter(pl.col("type") == "rework_loop").select("case_id", "stage").unique()
+    rework = rework.with_columns(pl.lit(True).alias("_rw"))
+    per_case = (
+        staged.group_by("case_id", "stage")
+        .agg((pl.col("actor_kind") == "agent").any().alias("_agent"))
+        .join(rework, on=["case_id", "stage"], how="left")
+        .with_columns(pl.col("_rw").fill_null(False))
+    )
+    rates = per_case.group_by("stage").agg(
+        pl.col("_rw").filter(pl.col("_agent")).mean().alias("agent_rework"),
+        pl.col("_rw").filter(~pl.col("_agent")).mean().alias("human_rework"),
+    )
+    shares = staged.group_by("stage").agg(
+        pl.len().alias("events"), (pl.col("actor_kind") == "agent").mean().alias("agent_share")
+    )
+    verdict = (
+        pl.when((pl.col("agent_share") >= READY_SHARE)
+                & (pl.col("agent_rework").fill_null(0) <= pl.col("human_rework").fill_null(0) + 0.05))
+        .then(pl.lit("agent-ready"))
+        .when(pl.col("agent_share") > AUGMENTED_SHARE).then(pl.lit("agent-augmented"))
+        .otherwise(pl.lit("human-only"))
+    )  # fmt: skip
+    return (
+        shares.join(rates, on="stage", how="left")
+        .with_columns(verdict.alias("verdict"))
+        .sort("stage")
+    )
+
+
+def _pr_cohorts(log: pl.DataFrame) -> pl.DataFrame:
+    pr = log.filter(pl.col("object_type") == "pull_request")
+    schema = {"cohort": pl.String, "prs": pl.UInt32, "pickup_median_s": pl.Float64,
+              "review_median_s": pl.Float64, "cycle_median_s": pl.Float64}  # fmt: skip
+    if pr.height == 0:
+        return pl.DataFrame(schema=schema)
+    opened = (
+        pr.filter(pl.col("activity") == "PR opened")
+        .group_by("object_id")
+        .agg(
+            pl.col("timestamp").min().alias("opened"),
+            pl.col("actor_id").sort_by("timestamp").first().alias("author"),
+            pl.col("actor_kind").sort_by("timestamp").first().alias("cohort"),
+        )
+    )
+    j = pr.join(opened, on="object_id")
+    firsts = j.group_by("object_id").agg(
+        pl.col("timestamp").filter(
+            pl.col("activity").is_in(_REVIEW_ACTS) & (pl.col("actor_kind") == "human")
+            & (pl.col("actor_id") != pl.col("author"))
+        ).min().alias("pickup_at"),
+        pl.col("timestamp").filter(pl.col("activity").is_in(_REVIEW_ACTS[:3])).min().alias("review_at"),
+        pl.col("timestamp").filter(pl.col("activity") == "PR merged").min().alias("merged_at"),
+    )  # fmt: skip
+    d = opened.join(firsts, on="object_id").with_columns(
+        (pl.col("pickup_at") - pl.col("opened")).dt.total_seconds(fractional=True).alias("_p"),
+        (pl.col("merged_at") - pl.col("review_at")).dt.total_seconds(fractional=True).alias("_r"),
+        (pl.col("merged_at") - pl.col("opened")).dt.total_seconds(fractional=True).alias("_c"),
+    )
+    return (
+        d.group_by(pl.col("cohort").fill_null("unknown"))
+        .agg(
+            pl.len().alias("prs"),
+            pl.col("_p").filter(pl.col("_p") >= 0).median().alias("pickup_median_s"),
+            pl.col("_r").filter(pl.col("_r") >= 0).median().alias("review_median_s"),
+            pl.col("_c").filter(pl.col("_c") >= 0).median().alias("cycle_median_s"),
+        )
+        .cast(schema)  # type: ignore[arg-type]
+        .sort("cohort")
+    )
