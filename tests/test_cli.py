@@ -1,0 +1,114 @@
+"""The command line as a person uses it: figures, JSON keys, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import LOGS, need
+from wfmine.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_discover_json_on_the_running_example_has_pm4pys_figures(tmp_path: Path) -> None:
+    log = need(LOGS / "running-example.xes")
+    code, out, err = _run("discover", str(log), "--db", str(tmp_path / "s.duckdb"), "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["log"]["cases"] == 6
+    assert payload["log"]["events"] == 42
+    assert payload["log"]["activities"] == 8
+    assert payload["start_activities"] == {"register request": 6}
+    assert set(payload["end_activities"]) == {"pay compensation", "reject request"}
+    assert {"source", "target", "frequency", "wait_mean_s", "wait_median_s", "wait_p90_s"} <= set(
+        payload["dfg"][0]
+    )
+    variants = payload["variants"]
+    assert sum(v["cases"] for v in variants) == 6
+    assert abs(sum(v["coverage"] for v in variants) - 1.0) < 1e-9
+
+    import pm4py
+
+    df = pm4py.read_xes(str(log))
+    dfg, _, _ = pm4py.discover_dfg(df)
+    ours = {(e["source"], e["target"]): e["frequency"] for e in payload["dfg"]}
+    assert ours == dict(dfg)
+
+
+def test_discover_prints_a_summary_and_writes_the_process_map(tmp_path: Path) -> None:
+    log = need(LOGS / "running-example.xes")
+    html = tmp_path / "map.html"
+    code, out, err = _run("discover", str(log), "--db", str(tmp_path / "s.duckdb"), "--html", str(html))
+    assert code == 0, err
+    assert "6 cases" in out and "42 events" in out
+    assert "Top variants" in out and "Slowest waits" in out
+    assert html.exists() and "plotly" in html.read_text()
+
+
+def test_rediscovering_the_same_file_adds_no_events(tmp_path: Path) -> None:
+    log = need(LOGS / "running-example.xes")
+    db = str(tmp_path / "s.duckdb")
+    _run("discover", str(log), "--db", db, "--json")
+    code, out, _ = _run("discover", str(log), "--db", db, "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["inputs"]["loaded"][0]["events_added"] == 0
+    assert payload["log"]["events"] == 42
+
+
+@pytest.mark.parametrize(
+    "content, name",
+    [(b"not an event log at all\n", "notes.txt"), (b"<log><trace><event>", "broken.xes")],
+)
+def test_unreadable_input_is_a_one_line_error_and_exit_2(
+    tmp_path: Path, content: bytes, name: str
+) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    code, out, err = _run("discover", str(bad), "--db", str(tmp_path / "s.duckdb"))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("wfmine: error:")
+    assert "Traceback" not in err + out
+
+
+def test_missing_path_is_exit_2(tmp_path: Path) -> None:
+    code, _, err = _run("discover", str(tmp_path / "nope"), "--db", str(tmp_path / "s.duckdb"))
+    assert code == 2 and "no such file" in err
+
+
+def test_a_failed_discover_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    import wfmine
+
+    log = need(LOGS / "running-example.xes")
+    db = tmp_path / "s.duckdb"
+    _run("discover", str(log), "--db", str(db), "--json")
+    with wfmine.open(str(db)) as store:
+        before = store.counts()
+    bad = tmp_path / "broken.xes"
+    bad.write_bytes(b'<?xml version="1.0"?><log xes.version="1.0"><trace><event>')
+    code, _, _ = _run("discover", str(bad), "--db", str(db))
+    assert code == 2
+    with wfmine.open(str(db)) as store:
+        assert store.counts() == before
+
+
+def test_init_creates_a_workspace(tmp_path: Path) -> None:
+    code, _, err = _run("init", str(tmp_path / "ws"))
+    assert code == 0, err
+    assert (tmp_path / "ws" / "connectors" / "jira.toml").exists()
+    assert (tmp_path / "ws" / "reports" / "weekly.toml").exists()
+
+
+def test_check_needs_a_design_or_a_model(tmp_path: Path) -> None:
+    code, _, err = _run("check", "--db", str(tmp_path / "s.duckdb"))
+    assert code == 2 and "--design" in err
