@@ -1,0 +1,605 @@
+"""Slack workspace exports (zip or folder) into the store's object-centric tables.
+
+An export holds ``users.json``, ``channels.json`` (and, where present,
+``groups.json``, ``dms.json``, ``mpims.json``) and one folder per
+conversation with a JSON file per day (``<channel>/<YYYY-MM-DD>.json``).
+Everything is read in memory (zip members are never extracted).
+
+What becomes what:
+
+- **objects** — a ``thread`` per thread root, ``slack:<channel id>/<root ts>``;
+  a message outside any thread is its own ``thread``. Replies are events *on*
+  the thread object, so a thread reads as a small process.
+- **events** — one primary event per message: ``Message posted``, ``Thread
+  reply`` (``thread_ts != ts``), ``Bot message`` (``subtype: bot_message`` or
+  a ``bot_id``), ``Channel joined`` (``channel_join``/``group_join``) or
+  ``File shared`` (an old-style ``file_share`` message); plus derived events:
+  ``Message edited`` at ``edited.ts``, ``File shared`` per attached file, and
+  ``Reaction added`` per (reaction, user). Exports carry no reaction time, so
+  a reaction is placed at its message's ``ts`` and says so in
+  ``attrs.timestamp_source = "message_ts"``. ``event_id`` is
+  ``slack:<channel id>/<ts>`` (primary) plus ``/edited/<ts>``,
+  ``/file/<file id>`` or ``/reaction/<name>/<user>``.
+- **accounts** — ``slack:<user id>`` from ``users.json`` (platform fields in
+  attrs), and ``slack:<bot id>`` for bot messages that carry no user.
+- **object_links** — Jira keys, Jira URLs and GitHub PR/issue URLs found in
+  the message text and attachments link the thread to ``jira:<KEY>`` or
+  ``github:<owner>/<repo>#pr/<n>`` (relation ``mentions`` for a bare key,
+  ``url`` for a URL; evidence is the matched text).
+- **raw_records** — every message, user, conversation and integration-log
+  entry. Message text is *not* stored unless ``store_text=True``: the
+  message's ``text`` (and the text-bearing fields ``blocks``, attachment
+  ``text``/``pretext``/``fallback``/``title``, file ``preview``) are replaced
+  by ``"<field>_sha256"`` digests, so a record can still be matched against the
+  original export without keeping what people wrote. Everything else is kept.
+
+Options: ``channel_teams`` (channel name or id → team, sets ``events.team``),
+``store_text`` (default ``False``).
+
+Bad input: an unreadable zip raises :class:`~wfmine.errors.FormatError`
+naming the file; a member whose path escapes the export, a day file that is
+not JSON, and a message without ``ts`` are quarantined with the reason while
+the rest loads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+from wfmine.connectors._refs import Ref, find_refs
+from wfmine.connectors._safezip import Tree, open_tree
+from wfmine.errors import FormatError
+from wfmine.model import Batch, to_json
+
+__all__ = ["load", "ref_target", "sniff"]
+
+SOURCE: Final = "slack"
+
+_CONVERSATION_FILES: Final = {
+    "channels.json": "public_channel",
+    "groups.json": "private_channel",
+    "mpims.json": "mpim",
+    "dms.json": "im",
+}
+_META_FILES: Final = frozenset({*_CONVERSATION_FILES, "users.json", "integration_logs.json"})
+_DAY_FILE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+_TS: Final = re.compile(r"^(\d{1,12})(?:\.(\d{1,6}))?$")
+_JOIN_SUBTYPES: Final = frozenset({"channel_join", "group_join"})
+#: Subtypes that are something other than a bot speaking even when ``bot_id`` is set.
+_NOT_BOT_SPEECH: Final = frozenset({"bot_add", "bot_remove", "channel_join", "group_join"})
+_TEXT_FIELDS: Final = ("text", "pretext", "fallback", "title")
+
+
+def sniff(path: Path) -> bool:
+    """Is ``path`` a Slack export (folder or zip)? Cheap, never raises on foreign input."""
+    try:
+        p = Path(path)
+        if p.is_dir():
+            roots = [p, *sorted(c for c in p.iterdir() if c.is_dir())]
+            for root in roots:
+                if (root / "channels.json").is_file() or (root / "users.json").is_file():
+                    return any(
+                        _DAY_FILE.match(f.name)
+                        for d in root.iterdir()
+                        if d.is_dir()
+                        for f in d.iterdir()
+                    )
+            return False
+        if p.suffix.lower() != ".zip":
+            return False
+        import zipfile
+
+        with zipfile.ZipFile(p) as zf:
+            names = zf.namelist()
+        has_meta = any(PurePosixPath(n).name in ("channels.json", "users.json") for n in names)
+        return has_meta and any(_DAY_FILE.match(PurePosixPath(n).name) for n in names)
+    except Exception:
+        return False
+
+
+def ref_target(ref: Ref) -> tuple[str, str]:
+    """The store object id a reference points to and the link relation (``mentions``/``url``)."""
+    if ref.kind == "jira_key":
+        return f"jira:{ref.value}", "mentions"
+    if ref.kind == "jira_url":
+        return f"jira:{ref.value}", "url"
+    repo, _, number = ref.value.partition("#")
+    what = "pr" if ref.kind == "github_pull" else "issue"
+    return f"github:{repo}#{what}/{number}", "url"
+
+
+def load(path: str | Path, options: Mapping[str, Any] | None = None) -> Batch:
+    """Read a Slack workspace export (zip or folder) into a :class:`~wfmine.model.Batch`."""
+    opts = dict(options or {})
+    unknown = set(opts) - {"channel_teams", "store_text"}
+    if unknown:
+        raise FormatError(path, f"unknown Slack option(s): {sorted(unknown)}")
+    channel_teams = {str(k): str(v) for k, v in dict(opts.get("channel_teams") or {}).items()}
+    store_text = bool(opts.get("store_text", False))
+    if not Path(path).exists():
+        raise FormatError(path, "no such file or folder")
+    tree = open_tree(path)
+    try:
+        return _Loader(tree, channel_teams, store_text).run()
+    finally:
+        tree.close()
+
+
+def parse_ts(value: Any) -> dt.datetime | None:
+    """Read a Slack ``ts`` (``"1712345678.000100"``) as an exact UTC datetime, or ``None``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = f"{value:.6f}"
+    if not isinstance(value, str):
+        return None
+    m = _TS.match(value.strip())
+    if not m:
+        return None
+    micros = int((m.group(2) or "0").ljust(6, "0"))
+    return dt.datetime.fromtimestamp(int(m.group(1)), dt.UTC) + dt.timedelta(microseconds=micros)
+
+
+def _sha(value: Any) -> str:
+    text = value if isinstance(value, str) else to_json(value)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def redact(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``message`` with what people wrote replaced by SHA-256 digests.
+
+    ``text`` → ``text_sha256``, ``blocks`` → ``blocks_sha256``, attachment
+    text fields → ``<field>_sha256``, file ``preview*`` fields dropped (with a
+    digest). Ids, users, timestamps, subtypes, reactions, bot and app fields
+    are kept as they are.
+    """
+    out: dict[str, Any] = {}
+    for key, value in message.items():
+        if key == "text" and isinstance(value, str):
+            out["text_sha256"] = _sha(value)
+        elif key == "blocks" and value:
+            out["blocks_sha256"] = _sha(value)
+        elif key == "attachments" and isinstance(value, list):
+            out[key] = [
+                _redact_fields(a, _TEXT_FIELDS) if isinstance(a, dict) else a for a in value
+            ]
+        elif key == "files" and isinstance(value, list):
+            out[key] = [_redact_file(f) if isinstance(f, dict) else f for f in value]
+        elif key == "file" and isinstance(value, dict):
+            out[key] = _redact_file(value)
+        elif key == "comment" and isinstance(value, dict):
+            out[key] = _redact_fields(value, ("comment",))
+        else:
+            out[key] = value
+    return out
+
+
+def _redact_fields(obj: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        (f"{k}_sha256" if k in fields and isinstance(v, str) else k): (
+            _sha(v) if k in fields and isinstance(v, str) else v
+        )
+        for k, v in obj.items()
+    }
+
+
+def _redact_file(obj: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        if k.startswith("preview") or k in ("plain_text", "initial_comment"):
+            out[f"{k}_sha256"] = _sha(v)
+        else:
+            out[k] = v
+    return out
+
+
+def _scan_texts(message: Mapping[str, Any]) -> list[str]:
+    """Every piece of text in a message where a reference may appear."""
+    texts: list[str] = []
+    if isinstance(message.get("text"), str):
+        texts.append(message["text"])
+    for att in message.get("attachments") or []:
+        if isinstance(att, dict):
+            for key in ("pretext", "title", "title_link", "text", "fallback", "from_url"):
+                if isinstance(att.get(key), str):
+                    texts.append(att[key])
+    files = list(message.get("files") or [])
+    if isinstance(message.get("file"), dict):
+        files.append(message["file"])
+    for f in files:
+        if isinstance(f, dict) and isinstance(f.get("title"), str):
+            texts.append(f["title"])
+    return texts
+
+
+class _Loader:
+    """One pass over an export; collects rows for every table."""
+
+    def __init__(self, tree: Tree, channel_teams: dict[str, str], store_text: bool) -> None:
+        self.tree = tree
+        self.channel_teams = channel_teams
+        self.store_text = store_text
+        self.events: list[dict[str, Any]] = []
+        self.event_objects: list[dict[str, Any]] = []
+        self.raw: list[dict[str, Any]] = []
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.links: dict[tuple[str, str, str], str] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.quarantine: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self.stats: dict[str, int] = {
+            "files": 0, "messages": 0, "threads": 0, "duplicates": 0, "skipped_files": 0,
+        }  # fmt: skip
+        self.referenced_users: dict[str, dict[str, Any]] = {}
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _quarantine(self, ref: str, reason: str, payload: Any = None) -> None:
+        text = payload if isinstance(payload, str) or payload is None else to_json(payload)
+        self.quarantine.append(
+            {"source": SOURCE, "record_ref": ref, "reason": reason,
+             "payload": None if text is None else text[:4000]}
+        )  # fmt: skip
+
+    def _json(self, name: str) -> Any:
+        """Parse member ``name``; on failure quarantine it and return ``None``."""
+        self.stats["files"] += 1
+        data = self.tree.read(name)
+        try:
+            return json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self._quarantine(
+                self.tree.where(name), f"not JSON: {exc}", data[:2000].decode("utf-8", "replace")
+            )
+            return None
+
+    # -- the pass -------------------------------------------------------------------
+
+    def run(self) -> Batch:
+        for name, reason in self.tree.refused:
+            self._quarantine(self.tree.where(name), f"refused archive member: {reason}")
+        root = self._find_root()
+        rel = {n[len(root) :]: n for n in self.tree.names if n.startswith(root)}
+        conversations = self._read_conversations(rel)
+        self._read_users(rel)
+        if "integration_logs.json" in rel:
+            logs = self._json(rel["integration_logs.json"])
+            for i, entry in enumerate(logs if isinstance(logs, list) else []):
+                self.raw.append(
+                    self._raw("integration_log", f"{i}", entry, rel["integration_logs.json"])
+                )
+        seen: set[tuple[str, str]] = set()
+        for relname in sorted(rel):
+            parts = relname.split("/")
+            if len(parts) == 1 and relname in _META_FILES:
+                continue
+            if len(parts) != 2 or not _DAY_FILE.match(parts[1]):
+                self.stats["skipped_files"] += 1
+                continue
+            folder = parts[0]
+            channel = conversations.get(folder)
+            if channel is None:
+                channel = {"id": folder, "name": folder, "conversation_type": "unknown"}
+                conversations[folder] = channel
+                self.warnings.append(
+                    f"conversation folder {folder!r} is not listed in the export's channel files"
+                )
+            data = self._json(rel[relname])
+            if data is None:
+                continue
+            if not isinstance(data, list):
+                self._quarantine(
+                    self.tree.where(rel[relname]), "day file is not a JSON list of messages"
+                )
+                continue
+            for index, message in enumerate(data):
+                where = f"{self.tree.where(rel[relname])}#{index}"
+                if not isinstance(message, dict):
+                    self._quarantine(where, "message is not a JSON object", message)
+                    continue
+                ts = message.get("ts")
+                moment = parse_ts(ts)
+                if moment is None:
+                    reason = "message without ts" if ts is None else f"unreadable ts {ts!r}"
+                    self._quarantine(where, reason, message if self.store_text else redact(message))
+                    continue
+                key = (str(channel["id"]), str(ts))
+                if key in seen:
+                    self.stats["duplicates"] += 1
+                    continue
+                seen.add(key)
+                self._message(channel, str(ts), moment, message, rel[relname])
+        for uid, info in sorted(self.referenced_users.items()):
+            if f"slack:{uid}" not in self.accounts:
+                self.accounts[f"slack:{uid}"] = info
+        self.stats["threads"] = len(self.objects)
+        batch = Batch.from_rows(
+            SOURCE,
+            events=sorted(self.events, key=lambda r: r["event_id"]),
+            raw_records=sorted(self.raw, key=lambda r: (r["record_type"], r["record_id"])),
+            event_objects=sorted(self.event_objects, key=lambda r: r["event_id"]),
+            objects=[
+                {k: v for k, v in self.objects[o].items() if k != "_attrs"}
+                for o in sorted(self.objects)
+            ],
+            object_links=[
+                {"from_object": a, "to_object": b, "relation": r, "evidence": e}
+                for (a, b, r), e in sorted(self.links.items())
+            ],
+            accounts=[self.accounts[k] for k in sorted(self.accounts)],
+            quarantine=sorted(self.quarantine, key=lambda r: (r["record_ref"], r["reason"])),
+            warnings=self.warnings,
+        )
+        batch.stats = {**self.stats, "quarantined": len(self.quarantine)}
+        return batch
+
+    def _find_root(self) -> str:
+        """The member prefix under which ``users.json``/``channels.json`` live (``""`` or ``"x/"``)."""
+        candidates = sorted(
+            (n.count("/"), n.rsplit("/", 1)[0] + "/" if "/" in n else "")
+            for n in self.tree.names
+            if PurePosixPath(n).name in ("channels.json", "users.json")
+        )
+        if not candidates:
+            raise FormatError(
+                self.tree.origin, "not a Slack export: no channels.json or users.json"
+            )
+        return candidates[0][1]
+
+    def _raw(self, record_type: str, record_id: str, payload: Any, member: str) -> dict[str, Any]:
+        return {"source": SOURCE, "record_type": record_type, "record_id": record_id,
+                "payload": to_json(payload), "origin": self.tree.where(member)}  # fmt: skip
+
+    def _read_conversations(self, rel: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Folder name → conversation (id, name, type) from the conversation list files."""
+        by_folder: dict[str, dict[str, Any]] = {}
+        for fname, kind in _CONVERSATION_FILES.items():
+            if fname not in rel:
+                continue
+            data = self._json(rel[fname])
+            if data is None:
+                continue
+            if not isinstance(data, list):
+                self._quarantine(
+                    self.tree.where(rel[fname]), "conversation file is not a JSON list"
+                )
+                continue
+            for i, conv in enumerate(data):
+                if not isinstance(conv, dict) or not conv.get("id"):
+                    self._quarantine(
+                        f"{self.tree.where(rel[fname])}#{i}", "conversation without id", conv
+                    )
+                    continue
+                cid = str(conv["id"])
+                name = str(conv.get("name") or cid)
+                info = {"id": cid, "name": name, "conversation_type": kind}
+                # exports name channel folders by channel name, DM folders by id
+                by_folder.setdefault(name, info)
+                by_folder.setdefault(cid, info)
+                self.raw.append(self._raw("channel", cid, conv, rel[fname]))
+        return by_folder
+
+    def _read_users(self, rel: dict[str, str]) -> None:
+        if "users.json" not in rel:
+            self.warnings.append("the export has no users.json: accounts carry ids only")
+            return
+        data = self._json(rel["users.json"])
+        if not isinstance(data, list):
+            if data is not None:
+                self._quarantine(
+                    self.tree.where(rel["users.json"]), "users.json is not a JSON list"
+                )
+            return
+        for i, user in enumerate(data):
+            if not isinstance(user, dict) or not user.get("id"):
+                self._quarantine(
+                    f"{self.tree.where(rel['users.json'])}#{i}", "user without id", user
+                )
+                continue
+            self.raw.append(self._raw("user", str(user["id"]), user, rel["users.json"]))
+            acc = _account_from_user(user)
+            self.accounts[acc["account_id"]] = acc
+
+    def _note_user(
+        self, uid: Any, profile: Any = None, bot: Mapping[str, Any] | None = None
+    ) -> None:
+        """Remember an account id seen in a message, for accounts missing from users.json."""
+        if not isinstance(uid, str) or not uid:
+            return
+        prof: dict[str, Any] = profile if isinstance(profile, dict) else {}
+        current = self.referenced_users.get(uid)
+        if current is not None and (current["display_name"] or not prof):
+            return
+        attrs: dict[str, Any] = {"in_users_json": False}
+        kind = "unknown"
+        if bot:
+            attrs.update({k: v for k, v in bot.items() if v})
+            kind = "bot"
+        if uid == "USLACKBOT":
+            kind = "bot"
+        self.referenced_users[uid] = {
+            "account_id": f"slack:{uid}", "source": SOURCE,
+            "login": prof.get("name") or (bot or {}).get("username") or uid,
+            "display_name": prof.get("real_name") or prof.get("display_name") or (bot or {}).get("username"),
+            "email": None, "platform_kind": kind, "attrs": to_json(attrs),
+        }  # fmt: skip
+
+    def _message(
+        self,
+        channel: Mapping[str, Any],
+        ts: str,
+        moment: dt.datetime,
+        m: dict[str, Any],
+        member: str,
+    ) -> None:
+        self.stats["messages"] += 1
+        cid = str(channel["id"])
+        cname = str(channel["name"])
+        subtype = m.get("subtype")
+        thread_ts = m.get("thread_ts")
+        thread_ts = str(thread_ts) if thread_ts not in (None, "") else None
+        root_ts = thread_ts or ts
+        object_id = f"slack:{cid}/{root_ts}"
+        is_reply = thread_ts is not None and thread_ts != ts
+        bp = m.get("bot_profile")
+        bot_profile: dict[str, Any] = bp if isinstance(bp, dict) else {}
+        bot_id = m.get("bot_id") or None
+        is_bot = subtype == "bot_message" or (bot_id is not None and subtype not in _NOT_BOT_SPEECH)
+        user = m.get("user") if isinstance(m.get("user"), str) and m.get("user") else None
+        actor_raw = user or bot_id
+        actor = f"slack:{actor_raw}" if actor_raw else None
+        if user:
+            self._note_user(user, m.get("user_profile"))
+        elif bot_id:
+            self._note_user(
+                str(bot_id), None,
+                {"bot_id": bot_id, "app_id": m.get("app_id") or bot_profile.get("app_id"),
+                 "username": m.get("username") or bot_profile.get("name")},
+            )  # fmt: skip
+        team = self.channel_teams.get(cname) or self.channel_teams.get(cid)
+        base_attrs: dict[str, Any] = {
+            "channel": cname,
+            "channel_id": cid,
+            "subtype": subtype,
+            "bot_id": bot_id,
+            "app_id": m.get("app_id"),
+            "bot_profile_app_id": bot_profile.get("app_id"),
+            "thread_ts": thread_ts,
+            "ts": ts,
+        }
+        if subtype == "tombstone" or m.get("hidden"):
+            base_attrs["deleted"] = subtype == "tombstone"
+        if m.get("username"):
+            base_attrs["username"] = m.get("username")
+        files = [f for f in (m.get("files") or []) if isinstance(f, dict)]
+        single_file = m.get("file") if isinstance(m.get("file"), dict) else None
+        if subtype in _JOIN_SUBTYPES:
+            activity = "Channel joined"
+        elif subtype == "file_share" and (single_file or files) and not is_reply:
+            activity = "File shared"
+        elif is_bot:
+            activity = "Bot message"
+        elif is_reply:
+            activity = "Thread reply"
+        else:
+            activity = "Message posted"
+        event_id = f"slack:{cid}/{ts}"
+        raw_ref = f"message:{cid}/{ts}"
+        seq = 0
+
+        def add(
+            eid: str, act: str, when: dt.datetime, who: str | None, attrs: dict[str, Any]
+        ) -> None:
+            nonlocal seq
+            self.events.append({
+                "event_id": eid, "activity": act, "timestamp": when, "seq": seq, "actor_id": who,
+                "team": team, "source": SOURCE, "object_id": object_id,
+                "attrs": to_json({k: v for k, v in attrs.items() if v is not None}), "raw_ref": raw_ref,
+            })  # fmt: skip
+            self.event_objects.append(
+                {"event_id": eid, "object_id": object_id, "qualifier": "thread"}
+            )
+            seq += 1
+
+        primary_attrs = dict(base_attrs)
+        if activity == "File shared" and single_file is not None:
+            primary_attrs["file_id"] = single_file.get("id")
+            primary_attrs["filetype"] = single_file.get("filetype")
+        add(event_id, activity, moment, actor, primary_attrs)
+        edited = m.get("edited")
+        if isinstance(edited, dict):
+            when = parse_ts(edited.get("ts"))
+            if when is not None:
+                editor = edited.get("user") if isinstance(edited.get("user"), str) else None
+                self._note_user(editor)
+                add(f"{event_id}/edited/{edited.get('ts')}", "Message edited", when,
+                    f"slack:{editor}" if editor else actor, dict(base_attrs))  # fmt: skip
+        if activity != "File shared":
+            shared = files + ([single_file] if single_file and subtype != "file_comment" else [])
+            for f in shared:
+                fid = str(f.get("id") or _sha(f)[:12])
+                add(f"{event_id}/file/{fid}", "File shared", moment,
+                    f"slack:{f['user']}" if isinstance(f.get("user"), str) and f.get("user") else actor,
+                    {**base_attrs, "file_id": fid, "filetype": f.get("filetype")})  # fmt: skip
+        for reaction in m.get("reactions") or []:
+            if not isinstance(reaction, dict):
+                continue
+            name = str(reaction.get("name") or "")
+            for reactor in sorted({u for u in reaction.get("users") or [] if isinstance(u, str)}):
+                self._note_user(reactor)
+                add(f"{event_id}/reaction/{name}/{reactor}", "Reaction added", moment, f"slack:{reactor}",
+                    {**base_attrs, "reaction": name, "timestamp_source": "message_ts"})  # fmt: skip
+
+        # the thread object: created by its root or, if the root is missing, its first reply
+        obj = self.objects.get(object_id)
+        if obj is None:
+            obj = {
+                "object_id": object_id, "object_type": "thread", "source": SOURCE,
+                "key": f"#{cname}/{root_ts}",
+                "title": f"#{cname} {parse_ts(root_ts) or moment:%Y-%m-%d %H:%M} UTC",
+                "_attrs": {"channel": cname, "channel_id": cid, "thread_ts": root_ts,
+                           "messages": 0, "root_present": False, "team": team},
+            }  # fmt: skip
+            self.objects[object_id] = obj
+        attrs = obj["_attrs"]
+        attrs["messages"] += 1
+        if not is_reply:
+            attrs["root_present"] = True
+            if m.get("reply_count") is not None:
+                attrs["reply_count"] = m.get("reply_count")
+        obj["attrs"] = to_json(attrs)
+        for text in _scan_texts(m):
+            for ref in find_refs(text):
+                target, relation = ref_target(ref)
+                self.links.setdefault((object_id, target, relation), ref.evidence[:500])
+        payload = m if self.store_text else redact(m)
+        self.raw.append(self._raw("message", f"{cid}/{ts}", payload, member))
+
+
+def _account_from_user(user: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``accounts`` row from a ``users.json`` entry, platform fields kept in attrs."""
+    raw_profile = user.get("profile")
+    profile: dict[str, Any] = raw_profile if isinstance(raw_profile, dict) else {}
+    uid = str(user["id"])
+    is_bot = bool(user.get("is_bot"))
+    is_app_user = bool(user.get("is_app_user"))
+    bot_id = profile.get("bot_id")
+    app_id = profile.get("api_app_id")
+    if is_bot or is_app_user or bot_id or app_id or uid == "USLACKBOT":
+        kind = "bot"
+    elif "is_bot" in user:
+        kind = "human"
+    else:
+        kind = "unknown"
+    attrs = {
+        "is_bot": user.get("is_bot"),
+        "is_app_user": user.get("is_app_user"),
+        "bot_id": bot_id,
+        "api_app_id": app_id,
+        "always_active": profile.get("always_active", user.get("always_active")),
+        "deleted": user.get("deleted"),
+        "team_id": user.get("team_id"),
+        "is_restricted": user.get("is_restricted"),
+        "is_ultra_restricted": user.get("is_ultra_restricted"),
+        "tz": user.get("tz"),
+        "title": profile.get("title") or None,
+    }
+    display = (
+        profile.get("real_name")
+        or user.get("real_name")
+        or profile.get("display_name")
+        or user.get("name")
+    )
+    return {
+        "account_id": f"slack:{uid}",
+        "source": SOURCE,
+        "login": user.get("name"),
+        "display_name": display or None,
+        "email": (profile.get("email") or None),
+        "platform_kind": kind,
+        "attrs": to_json({k: v for k, v in attrs.items() if v is not None}),
+    }
