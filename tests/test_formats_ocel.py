@@ -1,0 +1,106 @@
+"""OCEL reader: OCEL 1.0 JSON, OCEL 2.0 JSON and OCEL 2.0 SQLite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wfmine.errors import FormatError
+from wfmine.formats import ocel
+from wfmine.store import Store
+
+LOGS = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "logs"
+if not LOGS.is_dir():
+    LOGS = Path("/work/shared/realdata/logs")
+
+
+def test_ocel1_json_recruiting() -> None:
+    path = LOGS / "recruiting-red.jsonocel"
+    assert ocel.sniff(path)
+    batch = ocel.load(path)
+    batch.validate()
+    raw = json.loads(path.read_text())
+    assert batch.events.height == len(raw["ocel:events"])
+    assert batch.objects.height == len(raw["ocel:objects"])
+    relations = sum(len(e["ocel:omap"]) for e in raw["ocel:events"].values())
+    assert batch.event_objects.height == relations
+    assert batch.events.get_column("event_id").is_unique().all()
+
+
+def test_ocel2_sqlite_example() -> None:
+    path = LOGS / "ocel20_example.sqlite"
+    assert ocel.sniff(path)
+    batch = ocel.load(path)
+    batch.validate()
+    assert batch.events.height == 13
+    assert batch.objects.height == 9
+    assert batch.event_objects.height == 20
+    assert batch.object_links.height == 7
+    e1 = batch.events.filter(batch.events["event_id"] == "ocel:ocel20_example/e1").row(
+        0, named=True
+    )
+    assert e1["activity"] == "Create Purchase Requisition"
+    assert e1["object_id"] == "ocel:ocel20_example/PR1"
+    assert set(batch.objects.get_column("object_type")) == {
+        "Invoice", "Payment", "Purchase Order", "Purchase Requisition"
+    }  # fmt: skip
+    store = Store(":memory:")
+    store.ingest(batch)
+    assert all(v == 0 for v in store.ingest(batch)["added"].values())
+    log = store.log(case_notion="Purchase Requisition")
+    assert log.height == 13
+
+
+def test_ocel2_json(tmp_path: Path) -> None:
+    doc = {
+        "objectTypes": [{"name": "order", "attributes": [{"name": "price", "type": "float"}]},
+                        {"name": "item", "attributes": []}],
+        "eventTypes": [{"name": "place", "attributes": [{"name": "org:resource", "type": "string"}]}],
+        "objects": [
+            {"id": "o1", "type": "order",
+             "attributes": [{"name": "price", "time": "1970-01-01T00:00:00Z", "value": 10},
+                            {"name": "price", "time": "2024-01-02T00:00:00Z", "value": 12}],
+             "relationships": [{"objectId": "i1", "qualifier": "contains"}]},
+            {"id": "i1", "type": "item"},
+        ],
+        "events": [
+            {"id": "e1", "type": "place", "time": "2024-01-01T10:00:00+01:00",
+             "attributes": [{"name": "org:resource", "value": "ann"}],
+             "relationships": [{"objectId": "o1", "qualifier": "order"},
+                               {"objectId": "i1", "qualifier": "item"}]},
+            {"id": "e2", "type": "ship", "time": "garbage", "relationships": []},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps(doc))
+    assert ocel.sniff(path)
+    batch = ocel.load(path)
+    batch.validate()
+    assert batch.events.height == 1
+    assert batch.quarantine.height == 1
+    event = batch.events.row(0, named=True)
+    assert event["actor_id"] == "ocel:ann"
+    assert event["object_id"] == "ocel:shop/i1"  # first related object by id
+    assert event["timestamp"].hour == 9
+    assert batch.event_objects.height == 2
+    link = batch.object_links.row(0, named=True)
+    assert (link["from_object"], link["to_object"], link["relation"]) == (
+        "ocel:shop/o1", "ocel:shop/i1", "contains"
+    )  # fmt: skip
+    attrs = json.loads(batch.objects.row(0, named=True)["attrs"])
+    assert attrs["price"] == 10 and attrs["ocel:changes"][0]["value"] == 12
+
+
+def test_not_ocel(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"hello": 1}')
+    assert not ocel.sniff(path)
+    with pytest.raises(FormatError, match="not an OCEL"):
+        ocel.load(path)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"events": [')
+    with pytest.raises(FormatError) as info:
+        ocel.load(bad)
+    assert info.value.position is not None and info.value.position.startswith("line 1")
