@@ -49,8 +49,16 @@ def test_ocel2_sqlite_example() -> None:
     store = Store(":memory:")
     store.ingest(batch)
     assert all(v == 0 for v in store.ingest(batch)["added"].values())
-    log = store.log(case_notion="Purchase Requisition")
-    assert log.height == 13
+    # an object type as case notion flattens like pm4py.ocel_flattening: one row per
+    # (event, related object of that type); events unrelated to the type drop out
+    import pm4py
+
+    pm_ocel = pm4py.read_ocel2_sqlite(str(path))
+    for object_type in ("Purchase Requisition", "Purchase Order", "Invoice", "Payment"):
+        log = store.log(case_notion=object_type)
+        flat = pm4py.ocel_flattening(pm_ocel, object_type)
+        assert log.height == len(flat), object_type
+        assert log.get_column("case_id").n_unique() == flat["case:concept:name"].nunique()
 
 
 def test_ocel2_json(tmp_path: Path) -> None:

@@ -243,10 +243,9 @@ class Store:
             staged = staged.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("ingest_run"))
         con.register("_staged", staged.to_arrow())
         try:
-            using = ", ".join(f'"{k}"' for k in keys)
-            con.execute(
-                f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t USING ({using})"
-            )
+            # IS NOT DISTINCT FROM: a NULL key part still matches, so re-ingest stays idempotent
+            on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM t."{k}"' for k in keys)
+            con.execute(f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t ON {on}")
         finally:
             con.unregister("_staged")
         return _scalar(con, f"SELECT count(*) FROM {table}") - before
@@ -371,35 +370,59 @@ class Store:
         """
         del lazy
         mapping = self.case_map(case_notion)
-        where = ""
         params: list[Any] = []
+        where = ""
         if sources:
             where = "WHERE e.source IN (" + ", ".join("?" for _ in sources) + ")"
             params = list(sources)
-        self._con.register("_case_map", mapping.to_arrow())
-        try:
-            df = self.sql(
-                f"""
-                SELECT coalesce(cm.case_id, e.object_id) AS case_id,
-                       e.activity, e."timestamp", e.seq, e.event_id,
+        flatten = case_notion not in ("work_item", "object") and bool(
+            _scalar(
+                self._con,
+                "SELECT count(*) FROM event_objects eo JOIN objects o USING (object_id) "
+                f"WHERE o.object_type = '{_quote(case_notion)}'",
+            )
+        )
+        columns = """e.activity, e."timestamp", e.seq, e.event_id,
                        coalesce(aa.actor_id, e.actor_id) AS actor_id,
                        coalesce(ac.display_name, a.display_name, a.login, e.actor_id) AS resource,
                        coalesce(ac.kind, a.platform_kind,
                                 CASE WHEN e.actor_id IS NULL THEN NULL ELSE 'unknown' END)
                            AS actor_kind,
                        coalesce(e.team, ac.team) AS team,
-                       e.source, e.object_id, o.object_type
-                FROM events e
-                LEFT JOIN _case_map cm ON cm.object_id = e.object_id
-                LEFT JOIN objects o ON o.object_id = e.object_id
+                       e.source, e.object_id, o.object_type"""
+        joins = """LEFT JOIN objects o ON o.object_id = e.object_id
                 LEFT JOIN accounts a ON a.account_id = e.actor_id
                 LEFT JOIN actor_accounts aa ON aa.account_id = e.actor_id
-                LEFT JOIN actors ac ON ac.actor_id = aa.actor_id
-                {where}
-                ORDER BY case_id, e."timestamp", e.seq, e.event_id
-                """,
-                params,
-            )
+                LEFT JOIN actors ac ON ac.actor_id = aa.actor_id"""
+        primary = f"""
+                SELECT coalesce(cm.case_id, e.object_id) AS case_id, {columns}
+                FROM events e
+                LEFT JOIN _case_map cm ON cm.object_id = e.object_id
+                {joins}
+                {where}"""
+        if flatten:
+            # OCEL flattening (as pm4py's): one row per (event, related object of the type)
+            cond = "WHERE" if not where else where + " AND"
+            query = f"""
+                SELECT DISTINCT ON (case_id, event_id) * FROM (
+                    SELECT p.* FROM ({primary}) p
+                    JOIN objects co ON co.object_id = p.case_id
+                    WHERE co.object_type = '{_quote(case_notion)}'
+                    UNION ALL
+                    SELECT eo.object_id AS case_id, {columns}
+                    FROM events e
+                    JOIN event_objects eo ON eo.event_id = e.event_id
+                    JOIN objects to_ ON to_.object_id = eo.object_id
+                    {joins}
+                    {cond} to_.object_type = '{_quote(case_notion)}'
+                )
+                ORDER BY case_id, "timestamp", seq, event_id"""
+        else:
+            query = primary + """
+                ORDER BY case_id, e."timestamp", e.seq, e.event_id"""
+        self._con.register("_case_map", mapping.to_arrow())
+        try:
+            df = self.sql(query, params * (2 if flatten else 1))
         finally:
             self._con.unregister("_case_map")
         return _conform(df)
@@ -474,6 +497,10 @@ def _conform(df: pl.DataFrame) -> pl.DataFrame:
         else:
             cols.append(pl.col(name).cast(dtype))
     return df.select(cols)
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
