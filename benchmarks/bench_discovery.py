@@ -111,7 +111,11 @@ def _child(tool: str, op: str, data: str) -> None:
         else:
             import pm4py
 
-            df = pm4py.read_xes(data, variant="iterparse") if _pm4py_has_variant() else pm4py.read_xes(data)
+            df = (
+                pm4py.read_xes(data, variant="iterparse")
+                if _pm4py_has_variant()
+                else pm4py.read_xes(data)
+            )
             n = len(df)
         elapsed = time.perf_counter() - t0
         _report(elapsed, n)
@@ -182,10 +186,14 @@ def run(tool: str, op: str, data: Path, timeout: float) -> dict[str, float] | No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--ops", nargs="+", default=OPERATIONS, choices=OPERATIONS)
-    parser.add_argument("--xes-max", type=int, default=1_000_000, help="largest size for XES import")
+    parser.add_argument(
+        "--xes-max", type=int, default=1_000_000, help="largest size for XES import"
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="per operation, seconds")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()

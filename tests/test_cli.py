@@ -47,7 +47,9 @@ def test_discover_json_on_the_running_example_has_pm4pys_figures(tmp_path: Path)
 def test_discover_prints_a_summary_and_writes_the_process_map(tmp_path: Path) -> None:
     log = need(LOGS / "running-example.xes")
     html = tmp_path / "map.html"
-    code, out, err = _run("discover", str(log), "--db", str(tmp_path / "s.duckdb"), "--html", str(html))
+    code, out, err = _run(
+        "discover", str(log), "--db", str(tmp_path / "s.duckdb"), "--html", str(html)
+    )
     assert code == 0, err
     assert "6 cases" in out and "42 events" in out
     assert "Top variants" in out and "Slowest waits" in out

@@ -277,4 +277,6 @@ def test_mentions_fold_thread_into_issue_case(tmp_path: Path) -> None:
     cases = dict(store.case_map().iter_rows())
     assert cases["slack:C1/1712345678.000100"] == "jira:ACME-12"
     log = store.log()
-    assert log.filter(pl.col("case_id") == "jira:ACME-12").height == 4  # root, bot reply, 2 reactions
+    assert (
+        log.filter(pl.col("case_id") == "jira:ACME-12").height == 4
+    )  # root, bot reply, 2 reactions

@@ -39,16 +39,30 @@ def _batch(order: list[int] | None = None) -> Batch:
             {"object_id": "github:o/r@abc", "object_type": "commit", "source": "github"},
         ],
         object_links=[
-            {"from_object": "github:o/r#pr/1", "to_object": "jira:P-1", "relation": "title",
-             "evidence": "title: P-1 fix"},
-            {"from_object": "github:o/r@abc", "to_object": "github:o/r#pr/1",
-             "relation": "part_of", "evidence": "pulls/1/commits"},
-        ],  # fmt: skip
+            {
+                "from_object": "github:o/r#pr/1",
+                "to_object": "jira:P-1",
+                "relation": "title",
+                "evidence": "title: P-1 fix",
+            },
+            {
+                "from_object": "github:o/r@abc",
+                "to_object": "github:o/r#pr/1",
+                "relation": "part_of",
+                "evidence": "pulls/1/commits",
+            },
+        ],
         accounts=[
-            {"account_id": "jira:a1", "source": "jira", "display_name": "Ann",
-             "platform_kind": "human"},
-        ],  # fmt: skip
-        raw_records=[{"source": "jira", "record_type": "issue", "record_id": "P-1", "payload": "{}"}],
+            {
+                "account_id": "jira:a1",
+                "source": "jira",
+                "display_name": "Ann",
+                "platform_kind": "human",
+            },
+        ],
+        raw_records=[
+            {"source": "jira", "record_type": "issue", "record_id": "P-1", "payload": "{}"}
+        ],
         quarantine=[{"source": "jira", "record_ref": "page1.json#3", "reason": "no key"}],
     )
 
@@ -186,7 +200,9 @@ def test_results_and_cursors_round_trip() -> None:
 
 
 def test_to_utc_reads_the_formats_sources_write() -> None:
-    assert to_utc("2024-03-05T14:22:31.000+0100") == dt.datetime(2024, 3, 5, 13, 22, 31, tzinfo=dt.UTC)
+    assert to_utc("2024-03-05T14:22:31.000+0100") == dt.datetime(
+        2024, 3, 5, 13, 22, 31, tzinfo=dt.UTC
+    )
     assert to_utc("2024-03-05T14:22:31Z") == dt.datetime(2024, 3, 5, 14, 22, 31, tzinfo=dt.UTC)
     assert to_utc(0) == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     assert to_utc(None) is None

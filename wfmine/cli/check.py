@@ -16,9 +16,7 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def check(
-    design: Annotated[
-        Path | None, typer.Option("--design", help="Design file (YAML).")
-    ] = None,
+    design: Annotated[Path | None, typer.Option("--design", help="Design file (YAML).")] = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="A process model (PNML or BPMN) instead.")
     ] = None,
@@ -39,17 +37,38 @@ def check(
 
             res: Any = check_model(log, model)
         else:
-            from wfmine.conformance import case_attributes, check as run_check, store_result
+            from wfmine.conformance import case_attributes, store_result
+            from wfmine.conformance import check as run_check
             from wfmine.design import load_design
 
             loaded = load_design(design)  # type: ignore[arg-type]
             res = run_check(log, loaded, case_attrs=case_attributes(store, log))
             store_result(store, res)
-    payload = res.to_json() if hasattr(res, "to_json") else res
+    payload = _payload(res)
     if as_json:
         emit_json(payload)
         return
     _print(payload, top)
+
+
+def _payload(res: Any) -> dict[str, Any]:
+    """JSON for a conformance result: summary, per-case fitness, deviations (and gates)."""
+    out: dict[str, Any] = {"summary": res.summary}
+    for name in ("cases", "deviations", "gates", "variants"):
+        frame = getattr(res, name, None)
+        if frame is not None:
+            out[name] = _rows(frame)
+    return out
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    import polars as pl
+
+    temporal = [c for c, t in frame.schema.items() if t.is_temporal()]
+    if temporal:
+        frame = frame.with_columns(pl.col(temporal).cast(pl.String))
+    rows: list[dict[str, Any]] = frame.to_dicts()
+    return rows
 
 
 def _print(payload: dict[str, Any], top: int) -> None:

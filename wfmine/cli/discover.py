@@ -46,11 +46,7 @@ def discover(
                 )
         else:
             ingested = ingest_path(store, path)
-        with (
-            out.status("Discovering …")
-            if show
-            else _null()
-        ):
+        with out.status("Discovering …") if show else _null():
             log = store.log(case_notion=case_notion)
             if ingested.object_ids is not None:
                 log = log.filter(pl.col("object_id").is_in(ingested.object_ids))
@@ -132,8 +128,15 @@ def _print_workspace(out: Any, payload: dict[str, Any]) -> None:
     table = Table(title="Top findings", title_justify="left")
     for col in ("kind", "severity", "subject", "summary"):
         table.add_column(col)
-    for f in sorted(found, key=lambda f: (rank.get(f["severity"], 3), f["kind"], str(f["subject"])))[:12]:
-        table.add_row(escape(f["kind"]), escape(f["severity"]), escape(str(f["subject"])), escape(f["summary"]))
+    for f in sorted(
+        found, key=lambda f: (rank.get(f["severity"], 3), f["kind"], str(f["subject"]))
+    )[:12]:
+        table.add_row(
+            escape(f["kind"]),
+            escape(f["severity"]),
+            escape(str(f["subject"])),
+            escape(f["summary"]),
+        )
     if found:
         out.print(table)
     for report in payload.get("reports", []):

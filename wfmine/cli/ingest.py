@@ -22,7 +22,9 @@ def ingest(
     ] = None,
     path: Annotated[Path | None, typer.Argument(help="Export file or folder.")] = None,
     db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
-    url: Annotated[str | None, typer.Option(help="Live API base URL (Jira site or GitHub API).")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Live API base URL (Jira site or GitHub API).")
+    ] = None,
     jql: Annotated[str | None, typer.Option(help="Jira: JQL selecting the issues to pull.")] = None,
     repo: Annotated[str | None, typer.Option(help="GitHub: owner/name to pull.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

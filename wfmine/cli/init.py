@@ -52,4 +52,6 @@ def init(
     ignore = folder / ".gitignore"
     if not ignore.exists():
         ignore.write_text(".wfmine/\nreports/out/\n", encoding="utf-8")
-    console().print(f"Workspace ready in [bold]{folder}[/bold]: edit connectors/*.toml, then run wfmine discover")
+    console().print(
+        f"Workspace ready in [bold]{folder}[/bold]: edit connectors/*.toml, then run wfmine discover"
+    )

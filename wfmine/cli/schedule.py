@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,21 +43,38 @@ def schedule(
     store_path = resolve_db(db, root)
     pull = _puller(root, store_path)
     if once:
-        results = run_due(root, pull=pull, db=store_path)
+        results = run_due(root, pull=pull, store=store_path)
+        rows = [
+            {
+                "name": r.name, "status": r.status, "slot": r.slot.isoformat(),
+                "report": str(r.report) if r.report else None, "error": r.error,
+                "pull_error": r.pull_error, "seconds": round(r.seconds, 2),
+            }
+            for r in results
+        ]  # fmt: skip
         if as_json:
-            emit_json(results)
+            emit_json(rows)
         else:
             out = console()
-            if not results:
+            if not rows:
                 out.print("Nothing due.")
-            for r in results:
-                out.print(str(r))
+            for row in rows:
+                mark = "[green]✓[/green]" if row["status"] == "ok" else "[red]✗[/red]"
+                detail = row["report"] or row["error"]
+                out.print(f"{mark} {row['name']} ({row['slot']}): {detail}")
+                if row["pull_error"]:
+                    out.print(f"  [yellow]![/yellow] pulling new data failed: {row['pull_error']}")
+        if any(r.status != "ok" for r in results):
+            raise typer.Exit(code=1)
         return
-    serve(root, pull=pull, db=store_path)
+    raise typer.Exit(code=serve(root, pull=pull, store=store_path))
 
 
-def _puller(root: Path, store_path: Path):  # type: ignore[no-untyped-def]
-    def pull() -> None:
+def _puller(root: Path, store_path: Path) -> Callable[[Any], None]:
+    """Before each report: pull new data through the workspace's connectors (incremental)."""
+
+    def pull(definition: Any) -> None:
+        del definition  # every report of a workspace reads the same store
         from wfmine.api import ingest_path
         from wfmine.store import Store
 

@@ -16,7 +16,9 @@ from typing import Final, Literal
 __all__ = ["Ref", "find_refs", "jira_keys"]
 
 # A Jira project key is 2+ chars, starts with a letter, upper-case letters/digits/underscore.
-_JIRA_KEY: Final = re.compile(r"(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]{1,9})-([1-9][0-9]{0,6})(?![A-Za-z0-9_])")
+_JIRA_KEY: Final = re.compile(
+    r"(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]{1,9})-([1-9][0-9]{0,6})(?![A-Za-z0-9_])"
+)
 _JIRA_URL: Final = re.compile(
     r"https?://[A-Za-z0-9.-]+(?::\d+)?/(?:browse|jira/software/[^\s]*?/issues)/([A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,6})\b"
 )
@@ -38,7 +40,9 @@ class Ref:
 
 def jira_keys(text: str | None) -> list[str]:
     """Distinct Jira keys in ``text``, in order of first appearance."""
-    return list(dict.fromkeys(r.value for r in find_refs(text) if r.kind in ("jira_key", "jira_url")))
+    return list(
+        dict.fromkeys(r.value for r in find_refs(text) if r.kind in ("jira_key", "jira_url"))
+    )
 
 
 def find_refs(text: str | None) -> list[Ref]:

@@ -1,0 +1,308 @@
+"""Gate conformance: were the right approvals given before the gated step?
+
+For each gate (``before: <stage>``) and each case that reaches that stage,
+the *gated event* is the case's first event in the stage. The case's risk
+tier comes from its labels, components, project and paths
+(:func:`case_attributes`, :meth:`wfmine.design.Design.tier_expr`) and picks
+the requirement: ``agent_review`` (one approval by anyone),
+``human_approval`` (one human approval) or ``two_humans`` (two distinct human
+approvers). Approvals are the case's events matching the gate's ``approvals``
+patterns *before* the gated event, by distinct actors, never the author of
+the change: the actor of the gate's ``author`` event (``PR opened``) on the
+gated event's object, else the case's first such event, else the first actor
+of ``author_stage`` (default: the stage ``PR opened`` maps to).
+
+A case that fails its requirement gets exactly one violation, first that
+applies: ``self_approval`` (counting the author's own approval would have
+met it), ``approval_after_merge`` (approvals given after the gated event
+would have met it), ``missing_two_humans`` (one human approver where two are
+needed), ``agent_only_approval`` (only agents approved where a human was
+needed), ``no_approval``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+
+from wfmine.design import TIERS, Design, activity_key, pattern_regex
+
+if TYPE_CHECKING:
+    from wfmine.store import Store
+
+__all__ = [
+    "CASE_ATTRS_SCHEMA",
+    "GATE_VIOLATIONS",
+    "case_attributes",
+    "case_tiers",
+    "gate_checks",
+    "gate_deviations",
+]
+
+GATE_VIOLATIONS: Final = (
+    "self_approval",
+    "approval_after_merge",
+    "missing_two_humans",
+    "agent_only_approval",
+    "no_approval",
+)
+
+_CASE_ATTRS: dict[str, Any] = {
+    "case_id": pl.String,
+    "labels": pl.List(pl.String),
+    "components": pl.List(pl.String),
+    "project": pl.String,
+    "paths": pl.List(pl.String),
+}
+
+_GATE: dict[str, Any] = {
+    "case_id": pl.String,
+    "gate": pl.String,
+    "tier": pl.String,
+    "required": pl.String,
+    "author": pl.String,
+    "approvers": pl.List(pl.String),
+    "human_approvers": pl.Int64,
+    "gated_event_id": pl.String,
+    "gated_at": pl.Datetime("us", "UTC"),
+    "gated_actor_id": pl.String,
+    "ok": pl.Boolean,
+    "violation": pl.String,
+}
+
+CASE_ATTRS_SCHEMA: Final = pl.Schema(_CASE_ATTRS)
+_GATE_SCHEMA: Final = pl.Schema(_GATE)
+
+
+def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
+    """Per case: ``labels``, ``components``, ``project`` and ``paths`` of its objects.
+
+    Reads the objects' ``attrs`` JSON (Jira issues: ``labels``,
+    ``components``, ``project``; pull requests: ``labels``, ``paths``) for
+    every object the log's cases touch, and unions them per case. A Jira key's
+    prefix stands in for a missing project.
+
+    >>> attrs = case_attributes(store, store.log())  # doctest: +SKIP
+    """
+    pairs = log.select("case_id", "object_id").unique().drop_nulls()
+    if pairs.height == 0:
+        return pl.DataFrame(schema=CASE_ATTRS_SCHEMA)
+    con = store.connection
+    con.register("_case_objects", pairs.to_arrow())
+    try:
+        objs = store.sql(
+            r"""
+            SELECT c.case_id,
+                   json_extract_string(o.attrs, '$.labels[*]') AS labels,
+                   json_extract_string(o.attrs, '$.components[*]') AS components,
+                   coalesce(json_extract_string(o.attrs, '$.project.key'),
+                            CASE WHEN json_type(o.attrs, '$.project') = 'VARCHAR'
+                                 THEN json_extract_string(o.attrs, '$.project') END,
+                            CASE WHEN o.object_type = 'issue'
+                                 THEN nullif(regexp_extract(o.key, '^([A-Za-z][A-Za-z0-9_]*)-\d+$', 1), '')
+                            END) AS project,
+                   json_extract_string(o.attrs, '$.paths[*]') AS paths
+            FROM _case_objects c JOIN objects o ON o.object_id = c.object_id
+            """
+        )
+    finally:
+        con.unregister("_case_objects")
+    if objs.height == 0:
+        return pl.DataFrame(schema=CASE_ATTRS_SCHEMA)
+    # components may be objects ({"name": ...}); keep their name
+    name = (
+        pl.when(pl.element().str.starts_with("{"))
+        .then(pl.element().str.json_path_match("$.name"))
+        .otherwise(pl.element())
+    )
+    objs = objs.with_columns(pl.col("components").list.eval(name))
+    out = objs.group_by("case_id").agg(
+        pl.col("labels").explode().drop_nulls().unique().sort(),
+        pl.col("components").explode().drop_nulls().unique().sort(),
+        pl.col("project").drop_nulls().sort().first(),
+        pl.col("paths").explode().drop_nulls().unique().sort(),
+    )
+    return out.select(CASE_ATTRS_SCHEMA.names()).cast(CASE_ATTRS_SCHEMA).sort("case_id")
+
+
+def case_tiers(
+    cases: pl.DataFrame, design: Design, case_attrs: pl.DataFrame | None
+) -> pl.DataFrame:
+    """``case_id``, ``tier`` for every case in ``cases`` (default tier when no attributes)."""
+    ids = cases.select("case_id").unique()
+    if case_attrs is None or case_attrs.height == 0:
+        return ids.with_columns(pl.lit(design.risk.default).alias("tier"))
+    attrs = case_attrs
+    for col, dtype in CASE_ATTRS_SCHEMA.items():
+        if col not in attrs.columns:
+            attrs = attrs.with_columns(pl.lit(None, dtype=dtype).alias(col))
+    tiered = attrs.select("case_id", design.tier_expr().alias("tier"))
+    return ids.join(tiered, on="case_id", how="left").with_columns(
+        pl.col("tier").fill_null(design.risk.default)
+    )
+
+
+def _matches(patterns: list[str]) -> pl.Expr:
+    if not patterns:
+        return pl.lit(False)
+    rx = "^(?:" + "|".join(pattern_regex(p) for p in patterns) + ")$"
+    re.compile(rx)
+    return activity_key().str.contains(rx)
+
+
+def _concrete_stage(design: Design, patterns: list[str]) -> str | None:
+    for p in patterns:
+        source, _, activity = p.partition(":")
+        if not any(ch in p for ch in "*?["):
+            stage = design.stage_of(source, activity)
+            if stage not in (None, "other"):
+                return stage
+    return None
+
+
+def _satisfied(required: pl.Expr, any_n: pl.Expr, human_n: pl.Expr) -> pl.Expr:
+    return (
+        ((required == "agent_review") & (any_n >= 1))
+        | ((required == "human_approval") & (human_n >= 1))
+        | ((required == "two_humans") & (human_n >= 2))
+    )
+
+
+def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl.DataFrame:
+    """One row per (case, gate) for cases reaching a gated stage, with the verdict."""
+    frames: list[pl.DataFrame] = []
+    for gate in design.gates:
+        gated = (
+            events.filter(pl.col("stage") == gate.before)
+            .unique("case_id", keep="first", maintain_order=True)  # events are in pos order
+            .select(
+                "case_id",
+                pl.col("pos").alias("gated_pos"),
+                pl.col("event_id").alias("gated_event_id"),
+                pl.col("timestamp").alias("gated_at"),
+                pl.col("actor_id").alias("gated_actor_id"),
+                pl.col("object_id").alias("gated_object"),
+            )
+        )
+        if gated.height == 0:
+            continue
+        in_cases = events.join(gated, on="case_id", how="semi")
+        # the author: the author event on the gated object, else the case's first one
+        authored = (
+            in_cases.filter(_matches(gate.author) & pl.col("actor_id").is_not_null())
+            .join(gated.select("case_id", "gated_object"), on="case_id")
+            .with_columns(
+                (pl.col("object_id") != pl.col("gated_object")).fill_null(True).alias("_other")
+            )
+            .sort("case_id", "_other", "pos")
+            .group_by("case_id", maintain_order=True)
+            .agg(pl.col("actor_id").first().alias("author"))
+        )
+        author_stage = gate.author_stage or _concrete_stage(design, gate.author)
+        if author_stage is not None:
+            fallback = (
+                in_cases.filter(
+                    (pl.col("stage") == author_stage) & pl.col("actor_id").is_not_null()
+                )
+                .group_by("case_id")
+                .agg(pl.col("actor_id").sort_by("pos").first().alias("_fallback"))
+            )
+        else:
+            fallback = pl.DataFrame(schema={"case_id": pl.String, "_fallback": pl.String})
+        approvals = (
+            in_cases.filter(_matches(gate.approvals) & pl.col("actor_id").is_not_null())
+            .join(gated.select("case_id", "gated_pos"), on="case_id")
+            .join(authored, on="case_id", how="left")
+            .join(fallback, on="case_id", how="left")
+            .with_columns(pl.coalesce("author", "_fallback").alias("author"))
+            .with_columns(
+                (pl.col("pos") < pl.col("gated_pos")).alias("before"),
+                (pl.col("actor_id") == pl.col("author")).fill_null(False).alias("self"),
+                (pl.col("kind") == "human").alias("human"),
+            )
+        )
+        a = pl.col("actor_id")
+        before, own, human = pl.col("before"), pl.col("self"), pl.col("human")
+        agg = approvals.group_by("case_id").agg(
+            a.filter(before & ~own).unique().sort().alias("approvers"),
+            a.filter(before & ~own).n_unique().alias("n_any"),
+            a.filter(before & ~own & human).n_unique().alias("n_human"),
+            a.filter(before).n_unique().alias("n_any_self"),
+            a.filter(before & human).n_unique().alias("n_human_self"),
+            a.filter(~own).n_unique().alias("n_any_late"),
+            a.filter(~own & human).n_unique().alias("n_human_late"),
+        )
+        req_map = {t: gate.requirement(t) for t in TIERS}
+        verdict = (
+            gated.join(tiers, on="case_id", how="left")
+            .with_columns(pl.col("tier").fill_null(design.risk.default))
+            .join(agg, on="case_id", how="left")
+            .join(authored, on="case_id", how="left")
+            .join(fallback, on="case_id", how="left")
+            .with_columns(
+                pl.coalesce("author", "_fallback").alias("author"),
+                pl.col("tier").replace_strict(req_map, return_dtype=pl.String).alias("required"),
+                pl.col("approvers").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+                *[
+                    pl.col(c).fill_null(0)
+                    for c in (
+                        "n_any",
+                        "n_human",
+                        "n_any_self",
+                        "n_human_self",
+                        "n_any_late",
+                        "n_human_late",
+                    )
+                ],
+            )
+        )
+        req = pl.col("required")
+        ok = _satisfied(req, pl.col("n_any"), pl.col("n_human"))
+        violation = (
+            pl.when(ok)
+            .then(None)
+            .when(_satisfied(req, pl.col("n_any_self"), pl.col("n_human_self")))
+            .then(pl.lit("self_approval"))
+            .when(_satisfied(req, pl.col("n_any_late"), pl.col("n_human_late")))
+            .then(pl.lit("approval_after_merge"))
+            .when((req == "two_humans") & (pl.col("n_human") == 1))
+            .then(pl.lit("missing_two_humans"))
+            .when(pl.col("n_any") >= 1)
+            .then(pl.lit("agent_only_approval"))
+            .otherwise(pl.lit("no_approval"))
+        )
+        frames.append(
+            verdict.with_columns(
+                pl.lit(gate.before).alias("gate"),
+                ok.alias("ok"),
+                violation.alias("violation"),
+                pl.col("n_human").cast(pl.Int64).alias("human_approvers"),
+            ).select(_GATE_SCHEMA.names())
+        )
+    if not frames:
+        return pl.DataFrame(schema=_GATE_SCHEMA)
+    return pl.concat(frames).cast(_GATE_SCHEMA).sort("case_id", "gate")
+
+
+def gate_deviations(gates: pl.DataFrame) -> pl.DataFrame:
+    """One deviation per failed gate check, at the gated event."""
+    return gates.filter(~pl.col("ok")).select(
+        "case_id",
+        pl.col("violation").alias("category"),
+        pl.col("gate").alias("stage"),
+        pl.lit(None, dtype=pl.String).alias("from_stage"),
+        pl.lit(None, dtype=pl.String).alias("to_stage"),
+        pl.col("gated_event_id").alias("event_id"),
+        pl.col("gated_at").alias("timestamp"),
+        pl.col("gated_actor_id").alias("actor_id"),
+        pl.format(
+            "{} tier needs {} before {}; approvers: {}",
+            "tier",
+            "required",
+            "gate",
+            pl.col("approvers").list.join(", ").replace("", "none"),
+        ).alias("detail"),
+        pl.lit("gate").alias("aspect"),
+    )
