@@ -10,6 +10,7 @@ functions that use them.
 
 from __future__ import annotations
 
+from wfmine.api import Log
 from wfmine.errors import (
     ConfigError,
     ConnectorError,
@@ -21,7 +22,6 @@ from wfmine.errors import (
     TransientError,
     WfmineError,
 )
-from wfmine.api import Log
 from wfmine.model import Batch
 from wfmine.store import Store
 

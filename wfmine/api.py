@@ -138,7 +138,11 @@ def summarise(log: pl.DataFrame, *, top: int = 10) -> dict[str, Any]:
 
     dfg = directly_follows(log)
     var = variants(log)
-    slowest = dfg.sort(["wait_median_s", "frequency", "source", "target"], descending=[True, True, False, False], nulls_last=True)
+    slowest = dfg.sort(
+        ["wait_median_s", "frequency", "source", "target"],
+        descending=[True, True, False, False],
+        nulls_last=True,
+    )
     return {
         "log": _jsonable(log_summary(log)),
         "start_activities": dict(start_activities(log)),

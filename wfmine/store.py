@@ -245,7 +245,9 @@ class Store:
         try:
             # IS NOT DISTINCT FROM: a NULL key part still matches, so re-ingest stays idempotent
             on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM t."{k}"' for k in keys)
-            con.execute(f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t ON {on}")
+            con.execute(
+                f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t ON {on}"
+            )
         finally:
             con.unregister("_staged")
         return _scalar(con, f"SELECT count(*) FROM {table}") - before
@@ -418,8 +420,11 @@ class Store:
                 )
                 ORDER BY case_id, "timestamp", seq, event_id"""
         else:
-            query = primary + """
+            query = (
+                primary
+                + """
                 ORDER BY case_id, e."timestamp", e.seq, e.event_id"""
+            )
         self._con.register("_case_map", mapping.to_arrow())
         try:
             df = self.sql(query, params * (2 if flatten else 1))
