@@ -114,3 +114,37 @@ def test_init_creates_a_workspace(tmp_path: Path) -> None:
 def test_check_needs_a_design_or_a_model(tmp_path: Path) -> None:
     code, _, err = _run("check", "--db", str(tmp_path / "s.duckdb"))
     assert code == 2 and "--design" in err
+
+
+def test_live_github_ingest_is_incremental_and_never_prints_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fake_servers import FakeServer
+    from tests.test_connector_github_live import TOKEN, _routes
+
+    monkeypatch.setenv("MY_GH_TOKEN", TOKEN)
+    db = str(tmp_path / "s.duckdb")
+    with FakeServer(_routes()) as server:
+        args = ["ingest", "github", "--repo", "acme/api", "--url", server.url,
+                "--token-env", "MY_GH_TOKEN", "--db", db, "--json"]  # fmt: skip
+        code, out, err = _run(*args)
+        assert code == 0, err
+        first = json.loads(out)["loaded"][0]
+        assert first["events_added"] > 0 and first["cursor"]
+        code, out, err = _run(*args)
+        assert code == 0, err
+        assert json.loads(out)["loaded"][0]["events_added"] == 0
+        assert any(r.param("since") for r in server.requests)
+    assert TOKEN not in out + err
+    assert TOKEN.encode() not in Path(db).read_bytes()
+
+
+def test_live_ingest_without_the_token_variable_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NOPE_TOKEN", raising=False)
+    code, _, err = _run(
+        "ingest", "github", "--repo", "acme/api", "--url", "http://127.0.0.1:9",
+        "--token-env", "NOPE_TOKEN", "--db", str(tmp_path / "s.duckdb"),
+    )  # fmt: skip
+    assert code == 2 and "NOPE_TOKEN" in err

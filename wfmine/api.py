@@ -52,16 +52,25 @@ def ingest_path(
     *,
     kind: str | None = None,
     progress: Callable[[Detected], None] | None = None,
+    pull: bool = True,
 ) -> Ingested:
     """Ingest a file, a folder of exports or a workspace into ``store``.
 
     A workspace (a folder with ``connectors/*.toml``) is read through its
     connector configurations; anything else is recognised by content. When a
     ``roster.yaml`` is found (workspace root or the input folder), identities
-    are resolved with it.
+    are resolved with it. With ``pull`` (default), a workspace's live-API
+    connectors are pulled incrementally too.
     """
     from wfmine.errors import InputError
-    from wfmine.workspace import Detected, connector_configs, detect, ingest_inputs
+    from wfmine.workspace import (
+        Detected,
+        config_inputs,
+        connector_configs,
+        detect,
+        ingest_inputs,
+        pull_live,
+    )
 
     path = Path(path)
     if not path.exists():
@@ -72,16 +81,24 @@ def ingest_path(
         inputs = [Detected(kind, path, name=path.name)]
         skipped: list[tuple[Path, str]] = []
     elif is_workspace:
-        inputs = [
-            Detected(c.kind, c.path, c.options, name=c.name)
-            for c in connector_configs(path)
-            if c.path is not None
-        ]
+        configs = connector_configs(path)
+        inputs = config_inputs(configs)
         skipped = []
+        for cfg in configs:
+            if cfg.url is not None and cfg.path is None and pull:
+                summary = pull_live(store, cfg)
+                result.loaded.append(
+                    {
+                        "kind": cfg.kind, "path": cfg.url, "run_id": summary["run_id"],
+                        "events_read": summary["read"]["events"],
+                        "events_added": summary["added"]["events"],
+                        "quarantined": summary["quarantined"], "warnings": summary["warnings"],
+                    }
+                )  # fmt: skip
     else:
         inputs, skipped = detect(path)
     result.skipped = [{"path": str(p), "reason": why} for p, why in skipped]
-    if not inputs:
+    if not inputs and not result.loaded:
         raise InputError(f"{path}: no export wfmine can read was found")
     touched: set[str] = set()
     for item, summary, batch in ingest_inputs(store, inputs, progress=progress):

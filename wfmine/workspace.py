@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol, cast
 
 from wfmine.connectors import READERS
+from wfmine.connectors.config import ConnectorConfig, load_configs
 from wfmine.errors import ConfigError, FormatError, InputError
 from wfmine.model import Batch
 from wfmine.store import Store
@@ -26,11 +27,13 @@ __all__ = [
     "ConnectorConfig",
     "Detected",
     "Reader",
+    "config_inputs",
     "connector_configs",
     "default_db",
     "detect",
     "find_workspace",
     "ingest_inputs",
+    "pull_live",
     "reader",
     "workspace_design",
 ]
@@ -76,18 +79,6 @@ class Detected:
         return self.kind in _STANDARD
 
 
-@dataclass(frozen=True)
-class ConnectorConfig:
-    """One ``connectors/<name>.toml`` of a workspace."""
-
-    name: str
-    kind: str
-    path: Path | None
-    url: str | None
-    options: Mapping[str, Any]
-    file: Path
-
-
 def find_workspace(start: Path | None = None) -> Path | None:
     """The workspace folder containing ``start`` (or the current folder), if any."""
     here = (start or Path.cwd()).resolve()
@@ -109,36 +100,57 @@ def default_db(start: Path | None = None) -> Path:
 
 def connector_configs(root: Path) -> list[ConnectorConfig]:
     """Read ``connectors/*.toml`` of workspace ``root``, sorted by file name."""
-    configs: list[ConnectorConfig] = []
-    for file in sorted((root / "connectors").glob("*.toml")):
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{file}: {exc}") from None
-        kind = data.get("kind")
-        if not isinstance(kind, str) or kind not in READERS:
-            raise ConfigError(f"{file}: 'kind' must be one of {', '.join(READERS)}")
-        raw_path = data.get("path")
-        url = data.get("url")
-        if raw_path is None and url is None:
-            raise ConfigError(f"{file}: needs 'path' (an export) or 'url' (a live API)")
-        options: dict[str, Any] = dict(data.get("options", {}))
-        for key in ("teams", "stages", "channel_teams"):
-            if key in data:
-                options[key] = data[key]
-        if "teams" in data and kind == "slack":
-            options.setdefault("channel_teams", data["teams"])
-        configs.append(
-            ConnectorConfig(
-                name=file.stem,
-                kind=kind,
-                path=(root / raw_path) if isinstance(raw_path, str) else None,
-                url=url if isinstance(url, str) else None,
-                options=options,
-                file=file,
-            )
+    return load_configs(root)
+
+
+def config_inputs(configs: list[ConnectorConfig]) -> list[Detected]:
+    """The export-file connectors of a workspace as inputs to :func:`ingest_inputs`."""
+    inputs: list[Detected] = []
+    for cfg in configs:
+        if cfg.path is None:
+            continue
+        options = cfg.reader_options()
+        if cfg.kind == "slack" and cfg.teams:
+            options.setdefault("channel_teams", dict(cfg.teams))
+        inputs.append(Detected(cfg.kind, cfg.path, options, name=cfg.name))
+    return inputs
+
+
+def pull_live(store: Store, cfg: ConnectorConfig) -> dict[str, Any]:
+    """Pull a live-API connector incrementally (from the stored cursor) into ``store``."""
+    if cfg.url is None:
+        raise ConfigError(f"{cfg.file}: has no 'url' to pull from")
+    if cfg.kind == "jira":
+        from wfmine.connectors import jira
+
+        jql = cfg.options.get("jql")
+        if not isinstance(jql, str):
+            raise ConfigError(f"{cfg.file}: [options] jql is needed for a live Jira pull")
+        batch = jira.pull(
+            cfg.url,
+            jql,
+            email_env=cfg.credentials.get("email_env", "JIRA_EMAIL"),
+            token_env=cfg.credentials.get("token_env", "JIRA_API_TOKEN"),
+            cursor=store.last_cursor("jira", jql),
+            options=cfg.reader_options(),
         )
-    return configs
+        return store.ingest(batch, origin=cfg.url, scope=jql)
+    if cfg.kind == "github":
+        from wfmine.connectors import github
+
+        repo = cfg.options.get("repo")
+        if not isinstance(repo, str) or "/" not in repo:
+            raise ConfigError(f'{cfg.file}: [options] repo = "owner/name" is needed')
+        owner, name = repo.split("/", 1)
+        batch = github.pull(
+            owner,
+            name,
+            token_env=cfg.credentials.get("token_env", "GITHUB_TOKEN"),
+            base_url=cfg.url,
+            since=store.last_cursor("github", repo),
+        )
+        return store.ingest(batch, origin=cfg.url, scope=repo)
+    raise ConfigError(f"{cfg.file}: live pulls exist for jira and github only")
 
 
 def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:

@@ -27,6 +27,15 @@ def ingest(
     ] = None,
     jql: Annotated[str | None, typer.Option(help="Jira: JQL selecting the issues to pull.")] = None,
     repo: Annotated[str | None, typer.Option(help="GitHub: owner/name to pull.")] = None,
+    token_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Environment variable holding the API token (JIRA_API_TOKEN / GITHUB_TOKEN)."
+        ),
+    ] = None,
+    email_env: Annotated[
+        str, typer.Option(help="Jira: environment variable holding the account email.")
+    ] = "JIRA_EMAIL",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Load an export (or, with --url/--repo, pull a live API incrementally) into the store.
@@ -40,7 +49,9 @@ def ingest(
     store_path = resolve_db(db, path)
     with Store(store_path) as store:
         if url is not None or repo is not None:
-            summary = _pull(store, kind, url=url, jql=jql, repo=repo)
+            summary = _pull(
+                store, kind, url=url, jql=jql, repo=repo, token_env=token_env, email_env=email_env
+            )
             payload: dict[str, Any] = {"loaded": [summary], "skipped": []}
         else:
             target = path
@@ -70,7 +81,14 @@ def ingest(
 
 
 def _pull(
-    store: Any, kind: str | None, *, url: str | None, jql: str | None, repo: str | None
+    store: Any,
+    kind: str | None,
+    *,
+    url: str | None,
+    jql: str | None,
+    repo: str | None,
+    token_env: str | None,
+    email_env: str,
 ) -> dict[str, Any]:
     from wfmine.errors import InputError
 
@@ -80,7 +98,13 @@ def _pull(
         if url is None or jql is None:
             raise InputError("a live Jira pull needs --url and --jql")
         scope = jql
-        batch = jira.pull(url, jql, cursor=store.last_cursor("jira", scope))
+        batch = jira.pull(
+            url,
+            jql,
+            email_env=email_env,
+            token_env=token_env or "JIRA_API_TOKEN",
+            cursor=store.last_cursor("jira", scope),
+        )
     elif kind == "github":
         from wfmine.connectors import github
 
@@ -88,7 +112,10 @@ def _pull(
             raise InputError("a live GitHub pull needs --repo owner/name")
         owner, name = repo.split("/", 1)
         scope = repo
-        kwargs: dict[str, Any] = {"since": store.last_cursor("github", scope)}
+        kwargs: dict[str, Any] = {
+            "since": store.last_cursor("github", scope),
+            "token_env": token_env or "GITHUB_TOKEN",
+        }
         if url is not None:
             kwargs["base_url"] = url
         batch = github.pull(owner, name, **kwargs)
