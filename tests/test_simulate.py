@@ -30,7 +30,9 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def _load(p: Path) -> Any:
@@ -45,7 +47,9 @@ def _jira_issues(root: Path) -> list[dict[str, Any]]:
 
 
 def _all_text(root: Path) -> str:
-    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in root.rglob("*") if p.is_file())
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in root.rglob("*") if p.is_file()
+    )
 
 
 # ---------------------------------------------------------------- determinism
@@ -124,10 +128,15 @@ def test_jira_pages_match_real_search_pages(org: Path) -> None:
             assert set(f[name]) == set(cloud_user), name
         for name in ("status", "issuetype", "priority", "votes", "watches", "worklog", "progress"):
             assert not _keys_match(f[name], real[0]["fields"][name], name), name
-        assert set(f["project"]) <= set(real8[0]["fields"]["project"]) | {"projectTypeKey", "simplified"}
+        assert set(f["project"]) <= set(real8[0]["fields"]["project"]) | {
+            "projectTypeKey",
+            "simplified",
+        }
         assert set(f["comment"]) == set(real8[0]["fields"]["comment"])
         assert set(it["changelog"]) == set(real[0]["changelog"])
-    real_hist = next(h for i in real8 for h in i["changelog"]["histories"] if "historyMetadata" not in h)
+    real_hist = next(
+        h for i in real8 for h in i["changelog"]["histories"] if "historyMetadata" not in h
+    )
     real_items = {
         i["field"]: i for x in real8 for h in x["changelog"]["histories"] for i in h["items"]
     }
@@ -184,9 +193,7 @@ def test_github_objects_match_real_responses(org: Path) -> None:
         assert set(pr["head"]) == set(real_pr["head"]) and set(pr["base"]) == set(real_pr["base"])
         assert set(pr["_links"]) == set(real_pr["_links"])
         assert set(pr["head"]["repo"]) <= set(real_pr["head"]["repo"])
-    real_review = next(
-        r for p in sorted(ANTS.glob("pulls/*/reviews.json")) for r in _load(p)
-    )
+    real_review = next(r for p in sorted(ANTS.glob("pulls/*/reviews.json")) for r in _load(p))
     real_commit = next(c for p in sorted(ANTS.glob("pulls/*/commits.json")) for c in _load(p))
     n = pulls[-1]["number"]
     reviews = _load(repo / "pulls" / str(n) / "reviews.json")
@@ -216,7 +223,9 @@ def test_github_content(org: Path) -> None:
     bots = [p["user"] for p in pulls if p["user"]["login"].endswith("[bot]")]
     assert all(u["type"] == "Bot" for u in bots)
     titled = [p for p in pulls if p["title"].startswith("ACME-")]
-    assert titled and all(p["head"]["ref"].split("/")[1].startswith(("ACME-", "acme-")) for p in titled)
+    assert titled and all(
+        p["head"]["ref"].split("/")[1].startswith(("ACME-", "acme-")) for p in titled
+    )
     runs = list(root.glob("*/commits/*/check-runs.json"))
     assert runs
     run = _load(runs[0])
@@ -240,13 +249,25 @@ def test_slack_export_structure(org: Path) -> None:
     bots = [u for u in users if u["is_bot"]]
     assert bots and all(u["profile"]["bot_id"] and u["profile"]["api_app_id"] for u in bots)
     real_ch = _load(SLACKDUMP / "channels.json")[0]
-    must = {"id", "name", "created", "creator", "is_archived", "is_general", "members", "topic", "purpose"}
+    must = {
+        "id",
+        "name",
+        "created",
+        "creator",
+        "is_archived",
+        "is_general",
+        "members",
+        "topic",
+        "purpose",
+    }
     assert must <= set(real_ch)
     channels = _load(slack / "channels.json")
     assert all(must <= set(c) for c in channels)
     real_msgs = [m for p in sorted(SLACKDUMP.glob("*/*.json")) for m in _load(p)]
     real_plain = next(m for m in real_msgs if "subtype" not in m and "thread_ts" not in m)
-    msgs = [m for c in channels for p in sorted((slack / c["name"]).glob("*.json")) for m in _load(p)]
+    msgs = [
+        m for c in channels for p in sorted((slack / c["name"]).glob("*.json")) for m in _load(p)
+    ]
     plain = [m for m in msgs if "subtype" not in m and "thread_ts" not in m]
     assert plain and all(set(real_plain) <= set(m) for m in plain)
     parents = [m for m in msgs if m.get("reply_count")]
@@ -297,7 +318,7 @@ def test_ground_truth_refers_to_exports(org: Path) -> None:
     agents = {p["id"] for p in roster["people"] if p["kind"] == "agent"}
     for s in gt["shadow_agents"]:
         for acct in s["accounts"]:
-            source, _, native = acct.partition(":")
+            _, _, native = acct.partition(":")
             assert f'"{native}"' in text, acct
         if s["type"] in ("undeclared_automation", "ai_signature"):
             assert s["actor"] not in agents
@@ -311,7 +332,9 @@ def test_roster_and_design(org: Path) -> None:
     assert len(ids) == len(set(ids)) and len(ids) >= 25
     for p in roster["people"]:
         assert p["kind"] in ("human", "bot", "agent")
-        assert all(a.split(":", 1)[0] in ("jira", "github", "slack", "email") for a in p["accounts"])
+        assert all(
+            a.split(":", 1)[0] in ("jira", "github", "slack", "email") for a in p["accounts"]
+        )
     design = yaml.safe_load((org / "design.yaml").read_text())
     stages = {s["id"] for s in design["stages"]}
     assert stages == {"triage", "build", "review", "qa", "deploy"}

@@ -62,6 +62,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any, Final
 
+import polars as pl
+
 from wfmine.connectors._refs import Ref, find_refs
 from wfmine.errors import FormatError
 from wfmine.model import Batch, to_json
@@ -134,7 +136,7 @@ def normalise_subject(subject: str | None) -> tuple[str, list[str]]:
 def load(path: str | Path, options: Mapping[str, Any] | None = None) -> Batch:
     """Read mbox files, message files or mail folders under ``path`` into a :class:`~wfmine.model.Batch`."""
     opts = dict(options or {})
-    unknown = set(opts) - {"store_bodies"}
+    unknown = set(opts) - {"store_bodies", "teams"}
     if unknown:
         raise FormatError(path, f"unknown email option(s): {sorted(unknown)}")
     p = Path(path)
@@ -144,7 +146,24 @@ def load(path: str | Path, options: Mapping[str, Any] | None = None) -> Batch:
     files = [p] if p.is_file() else list(_walk(p))
     for f in files:
         loader.read_file(f, explicit=p.is_file())
-    return loader.finish()
+    batch = loader.finish()
+    teams = {str(k).lower(): str(v) for k, v in dict(opts.get("teams") or {}).items()}
+    if teams and batch.events.height:
+        batch.events = batch.events.with_columns(_sender_team(teams))
+    return batch
+
+
+def _sender_team(teams: Mapping[str, str]) -> pl.Expr:
+    """``team`` from the sender: an exact address in ``teams``, else ``@domain``/``domain``."""
+    address = pl.col("actor_id").str.strip_prefix("email:").str.to_lowercase()
+    domain = address.str.split("@").list.last()
+    exact = address.replace_strict(dict(teams), default=None, return_dtype=pl.String)
+    by_domain = domain.replace_strict(
+        {k.lstrip("@"): v for k, v in teams.items() if "@" not in k.lstrip("@")},
+        default=None,
+        return_dtype=pl.String,
+    )
+    return pl.coalesce(pl.col("team"), exact, by_domain).alias("team")
 
 
 # -- reading files -------------------------------------------------------------------

@@ -117,10 +117,12 @@ def ref_target(ref: Ref) -> tuple[str, str]:
 def load(path: str | Path, options: Mapping[str, Any] | None = None) -> Batch:
     """Read a Slack workspace export (zip or folder) into a :class:`~wfmine.model.Batch`."""
     opts = dict(options or {})
-    unknown = set(opts) - {"channel_teams", "store_text"}
+    unknown = set(opts) - {"channel_teams", "teams", "store_text"}
     if unknown:
         raise FormatError(path, f"unknown Slack option(s): {sorted(unknown)}")
-    channel_teams = {str(k): str(v) for k, v in dict(opts.get("channel_teams") or {}).items()}
+    # a connector file's [teams] table maps channels to teams
+    mapping = dict(opts.get("teams") or {}) | dict(opts.get("channel_teams") or {})
+    channel_teams = {str(k): str(v) for k, v in mapping.items()}
     store_text = bool(opts.get("store_text", False))
     if not Path(path).exists():
         raise FormatError(path, "no such file or folder")
