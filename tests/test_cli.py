@@ -148,3 +148,52 @@ def test_live_ingest_without_the_token_variable_names_it(
         "--token-env", "NOPE_TOKEN", "--db", str(tmp_path / "s.duckdb"),
     )  # fmt: skip
     assert code == 2 and "NOPE_TOKEN" in err
+
+
+# (file, events, cases, activities) as ../shared/realdata/README.md gives them (pm4py's reading)
+REAL_LOGS = [
+    ("running-example.xes", 42, 6, 8),
+    ("roadtraffic100traces.xes", 390, 100, 10),
+    ("04_reviewing.xes.gz", 3730, 100, 14),
+    ("08_receipt.xes.gz", 8577, 1434, 27),
+    ("receipt.csv", 8577, 1434, 27),
+    ("03_repairExample.xes.gz", 11855, 1104, 8),
+    ("13_SEPSIS_1t_per_variant.xes.gz", 13775, 846, 16),
+    ("helpdesk.xes.gz", 21348, 4580, 14),
+    ("15_bpic2020_permit_log_1t_per_variant.xes.gz", 26028, 1478, 51),
+    ("02_teleclaims.xes.gz", 46138, 3512, 11),
+    ("bpic2012.xes.gz", 262200, 13087, 24),
+]
+
+
+@pytest.mark.parametrize("name, events, cases, activities", REAL_LOGS)
+def test_discover_prints_the_right_figures_for_every_real_log(
+    tmp_path: Path, name: str, events: int, cases: int, activities: int
+) -> None:
+    log = need(LOGS / name)
+    code, out, err = _run("discover", str(log), "--db", str(tmp_path / "s.duckdb"), "--json")
+    assert code == 0, err
+    summary = json.loads(out)["log"]
+    assert (summary["events"], summary["cases"], summary["activities"]) == (
+        events,
+        cases,
+        activities,
+    )
+
+
+def test_discover_on_the_folder_of_real_logs_reports_each_input(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for name in ("running-example.xes", "roadtraffic100traces.xes"):
+        (folder / name).symlink_to(need(LOGS / name))
+    (folder / "README.txt").write_text("not a log")
+    code, out, err = _run("discover", str(folder), "--db", str(tmp_path / "s.duckdb"), "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["log"]["events"] == 42 + 390
+    assert payload["log"]["cases"] == 6 + 100
+    assert {Path(i["path"]).name for i in payload["inputs"]["loaded"]} == {
+        "running-example.xes",
+        "roadtraffic100traces.xes",
+    }
+    assert [Path(s["path"]).name for s in payload["inputs"]["skipped"]] == ["README.txt"]

@@ -75,6 +75,7 @@ def to_pm4py(
         timestamp_key=timestamp_key,
         seq_key=seq_key,
         columns={activity_key: ACT, **extra},
+        lexical=True,
     )
     out = events.select(
         pl.col(CASE).cast(pl.String).alias(PM4PY_CASE),

@@ -87,6 +87,7 @@ def directly_follows(
             wait.median().alias("wait_median_s"),
             wait.quantile(0.9, interpolation="linear").alias("wait_p90_s"),
         )
+        .with_columns(pl.col("source", "target").cast(pl.String))
         .sort(_ORDER, descending=_DESCENDING)
         .collect()
     )
@@ -123,6 +124,7 @@ def performance_dfg(
             wait.sum().alias("sum"),
             wait.std(ddof=1).alias("stdev"),
         )
+        .with_columns(pl.col("source", "target").cast(pl.String))
         .sort(_ORDER, descending=_DESCENDING)
         .collect()
     )

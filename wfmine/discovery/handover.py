@@ -81,6 +81,7 @@ def handover_frame(
     )
     if not self_handovers:
         edges = edges.filter(pl.col("source") != pl.col("target"))
+    edges = edges.with_columns(pl.col("source", "target").cast(pl.String))
     return edges.sort(["handovers", "source", "target"], descending=[True, False, False]).collect()
 
 
