@@ -197,3 +197,30 @@ def test_discover_on_the_folder_of_real_logs_reports_each_input(tmp_path: Path) 
         "roadtraffic100traces.xes",
     }
     assert [Path(s["path"]).name for s in payload["inputs"]["skipped"]] == ["README.txt"]
+
+
+def test_discover_in_the_sample_workspace_runs_the_main_job(
+    sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's first command: ingest, discover, check, find, report."""
+    import shutil
+
+    root = tmp_path / "ws"
+    shutil.copytree(sample_workspace, root)
+    monkeypatch.chdir(root)
+    code, out, err = _run("discover", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert {i["kind"] for i in payload["inputs"]["loaded"]} == {"jira", "github", "slack", "email"}
+    assert payload["inputs"]["roster"].endswith("roster.yaml")
+    assert payload["log"]["cases"] > 0 and payload["variants"]
+    assert payload["check"]["gate_violations"] > 0
+    assert {f["kind"] for f in payload["findings"]} >= {"gate_violation", "shadow_agent"}
+    (report,) = payload["reports"]
+    html = Path(report).read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
+    assert (root / ".wfmine" / "store.duckdb").exists()
+    # people output: the same job, read by a person
+    code, out, err = _run("discover")
+    assert code == 0, err
+    assert "findings" in out and "Report written to" in out

@@ -51,19 +51,10 @@ def test_synthetic_report_renders_and_injections_stay_text() -> None:
     assert "&lt;img src=x onerror=" in dom
 
 
-def test_sample_organisation_report_renders() -> None:
-    sample = ROOT / "sample_logs" / "acme"
-    if not (sample / "design.yaml").exists():
-        pytest.skip("sample_logs/acme is not there yet")
-    from wfmine.reports.schedule import _store_path
-
-    store_path = _store_path(ROOT)
-    if not store_path.exists():
-        pytest.skip(
-            f"the sample workspace has no store yet ({store_path}); run `wfmine discover` there"
-        )
+def test_sample_organisation_report_renders(sample_store: Path, sample_workspace: Path) -> None:
     from wfmine.store import open_store
 
-    with open_store(store_path, read_only=True) as store:
-        report = build_report(store, sample / "design.yaml", window="all", title="Acme")
+    design = sample_workspace / "sample_logs" / "acme" / "design.yaml"
+    with open_store(sample_store, read_only=True) as store:
+        report = build_report(store, design, window="all", title="Acme")
     _check(report.html())
