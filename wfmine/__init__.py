@@ -11,6 +11,21 @@ functions that use them.
 from __future__ import annotations
 
 from wfmine.api import Log
+from wfmine.discovery import (
+    case_durations,
+    case_variants,
+    directly_follows,
+    end_activities,
+    handover_frame,
+    handover_network,
+    log_summary,
+    performance_dfg,
+    process_map,
+    start_activities,
+    throughput_weekly,
+    variants,
+    work_in_progress,
+)
 from wfmine.errors import (
     ConfigError,
     ConnectorError,
@@ -41,7 +56,20 @@ __all__ = [
     "TransientError",
     "WfmineError",
     "__version__",
+    "case_durations",
+    "case_variants",
+    "directly_follows",
+    "end_activities",
+    "handover_frame",
+    "handover_network",
+    "log_summary",
     "open",
+    "performance_dfg",
+    "process_map",
+    "start_activities",
+    "throughput_weekly",
+    "variants",
+    "work_in_progress",
 ]
 
 
