@@ -39,8 +39,16 @@ def _traces(
         seq_key=seq_key,
         columns={activity_key: ACT},
     )
-    # group_by keeps row order inside each group, so the list is the sorted trace
-    return events.group_by(CASE).agg(pl.col(ACT).alias("activities"))
+    # a case's events are contiguous after sorted_events: numbering the runs is
+    # cheaper than hashing case ids; group_by keeps row order inside a group,
+    # so each list is the case's trace in order
+    run = (pl.col(CASE) != pl.col(CASE).shift(1)).fill_null(True).cum_sum().alias("__run")
+    return (
+        events.with_columns(run)
+        .group_by("__run")
+        .agg(pl.col(CASE).first(), pl.col(ACT).alias("activities"))
+        .drop("__run")
+    )
 
 
 def _ranked(traces: pl.LazyFrame) -> pl.LazyFrame:
