@@ -209,10 +209,12 @@ def test_process_map_figure(log: pl.DataFrame) -> None:
     assert "Process map" in html
     texts = {a.text for a in fig.layout.annotations}
     assert "198.0 h" not in texts and "8.2 d" in texts  # y -> y median wait, readable
-    nodes = fig.data[-1]
-    assert set(nodes.text) == {"▶ start", "■ end", "x", "y", "z"}
-    xs = dict(zip(nodes.text, nodes.x, strict=True))
-    assert xs["▶ start"] < xs["x"] < xs["y"] < xs["z"] < xs["■ end"]
+    nodes = next(t for t in fig.data if t.name == "nodes")
+    assert set(nodes.customdata) == {"▶ start", "■ end", "x", "y", "z"}
+    # top to bottom: start above x above y above z above end (y grows downwards)
+    boxes = fig.layout.meta["wfmine"]["boxes"]
+    tops = {k: b[1] for k, b in boxes.items()}
+    assert tops["▶ start"] < tops["x"] < tops["y"] < tops["z"] < tops["■ end"]
     # deterministic: same figure twice; and from a DFG frame
     assert d.process_map(log).to_json() == d.process_map(log).to_json()
     small = d.process_map(d.directly_follows(log), top_edges=1, start={"x": 3})

@@ -221,3 +221,65 @@ def test_large_log_keeps_the_file_small() -> None:
     assert seconds < 120, seconds
     # detail is sampled: at most top-20 variants are listed
     assert report.html().count('<span class="variant">') <= 20
+
+
+SCOPE_DESIGN = """
+name: Scoped
+stages:
+  - {id: build, team: eng, activities: ["jira:Issue created", "jira:Status: In Progress", "jira:PR opened"]}
+  - {id: review, team: eng, activities: ["jira:PR approved", "jira:Changes requested"]}
+  - {id: deploy, team: ops, activities: ["jira:PR merged", "jira:Status: Done"]}
+transitions: [[build, review], [review, build], [review, deploy]]
+"""
+
+
+def _with_chatter(n_chats: int = 7) -> pl.DataFrame:
+    """The synthetic log plus standalone Slack messages (cases linked to no work item)."""
+    log = synthetic_log(evil=False)
+    t0 = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    chats = pl.DataFrame(
+        [
+            {"case_id": f"slack:C1/{i}", "activity": a, "timestamp": t0 + dt.timedelta(hours=i + k),
+             "seq": k, "event_id": f"s{i}-{k}", "actor_id": "u1", "source": "slack",
+             "object_id": f"slack:C1/{i}", "object_type": "thread"}
+            for i in range(n_chats)
+            for k, a in enumerate(["Message posted", "Thread reply"])
+        ]
+    )  # fmt: skip
+    return pl.concat([log, chats], how="diagonal_relaxed")
+
+
+def test_a_design_scopes_the_process_sections() -> None:
+    from wfmine.design import load_design_text
+
+    log = _with_chatter()
+    design = load_design_text(SCOPE_DESIGN)
+    sections = ["summary", "process_map", "variants", "stage_times"]
+    report = build_report(log, design, sections=sections, findings=hostile_findings())
+    html = report.html()
+    note = (
+        "60 cases in scope of the design; 7 other cases (conversations and items linked to no "
+        "work item: 7 Slack) are left out."
+    )
+    assert html.count(note) == 4  # summary, process map, variants, stage times
+    assert report.summary["cases"] == 67
+    assert report.summary["cases_in_scope"] == 60
+    assert report.summary["cases_out_of_scope"] == 7
+    assert "cases in design scope" in html.lower()
+    # the stage map comes first, the activity map second; chatter is in neither
+    assert html.index("<h3>Stage map</h3>") < html.index("<h3>Activity map</h3>")
+    assert "Message posted" not in html and "Thread reply" not in html
+    assert all(status == "ok" for status in report.section_status.values())
+
+
+def test_without_a_design_every_case_is_in_scope() -> None:
+    report = build_report(
+        _with_chatter(),
+        sections=["summary", "process_map", "variants"],
+        findings=hostile_findings(),
+    )
+    html = report.html()
+    assert "in scope of the design" not in html
+    assert "<h3>Stage map</h3>" not in html
+    assert "Message posted" in html  # the chatter is part of the map and the variants
+    assert "cases_in_scope" not in report.summary

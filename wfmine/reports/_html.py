@@ -211,6 +211,17 @@ def _clean_figure(value: Any, key: str = "") -> Any:
     return value
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with non-finite floats as ``None`` (JSON has no NaN)."""
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 class Charts:
     """Collects the plotly figures of one report and embeds them as JSON data blocks.
 
@@ -225,8 +236,15 @@ class Charts:
         self.count = 0
         self.max_bytes = max_bytes
 
-    def embed(self, fig: Any, *, height: int | None = None, caption: str = "") -> str:
-        """HTML for ``fig`` (a plotly ``Figure`` or a ``{"data", "layout"}`` dict)."""
+    def embed(
+        self, fig: Any, *, height: int | None = None, caption: str = "", escaped: bool = False
+    ) -> str:
+        """HTML for ``fig`` (a plotly ``Figure`` or a ``{"data", "layout"}`` dict).
+
+        Every data string is escaped, unless ``escaped=True`` says the figure
+        escaped its source text itself and its remaining markup (``<br>``,
+        ``<b>``) is its own, as wfmine's process and stage maps do.
+        """
         import plotly.io as pio
 
         spec = json.loads(pio.to_json(fig, validate=False)) if not isinstance(fig, dict) else fig
@@ -234,7 +252,10 @@ class Charts:
         layout.pop("template", None)
         if height is not None:
             layout["height"] = height
-        clean = {"data": _clean_figure(spec.get("data") or []), "layout": _clean_figure(layout)}
+        if escaped:
+            clean = {"data": _finite(spec.get("data") or []), "layout": _finite(layout)}
+        else:
+            clean = {"data": _clean_figure(spec.get("data") or []), "layout": _clean_figure(layout)}
         data = script_json(clean)
         if len(data) > self.max_bytes:
             raise ValueError(
@@ -245,8 +266,9 @@ class Charts:
         fid = f"wf-fig-{self.count}"
         h = int(layout.get("height") or 360)
         cap = f'<p class="caption">{esc(caption)}</p>' if caption else ""
+        cls = "wf-chart map" if layout.get("width") else "wf-chart"
         return (
-            f'<div class="wf-chart" id="{fid}" data-spec="{fid}-spec" style="min-height:{h}px">'
+            f'<div class="{cls}" id="{fid}" data-spec="{fid}-spec" style="min-height:{h}px">'
             f"<noscript>Charts need JavaScript.</noscript></div>{cap}"
             f'<script type="application/json" id="{fid}-spec">{data}</script>'
         )
@@ -320,6 +342,9 @@ color:var(--accent)}
 font-variant-numeric:tabular-nums}
 td .bar-label{white-space:nowrap}td:has(.bar){white-space:nowrap}
 .caption{color:var(--muted);font-size:12px;margin:2px 0 10px}
+.wf-chart.map{overflow-x:auto;overflow-y:hidden;max-width:100%}.wf-chart.map .svg-container{margin:0 auto}
+.scope{background:#f0f6f6;border-left:3px solid var(--accent);padding:6px 10px;border-radius:4px;
+color:var(--ink)}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 @media (max-width:900px){.grid2{grid-template-columns:1fr}main{padding:12px}}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:20px}

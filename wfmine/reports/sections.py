@@ -75,6 +75,38 @@ def analysis(module: str, name: str) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
+_SOURCE_NAMES: Final = {
+    "slack": "Slack",
+    "email": "email",
+    "github": "GitHub",
+    "jira": "Jira",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cases the process sections describe: all of them, or those a design speaks about."""
+
+    log: pl.DataFrame
+    total: int
+    cases: int
+    left_out: int
+    left_out_by_source: dict[str, int]
+
+    def note(self) -> str:
+        """One sentence saying what is in scope (empty when nothing is left out)."""
+        if not self.left_out:
+            return ""
+        kinds = ", ".join(
+            f"{n:,} {_SOURCE_NAMES.get(k, k)}" for k, n in self.left_out_by_source.items()
+        )
+        return (
+            f'<p class="lede scope">{self.cases:,} cases in scope of the design; '
+            f"{self.left_out:,} other cases (conversations and items linked to no work item"
+            f"{': ' + esc(kinds) if kinds else ''}) are left out.</p>"
+        )
+
+
 @dataclass
 class Context:
     """Everything the sections of one report share."""
@@ -125,10 +157,48 @@ class Context:
             return self.findings
         return [f for f in self.findings if f["kind"] == kind]
 
+    def scope(self) -> Scope:
+        """Which cases the process sections describe (computed once).
+
+        Without a design, every case. With one, the cases the design speaks
+        about: those with at least one event mapped to a design stage (not
+        ``other``). The rest — conversations, threads and items linked to no
+        work item, which the case notion makes cases of their own — would
+        otherwise dominate variants and the map.
+        """
+        return self.cached("scope", self._compute_scope)  # type: ignore[no-any-return]
+
+    def _compute_scope(self) -> Scope:
+        log = self.log
+        total = log.get_column("case_id").n_unique() if log.height else 0
+        if self.design is None or not log.height:
+            return Scope(log, total, total, 0, {})
+        map_stages = analysis("wfmine.design", "map_stages")
+        mapped = map_stages(log.select("case_id", "source", "activity"), self.design)
+        stage = pl.col("stage")
+        inside = mapped.filter(stage.is_not_null() & (stage != "other")).select("case_id").unique()
+        scoped = log.join(inside, on="case_id", how="semi", maintain_order="left")
+        outside = (
+            log.select("case_id")
+            .unique()
+            .join(inside, on="case_id", how="anti")
+            .select(pl.col("case_id").str.extract(r"^([^:]+):", 1).fill_null("other").alias("src"))
+            .group_by("src")
+            .len()
+            .sort(["len", "src"], descending=[True, False])
+        )
+        kinds = {str(k): int(n) for k, n in outside.iter_rows()}
+        return Scope(scoped, total, inside.height, total - inside.height, kinds)
+
+    @property
+    def scoped_log(self) -> pl.DataFrame:
+        """The log of the cases in scope (see :meth:`scope`)."""
+        return self.scope().log
+
     def dfg(self) -> pl.DataFrame:
-        """The directly-follows frame of the log (computed once)."""
+        """The directly-follows frame of the cases in scope (computed once)."""
         fn = analysis("wfmine.discovery", "directly_follows")
-        return self.cached("dfg", lambda: _as_frame(fn(self.log)))  # type: ignore[no-any-return]
+        return self.cached("dfg", lambda: _as_frame(fn(self.scoped_log)))  # type: ignore[no-any-return]
 
     def metrics(self) -> Mapping[str, Any]:
         """The architect's metrics (``wfmine.findings.metrics``), computed once."""
@@ -382,8 +452,22 @@ def section_summary(ctx: Context) -> str:
     period = "—"
     if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
         period = f"{start:%Y-%m-%d} → {end:%Y-%m-%d}"
-    kpis = [
-        kpi("cases", "cases", n_cases, fmt_num(n_cases)),
+    kpis = [kpi("cases", "cases", n_cases, fmt_num(n_cases))]
+    scope_note = ""
+    if ctx.design is not None and log.height:
+        try:
+            scope = ctx.scope()
+        except Unavailable as exc:
+            scope_note = _na(f"design scope: {exc}")
+        else:
+            s.update(cases_in_scope=scope.cases, cases_out_of_scope=scope.left_out)
+            kpis.append(
+                kpi("cases in design scope", "cases_in_scope", scope.cases, fmt_num(scope.cases))
+            )
+            scope_note = scope.note() or (
+                f'<p class="lede scope">All {scope.cases:,} cases are in scope of the design.</p>'
+            )
+    kpis += [
         kpi("events", "events", log.height, fmt_num(log.height)),
         kpi("activities", "activities", s["activities"], fmt_num(s["activities"])),
         kpi("actors", "actors", s["actors"], fmt_num(s["actors"])),
@@ -401,7 +485,7 @@ def section_summary(ctx: Context) -> str:
                 "open findings", "findings_total", s["findings_total"], fmt_num(s["findings_total"])
             )
         )
-    parts = [f'<div class="kpis">{"".join(kpis)}</div>']
+    parts = [f'<div class="kpis">{"".join(kpis)}</div>', scope_note]
 
     if ctx.findings is None:
         parts.append(_na(f"findings: {ctx.findings_error or 'not computed'}"))
@@ -473,19 +557,50 @@ def section_summary(ctx: Context) -> str:
     return "".join(parts)
 
 
+_MAP_HOW: Final = (
+    "Boxes are activities (darker: more events), from where cases start (top) to where they "
+    "end (bottom); an arrow is one activity directly followed by another, wider when more "
+    "frequent. Arrows leaving or entering a box by its side go back upwards (rework). "
+    "Hover for figures; drag to pan."
+)
+
+
+def _map_figure(ctx: Context, fig: Any, how: str) -> str:
+    # wfmine's maps escape their source text themselves and are sized in pixels
+    return ctx.charts.embed(fig, height=int(fig.layout.height or 560), caption=how, escaped=True)
+
+
 def section_process_map(ctx: Context) -> str:
-    """The process map (directly-follows graph) and its busiest transitions."""
+    """The stage map (with a design) and the activity map, and the busiest transitions."""
     parts = []
+    scope: Scope | None = None
+    if ctx.design is not None:
+        scope = ctx.scope()
+        parts.append(scope.note())
+        parts.append("<h3>Stage map</h3>")
+        try:
+            stage_map = analysis("wfmine.discovery.process_map", "stage_map")
+            fig = stage_map(scope.log, ctx.design)
+            parts.append(
+                _map_figure(
+                    ctx,
+                    fig,
+                    "Each box is a stage of the design with the team that owns it; consecutive "
+                    "events in one stage are one visit. Solid arrows are moves the design allows, "
+                    "dashed red ones moves it does not allow, dotted grey ones allowed moves no "
+                    "case took.",
+                )
+            )
+        except Unavailable as exc:
+            parts.append(_na(f"stage map: {exc}"))
+        except Exception as exc:
+            parts.append(_na(f"stage map: {type(exc).__name__}: {exc}"))
+        parts.append("<h3>Activity map</h3>")
+    log = ctx.scoped_log
     try:
         fn = analysis("wfmine.discovery", "process_map")
-        fig = fn(ctx.log, metric="frequency")
-        parts.append(
-            ctx.charts.embed(
-                fig,
-                height=560,
-                caption="Directly-follows graph; edge labels are how often one activity followed another within a case.",
-            )
-        )
+        fig = fn(log, metric="frequency")
+        parts.append(_map_figure(ctx, fig, _MAP_HOW))
     except Unavailable as exc:
         parts.append(_na(f"process map: {exc}"))
     except Exception as exc:
@@ -527,9 +642,10 @@ def _variant_html(activities: Sequence[Any], limit: int = 14) -> str:
 def section_variants(ctx: Context) -> str:
     """The most frequent variants with their coverage."""
     fn = analysis("wfmine.discovery", "variants")
-    df = _as_frame(fn(ctx.log)).sort("cases", descending=True)
+    scope = ctx.scope()
+    df = _as_frame(fn(scope.log)).sort("cases", descending=True)
     if not df.height:
-        return '<p class="muted">No variants: the log is empty.</p>'
+        return scope.note() + '<p class="muted">No variants: the log is empty.</p>'
     top = df.head(ctx.top_variants)
     rows = []
     cumulative = 0.0
@@ -551,8 +667,12 @@ def section_variants(ctx: Context) -> str:
         f'<p class="lede">{df.height:,} variants; the top {top.height} cover '
         f"{cumulative * 100:.1f}% of cases.</p>"
     )
-    return lede + table(
-        ["#", "variant", "steps", "cases", "coverage", "cumulative"], rows, numeric=[0, 2, 3, 5]
+    return (
+        scope.note()
+        + lede
+        + table(
+            ["#", "variant", "steps", "cases", "coverage", "cumulative"], rows, numeric=[0, 2, 3, 5]
+        )
     )
 
 
@@ -560,8 +680,9 @@ def section_stage_times(ctx: Context) -> str:
     """Case durations, time per stage against the design, and the longest waits."""
     import plotly.graph_objects as go
 
-    parts = []
-    log = ctx.log
+    scope = ctx.scope()
+    parts = [scope.note()]
+    log = scope.log
     if log.height:
         durations = log.group_by("case_id").agg(
             (
