@@ -96,18 +96,39 @@ def test_skip_over_several_stages_reports_each(design: Design) -> None:
 
 
 def test_out_of_order_repeated_unexpected(design: Design) -> None:
-    # qa before review: review -> qa is allowed, qa -> review is its reverse
+    # an early qa between build and review is out of place: the case conforms without it
     r = check(make_log({"c": [CREATED, BUILD, QA, REVIEW, QA, MERGED]}), design)
-    flow = categories(r, "flow")
-    assert ("skipped", "review") in flow  # build -> qa jumps over review
-    assert ("out_of_order", "review") in flow  # qa -> review
-    assert ("repeated", "qa") in flow  # qa re-entered
+    assert categories(r, "flow") == [("out_of_order", "qa")]
+    dev = r.deviations.row(0, named=True)
+    assert dev["from_stage"] == "build" and "build -> qa -> review" in dev["detail"]
+    assert r.cases["fitness"].item() == pytest.approx(1 - 1 / 7)
+    # merged before qa: deploy is out of place (the later deploy is in place)
+    r = check(make_log({"c": [CREATED, BUILD, OPENED, REVIEW, MERGED, QA, MERGED]}), design)
+    assert categories(r, "flow") == [("out_of_order", "deploy")]
     # a sanctioned loop is not repeated
     r = check(make_log({"c": [CREATED, BUILD, REVIEW, BUILD, REVIEW, QA, MERGED]}), design)
     assert categories(r, "flow") == []
-    # deploy -> qa re-enters qa through no allowed move
-    r = check(make_log({"c": [*HAPPY, QA]}), design)
-    assert ("repeated", "qa") in categories(r, "flow")
+    # a step after the case reached its end (an approval after the merge): one deviation,
+    # not also "missing_end"
+    r = check(make_log({"c": [*HAPPY, ("github", "PR approved", "x", H, "pr")]}), design)
+    assert categories(r, "flow") == [("out_of_order", "review")]
+    # going back to a stage visited before through a move the design does not allow:
+    # rework (repeated); every stage the unsanctioned loop redoes is repeated too
+    r = check(make_log({"c": [CREATED, BUILD, REVIEW, QA, BUILD, REVIEW, QA, MERGED]}), design)
+    assert categories(r, "flow") == [
+        ("repeated", "build"),
+        ("repeated", "qa"),
+        ("repeated", "review"),
+    ]
+    # a forward jump to a stage visited before still reports what it skipped
+    # (a revert shipped again without qa)
+    reopen = load_design_text(
+        GOOD.replace("  - [qa, deploy]\n", "  - [qa, deploy]\n  - [deploy, build]\n")
+    )
+    steps = [*HAPPY, BUILD, REVIEW, MERGED]
+    assert categories(check(make_log({"c": steps}), reopen, allow=False), "flow") == [
+        ("skipped", "qa")
+    ]
     # triage -> qa ... unexpected needs a stage unreachable forward: use a design without it
     d = load_design_text(
         "stages:\n"
@@ -126,9 +147,58 @@ def test_missing_start_end_and_unmapped(design: Design) -> None:
     r = check(make_log({"c": [BUILD, OPENED, REVIEW]}), design)
     assert categories(r, "flow") == [("missing_end", "review"), ("missing_start", "build")]
     keep = load_design_text(GOOD.replace("unmapped: ignore", "unmapped: keep"))
-    r = check(make_log({"c": [*HAPPY[:3], ("slack", "Message posted", "x", H), *HAPPY[3:]]}), keep)
+    steps = [
+        *HAPPY[:3],
+        ("slack", "Message posted", "x", H),  # the design maps no slack activity: ignored
+        ("jira", "Comment added", "x", H),  # jira is mapped: this one is unmapped
+        *HAPPY[3:],
+    ]
+    r = check(make_log({"c": steps}), keep)
     assert categories(r, "flow") == [("unmapped", None)]
     assert r.cases["fitness"].item() == 1.0  # unmapped is informative, not counted
+
+
+def test_open_cases_are_judged_as_prefixes(design: Design) -> None:
+    log = make_log({"open": [CREATED, BUILD, OPENED, REVIEW], "done": [CREATED, BUILD, REVIEW]})
+    flags = pl.DataFrame({"case_id": ["open", "done"], "open": [True, False]})
+    r = check(log, design, case_attrs=flags)
+    assert r.deviations.filter(pl.col("aspect") == "flow")["case_id"].to_list() == ["done"]
+    assert dict(r.cases.select("case_id", "open").iter_rows()) == {"done": False, "open": True}
+    assert r.summary["open_cases"] == 1
+    # open cases still get every other deviation
+    r = check(make_log({"open": [CREATED, REVIEW]}), design, case_attrs=flags)
+    assert categories(r, "flow") == [("skipped", "build")]
+
+
+def test_scope_judges_work_items_only(design: Design) -> None:
+    log = make_log({"a": HAPPY, "b": [CREATED, BUILD, QA, MERGED]})
+    chatter = make_log(
+        {
+            "slack:C1/1": [("slack", "Message posted", "x", H)],
+            "github:r#pr/9": [("github", "PR opened", "bot", A, "pr"), ("github", "PR merged", "bot", A, "pr")],
+        }
+    ).with_columns(
+        pl.when(pl.col("source") == "slack").then(pl.lit("thread")).otherwise("object_type").alias("object_type")
+    )  # fmt: skip
+    full = pl.concat([log, chatter])
+    r = check(full, design)
+    assert r.cases["case_id"].to_list() == ["a", "b"]
+    assert r.summary["cases"] == 2 and r.summary["cases_out_of_scope"] == 2
+    assert r.summary["out_of_scope"] == {"no_stage_events": 1, "no_work_item": 1}
+    assert r.out_of_scope["case_id"].to_list() == ["github:r#pr/9", "slack:C1/1"]
+    assert r.out_of_scope["object_type"].to_list() == ["pull_request", "thread"]
+    assert r.summary["events"] == log.height
+    same = check(log, design)
+    assert r.summary["log_fitness"] == same.summary["log_fitness"]
+    assert r.deviations.equals(same.deviations)
+    # "mapped" takes the bot's pull request in, "all" the thread too
+    assert check(full, design, scope="mapped").summary["cases"] == 3
+    assert check(full, design, scope="all").summary["cases"] == 4
+    # a log without work items (only pull requests): every case with a mapped event
+    prs = chatter.filter(pl.col("source") == "github")
+    assert check(prs, design).summary["cases"] == 1
+    with pytest.raises(ValueError, match="scope"):
+        check(log, design, scope="everything")  # type: ignore[arg-type]
 
 
 def test_performers(design: Design) -> None:
@@ -218,6 +288,11 @@ def test_gate_violations(design: Design) -> None:
         "self_only": ("irreversible", "self_approval"),
     }
     assert gate_of(r, "ok2")["approvers"] == ["ann", "bob"]
+    details = dict(
+        r.deviations.filter(pl.col("aspect") == "gate").select("case_id", "detail").iter_rows()
+    )
+    assert details["with_author"].endswith("(the author, dev, approved their own change)")
+    assert details["late"].endswith("(enough approvals came only after it)")
     assert gate_of(r, "with_author")["author"] == "dev"
     gate_devs = r.deviations.filter(pl.col("aspect") == "gate")
     assert gate_devs.height == 6 and set(gate_devs["event_id"].str.contains("/").to_list()) == {
@@ -270,6 +345,22 @@ def test_allow_list(design: Design) -> None:
     assert categories(r, "flow") == [] and r.cases["fitness"].item() == 1.0
     assert r.summary["suppressed_by_allow"] == 1
     assert categories(check(make_log({"c": steps}), allowing, allow=False), "flow") != []
+    # an activity pattern narrows a rule to the event the deviation is at
+    bot_steps = [*HAPPY[:3], ("github", "Commit pushed", "reviewbot", A, "pr"), *HAPPY[3:]]
+    by_activity = load_design_text(
+        GOOD + '  - {kind: agent_out_of_stage, actor: reviewbot, activity: "github:Commit*"}\n'
+    )
+    assert categories(check(make_log({"c": bot_steps}), design), "performer") == [
+        ("agent_out_of_stage", "build")
+    ]
+    assert check(make_log({"c": bot_steps}), design).deviations["activity"].to_list() == [
+        "github:Commit pushed"
+    ]
+    assert categories(check(make_log({"c": bot_steps}), by_activity), "performer") == []
+    other_bot = [*HAPPY[:3], ("jira", "Status: In Progress", "reviewbot", A), *HAPPY[3:]]
+    assert categories(check(make_log({"c": other_bot}), by_activity), "performer") == [
+        ("agent_out_of_stage", "build")
+    ]
     by_case = load_design_text(GOOD + "  - {kind: gate, case: C-1}\n")
     r = check(make_log({"jira:C-1": [*HAPPY[:4], QA, MERGED]}), by_case)
     assert categories(r, "gate") == []
@@ -328,3 +419,21 @@ def test_design_petri_net_and_explanations(design: Design) -> None:
     row = ex.row(0, named=True)
     assert row["cases"] == 2 and row["explanation"] == "missing qa"
     assert row["variant"] == ["triage", "build", "review", "deploy"]
+
+
+def test_in_case_order_spares_the_sort_of_an_ordered_log() -> None:
+    from wfmine.conformance._stages import in_case_order
+
+    log = make_log({"a": HAPPY, "b": HAPPY})
+    assert in_case_order(log)
+    assert not in_case_order(log.reverse())
+    # ties in time are ordered by seq, then event_id
+    tied = log.with_columns(pl.lit(T0).alias("timestamp"))
+    assert in_case_order(tied)
+    assert not in_case_order(tied.with_columns((-pl.col("seq")).alias("seq")))
+    same_seq = tied.with_columns(pl.lit(0, dtype=pl.Int64).alias("seq"))
+    assert in_case_order(same_seq)  # "a/0" < "a/1" < ...
+    assert not in_case_order(same_seq.with_columns(pl.col("event_id").reverse()))
+    # a null key: sort to be safe (nulls last)
+    assert not in_case_order(log.with_columns(pl.lit(None, dtype=pl.Int64).alias("seq")))
+    assert in_case_order(log.head(1)) and in_case_order(log.clear())

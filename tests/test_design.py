@@ -193,7 +193,12 @@ def test_map_stages_first_match_and_unmapped_keep() -> None:
         "unmapped: keep\n"
     )
     log = pl.DataFrame(
-        {"source": ["github", "github", "slack", None], "activity": ["PR merged", "PR x", "m", "y"]}
+        {
+            "source": ["github", "github", "github", "slack", None],
+            "activity": ["PR merged", "PR x", "Commit pushed", "m", "y"],
+        }
     )
-    assert map_stages(log, d)["stage"].to_list() == ["first", "first", "other", "other"]
-    assert d.stage_of("slack", "m") == "other"
+    # only sources the design maps get "other": it says nothing about slack
+    assert map_stages(log, d)["stage"].to_list() == ["first", "first", "other", None, None]
+    assert d.maps_source("github") and not d.maps_source("slack") and not d.maps_source(None)
+    assert d.stage_of("slack", "m") is None and d.stage_of("github", "x") == "other"

@@ -284,6 +284,8 @@ class AllowRule(_Model):
     to: str | None = None
     stage: str | None = None
     actor: str | None = None
+    #: a ``"<source>:<activity glob>"`` pattern: the event the deviation is at
+    activity: Pattern | None = None
     case: str | None = None
     reason: str | None = None
 
@@ -387,16 +389,35 @@ class Design(_Model):
             if s.activities
         )
 
+    @cached_property
+    def _source_regex(self) -> str:
+        """Anchored regex of the sources any stage pattern names (globs allowed)."""
+        globs = sorted({p.partition(":")[0] for s in self.stages for p in s.activities})
+        if not globs:
+            return "^$.^"  # matches nothing
+        parts = [glob_regex(g).replace(".*", "[^:]*").replace(".", "[^:]") for g in globs]
+        return "^(?:" + "|".join(parts) + ")$"
+
+    def maps_source(self, source: str | None) -> bool:
+        """Does any stage pattern name ``source`` (e.g. ``jira``)?
+
+        With ``unmapped: keep`` only unmatched events of such sources become
+        ``other``: a design that speaks of no Slack activity says nothing about
+        Slack messages folded into a case.
+        """
+        return re.fullmatch(self._source_regex, source or "") is not None
+
     def stage_of(self, source: str | None, activity: str | None) -> str | None:
         """The first stage (in file order) whose patterns match ``source:activity``.
 
-        Unmatched activities give ``None`` (or ``"other"`` when ``unmapped: keep``).
+        Unmatched activities give ``None`` (or ``"other"`` when ``unmapped: keep``
+        and the design maps other activities of ``source``).
         """
         key = f"{source or ''}:{activity or ''}"
         for stage_id, rx in self._stage_regexes:
             if rx.fullmatch(key):
                 return stage_id
-        return "other" if self.unmapped == "keep" else None
+        return "other" if self.unmapped == "keep" and self.maps_source(source) else None
 
     def shortest_path(self, a: str, b: str) -> list[str] | None:
         """Stages strictly between ``a`` and ``b`` on a shortest allowed path, or ``None``."""
@@ -492,7 +513,8 @@ def map_stages(log: pl.DataFrame, design: Design, *, column: str = "stage") -> p
 
     Runs the patterns once per distinct (source, activity) pair and joins the
     result back, so the cost is one hash join over the log. Unmatched events
-    get null, or ``"other"`` when the design says ``unmapped: keep``.
+    get null, or ``"other"`` when the design says ``unmapped: keep`` and maps
+    other activities of the event's source (:meth:`Design.maps_source`).
 
     >>> import polars as pl
     >>> d = load_design_text("stages: [{id: s, activities: ['xes:a*']}]")
@@ -501,16 +523,27 @@ def map_stages(log: pl.DataFrame, design: Design, *, column: str = "stage") -> p
     """
     pairs = log.select("source", "activity").unique()
     key = activity_key()
-    expr: pl.Expr = pl.lit("other" if design.unmapped == "keep" else None, dtype=pl.String)
+    expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    if design.unmapped == "keep":
+        expr = (
+            pl.when(pl.col("source").fill_null("").str.contains(design._source_regex))
+            .then(pl.lit("other"))
+            .otherwise(expr)
+        )
     # build the when-chain backwards so the first stage in file order wins
     for stage_id, rx in reversed(design._stage_regexes):
         expr = (
             pl.when(key.str.contains(f"^(?:{rx.pattern})$")).then(pl.lit(stage_id)).otherwise(expr)
         )
     pairs = pairs.with_columns(expr.alias(column))
-    return log.join(
-        pairs, on=["source", "activity"], how="left", nulls_equal=True, maintain_order="left"
+    # join the two key columns only (one row per event: the pairs are unique), so the
+    # log's other columns are not copied
+    stage = (
+        log.select("source", "activity")
+        .join(pairs, on=["source", "activity"], how="left", nulls_equal=True, maintain_order="left")
+        .get_column(column)
     )
+    return log.with_columns(stage)
 
 
 def agent_keys(design: Design, accounts: pl.DataFrame | None = None) -> dict[str, str]:

@@ -12,14 +12,18 @@ passes over the log sorted once:
   the gated step, by risk tier;
 - **time** (:mod:`.timing`): stage visits over their expected time.
 
+Only the cases the design speaks about are judged (:func:`case_scope`: by
+default, work items with at least one event mapped to a stage); the others —
+Slack threads or e-mails linked to no issue, a bot's pull request without a
+ticket — are counted as out of scope. Cases still open in their source system
+are judged as prefixes (no ``missing_end``).
+
 >>> import wfmine
 >>> from wfmine.design import load_design
->>> from wfmine.conformance import check, case_attributes
+>>> from wfmine.conformance import check_store
 >>> store = wfmine.open("acme.duckdb")  # doctest: +SKIP
->>> log = store.log()  # doctest: +SKIP
->>> result = check(log, load_design("design.yaml"),
-...                case_attrs=case_attributes(store, log),
-...                accounts=store.sql("select * from actor_accounts"))  # doctest: +SKIP
+>>> result = check_store(store, load_design("design.yaml"))  # doctest: +SKIP
+>>> result.summary["cases"], result.summary["cases_out_of_scope"]  # doctest: +SKIP
 >>> result.cases.sort("fitness").head()  # doctest: +SKIP
 
 Process-model checks for standard logs (PNML/BPMN, pm4py parity) are in
@@ -34,7 +38,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from wfmine.conformance._stages import UnknownKind, prepare, stage_visits
+from wfmine.conformance._stages import (
+    _OUT_OF_SCOPE,
+    SCOPES,
+    Scope,
+    UnknownKind,
+    case_scope,
+    prepare,
+    stage_visits,
+)
 from wfmine.conformance.flow import FLOW_CATEGORIES, flow_deviations, flow_fitness
 from wfmine.conformance.gates import (
     CASE_ATTRS_SCHEMA,
@@ -46,7 +58,7 @@ from wfmine.conformance.gates import (
 )
 from wfmine.conformance.performers import performer_deviations
 from wfmine.conformance.timing import stage_timing, timing_deviations
-from wfmine.design import Design
+from wfmine.design import Design, activity_key, pattern_regex
 
 if TYPE_CHECKING:
     from wfmine.store import Store
@@ -56,10 +68,14 @@ __all__ = [
     "DEVIATION_SCHEMA",
     "FLOW_CATEGORIES",
     "GATE_VIOLATIONS",
+    "SCOPES",
     "ConformanceResult",
+    "Scope",
     "apply_allow",
     "case_attributes",
+    "case_scope",
     "check",
+    "check_store",
     "deviation_impact",
     "map_stages",
     "store_result",
@@ -76,6 +92,7 @@ _DEVIATION: dict[str, Any] = {
     "from_stage": pl.String,
     "to_stage": pl.String,
     "event_id": pl.String,
+    "activity": pl.String,  # "<source>:<activity>" of that event, as design patterns see it
     "timestamp": pl.Datetime("us", "UTC"),
     "actor_id": pl.String,
     "detail": pl.String,
@@ -90,8 +107,9 @@ class ConformanceResult:
 
     - ``cases``: one row per case — ``events``, ``visits``, ``start``, ``end``,
       ``duration_s``, ``variant`` (stage sequence), ``fitness``,
-      ``flow_deviations``, ``deviations`` (all aspects), ``tier``,
-      ``gate_ok`` (null when no gated stage was reached);
+      ``flow_deviations``, ``deviations`` (all aspects) and per aspect,
+      ``tier``, ``gate_ok`` (null when no gated stage was reached), ``open``
+      (still open in its source system: judged as a prefix);
     - ``deviations``: one row per deviation (:data:`DEVIATION_SCHEMA`), the
       design's ``allow`` rules already applied;
     - ``gates``: one row per (case, gate) with tier, requirement, approvers,
@@ -99,6 +117,9 @@ class ConformanceResult:
     - ``timing``: one row per stage visit with duration and expectation;
     - ``impact``: per deviation category, median case duration with and
       without it;
+    - ``out_of_scope``: the cases the design does not speak about and why
+      (``no_stage_events``, ``no_work_item``; see :func:`case_scope`) — they
+      are in no other frame and in no figure but ``cases_out_of_scope``;
     - ``summary``: headline figures (JSON-ready).
     """
 
@@ -108,6 +129,7 @@ class ConformanceResult:
     timing: pl.DataFrame
     impact: pl.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    out_of_scope: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_OUT_OF_SCOPE))
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The result frames by name (as :func:`store_result` stores them)."""
@@ -117,6 +139,7 @@ class ConformanceResult:
             "gates": self.gates,
             "timing": self.timing,
             "impact": self.impact,
+            "out_of_scope": self.out_of_scope,
         }
 
 
@@ -129,16 +152,19 @@ def check(
     allow: bool = True,
     stall_factor: float = 1.0,
     unknown_kind: UnknownKind = "human",
+    scope: Scope = "work_items",
 ) -> ConformanceResult:
     """Check a flat log against a design: flow, performers, gates and time.
 
     ``case_attrs`` (:data:`CASE_ATTRS_SCHEMA`, e.g. from
-    :func:`case_attributes`) decides risk tiers; without it every case has
-    the design's default tier. ``accounts`` (``account_id``, ``actor_id``)
-    lets agent registry accounts match resolved actors. ``allow=False``
-    reports deviations the design's ``allow`` list accepts. A visit is over
-    time beyond ``stall_factor`` × the stage's ``expected``. Actors of unknown
-    kind count as ``unknown_kind`` (``None``: not judged).
+    :func:`case_attributes`) decides risk tiers and which cases are still
+    open; without it every case has the design's default tier and counts as
+    closed. ``accounts`` (``account_id``, ``actor_id``) lets agent registry
+    accounts match resolved actors. ``allow=False`` reports deviations the
+    design's ``allow`` list accepts. A visit is over time beyond
+    ``stall_factor`` × the stage's ``expected``. Actors of unknown kind count
+    as ``unknown_kind`` (``None``: not judged). ``scope`` picks the cases the
+    design speaks about (:func:`case_scope`); the others are only counted.
 
     The result does not depend on the log's row order: everything is ordered
     by (case, timestamp, seq, event_id).
@@ -147,7 +173,12 @@ def check(
     >>> result.summary["log_fitness"]  # doctest: +SKIP
     0.93
     """
+    if scope not in SCOPES:
+        raise ValueError(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
     events = prepare(log, design, accounts=accounts, unknown_kind=unknown_kind)
+    in_scope, out_of_scope = case_scope(events, scope)
+    if out_of_scope.height:
+        events = events.join(in_scope, on="case_id", how="semi", maintain_order="left")
     visits = stage_visits(events)
     cases = events.group_by("case_id").agg(
         pl.len().cast(pl.Int64).alias("events"),
@@ -157,17 +188,27 @@ def check(
     cases = cases.with_columns(
         ((pl.col("end") - pl.col("start")).dt.total_microseconds() / 1e6).alias("duration_s")
     )
+    open_cases = _open_cases(cases, case_attrs)
     tiers = case_tiers(cases, design, case_attrs)
     gates = gate_checks(events, design, tiers)
     timing = stage_timing(visits, design, stall_factor=stall_factor)
     parts = [
-        flow_deviations(events, visits, design),
+        flow_deviations(events, visits, design, open_cases=open_cases),
         performer_deviations(events, design),
         gate_deviations(gates),
         timing_deviations(timing),
     ]
-    deviations = pl.concat(
-        [p.select(DEVIATION_SCHEMA.names()).cast(DEVIATION_SCHEMA) for p in parts]
+    base = pl.Schema({k: v for k, v in DEVIATION_SCHEMA.items() if k != "activity"})
+    deviations = pl.concat([p.select(base.names()).cast(base) for p in parts])
+    keys = (
+        events.join(deviations.select("event_id").unique(), on="event_id", how="semi")
+        .select("event_id", activity_key().alias("activity"))
+        .unique("event_id")
+    )
+    deviations = (
+        deviations.join(keys, on="event_id", how="left", maintain_order="left")
+        .select(DEVIATION_SCHEMA.names())
+        .cast(DEVIATION_SCHEMA)
     )
     # performer events may be counted against a sanctioned agent: keep its id for allow rules
     agents = (
@@ -181,9 +222,9 @@ def check(
     deviations = deviations.sort(
         "case_id", "timestamp", "event_id", "aspect", "category", "stage", nulls_last=True
     )
-    cases = _case_table(cases, visits, deviations, tiers, gates)
+    cases = _case_table(cases, visits, deviations, tiers, gates, open_cases)
     impact = deviation_impact(cases, deviations)
-    summary = _summary(cases, deviations, gates, suppressed)
+    summary = _summary(cases, deviations, gates, suppressed, out_of_scope, scope)
     return ConformanceResult(
         cases=cases,
         deviations=deviations,
@@ -191,7 +232,43 @@ def check(
         timing=timing.sort("case_id", "visit"),
         impact=impact,
         summary=summary,
+        out_of_scope=out_of_scope,
     )
+
+
+def check_store(
+    store: Store,
+    design: Design,
+    *,
+    log: pl.DataFrame | None = None,
+    **options: Any,
+) -> ConformanceResult:
+    """:func:`check` a store's log with everything the store knows.
+
+    Risk tiers and open cases from :func:`case_attributes`, agent accounts
+    resolved through ``actor_accounts``; ``options`` go to :func:`check`.
+
+    >>> result = check_store(store, load_design("design.yaml"))  # doctest: +SKIP
+    """
+    flat = store.log() if log is None else log
+    return check(
+        flat,
+        design,
+        case_attrs=case_attributes(store, flat),
+        accounts=store.sql("SELECT account_id, actor_id FROM actor_accounts"),
+        **options,
+    )
+
+
+def _open_cases(cases: pl.DataFrame, case_attrs: pl.DataFrame | None) -> pl.DataFrame:
+    """``case_id``, ``open`` for every case (false when the attributes do not say)."""
+    ids = cases.select("case_id")
+    if case_attrs is None or "open" not in case_attrs.columns:
+        return ids.with_columns(pl.lit(False).alias("open"))
+    flags = case_attrs.select("case_id", pl.col("open").cast(pl.Boolean)).unique(
+        "case_id", keep="first"
+    )
+    return ids.join(flags, on="case_id", how="left").with_columns(pl.col("open").fill_null(False))
 
 
 def apply_allow(
@@ -202,8 +279,9 @@ def apply_allow(
     A rule applies when its ``kind`` names the deviation's category or aspect
     (``transition`` names every flow deviation of a move) and every other
     field it gives matches: ``from``/``to`` the move, ``stage`` the stage,
-    ``actor`` the actor or sanctioned agent, ``case`` the case id (a bare
-    ``ACME-12`` also matches ``jira:ACME-12``).
+    ``actor`` the actor or sanctioned agent, ``activity`` (a
+    ``"<source>:<activity glob>"`` pattern) the event the deviation is at,
+    ``case`` the case id (a bare ``ACME-12`` also matches ``jira:ACME-12``).
     """
     df = deviations
     if agents is not None and agents.height:
@@ -227,6 +305,9 @@ def apply_allow(
                 (pl.col("actor_id") == rule.actor).fill_null(False)
                 | (pl.col("agent") == rule.actor).fill_null(False)
             )
+        if rule.activity is not None:
+            rx = f"^(?:{pattern_regex(rule.activity)})$"
+            cond = cond & pl.col("activity").str.contains(rx).fill_null(False)
         if rule.case is not None:
             cond = cond & (
                 (pl.col("case_id") == rule.case) | pl.col("case_id").str.ends_with(":" + rule.case)
@@ -275,9 +356,11 @@ def _case_table(
     deviations: pl.DataFrame,
     tiers: pl.DataFrame,
     gates: pl.DataFrame,
+    open_cases: pl.DataFrame,
 ) -> pl.DataFrame:
     fit = flow_fitness(visits, deviations)
-    variant = visits.group_by("case_id").agg(pl.col("stage").sort_by("visit").alias("variant"))
+    # visits are in case order: each group keeps it
+    variant = visits.group_by("case_id").agg(pl.col("stage").alias("variant"))
     counts = deviations.group_by("case_id").agg(
         pl.len().cast(pl.Int64).alias("deviations"),
         (pl.col("aspect") == "performer").sum().cast(pl.Int64).alias("performer_deviations"),
@@ -291,42 +374,65 @@ def _case_table(
         .join(counts, on="case_id", how="left")
         .join(tiers, on="case_id", how="left")
         .join(gate_ok, on="case_id", how="left")
+        .join(open_cases, on="case_id", how="left")
         .with_columns(
-            pl.col(c).fill_null(0)
-            for c in (
-                "visits",
-                "flow_deviations",
-                "deviations",
-                "performer_deviations",
-                "gate_violations",
-                "timing_deviations",
-            )
+            pl.col("open").fill_null(False),
+            *[
+                pl.col(c).fill_null(0)
+                for c in (
+                    "visits",
+                    "flow_deviations",
+                    "deviations",
+                    "performer_deviations",
+                    "gate_violations",
+                    "timing_deviations",
+                )
+            ],
         )
     )
     return out.select(
         "case_id", "events", "visits", "start", "end", "duration_s", "variant", "fitness",
         "flow_deviations", "deviations", "performer_deviations", "gate_violations",
-        "timing_deviations", "tier", "gate_ok",
+        "timing_deviations", "tier", "gate_ok", "open",
     ).sort("case_id")  # fmt: skip
 
 
+_ASPECTS: Final = ("flow", "performer", "gate", "time")
+
+
 def _summary(
-    cases: pl.DataFrame, deviations: pl.DataFrame, gates: pl.DataFrame, suppressed: int
+    cases: pl.DataFrame,
+    deviations: pl.DataFrame,
+    gates: pl.DataFrame,
+    suppressed: int,
+    out_of_scope: pl.DataFrame,
+    scope: Scope,
 ) -> dict[str, Any]:
     m = int(cases.get_column("visits").sum())
     d = int(cases.get_column("flow_deviations").sum())
     by_category = dict(deviations.group_by("category").len().sort("category").iter_rows())
+    by_aspect = dict(deviations.group_by("aspect").len().iter_rows())
+    cases_by_aspect = dict(
+        deviations.select("aspect", "case_id").unique().group_by("aspect").len().iter_rows()
+    )
+    reasons = dict(out_of_scope.group_by("reason").len().sort("reason").iter_rows())
     fitted = cases.filter(pl.col("fitness").is_not_null())
     mean_fitness = fitted.get_column("fitness").mean() if fitted.height else None
     return {
+        "scope": scope,
         "cases": cases.height,
+        "cases_out_of_scope": out_of_scope.height,
+        "out_of_scope": {str(k): int(v) for k, v in reasons.items()},
+        "open_cases": cases.filter(pl.col("open")).height,
         "events": int(cases.get_column("events").sum()),
         "log_fitness": 1.0 - d / (m + d) if m + d else None,
         "mean_fitness": mean_fitness,
         "fitting_cases": fitted.filter(pl.col("fitness") == 1.0).height,
         "deviations": deviations.height,
+        "deviations_by_aspect": {a: int(by_aspect.get(a, 0)) for a in _ASPECTS},
         "deviations_by_category": {str(k): int(v) for k, v in by_category.items()},
         "cases_with_deviations": cases.filter(pl.col("deviations") > 0).height,
+        "cases_with_deviations_by_aspect": {a: int(cases_by_aspect.get(a, 0)) for a in _ASPECTS},
         "gate_checks": gates.height,
         "gate_violations": gates.filter(~pl.col("ok")).height,
         "suppressed_by_allow": suppressed,

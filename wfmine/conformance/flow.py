@@ -2,18 +2,34 @@
 
 A case's *stage sequence* is its list of stage visits (consecutive events of
 one stage collapsed, unmapped events left out). Each move ``a -> b`` between
-consecutive visits is allowed when the design lists it. A move the design does
-not allow is classified, first rule wins:
+consecutive visits is allowed when the design lists it (staying in a stage is
+always allowed).
 
-1. ``repeated``: ``b`` was already visited in this case (a stage re-entered
-   through a move the design does not allow);
-2. ``out_of_order``: the reverse move ``b -> a`` is allowed, or ``b`` comes
-   before ``a`` in the design's stage order;
+**Out-of-place visits.** A visit is *out of place* when neither the move into
+it nor the move out of it is allowed, but the move that skips it is: the case
+would conform locally had the visit not happened (``review -> deploy -> qa``
+when ``review -> qa`` is allowed: deploy came too early; a last visit after the
+case reached an end stage, such as an approval given after the merge). Such a
+visit is one deviation, like a log move in an alignment: ``out_of_order`` when
+either of its moves goes backwards in the design, else ``repeated`` when its
+stage was visited before, else ``unexpected``. The remaining visits are then
+judged as below, as if the out-of-place visit had not happened. (Of two
+adjacent out-of-place candidates the first is taken.)
+
+**Moves.** A disallowed move ``a -> b`` between the remaining visits is, first
+rule wins:
+
+1. ``repeated``: it goes *backwards* (``b -> a`` is allowed, or ``b`` comes
+   before ``a`` in the design order) to a stage visited before — rework the
+   design does not sanction;
+2. ``out_of_order``: it goes backwards to a stage not visited before;
 3. ``skipped``: ``b`` is reachable from ``a`` along allowed transitions; one
    deviation per stage strictly between them on a shortest allowed path
    (``review -> deploy`` when the design says ``review -> qa -> deploy``
-   skips ``qa``);
-4. ``unexpected``: anything else.
+   skips ``qa``, also when ``deploy`` was visited before, e.g. a revert
+   shipped without QA);
+4. ``repeated``: ``b`` was visited before;
+5. ``unexpected``: anything else.
 
 A stage re-entered through an *allowed* move is ``repeated`` too unless the
 loop since its previous visit is sanctioned, i.e. made only of allowed moves
@@ -21,9 +37,11 @@ loop since its previous visit is sanctioned, i.e. made only of allowed moves
 ``qa -> review -> qa`` is not when ``qa -> review`` is not allowed). That
 re-entry is one more deviation, besides the disallowed move inside the loop.
 
-Besides moves: ``missing_start`` (the first visit is not a start stage),
-``missing_end`` (the last visit is not an end stage) and, with
-``unmapped: keep``, ``unmapped`` (one per event no stage pattern matches;
+Besides moves: ``missing_start`` (the first remaining visit is not a start
+stage), ``missing_end`` (the last one is not an end stage — not reported for
+*open* cases, whose work item is still open in its source system: they are
+judged as a prefix of a conforming run) and, with ``unmapped: keep``,
+``unmapped`` (one per event of a mapped source that no stage pattern matches;
 informative, not counted in fitness).
 
 Fitness of a case with ``m`` stage visits and ``d`` control-flow deviations
@@ -39,9 +57,10 @@ from typing import Final
 
 import polars as pl
 
+from wfmine.conformance._stages import first_in_group, last_in_group, shift_in_group
 from wfmine.design import Design
 
-__all__ = ["FLOW_CATEGORIES", "flow_deviations", "flow_fitness"]
+__all__ = ["FLOW_CATEGORIES", "flow_deviations", "flow_fitness", "out_of_place"]
 
 FLOW_CATEGORIES: Final = (
     "skipped",
@@ -80,41 +99,191 @@ def _pair_table(design: Design) -> pl.DataFrame:
     )
 
 
-def flow_deviations(events: pl.DataFrame, visits: pl.DataFrame, design: Design) -> pl.DataFrame:
+class _Moves:
+    """The design's moves as lookup tables indexed by stage codes (file order).
+
+    ``allowed``/``backward`` are indexed by ``a * n + b`` for the move ``a -> b``;
+    ``start``/``end`` by a stage's code. Gathering from them is a plain array
+    lookup per visit, no join over the log.
+    """
+
+    def __init__(self, design: Design) -> None:
+        ids = design.stage_ids
+        self.n = len(ids)
+        self.codes = {s: i for i, s in enumerate(ids)}
+        self.names = pl.Series(ids, dtype=pl.String)
+        pairs = [(a, b) for a in ids for b in ids]
+        self.allowed = pl.Series([p in design.allowed for p in pairs], dtype=pl.Boolean)
+        self.backward = pl.Series(
+            [(b, a) in design.allowed or design.order[b] < design.order[a] for a, b in pairs],
+            dtype=pl.Boolean,
+        )
+        self.start = pl.Series([s in design.start_stages for s in ids], dtype=pl.Boolean)
+        self.end = pl.Series([s in design.end_stages for s in ids], dtype=pl.Boolean)
+
+    def code(self, stage: str = "stage") -> pl.Expr:
+        return pl.col(stage).replace_strict(self.codes, default=None, return_dtype=pl.Int64)
+
+    def move(self, table: pl.Series, a: str, b: str) -> pl.Expr:
+        return pl.lit(table).gather(pl.col(a) * self.n + pl.col(b))
+
+    def of(self, table: pl.Series, a: str) -> pl.Expr:
+        return pl.lit(table).gather(pl.col(a))
+
+    def name(self, code: str) -> pl.Expr:
+        return pl.lit(self.names).gather(pl.col(code))
+
+    def seen_key(self, code: str) -> pl.Expr:
+        """An integer per (case, stage), in a frame grouped contiguously by case."""
+        case = first_in_group("case_id").cum_sum().cast(pl.Int64)
+        return case * (self.n + 1) + pl.col(code)
+
+
+def out_of_place(
+    visits: pl.DataFrame, design: Design, *, open_cases: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """``visits`` with ``displaced`` (the visit is out of place) and its ``_category``.
+
+    See the module docstring. ``open_cases`` (``case_id``, ``open``) marks cases
+    still open in their source system: their last visit need not be an end stage.
+    Adds ``_c``/``_p``/``_n`` (stage codes of the visit, the previous and the
+    next one), ``_seen`` and ``_open`` too.
+    """
+    mv = _Moves(design)
+    open_ids = (
+        open_cases.filter(pl.col("open").fill_null(False)).get_column("case_id")
+        if open_cases is not None and "open" in open_cases.columns
+        else pl.Series("case_id", [], dtype=pl.String)
+    )
+    v = visits.with_columns(mv.code().alias("_c")).with_columns(
+        shift_in_group(pl.col("_c"), "case_id", 1).alias("_p"),
+        shift_in_group(pl.col("_c"), "case_id", -1).alias("_n"),
+        (~mv.seen_key("_c").is_first_distinct()).alias("_seen"),
+        pl.col("case_id").is_in(open_ids.implode()).alias("_open"),
+    )
+    first, last = pl.col("_p").is_null(), pl.col("_n").is_null()
+    in_ok = pl.when(first).then(mv.of(mv.start, "_c")).otherwise(mv.move(mv.allowed, "_p", "_c"))
+    out_ok = (
+        pl.when(last)
+        .then(mv.of(mv.end, "_c") | pl.col("_open"))
+        .otherwise(mv.move(mv.allowed, "_c", "_n"))
+    )
+    bridge = (
+        pl.when(first & last)
+        .then(pl.lit(False))
+        .when(first)
+        .then(mv.of(mv.start, "_n"))
+        .when(last)
+        .then(mv.of(mv.end, "_p"))
+        .otherwise(mv.move(mv.allowed, "_p", "_n"))
+    )
+    v = v.with_columns((~in_ok & ~out_ok & bridge).fill_null(False).alias("_cand"))
+    backward = mv.move(mv.backward, "_p", "_c").fill_null(False) | mv.move(
+        mv.backward, "_c", "_n"
+    ).fill_null(False)
+    return v.with_columns(
+        (pl.col("_cand") & ~shift_in_group(pl.col("_cand"), "case_id", 1).fill_null(False)).alias(
+            "displaced"
+        ),
+        pl.when(backward)
+        .then(pl.lit("out_of_order"))
+        .when(pl.col("_seen"))
+        .then(pl.lit("repeated"))
+        .otherwise(pl.lit("unexpected"))
+        .alias("_category"),
+    )
+
+
+def flow_deviations(
+    events: pl.DataFrame,
+    visits: pl.DataFrame,
+    design: Design,
+    *,
+    open_cases: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Control-flow deviations (see the module docstring), one row each.
 
     ``events`` is :func:`wfmine.conformance._stages.prepare`'s frame and
-    ``visits`` its :func:`~wfmine.conformance._stages.stage_visits`.
+    ``visits`` its :func:`~wfmine.conformance._stages.stage_visits`;
+    ``open_cases`` (``case_id``, ``open``) marks cases still open in their
+    source system (no ``missing_end`` for them).
     """
-    moves = visits.with_columns(
-        pl.col("stage").shift(1).over("case_id").alias("from_stage"),
-        (pl.int_range(pl.len()).over("case_id", "stage") > 0).alias("seen_before"),
+    mv = _Moves(design)
+    marked = out_of_place(visits, design, open_cases=open_cases)
+    displaced = marked.filter(pl.col("displaced")).with_columns(
+        pl.col("_category").alias("category"),
+        mv.name("_p").alias("from_stage"),
+        pl.col("stage").alias("to_stage"),
+        pl.format(
+            "{} out of place in {} -> {} -> {}: the case conforms without it",
+            "stage",
+            mv.name("_p").fill_null("(start)"),
+            "stage",
+            mv.name("_n").fill_null("(end)"),
+        ).alias("detail"),
     )
+    kept = marked.filter(~pl.col("displaced")).select(
+        "case_id", "stage", "_c", "event_id", "start", "actor_id", "_open"
+    )
+    bad_move = (~pl.col("allowed")).cast(pl.Int64)
+    total = bad_move.cum_sum()
     moves = (
-        moves.rename({"stage": "to_stage"})
-        .join(_pair_table(design), on=["from_stage", "to_stage"], how="left", maintain_order="left")
-        .with_columns(pl.col("allowed").fill_null(True))  # a case's first visit is no move
-        .with_columns((~pl.col("allowed")).cast(pl.Int64).cum_sum().over("case_id").alias("_bad"))
+        kept.with_columns(
+            shift_in_group(pl.col("_c"), "case_id", 1).alias("_f"),
+            mv.seen_key("_c").alias("_key"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"),
+        )
         .with_columns(
-            # disallowed moves since the previous visit of the same stage, this move excluded
+            (~pl.col("_key").is_first_distinct()).alias("seen_before"),
+            # a case's first visit is no move
+            mv.move(mv.allowed, "_f", "_c").fill_null(True).alias("allowed"),
+            mv.move(mv.backward, "_f", "_c").fill_null(False).alias("backward"),
+        )
+        # disallowed moves so far in the case (a running sum restarted at each case)
+        .with_columns(
             (
-                pl.col("_bad")
-                - (~pl.col("allowed")).cast(pl.Int64)
-                - pl.col("_bad").shift(1).over("case_id", "to_stage")
-            ).alias("_loop_bad")
+                total
+                - pl.when(first_in_group("case_id"))
+                .then(total - bad_move)
+                .otherwise(None)
+                .forward_fill()
+            ).alias("_bad")
         )
     )
-    bad = moves.filter(
-        ~pl.col("allowed") | (pl.col("seen_before") & (pl.col("_loop_bad") > 0))
-    ).with_columns(
-        pl.when(pl.col("seen_before"))
-        .then(pl.lit("repeated"))
-        .when(pl.col("backward"))
-        .then(pl.lit("out_of_order"))
-        .when(pl.col("skips").is_not_null())
-        .then(pl.lit("skipped"))
-        .otherwise(pl.lit("unexpected"))
-        .alias("category")
+    # _bad at the previous visit of the same stage: a scan over the visits grouped by stage
+    previous = (
+        moves.select("_i", "_key", "_bad")
+        .sort("_key", "_i")
+        .with_columns(shift_in_group(pl.col("_bad"), "_key", 1).alias("_prev_bad"))
+        .sort("_i")
+        .get_column("_prev_bad")
+    )
+    # disallowed moves since the previous visit of the same stage, this move excluded
+    loop_bad = pl.col("_bad") - bad_move - previous
+    seen, back = pl.col("seen_before"), pl.col("backward")
+    bad = (
+        moves.filter(~pl.col("allowed") | (seen & (loop_bad > 0)))
+        .with_columns(mv.name("_f").alias("from_stage"), pl.col("stage").alias("to_stage"))
+        .join(
+            _pair_table(design).select("from_stage", "to_stage", "skips"),
+            on=["from_stage", "to_stage"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.when(pl.col("allowed"))
+            .then(pl.lit("repeated"))  # re-entered through an unsanctioned loop
+            .when(back & seen)
+            .then(pl.lit("repeated"))
+            .when(back)
+            .then(pl.lit("out_of_order"))
+            .when(pl.col("skips").is_not_null())
+            .then(pl.lit("skipped"))
+            .when(seen)
+            .then(pl.lit("repeated"))
+            .otherwise(pl.lit("unexpected"))
+            .alias("category")
+        )
     )
     skipped = (
         bad.filter(pl.col("category") == "skipped")
@@ -131,15 +300,15 @@ def flow_deviations(events: pl.DataFrame, visits: pl.DataFrame, design: Design) 
         .otherwise(pl.format("{} -> {} is not an allowed transition", "from_stage", "to_stage"))
         .alias("detail"),
     )
-    firsts = visits.filter(pl.col("visit") == 1)
-    lasts = visits.filter(pl.col("visit") == pl.col("visit").max().over("case_id"))
-    missing_start = firsts.filter(~pl.col("stage").is_in(list(design.start_stages))).with_columns(
+    firsts = kept.filter(first_in_group("case_id"))
+    lasts = kept.filter(last_in_group("case_id") & ~pl.col("_open"))
+    missing_start = firsts.filter(~mv.of(mv.start, "_c")).with_columns(
         pl.lit("missing_start").alias("category"),
         pl.lit(None, dtype=pl.String).alias("from_stage"),
         pl.col("stage").alias("to_stage"),
         pl.format("starts in {}, not in a start stage", "stage").alias("detail"),
     )
-    missing_end = lasts.filter(~pl.col("stage").is_in(list(design.end_stages))).with_columns(
+    missing_end = lasts.filter(~mv.of(mv.end, "_c")).with_columns(
         pl.lit("missing_end").alias("category"),
         pl.col("stage").alias("from_stage"),
         pl.lit(None, dtype=pl.String).alias("to_stage"),
@@ -151,7 +320,7 @@ def flow_deviations(events: pl.DataFrame, visits: pl.DataFrame, design: Design) 
     ]  # fmt: skip
     parts = [
         df.select(cols).rename({"start": "timestamp"})
-        for df in (skipped, other, missing_start, missing_end)
+        for df in (displaced, skipped, other, missing_start, missing_end)
     ]
     unmapped = events.filter(pl.col("stage") == "other").select(
         "case_id",

@@ -13,8 +13,8 @@ gated event's object, else the case's first such event, else the first actor
 of ``author_stage`` (default: the stage ``PR opened`` maps to).
 
 A case that fails its requirement gets exactly one violation, first that
-applies: ``self_approval`` (counting the author's own approval would have
-met it), ``approval_after_merge`` (approvals given after the gated event
+applies: ``self_approval`` (the author approved their own change before the
+gated event), ``approval_after_merge`` (approvals given after the gated event
 would have met it), ``missing_two_humans`` (one human approver where two are
 needed), ``agent_only_approval`` (only agents approved where a human was
 needed), ``no_approval``.
@@ -55,6 +55,8 @@ _CASE_ATTRS: dict[str, Any] = {
     "components": pl.List(pl.String),
     "project": pl.String,
     "paths": pl.List(pl.String),
+    #: the case's work item is still open in its source system (null: unknown)
+    "open": pl.Boolean,
 }
 
 _GATE: dict[str, Any] = {
@@ -77,12 +79,15 @@ _GATE_SCHEMA: Final = pl.Schema(_GATE)
 
 
 def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
-    """Per case: ``labels``, ``components``, ``project`` and ``paths`` of its objects.
+    """Per case: ``labels``, ``components``, ``project``, ``paths`` and ``open``.
 
     Reads the objects' ``attrs`` JSON (Jira issues: ``labels``,
     ``components``, ``project``; pull requests: ``labels``, ``paths``) for
     every object the log's cases touch, and unions them per case. A Jira key's
-    prefix stands in for a missing project.
+    prefix stands in for a missing project. ``open`` comes from the case's own
+    (root) object: a Jira issue whose status category is not ``done``, a
+    GitHub pull request or issue whose state is ``open``; null when the
+    source does not say (standard logs).
 
     >>> attrs = case_attributes(store, store.log())  # doctest: +SKIP
     """
@@ -103,8 +108,16 @@ def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
                             CASE WHEN o.object_type = 'issue'
                                  THEN nullif(regexp_extract(o.key, '^([A-Za-z][A-Za-z0-9_]*)-\d+$', 1), '')
                             END) AS project,
-                   json_extract_string(o.attrs, '$.paths[*]') AS paths
-            FROM _case_objects c JOIN objects o ON o.object_id = c.object_id
+                   json_extract_string(o.attrs, '$.paths[*]') AS paths,
+                   CASE WHEN o.object_id <> c.case_id THEN NULL
+                        WHEN json_extract_string(o.attrs, '$.status_category') IS NOT NULL
+                        THEN lower(json_extract_string(o.attrs, '$.status_category')) <> 'done'
+                        WHEN json_extract_string(o.attrs, '$.state') IS NOT NULL
+                        THEN lower(json_extract_string(o.attrs, '$.state')) = 'open'
+                   END AS open
+            FROM (SELECT * FROM _case_objects
+                  UNION SELECT DISTINCT case_id, case_id AS object_id FROM _case_objects) c
+            JOIN objects o ON o.object_id = c.object_id
             """
         )
     finally:
@@ -123,6 +136,7 @@ def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
         pl.col("components").explode().drop_nulls().unique().sort(),
         pl.col("project").drop_nulls().sort().first(),
         pl.col("paths").explode().drop_nulls().unique().sort(),
+        pl.col("open").drop_nulls().first(),
     )
     return out.select(CASE_ATTRS_SCHEMA.names()).cast(CASE_ATTRS_SCHEMA).sort("case_id")
 
@@ -144,12 +158,23 @@ def case_tiers(
     )
 
 
-def _matches(patterns: list[str]) -> pl.Expr:
+def _matches(pairs: pl.DataFrame, patterns: list[str]) -> pl.Expr:
+    """Does an event's ``source:activity`` match one of ``patterns``?
+
+    The patterns run once per distinct (source, activity) pair (``pairs``, the
+    log's); the expression compares plain strings against the few that match.
+    """
     if not patterns:
         return pl.lit(False)
     rx = "^(?:" + "|".join(pattern_regex(p) for p in patterns) + ")$"
     re.compile(rx)
-    return activity_key().str.contains(rx)
+    hit_pairs = pairs.filter(activity_key().str.contains(rx)).rows()
+    hits = [
+        (pl.col("source").eq_missing(pl.lit(src, dtype=pl.String)))
+        & (pl.col("activity").eq_missing(pl.lit(act, dtype=pl.String)))
+        for src, act in hit_pairs
+    ]
+    return pl.any_horizontal(hits) if hits else pl.lit(False)
 
 
 def _concrete_stage(design: Design, patterns: list[str]) -> str | None:
@@ -173,6 +198,7 @@ def _satisfied(required: pl.Expr, any_n: pl.Expr, human_n: pl.Expr) -> pl.Expr:
 def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl.DataFrame:
     """One row per (case, gate) for cases reaching a gated stage, with the verdict."""
     frames: list[pl.DataFrame] = []
+    pairs = events.select("source", "activity").unique()
     for gate in design.gates:
         gated = (
             events.filter(pl.col("stage") == gate.before)
@@ -188,10 +214,9 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
         )
         if gated.height == 0:
             continue
-        in_cases = events.join(gated, on="case_id", how="semi")
         # the author: the author event on the gated object, else the case's first one
         authored = (
-            in_cases.filter(_matches(gate.author) & pl.col("actor_id").is_not_null())
+            events.filter(_matches(pairs, gate.author) & pl.col("actor_id").is_not_null())
             .join(gated.select("case_id", "gated_object"), on="case_id")
             .with_columns(
                 (pl.col("object_id") != pl.col("gated_object")).fill_null(True).alias("_other")
@@ -203,16 +228,15 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
         author_stage = gate.author_stage or _concrete_stage(design, gate.author)
         if author_stage is not None:
             fallback = (
-                in_cases.filter(
-                    (pl.col("stage") == author_stage) & pl.col("actor_id").is_not_null()
-                )
+                events.filter((pl.col("stage") == author_stage) & pl.col("actor_id").is_not_null())
+                .join(gated.select("case_id"), on="case_id", how="semi")
                 .group_by("case_id")
                 .agg(pl.col("actor_id").sort_by("pos").first().alias("_fallback"))
             )
         else:
             fallback = pl.DataFrame(schema={"case_id": pl.String, "_fallback": pl.String})
         approvals = (
-            in_cases.filter(_matches(gate.approvals) & pl.col("actor_id").is_not_null())
+            events.filter(_matches(pairs, gate.approvals) & pl.col("actor_id").is_not_null())
             .join(gated.select("case_id", "gated_pos"), on="case_id")
             .join(authored, on="case_id", how="left")
             .join(fallback, on="case_id", how="left")
@@ -229,8 +253,7 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
             a.filter(before & ~own).unique().sort().alias("approvers"),
             a.filter(before & ~own).n_unique().alias("n_any"),
             a.filter(before & ~own & human).n_unique().alias("n_human"),
-            a.filter(before).n_unique().alias("n_any_self"),
-            a.filter(before & human).n_unique().alias("n_human_self"),
+            a.filter(before & own).n_unique().alias("n_self"),
             a.filter(~own).n_unique().alias("n_any_late"),
             a.filter(~own & human).n_unique().alias("n_human_late"),
         )
@@ -250,8 +273,7 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
                     for c in (
                         "n_any",
                         "n_human",
-                        "n_any_self",
-                        "n_human_self",
+                        "n_self",
                         "n_any_late",
                         "n_human_late",
                     )
@@ -263,7 +285,7 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
         violation = (
             pl.when(ok)
             .then(None)
-            .when(_satisfied(req, pl.col("n_any_self"), pl.col("n_human_self")))
+            .when(pl.col("n_self") > 0)
             .then(pl.lit("self_approval"))
             .when(_satisfied(req, pl.col("n_any_late"), pl.col("n_human_late")))
             .then(pl.lit("approval_after_merge"))
@@ -297,12 +319,19 @@ def gate_deviations(gates: pl.DataFrame) -> pl.DataFrame:
         pl.col("gated_event_id").alias("event_id"),
         pl.col("gated_at").alias("timestamp"),
         pl.col("gated_actor_id").alias("actor_id"),
-        pl.format(
-            "{} tier needs {} before {}; approvers: {}",
-            "tier",
-            "required",
-            "gate",
-            pl.col("approvers").list.join(", ").replace("", "none"),
+        pl.concat_str(
+            pl.format(
+                "{} tier needs {} before {}; approvers: {}",
+                "tier",
+                "required",
+                "gate",
+                pl.col("approvers").list.join(", ").replace("", "none"),
+            ),
+            pl.when(pl.col("violation") == "self_approval")
+            .then(pl.format(" (the author, {}, approved their own change)", "author"))
+            .when(pl.col("violation") == "approval_after_merge")
+            .then(pl.lit(" (enough approvals came only after it)"))
+            .otherwise(pl.lit("")),
         ).alias("detail"),
         pl.lit("gate").alias("aspect"),
     )

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine.conformance._stages import CASE_ORDER, prepare, stage_visits
+from wfmine.conformance._stages import CASE_ORDER, Scope, case_scope, prepare, stage_visits
 from wfmine.design import Design
 from wfmine.errors import InputError
 
@@ -217,22 +217,27 @@ def _allowed_sequence(design: Design, stages: list[str]) -> bool:
     return moves_ok and stages[0] in design.start_stages and stages[-1] in design.end_stages
 
 
-def explain_variants(log: pl.DataFrame, design: Design, *, top: int = 10) -> pl.DataFrame:
+def explain_variants(
+    log: pl.DataFrame, design: Design, *, top: int = 10, scope: Scope = "work_items"
+) -> pl.DataFrame:
     """Optimal alignments of the ``top`` most frequent deviating stage variants.
 
     A stage variant is a case's sequence of stage visits. Each deviating
     variant is aligned once to :func:`design_petri_net`; moves read
     ``"sync <stage>"``, ``"log <stage>"`` (visited, not allowed there) and
-    ``"model <stage>"`` (required by the design, not visited).
+    ``"model <stage>"`` (required by the design, not visited). ``scope``
+    picks the cases as :func:`wfmine.conformance.check` does.
 
     >>> explain_variants(log, design, top=5)  # doctest: +SKIP
     """
     from pm4py.algo.conformance.alignments.petri_net import algorithm as al
 
-    visits = stage_visits(prepare(log, design, unknown_kind=None))
+    events = prepare(log, design, unknown_kind=None)
+    in_scope, _ = case_scope(events, scope)
+    visits = stage_visits(events.join(in_scope, on="case_id", how="semi", maintain_order="left"))
     variants = (
         visits.group_by("case_id", maintain_order=True)
-        .agg(pl.col("stage").sort_by("visit").alias("variant"))
+        .agg(pl.col("stage").alias("variant"))  # visits are in case order
         .group_by("variant")
         .agg(
             pl.len().cast(pl.Int64).alias("cases"),
