@@ -166,16 +166,32 @@ def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:
     skipped: list[tuple[Path, str]] = []
     order = list(dict.fromkeys(READERS))
 
-    def claim(p: Path) -> str | None:
+    def claims(p: Path) -> list[str]:
+        kinds: list[str] = []
         for kind in order:
             try:
-                if reader(kind).sniff(p):
-                    return kind
-            except (ImportError, AttributeError):
-                continue
+                if reader(kind).sniff(p) and kind not in kinds:
+                    kinds.append(kind)
             except Exception:  # a sniff must never stop detection
                 continue
-        return None
+        return kinds
+
+    def claim(p: Path) -> str | None:
+        kinds = claims(p)
+        if not kinds:
+            return None
+        if not p.is_dir():
+            return kinds[0]
+        if len(kinds) > 1:
+            return None  # a folder mixing sources: look inside
+        # a folder one reader recognises is taken whole (a Slack export, a GitHub
+        # export laid out by API path) unless another reader recognises part of it
+        for child in p.iterdir():
+            if child.name in _SKIP_NAMES or child.name.startswith("."):
+                continue
+            if any(k != kinds[0] for k in claims(child)):
+                return None
+        return kinds[0]
 
     def walk(p: Path) -> Iterator[None]:
         kind = claim(p)
@@ -188,12 +204,25 @@ def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:
                     continue
                 yield from walk(child)
         else:
-            skipped.append((p, "not a recognised export"))
+            skipped.append((p, _why_skipped(p)))
         yield None
 
     for _ in walk(path):
         pass
     return found, skipped
+
+
+def _why_skipped(path: Path) -> str:
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+        except OSError:
+            head = ""
+        if "people:" in head:
+            return "a roster (used to resolve identities)"
+        if "stages:" in head:
+            return "a design file (use it with --design)"
+    return "not a recognised export"
 
 
 def ingest_inputs(

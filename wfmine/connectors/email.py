@@ -106,11 +106,13 @@ def sniff(path: Path) -> bool:
         if p.is_file():
             return _kind_of(p) is not None
         if p.is_dir():
-            for count, f in enumerate(_walk(p)):
-                if _kind_of(f) is not None:
-                    return True
-                if count > 50:
-                    break
+            if (p / "cur").is_dir() or (p / "new").is_dir():
+                return True  # a Maildir
+            # a folder of message files: every (sampled) file in it is mail, so that a
+            # folder mixing other exports is searched further instead of claimed whole
+            files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            sample = files[:50]
+            return bool(sample) and all(_kind_of(f) is not None for f in sample)
         return False
     except Exception:
         return False

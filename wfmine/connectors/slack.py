@@ -81,7 +81,11 @@ def sniff(path: Path) -> bool:
     try:
         p = Path(path)
         if p.is_dir():
-            roots = [p, *sorted(c for c in p.iterdir() if c.is_dir())]
+            roots = [p]
+            # an export unzipped into a wrapper folder: the folder holds only the export
+            entries = [c for c in p.iterdir() if not c.name.startswith(".")]
+            if len(entries) == 1 and entries[0].is_dir():
+                roots.append(entries[0])
             for root in roots:
                 if (root / "channels.json").is_file() or (root / "users.json").is_file():
                     return any(
