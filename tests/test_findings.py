@@ -282,3 +282,310 @@ def test_gate_violations_come_from_conformance(org: tuple[pl.DataFrame, pl.DataF
     ev = next(iter(gates.values()))["evidence"]
     assert ev["type"] in ("agent_only_approval", "no_approval", "approval_after_merge")  # type: ignore[index]
     assert all(s.startswith("jira:ACME-") for s in gates)
+
+
+# -- regressions: one test per detector bug fixed --------------------------------------
+
+T0 = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)  # a Monday
+
+
+def _log(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """A flat log from short rows: ``h`` is hours after T0; object defaults to the case."""
+    out = []
+    for i, r in enumerate(rows):
+        row: dict[str, object] = {"seq": i, "event_id": f"e{i}", "actor_kind": "human",
+                                  "source": "github", "team": None, **r}  # fmt: skip
+        row["timestamp"] = T0 + dt.timedelta(hours=float(row.pop("h")))  # type: ignore[arg-type]
+        row.setdefault("object_id", row["case_id"])
+        row.setdefault("resource", row.get("actor_id"))
+        out.append({k: row.get(k) for k in LOG_SCHEMA})
+    return pl.DataFrame(out, schema=LOG_SCHEMA)
+
+
+def _attrs(items: dict[str, dict[str, object]], accounts: dict[str, str | None] | None = None
+           ) -> pl.DataFrame:  # fmt: skip
+    ids = list(items)
+    return pl.DataFrame(
+        {"event_id": ids, "attrs": [json.dumps(items[i]) for i in ids],
+         "account_id": [(accounts or {}).get(i) for i in ids]},
+        schema={"event_id": pl.String, "attrs": pl.String, "account_id": pl.String},
+    )  # fmt: skip
+
+
+def _types(df: pl.DataFrame) -> dict[str, str]:
+    return {s: e["evidence"]["type"] for s, e in _by(df, "shadow_agent").items()}  # type: ignore[index]
+
+
+def test_a_branch_signs_only_the_pr_authors_events() -> None:
+    agent, ops = "github:copilot-swe-agent[bot]", "github:ops"
+    head = {"author": agent, "head": "copilot/fix-login"}
+    ea = _attrs({"opened": head, "merged": head, "merged-no-actor": head},
+                {"opened": agent, "merged": ops, "merged-no-actor": None})  # fmt: skip
+    assert ai_events(ea)["event_id"].to_list() == ["opened"]
+
+
+def test_signed_events_without_a_performer_go_to_the_commit_author() -> None:
+    log = _log([
+        {"case_id": "c", "activity": "Status: In Progress", "h": 0, "actor_id": "dev9",
+         "source": "jira"},
+        {"case_id": "c", "activity": "Commit pushed", "h": 1, "actor_id": None, "event_id": "sig"},
+    ])  # fmt: skip
+    ea = _attrs(
+        {
+            "sig": {
+                "author_email": "Dev9@acme.example",
+                "trailers": ["Co-authored-by: Cursor Agent <cursoragent@cursor.com>"],
+            }
+        }
+    )
+    links = pl.DataFrame({"account_id": ["email:dev9@acme.example"], "actor_id": ["dev9"]})
+    df = findings(log, DESIGN, events_attrs=ea, accounts=links, kinds=("shadow_agent",))
+    assert _types(df) == {"dev9": "ai_signature"}  # never a finding about ``None``
+
+
+def test_ai_signatures_outside_what_the_registry_sanctions() -> None:
+    design = {**DESIGN, "agents": [{"id": "cursor-agent", "accounts": ["github:cursor[bot]"],
+                                    "stages": ["build"]}]}  # fmt: skip
+    cursor = ["Co-authored-by: Cursor Agent <cursoragent@cursor.com>"]
+    claude = ["Co-Authored-By: Claude <noreply@anthropic.com>"]
+    log = _log([
+        {"case_id": "c", "activity": "Commit pushed", "h": 0, "actor_id": "ann", "event_id": "a"},
+        {"case_id": "c", "activity": "Commit pushed", "h": 1, "actor_id": "bob", "event_id": "b"},
+        {"case_id": "d", "activity": "Status: QA", "h": 0, "actor_id": "cat", "source": "jira"},
+        {"case_id": "d", "activity": "Comment added", "h": 1, "actor_id": "cat", "source": "jira",
+         "event_id": "c"},
+    ])  # fmt: skip
+    ea = _attrs(
+        {
+            "a": {"trailers": cursor},
+            "b": {"trailers": claude},
+            "c": {"body": "Test plan\n🤖 Generated with [Claude Code](https://claude.com)"},
+        }
+    )
+    df = findings(log, design, events_attrs=ea, kinds=("shadow_agent",))
+    shadow = _by(df, "shadow_agent")
+    assert set(shadow) == {"bob", "cat"}  # ann uses the registered tool where it may act
+    assert shadow["bob"]["evidence"]["reasons"] == ["tool not in the agent registry"]  # type: ignore[index]
+    assert shadow["cat"]["evidence"]["stages"] == ["qa"]  # type: ignore[index]
+
+
+def test_platform_bots_are_automation_not_shadow_agents_outside_human_stages() -> None:
+    rows: list[dict[str, object]] = []
+    for i in range(14):
+        rows += [
+            {"case_id": f"c{i}", "activity": "PR opened", "h": 24 * i, "actor_id": "dev"},
+            {"case_id": f"c{i}", "activity": "Commit pushed", "h": 24 * i + 1,
+             "actor_id": "github:renovate[bot]", "actor_kind": "bot"},
+            {"case_id": f"c{i}", "activity": "PR comment added", "h": 24 * i + 2,
+             "actor_id": "github:coderabbitai[bot]", "actor_kind": "agent"},
+            {"case_id": f"c{i}", "activity": "Status: QA", "h": 24 * i + 3,
+             "actor_id": "github:codecov[bot]", "actor_kind": "bot", "source": "jira"},
+        ]  # fmt: skip
+    df = findings(_log(rows), DESIGN, kinds=("shadow_agent",))
+    assert _types(df) == {
+        "github:coderabbitai[bot]": "undeclared_automation",  # an AI agent
+        "github:codecov[bot]": "undeclared_automation",
+    }  # in human-only QA
+
+
+def test_agents_on_their_own_pull_requests_stay_in_their_stage() -> None:
+    design = {**DESIGN, "agents": [{"id": "coder", "accounts": ["github:coder[bot]"],
+                                    "stages": ["build"]}]}  # fmt: skip
+    design["stages"] = [
+        {**s, "activities": [*s["activities"], "github:Review requested"]}
+        if s["id"] == "review" else s for s in DESIGN["stages"]
+    ]  # fmt: skip
+    rows: list[dict[str, object]] = []
+    for i in range(4):
+        rows += [
+            {"case_id": f"c{i}", "activity": "PR opened", "h": i, "actor_id": "github:coder[bot]"},
+            {"case_id": f"c{i}", "activity": "Review requested", "h": i + 0.1,
+             "actor_id": "github:coder[bot]"},
+        ]  # fmt: skip
+    own = findings(_log(rows), design, kinds=("shadow_agent",))
+    assert _types(own) == {}
+    rows.append({"case_id": "x", "activity": "PR merged", "h": 9, "actor_id": "github:coder[bot]"})
+    merged = findings(_log(rows), design, kinds=("shadow_agent",))
+    assert _types(merged) == {"github:coder[bot]": "out_of_stage"}  # once in deploy is enough
+
+
+def test_consistent_sub_minute_reactions_are_automation_on_their_own() -> None:
+    rows: list[dict[str, object]] = []
+    for i in range(14):  # weekdays, office hours, varied text: only the speed gives it away
+        day = 24 * (i + 2 * (i // 5))
+        rows += [
+            {"case_id": f"c{i}", "activity": "PR opened", "h": day + i % 7, "actor_id": f"dev{i % 3}"},
+            {"case_id": f"c{i}", "activity": "PR comment added", "h": day + i % 7 + 0.01,
+             "actor_id": "watcher"},
+        ]  # fmt: skip
+    actors = classify_actors(_log(rows))
+    row = actors.filter(pl.col("actor_id") == "watcher").row(0, named=True)
+    assert (row["kind"], row["basis"]) == ("bot", "behaviour")
+    assert "consistently sub-minute" in json.loads(row["evidence"])["behaviour_signals"]
+
+
+def test_going_on_after_an_automation_fired_is_not_a_reaction() -> None:
+    rows: list[dict[str, object]] = []
+    for i in range(14):  # the reporter keeps editing right after the automation rule fired
+        rows += [
+            {"case_id": f"c{i}", "activity": "Issue created", "h": 24 * i, "actor_id": "ann",
+             "source": "jira"},
+            {"case_id": f"c{i}", "activity": "Status: Triage", "h": 24 * i + 0.002,
+             "actor_id": "rule", "source": "jira"},
+            {"case_id": f"c{i}", "activity": "Labels changed", "h": 24 * i + 0.01,
+             "actor_id": "ann", "source": "jira"},
+        ]  # fmt: skip
+    feats = dict(classify_actors(_log(rows)).select("actor_id", "kind").iter_rows())
+    assert feats["ann"] == "human"
+    assert feats["rule"] == "bot"
+
+
+def test_off_hours_do_not_depend_on_the_time_zone() -> None:
+    from wfmine.findings.actors import behaviour_features
+
+    rows: list[dict[str, object]] = []
+    for d in range(10):  # a person in UTC+5:30 works 04:00-13:00 UTC; a cron job all day
+        rows += [{"case_id": "a", "activity": "x", "h": 24 * d + 19 + h, "actor_id": "ravi"}
+                 for h in range(0, 9, 2)]  # fmt: skip
+        rows += [{"case_id": "b", "activity": "x", "h": 24 * d + h, "actor_id": "cron"}
+                 for h in range(0, 24, 3)]  # fmt: skip
+    off = dict(behaviour_features(_log(rows)).select("actor_id", "off_hours_share").iter_rows())
+    assert off["ravi"] == 0.0
+    assert off["cron"] >= 0.4
+
+
+def _occ(log: pl.DataFrame, design: object = None, ea: pl.DataFrame | None = None
+         ) -> set[tuple[str, str, str | None]]:  # fmt: skip
+    from wfmine.findings import failure_occurrences
+    from wfmine.findings._design import as_view, map_stages
+
+    view = as_view(design)
+    occ = failure_occurrences(map_stages(log, view), view, ea)
+    return set(occ.select("case_id", "type", "stage").iter_rows())
+
+
+_FLOW = [("Status: In Progress", "dev", "jira"), ("Commit pushed", "dev", "github"),
+         ("PR opened", "dev", "github"), ("PR approved", "rev", "github"),
+         ("Status: QA", "qa1", "jira"), ("PR merged", "ops", "github"),
+         ("Status: Done", "ops", "jira")]  # fmt: skip
+
+
+def _flow(case: str, start: float = 0, steps: list[tuple[str, str | None, str]] | None = None,
+          gap: float = 5) -> list[dict[str, object]]:  # fmt: skip
+    return [{"case_id": case, "activity": a, "h": start + gap * i, "actor_id": who, "source": src}
+            for i, (a, who, src) in enumerate(steps or _FLOW)]  # fmt: skip
+
+
+def test_a_ci_result_after_review_started_is_not_rework() -> None:
+    design = {**DESIGN, "stages": [
+        {**s, "activities": [*s["activities"], "github:Check passed"]}
+        if s["id"] == "build" else s for s in DESIGN["stages"]
+    ]}  # fmt: skip
+    steps = [*_FLOW[:4], ("Check passed", None, "github"), *_FLOW[4:]]
+    assert _occ(_log(_flow("c", steps=steps)), design) == set()
+
+
+def test_leaving_the_end_stage_is_a_reopen_only_where_the_source_says_so() -> None:
+    revert = [*_FLOW, ("Commit pushed", "dev", "github"), ("PR opened", "dev", "github"),
+              ("PR merged", "ops", "github"), ("Revert merged", "ops", "github")]  # fmt: skip
+    found = _occ(_log(_flow("c", steps=revert)), DESIGN)
+    assert found == {("c", "revert", "deploy")}  # no reopen, no rework out of deploy
+    plain = {"stages": [{"id": "work", "activities": ["Work"]},
+                        {"id": "done", "activities": ["Close"]}], "end": ["done"]}  # fmt: skip
+    csv = [("Work", "a", "csv"), ("Close", "a", "csv"), ("Work", "a", "csv")]
+    assert ("c", "reopen", "done") in _occ(_log(_flow("c", steps=csv)), plain)
+    jira = [(a, w, "jira") for a, w, _ in csv]
+    assert _occ(_log(_flow("c", steps=jira)), plain) == set()
+
+
+def test_ci_fix_spans_commit_objects_of_the_case() -> None:
+    steps = [*_FLOW[:3], ("Check failed", None, "github"), ("Commit pushed", "dev", "github"),
+             ("Check passed", None, "github"), *_FLOW[3:]]  # fmt: skip
+    rows = _flow("c", steps=steps)
+    for row, obj in zip(rows[1:6], ["c1", "pr", "c1", "c2", "c2"], strict=True):
+        row["object_id"] = obj
+    assert ("c", "ci_fix", "build") in _occ(_log(rows), DESIGN)
+
+
+def test_stall_limit_is_a_fence_on_log_durations_never_below_expected() -> None:
+    from wfmine.findings._design import as_view
+    from wfmine.findings.failures import stall_limits
+
+    day = 86400.0
+    durations = [600.0] * 10 + [d * day for d in (1, 1.5, 2, 2.5, 3, 3, 3.5, 3.5, 4, 4)]
+    steps = pl.DataFrame({
+        "stage": ["review"] * len(durations),
+        "start": [T0] * len(durations),
+        "end": [T0] * len(durations),
+        "next_start": [T0 + dt.timedelta(seconds=d) for d in durations],
+    })  # fmt: skip
+    limits = stall_limits(steps, as_view(DESIGN)).row(0, named=True)
+    assert limits["basis"].startswith("Q3 + 1.5 IQR")
+    assert limits["limit_s"] > 4 * day  # fragments and slow weeks are not stalls
+    few = stall_limits(steps.head(4), as_view(DESIGN)).row(0, named=True)
+    assert (few["basis"], few["limit_s"]) == ("expected time", 2 * day)
+
+
+def test_quiet_time_in_the_end_stage_before_a_reopen_is_no_stall() -> None:
+    reopened = [*_FLOW, ("Status: In Progress", "qa1", "jira"), *_FLOW[1:]]
+    rows: list[dict[str, object]] = []
+    for i, days in enumerate([1, 1, 1, 20]):  # done, then reopened some days later
+        case = _flow(f"c{i}", 24 * 30 * i, reopened)
+        for row in case[len(_FLOW) :]:
+            row["h"] = float(row["h"]) + 24 * days  # type: ignore[arg-type]
+        case[len(_FLOW)]["event_id"] = f"reopen{i}"
+        rows += case
+    ea = _attrs({f"reopen{i}": {"reopen": True} for i in range(4)})
+    found = _occ(_log(rows), DESIGN, ea)
+    assert {t for _, t, _ in found} == {"reopen"}
+
+
+def test_abandoned_means_open_idle_and_in_the_workflow() -> None:
+    build = _FLOW[:3]
+    rows = (
+        _flow("idle", 0, build)
+        + _flow("in-flight", 58 * 24, build, gap=1)
+        + _flow("closed", 0, [*build, ("PR closed", None, "github")])
+        + _flow("late-approval", 0, [*_FLOW, ("PR approved", "rev2", "github")])
+        + _flow("chat", 0, [("Message posted", "dev", "slack")])
+        + _flow("end", 60 * 24 - 30, _FLOW)
+    )
+    found = {c for c, t, _ in _occ(_log(rows), DESIGN) if t == "abandoned"}
+    assert found == {"idle"}
+
+
+def test_conversation_and_unperformed_events_hand_nothing_over() -> None:
+    rows = [
+        {"case_id": "c", "activity": "Issue created", "h": 0, "actor_id": "sup", "team": "support",
+         "source": "jira"},
+        {"case_id": "c", "activity": "Email sent", "h": 1, "actor_id": "sup", "team": "support",
+         "source": "email"},
+        {"case_id": "c", "activity": "Email replied", "h": 30, "actor_id": "eng",
+         "team": "engineering", "source": "email"},
+        {"case_id": "c", "activity": "Email replied", "h": 31, "actor_id": "sup",
+         "team": "support", "source": "email"},
+        {"case_id": "c", "activity": "Status: In Progress", "h": 32, "actor_id": "eng",
+         "team": "engineering", "source": "jira"},
+        {"case_id": "c", "activity": "PR merged", "h": 40, "actor_id": None, "team": "operations"},
+        {"case_id": "c", "activity": "Commit pushed", "h": 41, "actor_id": "eng",
+         "team": "engineering"},
+    ]  # fmt: skip
+    everything = seams(_log(rows)).filter(pl.col("dimension") == "team")
+    assert ("engineering", "support") in set(everything.select("from", "to").iter_rows())
+    steps = seams(_log(rows), DESIGN).filter(pl.col("dimension") == "team")
+    assert set(steps.select("from", "to").iter_rows()) == {("support", "engineering")}
+
+
+def test_seams_use_the_performers_team_over_the_objects_team() -> None:
+    from wfmine.findings import _performer_teams
+
+    class _Store:
+        def sql(self, query: str) -> pl.DataFrame:
+            return pl.DataFrame(
+                {"actor_id": ["qa1", "ops"], "_performer_team": ["qa", "operations"]}
+            )
+
+    log = _log(_flow("c", steps=_FLOW[3:])).with_columns(pl.lit("engineering").alias("team"))
+    teams = _performer_teams(log, _Store()).select("actor_id", "team").rows()  # type: ignore[arg-type]
+    assert teams == [("rev", "engineering"), ("qa1", "qa"), ("ops", "operations"),
+                     ("ops", "operations")]  # fmt: skip

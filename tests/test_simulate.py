@@ -326,6 +326,64 @@ def test_ground_truth_refers_to_exports(org: Path) -> None:
     assert types == {"undeclared_automation", "ai_signature", "out_of_stage"}
 
 
+def _pull_requests(root: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every exported pull request by (repo, number), with its commits and issue events."""
+    prs: dict[tuple[str, int], dict[str, Any]] = {}
+    for repo in sorted((root / "github" / "repos" / "acme").iterdir()):
+        for pr in _load(repo / "pulls.json"):
+            commits = _load(repo / "pulls" / str(pr["number"]) / "commits.json")
+            prs[(repo.name, pr["number"])] = {"pr": pr, "commits": commits, "events": []}
+        for ev in _load(repo / "issues" / "events.json"):
+            key = (repo.name, ev["issue"]["number"])
+            if key in prs:
+                prs[key]["events"].append(ev)
+    return prs
+
+
+def _case_of(pr: dict[str, Any]) -> str | None:
+    title = str(pr["title"])
+    head, sep, _ = title.partition(":")
+    return head if sep and head.startswith("ACME-") else None
+
+
+def test_ground_truth_names_only_what_the_exports_show(org: Path) -> None:
+    """Shadow agents rest on visible acts; each failure's stage is where the exports put it."""
+    gt = _load(org / "ground_truth.json")
+    prs = _pull_requests(org).values()
+    design = yaml.safe_load((org / "design.yaml").read_text())
+    activities = {s["id"]: set(s["activities"]) for s in design["stages"]}
+    for entry in gt["shadow_agents"]:
+        login = entry["accounts"][0].partition(":")[2]
+        if entry["type"] == "ai_signature":
+            marker = {"claude": "noreply@anthropic.com", "cursor": "cursoragent@cursor.com"}
+            signed = {
+                _case_of(p["pr"])
+                for p in prs
+                for c in p["commits"]
+                if (c["author"] or {}).get("login") == login
+                and marker[entry["tool"]] in c["commit"]["message"]
+            }
+            assert set(entry["cases"]) <= signed and entry["cases"], entry["actor"]
+        if entry["type"] == "out_of_stage":
+            merged = {
+                _case_of(p["pr"])
+                for p in prs
+                for e in p["events"]
+                if e["event"] == "merged" and e["actor"]["login"] == login
+            }
+            assert set(entry["cases"]) == merged - {None} and entry["cases"]
+    stages = {f["type"]: f["stage"] for f in gt["failure_patterns"]}
+    assert set(stages.values()) <= set(activities)
+    if "abandoned" in stages:
+        # the abandoned PR asked for review and nothing followed: the case stops in review
+        assert "github:Review requested" in activities[stages["abandoned"]]
+        abandoned = next(f["cases"] for f in gt["failure_patterns"] if f["type"] == "abandoned")
+        for p in prs:
+            if _case_of(p["pr"]) in abandoned:
+                assert p["pr"]["merged_at"] is None
+                assert {e["event"] for e in p["events"]} <= {"review_requested", "labeled"}
+
+
 def test_roster_and_design(org: Path) -> None:
     roster = yaml.safe_load((org / "roster.yaml").read_text())
     ids = [p["id"] for p in roster["people"]]

@@ -74,7 +74,9 @@ EVENT_SCHEMA: Final = pl.Schema(
         "timestamp": UTC_TS,
         "seq": pl.Int64(),
         "actor_id": pl.String(),  # an account_id; identity resolution maps it to a person
-        "team": pl.String(),  # team recorded at the event (org:group, channel mapping), if any
+        # team recorded at the event (org:group, a connector's [teams] mapping), if any; the
+        # flat log prefers the performer's team from identity resolution (a roster)
+        "team": pl.String(),
         "source": pl.String(),
         "object_id": pl.String(),  # the primary object the event happened to
         "attrs": pl.String(),  # JSON object of everything else

@@ -368,7 +368,9 @@ class Store:
 
         One row per event, its case chosen by ``case_notion`` (see
         :meth:`case_map`). Actors are resolved through identity resolution when
-        it has run, otherwise each account is its own actor.
+        it has run, otherwise each account is its own actor. ``team`` is the
+        performer's team when identity resolution knows it (a roster), else the
+        team recorded at the event (``org:group``, a connector's ``[teams]``).
         """
         del lazy
         mapping = self.case_map(case_notion)
@@ -390,7 +392,7 @@ class Store:
                        coalesce(ac.kind, a.platform_kind,
                                 CASE WHEN e.actor_id IS NULL THEN NULL ELSE 'unknown' END)
                            AS actor_kind,
-                       coalesce(e.team, ac.team) AS team,
+                       coalesce(ac.team, e.team) AS team,
                        e.source, e.object_id, o.object_type"""
         joins = """LEFT JOIN objects o ON o.object_id = e.object_id
                 LEFT JOIN accounts a ON a.account_id = e.actor_id

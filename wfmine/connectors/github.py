@@ -951,6 +951,7 @@ class _Collector:
         self.finish_commits()
         self.finish_checks()
         events: dict[str, tuple[int, str, dict[str, Any], tuple[str, ...]]] = {}
+        actors: dict[str, tuple[int, str, str]] = {}
         for p in self.pending:
             if p.object_id is not None:
                 oid = p.object_id
@@ -979,6 +980,15 @@ class _Collector:
             current = events.get(event_id)
             if current is None or (p.trust, p.raw_ref) < (current[0], current[1]):
                 events[event_id] = (p.trust, p.raw_ref, row, p.related)
+            if p.actor_id is not None:
+                known = actors.get(event_id)
+                if known is None or (p.trust, p.raw_ref) < known[:2]:
+                    actors[event_id] = (p.trust, p.raw_ref, p.actor_id)
+        # the most trusted record may lack the actor (a pull list has no merged_by):
+        # take it from the most trusted record that names one
+        for event_id, (_, _, row, _) in events.items():
+            if row["actor_id"] is None and event_id in actors:
+                row["actor_id"] = actors[event_id][2]
         merged_at: dict[str, list[dt.datetime]] = {}
         for _, _, row, _ in events.values():
             if row["activity"] == "PR merged":

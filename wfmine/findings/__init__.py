@@ -55,8 +55,14 @@ __all__ = [
 ]
 
 
-def _store_inputs(store: Store) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
-    """Events' attrs (with account ids), accounts mapped to actors, declared kinds."""
+def _store_inputs(
+    store: Store,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str], pl.DataFrame]:
+    """Events' attrs (with account ids), accounts mapped to actors, declared kinds, account links.
+
+    The links (``account_id, actor_id``) include the roster's accounts that no
+    ingested record used (e.g. a commit e-mail address), for attributing events.
+    """
     events_attrs = store.sql(
         "SELECT event_id, CAST(attrs AS VARCHAR) AS attrs, actor_id AS account_id FROM events"
     )
@@ -69,7 +75,30 @@ def _store_inputs(store: Store) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, s
         "SELECT actor_id, declared_kind FROM actors WHERE declared_kind IS NOT NULL"
     )
     declared = dict(declared_rows.iter_rows()) if declared_rows.height else {}
-    return events_attrs, accounts, {str(k): str(v) for k, v in declared.items()}
+    links = store.sql(
+        "SELECT account_id, actor_id FROM actor_accounts UNION "
+        "SELECT a.account_id, coalesce(m.actor_id, a.account_id) AS actor_id "
+        "FROM accounts a LEFT JOIN actor_accounts m ON m.account_id = a.account_id"
+    )
+    return events_attrs, accounts, {str(k): str(v) for k, v in declared.items()}, links
+
+
+def _performer_teams(log: pl.DataFrame, store: Store) -> pl.DataFrame:
+    """``log`` with each event's ``team`` set to its performer's team where identity knows it.
+
+    A seam is work passing between the teams that *perform* consecutive steps.
+    A connector's team mapping (Jira component, repository, Slack channel ->
+    team) names the team that owns the object; it stays the team only of
+    events whose performer has none.
+    """
+    teams = store.sql("SELECT actor_id, team AS _performer_team FROM actors WHERE team IS NOT NULL")
+    if teams.height == 0 or "team" not in log.columns:
+        return log
+    return (
+        log.join(teams, on="actor_id", how="left")
+        .with_columns(pl.coalesce("_performer_team", "team").alias("team"))
+        .drop("_performer_team")
+    )
 
 
 def _roster_kinds(roster: str | Path | dict[str, Any] | None) -> dict[str, str]:
@@ -199,8 +228,9 @@ def findings(
     """
     view = as_view(design)
     declared: dict[str, str] = {}
+    links: pl.DataFrame | None = None
     if store is not None:
-        ea, acc, declared = _store_inputs(store)
+        ea, acc, declared, links = _store_inputs(store)
         events_attrs = events_attrs if events_attrs is not None else ea
         accounts = accounts if accounts is not None else acc
     declared = {**_roster_kinds(roster), **declared}
@@ -213,11 +243,15 @@ def findings(
         )
         ai = ai_events(events_attrs, sig)
         found += shadow_agents(
-            staged, actors, ai, view, declared=declared, accounts=accounts,
-            threshold=automation_threshold,
+            staged, actors, ai, view, declared=declared,
+            accounts=links if links is not None else accounts,
+            threshold=automation_threshold, signals=sig,
         )  # fmt: skip
     if "unowned_seam" in kinds:
-        found += unowned_seams(log, design if view is None else view, min_handoffs=min_handoffs)
+        performed = _performer_teams(log, store) if store is not None else log
+        found += unowned_seams(
+            performed, design if view is None else view, min_handoffs=min_handoffs
+        )
     if "failure_pattern" in kinds:
         found += failure_patterns(
             staged, view, events_attrs, min_cases=min_cases, min_weeks=min_weeks

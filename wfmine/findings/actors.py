@@ -40,6 +40,11 @@ __all__ = ["AUTOMATION_THRESHOLD", "ai_events", "behaviour_features", "classify_
 AUTOMATION_THRESHOLD: Final = 0.5
 #: fewer events than this and behaviour says nothing
 MIN_EVENTS: Final = 12
+#: an actor's own event this close before the trigger means it was already at work
+#: in the case (a session), so its next event is a continuation, not a reaction
+SESSION_S: Final = 300.0
+#: the actor's working day: the busiest this-many consecutive hours of the clock
+WORKDAY_HOURS: Final = 12
 
 _TEXT_PATHS: Final = ("message_first_line", "text", "body", "subject", "title")
 
@@ -49,21 +54,36 @@ def _json_str(path: str) -> pl.Expr:
 
 
 def ai_events(events_attrs: pl.DataFrame | None, signals: Signals | None = None) -> pl.DataFrame:
-    """Events whose attrs carry an AI tool's signature: ``event_id, ai_tool, ai_kind, ai_signal``.
+    """Events whose attrs carry an AI tool's signature.
 
-    ``events_attrs`` has ``event_id`` and ``attrs`` (JSON text). Signals:
-    commit trailers (regular expressions on each trailer line), the PR head
-    branch prefix, the commit author e-mail, fixed text markers and commit
-    message prefixes -- all from the signals data. First matching tool wins.
+    Returns ``event_id, ai_tool, ai_kind, ai_signal, author_email, author``.
+    ``events_attrs`` has ``event_id`` and ``attrs`` (JSON text) and, if known,
+    ``account_id`` (the account that performed the event). Signals: commit
+    trailers (regular expressions on each trailer line), the PR head branch
+    prefix, the commit author e-mail, fixed text markers and commit message
+    prefixes -- all from the signals data. First matching tool wins.
+
+    A branch name signs the *pull request*, so it counts only on events its
+    author performed (``account_id`` equal to the attrs' ``author``): a human
+    merging an agent's PR does not sign that merge. ``author_email`` (commit
+    author) and ``author`` (PR author account) let a caller attribute signed
+    events whose performer the export left out.
     """
     empty = pl.DataFrame(
         schema={"event_id": pl.String, "ai_tool": pl.String, "ai_kind": pl.String,
-                "ai_signal": pl.String}
+                "ai_signal": pl.String, "author_email": pl.String, "author": pl.String}
     )  # fmt: skip
     if events_attrs is None or events_attrs.height == 0 or "attrs" not in events_attrs.columns:
         return empty
     sig = signals or load_signals()
-    df = events_attrs.select("event_id", pl.col("attrs").cast(pl.String)).with_columns(
+    account = (
+        pl.col("account_id").cast(pl.String)
+        if "account_id" in events_attrs.columns
+        else pl.lit(None, dtype=pl.String)
+    )
+    df = events_attrs.select(
+        "event_id", pl.col("attrs").cast(pl.String), account.alias("_account")
+    ).with_columns(
         _json_str("trailers")
         .str.json_decode(pl.List(pl.String))
         .list.join("\n")
@@ -72,7 +92,14 @@ def ai_events(events_attrs: pl.DataFrame | None, signals: Signals | None = None)
         _json_str("head").fill_null("").str.replace(r"^[^:/]+:", "").alias("_head"),
         _json_str("author_email").fill_null("").str.to_lowercase().alias("_email"),
         _json_str("message_first_line").fill_null("").alias("_first"),
+        _json_str("author").alias("_author"),
         pl.col("attrs").fill_null("").alias("_text"),
+    )
+    # without performer accounts the author cannot be told apart: keep every branch match
+    by_author = (
+        pl.col("_author").is_null()
+        | pl.col("_account").is_null().all()
+        | (pl.col("_account") == pl.col("_author")).fill_null(False)
     )
     tool: Any = pl.lit(None, dtype=pl.String)
     kind: Any = pl.lit(None, dtype=pl.String)
@@ -81,7 +108,7 @@ def ai_events(events_attrs: pl.DataFrame | None, signals: Signals | None = None)
     for pattern, k, name in sig.table("trailers"):
         checks.append((pl.col("_trailers").str.contains("(?im)" + pattern), k, name, "trailer"))
     for prefix, k, name in sig.table("branch_prefixes"):
-        checks.append((pl.col("_head").str.starts_with(prefix), k, name, "branch"))
+        checks.append((pl.col("_head").str.starts_with(prefix) & by_author, k, name, "branch"))
     for email, k, name in sig.table("emails"):
         checks.append((pl.col("_email") == email.lower(), k, name, "author_email"))
     for marker, k, name in sig.table("markers"):
@@ -93,7 +120,12 @@ def ai_events(events_attrs: pl.DataFrame | None, signals: Signals | None = None)
         kind = pl.when(cond).then(pl.lit(k)).otherwise(kind)
         signal = pl.when(cond).then(pl.lit(what)).otherwise(signal)
     out = df.select(
-        "event_id", tool.alias("ai_tool"), kind.alias("ai_kind"), signal.alias("ai_signal")
+        "event_id",
+        tool.alias("ai_tool"),
+        kind.alias("ai_kind"),
+        signal.alias("ai_signal"),
+        pl.when(pl.col("_email") != "").then(pl.col("_email")).alias("author_email"),
+        pl.col("_author").alias("author"),
     )
     return out.filter(pl.col("ai_tool").is_not_null()).cast(empty.schema)
 
@@ -210,10 +242,15 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
     """Per actor: the behaviour features that separate automation from people.
 
     ``reaction_median_s`` and ``fast_reaction_share`` (share under 60 s) measure
-    the time from the previous event of the same case by *another* actor;
+    the time from the previous event of the same case by *another* actor (the
+    trigger) -- unless the actor itself acted in the case within ``SESSION_S``
+    before the trigger: then it was already at work there and simply went on;
     ``interval_cv`` is the coefficient of variation of the gaps between the
     actor's own events (low = clockwork); ``hour_entropy`` (0..1 over 24 hours),
-    ``weekend_share`` and ``night_share`` (00-06 UTC) the spread over the clock;
+    ``weekend_share`` and ``off_hours_share`` the spread over the clock --
+    ``off_hours_share`` is the share of events outside the actor's own busiest
+    ``WORKDAY_HOURS`` consecutive hours, so it does not depend on the time zone
+    a person works in;
     ``events_per_day`` the volume on active days; ``duplicate_text_share`` the
     share of the actor's messages that repeat another one after digits are
     masked (from ``texts``: ``event_id``, ``text``).
@@ -224,8 +261,16 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
     react = base.with_columns(
         pl.col("actor_id").shift(1).over("case_id").alias("_prev_actor"),
         pl.col("timestamp").shift(1).over("case_id").alias("_prev_ts"),
+        pl.col("timestamp").shift(1).over(["case_id", "actor_id"]).alias("_own_prev"),
     ).with_columns(
-        pl.when(pl.col("_prev_actor").is_not_null() & (pl.col("_prev_actor") != pl.col("actor_id")))
+        pl.when(
+            pl.col("_prev_actor").is_not_null()
+            & (pl.col("_prev_actor") != pl.col("actor_id"))
+            & (
+                pl.col("_own_prev").is_null()
+                | ((pl.col("_prev_ts") - pl.col("_own_prev")).dt.total_seconds() > SESSION_S)
+            )
+        )
         .then((pl.col("timestamp") - pl.col("_prev_ts")).dt.total_seconds(fractional=True))
         .alias("_react")
     )
@@ -245,6 +290,17 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
         .group_by("actor_id")
         .agg((-(pl.col("_p") * pl.col("_p").log()).sum() / math.log(24)).alias("hour_entropy"))
     )
+    starts = pl.DataFrame({"_start": list(range(24))}, schema={"_start": pl.Int8})
+    workday = (
+        hours.join(starts, how="cross")
+        .with_columns(
+            (((pl.col("_h").cast(pl.Int16) - pl.col("_start")) % 24) < WORKDAY_HOURS).alias("_in")
+        )
+        .group_by("actor_id", "_start")
+        .agg(pl.col("_n").filter(pl.col("_in")).sum().alias("_inside"), pl.col("_n").sum())
+        .group_by("actor_id")
+        .agg((1 - (pl.col("_inside") / pl.col("_n")).max()).alias("off_hours_share"))
+    )
     main = react.group_by("actor_id").agg(
         pl.len().alias("events"),
         pl.col("case_id").n_unique().alias("cases"),
@@ -252,12 +308,15 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
         pl.col("_react").median().alias("reaction_median_s"),
         (pl.col("_react") < 60).mean().alias("fast_reaction_share"),
         (pl.col("timestamp").dt.weekday() >= 6).mean().alias("weekend_share"),
-        (pl.col("timestamp").dt.hour() < 6).mean().alias("night_share"),
         (pl.len() / pl.col("timestamp").dt.date().n_unique()).alias("events_per_day"),
         pl.col("timestamp").min().alias("first_seen"),
         pl.col("timestamp").max().alias("last_seen"),
     )
-    out = main.join(gaps, on="actor_id", how="left").join(entropy, on="actor_id", how="left")
+    out = (
+        main.join(gaps, on="actor_id", how="left")
+        .join(entropy, on="actor_id", how="left")
+        .join(workday, on="actor_id", how="left")
+    )
     if texts is not None and texts.height:
         t = (
             base.select("event_id", "actor_id")
@@ -290,30 +349,51 @@ def _behaviour_score(f: pl.DataFrame) -> pl.DataFrame:
     """Add ``behaviour_score`` (0..1) and ``behaviour_signals`` (list of what fired).
 
     Weights follow the separating features in SIGNALS.md; the score is the sum
-    of the fired weights, capped at 1. An actor with fewer than MIN_EVENTS
-    events scores 0 (too little to judge).
+    over families of evidence (reaction speed, its consistency, spread over
+    the clock, over the week, rhythm, content, volume) of the strongest fired
+    signal in each, capped at 1. An actor with fewer than MIN_EVENTS
+    events scores 0 (too little to judge). Reacting to other people's events
+    within a minute, consistently (>= 80 % of >= 10 reactions), is the one
+    behaviour no person keeps up: on its own it reaches the default threshold
+    (0.5). Every other signal needs at least one more to get there.
     """
-    rules: list[tuple[str, pl.Expr, float]] = [
-        ("sub-minute reactions",
+    # (family, signal, condition, weight): a family is one kind of evidence and
+    # counts once, with its strongest signal -- spread over the clock is one
+    # thing whether entropy or off-hours share shows it
+    rules: list[tuple[str, str, pl.Expr, float]] = [
+        ("reaction", "sub-minute reactions",
          (pl.col("reactions") >= 5) & (pl.col("fast_reaction_share") >= 0.5), 0.35),
-        ("reacts within minutes",
+        ("reaction", "reacts within minutes",
          (pl.col("reactions") >= 5) & (pl.col("reaction_median_s") < 300)
          & (pl.col("fast_reaction_share") < 0.5), 0.15),
-        ("active around the clock", pl.col("hour_entropy") >= 0.85, 0.2),
-        ("active at night", pl.col("night_share") >= 0.15, 0.1),
-        ("active on weekends", pl.col("weekend_share") >= 0.2, 0.15),
-        ("regular intervals", pl.col("interval_cv") < 0.5, 0.2),
-        ("near-identical messages",
+        ("consistency", "consistently sub-minute",
+         (pl.col("reactions") >= 10) & (pl.col("fast_reaction_share") >= 0.8), 0.15),
+        ("clock", "active around the clock", pl.col("hour_entropy") >= 0.85, 0.2),
+        ("clock", "active off-hours", pl.col("off_hours_share") >= 0.2, 0.15),
+        ("week", "active on weekends", pl.col("weekend_share") >= 0.2, 0.15),
+        ("rhythm", "regular intervals", pl.col("interval_cv") < 0.5, 0.2),
+        ("content", "near-identical messages",
          (pl.col("texts") >= 5) & (pl.col("duplicate_text_share") >= 0.5), 0.2),
-        ("very high volume", pl.col("events_per_day") >= 3 * pl.col("events_per_day").median(), 0.1),
+        ("volume", "very high volume",
+         pl.col("events_per_day") >= 3 * pl.col("events_per_day").median(), 0.1),
     ]  # fmt: skip
     enough = pl.col("events") >= MIN_EVENTS
     fired = [
         pl.when(enough & cond.fill_null(False)).then(pl.lit(name)).otherwise(None)
-        for name, cond, _ in rules
+        for _, name, cond, _ in rules
     ]
+    families = sorted({family for family, *_ in rules})
     score = pl.sum_horizontal(
-        [pl.when(enough & cond.fill_null(False)).then(w).otherwise(0.0) for _, cond, w in rules]
+        [
+            pl.max_horizontal(
+                [
+                    pl.when(enough & cond.fill_null(False)).then(w).otherwise(0.0)
+                    for fam, _, cond, w in rules
+                    if fam == family
+                ]
+            )
+            for family in families
+        ]
     )
     return f.with_columns(
         pl.min_horizontal(score, pl.lit(1.0)).alias("behaviour_score"),
@@ -467,7 +547,7 @@ def classify_actors(
     df = df.with_columns(kind.alias("kind"), basis.alias("basis"), score.alias("score"))
     evidence_cols = [
         "declared_kind", "events", "cases", "reactions", "reaction_median_s",
-        "fast_reaction_share", "interval_cv", "hour_entropy", "weekend_share", "night_share",
+        "fast_reaction_share", "interval_cv", "hour_entropy", "weekend_share", "off_hours_share",
         "events_per_day", "duplicate_text_share", "behaviour_score", "behaviour_signals",
         "p_reasons", "ev_reasons", "platform_events", "ai_events", "ai_tools", "ai_signals",
     ]  # fmt: skip

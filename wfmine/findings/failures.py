@@ -2,25 +2,47 @@
 
 Each detector is a polars pass over the flat log (with a ``stage`` column when
 a design is given) that returns *occurrences* (``case_id, type, stage,
-timestamp``):
+timestamp``). With a design, only cases that touch the designed workflow (at
+least one event mapped to a stage) are considered: a Slack thread or an e-mail
+nobody linked to a work item is conversation, not work that can fail.
+
+*Stage visits* are built from the **performed** stage events -- those with an
+actor. Events no one performed (a CI result, a merge record whose actor the
+export left out) report on work done earlier; they never move a case into a
+stage on their own. (A log with no actors at all uses every stage event.)
 
 ``rework_loop``  the case moves back to an earlier stage of the design
                  (e.g. review -> build); the stage is the one that sent the work
-                 back. Also "Changes requested" followed by a new commit on the
-                 same object.
-``reopen``       a done item reopened (Jira ``Status:`` with attrs ``reopen``,
-                 ``PR reopened``, ``GH issue reopened``, or an end stage left
-                 for another stage).
+                 back. The most specific explanation wins: leaving an *end*
+                 stage is a reopen (or a revert), and a return visit in which CI
+                 fails and is fixed is a ``ci_fix`` cycle -- each reported as
+                 such, not as rework. Also "Changes requested" followed by a new
+                 commit in the same case.
+``reopen``       a done item reopened: Jira ``Status:`` with attrs ``reopen``,
+                 ``PR reopened``, ``GH issue reopened``. Jira and GitHub say so
+                 explicitly; for sources without status categories (XES, CSV,
+                 OCEL, ...) an end stage left for another stage is the reopen.
 ``revert``       ``Revert merged``.
 ``ci_fix``       ``Check failed``, then ``Commit pushed``, then ``Check passed``
-                 on the same object.
-``stall``        a stage visit longer than max(3 x the stage's median visit,
-                 the stage's expected time).
+                 in the same case.
+``stall``        a stage visit (until the case's next visit starts; in an end
+                 stage, where the case is finished, only its own events) longer
+                 than the stage's *stall limit*: Tukey's
+                 upper fence (Q3 + 1.5 x IQR) of the log-durations of all visits
+                 of that stage -- visit times are right-skewed, roughly
+                 log-normal -- and never below the design's expected time. Below
+                 ``MIN_VISITS`` visits the fence is not estimated and
+                 max(``STALL_FACTOR`` x median visit, expected time) is used.
 ``ping_pong``    ``Assignee changed`` back to the assignee before the last one
                  (A -> B -> A).
-``abandoned``    no event for longer than ``abandon_factor`` x the p90 gap
-                 between consecutive events of cases, and the last event is not
-                 in an end stage (or, without a design, not a usual last activity).
+``abandoned``    an open case idle (no event until the log ends) for longer
+                 than the stall limit of the stage it is in. A case is not open
+                 when it reached an end stage and was not reopened after that,
+                 or when its last event closes it (``PR closed``,
+                 ``GH issue closed``, ``Resolution set``). Without a design:
+                 idle longer than ``ABANDON_FACTOR`` x the p90 gap between
+                 consecutive events of cases, and the last activity is not one
+                 cases usually end with.
 
 A pattern's signature is type + stage. It *recurs* when it appears in at
 least ``min_cases`` cases across at least ``min_weeks`` distinct ISO weeks
@@ -45,6 +67,7 @@ __all__ = [
     "MIN_WEEKS",
     "failure_occurrences",
     "failure_patterns",
+    "stall_limits",
     "weekly_pattern_counts",
 ]
 
@@ -59,8 +82,19 @@ FAILURE_TYPES: Final = (
 )
 MIN_CASES: Final = 3
 MIN_WEEKS: Final = 2
+#: fallback stall limit (x median visit) when a stage has too few visits for a fence
 STALL_FACTOR: Final = 3.0
+#: Tukey's fence multiplier on the IQR of log visit durations
+FENCE_IQR: Final = 1.5
+#: visits of a stage needed to estimate its fence
+MIN_VISITS: Final = 10
+#: without a design: idle longer than this x the p90 gap between events of cases
 ABANDON_FACTOR: Final = 3.0
+#: sources whose exports say explicitly when a done item is reopened
+EXPLICIT_REOPEN_SOURCES: Final = frozenset({"jira", "github"})
+#: activities (docs/contracts.md) that close an item on its platform
+CLOSING_ACTIVITIES: Final = ("PR closed", "GH issue closed", "Resolution set")
+_REOPEN_ACTIVITIES: Final = ("PR reopened", "GH issue reopened", "Issue reopened")
 
 _OCC: Final[dict[str, Any]] = {"case_id": pl.String, "type": pl.String, "stage": pl.String,
                "timestamp": pl.Datetime("us", "UTC")}  # fmt: skip
@@ -80,6 +114,16 @@ def _occ(df: pl.DataFrame, type_: str, stage: pl.Expr | None = None) -> pl.DataF
     )
 
 
+def _in_workflow(log: pl.DataFrame, view: DesignView | None) -> pl.DataFrame:
+    """With a design, the cases with at least one event mapped onto a stage; else ``log``."""
+    if "stage" not in log.columns:
+        log = log.with_columns(pl.lit(None, dtype=pl.String).alias("stage"))
+    if view is None:
+        return log
+    in_flow = log.filter(pl.col("stage").is_not_null())["case_id"].unique()
+    return log.filter(pl.col("case_id").is_in(in_flow.implode()))
+
+
 def _with_stage_context(log: pl.DataFrame) -> pl.DataFrame:
     """Add ``stage_ctx``: the event's stage, else the last stage the case was in."""
     return log.sort(_ORDER).with_columns(
@@ -87,10 +131,17 @@ def _with_stage_context(log: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _performed(log: pl.DataFrame) -> pl.Expr:
+    """True for events someone performed (all events when the log names no actor at all)."""
+    if "actor_id" not in log.columns or log["actor_id"].null_count() == log.height:
+        return pl.lit(True)
+    return pl.col("actor_id").is_not_null()
+
+
 def _stage_steps(log: pl.DataFrame) -> pl.DataFrame:
-    """Collapse each case's mapped events into stage visits (start, next visit's start)."""
+    """Collapse each case's performed stage events into stage visits (start, next visit's start)."""
     df = (
-        log.filter(pl.col("stage").is_not_null())
+        log.filter(pl.col("stage").is_not_null() & _performed(log))
         .sort(_ORDER)
         .with_columns(
             (pl.col("stage") != pl.col("stage").shift(1).over("case_id"))
@@ -115,31 +166,105 @@ def _stage_steps(log: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _rework(log: pl.DataFrame, steps: pl.DataFrame, view: DesignView | None) -> pl.DataFrame:
-    parts = []
+def _visit_durations(steps: pl.DataFrame, view: DesignView | None) -> pl.DataFrame:
+    """Finished visits with ``_dur`` (seconds) and ``_until`` (when the visit ended).
+
+    A visit lasts until the case's next visit starts -- the waiting belongs to
+    the stage the work sits in. In an *end* stage the case is finished, so the
+    visit lasts only as long as its own events: the quiet time before a later
+    reopen is not time spent in that stage.
+    """
+    ends = list(view.end) if view is not None else []
+    until = pl.when(pl.col("stage").is_in(ends)).then(pl.col("end")).otherwise(pl.col("next_start"))
+    return (
+        steps.filter(pl.col("next_start").is_not_null())
+        .with_columns(until.alias("_until"))
+        .with_columns(
+            (pl.col("_until") - pl.col("start")).dt.total_seconds(fractional=True).alias("_dur")
+        )
+    )
+
+
+def stall_limits(
+    steps: pl.DataFrame, view: DesignView | None, *, factor: float = STALL_FACTOR
+) -> pl.DataFrame:
+    """Per stage: ``visits``, ``limit_s`` (the stall limit) and ``basis`` (how it was set).
+
+    ``steps`` are stage visits (``stage, start, end, next_start``); only
+    finished visits (with a next visit) are measured. The limit is Tukey's upper fence
+    exp(Q3 + 1.5 x IQR) of the log visit durations when a stage has at least
+    ``MIN_VISITS`` visits, else ``factor`` x the median visit; never below the
+    design's expected time for the stage.
+    """
+    schema = {"stage": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64, "basis": pl.String}
+    expected = {s.id: s.expected_s for s in view.stages if s.expected_s} if view else {}
+    d = _visit_durations(steps, view)
+    if d.height == 0:
+        return pl.DataFrame(schema=schema)
+    log_dur = pl.col("_dur").clip(lower_bound=1.0).log()
+    q1 = log_dur.quantile(0.25, interpolation="linear")
+    q3 = log_dur.quantile(0.75, interpolation="linear")
+    per = d.group_by("stage").agg(
+        pl.len().alias("visits"),
+        (q3 + FENCE_IQR * (q3 - q1)).exp().alias("_fence"),
+        (factor * pl.col("_dur").median()).alias("_small"),
+    )
+    exp_s = pl.col("stage").replace_strict(expected, default=0.0, return_dtype=pl.Float64)
+    use_fence = pl.col("visits") >= MIN_VISITS
+    statistical = pl.when(use_fence).then(pl.col("_fence")).otherwise(pl.col("_small"))
+    return per.select(
+        "stage",
+        pl.col("visits").cast(pl.UInt32),
+        pl.max_horizontal(statistical, exp_s).alias("limit_s"),
+        pl.when(exp_s > statistical)
+        .then(pl.lit("expected time"))
+        .when(use_fence)
+        .then(pl.lit("Q3 + 1.5 IQR of log visit durations"))
+        .otherwise(pl.format("{} x median visit", pl.lit(factor)))
+        .alias("basis"),
+    ).cast(schema)  # type: ignore[arg-type]
+
+
+def _rework(
+    log: pl.DataFrame, steps: pl.DataFrame, view: DesignView | None, ci_fixes: pl.DataFrame
+) -> pl.DataFrame:
+    parts = [_empty()]
     if view is not None and steps.height:
-        order = view.order
-        rank = {k: v for k, v in order.items()}
+        rank = view.order
+        ends = list(view.end)
         back = steps.with_columns(
             pl.col("stage").replace_strict(rank, default=None, return_dtype=pl.Int64).alias("_o"),
             pl.col("next_stage")
             .replace_strict(rank, default=None, return_dtype=pl.Int64)
             .alias("_n"),
-        ).filter(pl.col("_n") < pl.col("_o"))
+            # the return visit lasts until the case moves on from it
+            pl.col("next_start").shift(-1).over("case_id").alias("_moved_on"),
+        ).filter((pl.col("_n") < pl.col("_o")) & ~pl.col("stage").is_in(ends))
+        explained = (
+            back.select("case_id", "next_start", "_moved_on")
+            .join(ci_fixes.select("case_id", pl.col("timestamp").alias("_fail")), on="case_id")
+            .filter(
+                (pl.col("_fail") >= pl.col("next_start"))
+                & (pl.col("_moved_on").is_null() | (pl.col("_fail") < pl.col("_moved_on")))
+            )
+            .select("case_id", "next_start")
+            .unique()
+        )
+        back = back.join(explained, on=["case_id", "next_start"], how="anti")
         parts.append(_occ(back.rename({"next_start": "timestamp"}).drop("start"), "rework_loop"))
-    obj = (
+    review = (
         log.filter(pl.col("activity").is_in(["Changes requested", "Commit pushed"]))
-        .sort(["object_id", "timestamp", "seq", "event_id"])
-        .with_columns(pl.col("activity").shift(-1).over("object_id").alias("_next"))
+        .sort(_ORDER)
+        .with_columns(pl.col("activity").shift(-1).over("case_id").alias("_next"))
         .filter((pl.col("activity") == "Changes requested") & (pl.col("_next") == "Commit pushed"))
     )
-    parts.append(_occ(obj, "rework_loop", pl.col("stage_ctx")))
-    return pl.concat(parts)
+    parts.append(_occ(review, "rework_loop", pl.col("stage_ctx")))
+    return pl.concat([p.cast(_OCC) for p in parts])  # type: ignore[arg-type]
 
 
 def _reopen(log: pl.DataFrame, attrs: pl.DataFrame | None, view: DesignView | None) -> pl.DataFrame:
     df = log.with_columns(pl.col("stage_ctx").shift(1).over("case_id").alias("_before"))
-    cond = pl.col("activity").is_in(["PR reopened", "GH issue reopened", "Issue reopened"])
+    cond = pl.col("activity").is_in(list(_REOPEN_ACTIVITIES))
     if attrs is not None and attrs.height:
         flagged = attrs.filter(
             pl.col("attrs").str.json_path_match("$.reopen").str.to_lowercase() == "true"
@@ -147,11 +272,14 @@ def _reopen(log: pl.DataFrame, attrs: pl.DataFrame | None, view: DesignView | No
         df = df.with_columns(pl.col("event_id").is_in(flagged["event_id"].implode()).alias("_flag"))
         cond = cond | pl.col("_flag")
     if view is not None and view.end:
-        cond = cond | (
+        inferred = (
             pl.col("_before").is_in(list(view.end))
             & pl.col("stage").is_not_null()
             & ~pl.col("stage").is_in(list(view.end))
         )
+        if "source" in df.columns:
+            inferred = inferred & ~pl.col("source").is_in(sorted(EXPLICIT_REOPEN_SOURCES))
+        cond = cond | inferred
     return _occ(df.filter(cond), "reopen", pl.coalesce("_before", "stage_ctx"))
 
 
@@ -159,36 +287,29 @@ def _ci_fix(log: pl.DataFrame) -> pl.DataFrame:
     ts = pl.col("timestamp")
     df = (
         log.filter(pl.col("activity").is_in(["Check failed", "Commit pushed", "Check passed"]))
-        .sort(["object_id", "timestamp", "seq", "event_id"])
+        .sort(_ORDER)
         .with_columns(
             pl.when(pl.col("activity") == "Check passed").then(ts).alias("_pass"),
         )
-        .with_columns(
-            pl.col("_pass").shift(-1).backward_fill().over("object_id").alias("_next_pass")
-        )
+        .with_columns(pl.col("_pass").shift(-1).backward_fill().over("case_id").alias("_next_pass"))
         .with_columns(
             pl.when(pl.col("activity") == "Commit pushed").then(pl.col("_next_pass")).alias("_c")
         )
-        .with_columns(pl.col("_c").shift(-1).backward_fill().over("object_id").alias("_fixed"))
+        .with_columns(pl.col("_c").shift(-1).backward_fill().over("case_id").alias("_fixed"))
         .filter((pl.col("activity") == "Check failed") & pl.col("_fixed").is_not_null())
     )
     return _occ(df, "ci_fix", pl.col("stage_ctx"))
 
 
-def _stall(steps: pl.DataFrame, view: DesignView | None, factor: float) -> pl.DataFrame:
-    if steps.height == 0:
+def _stall(steps: pl.DataFrame, limits: pl.DataFrame, view: DesignView | None) -> pl.DataFrame:
+    if steps.height == 0 or limits.height == 0:
         return _empty()
-    expected = {s.id: s.expected_s for s in view.stages if s.expected_s} if view else {}
-    d = steps.filter(pl.col("next_start").is_not_null()).with_columns(
-        (pl.col("next_start") - pl.col("start")).dt.total_seconds(fractional=True).alias("_dur")
+    d = (
+        _visit_durations(steps, view)
+        .join(limits.select("stage", "limit_s"), on="stage", how="inner")
+        .filter(pl.col("_dur") > pl.col("limit_s"))
     )
-    d = d.with_columns(
-        pl.max_horizontal(
-            factor * pl.col("_dur").median().over("stage"),
-            pl.col("stage").replace_strict(expected, default=0.0, return_dtype=pl.Float64),
-        ).alias("_limit")
-    ).filter(pl.col("_dur") > pl.col("_limit"))
-    return _occ(d.rename({"next_start": "timestamp"}).drop("start"), "stall")
+    return _occ(d.select("case_id", "stage", pl.col("_until").alias("timestamp")), "stall")
 
 
 def _ping_pong(log: pl.DataFrame, attrs: pl.DataFrame | None) -> pl.DataFrame:
@@ -212,10 +333,48 @@ def _ping_pong(log: pl.DataFrame, attrs: pl.DataFrame | None) -> pl.DataFrame:
     return _occ(df, "ping_pong", pl.col("stage_ctx"))
 
 
-def _abandoned(log: pl.DataFrame, view: DesignView | None, factor: float) -> pl.DataFrame:
+def _abandoned(
+    log: pl.DataFrame,
+    view: DesignView | None,
+    limits: pl.DataFrame,
+    reopens: pl.DataFrame,
+    factor: float,
+) -> pl.DataFrame:
     if log.height == 0:
         return _empty()
     log_end = log["timestamp"].max()
+    idle = (pl.lit(log_end) - pl.col("timestamp")).dt.total_seconds(fractional=True)
+    last = (
+        log.sort(_ORDER)
+        .group_by("case_id")
+        .agg(  # rows keep their order within groups
+            pl.col("timestamp", "activity").last(),
+            pl.col("stage").filter(_performed(log)).drop_nulls().last().alias("_at"),
+        )
+    )
+    if view is not None and view.end:
+        ends = list(view.end)
+        done_at = (
+            log.filter(pl.col("stage").is_in(ends))
+            .group_by("case_id")
+            .agg(pl.col("timestamp").max().alias("_done"))
+        )
+        reopened = (
+            reopens.join(done_at, on="case_id")
+            .filter(pl.col("timestamp") >= pl.col("_done"))
+            .select("case_id")
+            .unique()
+        )
+        open_ = (
+            last.filter(pl.col("_at").is_not_null())
+            .join(done_at, on="case_id", how="left")
+            .filter(
+                pl.col("_done").is_null() | pl.col("case_id").is_in(reopened["case_id"].implode())
+            )
+            .filter(~pl.col("activity").is_in(list(CLOSING_ACTIVITIES)))
+            .join(limits.select(pl.col("stage").alias("_at"), "limit_s"), on="_at", how="inner")
+        )
+        return _occ(open_.filter(idle > pl.col("limit_s")), "abandoned", pl.col("_at"))
     gaps = log.with_columns(
         (pl.col("timestamp") - pl.col("timestamp").shift(1).over("case_id"))
         .dt.total_seconds(fractional=True)
@@ -224,21 +383,17 @@ def _abandoned(log: pl.DataFrame, view: DesignView | None, factor: float) -> pl.
     if gaps.len() == 0:
         return _empty()
     limit = factor * float(gaps.quantile(0.9, interpolation="linear") or 0.0)
-    last = log.group_by("case_id").agg(pl.all().sort_by(["timestamp", "seq", "event_id"]).last())
-    if view is not None and view.end:
-        ended = pl.col("stage_ctx").is_in(list(view.end))
-    else:
-        counts = (
-            last.group_by("activity")
-            .agg(pl.len().alias("n"))
-            .sort(["n", "activity"], descending=[True, False])
-        )
-        counts = counts.with_columns((pl.col("n").cum_sum() / pl.col("n").sum()).alias("_c"))
-        usual = counts.filter(pl.col("_c").shift(1).fill_null(0) < 0.8)["activity"]
-        ended = pl.col("activity").is_in(usual.implode())
-    idle = (pl.lit(log_end) - pl.col("timestamp")).dt.total_seconds(fractional=True)
-    df = last.filter(~ended & (idle > limit))
-    return _occ(df, "abandoned", pl.col("stage_ctx"))
+    counts = (
+        last.group_by("activity")
+        .agg(pl.len().alias("n"))
+        .sort(["n", "activity"], descending=[True, False])
+    )
+    counts = counts.with_columns((pl.col("n").cum_sum() / pl.col("n").sum()).alias("_c"))
+    usual = counts.filter(pl.col("_c").shift(1).fill_null(0) < 0.8)["activity"]
+    ended = pl.col("activity").is_in(usual.implode()) | pl.col("activity").is_in(
+        list(CLOSING_ACTIVITIES)
+    )
+    return _occ(last.filter(~ended & (idle > limit)), "abandoned", pl.col("_at"))
 
 
 def failure_occurrences(
@@ -255,18 +410,20 @@ def failure_occurrences(
     (``event_id``, ``attrs``) enables the attrs-based signals (Jira reopen
     flag, assignee ping-pong).
     """
-    if "stage" not in log.columns:
-        log = log.with_columns(pl.lit(None, dtype=pl.String).alias("stage"))
+    log = _in_workflow(log, view)
     ctx = _with_stage_context(log)
     steps = _stage_steps(ctx)
+    limits = stall_limits(steps, view, factor=stall_factor)
+    reopens = _reopen(ctx, events_attrs, view)
+    ci_fixes = _ci_fix(ctx)
     parts = [
-        _rework(ctx, steps, view),
-        _reopen(ctx, events_attrs, view),
+        _rework(ctx, steps, view, ci_fixes),
+        reopens,
         _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
-        _ci_fix(ctx),
-        _stall(steps, view, stall_factor),
+        ci_fixes,
+        _stall(steps, limits, view),
         _ping_pong(ctx, events_attrs),
-        _abandoned(ctx, view, abandon_factor),
+        _abandoned(ctx, view, limits, reopens, abandon_factor),
     ]
     out = pl.concat([p.cast(_OCC) for p in parts])  # type: ignore[arg-type]
     return out.unique(maintain_order=False).sort(
@@ -349,11 +506,13 @@ def failure_patterns(
     """Findings for recurring failure patterns, with weekly counts and a Mann-Kendall trend.
 
     Severity: ``high`` when the pattern touches at least 10 % of all cases or
-    is rising, ``medium`` at 3 %, ``low`` otherwise.
+    is rising, ``medium`` at 3 %, ``low`` otherwise. With a design, shares and
+    weekly rates are of the cases in the workflow (see the module docstring).
     """
     occ = occurrences if occurrences is not None else failure_occurrences(log, view, events_attrs)
     if occ.height == 0:
         return []
+    log = _in_workflow(log, view)
     total_cases = max(log["case_id"].n_unique(), 1)
     weekly = weekly_pattern_counts(log, occ)
     summary = (

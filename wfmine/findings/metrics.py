@@ -8,9 +8,10 @@
                       completions -- *our* definition of throughput stability
                       (SIGNALS.md) -- and the share of finished cases within
                       the design's summed expected stage times;
-``recovery``          per stalled stage visit (a visit longer than 3 x the
-                      stage's median): time until the case next moved on, weekly median;
-``seam_coverage``     weekly share of handoffs through owned seams;
+``recovery``          per stalled stage visit (longer than the stage's stall
+                      limit, see :mod:`wfmine.findings.failures`): weekly count;
+``seam_coverage``     weekly share of handoffs (between workflow steps) through
+                      owned seams;
 ``failure_weekly``    weekly counts per failure pattern signature;
 ``agent_readiness``   per stage: share of events by agents, rework rate of
                       visits where an agent worked vs where only humans did, and a
@@ -31,7 +32,7 @@ import polars as pl
 
 from wfmine.findings._design import as_view, map_stages
 from wfmine.findings.failures import failure_occurrences, weekly_pattern_counts
-from wfmine.findings.seams import handoffs
+from wfmine.findings.seams import handoffs, workflow_steps
 
 __all__ = ["READY_SHARE", "metrics"]
 
@@ -104,7 +105,11 @@ def metrics(
         if stalls.height
         else pl.DataFrame(schema={"week": pl.Datetime("us", "UTC"), "stalls": pl.UInt32})
     )
-    h = handoffs(log, dimension="team") if "team" in log.columns else pl.DataFrame()
+    h = (
+        handoffs(workflow_steps(log, view), dimension="team")
+        if "team" in log.columns
+        else pl.DataFrame()
+    )
     if h.height and view is not None:
         owned = pl.lit(False)
         for s in view.seams:

@@ -10,6 +10,15 @@ first of the taking side), the share that stalls, and the share followed by
 rework (the case comes back to the giving side later). Against a design each
 seam is owned (listed under ``seams:``) or unowned.
 
+Only events someone performed are steps (a CI result hands nothing over).
+With a design, seams are read from the *workflow steps* only -- the events
+the design maps onto a stage. Messages and e-mails around a work item
+(a question, a "thanks", a notification) are conversation about the work,
+not the work changing hands; an escalation that really moves work shows up
+in the steps (the item goes from its reporter's team straight to the team
+that builds it). Without a design, or when the design maps no event, every
+event counts.
+
 >>> import polars as pl
 >>> seams(pl.DataFrame(schema={"case_id": pl.String, "timestamp": pl.Datetime("us", "UTC"),
 ...     "seq": pl.Int64, "event_id": pl.String, "team": pl.String,
@@ -23,10 +32,10 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine.findings._design import DesignView, as_view
+from wfmine.findings._design import DesignView, as_view, map_stages
 from wfmine.findings._shape import Finding
 
-__all__ = ["STALL_FACTOR", "handoffs", "seams", "unowned_seams"]
+__all__ = ["STALL_FACTOR", "handoffs", "seams", "unowned_seams", "workflow_steps"]
 
 #: a handoff stalls when its wait exceeds this many times the median wait of all handoffs
 STALL_FACTOR: Final = 3.0
@@ -40,6 +49,25 @@ _SEAM_SCHEMA: Final[dict[str, Any]] = {
     "owned": pl.Boolean, "owner": pl.String, "first_seen": pl.Datetime("us", "UTC"),
     "last_seen": pl.Datetime("us", "UTC"), "example_cases": pl.List(pl.String),
 }  # fmt: skip
+
+
+def workflow_steps(log: pl.DataFrame, design: Any = None) -> pl.DataFrame:
+    """The events of ``log`` that are steps: performed by someone and, with a design, mapped.
+
+    An event no one performed (a CI result, a merge record whose actor the
+    export left out) hands nothing over: it has no performing team. (A log
+    that names no actor at all keeps every event.) With a design, only the
+    events mapped onto a stage are workflow steps; when the design maps none,
+    every event counts.
+    """
+    if "actor_id" in log.columns and log["actor_id"].null_count() < log.height:
+        log = log.filter(pl.col("actor_id").is_not_null())
+    view = as_view(design)
+    if view is None:
+        return log
+    staged = map_stages(log, view)
+    steps = staged.filter(pl.col("stage").is_not_null())
+    return steps if steps.height else staged
 
 
 def _steps(log: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -126,9 +154,11 @@ def seams(
     """The seam table: every observed ``from -> to`` with its figures, owned or not.
 
     Stall threshold: ``stall_factor`` x the median wait of all handoffs of the
-    same dimension. ``owned`` is null without a design.
+    same dimension. ``owned`` is null without a design. With a design, only
+    workflow steps count (:func:`workflow_steps`).
     """
     view = as_view(design)
+    log = workflow_steps(log, view)
     parts = [handoffs(log, dimension=d) for d in dimensions if _has(log, d)]
     parts = [p for p in parts if p.height]
     if not parts:

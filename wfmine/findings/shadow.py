@@ -2,32 +2,55 @@
 
 Three kinds, all with the actor id as subject:
 
-``undeclared_automation``  an actor classified bot/agent (platform field, known
-                           identifier, or behaviour score over the threshold)
-                           that neither the roster (declared kind) nor the
-                           design's agent registry declares as automation;
-``ai_signature``           a human whose work carries an AI tool's signature
-                           (trailer, branch prefix, marker) in a stage the
-                           design reserves for humans;
-``out_of_stage``           a registered agent acting in stages its registry
-                           entry does not list.
+``undeclared_automation``  an actor that acts like automation -- by behaviour
+                           (score over the threshold), or by a platform field /
+                           known identifier of an *AI agent* -- that neither the
+                           roster (declared kind) nor the design's agent registry
+                           declares. Plain platform automation (a ``[bot]``
+                           account, a Slack app, Jira's automation; dependabot,
+                           github-actions) is transparent about being a bot: it
+                           is reported only where it acts in a stage the design
+                           reserves for humans.
+``ai_signature``           a person whose work carries an AI tool's signature
+                           (trailer, branch prefix, marker) that the design does
+                           not sanction: in a stage reserved for humans, or from
+                           a tool no agent of the registry stands for, or in a
+                           stage the registry does not allow that tool in. A
+                           registry entry stands for the tools its accounts (and
+                           the accounts of the actor they resolve to) are known
+                           by in the signals data. Signed events whose performer
+                           the export left out are attributed to the commit
+                           author's e-mail identity, else to the PR author.
+``out_of_stage``           a registered agent acting in stages its registry entry
+                           does not list. What an agent does on an object it
+                           authored itself (requesting review of its own PR,
+                           answering on it, closing it) is the author's side of
+                           that stage, not doing the stage's work -- except in an
+                           irreversible or human-only stage, where any act counts.
 
 Severity grows with stage risk (irreversible or human-only stages) and volume.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import polars as pl
 
 from wfmine.findings._design import DesignView
 from wfmine.findings._shape import Finding
+from wfmine.findings.signals import Signals, load_signals
 
-__all__ = ["shadow_agents"]
+__all__ = ["MIN_AI_EVENTS", "MIN_OUT_OF_STAGE_EVENTS", "shadow_agents"]
 
+#: signed events a person needs before an ai_signature finding
 MIN_AI_EVENTS: Final = 1
+#: events an agent needs outside its stages before an out_of_stage finding; one
+#: is enough in an irreversible or human-only stage
 MIN_OUT_OF_STAGE_EVENTS: Final = 2
+
+_ORDER: Final = ["case_id", "timestamp", "seq", "event_id"]
 
 
 def _severity(events: int, risky: bool) -> str:
@@ -38,18 +61,60 @@ def _severity(events: int, risky: bool) -> str:
     return "low"
 
 
-def _agent_map(view: DesignView | None, accounts: pl.DataFrame | None) -> dict[str, str]:
+def _account_links(accounts: pl.DataFrame | None) -> pl.DataFrame:
+    """``account_id -> actor_id`` (lower-cased account ids for e-mail lookups)."""
+    schema = {"account_id": pl.String, "actor_id": pl.String}
+    if accounts is None or not {"account_id", "actor_id"} <= set(accounts.columns):
+        return pl.DataFrame(schema=schema)
+    return (
+        accounts.select(pl.col("account_id").cast(pl.String), pl.col("actor_id").cast(pl.String))
+        .drop_nulls()
+        .unique()
+        .sort("account_id")
+    )
+
+
+def _agent_map(view: DesignView | None, links: pl.DataFrame) -> dict[str, str]:
     """Every id under which a registered agent may appear -> the registry id."""
     if view is None:
         return {}
-    resolved: dict[str, str] = {}
-    if accounts is not None and {"account_id", "actor_id"} <= set(accounts.columns):
-        resolved = dict(accounts.select("account_id", "actor_id").drop_nulls().iter_rows())
+    resolved = dict(links.iter_rows())
     out: dict[str, str] = {}
     for a in view.agents:
         for key in (a.id, *a.accounts, *(resolved[x] for x in a.accounts if x in resolved)):
             out.setdefault(key, a.id)
     return out
+
+
+def _agent_tools(
+    view: DesignView | None, links: pl.DataFrame, agents: dict[str, str], sig: Signals
+) -> pl.DataFrame:
+    """``ai_tool, stage`` pairs the registry sanctions (a null stage: any stage of the entry)."""
+    schema = {"ai_tool": pl.String, "stage": pl.String}
+    if view is None or not view.agents:
+        return pl.DataFrame(schema=schema)
+    by_actor: dict[str, list[str]] = {}
+    for account, actor in links.iter_rows():
+        by_actor.setdefault(actor, []).append(account)
+    rows: list[tuple[str, str]] = []
+    for entry in view.agents:
+        actors = {k for k, v in agents.items() if v == entry.id}
+        accounts = set(entry.accounts) | {x for a in actors for x in by_actor.get(a, [])}
+        tools = set()
+        for account in accounts:
+            hit = sig.email_tool(account) if account.startswith("email:") else None
+            hit = hit or sig.login_tool(account)
+            if hit is not None and hit[0] == "agent":
+                tools.add(hit[1])
+        rows += [(t, s) for t in sorted(tools) for s in entry.stages]
+    return pl.DataFrame(rows, schema=schema, orient="row").unique()
+
+
+def _context(log: pl.DataFrame) -> pl.DataFrame:
+    """The log in case order with ``_stage`` (the event's stage, else the case's last one)."""
+    return log.sort(_ORDER).with_columns(
+        pl.coalesce(pl.col("stage"), pl.col("stage").forward_fill().over("case_id")).alias("_stage")
+    )
 
 
 def shadow_agents(
@@ -61,6 +126,7 @@ def shadow_agents(
     declared: dict[str, str] | None = None,
     accounts: pl.DataFrame | None = None,
     threshold: float = 0.5,
+    signals: Signals | None = None,
 ) -> list[Finding]:
     """Shadow-agent findings.
 
@@ -68,15 +134,16 @@ def shadow_agents(
     :func:`wfmine.findings.actors.classify_actors` output; ``ai`` is
     :func:`wfmine.findings.actors.ai_events` output; ``declared`` maps actor
     id -> declared kind (the roster); ``accounts`` maps account ids to actor
-    ids (to recognise registry entries given as accounts).
+    ids (to recognise registry entries given as accounts, and the tools they
+    stand for, and to attribute signed events without a performer).
     """
     declared = declared or {}
-    agents = _agent_map(view, accounts)
+    sig = signals or load_signals()
+    links = _account_links(accounts)
+    agents = _agent_map(view, links)
     human_stages = {s.id for s in view.stages if s.performer == "human"} if view else set()
-    risky = {s.id for s in view.stages if s.irreversible} | human_stages if view else set()
-    ctx = log.sort(["case_id", "timestamp", "seq", "event_id"]).with_columns(
-        pl.coalesce(pl.col("stage"), pl.col("stage").forward_fill().over("case_id")).alias("_stage")
-    )
+    risky = ({s.id for s in view.stages if s.irreversible} | human_stages) if view else set()
+    ctx = _context(log)
     per_actor = ctx.group_by("actor_id").agg(
         pl.col("_stage").drop_nulls().unique().sort().alias("stages"),
         pl.col("case_id").unique().sort().head(5).alias("examples"),
@@ -84,9 +151,22 @@ def shadow_agents(
         pl.col("timestamp").max().alias("last"),
     )
     info = {r["actor_id"]: r for r in per_actor.iter_rows(named=True)}
-    out: list[Finding] = []
+    out = _undeclared(actors, info, agents, declared, human_stages, risky, threshold)
+    out += _signatures(ctx, actors, ai, view, links, agents, declared, human_stages, sig)
+    out += _out_of_stage(ctx, view, agents, risky)
+    return _merge(out)
 
-    # (a) undeclared automation
+
+def _undeclared(
+    actors: pl.DataFrame,
+    info: dict[Any, dict[str, Any]],
+    agents: dict[str, str],
+    declared: dict[str, str],
+    human_stages: set[str],
+    risky: set[str],
+    threshold: float,
+) -> list[Finding]:
+    out: list[Finding] = []
     auto = actors.filter(pl.col("kind").is_in(["bot", "agent"]) & (pl.col("score") >= threshold))
     for row in auto.iter_rows(named=True):
         actor = row["actor_id"]
@@ -94,16 +174,24 @@ def shadow_agents(
             continue
         meta = info.get(actor, {})
         stages = meta.get("stages", [])
+        in_human_stages = sorted(set(stages) & human_stages)
+        plain_bot = row["kind"] == "bot" and row["basis"] in ("platform", "identifier")
+        if plain_bot and not in_human_stages:
+            continue  # transparent automation doing what automation does
         sev = _severity(row["events"], bool(set(stages) & risky))
+        summary = (
+            f"{actor} is a bot ({row['basis']}) acting in {', '.join(in_human_stages)}, "
+            f"which the design reserves for humans; register it or keep it out."
+            if plain_bot
+            else f"{actor} acts like a {row['kind']} ({row['basis']}, score {row['score']:.2f}) "
+            f"in {row['events']} events but is not declared; register it or stop it."
+        )
         out.append(
             Finding(
                 kind="shadow_agent",
                 subject=actor,
                 severity=sev,
-                summary=(
-                    f"{actor} acts like a {row['kind']} ({row['basis']}, score {row['score']:.2f}) "
-                    f"in {row['events']} events but is not declared; register it or stop it."
-                ),
+                summary=summary,
                 evidence={
                     "type": "undeclared_automation",
                     "detected_kind": row["kind"],
@@ -113,6 +201,7 @@ def shadow_agents(
                     "declared_kind": declared.get(actor),
                     "events": row["events"],
                     "stages": stages,
+                    "human_only_stages": in_human_stages,
                     "cases": meta.get("examples", []),
                     "signals": _json(row["evidence"]),
                 },
@@ -120,112 +209,196 @@ def shadow_agents(
                 last_seen=meta.get("last"),
             )
         )
+    return out
 
-    # (b) AI signatures in human-only stages
+
+def _signatures(
+    ctx: pl.DataFrame,
+    actors: pl.DataFrame,
+    ai: pl.DataFrame,
+    view: DesignView | None,
+    links: pl.DataFrame,
+    agents: dict[str, str],
+    declared: dict[str, str],
+    human_stages: set[str],
+    sig: Signals,
+) -> list[Finding]:
+    if "ai_kind" in ai.columns:
+        ai = ai.filter(pl.col("ai_kind") == "agent")  # plain automation signs nothing
+    if ai.height == 0:
+        return []
+    by_email = links.filter(pl.col("account_id").str.starts_with("email:")).select(
+        pl.col("account_id").str.strip_prefix("email:").str.to_lowercase().alias("author_email"),
+        pl.col("actor_id").alias("_by_email"),
+    ).unique("author_email", keep="first")  # fmt: skip
+    by_account = links.select(
+        pl.col("account_id").alias("author"), pl.col("actor_id").alias("_by_pr")
+    )
+    extra = [c for c in ("author_email", "author") if c in ai.columns]
+    signed = ctx.join(ai.select("event_id", "ai_tool", "ai_signal", *extra), on="event_id")
+    if "author_email" in signed.columns:
+        signed = signed.join(by_email, on="author_email", how="left")
+    else:
+        signed = signed.with_columns(pl.lit(None, dtype=pl.String).alias("_by_email"))
+    if "author" in signed.columns:
+        signed = signed.join(by_account, on="author", how="left").with_columns(
+            pl.coalesce("_by_pr", "author").alias("_by_pr")
+        )
+    else:
+        signed = signed.with_columns(pl.lit(None, dtype=pl.String).alias("_by_pr"))
+    signed = signed.with_columns(
+        pl.coalesce("actor_id", "_by_email", "_by_pr").alias("actor_id")
+    ).filter(pl.col("actor_id").is_not_null())
+    if signed.height == 0:
+        return []
+    if view is not None:
+        allowed = _agent_tools(view, links, agents, sig).with_columns(pl.lit(True).alias("_ok"))
+        human = pl.col("_stage").is_in(sorted(human_stages))
+        signed = (
+            signed.join(allowed.rename({"stage": "_stage"}), on=["ai_tool", "_stage"], how="left")
+            .with_columns(
+                pl.col("ai_tool").is_in(allowed["ai_tool"].implode()).alias("_registered"),
+                pl.col("_ok").fill_null(False),
+            )
+            .with_columns(
+                pl.when(human)
+                .then(pl.lit("human-only stage"))
+                .when(~pl.col("_registered"))
+                .then(pl.lit("tool not in the agent registry"))
+                .when(pl.col("_stage").is_not_null() & ~pl.col("_ok"))
+                .then(pl.lit("stage not allowed for the tool"))
+                .alias("_why")
+            )
+            .filter(pl.col("_why").is_not_null())
+        )
+    else:
+        signed = signed.with_columns(pl.lit(None, dtype=pl.String).alias("_why"))
     kinds = dict(actors.select("actor_id", "kind").iter_rows())
-    signed = ctx.join(ai, on="event_id", how="inner")
-    if signed.height:
-        if view is not None:
-            signed = signed.filter(pl.col("_stage").is_in(sorted(human_stages)))
-        grouped = signed.group_by("actor_id").agg(
-            pl.len().alias("n"),
-            pl.col("ai_tool").unique().sort().alias("tools"),
-            pl.col("ai_signal").unique().sort().alias("signals"),
-            pl.col("_stage").drop_nulls().unique().sort().alias("stages"),
-            pl.col("case_id").unique().sort().head(5).alias("cases"),
-            pl.col("timestamp").min().alias("first"),
-            pl.col("timestamp").max().alias("last"),
-        )
-        for row in grouped.sort("actor_id").iter_rows(named=True):
-            actor = row["actor_id"]
-            is_human = declared.get(actor, kinds.get(actor)) in ("human", None, "unknown")
-            if not is_human or actor in agents or row["n"] < MIN_AI_EVENTS:
-                continue
-            where = ", ".join(row["stages"]) or "unmapped stages"
-            out.append(
-                Finding(
-                    kind="shadow_agent",
-                    subject=actor,
-                    severity=_severity(row["n"], view is not None) if view else "low",
-                    summary=(
-                        f"{actor} submits work signed by {', '.join(row['tools'])} in "
-                        f"{where}, which the design reserves for humans."
-                        if view
-                        else f"{actor} submits work signed by {', '.join(row['tools'])}."
-                    ),
-                    evidence={
-                        "type": "ai_signature",
-                        "tools": row["tools"],
-                        "signals": row["signals"],
-                        "events": row["n"],
-                        "stages": row["stages"],
-                        "cases": row["cases"],
-                    },
-                    first_seen=row["first"],
-                    last_seen=row["last"],
-                )
+    grouped = signed.group_by("actor_id").agg(
+        pl.len().alias("n"),
+        pl.col("ai_tool").unique().sort().alias("tools"),
+        pl.col("ai_signal").unique().sort().alias("signals"),
+        pl.col("_why").drop_nulls().unique().sort().alias("why"),
+        pl.col("_stage").drop_nulls().unique().sort().alias("stages"),
+        pl.col("_stage").is_in(sorted(human_stages)).any().alias("in_human"),
+        pl.col("case_id").unique().sort().head(5).alias("cases"),
+        pl.col("timestamp").min().alias("first"),
+        pl.col("timestamp").max().alias("last"),
+    )
+    out: list[Finding] = []
+    for row in grouped.sort("actor_id").iter_rows(named=True):
+        actor = row["actor_id"]
+        is_human = declared.get(actor, kinds.get(actor)) in ("human", None, "unknown")
+        if not is_human or actor in agents or row["n"] < MIN_AI_EVENTS:
+            continue
+        tools = ", ".join(row["tools"])
+        where = ", ".join(row["stages"]) or "unmapped stages"
+        if view is None:
+            summary = f"{actor} submits work signed by {tools}."
+        elif row["in_human"]:
+            summary = (
+                f"{actor} submits work signed by {tools} in {where}, "
+                "which the design reserves for humans."
             )
+        else:
+            summary = (
+                f"{actor} submits work signed by {tools} in {where}; the design's agent "
+                "registry does not sanction that tool there."
+            )
+        out.append(
+            Finding(
+                kind="shadow_agent",
+                subject=actor,
+                severity=_severity(row["n"], bool(row["in_human"])) if view else "low",
+                summary=summary,
+                evidence={
+                    "type": "ai_signature",
+                    "tools": row["tools"],
+                    "signals": row["signals"],
+                    "reasons": row["why"],
+                    "events": row["n"],
+                    "stages": row["stages"],
+                    "cases": row["cases"],
+                },
+                first_seen=row["first"],
+                last_seen=row["last"],
+            )
+        )
+    return out
 
-    # (c) registered agents outside their stages
-    if view is not None and agents:
-        allowed = {a.id: set(a.stages) for a in view.agents}
-        keys = pl.DataFrame(
-            {"actor_id": list(agents), "_agent": list(agents.values())},
-            schema={"actor_id": pl.String, "_agent": pl.String},
+
+def _out_of_stage(
+    ctx: pl.DataFrame, view: DesignView | None, agents: dict[str, str], risky: set[str]
+) -> list[Finding]:
+    if view is None or not agents:
+        return []
+    allowed = {a.id: sorted(set(a.stages)) for a in view.agents}
+    keys = pl.DataFrame(
+        {"actor_id": list(agents), "_agent": list(agents.values())},
+        schema={"actor_id": pl.String, "_agent": pl.String},
+    )
+    permitted = pl.DataFrame(
+        [(a, s) for a, stages in allowed.items() for s in stages],
+        schema={"_agent": pl.String, "stage": pl.String},
+        orient="row",
+    ).with_columns(pl.lit(True).alias("_ok"))
+    authors = ctx.group_by("object_id").agg(
+        pl.col("actor_id").drop_nulls().first().alias("_obj_author")
+    )
+    acting = (
+        ctx.filter(pl.col("stage").is_not_null())
+        .join(keys, on="actor_id", how="inner")
+        .join(permitted, on=["_agent", "stage"], how="left")
+        .filter(pl.col("_ok").is_null())
+        .join(authors, on="object_id", how="left")
+        .filter(
+            pl.col("stage").is_in(sorted(risky))
+            | (pl.col("_obj_author") != pl.col("actor_id")).fill_null(True)
         )
-        acting = ctx.filter(pl.col("stage").is_not_null()).join(keys, on="actor_id", how="inner")
-        rows = acting.group_by("actor_id", "_agent", "stage").agg(
-            pl.len().alias("n"),
-            pl.col("case_id").unique().sort().head(5).alias("cases"),
-            pl.col("timestamp").min().alias("first"),
-            pl.col("timestamp").max().alias("last"),
-        )
-        rows = (
-            rows.filter(
-                ~pl.struct("_agent", "stage").map_elements(
-                    lambda s: s["stage"] in allowed.get(s["_agent"], set()), return_dtype=pl.Boolean
-                )
+    )
+    rows = acting.group_by("actor_id", "_agent", "stage").agg(
+        pl.len().alias("n"),
+        pl.col("case_id").unique().sort().head(5).alias("cases"),
+        pl.col("timestamp").min().alias("first"),
+        pl.col("timestamp").max().alias("last"),
+    )
+    by_actor: dict[str, list[dict[str, Any]]] = {}
+    for r in rows.sort(["actor_id", "stage"]).iter_rows(named=True):
+        by_actor.setdefault(r["actor_id"], []).append(r)
+    out: list[Finding] = []
+    for actor, items in by_actor.items():
+        n = sum(i["n"] for i in items)
+        stages = [i["stage"] for i in items]
+        is_risky = bool(set(stages) & risky)
+        if n < (1 if is_risky else MIN_OUT_OF_STAGE_EVENTS):
+            continue
+        agent_id = items[0]["_agent"]
+        out.append(
+            Finding(
+                kind="shadow_agent",
+                subject=actor,
+                severity=_severity(n, is_risky),
+                summary=(
+                    f"Registered agent {agent_id} acts in {', '.join(stages)} ({n} events); "
+                    f"its registry entry allows only {', '.join(allowed[agent_id]) or 'no stage'}."
+                ),
+                evidence={
+                    "type": "out_of_stage",
+                    "agent": agent_id,
+                    "allowed_stages": allowed[agent_id],
+                    "stages": stages,
+                    "events": n,
+                    "events_by_stage": {i["stage"]: i["n"] for i in items},
+                    "cases": sorted({c for i in items for c in i["cases"]})[:10],
+                },
+                first_seen=min(i["first"] for i in items),
+                last_seen=max(i["last"] for i in items),
             )
-            if rows.height
-            else rows
         )
-        by_actor: dict[str, list[dict[str, Any]]] = {}
-        for r in rows.sort(["actor_id", "stage"]).iter_rows(named=True):
-            by_actor.setdefault(r["actor_id"], []).append(r)
-        for actor, items in by_actor.items():
-            n = sum(i["n"] for i in items)
-            if n < MIN_OUT_OF_STAGE_EVENTS:
-                continue
-            stages = [i["stage"] for i in items]
-            agent_id = items[0]["_agent"]
-            out.append(
-                Finding(
-                    kind="shadow_agent",
-                    subject=actor,
-                    severity=_severity(n, bool(set(stages) & risky)),
-                    summary=(
-                        f"Registered agent {agent_id} acts in {', '.join(stages)} ({n} events); "
-                        f"its registry entry allows only {', '.join(sorted(allowed[agent_id])) or 'no stage'}."
-                    ),
-                    evidence={
-                        "type": "out_of_stage",
-                        "agent": agent_id,
-                        "allowed_stages": sorted(allowed[agent_id]),
-                        "stages": stages,
-                        "events": n,
-                        "events_by_stage": {i["stage"]: i["n"] for i in items},
-                        "cases": sorted({c for i in items for c in i["cases"]})[:10],
-                    },
-                    first_seen=min(i["first"] for i in items),
-                    last_seen=max(i["last"] for i in items),
-                )
-            )
-    return _merge(out)
+    return out
 
 
 def _json(text: str | None) -> Any:
-    import json
-
     return json.loads(text) if text else {}
 
 

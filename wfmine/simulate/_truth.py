@@ -112,6 +112,19 @@ agents:
     stages: [build]
 """
 
+# The stage of design.yaml in which each planted failure shows in the exports.
+FAILURE_STAGES = {
+    "rework_loop": "review",  # the reviewer sends the work back to build
+    "reopen": "deploy",  # a Done item is reopened
+    "revert": "deploy",  # the merged change is reverted
+    "ci_fix": "build",  # checks fail on pushed commits and are fixed
+    "stall": "qa",  # QA sits for weeks
+    "ping_pong": "build",  # reassigned back and forth once work started
+    # the PR is opened and review requested (github:Review requested maps to
+    # review), then nobody touches the item again
+    "abandoned": "review",
+}
+
 OWNED_SEAMS = [
     {"from": "support", "to": "product"},
     {"from": "product", "to": "engineering"},
@@ -141,15 +154,7 @@ def ground_truth(world: World, cfg: SimConfig) -> dict[str, Any]:
     failures = []
     for ftype in sorted(t.failures):
         cases = sorted(set(t.failures[ftype]), key=_keynum)
-        stage = {
-            "rework_loop": "review",
-            "reopen": "deploy",
-            "revert": "deploy",
-            "ci_fix": "build",
-            "stall": "qa",
-            "ping_pong": "build",
-            "abandoned": "build",
-        }[ftype]
+        stage = FAILURE_STAGES[ftype]
         failures.append(
             {
                 "type": ftype,

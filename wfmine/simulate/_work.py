@@ -213,6 +213,9 @@ class Mail:
 @dataclass
 class Truth:
     shadow: dict[str, dict[str, object]] = field(default_factory=dict)
+    # AI-signed commits (actor id, tool, pull request, commit time); they become
+    # ground truth only where the exports show them (see ``Simulator.run``)
+    signed: list[tuple[str, str, PullRequest, datetime]] = field(default_factory=list)
     seam_cases: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
     gates: list[dict[str, str]] = field(default_factory=list)
@@ -544,6 +547,24 @@ class Simulator:
         if self.cfg.shadow_agents:
             self._slack_shadow()
         self._chatter()
+        for actor_id, tool, pr, t in self.truth.signed:
+            if t > self.end or pr.created > self.end:
+                continue  # not in the exports
+            entry = self.truth.shadow.setdefault(
+                actor_id,
+                {
+                    "actor": actor_id,
+                    "type": "ai_signature",
+                    "tool": tool,
+                    "accounts": [f"github:{self.a(actor_id).github}"],
+                    "stages": ["build"],
+                    "cases": [],
+                },
+            )
+            cases = entry["cases"]
+            assert isinstance(cases, list)
+            if pr.key:
+                cases.append(pr.key)
         for p in self.truth.shadow.values():
             cases = p.get("cases")
             if isinstance(cases, list):
@@ -781,21 +802,7 @@ class Simulator:
                 else:
                     msg += "\n\nCo-authored-by: Cursor Agent <cursoragent@cursor.com>"
                     tool = "cursor"
-                entry = self.truth.shadow.setdefault(
-                    author.id,
-                    {
-                        "actor": author.id,
-                        "type": "ai_signature",
-                        "tool": tool,
-                        "accounts": [f"github:{author.github}"],
-                        "stages": ["build"],
-                        "cases": [],
-                    },
-                )
-                cases = entry["cases"]
-                assert isinstance(cases, list)
-                if pr.key:
-                    cases.append(pr.key)
+                self.truth.signed.append((author.id, tool, pr, t))
         c = Commit(sha, t, author.id, msg, parent)
         pr.commits.append(c)
         return c
@@ -910,7 +917,7 @@ class Simulator:
         )
         cases = entry["cases"]
         assert isinstance(cases, list)
-        if pr.key:
+        if pr.key and ct <= self.end and pr.created <= self.end:
             cases.append(pr.key)
 
     def _bot_review(self, pr: PullRequest, t: datetime, state: str) -> Review:
@@ -1119,7 +1126,8 @@ class Simulator:
                 mt = self.clock.human(t, op, 8)
                 self.truth.deviations.append({"case": key, "type": "skipped", "stage": "qa"})
             self._merge(pr, mt, merger)
-            if merger.id == "reviewbot":
+            # ground truth only for what the exports show: a merge after the window is not there
+            if merger.id == "reviewbot" and pr.merged_at is not None and pr.merged_at <= self.end:
                 entry = self.truth.shadow.setdefault(
                     "reviewbot",
                     {
