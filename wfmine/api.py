@@ -250,11 +250,11 @@ class Log:
     # conformance and findings
     def check(self, design: Any) -> Any:
         """Check against a design (path or loaded); stores and returns the result frames."""
-        from wfmine.conformance import case_attributes, check, store_result
+        from wfmine.conformance import check_store, store_result
         from wfmine.design import load_design
 
         loaded = load_design(design) if isinstance(design, str | Path) else design
-        result = check(self.events, loaded, case_attrs=case_attributes(self.store, self.events))
+        result = check_store(self.store, loaded, log=self.events)
         store_result(self.store, result)
         return result
 

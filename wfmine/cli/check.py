@@ -37,12 +37,11 @@ def check(
 
             res: Any = check_model(log, model)
         else:
-            from wfmine.conformance import case_attributes, store_result
-            from wfmine.conformance import check as run_check
+            from wfmine.conformance import check_store, store_result
             from wfmine.design import load_design
 
-            loaded = load_design(design)  # type: ignore[arg-type]
-            res = run_check(log, loaded, case_attrs=case_attributes(store, log))
+            assert design is not None
+            res = check_store(store, load_design(design), log=log)
             store_result(store, res)
     payload = _payload(res)
     if as_json:
@@ -64,9 +63,17 @@ def _payload(res: Any) -> dict[str, Any]:
 def _rows(frame: Any) -> list[dict[str, Any]]:
     import polars as pl
 
-    temporal = [c for c, t in frame.schema.items() if t.is_temporal()]
+    temporal = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
     if temporal:
-        frame = frame.with_columns(pl.col(temporal).cast(pl.String))
+        # ISO 8601 in UTC, as every other JSON interface of wfmine
+        frame = frame.with_columns(
+            pl.col(temporal).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
+            if all(frame.schema[c].time_zone for c in temporal)  # type: ignore[union-attr]
+            else pl.col(temporal).dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
+        )
+    durations = [c for c, t in frame.schema.items() if isinstance(t, pl.Duration | pl.Date)]
+    if durations:
+        frame = frame.with_columns(pl.col(durations).cast(pl.String))
     rows: list[dict[str, Any]] = frame.to_dicts()
     return rows
 
@@ -78,14 +85,27 @@ def _print(payload: dict[str, Any], top: int) -> None:
     out = console()
     summary = payload.get("summary", {})
     for key, value in summary.items():
-        if not isinstance(value, dict | list):
+        if isinstance(value, float):
+            out.print(f"{escape(str(key))}: [bold]{value:.3f}[/bold]")
+        elif isinstance(value, dict):
+            parts = ", ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in value.items())
+            out.print(f"{escape(str(key))}: {parts}")
+        elif not isinstance(value, list):
             out.print(f"{escape(str(key))}: [bold]{escape(str(value))}[/bold]")
     deviations = payload.get("deviations", [])
-    if deviations:
-        table = Table(title=f"Deviations (first {top})", title_justify="left")
-        cols = [c for c in ("case_id", "category", "stage", "detail") if c in deviations[0]]
-        for col in cols:
-            table.add_column(col)
-        for row in deviations[:top]:
-            table.add_row(*(escape(str(row.get(c, ""))) for c in cols))
-        out.print(table)
+    if not deviations:
+        return
+    # what needs a decision first: gates, performers, flow; then time
+    rank = {"gate": 0, "performer": 1, "flow": 2, "time": 3}
+    ordered = sorted(
+        deviations, key=lambda d: (rank.get(str(d.get("aspect")), 4), str(d.get("case_id")))
+    )
+    table = Table(
+        title=f"Deviations ({min(top, len(ordered))} of {len(ordered)})", title_justify="left"
+    )
+    cols = [c for c in ("case_id", "aspect", "category", "stage", "detail") if c in ordered[0]]
+    for col in cols:
+        table.add_column(col)
+    for row in ordered[:top]:
+        table.add_row(*(escape(str(row.get(c) or "")) for c in cols))
+    out.print(table)

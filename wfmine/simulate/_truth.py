@@ -22,12 +22,12 @@ stages:
   - id: triage
     team: product
     performer: either           # product people, helped by the Automation for Jira rule
-    expected: 2d
+    expected: 2w                # triage queues are weekly
     activities: ["jira:Issue created", "jira:Status: Triage"]
   - id: build
     team: engineering
     performer: either           # engineers, or the sanctioned Copilot coding agent
-    expected: 5d
+    expected: 10d
     activities:
       - "jira:Status: In Progress"
       - "github:Commit pushed"
@@ -37,7 +37,7 @@ stages:
   - id: review
     team: engineering
     performer: either           # human reviewers and the sanctioned review agent
-    expected: 2d
+    expected: 1w
     activities:
       - "jira:Status: In Review"
       - "github:PR ready for review"
@@ -50,13 +50,13 @@ stages:
   - id: qa
     team: qa
     performer: human
-    expected: 5d
+    expected: 2w
     activities: ["jira:Status: QA"]
   - id: deploy
     team: operations
     performer: human
     irreversible: true
-    expected: 2d
+    expected: 4d
     activities: ["github:PR merged", "github:Revert merged", "jira:Status: Done"]
 unmapped: ignore
 teams: [support]                # teams that own no stage but hand work over
@@ -110,6 +110,9 @@ agents:
   - id: dependabot
     accounts: ["github:dependabot[bot]"]
     stages: [build]
+allow:
+  # the coding agent asks for review of its own pull request: accepted
+  - {kind: agent_out_of_stage, actor: copilot, activity: "github:Review requested"}
 """
 
 # The stage of design.yaml in which each planted failure shows in the exports.
