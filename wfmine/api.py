@@ -241,6 +241,14 @@ class Log:
 
         return process_map(self.events, metric=metric)
 
+    def stage_map(self, design: Any, metric: Literal["frequency", "wait"] = "frequency") -> Any:
+        """A plotly figure of the flow between the design's stages (disallowed moves dashed red)."""
+        from wfmine.design import load_design
+        from wfmine.discovery import stage_map
+
+        loaded = load_design(design) if isinstance(design, str | Path) else design
+        return stage_map(self.events, loaded, metric=metric)
+
     def to_pm4py(self) -> Any:
         """A pandas frame with pm4py's column names."""
         from wfmine.discovery.bridge import to_pm4py

@@ -44,7 +44,7 @@ from wfmine.discovery.performance import (
     throughput_weekly,
     work_in_progress,
 )
-from wfmine.discovery.process_map import process_map
+from wfmine.discovery.process_map import process_map, stage_map
 from wfmine.discovery.variants import case_variants, variants
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "log_summary",
     "performance_dfg",
     "process_map",
+    "stage_map",
     "save_bpmn",
     "save_pnml",
     "start_activities",
