@@ -589,3 +589,50 @@ def test_seams_use_the_performers_team_over_the_objects_team() -> None:
     teams = _performer_teams(log, _Store()).select("actor_id", "team").rows()  # type: ignore[arg-type]
     assert teams == [("rev", "engineering"), ("qa1", "qa"), ("ops", "operations"),
                      ("ops", "operations")]  # fmt: skip
+
+
+def test_recovery_is_the_time_from_stuck_to_the_next_progress() -> None:
+    import datetime as dt
+
+    from wfmine.design import load_design_text, map_stages
+    from wfmine.findings._design import as_view
+    from wfmine.findings.failures import stall_recoveries
+
+    design = load_design_text(
+        """
+version: 1
+name: t
+stages:
+  - {id: a, team: x, performer: either, expected: 1d, activities: ["csv:A"]}
+  - {id: b, team: x, performer: either, expected: 1d, activities: ["csv:B"]}
+transitions: [[a, b]]
+start: [a]
+end: [b]
+""",
+        name="t.yaml",
+    )
+    t0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    rows = []
+    for i in range(12):  # eleven one-hour visits of a, one of four days
+        wait = dt.timedelta(days=4) if i == 0 else dt.timedelta(hours=1)
+        rows += [
+            (f"c{i}", "A", t0, 0, "ann", "human"),
+            (f"c{i}", "B", t0 + wait, 1, "bob", "human"),
+        ]
+    log = pl.DataFrame(
+        rows,
+        schema=["case_id", "activity", "timestamp", "seq", "actor_id", "actor_kind"],
+        orient="row",
+    ).with_columns(
+        pl.lit("csv").alias("source"),
+        pl.col("timestamp").dt.cast_time_unit("us"),
+        pl.col("actor_id").alias("resource"),
+        pl.lit("x").alias("team"),
+        pl.format("e{}{}", pl.col("case_id"), pl.col("seq")).alias("event_id"),
+    )
+    rec = stall_recoveries(map_stages(log, design), as_view(design))
+    assert rec.get_column("case_id").to_list() == ["c0"]
+    row = rec.row(0, named=True)
+    assert row["recovered_at"] == t0 + dt.timedelta(days=4)
+    assert row["stalled_at"] > row["start"]
+    assert row["recovery_s"] == (row["recovered_at"] - row["stalled_at"]).total_seconds()

@@ -68,6 +68,7 @@ __all__ = [
     "failure_occurrences",
     "failure_patterns",
     "stall_limits",
+    "stall_recoveries",
     "weekly_pattern_counts",
 ]
 
@@ -310,6 +311,44 @@ def _stall(steps: pl.DataFrame, limits: pl.DataFrame, view: DesignView | None) -
         .filter(pl.col("_dur") > pl.col("limit_s"))
     )
     return _occ(d.select("case_id", "stage", pl.col("_until").alias("timestamp")), "stall")
+
+
+def stall_recoveries(
+    log: pl.DataFrame, view: DesignView | None = None, *, stall_factor: float = STALL_FACTOR
+) -> pl.DataFrame:
+    """Every stalled stage visit and how long the work took to move again.
+
+    Columns ``case_id``, ``stage``, ``start`` (visit start), ``stalled_at``
+    (start + the stage's stall limit: from then on the work counts as stuck),
+    ``recovered_at`` (the next progress: the case's next stage visit) and
+    ``recovery_s`` (``recovered_at - stalled_at``). ``log`` needs a ``stage``
+    column, as for :func:`failure_occurrences`.
+    """
+    schema: dict[str, pl.DataType] = {
+        "case_id": pl.String(), "stage": pl.String(), "start": pl.Datetime("us", "UTC"),
+        "stalled_at": pl.Datetime("us", "UTC"), "recovered_at": pl.Datetime("us", "UTC"),
+        "recovery_s": pl.Float64(),
+    }  # fmt: skip
+    steps = _stage_steps(_with_stage_context(_in_workflow(log, view)))
+    limits = stall_limits(steps, view, factor=stall_factor)
+    if steps.height == 0 or limits.height == 0:
+        return pl.DataFrame(schema=schema)
+    limit_us = (pl.col("limit_s") * 1_000_000).cast(pl.Int64)
+    return (
+        _visit_durations(steps, view)
+        .join(limits.select("stage", "limit_s"), on="stage", how="inner")
+        .filter(pl.col("_dur") > pl.col("limit_s"))
+        .select(
+            "case_id",
+            "stage",
+            "start",
+            (pl.col("start") + pl.duration(microseconds=limit_us)).alias("stalled_at"),
+            pl.col("_until").alias("recovered_at"),
+            (pl.col("_dur") - pl.col("limit_s")).alias("recovery_s"),
+        )
+        .cast(schema)  # type: ignore[arg-type]
+        .sort("stalled_at", "case_id")
+    )
 
 
 def _ping_pong(log: pl.DataFrame, attrs: pl.DataFrame | None) -> pl.DataFrame:

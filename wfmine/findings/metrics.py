@@ -8,8 +8,10 @@
                       completions -- *our* definition of throughput stability
                       (SIGNALS.md) -- and the share of finished cases within
                       the design's summed expected stage times;
-``recovery``          per stalled stage visit (longer than the stage's stall
-                      limit, see :mod:`wfmine.findings.failures`): weekly count;
+``recovery``          weekly, by when work became stuck: stalled stage visits
+                      (longer than the stage's stall limit, see
+                      :mod:`wfmine.findings.failures`) and the median / p90 time
+                      from stuck to the next progress (the next stage visit);
 ``seam_coverage``     weekly share of handoffs (between workflow steps) through
                       owned seams;
 ``failure_weekly``    weekly counts per failure pattern signature;
@@ -31,7 +33,11 @@ from typing import Any, Final
 import polars as pl
 
 from wfmine.findings._design import as_view, map_stages
-from wfmine.findings.failures import failure_occurrences, weekly_pattern_counts
+from wfmine.findings.failures import (
+    failure_occurrences,
+    stall_recoveries,
+    weekly_pattern_counts,
+)
 from wfmine.findings.seams import handoffs, workflow_steps
 
 __all__ = ["READY_SHARE", "metrics"]
@@ -95,15 +101,15 @@ def metrics(
                           "cv": pl.Float64, "p10": pl.Float64, "p90": pl.Float64},
     )  # fmt: skip
     occ = failure_occurrences(log, view, events_attrs)
-    stalls = occ.filter(pl.col("type") == "stall")
+    recoveries = stall_recoveries(log, view)
     out["recovery"] = (
-        stalls.join(ordered.select("case_id", pl.col("timestamp").alias("_t")), on="case_id")
-        .filter(pl.col("_t") >= pl.col("timestamp"))
-        .group_by(_week(pl.col("timestamp")))
-        .agg(pl.len().alias("stalls"))
+        recoveries.group_by(_week(pl.col("stalled_at")))
+        .agg(
+            pl.len().alias("stalls"),
+            pl.col("recovery_s").median().alias("recovery_median_s"),
+            pl.col("recovery_s").quantile(0.9, interpolation="linear").alias("recovery_p90_s"),
+        )
         .sort("week")
-        if stalls.height
-        else pl.DataFrame(schema={"week": pl.Datetime("us", "UTC"), "stalls": pl.UInt32})
     )
     h = (
         handoffs(workflow_steps(log, view), dimension="team")
