@@ -224,3 +224,33 @@ def test_discover_in_the_sample_workspace_runs_the_main_job(
     code, out, err = _run("discover")
     assert code == 0, err
     assert "findings" in out and "Report written to" in out
+
+
+def test_live_github_pulls_are_conditional_across_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ETags are kept in the store: an unchanged list costs a 304, and adds nothing."""
+    from tests.fake_servers import FakeServer, Reply, Request
+    from tests.test_connector_github_live import API, PRS, TOKEN, _routes
+
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+
+    def pulls(request: Request) -> Reply:
+        if request.param("state") == "open":
+            return Reply(200, [])
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Reply(304, None, {"ETag": '"v1"'})
+        return Reply(200, PRS, {"ETag": '"v1"'})
+
+    db = str(tmp_path / "s.duckdb")
+    with FakeServer(_routes(**{f"{API}/pulls": pulls})) as server:
+        args = ["ingest", "github", "--repo", "acme/api", "--url", server.url, "--db", db, "--json"]
+        code, out, err = _run(*args)
+        assert code == 0, err
+        assert json.loads(out)["loaded"][0]["events_added"] > 0
+        code, out, err = _run(*args)
+        assert code == 0, err
+        assert json.loads(out)["loaded"][0]["events_added"] == 0
+        conditional = [r for r in server.requests if r.headers.get("If-None-Match") == '"v1"']
+        assert conditional, "the second pull did not send If-None-Match"
+    assert TOKEN.encode() not in Path(db).read_bytes()

@@ -206,3 +206,29 @@ def test_to_utc_reads_the_formats_sources_write() -> None:
     assert to_utc("2024-03-05T14:22:31Z") == dt.datetime(2024, 3, 5, 14, 22, 31, tzinfo=dt.UTC)
     assert to_utc(0) == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     assert to_utc(None) is None
+
+
+def test_an_older_store_is_migrated_in_place(tmp_path) -> None:
+    path = tmp_path / "old.duckdb"
+    with Store(path) as store:
+        store.ingest(_batch())
+        # make it look like a version-1 file
+        store.connection.execute("DROP TABLE http_cache")
+        store.connection.execute("UPDATE schema_meta SET value = '1' WHERE key = 'version'")
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.counts()["events"] == 4
+        store.save_http_cache({"https://api.example/x": ('"e1"', [1, 2])})
+        assert store.http_cache("https://api.example") == {
+            "https://api.example/x": ('"e1"', [1, 2])
+        }
+
+
+def test_a_store_from_a_newer_wfmine_is_refused(tmp_path) -> None:
+    from wfmine.errors import StoreError
+
+    path = tmp_path / "new.duckdb"
+    with Store(path) as store:
+        store.connection.execute("UPDATE schema_meta SET value = '99' WHERE key = 'version'")
+    with pytest.raises(StoreError, match="newer"):
+        Store(path)

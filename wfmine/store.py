@@ -90,6 +90,11 @@ _MIGRATIONS: Final[list[list[str]]] = [
     ],
 ]
 
+_MIGRATIONS.append(
+    # version 2: conditional-request cache of the live clients (URL -> ETag, body)
+    ["""CREATE TABLE http_cache (url VARCHAR PRIMARY KEY, etag VARCHAR, body JSON)"""]
+)
+
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 
 # (table, key columns) for idempotent appends
@@ -288,6 +293,21 @@ class Store:
                     "evidence FROM _m"
                 )
                 con.unregister("_m")
+
+    def http_cache(self, prefix: str) -> dict[str, tuple[str, Any]]:
+        """Stored ``URL -> (ETag, body)`` for URLs under ``prefix`` (for conditional requests)."""
+        rows = self._con.execute(
+            "SELECT url, etag, body FROM http_cache WHERE starts_with(url, ?)", [prefix]
+        ).fetchall()
+        return {url: (etag, json.loads(body)) for url, etag, body in rows}
+
+    def save_http_cache(self, entries: dict[str, tuple[str, Any]]) -> None:
+        """Store ETags and bodies so the next pull can ask "changed since?" (one transaction)."""
+        if not entries:
+            return
+        rows = [(url, etag, json.dumps(body)) for url, (etag, body) in sorted(entries.items())]
+        with self.transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO http_cache VALUES (?, ?, ?)", rows)
 
     def replace_findings(self, findings: pl.DataFrame) -> None:
         """Replace the stored findings with ``findings`` (the findings table's columns)."""

@@ -142,14 +142,18 @@ def pull_live(store: Store, cfg: ConnectorConfig) -> dict[str, Any]:
         if not isinstance(repo, str) or "/" not in repo:
             raise ConfigError(f'{cfg.file}: [options] repo = "owner/name" is needed')
         owner, name = repo.split("/", 1)
+        etags = store.http_cache(cfg.url)
         batch = github.pull(
             owner,
             name,
             token_env=cfg.credentials.get("token_env", "GITHUB_TOKEN"),
             base_url=cfg.url,
             since=store.last_cursor("github", repo),
+            etags=etags,
         )
-        return store.ingest(batch, origin=cfg.url, scope=repo)
+        summary = store.ingest(batch, origin=cfg.url, scope=repo)
+        store.save_http_cache(etags)
+        return summary
     raise ConfigError(f"{cfg.file}: live pulls exist for jira and github only")
 
 

@@ -112,16 +112,21 @@ def _pull(
             raise InputError("a live GitHub pull needs --repo owner/name")
         owner, name = repo.split("/", 1)
         scope = repo
-        kwargs: dict[str, Any] = {
-            "since": store.last_cursor("github", scope),
-            "token_env": token_env or "GITHUB_TOKEN",
-        }
-        if url is not None:
-            kwargs["base_url"] = url
-        batch = github.pull(owner, name, **kwargs)
+        base = url or "https://api.github.com"
+        etags = store.http_cache(base)  # conditional requests: unchanged pages cost no quota
+        batch = github.pull(
+            owner,
+            name,
+            since=store.last_cursor("github", scope),
+            token_env=token_env or "GITHUB_TOKEN",
+            base_url=base,
+            etags=etags,
+        )
     else:
         raise InputError("live pulls exist for jira and github only")
     summary = store.ingest(batch, origin=url or repo or "", scope=scope)
+    if kind == "github":
+        store.save_http_cache(etags)
     return {
         "kind": kind,
         "path": url or repo,
