@@ -46,10 +46,26 @@ def discover(
                 )
         else:
             ingested = ingest_path(store, path)
+        job: dict[str, Any] = {}
+        if ingested.object_ids is None:  # a workspace: check, find and report too
+            with out.status("Checking against the design …") if show else _null():
+                job = _workspace_job(store, path)
         with out.status("Discovering …") if show else _null():
             log = store.log(case_notion=case_notion)
             if ingested.object_ids is not None:
                 log = log.filter(pl.col("object_id").is_in(ingested.object_ids))
+            in_scope = job.pop("_in_scope", None)
+            scope: dict[str, Any] | None = None
+            if in_scope is not None:
+                # the design speaks about work items: conversations and items linked to
+                # none stay in the store but not in the process figures
+                total = log.get_column("case_id").n_unique()
+                log = log.filter(pl.col("case_id").is_in(in_scope))
+                scope = {
+                    "cases_in_scope": log.get_column("case_id").n_unique(),
+                    "cases_out_of_scope": total - log.get_column("case_id").n_unique(),
+                    "rule": "cases with an event mapped to a design stage and of a work item",
+                }
             result = summarise(log, top=top)
         if html is not None:
             from wfmine.discovery import process_map
@@ -61,10 +77,10 @@ def discover(
             **result,
             "inputs": ingested.describe(),
             "store": str(store_path),
+            **job,
         }
-        if ingested.object_ids is None:  # a workspace: check, find and report too
-            with out.status("Checking against the design …") if show else _null():
-                payload.update(_workspace_job(store, path))
+        if scope is not None:
+            payload["scope"] = scope
     if as_json:
         emit_json(payload)
         return
@@ -95,10 +111,29 @@ def _workspace_job(store: Any, root: Path) -> dict[str, Any]:
             reports.append(str(generate(definition, store=store)))
     return {
         "design": str(design),
-        "check": checked.summary if hasattr(checked, "summary") else {},
+        "check": checked.summary,
         "findings": findings_json(found),
         "reports": reports,
+        "_in_scope": checked.cases.get_column("case_id"),
+        "stage_variants": _stage_variants(checked.cases),
     }
+
+
+def _stage_variants(cases: Any) -> list[dict[str, Any]]:
+    """Paths through the design's stages (consecutive visits), most frequent first."""
+    import polars as pl
+
+    if cases.height == 0 or "variant" not in cases.columns:
+        return []
+    rows: list[dict[str, Any]] = (
+        cases.group_by("variant")
+        .agg(pl.len().alias("cases"), pl.col("fitness").mean().alias("fitness"))
+        .with_columns((pl.col("cases") / pl.col("cases").sum()).alias("coverage"))
+        .sort(["cases", "variant"], descending=[True, False])
+        .rename({"variant": "stages"})
+        .to_dicts()
+    )
+    return rows
 
 
 def _print_workspace(out: Any, payload: dict[str, Any]) -> None:
@@ -170,11 +205,32 @@ def _print_summary(out: Any, payload: dict[str, Any], top: int) -> None:
     if not log["events"]:
         out.print("[yellow]No events to discover.[/yellow]")
         return
+    scope = payload.get("scope")
+    if scope:
+        out.print(
+            f"\nIn scope of the design: {scope['cases_in_scope']:,} cases "
+            f"({scope['cases_out_of_scope']:,} others — conversations and items linked to no "
+            "work item — are left out of the figures below)"
+        )
     out.print(
         f"\n[bold]{log['cases']:,}[/bold] cases, [bold]{log['events']:,}[/bold] events, "
         f"[bold]{log['activities']}[/bold] activities, {log['start']} → {log['end']}"
     )
-    variants = Table(title="Top variants", title_justify="left")
+    stage_paths = payload.get("stage_variants") or []
+    if stage_paths:
+        paths = Table(title="Top paths through the designed stages", title_justify="left")
+        paths.add_column("#", justify="right")
+        paths.add_column("cases", justify="right")
+        paths.add_column("coverage", justify="right")
+        paths.add_column("fitness", justify="right")
+        paths.add_column("stages")
+        for i, v in enumerate(stage_paths[:top], 1):
+            paths.add_row(
+                str(i), f"{v['cases']:,}", f"{v['coverage']:.1%}", f"{v['fitness']:.2f}",
+                escape(" → ".join(v["stages"])),
+            )  # fmt: skip
+        out.print(paths)
+    variants = Table(title="Top variants (activities)", title_justify="left")
     variants.add_column("#", justify="right")
     variants.add_column("cases", justify="right")
     variants.add_column("coverage", justify="right")
