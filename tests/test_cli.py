@@ -215,6 +215,12 @@ def test_discover_in_the_sample_workspace_runs_the_main_job(
     assert payload["inputs"]["roster"].endswith("roster.yaml")
     assert payload["log"]["cases"] > 0 and payload["variants"]
     assert payload["check"]["gate_violations"] > 0
+    # process figures cover the work items the design speaks about, and say so
+    scope = payload["scope"]
+    assert scope["cases_in_scope"] == payload["log"]["cases"] == payload["check"]["cases"]
+    assert scope["cases_out_of_scope"] > 0
+    top = payload["stage_variants"][0]
+    assert top["stages"][0] == "triage" and top["stages"][-1] == "deploy"
     assert {f["kind"] for f in payload["findings"]} >= {"gate_violation", "shadow_agent"}
     (report,) = payload["reports"]
     html = Path(report).read_text(encoding="utf-8")
