@@ -382,7 +382,6 @@ class Store:
         *,
         case_notion: str = "work_item",
         sources: Sequence[str] | None = None,
-        lazy: bool = False,
     ) -> pl.DataFrame:
         """The flat event log (:data:`wfmine.model.LOG_SCHEMA`), ordered by case, time, seq.
 
@@ -392,7 +391,6 @@ class Store:
         performer's team when identity resolution knows it (a roster), else the
         team recorded at the event (``org:group``, a connector's ``[teams]``).
         """
-        del lazy
         mapping = self.case_map(case_notion)
         params: list[Any] = []
         where = ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol, cast
@@ -197,22 +197,18 @@ def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:
                 return None
         return kinds[0]
 
-    def walk(p: Path) -> Iterator[None]:
+    def walk(p: Path) -> None:
         kind = claim(p)
         if kind is not None:
             found.append(Detected(kind, p, name=p.name))
-            return
-        if p.is_dir():
+        elif p.is_dir():
             for child in sorted(p.iterdir()):
-                if child.name in _SKIP_NAMES or child.name.startswith("."):
-                    continue
-                yield from walk(child)
+                if child.name not in _SKIP_NAMES and not child.name.startswith("."):
+                    walk(child)
         else:
             skipped.append((p, _why_skipped(p)))
-        yield None
 
-    for _ in walk(path):
-        pass
+    walk(path)
     return found, skipped
 
 

@@ -963,8 +963,6 @@ class _Collector:
                 activity = (
                     p.activity if isinstance(p.activity, str) else p.activity[0 if is_pr else 1]
                 )
-                if activity.startswith("GH issue") or activity in ("Labeled", "Assigned"):
-                    pass
                 if not is_pr and activity.startswith("PR "):
                     activity = {
                         "PR closed": "GH issue closed",
