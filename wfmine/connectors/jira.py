@@ -759,32 +759,32 @@ def _finish(
     by_id = {
         str(e.issue.get("id")): e for e in reader.issues.values() if e.issue.get("id") is not None
     }
-    for issue_id, items in sorted(reader.extra_histories.items()):
-        target = by_id.get(issue_id) or reader.issues.get(issue_id)
-        for history, ref in items:
-            reader.raw.append(
-                {"source": "jira", "record_type": "history", "record_id": f"{issue_id}/{history['id']}",
-                 "payload": to_json(history), "origin": ref.rsplit("#", 1)[0]}
-            )  # fmt: skip
-            if target is not None:
-                target.histories.setdefault(str(history["id"]), history)
-        if target is None:
-            reader.warnings.append(
-                f"changelog of issue {issue_id} ({len(items)} histories) has no matching issue: kept raw, no events"
-            )
-    for issue_id, comments in sorted(reader.extra_comments.items()):
-        target = by_id.get(issue_id) or reader.issues.get(issue_id)
-        for comment, ref in comments:
-            reader.raw.append(
-                {"source": "jira", "record_type": "comment", "record_id": f"{issue_id}/{comment['id']}",
-                 "payload": to_json(comment), "origin": ref.rsplit("#", 1)[0]}
-            )  # fmt: skip
-            if target is not None:
-                target.comments.setdefault(str(comment["id"]), comment)
-        if target is None:
-            reader.warnings.append(
-                f"comments of issue {issue_id} ({len(comments)}) have no matching issue: kept raw, no events"
-            )
+    # changelog and comment pages fetched apart from their issue: keep each raw,
+    # attach it to its issue when the issue was read too
+    extras = (
+        (
+            "history",
+            reader.extra_histories,
+            "histories",
+            "changelog of issue {} ({} histories) has",
+        ),
+        ("comment", reader.extra_comments, "comments", "comments of issue {} ({}) have"),
+    )
+    for record_type, extra, attribute, label in extras:
+        for issue_id, records in sorted(extra.items()):
+            target = by_id.get(issue_id) or reader.issues.get(issue_id)
+            for record, ref in records:
+                reader.raw.append(
+                    {"source": "jira", "record_type": record_type,
+                     "record_id": f"{issue_id}/{record['id']}", "payload": to_json(record),
+                     "origin": ref.rsplit("#", 1)[0]}
+                )  # fmt: skip
+                if target is not None:
+                    getattr(target, attribute).setdefault(str(record["id"]), record)
+            if target is None:
+                reader.warnings.append(
+                    label.format(issue_id, len(records)) + " no matching issue: kept raw, no events"
+                )
     for user in reader.users:
         builder.account(user)
     for key in sorted(reader.issues):
