@@ -10,9 +10,9 @@ from email.utils import format_datetime
 from io import BytesIO
 from pathlib import Path
 
+from wfmine.simulate._model import Mail, World
 from wfmine.simulate._org import Actor
 from wfmine.simulate._util import zone
-from wfmine.simulate._work import Mail, World
 
 _POLICY = email.policy.default.clone(linesep="\n", max_line_length=78)
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wfmine.simulate._model import REPOS, PullRequest, World
 from wfmine.simulate._org import GITHUB_ORG, Actor, Org
 from wfmine.simulate._util import dump_json
-from wfmine.simulate._work import REPOS, PullRequest, World
 
 API = "https://api.github.com"
 WEB = "https://github.com"

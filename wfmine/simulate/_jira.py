@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from wfmine.simulate._model import STATUSES, Item, World
 from wfmine.simulate._org import JIRA_BASE, Actor
 from wfmine.simulate._util import dump_json, zone
-from wfmine.simulate._work import STATUSES, Item, World
 
 PAGE = 50
 _EXPORT_TZ = "Europe/Berlin"  # the time zone of the user who saved the export

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wfmine.simulate._model import BASE, SlackMsg, World
 from wfmine.simulate._org import SLACK_TEAM, Actor
 from wfmine.simulate._util import dump_json, zone
-from wfmine.simulate._work import BASE, SlackMsg, World
 
 CHANNELS: tuple[str, ...] = ("product", "engineering", "qa", "operations", "support", "incidents")
 CHANNEL_TEAM = {

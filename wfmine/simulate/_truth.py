@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from wfmine.simulate._config import SimConfig
-from wfmine.simulate._work import World, _keynum
+from wfmine.simulate._model import World, keynum
 
 GENERATOR = "wfmine.simulate 0.1.0"
 
@@ -151,12 +151,12 @@ def ground_truth(world: World, cfg: SimConfig) -> dict[str, Any]:
         )
     }
     seams = [
-        {"from": a, "to": b, "kind": "team", "cases": sorted(set(c) & done, key=_keynum)}
+        {"from": a, "to": b, "kind": "team", "cases": sorted(set(c) & done, key=keynum)}
         for (a, b), c in sorted(t.seam_cases.items())
     ]
     failures = []
     for ftype in sorted(t.failures):
-        cases = sorted(set(t.failures[ftype]), key=_keynum)
+        cases = sorted(set(t.failures[ftype]), key=keynum)
         stage = FAILURE_STAGES[ftype]
         failures.append(
             {
@@ -179,8 +179,8 @@ def ground_truth(world: World, cfg: SimConfig) -> dict[str, Any]:
         "unowned_seams": seams,
         "owned_seams": OWNED_SEAMS,
         "failure_patterns": failures,
-        "gate_violations": sorted(t.gates, key=lambda g: (_keynum(g["case"]), g["type"])),
-        "deviations": sorted(t.deviations, key=lambda d: (_keynum(d["case"]), d["type"])),
+        "gate_violations": sorted(t.gates, key=lambda g: (keynum(g["case"]), g["type"])),
+        "deviations": sorted(t.deviations, key=lambda d: (keynum(d["case"]), d["type"])),
     }
 
 
