@@ -34,7 +34,7 @@ from wfmine.simulate._model import (
     Truth,
 )
 from wfmine.simulate._org import GITHUB_ORG, Actor, Org
-from wfmine.simulate._text import BOT_REVIEW, FILES, REVIEW_NITS, jira_url, pr_url, slugify
+from wfmine.simulate._text import BOT_REVIEW, REVIEW_NITS, files_of, jira_url, pr_url, slugify
 
 
 class Acts:
@@ -314,7 +314,7 @@ class Acts:
             pr.commits[-1].sha,
         )
         pr.reviews.append(rv)
-        files = FILES[pr.repo]
+        files = files_of(pr.repo)
         for _ in range(self.rng.choice([0, 1, 1, 2])):
             pr.review_comments.append(
                 ReviewComment(
@@ -352,7 +352,7 @@ class Acts:
                         t,
                         who.id,
                         self.rng.choice(REVIEW_NITS),
-                        self.rng.choice(FILES[pr.repo]),
+                        self.rng.choice(files_of(pr.repo)),
                         self.rng.randint(5, 240),
                         rv.commit_id,
                     )

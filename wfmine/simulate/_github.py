@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wfmine.simulate._model import REPOS, PullRequest, World
+from wfmine.simulate._model import PullRequest, World
 from wfmine.simulate._org import GITHUB_ORG, Actor, Org
 from wfmine.simulate._util import dump_json
 
@@ -15,6 +16,14 @@ API = "https://api.github.com"
 WEB = "https://github.com"
 _ORG_ID = 98_765_432
 _REPO_IDS = {"api": 612_300_101, "web": 612_300_102, "infra": 612_300_103}
+
+
+def _repo_id(name: str) -> int:
+    if name in _REPO_IDS:
+        return _REPO_IDS[name]
+    return 612_300_200 + int(hashlib.sha1(name.encode()).hexdigest()[:6], 16) % 90_000
+
+
 _LABELS = {
     "security": ("d73a4a", 5_100_000_001),
     "payments": ("0e8a16", 5_100_000_002),
@@ -105,8 +114,8 @@ def _repo(name: str) -> dict[str, Any]:
     full = f"{GITHUB_ORG}/{name}"
     u = f"{API}/repos/{full}"
     return {
-        "id": _REPO_IDS[name],
-        "node_id": _node("010:Repository", _REPO_IDS[name]),
+        "id": _repo_id(name),
+        "node_id": _node("010:Repository", _repo_id(name)),
         "name": name,
         "full_name": full,
         "private": True,
@@ -172,7 +181,7 @@ class _Writer:
         self.org: Org = world.org
         self.end = world.end
         self.out = out
-        self.repos = {r: _repo(r) for r in REPOS}
+        self.repos = {r: _repo(r) for r in world.layout.repos}
 
     def a(self, actor_id: str) -> Actor:
         return self.org[actor_id]
@@ -340,7 +349,7 @@ class _Writer:
         tree = sha[::-1]
         return {
             "sha": sha,
-            "node_id": _node("06:Commit" + str(_REPO_IDS[pr.repo]) + ":", int(sha[:10], 16)),
+            "node_id": _node("06:Commit" + str(_repo_id(pr.repo)) + ":", int(sha[:10], 16)),
             "commit": {
                 "author": sig,
                 "committer": dict(sig),
@@ -495,12 +504,12 @@ class _Writer:
                                     "head": {
                                         "ref": pr.branch,
                                         "sha": ch.sha,
-                                        "repo": {"id": _REPO_IDS[repo], "url": u, "name": repo},
+                                        "repo": {"id": _repo_id(repo), "url": u, "name": repo},
                                     },
                                     "base": {
                                         "ref": "main",
                                         "sha": pr.base_sha,
-                                        "repo": {"id": _REPO_IDS[repo], "url": u, "name": repo},
+                                        "repo": {"id": _repo_id(repo), "url": u, "name": repo},
                                     },
                                 }
                             ],
@@ -581,6 +590,6 @@ class _Writer:
 def write(world: World, out: Path) -> list[Path]:
     w = _Writer(world, out)
     paths: list[Path] = []
-    for repo in REPOS:
+    for repo in world.layout.repos:
         paths += w.write_repo(repo)
     return paths

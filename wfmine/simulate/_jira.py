@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wfmine.simulate._model import STATUSES, Item, World
+from wfmine.simulate._model import Item, World
 from wfmine.simulate._org import JIRA_BASE, Actor
 from wfmine.simulate._util import dump_json, zone
 
@@ -29,13 +30,6 @@ _ISSUETYPES = {
     "Task": ("10002", "A small, distinct piece of work.", 10318),
 }
 _PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4"}
-_COMPONENTS = {
-    "api": "10100",
-    "web": "10101",
-    "billing": "10102",
-    "database": "10103",
-    "infra": "10104",
-}
 
 
 def jira_time(t: datetime) -> str:
@@ -77,8 +71,8 @@ def adf(text: str) -> dict[str, Any]:
     }
 
 
-def _status(name: str) -> dict[str, Any]:
-    sid, cat = STATUSES[name]
+def _status(statuses: Mapping[str, tuple[str, str]], name: str) -> dict[str, Any]:
+    sid, cat = statuses[name]
     c = _CATEGORIES[cat]
     return {
         "self": f"{JIRA_BASE}/rest/api/3/status/{sid}",
@@ -96,7 +90,8 @@ def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> di
     end = w.end
     hist = sorted((h for h in it.histories if h.t <= end), key=lambda h: h.t)
     comments = sorted((c for c in it.comments if c.t <= end), key=lambda c: c.t)
-    status = "Open"
+    statuses = w.layout.statuses
+    status = w.layout.initial_status
     status_change = it.created
     assignee: str | None = None
     resolution: str | None = None
@@ -105,7 +100,7 @@ def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> di
     for h in hist:
         for ch in h.items:
             if ch.field == "status" and ch.to_string:
-                if STATUSES[ch.to_string][1] != STATUSES[status][1]:
+                if statuses[ch.to_string][1] != statuses[status][1]:
                     status_change = h.t
                 status = ch.to_string
             elif ch.field == "assignee":
@@ -124,6 +119,9 @@ def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> di
     key = it.key
     base = f"{JIRA_BASE}/rest/api/3"
     reporter = org[it.reporter]
+    comps = w.layout.components
+    project_key = key.rsplit("-", 1)[0]
+    project_id, project_name = w.layout.projects[project_key]
     itid, idesc, iav = _ISSUETYPES[it.itype]
     fields: dict[str, Any] = {
         "statuscategorychangedate": jira_time(status_change),
@@ -138,15 +136,15 @@ def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> di
             "hierarchyLevel": 0,
         },
         "components": [
-            {"self": f"{base}/component/{_COMPONENTS[c]}", "id": _COMPONENTS[c], "name": c}
+            {"self": f"{base}/component/{comps[c]}", "id": comps[c], "name": c}
             for c in it.components
         ],
         "timespent": None,
         "project": {
-            "self": f"{base}/project/10000",
-            "id": "10000",
-            "key": "ACME",
-            "name": "Acme Platform",
+            "self": f"{base}/project/{project_id}",
+            "id": project_id,
+            "key": project_key,
+            "name": project_name,
             "projectTypeKey": "software",
             "simplified": False,
             "avatarUrls": {
@@ -193,7 +191,7 @@ def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> di
         "issuelinks": [],
         "assignee": user(org[assignee]) if assignee else None,
         "updated": jira_time(updated),
-        "status": _status(status),
+        "status": _status(statuses, status),
         "timeoriginalestimate": None,
         "description": adf(it.description),
         "timetracking": {},

@@ -7,6 +7,7 @@ modules write it in each system's export format.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -211,6 +212,45 @@ class Truth:
     deviations: list[dict[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How the organisation's systems are set up: what the export writers need to know.
+
+    The defaults are the stage-teams organisation's (Acme's) set-up.
+    """
+
+    statuses: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(STATUSES))
+    initial_status: str = "Open"
+    #: project key -> (id, name)
+    projects: Mapping[str, tuple[str, str]] = field(
+        default_factory=lambda: {PROJECT: ("10000", "Acme Platform")}
+    )
+    #: component name -> id
+    components: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "api": "10100",
+            "web": "10101",
+            "billing": "10102",
+            "database": "10103",
+            "infra": "10104",
+        }
+    )
+    repos: tuple[str, ...] = REPOS
+    #: Slack channel -> the team it belongs to
+    channels: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "product": "product",
+            "engineering": "engineering",
+            "qa": "qa",
+            "operations": "operations",
+            "support": "support",
+            "incidents": "operations",
+        }
+    )
+    #: the workspace owner (creator of the channels)
+    slack_owner: str = "viktor"
+
+
 @dataclass
 class World:
     org: Org
@@ -222,6 +262,7 @@ class World:
     end: datetime
     seed: int
     months: int
+    layout: Layout = field(default_factory=Layout)
 
 
 def keynum(key: str) -> int:

@@ -11,15 +11,6 @@ from wfmine.simulate._model import BASE, SlackMsg, World
 from wfmine.simulate._org import SLACK_TEAM, Actor
 from wfmine.simulate._util import dump_json, zone
 
-CHANNELS: tuple[str, ...] = ("product", "engineering", "qa", "operations", "support", "incidents")
-CHANNEL_TEAM = {
-    "product": "product",
-    "engineering": "engineering",
-    "qa": "qa",
-    "operations": "operations",
-    "support": "support",
-    "incidents": "operations",
-}
 _TZ_LABELS = {
     "Europe/Berlin": "Central European Time",
     "Europe/Madrid": "Central European Time",
@@ -56,7 +47,7 @@ def _handle(a: Actor) -> str:
     return a.email.split("@")[0] if a.email and a.kind == "human" else a.id
 
 
-def _user(a: Actor) -> dict[str, Any]:
+def _user(a: Actor, owner: str) -> dict[str, Any]:
     assert a.slack is not None
     is_bot = a.kind != "human" and not a.extra.get("shadow")
     first, _, last = a.name.partition(" ")
@@ -95,8 +86,8 @@ def _user(a: Actor) -> dict[str, Any]:
         "profile": profile,
         "is_bot": is_bot,
         "is_admin": a.lead,
-        "is_owner": a.id == "viktor",
-        "is_primary_owner": a.id == "viktor",
+        "is_owner": a.id == owner,
+        "is_primary_owner": a.id == owner,
         "is_restricted": False,
         "is_ultra_restricted": False,
         "is_stranger": False,
@@ -143,7 +134,8 @@ def write(world: World, out: Path) -> list[Path]:
     for m in msgs:
         if m.parent is not None and m.parent in by_uid:
             replies.setdefault(m.parent, []).append(m)
-    members: dict[str, set[str]] = {c: set() for c in CHANNELS}
+    channel_team = world.layout.channels
+    members: dict[str, set[str]] = {c: set() for c in channel_team}
     for m in msgs:
         a = org[m.user]
         if a.slack:
@@ -151,13 +143,14 @@ def write(world: World, out: Path) -> list[Path]:
     for a in org.actors.values():
         if a.kind == "human" and a.slack and a.team in members:
             members[a.team].add(a.slack)
-    users = [_user(a) for a in org.actors.values() if a.slack]
+    owner = world.layout.slack_owner
+    users = [_user(a, owner) for a in org.actors.values() if a.slack]
     paths = [folder / "users.json", folder / "channels.json"]
     dump_json(paths[0], users)
     created = int(datetime(2024, 3, 4, 9, 0, tzinfo=UTC).timestamp())
-    creator = org["viktor"].slack
+    creator = org[owner].slack
     channels = []
-    for c in CHANNELS:
+    for c in channel_team:
         channels.append(
             {
                 "id": channel_id(c),
@@ -170,7 +163,7 @@ def write(world: World, out: Path) -> list[Path]:
                 "pins": [],
                 "topic": {"value": "", "creator": "", "last_set": 0},
                 "purpose": {
-                    "value": f"Work of the {CHANNEL_TEAM[c]} team"
+                    "value": f"Work of the {channel_team[c]} team"
                     if c != "incidents"
                     else "Production incidents",
                     "creator": creator,

@@ -91,3 +91,8 @@ def jira_url(key: str) -> str:
 
 def pr_url(repo: str, number: int) -> str:
     return f"https://github.com/{GITHUB_ORG}/{repo}/pull/{number}"
+
+
+def files_of(repo: str) -> tuple[str, ...]:
+    """Paths of a repository that review comments point at."""
+    return FILES.get(repo, FILES["api"])
