@@ -268,12 +268,21 @@ class Seam(_Model):
 
 
 class AgentSpec(_Model):
-    """A sanctioned agent: actor/account ids it acts under and the stages it may act in."""
+    """A sanctioned agent: the ids it acts under and where it may act.
+
+    ``stages`` limits it to stages; ``tiers``, ``projects`` and
+    ``components`` to the work it may act on (empty: no limit). A review
+    agent sanctioned for reversible work that approves a high-stakes change
+    acts outside its sanction.
+    """
 
     id: str = Field(min_length=1)
     name: str | None = None
     accounts: StrList = Field(default_factory=list)
     stages: StrList = Field(default_factory=list)
+    tiers: Annotated[list[Tier], BeforeValidator(_as_list)] = Field(default_factory=list)
+    projects: StrList = Field(default_factory=list)
+    components: StrList = Field(default_factory=list)
 
 
 class AllowRule(_Model):
@@ -324,6 +333,9 @@ class Design(_Model):
     #: teams that own no stage but appear in seams
     teams: StrList = Field(default_factory=list)
     stages: list[Stage] = Field(min_length=1)
+    #: events that set the stage a work item is in (its authoritative state); empty: the
+    #: work item's own events (see :mod:`wfmine.stages`)
+    state: PatternList = Field(default_factory=list)
     unmapped: Literal["ignore", "keep"] = "ignore"
     transitions: list[Transition] = Field(default_factory=list)
     start: StrList = Field(default_factory=list)

@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from wfmine.conformance._stages import (
-    _OUT_OF_SCOPE,
+from wfmine.stages import (
+    OUT_OF_SCOPE_SCHEMA,
     SCOPES,
     Scope,
     UnknownKind,
     case_scope,
-    prepare,
+    stage_events,
     stage_visits,
 )
 from wfmine.conformance.flow import FLOW_CATEGORIES, flow_deviations, flow_fitness
@@ -129,7 +129,7 @@ class ConformanceResult:
     timing: pl.DataFrame
     impact: pl.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
-    out_of_scope: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_OUT_OF_SCOPE))
+    out_of_scope: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=OUT_OF_SCOPE_SCHEMA))
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The result frames by name (as :func:`store_result` stores them)."""
@@ -175,7 +175,7 @@ def check(
     """
     if scope not in SCOPES:
         raise ValueError(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
-    events = prepare(log, design, accounts=accounts, unknown_kind=unknown_kind)
+    events = stage_events(log, design, accounts=accounts, unknown_kind=unknown_kind)
     in_scope, out_of_scope = case_scope(events, scope)
     if out_of_scope.height:
         events = events.join(in_scope, on="case_id", how="semi", maintain_order="left")

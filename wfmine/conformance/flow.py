@@ -57,7 +57,7 @@ from typing import Final
 
 import polars as pl
 
-from wfmine.conformance._stages import first_in_group, last_in_group, shift_in_group
+from wfmine.stages import first_in_group, last_in_group, shift_in_group
 from wfmine.design import Design
 
 __all__ = ["FLOW_CATEGORIES", "flow_deviations", "flow_fitness", "out_of_place"]
@@ -203,8 +203,8 @@ def flow_deviations(
 ) -> pl.DataFrame:
     """Control-flow deviations (see the module docstring), one row each.
 
-    ``events`` is :func:`wfmine.conformance._stages.prepare`'s frame and
-    ``visits`` its :func:`~wfmine.conformance._stages.stage_visits`;
+    ``events`` is :func:`wfmine.stages.stage_events`' frame and
+    ``visits`` its :func:`~wfmine.stages.stage_visits`;
     ``open_cases`` (``case_id``, ``open``) marks cases still open in their
     source system (no ``missing_end`` for them).
     """

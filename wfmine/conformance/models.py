@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine.conformance._stages import CASE_ORDER, Scope, case_scope, prepare, stage_visits
+from wfmine.stages import CASE_ORDER, Scope, case_scope, stage_events, stage_visits
 from wfmine.design import Design
 from wfmine.errors import InputError
 
@@ -232,7 +232,7 @@ def explain_variants(
     """
     from pm4py.algo.conformance.alignments.petri_net import algorithm as al
 
-    events = prepare(log, design, unknown_kind=None)
+    events = stage_events(log, design, unknown_kind=None)
     in_scope, _ = case_scope(events, scope)
     visits = stage_visits(events.join(in_scope, on="case_id", how="semi", maintain_order="left"))
     variants = (
