@@ -1,4 +1,4 @@
-"""Process and stage maps: layout, simplification, readability, determinism."""
+"""Process and stage maps (wfmine.maps): layout, simplification, readability, determinism."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 import polars as pl
 import pytest
 
-import wfmine.discovery  # noqa: F401  (the submodule below is shadowed by the function)
 from wfmine.design import load_design_text
+from wfmine.discovery import directly_follows
 from wfmine.errors import InputError
+from wfmine.maps import process_map, stage_map
+from wfmine.maps._text import text_px
 
-pm = sys.modules["wfmine.discovery.process_map"]
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 START, END = "▶ start", "■ end"
 
@@ -59,7 +60,7 @@ def big() -> pl.DataFrame:
 
 def test_small_maps_keep_everything_and_flow_top_to_bottom() -> None:
     log = make_log(n_cases=60, n_rare=3)
-    fig = pm.process_map(log)
+    fig = process_map(log)
     m = meta(fig)
     assert m["activities_shown"] == m["activities_total"] <= 13
     assert m["hidden_activities"] == []
@@ -74,7 +75,7 @@ def test_small_maps_keep_everything_and_flow_top_to_bottom() -> None:
 
 
 def test_large_maps_are_simplified_with_a_caption(big: pl.DataFrame) -> None:
-    fig = pm.process_map(big)
+    fig = process_map(big)
     m = meta(fig)
     assert m["activities_total"] == big["activity"].n_unique() > 25
     assert m["activities_shown"] <= 25
@@ -93,7 +94,7 @@ def test_large_maps_are_simplified_with_a_caption(big: pl.DataFrame) -> None:
 
 
 def test_every_kept_activity_stays_connected(big: pl.DataFrame) -> None:
-    m = meta(pm.process_map(big))
+    m = meta(process_map(big))
     edges = [(s, t) for s, t, _ in m["edges"] if s != t]
     for node in m["boxes"]:
         if node != START:
@@ -109,43 +110,43 @@ def test_every_kept_activity_stays_connected(big: pl.DataFrame) -> None:
 
 
 def test_coverage_parameters_override_the_defaults(big: pl.DataFrame) -> None:
-    everything = meta(pm.process_map(big, activities=1.0, paths=1.0))
+    everything = meta(process_map(big, activities=1.0, paths=1.0))
     assert everything["activities_shown"] == everything["activities_total"]
     assert everything["paths_shown"] == everything["paths_total"]
     assert everything["hidden_activities"] == []
-    fewer = meta(pm.process_map(big, activities=0.5))
-    assert fewer["activities_shown"] < meta(pm.process_map(big))["activities_shown"]
-    some = meta(pm.process_map(big, activities=1.0, paths=0.5))
+    fewer = meta(process_map(big, activities=0.5))
+    assert fewer["activities_shown"] < meta(process_map(big))["activities_shown"]
+    some = meta(process_map(big, activities=1.0, paths=0.5))
     assert some["paths_shown"] < everything["paths_shown"]
     for bad in (0, 0.0, 1.5, -1, True):
         with pytest.raises(InputError, match="share"):
-            pm.process_map(big, activities=bad)
+            process_map(big, activities=bad)
     with pytest.raises(InputError, match="share"):
-        pm.process_map(big, paths=2)
+        process_map(big, paths=2)
 
 
 def test_hidden_activities_are_skipped_over(big: pl.DataFrame) -> None:
     # a case x -> rare -> y shows as x -> y once the rare activity is hidden
-    m = meta(pm.process_map(big))
+    m = meta(process_map(big))
     shown = set(m["boxes"])
     assert all(s in shown and t in shown for s, t, _ in m["edges"])
-    full = pm.directly_follows(big)
+    full = directly_follows(big)
     direct = full.filter(
         (pl.col("source") == "Step 06 work") & (pl.col("target") == "Step 07 work")
     )["frequency"].sum()
-    drawn = {(s, t): n for s, t, n in meta(pm.process_map(big, paths=1.0))["edges"]}
+    drawn = {(s, t): n for s, t, n in meta(process_map(big, paths=1.0))["edges"]}
     assert drawn[("Step 06 work", "Step 07 work")] >= direct
 
 
 def test_layout_is_deterministic(big: pl.DataFrame) -> None:
-    first = pm.process_map(big).to_json()
-    assert pm.process_map(big).to_json() == first
+    first = process_map(big).to_json()
+    assert process_map(big).to_json() == first
     shuffled = big.sample(fraction=1.0, shuffle=True, seed=11)
-    assert pm.process_map(shuffled).to_json() == first
+    assert process_map(shuffled).to_json() == first
 
 
 def test_boxes_and_labels_do_not_overlap(big: pl.DataFrame) -> None:
-    for fig in (pm.process_map(big), pm.process_map(big, activities=1.0, paths=1.0)):
+    for fig in (process_map(big), process_map(big, activities=1.0, paths=1.0)):
         m = meta(fig)
         boxes = m["boxes"]
         for (a, ba), (b, bb) in itertools.combinations(boxes.items(), 2):
@@ -164,13 +165,13 @@ def test_boxes_and_labels_do_not_overlap(big: pl.DataFrame) -> None:
                 b for b in boxes.values() if b[0] <= node.x <= b[2] and b[1] <= node.y <= b[3]
             )
             lines = str(node.text).split("<br>")
-            widest = max(pm._text_px(line, node.font.size) for line in lines)
+            widest = max(text_px(line, node.font.size) for line in lines)
             assert widest <= box[2] - box[0] - 8, node.text
         # edge labels overlap no box and no other edge label
         labels = []
         for a in fig.layout.annotations:
             if a.xref == "x" and a.bgcolor:
-                w = pm._text_px(str(a.text), a.font.size) + 6
+                w = text_px(str(a.text), a.font.size) + 6
                 labels.append([a.x - w / 2, a.y - 7, a.x + w / 2, a.y + 7])
         for rect in labels:
             assert not any(overlap(rect, b) for b in boxes.values())
@@ -179,7 +180,7 @@ def test_boxes_and_labels_do_not_overlap(big: pl.DataFrame) -> None:
 
 
 def test_long_labels_wrap_and_the_figure_is_sized_in_pixels(big: pl.DataFrame) -> None:
-    fig = pm.process_map(big, activities=1.0)
+    fig = process_map(big, activities=1.0)
     texts = [str(a.text) for a in fig.layout.annotations if a.xref == "x" and not a.bgcolor]
     assert any("<br>" in t for t in texts)  # "Rare detour number 1 with a long …" wraps
     assert all(len(t.split("<br>")) <= 3 for t in texts)
@@ -198,7 +199,7 @@ def test_rework_is_a_back_edge_entering_from_the_side() -> None:
         )
         rows += [{"case_id": f"c{c}", "activity": a, "timestamp": T0 + dt.timedelta(hours=k), "seq": k}
                  for k, a in enumerate(trace)]  # fmt: skip
-    fig = pm.process_map(pl.DataFrame(rows))
+    fig = process_map(pl.DataFrame(rows))
     m = meta(fig)
     layers = m["layers"]
     assert layers["open"] < layers["work"] < layers["review"] < layers["close"]
@@ -212,7 +213,7 @@ def test_rework_is_a_back_edge_entering_from_the_side() -> None:
 
 def test_wait_metric_labels_median_waits_with_a_colour_scale() -> None:
     log = make_log(n_cases=40, n_rare=2)
-    fig = pm.process_map(log, metric="wait")
+    fig = process_map(log, metric="wait")
     labels = {str(a.text) for a in fig.layout.annotations if a.bgcolor}
     assert any(t.endswith((" h", " min", " d")) for t in labels)
     assert any(getattr(t.marker, "showscale", False) for t in fig.data)
@@ -223,7 +224,7 @@ def test_source_text_is_escaped() -> None:
     evil = "<b onmouseover=x>Evil</b> & co"
     log = pl.DataFrame({"case_id": ["a", "a"], "activity": ["start here", evil],
                         "timestamp": [T0, T0 + dt.timedelta(hours=1)]})  # fmt: skip
-    fig = pm.process_map(log)
+    fig = process_map(log)
     texts = [str(a.text) for a in fig.layout.annotations] + list(fig.data[1].hovertext)
     assert not any(evil in t for t in texts)
     assert any(
@@ -233,10 +234,10 @@ def test_source_text_is_escaped() -> None:
 
 def test_dfg_frame_and_empty_log() -> None:
     log = make_log(n_cases=30, n_rare=2)
-    dfg = pm.directly_follows(log)
-    fig = pm.process_map(dfg, start={"Step 00 work": 30}, end={"Step 09 work": 27})
+    dfg = directly_follows(log)
+    fig = process_map(dfg, start={"Step 00 work": 30}, end={"Step 09 work": 27})
     assert {START, END} <= set(meta(fig)["boxes"])
-    empty = pm.process_map(log.clear())
+    empty = process_map(log.clear())
     assert meta(empty)["boxes"] == {}
     assert "No events" in meta(empty)["caption"]
 
@@ -273,7 +274,7 @@ def stage_log() -> pl.DataFrame:
 
 def test_stage_map_collapses_visits_and_marks_disallowed_moves() -> None:
     design = load_design_text(DESIGN)
-    fig = pm.stage_map(stage_log(), design)
+    fig = stage_map(stage_log(), design)
     m = meta(fig)
     edges = {(s, t): n for s, t, n in m["edges"]}
     # three commits and a PR in a row are one build visit; unmapped chat is left out
@@ -290,13 +291,13 @@ def test_stage_map_collapses_visits_and_marks_disallowed_moves() -> None:
     assert layers["triage"] < layers["build"] < layers["review"] < layers["ship"]
     dashed = [s for s in fig.layout.shapes if s.line.dash == "dash" and s.line.color == "#d62728"]
     assert len(dashed) >= 2  # build -> ship, and the start in build
-    assert pm.stage_map(stage_log(), design).to_json() == fig.to_json()
+    assert stage_map(stage_log(), design).to_json() == fig.to_json()
 
 
 def test_stage_map_draws_unvisited_stages_and_unused_transitions() -> None:
     design = load_design_text(DESIGN)
     log = stage_log().filter(pl.col("case_id") == "skip")
-    fig = pm.stage_map(log, design, metric="wait")
+    fig = stage_map(log, design, metric="wait")
     m = meta(fig)
     assert set(m["boxes"]) == {START, END, "triage", "build", "review", "ship"}
     hover = " ".join(fig.data[1].hovertext)
@@ -314,7 +315,7 @@ def test_real_logs_stay_readable(realdata: Path, name: str) -> None:
         pytest.skip(f"{path} is missing")
     store = wfmine.open()
     store.ingest(xes.load(path))
-    fig = pm.process_map(store.log())
+    fig = process_map(store.log())
     m = meta(fig)
     assert m["activities_shown"] <= 25
     assert len([e for e in m["edges"] if e[0] != e[1]]) <= max(20, 2 * m["activities_shown"])
@@ -328,10 +329,9 @@ def test_same_picture_whatever_the_hash_seed(tmp_path: Path) -> None:
 
     make_log(n_cases=80, n_rare=8).write_parquet(tmp_path / "log.parquet")
     code = (
-        "import sys, hashlib, polars as pl, wfmine.discovery;"
-        "pm = sys.modules['wfmine.discovery.process_map'];"
+        "import hashlib, polars as pl; from wfmine.maps import process_map;"
         f"log = pl.read_parquet({str(tmp_path / 'log.parquet')!r});"
-        "print(hashlib.sha1(pm.process_map(log, metric='wait').to_json().encode()).hexdigest())"
+        "print(hashlib.sha1(process_map(log, metric='wait').to_json().encode()).hexdigest())"
     )
     digests = {
         subprocess.run(
@@ -348,4 +348,4 @@ def test_same_picture_whatever_the_hash_seed(tmp_path: Path) -> None:
 
 def test_missing_columns_say_which() -> None:
     with pytest.raises(InputError, match="'case_id'"):
-        pm.process_map(pl.DataFrame({"activity": ["a"], "timestamp": [T0]}))
+        process_map(pl.DataFrame({"activity": ["a"], "timestamp": [T0]}))
