@@ -71,9 +71,23 @@ class StoreError(WfmineError, RuntimeError):
 
 
 class ConnectorError(WfmineError, RuntimeError):
-    """A source system could not be read."""
+    """A source system could not be read.
+
+    ``status`` is the HTTP status of the answer that failed (``None`` for a
+    timeout, a refused connection or a page that is not what was asked for),
+    ``retry_after`` the seconds the server asked to wait (``None`` when it said
+    nothing). Callers decide on :attr:`transient` and :attr:`status`, never on
+    the message text.
+    """
 
     transient: bool = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class TransientError(ConnectorError):

@@ -8,16 +8,17 @@ recognised by its content (``sniff``), not its name.
 
 from __future__ import annotations
 
-import importlib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final
 
-from wfmine.connectors import READERS
+from wfmine.connectors import github, jira
+from wfmine.connectors._base import Reader
 from wfmine.connectors.config import ConnectorConfig, load_configs
+from wfmine.connectors.registry import READERS, reader
 from wfmine.errors import ConfigError, FormatError, InputError
 from wfmine.model import Batch
 from wfmine.store import Store
@@ -44,24 +45,6 @@ DEFAULT_DB: Final = Path(".wfmine") / "store.duckdb"
 _SKIP_NAMES: Final = frozenset(
     {".git", ".wfmine", "__pycache__", ".venv", "node_modules", ".DS_Store"}
 )
-_STANDARD: Final = frozenset({"xes", "ocel", "csv", "parquet"})
-
-
-class Reader(Protocol):
-    """What a reader module exposes (see :mod:`wfmine.connectors`)."""
-
-    def sniff(self, path: Path) -> bool: ...
-
-    def load(self, path: Path, options: Mapping[str, Any] | None = None) -> Batch: ...
-
-
-def reader(kind: str) -> Reader:
-    """The reader module for ``kind`` (``jira``, ``github``, ``slack``, ``email``, ``xes`` …)."""
-    try:
-        module_name = READERS[kind]
-    except KeyError:
-        raise InputError(f"unknown input kind {kind!r}; known: {', '.join(READERS)}") from None
-    return cast(Reader, importlib.import_module(module_name))
 
 
 @dataclass(frozen=True)
@@ -76,7 +59,7 @@ class Detected:
     @property
     def standard(self) -> bool:
         """True for standard event logs (XES, OCEL, CSV, Parquet): each is its own dataset."""
-        return self.kind in _STANDARD
+        return reader(self.kind).standard
 
 
 def find_workspace(start: Path | None = None) -> Path | None:
@@ -121,8 +104,6 @@ def pull_live(store: Store, cfg: ConnectorConfig) -> dict[str, Any]:
     if cfg.url is None:
         raise ConfigError(f"{cfg.file}: has no 'url' to pull from")
     if cfg.kind == "jira":
-        from wfmine.connectors import jira
-
         jql = cfg.options.get("jql")
         if not isinstance(jql, str):
             raise ConfigError(f"{cfg.file}: [options] jql is needed for a live Jira pull")
@@ -136,8 +117,6 @@ def pull_live(store: Store, cfg: ConnectorConfig) -> dict[str, Any]:
         )
         return store.ingest(batch, origin=cfg.url, scope=jql)
     if cfg.kind == "github":
-        from wfmine.connectors import github
-
         repo = cfg.options.get("repo")
         if not isinstance(repo, str) or "/" not in repo:
             raise ConfigError(f'{cfg.file}: [options] repo = "owner/name" is needed')
@@ -168,13 +147,12 @@ def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:
         raise InputError(f"{path}: no such file or folder")
     found: list[Detected] = []
     skipped: list[tuple[Path, str]] = []
-    order = list(dict.fromkeys(READERS))
 
     def claims(p: Path) -> list[str]:
         kinds: list[str] = []
-        for kind in order:
+        for kind, r in READERS.items():
             try:
-                if reader(kind).sniff(p) and kind not in kinds:
+                if r.sniff(p):
                     kinds.append(kind)
             except Exception:  # a sniff must never stop detection
                 continue

@@ -1,32 +1,27 @@
 """Connectors: read what a source system exports (or its live API) into a :class:`~wfmine.model.Batch`.
 
-Every reader module (here and in :mod:`wfmine.formats`) exposes the same two
-functions, so ``wfmine discover FOLDER`` can recognise inputs by content:
+Every reader (here and in :mod:`wfmine.formats`) is an object satisfying
+:class:`wfmine.connectors._base.Reader` — ``kind``, ``standard``,
+``sniff(path) -> bool`` and ``load(path, options=None) -> Batch`` — so
+``wfmine discover FOLDER`` can recognise inputs by content. They are listed
+in :data:`wfmine.connectors.registry.READERS` by kind, in the order detection
+tries them (folder-level formats first); :data:`KINDS` names them without
+importing any reader.
 
-- ``sniff(path: Path) -> bool`` — cheap content check: is this file or folder
-  something this reader understands? Never raises on foreign input.
-- ``load(path: Path, options: Mapping[str, Any] | None = None) -> Batch`` — read it.
-  Bad records go to ``batch.quarantine`` with their reason; an unreadable
-  file raises :class:`wfmine.errors.FormatError` naming the file and position.
-
-:data:`READERS` lists them by kind, in the order detection tries them
-(folder-level formats first).
+Package layout: ``_base`` (the contract), ``_batch`` (the one batch builder
+and quarantine rule), ``_http`` (retries, errors with status and
+retry-after, the Link/token/offset paginators), ``_refs`` (references in
+text), ``_safezip`` (zip or folder exports), ``config`` (``connectors/*.toml``),
+``registry`` (kind -> reader), and one module or package per source:
+``jira/`` and ``github/`` (``_files`` reading exports, ``_collect``/``_records``
+records into events, ``_live`` the API pull), ``slack``, ``email``.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["READERS"]
+__all__ = ["KINDS"]
 
-#: kind -> module implementing ``sniff`` and ``load``
-READERS: Final[dict[str, str]] = {
-    "slack": "wfmine.connectors.slack",
-    "email": "wfmine.connectors.email",
-    "jira": "wfmine.connectors.jira",
-    "github": "wfmine.connectors.github",
-    "xes": "wfmine.formats.xes",
-    "ocel": "wfmine.formats.ocel",
-    "csv": "wfmine.formats.tabular",
-    "parquet": "wfmine.formats.tabular",
-}
+#: Every input kind, in the order detection tries them (folder-level formats first).
+KINDS: Final = ("slack", "email", "jira", "github", "xes", "ocel", "csv", "parquet")

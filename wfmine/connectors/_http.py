@@ -13,6 +13,15 @@ easy to get subtly wrong when each connector rolls its own:
 - a page that is not JSON raises :class:`~wfmine.errors.TransientError`
   (a proxy's HTML error page, a truncated body: a retry later may help).
 
+Every error carries ``status`` (the HTTP status, ``None`` for transport
+failures) and ``retry_after`` (seconds the server asked for): callers decide
+on ``exc.transient`` and ``exc.status``, never on the message text.
+
+Three paginators cover both APIs: :meth:`Http.link_pages` (RFC 8288
+``Link: rel="next"``, GitHub), :meth:`Http.token_pages` (a next-page token in
+the body, Jira's ``nextPageToken``/``isLast``) and :meth:`Http.offset_pages`
+(``startAt``/``maxResults``/``total``, Jira's changelog and old search).
+
 Every message is one line built from the method, the URL *path* and the
 status; credentials are sent per request and never formatted into a message
 or a log line (:func:`redact` scrubs registered secrets from anything that
@@ -35,14 +44,15 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
-
-import httpx
 
 from wfmine.errors import TerminalError, TransientError
 
-__all__ = ["Http", "Page", "next_link", "redact"]
+if TYPE_CHECKING:  # httpx loads with the first request, not with the readers
+    import httpx
+
+__all__ = ["Http", "Page", "new_client", "next_link", "redact"]
 
 log = logging.getLogger("wfmine.connectors.http")
 
@@ -59,6 +69,13 @@ class Page:
     headers: httpx.Headers
     url: str
     status: int
+
+
+def new_client() -> httpx.Client:
+    """The ``httpx.Client`` a live pull uses when the caller gives none."""
+    import httpx
+
+    return httpx.Client(timeout=30.0, follow_redirects=True)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -121,20 +138,24 @@ class Http:
 
     # -- errors --------------------------------------------------------------------
 
-    def _transient(self, message: str) -> TransientError:
-        return TransientError(redact(message, self.secrets))
+    def _transient(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> TransientError:
+        return TransientError(redact(message, self.secrets), status=status, retry_after=retry_after)
 
-    def _terminal(self, message: str) -> TerminalError:
-        return TerminalError(redact(message, self.secrets))
+    def _terminal(self, message: str, *, status: int | None = None) -> TerminalError:
+        return TerminalError(redact(message, self.secrets), status=status)
 
     # -- waiting -------------------------------------------------------------------
 
-    def _wait(self, seconds: float, why: str, url: str) -> None:
+    def _wait(self, seconds: float, why: str, url: str, status: int | None = None) -> None:
         seconds = max(0.0, seconds)
         if seconds > self.max_wait:
             raise self._transient(
                 f"{why} at {_show(url)}: the server asks to wait {seconds:.0f} s, "
-                f"more than max_wait={self.max_wait:.0f} s; retry later"
+                f"more than max_wait={self.max_wait:.0f} s; retry later",
+                status=status,
+                retry_after=seconds,
             )
         if seconds:
             log.info("waiting %.1f s (%s) before GET %s", seconds, why, _show(url))
@@ -183,6 +204,8 @@ class Http:
         ``auth_error`` / ``gone_error`` replace the default one-line message for
         401/403 and 410 answers (e.g. "Jira rejected the credentials for …").
         """
+        import httpx
+
         if self._blocked_until:
             self._wait(self._blocked_until - self.clock(), "rate limit used up", url)
             self._blocked_until = 0.0
@@ -192,6 +215,8 @@ class Http:
         if cached:
             headers["If-None-Match"] = cached[0]
         last_problem = ""
+        last_status: int | None = None
+        last_wait: float | None = None
         for attempt in range(1, self.max_tries + 1):
             self.stats["requests"] += 1
             try:
@@ -200,10 +225,11 @@ class Http:
                     url, params=dict(params) if params else None, headers=headers
                 )
             except httpx.TimeoutException:
-                last_problem = "timed out"
+                last_problem, last_status, last_wait = "timed out", None, None
                 response = None
             except httpx.TransportError as exc:
                 last_problem = f"connection failed ({type(exc).__name__})"
+                last_status, last_wait = None, None
                 response = None
             if response is None:
                 log.warning(
@@ -228,12 +254,13 @@ class Http:
             )
             if status in (401, 403) and not rate_limited:
                 raise self._terminal(
-                    auth_error or f"{_show(url)} refused the request ({status}): check the token"
+                    auth_error or f"{_show(url)} refused the request ({status}): check the token",
+                    status=status,
                 )
             if status == 404:
-                raise self._terminal(f"{_show(url)} was not found (404)")
+                raise self._terminal(f"{_show(url)} was not found (404)", status=status)
             if status == 410:
-                raise self._terminal(gone_error or f"{_show(url)} is gone (410)")
+                raise self._terminal(gone_error or f"{_show(url)} is gone (410)", status=status)
             if status in _RETRY_STATUS or rate_limited:
                 retry_after = self._retry_after(response)
                 reset = self._rate_reset(response)
@@ -243,15 +270,18 @@ class Http:
                     wait, why = reset, f"rate limit used up ({status})"
                 else:
                     wait, why = self._backoff(attempt), f"server error {status}"
-                last_problem = why
+                last_problem, last_status = why, status
+                last_wait = retry_after if retry_after is not None else reset
                 log.warning("GET %s -> %d (try %d/%d)", _show(url), status, attempt, self.max_tries)
                 if attempt < self.max_tries:
                     self.stats["retries"] += 1
-                    self._wait(wait, why, url)
+                    self._wait(wait, why, url, status)
                 continue
-            raise self._terminal(f"{_show(url)} answered {status}")
+            raise self._terminal(f"{_show(url)} answered {status}", status=status)
         raise self._transient(
-            f"GET {_show(url)} failed after {self.max_tries} tries: {last_problem}; retry later"
+            f"GET {_show(url)} failed after {self.max_tries} tries: {last_problem}; retry later",
+            status=last_status,
+            retry_after=last_wait,
         )
 
     def _backoff(self, attempt: int) -> float:
@@ -275,7 +305,8 @@ class Http:
         except ValueError as exc:
             raise self._transient(
                 f"{_show(url)} answered {response.status_code} with a body that is not JSON "
-                f"({type(exc).__name__} at byte {getattr(exc, 'pos', '?')}); retry later"
+                f"({type(exc).__name__} at byte {getattr(exc, 'pos', '?')}); retry later",
+                status=response.status_code,
             ) from None
         etag = response.headers.get("etag")
         if etag and self.etags is not None:
@@ -305,6 +336,68 @@ class Http:
                 raise self._transient(
                     f"{_show(url)}: the next-page link points back to a page already read"
                 )
+
+    def token_pages(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any],
+        token_param: str = "nextPageToken",
+        items: str = "issues",
+        auth_error: str | None = None,
+        gone_error: str | None = None,
+        max_pages: int = 100_000,
+    ) -> Iterator[Page]:
+        """Follow a next-page token in the body (Jira ``/search/jql``: ``nextPageToken``, ``isLast``).
+
+        Stops on ``isLast: true``, a missing token or a page without items; a
+        token already used raises :class:`TransientError` instead of looping.
+        """
+        token: str | None = None
+        used: set[str] = set()
+        for _ in range(max_pages):
+            query = dict(params)
+            if token:
+                query[token_param] = token
+            page = self.get_page(url, params=query, auth_error=auth_error, gone_error=gone_error)
+            yield page
+            data = page.data
+            if not isinstance(data, dict) or data.get("isLast") is True:
+                return
+            nxt = data.get(token_param)
+            if not isinstance(nxt, str) or not nxt or not data.get(items):
+                return
+            if nxt in used:
+                raise self._transient(
+                    f"{_show(url)}: the next-page token repeats a page already read",
+                    status=page.status,
+                )
+            used.add(nxt)
+            token = nxt
+
+    def offset_pages(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        items: str = "values",
+        page_size: int = 100,
+        auth_error: str | None = None,
+        max_pages: int = 100_000,
+    ) -> Iterator[Page]:
+        """Follow ``startAt``/``maxResults`` offsets until ``isLast``, ``total`` or an empty page."""
+        start = 0
+        for _ in range(max_pages):
+            query = {**dict(params or {}), "startAt": start, "maxResults": page_size}
+            page = self.get_page(url, params=query, auth_error=auth_error)
+            data = page.data
+            values = data.get(items) if isinstance(data, dict) else None
+            if not isinstance(values, list) or not values:
+                return
+            yield page
+            start += len(values)
+            if data.get("isLast") is True or start >= int(data.get("total") or 0):
+                return
 
 
 def _cache_key(url: str, params: Mapping[str, Any] | None) -> str:

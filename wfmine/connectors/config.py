@@ -2,7 +2,7 @@
 
 A file says only what detection cannot know::
 
-    kind = "jira"                       # a key of wfmine.connectors.READERS
+    kind = "jira"                       # one of wfmine.connectors.KINDS
     url = "https://acme.atlassian.net"  # a live API ... or: path = "sample_logs/acme/jira"
     [options]
     jql = "project = ACME"
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from wfmine.connectors import READERS
+from wfmine.connectors import KINDS
 from wfmine.errors import ConfigError
 
 __all__ = ["ConnectorConfig", "load_config", "load_configs", "parse_config", "secret"]
@@ -64,8 +64,8 @@ def parse_config(
     """Validate one decoded TOML table; errors name the file and the key."""
     where = str(file)
     kind = data.get("kind")
-    if not isinstance(kind, str) or kind not in READERS:
-        raise ConfigError(f"{where}: 'kind' must be one of {', '.join(READERS)}")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ConfigError(f"{where}: 'kind' must be one of {', '.join(KINDS)}")
     path, url = data.get("path"), data.get("url")
     if path is None and url is None:
         raise ConfigError(f"{where}: needs 'path' (an export) or 'url' (a live API)")

@@ -64,11 +64,13 @@ from typing import Any, Final
 
 import polars as pl
 
+from wfmine.connectors._base import FunctionReader
+from wfmine.connectors._batch import BatchBuilder
 from wfmine.connectors._refs import Ref, find_refs
 from wfmine.errors import FormatError
 from wfmine.model import Batch, to_json
 
-__all__ = ["load", "normalise_subject", "sniff"]
+__all__ = ["READER", "load", "normalise_subject", "sniff"]
 
 SOURCE: Final = "email"
 _SNIFF_BYTES: Final = 8192
@@ -374,24 +376,15 @@ class _Mail:
         return bool(self.in_reply_to or self.references)
 
 
-class _Loader:
+class _Loader(BatchBuilder):
     def __init__(self, *, store_bodies: bool) -> None:
+        super().__init__(source=SOURCE)
         self.store_bodies = store_bodies
         self.mails: dict[str, _Mail] = {}
-        self.quarantine: list[dict[str, Any]] = []
-        self.warnings: list[str] = []
         self.stats: Counter[str] = Counter()
         self.parser = BytesParser(policy=policy.default)
         self.fallback_parser = BytesParser(policy=policy.compat32)
         self.skipped: list[str] = []
-
-    def _quarantine(self, ref: str, reason: str, payload: bytes | str | None = None) -> None:
-        if isinstance(payload, bytes):
-            payload = _decode_bytes(payload[:4000])
-        self.quarantine.append(
-            {"source": SOURCE, "record_ref": ref, "reason": reason,
-             "payload": payload[:4000] if payload else None}
-        )  # fmt: skip
 
     def read_file(self, path: Path, *, explicit: bool) -> None:
         try:
@@ -419,7 +412,7 @@ class _Loader:
         try:
             mail = self._parse(raw, origin, from_line)
         except Exception as exc:  # a message the parser cannot read at all
-            self._quarantine(origin, f"unparsable message: {type(exc).__name__}: {exc}", raw)
+            self.reject(origin, f"unparsable message: {type(exc).__name__}: {exc}", raw)
             return
         if mail is None:
             return
@@ -449,7 +442,7 @@ class _Loader:
             first.setdefault(key, value)
             every.setdefault(key, []).append(value)
         if not headers or not any(k in first for k in ("from", "message-id", "date", "subject")):
-            self._quarantine(origin, "no mail headers found", raw)
+            self.reject(origin, "no mail headers found", raw)
             return None
         digest = hashlib.sha256(raw).hexdigest()
         mid = _own_msgid(first.get("message-id"))
@@ -470,7 +463,7 @@ class _Loader:
                 if not (first.get("date") or "").strip()
                 else f"unparsable Date header {first.get('date')!r} and no dated Received header"
             )
-            self._quarantine(origin, reason, "\n".join(f"{n}: {v}" for n, v in headers))
+            self.reject(origin, reason, "\n".join(f"{n}: {v}" for n, v in headers))
             return None
         senders = email.utils.getaddresses(every.get("from", []))
         sender = next(((n.strip(), a.strip().lower()) for n, a in senders if "@" in a), None)
@@ -588,8 +581,8 @@ class _Loader:
         root_of = self._threads() if self.mails else {}
         events: list[dict[str, Any]] = []
         event_objects: list[dict[str, Any]] = []
-        raw: list[dict[str, Any]] = []
-        links: dict[tuple[str, str, str], str] = {}
+        raw = self.raw
+        links = self.links
         threads: dict[str, list[_Mail]] = {}
         senders: dict[str, list[_Mail]] = {}
         for mid in sorted(self.mails):
@@ -654,14 +647,9 @@ class _Loader:
         if self.skipped:
             shown = ", ".join(self.skipped[:5]) + (" …" if len(self.skipped) > 5 else "")
             self.warnings.append(f"skipped {len(self.skipped)} file(s) that are not mail: {shown}")
-        batch = Batch.from_rows(
-            SOURCE, events=events, raw_records=raw, event_objects=event_objects, objects=objects,
-            object_links=[{"from_object": a, "to_object": b, "relation": r, "evidence": e}
-                          for (a, b, r), e in sorted(links.items())],
-            accounts=accounts,
-            quarantine=sorted(self.quarantine, key=lambda q: (q["record_ref"], q["reason"])),
-            warnings=self.warnings,
-        )  # fmt: skip
+        batch = self.build(
+            events=events, event_objects=event_objects, objects=objects, accounts=accounts
+        )
         batch.stats = {
             "files": self.stats["files"], "records": self.stats["records"],
             "messages": len(self.mails), "threads": len(threads),
@@ -711,3 +699,7 @@ def _account(address: str, mails: list[_Mail]) -> dict[str, Any]:
         "account_id": f"email:{address}", "source": SOURCE, "login": address,
         "display_name": display, "email": address, "platform_kind": kind, "attrs": to_json(attrs),
     }  # fmt: skip
+
+
+#: The email reader (see :class:`wfmine.connectors._base.Reader`).
+READER: Final = FunctionReader("email", sniff, load)

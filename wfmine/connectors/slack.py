@@ -52,12 +52,14 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
+from wfmine.connectors._base import FunctionReader
+from wfmine.connectors._batch import BatchBuilder
 from wfmine.connectors._refs import Ref, find_refs
 from wfmine.connectors._safezip import Tree, open_tree
 from wfmine.errors import FormatError
 from wfmine.model import Batch, to_json
 
-__all__ = ["load", "ref_target", "sniff"]
+__all__ = ["READER", "load", "ref_target", "sniff"]
 
 SOURCE: Final = "slack"
 
@@ -222,34 +224,24 @@ def _scan_texts(message: Mapping[str, Any]) -> list[str]:
     return texts
 
 
-class _Loader:
+class _Loader(BatchBuilder):
     """One pass over an export; collects rows for every table."""
 
     def __init__(self, tree: Tree, channel_teams: dict[str, str], store_text: bool) -> None:
+        super().__init__(source=SOURCE)
         self.tree = tree
         self.channel_teams = channel_teams
         self.store_text = store_text
         self.events: list[dict[str, Any]] = []
         self.event_objects: list[dict[str, Any]] = []
-        self.raw: list[dict[str, Any]] = []
         self.objects: dict[str, dict[str, Any]] = {}
-        self.links: dict[tuple[str, str, str], str] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
-        self.quarantine: list[dict[str, Any]] = []
-        self.warnings: list[str] = []
         self.stats: dict[str, int] = {
             "files": 0, "messages": 0, "threads": 0, "duplicates": 0, "skipped_files": 0,
         }  # fmt: skip
         self.referenced_users: dict[str, dict[str, Any]] = {}
 
     # -- helpers --------------------------------------------------------------------
-
-    def _quarantine(self, ref: str, reason: str, payload: Any = None) -> None:
-        text = payload if isinstance(payload, str) or payload is None else to_json(payload)
-        self.quarantine.append(
-            {"source": SOURCE, "record_ref": ref, "reason": reason,
-             "payload": None if text is None else text[:4000]}
-        )  # fmt: skip
 
     def _json(self, name: str) -> Any:
         """Parse member ``name``; on failure quarantine it and return ``None``."""
@@ -258,7 +250,7 @@ class _Loader:
         try:
             return json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self._quarantine(
+            self.reject(
                 self.tree.where(name), f"not JSON: {exc}", data[:2000].decode("utf-8", "replace")
             )
             return None
@@ -267,7 +259,7 @@ class _Loader:
 
     def run(self) -> Batch:
         for name, reason in self.tree.refused:
-            self._quarantine(self.tree.where(name), f"refused archive member: {reason}")
+            self.reject(self.tree.where(name), f"refused archive member: {reason}")
         root = self._find_root()
         rel = {n[len(root) :]: n for n in self.tree.names if n.startswith(root)}
         conversations = self._read_conversations(rel)
@@ -298,20 +290,20 @@ class _Loader:
             if data is None:
                 continue
             if not isinstance(data, list):
-                self._quarantine(
+                self.reject(
                     self.tree.where(rel[relname]), "day file is not a JSON list of messages"
                 )
                 continue
             for index, message in enumerate(data):
                 where = f"{self.tree.where(rel[relname])}#{index}"
                 if not isinstance(message, dict):
-                    self._quarantine(where, "message is not a JSON object", message)
+                    self.reject(where, "message is not a JSON object", message)
                     continue
                 ts = message.get("ts")
                 moment = parse_ts(ts)
                 if moment is None:
                     reason = "message without ts" if ts is None else f"unreadable ts {ts!r}"
-                    self._quarantine(where, reason, message if self.store_text else redact(message))
+                    self.reject(where, reason, message if self.store_text else redact(message))
                     continue
                 key = (str(channel["id"]), str(ts))
                 if key in seen:
@@ -323,22 +315,15 @@ class _Loader:
             if f"slack:{uid}" not in self.accounts:
                 self.accounts[f"slack:{uid}"] = info
         self.stats["threads"] = len(self.objects)
-        batch = Batch.from_rows(
-            SOURCE,
+        self.raw.sort(key=lambda r: (r["record_type"], r["record_id"]))
+        batch = self.build(
             events=sorted(self.events, key=lambda r: r["event_id"]),
-            raw_records=sorted(self.raw, key=lambda r: (r["record_type"], r["record_id"])),
             event_objects=sorted(self.event_objects, key=lambda r: r["event_id"]),
             objects=[
                 {k: v for k, v in self.objects[o].items() if k != "_attrs"}
                 for o in sorted(self.objects)
             ],
-            object_links=[
-                {"from_object": a, "to_object": b, "relation": r, "evidence": e}
-                for (a, b, r), e in sorted(self.links.items())
-            ],
             accounts=[self.accounts[k] for k in sorted(self.accounts)],
-            quarantine=sorted(self.quarantine, key=lambda r: (r["record_ref"], r["reason"])),
-            warnings=self.warnings,
         )
         batch.stats = {**self.stats, "quarantined": len(self.quarantine)}
         return batch
@@ -370,13 +355,11 @@ class _Loader:
             if data is None:
                 continue
             if not isinstance(data, list):
-                self._quarantine(
-                    self.tree.where(rel[fname]), "conversation file is not a JSON list"
-                )
+                self.reject(self.tree.where(rel[fname]), "conversation file is not a JSON list")
                 continue
             for i, conv in enumerate(data):
                 if not isinstance(conv, dict) or not conv.get("id"):
-                    self._quarantine(
+                    self.reject(
                         f"{self.tree.where(rel[fname])}#{i}", "conversation without id", conv
                     )
                     continue
@@ -396,15 +379,11 @@ class _Loader:
         data = self._json(rel["users.json"])
         if not isinstance(data, list):
             if data is not None:
-                self._quarantine(
-                    self.tree.where(rel["users.json"]), "users.json is not a JSON list"
-                )
+                self.reject(self.tree.where(rel["users.json"]), "users.json is not a JSON list")
             return
         for i, user in enumerate(data):
             if not isinstance(user, dict) or not user.get("id"):
-                self._quarantine(
-                    f"{self.tree.where(rel['users.json'])}#{i}", "user without id", user
-                )
+                self.reject(f"{self.tree.where(rel['users.json'])}#{i}", "user without id", user)
                 continue
             self.raw.append(self._raw("user", str(user["id"]), user, rel["users.json"]))
             acc = _account_from_user(user)
@@ -561,7 +540,7 @@ class _Loader:
         for text in _scan_texts(m):
             for ref in find_refs(text):
                 target, relation = ref_target(ref)
-                self.links.setdefault((object_id, target, relation), ref.evidence[:500])
+                self.link(object_id, target, relation, ref.evidence)
         payload = m if self.store_text else redact(m)
         self.raw.append(self._raw("message", f"{cid}/{ts}", payload, member))
 
@@ -609,3 +588,7 @@ def _account_from_user(user: Mapping[str, Any]) -> dict[str, Any]:
         "platform_kind": kind,
         "attrs": to_json({k: v for k, v in attrs.items() if v is not None}),
     }
+
+
+#: The Slack export reader (see :class:`wfmine.connectors._base.Reader`).
+READER: Final = FunctionReader("slack", sniff, load)

@@ -1,7 +1,9 @@
 """Standard process-mining formats: XES, OCEL 2.0 (JSON, SQLite), CSV/Parquet, and exports.
 
-Each reader module follows the reader protocol of :mod:`wfmine.connectors`
-(``sniff(path) -> bool`` and ``load(path, options=None) -> Batch``):
+Each reader module offers ``sniff(path) -> bool`` and ``load(path, options=None)
+-> Batch``; :data:`XES_READER`, :data:`OCEL_READER`, :data:`CSV_READER` and
+:data:`PARQUET_READER` wrap them as :class:`wfmine.connectors._base.Reader`
+objects (importing the module on first use, so importing this package stays light):
 
 - :mod:`wfmine.formats.xes` — ``.xes`` / ``.xes.gz`` through the Rust reader ``rustxes``;
 - :mod:`wfmine.formats.ocel` — OCEL 2.0 JSON, OCEL 1.0 JSON-OCEL and OCEL 2.0 SQLite;
@@ -27,9 +29,13 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine.model import UTC_TS
+from wfmine.model import UTC_TS, Batch
 
 __all__ = [
+    "CSV_READER",
+    "OCEL_READER",
+    "PARQUET_READER",
+    "XES_READER",
     "dataset_name",
     "json_object_expr",
     "option",
@@ -155,3 +161,75 @@ def parse_utc_expr(expr: pl.Expr, fmt: str | None = None) -> pl.Expr:
         for f in _NAIVE_FORMATS
     ]
     return pl.coalesce(tries).cast(UTC_TS)
+
+
+# -- readers (the contract of wfmine.connectors._base.Reader) ----------------------------
+
+_PARQUET_MAGIC: Final = b"PAR1"
+
+
+def _parquet_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == _PARQUET_MAGIC
+    except OSError:
+        return False
+
+
+class _XesReader:
+    """XES / XES.gz logs (:mod:`wfmine.formats.xes`)."""
+
+    kind: Final = "xes"
+    standard: Final = True
+
+    def sniff(self, path: Path) -> bool:
+        from wfmine.formats import xes
+
+        return xes.sniff(path)
+
+    def load(self, path: Path, options: Mapping[str, Any] | None = None) -> Batch:
+        from wfmine.formats import xes
+
+        return xes.load(path, options)
+
+
+class _OcelReader:
+    """OCEL 2.0 JSON / SQLite and OCEL 1.0 JSON-OCEL logs (:mod:`wfmine.formats.ocel`)."""
+
+    kind: Final = "ocel"
+    standard: Final = True
+
+    def sniff(self, path: Path) -> bool:
+        from wfmine.formats import ocel
+
+        return ocel.sniff(path)
+
+    def load(self, path: Path, options: Mapping[str, Any] | None = None) -> Batch:
+        from wfmine.formats import ocel
+
+        return ocel.load(path, options)
+
+
+class _TabularReader:
+    """CSV or Parquet event tables (:mod:`wfmine.formats.tabular`); ``parquet`` claims Parquet files."""
+
+    standard: Final = True
+
+    def __init__(self, kind: str) -> None:
+        self.kind: Final = kind
+
+    def sniff(self, path: Path) -> bool:
+        from wfmine.formats import tabular
+
+        return tabular.sniff(path) and _parquet_file(path) == (self.kind == "parquet")
+
+    def load(self, path: Path, options: Mapping[str, Any] | None = None) -> Batch:
+        from wfmine.formats import tabular
+
+        return tabular.load(path, options)
+
+
+XES_READER: Final = _XesReader()
+OCEL_READER: Final = _OcelReader()
+CSV_READER: Final = _TabularReader("csv")
+PARQUET_READER: Final = _TabularReader("parquet")

@@ -1,0 +1,65 @@
+"""The one contract every reader implements: :class:`Reader` (``kind``, ``standard``, ``sniff``, ``load``).
+
+Every export reader — Jira, GitHub, Slack, email here; XES, OCEL, CSV and
+Parquet in :mod:`wfmine.formats` — is an object satisfying :class:`Reader`,
+listed in :data:`wfmine.connectors.registry.READERS`. mypy checks each one
+against the protocol where the registry names it, so a reader that drifts
+from the contract fails the type check, not a user's run.
+
+- ``kind`` — the input kind (``jira``, ``xes`` …), also the ``kind`` of a
+  ``connectors/*.toml`` file;
+- ``standard`` — true for standard event logs (XES, OCEL, CSV, Parquet):
+  each file is its own dataset, never merged with a folder's other files;
+- ``sniff(path) -> bool`` — a cheap content check of a file or folder; never
+  raises on foreign input;
+- ``load(path, options=None) -> Batch`` — read it. Bad records go to
+  ``batch.quarantine`` with their position and reason (one rule for every
+  reader: :mod:`wfmine.connectors._batch`); an input that cannot be read at
+  all raises :class:`~wfmine.errors.FormatError` naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from wfmine.model import Batch
+
+__all__ = ["FunctionReader", "Reader"]
+
+
+class Reader(Protocol):
+    """What every export reader offers (see the module docstring)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def standard(self) -> bool: ...
+
+    def sniff(self, path: Path) -> bool: ...
+
+    def load(self, path: Path, options: Mapping[str, Any] | None = None) -> Batch: ...
+
+
+@dataclass(frozen=True)
+class FunctionReader:
+    """A :class:`Reader` made of a module's ``sniff`` and ``load`` functions."""
+
+    kind: str
+    sniff_fn: Callable[[Path], bool]
+    load_fn: Callable[[Path, Mapping[str, Any] | None], Batch]
+    standard: bool = False
+
+    def sniff(self, path: Path) -> bool:
+        """Cheap content check; a sniff that fails is a "no", never an error."""
+        try:
+            return self.sniff_fn(path)
+        except Exception:  # a foreign input must never stop detection
+            return False
+
+    def load(self, path: Path, options: Mapping[str, Any] | None = None) -> Batch:
+        """Read ``path`` into a batch."""
+        return self.load_fn(path, options)

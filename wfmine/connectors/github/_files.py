@@ -1,0 +1,109 @@
+"""GitHub: recognising REST JSON files by content and reading them (a file, or a folder laid out any way)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from wfmine.connectors.github._collect import _Collector
+from wfmine.connectors.github._common import (
+    _EVENT_TYPES,
+    _PATH_PR,
+    _SNIFF_BYTES,
+    _iso,
+    _records,
+    classify,
+    read_documents,
+)
+from wfmine.connectors.github._output import finish
+from wfmine.errors import FormatError
+from wfmine.model import Batch
+
+
+def sniff(path: Path) -> bool:
+    """True when ``path`` (a file, or a folder holding one) holds GitHub REST JSON."""
+    try:
+        files = sorted(_files(path))[:200] if path.is_dir() else [path]
+    except OSError:
+        return False
+    for file in files:
+        try:
+            with file.open("rb") as fh:
+                head = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        if head.lstrip()[:1] not in ("[", "{"):
+            continue
+        if (
+            "api.github.com/repos/" in head or "https://github.com/" in head
+        ) and '"node_id"' in head:
+            return True
+        if any(f'"{t}"' in head for t in _EVENT_TYPES) and '"payload"' in head:
+            return True
+    return False
+
+
+def _files(folder: Path) -> Iterable[Path]:
+    for p in folder.rglob("*"):
+        hidden = any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if p.is_file() and not hidden and p.suffix.lower() in (".json", ".ndjson", ".jsonl"):
+            yield p
+
+
+def _add_file(collector: _Collector, path: Path, *, single: bool, root: Path | None) -> None:
+    collector.stats["files"] += 1
+    origin = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        if single:
+            raise FormatError(path, f"cannot be read: {type(exc).__name__}") from None
+        collector.reject(origin, f"file cannot be read: {type(exc).__name__}", "")
+        return
+    docs, problem = read_documents(text)
+    if problem and not docs:
+        if single:
+            raise FormatError(path, f"not valid JSON: {problem}")
+        collector.reject(origin, f"not valid JSON: {problem}", text[:2000])
+        return
+    if problem:
+        collector.reject(
+            f"{origin}#rest", f"JSON stops part-way ({problem}); the documents before it loaded", ""
+        )
+    records = [r for doc in docs for r in _records(doc)]
+    if not any(classify(r) for r in records[:50]) and not any(classify(r) for r in records):
+        collector.stats["skipped_files"] += 1
+        if single:
+            raise FormatError(path, "no GitHub REST records found")
+        return
+    relative = str(path.relative_to(root)) if root else path.name
+    m = _PATH_PR.search(relative.replace(os.sep, "/"))
+    hint = int(m.group(1)) if m else None
+    for i, record in enumerate(records):
+        collector.add_record(record, origin, f"{origin}#{i}", hint)
+
+
+def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
+    """Read GitHub REST JSON (a file, or a folder of files anywhere below) into a batch.
+
+    A single input that is not JSON raises :class:`FormatError`; inside a
+    folder such a file is quarantined and the rest loads. Unrecognisable or
+    malformed records are quarantined as ``"<file>#<index>"``. ``batch.cursor``
+    is the newest ``updated_at`` seen.
+
+    >>> batch = load("/work/shared/realdata/github/panjf2000-ants")  # doctest: +SKIP
+    """
+    del options
+    path = Path(path)
+    if not path.exists():
+        raise FormatError(path, "no such file or folder")
+    collector = _Collector()
+    if path.is_dir():
+        for file in sorted(_files(path)):
+            _add_file(collector, file, single=False, root=path)
+    else:
+        _add_file(collector, path, single=True, root=None)
+    cursor = _iso(collector.max_updated) if collector.max_updated else None
+    return finish(collector, cursor=cursor)

@@ -1,0 +1,186 @@
+"""GitHub: the second pass — commits and checks onto their PRs, one event per id (most trusted record wins), the batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from wfmine.connectors._refs import find_refs
+from wfmine.connectors.github._collect import _Collector
+from wfmine.connectors.github._common import (
+    _FAILED,
+    _RANK,
+    _first_line,
+    _get,
+    _repo_of,
+    parse_trailers,
+)
+from wfmine.model import Batch, to_json
+
+
+def _finish_commits(c: _Collector) -> None:
+    for commit, raw_ref, hint, repo in c.commits:
+        sha = commit["sha"]
+        info = commit["commit"]
+        message = info.get("message")
+        author_info = info.get("author") if isinstance(info.get("author"), dict) else {}
+        committer_info = info.get("committer") if isinstance(info.get("committer"), dict) else {}
+        actor = c.account(commit.get("author"))
+        c.account(commit.get("committer"))
+        number = hint if hint is not None else c.sha_to_pr.get((repo, sha))
+        oid = f"github:{repo}@{sha}"
+        attrs = {"sha": sha, "trailers": parse_trailers(message),
+                 "author_email": author_info.get("email"), "author_name": author_info.get("name"),
+                 "message_first_line": _first_line(message),
+                 "committer_email": committer_info.get("email"),
+                 "authored_at": author_info.get("date")}  # fmt: skip
+        c.put_object(oid, 0, committer_info.get("date"), {
+            "object_id": oid, "object_type": "commit", "source": "github",
+            "key": f"{repo}@{sha[:12]}", "title": _first_line(message),
+            "attrs": {**attrs, "pull_request": number},
+        })  # fmt: skip
+        related: tuple[str, ...] = ()
+        if number is not None:
+            pr_oid = f"github:{repo}#pr/{number}"
+            c.link(oid, pr_oid, "part_of", f"commit of {repo}#{number}")
+            related = (pr_oid,)
+        when = committer_info.get("date") or author_info.get("date")
+        c.event(repo, None, None, "commit", "Commit pushed", when, actor, attrs, raw_ref, 0,
+                   object_id=oid, related=related)  # fmt: skip
+        for ref in find_refs(message):
+            if ref.kind in ("jira_key", "jira_url"):
+                c.link(oid, f"jira:{ref.value}", "commit_message",
+                          f"commit_message: {_first_line(message)}")  # fmt: skip
+
+
+def _finish_checks(c: _Collector) -> None:
+    for what, check, raw_ref in c.checks:
+        repo = _repo_of(check.get("url"), check.get("html_url"))
+        assert repo is not None
+        if what == "run" and f"{repo}#{check['id']}" in c.runs_with_jobs:
+            continue  # its jobs (check runs) carry the finer events
+        conclusion = check.get("conclusion")
+        if conclusion == "success":
+            activity = "Check passed"
+        elif conclusion in _FAILED:
+            activity = "Check failed"
+        else:
+            continue  # cancelled, skipped, neutral, still running: no verdict
+        number = next(
+            (p.get("number") for p in check.get("pull_requests") or [] if isinstance(p, dict)),
+            None,
+        )
+        if not isinstance(number, int):
+            number = c.sha_to_pr.get((repo, check["head_sha"]))
+        when = check.get("completed_at") or check.get("updated_at") or check.get("started_at")
+        attrs = {"conclusion": conclusion, "name": check.get("name"), "head_sha": check["head_sha"],
+                 "app": _get(check, "app", "slug"), "event": check.get("event"),
+                 "head_branch": check.get("head_branch")}  # fmt: skip
+        suffix = f"{'check' if what == 'check' else 'run'}/{check['id']}"
+        if isinstance(number, int):
+            c.event(repo, number, True, suffix, activity, when, None, attrs, raw_ref, 0)
+        else:
+            oid = f"github:{repo}@{check['head_sha']}"
+            c.put_object(oid, 9, None, {
+                "object_id": oid, "object_type": "commit", "source": "github",
+                "key": f"{repo}@{check['head_sha'][:12]}", "title": None,
+                "attrs": {"sha": check["head_sha"]},
+            })  # fmt: skip
+            c.event(
+                repo, None, None, suffix, activity, when, None, attrs, raw_ref, 0, object_id=oid
+            )
+
+
+def finish(c: _Collector, *, cursor: str | None) -> Batch:
+    """Resolve pending events to their objects, merge duplicates, and build the batch."""
+    _finish_commits(c)
+    _finish_checks(c)
+    events: dict[str, tuple[int, str, dict[str, Any], tuple[str, ...]]] = {}
+    actors: dict[str, tuple[int, str, str]] = {}
+    for p in c.pending:
+        if p.object_id is not None:
+            oid = p.object_id
+            activity = p.activity if isinstance(p.activity, str) else p.activity[0]
+        else:
+            assert p.number is not None
+            is_pr = p.is_pr or (p.repo, p.number) in c.known_prs
+            oid = f"github:{p.repo}#{'pr' if is_pr else 'issue'}/{p.number}"
+            activity = p.activity if isinstance(p.activity, str) else p.activity[0 if is_pr else 1]
+            if not is_pr and activity.startswith("PR "):
+                activity = {
+                    "PR closed": "GH issue closed",
+                    "PR reopened": "GH issue reopened",
+                }.get(activity, activity)
+            _ensure_object(c, oid, p.repo, p.number, is_pr)
+        event_id = f"{oid}/{p.suffix}"
+        row: dict[str, Any] = {
+            "event_id": event_id, "activity": activity, "timestamp": p.timestamp,
+            "seq": _RANK.get(activity, 20), "actor_id": p.actor_id, "team": None,
+            "source": "github", "object_id": oid, "attrs": to_json(p.attrs), "raw_ref": p.raw_ref,
+        }  # fmt: skip
+        current = events.get(event_id)
+        if current is None or (p.trust, p.raw_ref) < (current[0], current[1]):
+            events[event_id] = (p.trust, p.raw_ref, row, p.related)
+        if p.actor_id is not None:
+            known = actors.get(event_id)
+            if known is None or (p.trust, p.raw_ref) < known[:2]:
+                actors[event_id] = (p.trust, p.raw_ref, p.actor_id)
+    # the most trusted record may lack the actor (a pull list has no merged_by):
+    # take it from the most trusted record that names one
+    for event_id, (_, _, row, _) in events.items():
+        if row["actor_id"] is None and event_id in actors:
+            row["actor_id"] = actors[event_id][2]
+    merged_at: dict[str, list[dt.datetime]] = {}
+    for _, _, row, _ in events.values():
+        if row["activity"] == "PR merged":
+            merged_at.setdefault(row["object_id"], []).append(row["timestamp"])
+    rows: list[dict[str, Any]] = []
+    event_objects: list[dict[str, Any]] = []
+    for event_id in sorted(events):
+        _, _, row, related = events[event_id]
+        if row["activity"] == "PR closed" and any(
+            abs((row["timestamp"] - m).total_seconds()) <= 60
+            for m in merged_at.get(row["object_id"], [])
+        ):
+            continue  # GitHub closes a PR when it merges it: one step, not two
+        rows.append(row)
+        qualifier = "commit" if "@" in row["object_id"] else "work_item"
+        event_objects.append(
+            {"event_id": event_id, "object_id": row["object_id"], "qualifier": qualifier}
+        )
+        for other in related:
+            event_objects.append(
+                {"event_id": event_id, "object_id": other, "qualifier": "pull_request"}
+            )
+    objects = []
+    for oid in sorted(c.objects):
+        row = dict(c.objects[oid][2])
+        row["attrs"] = to_json(row["attrs"])
+        objects.append(row)
+    accounts = []
+    for aid in sorted(c.accounts):
+        row = dict(c.accounts[aid])
+        row["attrs"] = to_json(row["attrs"])
+        accounts.append(row)
+    batch = c.build(
+        events=rows,
+        event_objects=event_objects,
+        objects=objects,
+        accounts=accounts,
+        cursor=cursor,
+    )
+    batch.raw_records = batch.raw_records.unique(
+        subset=["record_type", "record_id"], keep="first", maintain_order=True
+    )
+    batch.stats = dict(c.stats)
+    return batch
+
+
+def _ensure_object(c: _Collector, oid: str, repo: str, number: int, is_pr: bool) -> None:
+    """An object known only from events (an issue event's URL) still gets a row."""
+    if oid in c.objects:
+        return
+    c.put_object(oid, 9, None, {
+        "object_id": oid, "object_type": "pull_request" if is_pr else "gh_issue",
+        "source": "github", "key": f"{repo}#{number}", "title": None, "attrs": {},
+    })  # fmt: skip

@@ -1,0 +1,43 @@
+"""Jira: REST JSON exports, CSV exports and the live REST API into a :class:`~wfmine.model.Batch`.
+
+Inputs recognised by content (file names do not matter):
+
+- search pages: the current ``/rest/api/3/search/jql`` shape (``issues``,
+  ``nextPageToken``, ``isLast``), the removed ``/search`` shape (``startAt``,
+  ``maxResults``, ``total``) and agile board pages (the same envelope);
+- single-issue JSON (``key`` + ``fields``);
+- changelog pages (``/rest/api/3/issue/{id}/changelog``: ``values`` of
+  histories), merged into their issue and de-duplicated by history id;
+- comment pages (``comments``), merged into their issue by the issue id in
+  each comment's ``self`` URL;
+- a statuses list (``/rest/api/2/status``): status categories for ``reopen``;
+- a users list (``/rest/api/2/user``): account rows with ``accountType``;
+- Jira Cloud CSV exports (no history: a warning says so).
+
+Events follow ``docs/contracts.md``: ``Issue created``, ``Status: <to>``
+(attrs ``from``, ``to``, ``status_category``, ``reopen``), ``Assignee
+changed``, ``Priority changed``, ``Labels changed``, ``Components changed``,
+``Comment added``, ``Resolution set``. Event ids are built from the issue key
+and the changelog history id (``jira:ACME-12/h/10023/status``), and ``seq``
+from the history id and the item's position in it, so re-reading overlapping
+pages, or the same pages in another order, gives the same rows.
+
+>>> from pathlib import Path
+>>> batch = load(Path("/work/shared/realdata/jira/fiware"))  # doctest: +SKIP
+>>> batch.objects.height  # doctest: +SKIP
+3
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from wfmine.connectors._base import FunctionReader
+from wfmine.connectors.jira._common import SEARCH_PATH
+from wfmine.connectors.jira._files import load, sniff
+from wfmine.connectors.jira._live import incremental_jql, pull, since_clause
+
+__all__ = ["READER", "SEARCH_PATH", "incremental_jql", "load", "pull", "since_clause", "sniff"]
+
+#: The Jira export reader (see :class:`wfmine.connectors._base.Reader`).
+READER: Final = FunctionReader("jira", sniff, load)

@@ -1,0 +1,262 @@
+"""Jira: recognising export files by content and reading them (JSON pages, CSV exports)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from wfmine.connectors.jira._collect import _Reader
+from wfmine.connectors.jira._common import (
+    _CSV_DATE_FORMATS,
+    _SNIFF_BYTES,
+    _iso,
+    _safe_ts,
+)
+from wfmine.connectors.jira._records import finish
+from wfmine.errors import FormatError
+from wfmine.model import Batch
+
+# -- detection -------------------------------------------------------------------------
+
+
+def sniff(path: Path) -> bool:
+    """True when ``path`` (a file, or a folder holding one) looks like a Jira export.
+
+    Reads at most 64 KiB of a few dozen files; never raises on foreign input.
+    """
+    try:
+        if path.is_dir():
+            for i, file in enumerate(sorted(_files(path))):
+                if i >= 200:
+                    break
+                if _sniff_file(file):
+                    return True
+            return False
+        return _sniff_file(path)
+    except OSError:
+        return False
+
+
+def _sniff_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    if path.suffix.lower() == ".csv" or head[:1] not in "{[":
+        first = head.splitlines()[0] if head else ""
+        return "Issue key" in first and "Summary" in first
+    compact = re.sub(r"\s+", "", head)
+    if '"fields":{' in compact and '"key":"' in compact:
+        return True
+    # a changelog page: histories with "items" and a Jira-style "fieldtype"
+    return '"values":[' in compact and '"items":[' in compact and '"fieldtype":"' in compact
+
+
+def _files(folder: Path) -> Iterable[Path]:
+    for p in folder.rglob("*"):
+        hidden = any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if (
+            p.is_file()
+            and not hidden
+            and p.suffix.lower() in (".json", ".csv", ".ndjson", ".jsonl")
+        ):
+            yield p
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def add_file(reader: _Reader, path: Path, *, single: bool) -> None:
+    reader.stats["files"] += 1
+    origin = str(path)
+    if path.suffix.lower() == ".csv" or _is_csv(path):
+        add_csv(reader, path)
+        return
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        doc = json.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        if single:
+            raise FormatError(path, f"cannot be read: {exc}") from None
+        reader.reject(origin, f"file cannot be read: {type(exc).__name__}", "")
+        return
+    except json.JSONDecodeError as exc:
+        if single:
+            raise FormatError(
+                path,
+                f"not valid JSON: {exc.msg}",
+                position=f"line {exc.lineno}, column {exc.colno}",
+            ) from None
+        reader.reject(
+            origin,
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            text[:2000],
+        )
+        return
+    if not reader.add_document(doc, origin):
+        reader.stats["skipped_files"] += 1
+        if single:
+            raise FormatError(
+                path, "not a Jira export (no issues, changelog, comments or statuses)"
+            )
+
+
+def add_csv(reader: _Reader, path: Path) -> None:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reader.reject(str(path), f"file cannot be read: {type(exc).__name__}", "")
+        return
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or "Issue key" not in rows[0]:
+        reader.stats["skipped_files"] += 1
+        return
+    header = rows[0]
+    reader.warnings.append(
+        f"{path.name}: a Jira CSV export has no change history; only creation, the current "
+        "status, resolution and comments are known (export JSON with expand=changelog for the flow)"
+    )
+    for i, row in enumerate(rows[1:], start=1):
+        if not any(cell.strip() for cell in row):
+            continue
+        record: dict[str, Any] = {}
+        for name, value in zip(header, row, strict=False):
+            if name in record:
+                existing = record[name]
+                record[name] = (
+                    [*existing, value] if isinstance(existing, list) else [existing, value]
+                )
+            else:
+                record[name] = value
+        issue = _issue_from_csv(record)
+        if issue is None:
+            reader.stats["records"] += 1
+            reader.reject(
+                f"{path}#{i}",
+                "CSV row without 'Issue key' or a readable 'Created' date",
+                record,
+            )
+            continue
+        reader.add_issue(issue, str(path), f"{path}#{i}", from_csv=True)
+
+
+def _is_csv(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff")
+    except OSError:
+        return False
+    return not head.lstrip().startswith(("{", "[")) and "Issue key" in head.split("\n", 1)[0]
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+
+def _csv_ts(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    moment = _safe_ts(text)
+    if moment is not None:
+        return _iso(moment)
+    for fmt in _CSV_DATE_FORMATS:
+        try:
+            return _iso(dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC))
+        except ValueError:
+            continue
+    return None
+
+
+def _as_list(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in items if v is not None and str(v).strip()]
+
+
+def _first(record: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        values = _as_list(record.get(name))
+        if values:
+            return values[0]
+    return None
+
+
+def _csv_user(record: Mapping[str, Any], role: str) -> dict[str, Any] | None:
+    ident = _first(record, f"{role} Id")
+    name = _first(record, role)
+    if not ident and not name:
+        return None
+    user: dict[str, Any] = {"displayName": name}
+    if ident:
+        user["accountId"] = ident
+    else:
+        user["name"] = name
+    return user
+
+
+def _issue_from_csv(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Turn one CSV row into the shape of a REST issue without ``changelog``."""
+    key = _first(record, "Issue key")
+    created = _csv_ts(_first(record, "Created"))
+    if not key or not created:
+        return None
+    comments = []
+    for n, text in enumerate(_as_list(record.get("Comment"))):
+        when, _, rest = text.partition(";")
+        author, _, body = rest.partition(";")
+        stamp = _csv_ts(when)
+        if stamp is None:
+            continue
+        comments.append(
+            {"id": f"csv{n}", "created": stamp, "author": {"accountId": author} if author else None,
+             "body": body}
+        )  # fmt: skip
+    resolution = _first(record, "Resolution")
+    fields: dict[str, Any] = {
+        "summary": _first(record, "Summary"),
+        "created": created,
+        "updated": _csv_ts(_first(record, "Updated")) or created,
+        "resolutiondate": _csv_ts(_first(record, "Resolved")),
+        "status": {"name": _first(record, "Status")},
+        "issuetype": {"name": _first(record, "Issue Type")},
+        "priority": {"name": _first(record, "Priority")} if _first(record, "Priority") else None,
+        "resolution": {"name": resolution} if resolution and resolution != "Unresolved" else None,
+        "project": {"key": _first(record, "Project key"), "name": _first(record, "Project name")},
+        "labels": _as_list(record.get("Labels")),
+        "components": [{"name": c} for c in _as_list(record.get("Component/s"))],
+        "assignee": _csv_user(record, "Assignee"),
+        "reporter": _csv_user(record, "Reporter"),
+        "creator": _csv_user(record, "Creator"),
+        "comment": {"comments": comments},
+    }
+    return {"key": key, "id": _first(record, "Issue id"), "fields": fields, "_csv": dict(record)}
+
+
+def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
+    """Read a Jira export (a file or a folder of them) into a batch.
+
+    A single input that cannot be parsed raises :class:`FormatError` (the user
+    named that file: nothing else would load). Inside a folder an unreadable
+    file is quarantined with its reason so the rest still loads. Bad records
+    are quarantined as ``"<file>#<index>"``.
+
+    >>> batch = load("/work/shared/realdata/jira/merico")  # doctest: +SKIP
+    >>> batch.objects.height  # doctest: +SKIP
+    55
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FormatError(path, "no such file or folder")
+    reader = _Reader()
+    if path.is_dir():
+        for file in sorted(_files(path)):
+            add_file(reader, file, single=False)
+    else:
+        add_file(reader, path, single=True)
+    return finish(reader, options)

@@ -1,0 +1,322 @@
+"""Jira: issues and their changelogs into events, objects and accounts (the batch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wfmine.connectors.jira._collect import _Issue, _Reader
+from wfmine.connectors.jira._common import (
+    _ACCOUNT_KIND,
+    _DONE_NAMES,
+    _FIELD_EVENTS,
+    _field,
+    _get,
+    _int,
+    _iso,
+    _safe_ts,
+    _updated,
+)
+from wfmine.model import Batch, to_json
+
+# -- building the batch --------------------------------------------------------------
+
+
+@dataclass
+class _Builder:
+    reader: _Reader
+    teams: Mapping[str, str]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    event_objects: list[dict[str, Any]] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def account(self, user: Any) -> str | None:
+        """Register a Jira user object as an account row; return its account id."""
+        if not isinstance(user, dict):
+            return None
+        native = user.get("accountId") or user.get("name") or user.get("key")
+        if not native:
+            return None
+        account_id = f"jira:{native}"
+        kind = _ACCOUNT_KIND.get(str(user.get("accountType") or ""), "unknown")
+        attrs = {
+            k: user[k] for k in ("accountType", "key", "name", "active", "timeZone") if k in user
+        }
+        row = self.accounts.get(account_id)
+        if row is None or (row["platform_kind"] == "unknown" and kind != "unknown"):
+            self.accounts[account_id] = {
+                "account_id": account_id,
+                "source": "jira",
+                "login": str(user.get("name") or native),
+                "display_name": user.get("displayName"),
+                "email": user.get("emailAddress") or None,
+                "platform_kind": kind,
+                "attrs": to_json(attrs),
+            }
+        return account_id
+
+    def category(self, status_id: Any, name: Any, current: Mapping[str, Any] | None) -> str | None:
+        """The status category key (new / indeterminate / done) of a status, best source first."""
+        if status_id is not None and str(status_id) in self.reader.status_by_id:
+            return self.reader.status_by_id[str(status_id)]
+        if name is not None and str(name) in self.reader.status_by_name:
+            return self.reader.status_by_name[str(name)]
+        if current and name is not None and current.get("name") == name:
+            key = _get(current, "statusCategory", "key")
+            if isinstance(key, str):
+                return key
+        if isinstance(name, str) and name.strip().lower() in _DONE_NAMES:
+            return "done"
+        return None
+
+    def team(self, fields: Mapping[str, Any]) -> str | None:
+        if not self.teams:
+            return None
+        for component in fields.get("components") or []:
+            team = self.teams.get(str(_get(component, "name")))
+            if team:
+                return team
+        project = _get(fields, "project", "key")
+        return self.teams.get(str(project)) if project else None
+
+    def event(self, **row: Any) -> None:
+        row.setdefault("source", "jira")
+        self.events.append(row)
+        self.event_objects.append(
+            {"event_id": row["event_id"], "object_id": row["object_id"], "qualifier": "issue"}
+        )
+
+    def build_issue(self, entry: _Issue) -> None:
+        issue = entry.issue
+        fields: dict[str, Any] = issue["fields"]
+        key = str(issue["key"])
+        oid = f"jira:{key}"
+        updated = _safe_ts(fields.get("updated"))
+        record_id = f"{key}@{_iso(updated)}" if updated else key
+        raw_ref = f"issue:{record_id}"
+        payload = issue.get("_csv") if entry.from_csv else issue
+        self.reader.raw.append(
+            {"source": "jira", "record_type": "issue", "record_id": record_id,
+             "payload": to_json(payload), "origin": entry.origin}
+        )  # fmt: skip
+        team = self.team(fields)
+        current_status = fields.get("status") if isinstance(fields.get("status"), dict) else None
+        histories = sorted(
+            entry.histories.values(),
+            key=lambda h: (_safe_ts(h["created"]), _int(h["id"]), str(h["id"])),
+        )
+        first_status = next(
+            (it.get("fromString") for h in histories for it in h["items"]
+             if isinstance(it, dict) and _field(it) == "status"),
+            _get(current_status, "name"),
+        )  # fmt: skip
+        creator = self.account(fields.get("creator")) or self.account(fields.get("reporter"))
+        self.account(fields.get("reporter"))
+        assignee = self.account(fields.get("assignee"))
+        self.event(
+            event_id=f"{oid}/created", activity="Issue created", timestamp=fields["created"], seq=0,
+            actor_id=creator, team=team, object_id=oid, raw_ref=raw_ref,
+            attrs=to_json({"type": _get(fields, "issuetype", "name"), "status": first_status,
+                           "priority": _get(fields, "priority", "name"),
+                           "project": _get(fields, "project", "key")}),
+        )  # fmt: skip
+        for history in histories:
+            self.build_history(oid, history, current_status, team, raw_ref)
+        for cid, comment in sorted(entry.comments.items(), key=lambda kv: (_int(kv[0]), kv[0])):
+            stamp = _safe_ts(comment.get("created"))
+            if stamp is None:
+                self.reader.reject(
+                    f"{entry.ref}/comment/{cid}", "comment without a readable 'created'", comment
+                )
+                continue
+            self.event(
+                event_id=f"{oid}/c/{cid}", activity="Comment added", timestamp=stamp,
+                seq=_int(cid) * 1000, actor_id=self.account(comment.get("author")), team=team,
+                object_id=oid, raw_ref=raw_ref,
+                attrs=to_json({"comment_id": cid, "jsd_public": comment.get("jsdPublic")}),
+            )  # fmt: skip
+        if "changelog" not in issue:
+            self.snapshot_events(oid, fields, current_status, team, raw_ref)
+        status_name = _get(current_status, "name")
+        self.objects.append(
+            {
+                "object_id": oid, "object_type": "issue", "source": "jira", "key": key,
+                "title": fields.get("summary"),
+                "attrs": to_json({
+                    "project": _get(fields, "project", "key"),
+                    "type": _get(fields, "issuetype", "name"),
+                    "status": status_name,
+                    "status_category": self.category(_get(current_status, "id"), status_name, current_status),
+                    "labels": fields.get("labels") or [],
+                    "components": [_get(c, "name") for c in fields.get("components") or []],
+                    "priority": _get(fields, "priority", "name"),
+                    "resolution": _get(fields, "resolution", "name"),
+                    "assignee": assignee,
+                    "parent": _get(fields, "parent", "key"),
+                    "issue_links": _issue_links(fields.get("issuelinks")),
+                    "created": _iso(_safe_ts(fields["created"]) or dt.datetime.now(dt.UTC)),
+                    "resolved": fields.get("resolutiondate"),
+                    "history": not entry.from_csv and "changelog" in issue,
+                }),
+            }
+        )  # fmt: skip
+
+    def build_history(
+        self,
+        oid: str,
+        history: dict[str, Any],
+        current: Mapping[str, Any] | None,
+        team: str | None,
+        raw_ref: str,
+    ) -> None:
+        hid = str(history["id"])
+        actor = self.account(history.get("author"))
+        meta = history.get("historyMetadata")
+        extra: dict[str, Any] = {"history_id": hid}
+        if isinstance(meta, dict):
+            extra["history_metadata"] = {
+                k: meta[k] for k in ("actor", "cause", "type", "generator") if k in meta
+            }
+        if isinstance(history.get("author"), dict) and "accountType" in history["author"]:
+            extra["account_type"] = history["author"]["accountType"]
+        used: set[str] = set()
+        for j, item in enumerate(history["items"]):
+            if not isinstance(item, dict):
+                continue
+            name = _field(item)
+            if name not in _FIELD_EVENTS:
+                continue
+            activity, suffix = _FIELD_EVENTS[name]
+            event_suffix = suffix if suffix not in used else f"{suffix}/{j}"
+            used.add(suffix)
+            attrs: dict[str, Any] = dict(extra)
+            if name == "status":
+                to_name, from_name = item.get("toString"), item.get("fromString")
+                to_cat = self.category(item.get("to"), to_name, current)
+                from_cat = self.category(item.get("from"), from_name, current)
+                attrs.update({"from": from_name, "to": to_name, "status_category": to_cat,
+                              "from_category": from_cat})  # fmt: skip
+                if from_cat == "done" and to_cat != "done":
+                    attrs["reopen"] = True
+                activity = f"Status: {to_name}"
+            elif name == "assignee":
+                attrs.update({
+                    "from": f"jira:{item['from']}" if item.get("from") else None,
+                    "to": f"jira:{item['to']}" if item.get("to") else None,
+                    "from_name": item.get("fromString"), "to_name": item.get("toString"),
+                })  # fmt: skip
+            elif name == "resolution":
+                if not item.get("toString") and not item.get("to"):
+                    continue  # cleared on reopen: the Status event carries that
+                attrs["resolution"] = item.get("toString")
+            else:
+                attrs.update({"from": item.get("fromString"), "to": item.get("toString")})
+            self.event(
+                event_id=f"{oid}/h/{hid}/{event_suffix}", activity=activity,
+                timestamp=history["created"], seq=_int(hid) * 1000 + j, actor_id=actor, team=team,
+                object_id=oid, raw_ref=raw_ref, attrs=to_json(attrs),
+            )  # fmt: skip
+
+    def snapshot_events(
+        self,
+        oid: str,
+        fields: Mapping[str, Any],
+        current: Mapping[str, Any] | None,
+        team: str | None,
+        raw_ref: str,
+    ) -> None:
+        """Without a changelog only the current status and resolution are known: one event each."""
+        name = _get(current, "name")
+        category = self.category(_get(current, "id"), name, current)
+        when = (
+            fields.get("statuscategorychangedate")
+            or fields.get("resolutiondate")
+            or fields.get("updated")
+        )
+        if name and category != "new" and _safe_ts(when) is not None:
+            self.event(
+                event_id=f"{oid}/snapshot/status", activity=f"Status: {name}", timestamp=when,
+                seq=900_000_000_000, actor_id=None, team=team, object_id=oid, raw_ref=raw_ref,
+                attrs=to_json({"to": name, "status_category": category, "snapshot": True}),
+            )  # fmt: skip
+        resolution = _get(fields, "resolution", "name")
+        if resolution and _safe_ts(fields.get("resolutiondate")) is not None:
+            self.event(
+                event_id=f"{oid}/snapshot/resolution", activity="Resolution set",
+                timestamp=fields["resolutiondate"], seq=900_000_000_001, actor_id=None, team=team,
+                object_id=oid, raw_ref=raw_ref,
+                attrs=to_json({"resolution": resolution, "snapshot": True}),
+            )  # fmt: skip
+
+
+def _issue_links(links: Any) -> list[dict[str, Any]]:
+    out = []
+    for link in links if isinstance(links, list) else []:
+        for direction in ("outwardIssue", "inwardIssue"):
+            other = _get(link, direction, "key")
+            if other:
+                kind = _get(link, "type", "outward" if direction == "outwardIssue" else "inward")
+                out.append({"key": other, "type": kind, "direction": direction[:-5]})
+    return out
+
+
+def finish(
+    reader: _Reader, options: Mapping[str, Any] | None, *, cursor: str | None = None
+) -> Batch:
+    opts = dict(options or {})
+    teams = opts.get("teams") or {}
+    builder = _Builder(
+        reader, {str(k): str(v) for k, v in teams.items()} if isinstance(teams, Mapping) else {}
+    )
+    by_id = {
+        str(e.issue.get("id")): e for e in reader.issues.values() if e.issue.get("id") is not None
+    }
+    # changelog and comment pages fetched apart from their issue: keep each raw,
+    # attach it to its issue when the issue was read too
+    extras = (
+        (
+            "history",
+            reader.extra_histories,
+            "histories",
+            "changelog of issue {} ({} histories) has",
+        ),
+        ("comment", reader.extra_comments, "comments", "comments of issue {} ({}) have"),
+    )
+    for record_type, extra, attribute, label in extras:
+        for issue_id, records in sorted(extra.items()):
+            target = by_id.get(issue_id) or reader.issues.get(issue_id)
+            for record, ref in records:
+                reader.raw.append(
+                    {"source": "jira", "record_type": record_type,
+                     "record_id": f"{issue_id}/{record['id']}", "payload": to_json(record),
+                     "origin": ref.rsplit("#", 1)[0]}
+                )  # fmt: skip
+                if target is not None:
+                    getattr(target, attribute).setdefault(str(record["id"]), record)
+            if target is None:
+                reader.warnings.append(
+                    label.format(issue_id, len(records)) + " no matching issue: kept raw, no events"
+                )
+    for user in reader.users:
+        builder.account(user)
+    for key in sorted(reader.issues):
+        builder.build_issue(reader.issues[key])
+    max_updated = max((_updated(e.issue) for e in reader.issues.values()), default=None)
+    batch = reader.build(
+        events=builder.events,
+        event_objects=builder.event_objects,
+        objects=builder.objects,
+        accounts=[builder.accounts[k] for k in sorted(builder.accounts)],
+        cursor=cursor if cursor is not None else (_iso(max_updated) if max_updated else None),
+    )
+    batch.events = batch.events.unique(subset=["event_id"], keep="first", maintain_order=True)
+    batch.event_objects = batch.event_objects.unique(maintain_order=True)
+    # overlapping pages repeat records: keep one copy per key (the store would skip it anyway)
+    batch.raw_records = batch.raw_records.unique(
+        subset=["record_type", "record_id"], keep="first", maintain_order=True
+    )
+    batch.stats = {**reader.stats, "issues": len(reader.issues)}
+    return batch
