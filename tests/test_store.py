@@ -232,3 +232,83 @@ def test_a_store_from_a_newer_wfmine_is_refused(tmp_path) -> None:
         store.connection.execute("UPDATE schema_meta SET value = '99' WHERE key = 'version'")
     with pytest.raises(StoreError, match="newer"):
         Store(path)
+
+
+def _read_back(store: Store, **kwargs: object) -> pl.DataFrame:
+    """The same log read from the file (a second Store on the same database)."""
+    other = Store.__new__(Store)
+    other.__dict__.update(store.__dict__)
+    other._written = {}
+    return other.log(**kwargs)  # type: ignore[arg-type]
+
+
+def test_log_from_what_was_written_equals_the_log_read_back() -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_batch())
+    assert store._written  # the session remembers the run
+    for kwargs in (
+        {},
+        {"case_notion": "object"},
+        {"sources": ["github"]},
+        {"objects": ["jira:P-1", "github:o/r@abc"]},
+    ):
+        assert store.log(**kwargs).equals(_read_back(store, **kwargs)), kwargs  # type: ignore[arg-type]
+
+
+def test_log_objects_filter_is_the_same_as_filtering_the_result() -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_batch())
+    wanted = ["github:o/r#pr/1", "github:o/r@abc"]
+    whole = store.log()
+    expected = whole.filter(pl.col("object_id").is_in(wanted))
+    assert store.log(objects=wanted).equals(expected)
+    store.forget_written()
+    assert store.log(objects=wanted).equals(expected)
+
+
+def test_a_run_that_skipped_rows_is_not_reused_and_raw_writes_forget() -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_batch())
+    again = store.ingest(_batch())
+    assert again["run_id"] not in store._written  # nothing was added: read the file
+    store.connection.execute("UPDATE events SET activity = 'x' WHERE seq = 0")
+    assert not store._written
+    assert "x" in store.log().get_column("activity").to_list()
+
+
+def test_log_from_memory_covers_only_what_this_session_wrote(tmp_path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        store.ingest(_batch())
+    with Store(path) as store:
+        extra = _batch()
+        extra.events = extra.events.with_columns(pl.col("event_id") + "/2")
+        store.ingest(extra)
+        log = store.log()  # the file also holds the first session's events
+        assert log.height == 8
+        assert log.equals(_read_back(store))
+
+
+def test_failed_run_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = wfmine.open(":memory:")
+    original = Store._write
+
+    def failing(self, con, table, df, run_id):  # type: ignore[no-untyped-def]
+        if table == "objects":
+            raise RuntimeError("disk full")
+        return original(self, con, table, df, run_id)
+
+    monkeypatch.setattr(Store, "_write", failing)
+    with pytest.raises(RuntimeError):
+        store.ingest(_batch())
+    assert not store._written
+    assert store.counts()["events"] == 0
+    assert store.log().height == 0
+
+
+def test_duplicate_keys_in_one_batch_are_written_once() -> None:
+    store = wfmine.open(":memory:")
+    b = _batch()
+    b.events = pl.concat([b.events, b.events.head(2)])
+    assert store.ingest(b)["added"]["events"] == 4
+    assert store.log().equals(_read_back(store))

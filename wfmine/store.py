@@ -14,7 +14,18 @@ actor per person or bot across sources), ``ingest_runs``, ``quarantine``,
 
 Writes are idempotent: a batch row whose key is already stored is skipped, so
 re-ingesting the same input adds nothing. A run that raises leaves every table
-as it was.
+as it was. Frames go to DuckDB as Arrow (string views, no copy), never as
+Python objects.
+
+**No read-back.** A ``Store`` remembers the events frames it wrote itself in
+this session whenever every row of the run was new (so the stored rows are
+exactly those frames). :meth:`Store.log` then builds the flat log from them in
+memory, joined with the small tables (objects, accounts, identities) read
+from the file, instead of reading a million events back out of DuckDB. It
+checks first that the store holds no other events in the requested scope (one
+``count(*)``); raw access through :attr:`Store.connection` or a non-``SELECT``
+:meth:`Store.sql` makes it stop trusting that memory. The result is the same
+frame, row for row, as the SQL path gives.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import duckdb
 import polars as pl
@@ -32,7 +43,14 @@ import polars as pl
 from wfmine.errors import StoreError
 from wfmine.model import LOG_SCHEMA, Batch
 
-__all__ = ["FOLD_RELATIONS", "SCHEMA_VERSION", "Store", "case_map", "open_store"]
+__all__ = [
+    "FOLD_RELATIONS",
+    "SCHEMA_VERSION",
+    "Store",
+    "case_map",
+    "file_fingerprint",
+    "open_store",
+]
 
 #: Link relations that fold an object into the case of the object it points to,
 #: with their priority (lower wins when an object points to several cases).
@@ -124,6 +142,9 @@ class Store:
             self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
+        #: events frames written by this object, per run, equal to the stored rows
+        self._written: dict[int, pl.DataFrame] = {}
+        self._staged_events: pl.DataFrame | None = None
         if not read_only:
             self._migrate()
 
@@ -144,8 +165,17 @@ class Store:
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The underlying DuckDB connection (for ad-hoc SQL in notebooks)."""
+        """The underlying DuckDB connection (for ad-hoc SQL in notebooks).
+
+        Raw access may write, so the store stops reusing the frames it wrote
+        (see the module docstring): later :meth:`log` calls read the file.
+        """
+        self.forget_written()
         return self._con
+
+    def forget_written(self) -> None:
+        """Drop the in-memory frames of this session's writes; :meth:`log` reads the file."""
+        self._written.clear()
 
     def schema_version(self) -> int:
         """The schema version of the open file."""
@@ -200,6 +230,7 @@ class Store:
         batch.validate()
         started = started_at or _now()
         added: dict[str, int] = {}
+        self._staged_events = None
         with self.transaction() as con:
             run_id = _scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs")
             for table, df in batch.tables().items():
@@ -218,6 +249,10 @@ class Store:
                     json.dumps(batch.warnings),
                 ],
             )
+        staged, self._staged_events = self._staged_events, None
+        if staged is not None and added.get("events") == staged.height:
+            # every row was new: the stored rows are exactly this frame
+            self._written[run_id] = staged
         return {
             "run_id": run_id,
             "source": batch.source,
@@ -235,24 +270,29 @@ class Store:
         before = _scalar(con, f"SELECT count(*) FROM {table}")
         if table in _UPSERT_KEYS:
             key = _UPSERT_KEYS[table]
-            staged = df.unique(subset=[key], keep="last", maintain_order=True)
-            con.register("_staged", staged.to_arrow())
+            staged = _unique(df, [key], keep="last")
+            con.register("_staged", _arrow(staged))
             try:
                 con.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM _staged")
             finally:
                 con.unregister("_staged")
             return _scalar(con, f"SELECT count(*) FROM {table}") - before
         keys = _APPEND_KEYS[table]
-        staged = df.unique(subset=list(keys), keep="first", maintain_order=True)
+        staged = _unique(df, list(keys), keep="first")
+        if table == "events":
+            self._staged_events = staged
         if table != "event_objects" and table != "object_links":
             staged = staged.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("ingest_run"))
-        con.register("_staged", staged.to_arrow())
+        con.register("_staged", _arrow(staged))
         try:
-            # IS NOT DISTINCT FROM: a NULL key part still matches, so re-ingest stays idempotent
-            on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM t."{k}"' for k in keys)
-            con.execute(
-                f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t ON {on}"
-            )
+            if before == 0:
+                con.execute(f"INSERT INTO {table} SELECT * FROM _staged")
+            else:
+                # IS NOT DISTINCT FROM: a NULL key part still matches, so re-ingest stays idempotent
+                on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM t."{k}"' for k in keys)
+                con.execute(
+                    f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t ON {on}"
+                )
         finally:
             con.unregister("_staged")
         return _scalar(con, f"SELECT count(*) FROM {table}") - before
@@ -324,7 +364,13 @@ class Store:
     # -- reading ---------------------------------------------------------------------
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        """Run SQL against the store and return a polars frame."""
+        """Run SQL against the store and return a polars frame.
+
+        A statement that is not a query (``UPDATE``, ``DELETE``, ...) makes the
+        store stop reusing the frames it wrote (see the module docstring).
+        """
+        if not query.lstrip().lower().startswith(("select", "from", "describe", "show")):
+            self.forget_written()
         rel = self._con.sql(query, params=list(params) if params is not None else None)
         if rel is None:
             return pl.DataFrame()
@@ -382,6 +428,7 @@ class Store:
         *,
         case_notion: str = "work_item",
         sources: Sequence[str] | None = None,
+        objects: Sequence[str] | pl.Series | None = None,
     ) -> pl.DataFrame:
         """The flat event log (:data:`wfmine.model.LOG_SCHEMA`), ordered by case, time, seq.
 
@@ -390,8 +437,19 @@ class Store:
         it has run, otherwise each account is its own actor. ``team`` is the
         performer's team when identity resolution knows it (a roster), else the
         team recorded at the event (``org:group``, a connector's ``[teams]``).
+
+        ``objects`` keeps only the rows whose ``object_id`` is one of them (the
+        same as filtering the result, but without reading the rest). When every
+        event in scope was written by this ``Store`` object in this session,
+        the log is built from those frames in memory instead of read back (see
+        the module docstring); the result is identical.
         """
         mapping = self.case_map(case_notion)
+        wanted = (
+            None
+            if objects is None
+            else pl.Series("object_id", objects, dtype=pl.String).unique().to_frame()
+        )
         params: list[Any] = []
         where = ""
         if sources:
@@ -440,17 +498,107 @@ class Store:
                 )
                 ORDER BY case_id, "timestamp", seq, event_id"""
         else:
+            if not flatten:
+                remembered = self._log_from_memory(mapping, sources, wanted)
+                if remembered is not None:
+                    return remembered
+            if wanted is not None:
+                cond = "WHERE" if not where else where + " AND"
+                primary += (
+                    f"\n                {cond} e.object_id IN (SELECT object_id FROM _wanted)"
+                )
             query = (
                 primary
                 + """
                 ORDER BY case_id, e."timestamp", e.seq, e.event_id"""
             )
-        self._con.register("_case_map", mapping.to_arrow())
+        self._con.register("_case_map", _arrow(mapping))
+        if wanted is not None:
+            self._con.register("_wanted", _arrow(wanted))
         try:
-            df = self.sql(query, params * (2 if flatten else 1))
+            df = self._query(query, params * (2 if flatten else 1))
         finally:
             self._con.unregister("_case_map")
+            if wanted is not None:
+                self._con.unregister("_wanted")
+        if flatten and wanted is not None:
+            df = df.filter(pl.col("object_id").is_in(wanted.get_column("object_id")))
         return _conform(df)
+
+    def _query(self, query: str, params: list[Any]) -> pl.DataFrame:
+        rel = self._con.sql(query, params=params or None)
+        if rel is None:
+            return pl.DataFrame()
+        out: pl.DataFrame = rel.pl()
+        return out
+
+    def _log_from_memory(
+        self, mapping: pl.DataFrame, sources: Sequence[str] | None, wanted: pl.DataFrame | None
+    ) -> pl.DataFrame | None:
+        """The flat log from the events frames this object wrote, or ``None`` if they do not
+        cover every stored event in scope. Same rows, columns and order as the SQL path."""
+        if not self._written:
+            return None
+        frames = list(self._written.values())
+        events = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+        conditions: list[str] = []
+        params: list[Any] = []
+        if sources:
+            events = events.filter(pl.col("source").is_in(list(sources)))
+            conditions.append("source IN (" + ", ".join("?" for _ in sources) + ")")
+            params += list(sources)
+        if wanted is not None:
+            events = events.filter(pl.col("object_id").is_in(wanted.get_column("object_id")))
+            conditions.append("object_id IN (SELECT object_id FROM _wanted)")
+            self._con.register("_wanted", _arrow(wanted))
+        try:
+            where = " WHERE " + " AND ".join(conditions) if conditions else ""
+            rows = self._con.execute(f"SELECT count(*) FROM events{where}", params).fetchall()
+        finally:
+            if wanted is not None:
+                self._con.unregister("_wanted")
+        if int(rows[0][0]) != events.height:
+            return None  # the file holds events this session did not write
+        objects = self._query("SELECT object_id, object_type FROM objects", [])
+        cases = mapping.join(objects, on="object_id", how="left")
+        people = self._query(
+            """SELECT coalesce(a.account_id, aa.account_id) AS actor_id,
+                      aa.actor_id AS _actor,
+                      coalesce(ac.display_name, a.display_name, a.login) AS _name,
+                      coalesce(ac.kind, a.platform_kind) AS _kind,
+                      ac.team AS _team
+               FROM accounts a
+               FULL JOIN actor_accounts aa ON aa.account_id = a.account_id
+               LEFT JOIN actors ac ON ac.actor_id = aa.actor_id""",
+            [],
+        )
+        actor = pl.col("actor_id")
+        df = (
+            events.lazy()
+            .join(cases.lazy(), on="object_id", how="left", maintain_order="left")
+            .join(people.lazy(), on="actor_id", how="left", maintain_order="left")
+            .select(
+                pl.coalesce("case_id", "object_id").alias("case_id"),
+                "activity",
+                "timestamp",
+                "seq",
+                "event_id",
+                pl.coalesce("_actor", actor).alias("actor_id"),
+                pl.coalesce("_name", actor).alias("resource"),
+                pl.coalesce("_kind", pl.when(actor.is_not_null()).then(pl.lit("unknown"))).alias(
+                    "actor_kind"
+                ),
+                pl.coalesce("_team", "team").alias("team"),
+                "source",
+                "object_id",
+                "object_type",
+            )
+            .collect()
+        )
+        df = _conform(df)
+        if not _is_log_ordered(df):
+            df = df.sort(list(_LOG_ORDER), nulls_last=True, maintain_order=True)
+        return df
 
 
 def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_item") -> pl.DataFrame:
@@ -510,6 +658,61 @@ def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_ite
     return pl.DataFrame(
         {"object_id": ids, "case_id": cases}, schema={"object_id": pl.String, "case_id": pl.String}
     )
+
+
+_LOG_ORDER: Final = ("case_id", "timestamp", "seq", "event_id")
+
+
+def _is_log_ordered(df: pl.DataFrame) -> bool:
+    """Whether ``df`` is sorted by :data:`_LOG_ORDER` (nulls last), checked in one pass."""
+    if df.height < 2:
+        return True
+    if df.select(pl.any_horizontal(pl.col(list(_LOG_ORDER)).is_null().any())).item():
+        return False
+    after: pl.Expr = pl.lit(True)
+    for name in reversed(_LOG_ORDER):  # lexicographic: later keys decide only on ties
+        col, prev = pl.col(name), pl.col(name).shift(1)
+        after = (col > prev) | ((col == prev) & after)
+    return bool(df.select(after.slice(1).all()).item())
+
+
+def _arrow(df: pl.DataFrame) -> Any:
+    """``df`` as Arrow for DuckDB: string views, no copy of the string data."""
+    return df.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _unique(df: pl.DataFrame, keys: list[str], *, keep: Literal["first", "last"]) -> pl.DataFrame:
+    """``df`` without repeated keys; skips the string hashing pass when a 64-bit hash
+    of the keys is already unique (distinct hashes imply distinct keys)."""
+    if df.height < 2:
+        return df
+    hashed = df.get_column(keys[0]).hash() if len(keys) == 1 else df.select(keys).hash_rows()
+    if hashed.is_unique().all():
+        return df
+    return df.unique(subset=keys, keep=keep, maintain_order=True)
+
+
+def file_fingerprint(path: str | Path, *, content: bool = True) -> dict[str, Any]:
+    """Identity of an input file: absolute path, size, mtime (ns) and SHA-256 of its bytes.
+
+    Standard-log readers keep it in their raw record so a stored row can be
+    re-derived byte for byte from the file and checked against it, and so a
+    rerun can tell an unchanged file (:meth:`Store.holds_file`). ``content=False``
+    leaves the hash out (a ``stat`` only).
+    """
+    import hashlib
+
+    p = Path(path)
+    st = p.stat()
+    out: dict[str, Any] = {
+        "path": str(p.resolve()),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+    }
+    if content:
+        with p.open("rb") as fh:
+            out["sha256"] = hashlib.file_digest(fh, "sha256").hexdigest()
+    return out
 
 
 def _conform(df: pl.DataFrame) -> pl.DataFrame:
