@@ -16,21 +16,20 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import polars as pl
 
 from wfmine.discovery._columns import (
-    ACT,
-    CASE,
     DEFAULT_ACTIVITY,
     DEFAULT_CASE,
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
-    TS,
     Log,
+    lazy,
     seconds,
-    sorted_events,
+    utc,
 )
 from wfmine.errors import InputError
 from wfmine.maps._model import END, START, Arc, Node, Path
 from wfmine.maps._render import edge_width, end_node, heat, heat_bar, render, start_node
 from wfmine.maps._text import LABEL_SIZE, MAX_LABEL_PX, esc, wrap
+from wfmine.model import LOG_SCHEMA
 from wfmine.units import human_duration
 
 if TYPE_CHECKING:
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from wfmine.design import Design
 
 __all__ = ["stage_map"]
+
 # -- stage map -------------------------------------------------------------------------------
 
 _TEAM_COLOURS: Final = (
@@ -53,7 +53,7 @@ _TEAM_COLOURS: Final = (
 )
 
 
-def _stage_visits(
+def _visits(
     log: Log,
     design: Design,
     *,
@@ -63,42 +63,43 @@ def _stage_visits(
     seq_key: str | None,
     source_key: str,
 ) -> pl.DataFrame:
-    """One row per stage visit: consecutive events of one case in one stage, collapsed.
+    """The stage visits of ``log`` (:func:`wfmine.stages.stage_visits`), read with the caller's keys.
 
-    Columns ``case``, ``stage``, ``first``, ``last`` (timestamps), ``events``,
-    in case order, visits in time order.
+    The keys' columns are renamed to the flat log's (:data:`wfmine.model.LOG_SCHEMA`)
+    for the kernel; the log's other flat-log columns (``event_id``,
+    ``actor_id``, ``object_type``, …) are passed as they are.
     """
-    from wfmine.design import map_stages
+    from wfmine.stages import stage_events, stage_visits
 
-    events = sorted_events(
-        log,
-        case_id_key=case_id_key,
-        timestamp_key=timestamp_key,
-        seq_key=seq_key,
-        columns={activity_key: ACT, source_key: "__source"},
-    ).collect()
-    mapped = map_stages(
-        events.rename({ACT: "activity", "__source": "source"}).with_columns(
-            pl.col("activity").cast(pl.String), pl.col("source").cast(pl.String)
-        ),
-        design,
-        column="__stage",
-    ).filter(pl.col("__stage").is_not_null())
-    new_visit = (pl.col(CASE) != pl.col(CASE).shift(1)) | (
-        pl.col("__stage") != pl.col("__stage").shift(1)
-    )
-    return (
-        mapped.with_columns(new_visit.fill_null(True).cum_sum().alias("__visit"))
-        .group_by("__visit", maintain_order=True)
-        .agg(
-            pl.col(CASE).first().alias("case"),
-            pl.col("__stage").first().alias("stage"),
-            pl.col(TS).first().alias("first"),
-            pl.col(TS).last().alias("last"),
-            pl.len().alias("events"),
+    frame = lazy(log).collect()
+    keys = {
+        case_id_key: "case_id",
+        activity_key: "activity",
+        timestamp_key: "timestamp",
+        source_key: "source",
+    }
+    missing = [k for k in keys if k not in frame.columns]
+    if missing:
+        raise InputError(
+            f"log has no column(s) {missing}; it has {frame.columns}. Pass the right names "
+            "with case_id_key=, activity_key=, timestamp_key=, source_key="
         )
-        .drop("__visit")
-    )
+    ts_type = frame.schema[timestamp_key]
+    if not isinstance(ts_type, pl.Datetime | pl.Date):
+        raise InputError(
+            f"column {timestamp_key!r} must be a datetime, not {ts_type}; "
+            "parse it first, e.g. pl.col(...).str.to_datetime()"
+        )
+    if seq_key is not None and seq_key in frame.columns:
+        keys[seq_key] = "seq"
+    taken = set(keys) | set(keys.values())
+    rest = [n for n in LOG_SCHEMA.names() if n in frame.columns and n not in taken]
+    flat = frame.select(
+        *(pl.col(src).alias(dst) for src, dst in keys.items() if dst != "timestamp"),
+        utc(pl.col(timestamp_key), ts_type).alias("timestamp"),
+        *rest,
+    ).with_columns(pl.col("activity", "source").cast(pl.String))
+    return stage_visits(stage_events(flat, design))
 
 
 def _ranked(rows: Iterable[tuple[Any, ...]]) -> dict[str, int]:
@@ -149,7 +150,7 @@ def stage_map(
     """
     if metric not in ("frequency", "wait"):
         raise InputError(f"metric must be 'frequency' or 'wait', not {metric!r}")
-    visits = _stage_visits(
+    visits = _visits(
         log,
         design,
         case_id_key=case_id_key,
@@ -158,11 +159,11 @@ def stage_map(
         seq_key=seq_key,
         source_key=source_key,
     )
-    nxt = pl.col("case").shift(-1) == pl.col("case")
+    nxt = pl.col("case_id").shift(-1) == pl.col("case_id")
     moves = (
         visits.with_columns(
             pl.col("stage").shift(-1).alias("target"),
-            seconds(pl.col("first").shift(-1) - pl.col("last")).alias("wait"),
+            seconds(pl.col("start").shift(-1) - pl.col("last")).alias("wait"),
             nxt.fill_null(False).alias("__same"),
         )
         .filter(pl.col("__same"))
@@ -179,13 +180,13 @@ def stage_map(
         for r in visits.group_by("stage")
         .agg(
             pl.len().alias("visits"),
-            pl.col("case").n_unique().alias("cases"),
+            pl.col("case_id").n_unique().alias("cases"),
             pl.col("events").sum().alias("events"),
-            seconds(pl.col("last") - pl.col("first")).median().alias("median_s"),
+            seconds(pl.col("last") - pl.col("start")).median().alias("median_s"),
         )
         .iter_rows(named=True)
     }
-    firsts = visits.group_by("case", maintain_order=True).agg(
+    firsts = visits.group_by("case_id", maintain_order=True).agg(
         pl.col("stage").first().alias("start"), pl.col("stage").last().alias("end")
     )
     starts = _ranked(firsts.group_by("start").len().iter_rows())
