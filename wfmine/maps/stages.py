@@ -136,9 +136,11 @@ def stage_map(
 ) -> go.Figure:
     """Draw the process at the level of the design's stages.
 
-    Events are mapped to stages with :func:`wfmine.design.map_stages`
-    (unmapped events are left out, or form stage ``other`` with ``unmapped:
-    keep``); consecutive events of a case in one stage are one visit. Each
+    Visits are the stage model's (:func:`wfmine.stages.stage_visits`): events
+    are mapped to stages with :func:`wfmine.design.map_stages`, a case moves
+    back only when its authoritative state does (other systems' events move
+    it forward, never back), and each run of one stage is one visit;
+    unmapped events (``other`` with ``unmapped: keep`` too) move no case. Each
     box is a stage with the team that owns it and its visits; stages the
     design names but no case visited are drawn faded. Each path is a move
     between stages: solid when the design allows it, dashed red when it does
@@ -193,35 +195,31 @@ def stage_map(
     ends = _ranked(firsts.group_by("end").len().iter_rows())
     n_cases = firsts.height
 
-    stage_ids = list(design.stage_ids) + (["other"] if "other" in per_stage else [])
     teams = sorted({s.team for s in design.stages if s.team})
     palette = {t: _TEAM_COLOURS[i % len(_TEAM_COLOURS)] for i, t in enumerate(teams)}
     nodes: list[Node] = []
     if starts:
         nodes.append(start_node(n_cases))
-    for sid in stage_ids:
-        spec = next((s for s in design.stages if s.id == sid), None)
+    for spec in design.stages:
+        sid, team = spec.id, spec.team
         stats = per_stage.get(sid)
-        team = spec.team if spec is not None else None
         fill, border = palette.get(team or "", _TEAM_COLOURS[-1])
-        name = (spec.name if spec is not None and spec.name else sid) if sid != "other" else "other"
+        name = spec.name or sid
         lines = wrap(name, LABEL_SIZE, MAX_LABEL_PX, 2)
-        owner = team or ("unmapped events" if sid == "other" else "no owning team")
-        if spec is not None:
-            owner += f" · {spec.performer}"
-        lines.append(owner)
+        lines.append(f"{team or 'no owning team'} · {spec.performer}")
         visits_n = int(stats["visits"]) if stats else 0
         sub = f"{visits_n:,} visits" if stats else "not visited"
-        hover = f"<b>{esc(name)}</b> (stage {esc(sid)})<br>owner: {esc(team or '—')}"
-        if spec is not None:
-            hover += f"<br>performer: {esc(spec.performer)}"
+        hover = (
+            f"<b>{esc(name)}</b> (stage {esc(sid)})<br>owner: {esc(team or '—')}"
+            f"<br>performer: {esc(spec.performer)}"
+        )
         if stats:
             hover += (
                 f"<br>{visits_n:,} visits in {int(stats['cases']):,} cases, "
                 f"{int(stats['events']):,} events<br>median time in stage "
                 f"{human_duration(stats['median_s'])}"
             )
-        if spec is not None and spec.expected is not None:
+        if spec.expected is not None:
             hover += f" (expected {human_duration(spec.expected.total_seconds())})"
         nodes.append(
             Node(
@@ -354,7 +352,7 @@ def stage_map(
                 else "."
             )
         )
-    rank = {sid: float(i) for i, sid in enumerate(stage_ids)}
+    rank = {sid: float(i) for i, sid in enumerate(design.stage_ids)}
     meta: dict[str, Any] = {
         "kind": "stage_map",
         "metric": metric,
