@@ -20,8 +20,6 @@ from wfmine.discovery import (
     handover_network,
     log_summary,
     performance_dfg,
-    process_map,
-    stage_map,
     start_activities,
     throughput_weekly,
     variants,
@@ -38,6 +36,7 @@ from wfmine.errors import (
     TransientError,
     WfmineError,
 )
+from wfmine.maps import process_map, stage_map
 from wfmine.model import Batch
 from wfmine.store import Store
 

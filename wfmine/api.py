@@ -237,14 +237,14 @@ class Log:
 
     def process_map(self, metric: Literal["frequency", "wait"] = "frequency") -> Any:
         """A plotly figure of the process map (renders inline in Jupyter)."""
-        from wfmine.discovery import process_map
+        from wfmine.maps import process_map
 
         return process_map(self.events, metric=metric)
 
     def stage_map(self, design: Any, metric: Literal["frequency", "wait"] = "frequency") -> Any:
         """A plotly figure of the flow between the design's stages (disallowed moves dashed red)."""
         from wfmine.design import load_design
-        from wfmine.discovery import stage_map
+        from wfmine.maps import stage_map
 
         loaded = load_design(design) if isinstance(design, str | Path) else design
         return stage_map(self.events, loaded, metric=metric)

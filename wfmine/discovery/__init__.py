@@ -17,9 +17,12 @@ When the log has neither, input row order breaks timestamp ties, so only
 then can shuffling rows change a result. Timestamps are read as UTC
 (naive values are taken as UTC).
 
-Importing this package is light: pm4py, plotly and networkx load inside the
-functions that need them (:mod:`.bridge`, :func:`process_map`,
-:func:`handover_network`).
+Discovery says what the log says (graphs, counts, waits, variants); drawing
+it is :mod:`wfmine.maps`' job (:func:`wfmine.maps.process_map` reads
+:func:`directly_follows`, :func:`start_activities` and :func:`end_activities`).
+
+Importing this package is light: pm4py and networkx load inside the
+functions that need them (:mod:`.bridge`, :func:`handover_network`).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ from wfmine.discovery.performance import (
     throughput_weekly,
     work_in_progress,
 )
-from wfmine.discovery.process_map import process_map, stage_map
 from wfmine.discovery.variants import case_variants, variants
 
 __all__ = [
@@ -58,10 +60,8 @@ __all__ = [
     "handover_network",
     "log_summary",
     "performance_dfg",
-    "process_map",
     "save_bpmn",
     "save_pnml",
-    "stage_map",
     "start_activities",
     "throughput_weekly",
     "to_pm4py",
