@@ -1,6 +1,8 @@
-"""The shared test suite every connector must pass (call these from each connector's tests).
+"""The checks of the reader contract (``tests/test_readers_contract.py`` runs them for every reader).
 
-A connector is a ``load(path, options=None) -> Batch`` function. The checks:
+The contract module parametrises over every kind in the registry, so no
+reader can stay out; a connector's own tests may also call these on larger
+real samples. A loader is a ``load(path, options=None) -> Batch`` function. The checks:
 
 - :func:`check_event_table` — the batch has the store's schemas, non-null
   ids/activities/timestamps, unique event ids, events pointing at known objects;
