@@ -1,49 +1,4 @@
-"""Email (mbox, ``.eml`` folders, Maildir, one-message-per-file folders) into the store.
-
-Inputs, recognised by content rather than by name:
-
-- **mbox** files — split on ``From `` separator lines *on bytes* (non-ASCII
-  or odd ``From `` lines are fine), ``>From `` quoting undone;
-- **single-message files** — ``.eml``, Maildir ``cur/``/``new/`` entries
-  (``tmp/`` is skipped: deliveries in progress), notmuch-style folders: any
-  file that starts with RFC 5322 headers. A Maildir without ``new/`` or
-  ``tmp/`` is fine; files that are neither (licences, notes) are skipped and
-  counted.
-
-Each message is parsed with :class:`email.parser.BytesParser` and read
-defensively: header values are decoded from their raw bytes (UTF-8, then
-Windows-1252) and RFC 2047 words with unknown charsets are decoded with
-replacement, so no charset stops a load. A message that still fails is
-quarantined with the reason and the rest loads.
-
-Threads (JWZ-style): every Message-ID, In-Reply-To and References id is a node;
-messages connected through those headers form one thread. A message's parent
-is its In-Reply-To (when it names one id), else the last References id. The
-thread's root is a message with no parent headers (earliest first); when the
-real root is missing, the id most often first in References (a "ghost"). Only
-a message *without* any reference headers whose subject carries a reply prefix
-(``Re:``, ``AW:``, ``SV:`` …) is attached by normalised subject to the latest
-earlier thread with that subject. The thread object is ``email:<root
-message-id>`` (``email_thread``, title = normalised subject).
-
-Events, one per distinct message (``event_id`` ``email:<message-id>``):
-``Email forwarded`` (a ``Fwd:``-style subject, a forwarded ``message/rfc822``
-part, or a "Forwarded message" marker), else ``Email sent`` (thread root or no
-parent), else ``Email replied``; timestamped by Date, falling back to the
-oldest Received header; no usable time → quarantine. Duplicates (same
-Message-ID, e.g. a cross-posted copy) are one message and counted in
-``stats["duplicates"]``.
-
-Accounts are ``email:<lowercased address>``. ``platform_kind`` is ``bot`` for
-no-reply style addresses or when every message of the address is
-``Auto-Submitted`` (not ``no``); a mailing list's ``Precedence: list`` alone
-says nothing about the sender. The signals are counted in attrs.
-
-Bodies are not stored by default (``store_bodies=True`` keeps the decoded text
-body): raw_records hold the headers. Jira keys and URLs and GitHub PR/issue
-URLs in the decoded body link the thread with relation ``mentions``; in the
-root's subject they link with relation ``title``; evidence is the matched text.
-"""
+"""Email: parsed messages into threads (JWZ-style), events, objects, links and accounts."""
 
 from __future__ import annotations
 
@@ -51,291 +6,34 @@ import datetime as dt
 import email.header
 import email.utils
 import hashlib
-import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-import polars as pl
-
-from wfmine.connectors._base import FunctionReader
 from wfmine.connectors._batch import BatchBuilder
 from wfmine.connectors._refs import Ref, find_refs
+from wfmine.connectors.email._mime import (
+    _FORWARD_PREFIXES,
+    _NOREPLY,
+    _REPLY_PREFIXES,
+    SOURCE,
+    _body_text,
+    _decode_bytes,
+    _kind_of,
+    _msgids,
+    _own_msgid,
+    _parse_date,
+    decode_header_value,
+    normalise_subject,
+    split_mbox,
+)
 from wfmine.errors import FormatError
 from wfmine.model import Batch, to_json
-
-__all__ = ["READER", "load", "normalise_subject", "sniff"]
-
-SOURCE: Final = "email"
-_SNIFF_BYTES: Final = 8192
-_HEADER_LINE: Final = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
-_KNOWN_HEADERS: Final = frozenset(
-    {b"from", b"date", b"message-id", b"received", b"return-path", b"delivered-to",
-     b"subject", b"to", b"mime-version", b"in-reply-to", b"references", b"x-gm-thrid"}
-)  # fmt: skip
-_MSGID: Final = re.compile(r"<([^<>\s]+)>")
-_FROM_LINE: Final = re.compile(rb"^From \S.*\d\d:\d\d")
-_QUOTED_FROM: Final = re.compile(rb"^>(>*From )", re.MULTILINE)
-_PREFIX: Final = re.compile(
-    r"^\s*(?:(re|fw|fwd|aw|wg|sv|vs|antw|tr|rif|r|ref|odp|res)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]|\[[^\]]*\])\s*",
-    re.IGNORECASE,
-)
-_REPLY_PREFIXES: Final = frozenset(
-    {"re", "aw", "sv", "vs", "antw", "rif", "r", "odp", "res", "ref"}
-)
-_FORWARD_PREFIXES: Final = frozenset({"fw", "fwd", "wg", "tr"})
-_FORWARD_MARKER: Final = re.compile(
-    r"^-{3,}\s*(?:Forwarded message|Original Message \(forwarded\))|^Begin forwarded message:",
-    re.IGNORECASE | re.MULTILINE,
-)
-_NOREPLY: Final = re.compile(
-    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|notifications?|"
-    r"bounces?|automailer|robot|bot)(?:[+-].*)?$|[-+.]bounces?(?:[+-].*)?$",
-    re.IGNORECASE,
-)
-
-
-def sniff(path: Path) -> bool:
-    """Is ``path`` an mbox, a message file, or a folder holding messages? Never raises."""
-    try:
-        p = Path(path)
-        if p.is_file():
-            return _kind_of(p) is not None
-        if p.is_dir():
-            if (p / "cur").is_dir() or (p / "new").is_dir():
-                return True  # a Maildir
-            # a folder of message files: every (sampled) file in it is mail, so that a
-            # folder mixing other exports is searched further instead of claimed whole
-            files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
-            sample = files[:50]
-            return bool(sample) and all(_kind_of(f) is not None for f in sample)
-        return False
-    except Exception:
-        return False
-
-
-def normalise_subject(subject: str | None) -> tuple[str, list[str]]:
-    """The subject without ``Re:``/``Fwd:``/``AW:``/``[list]`` prefixes, and the prefixes found.
-
-    >>> normalise_subject("Re: [dev] AW: Fwd: Release  plan")
-    ('Release plan', ['re', '[dev]', 'aw', 'fwd'])
-    """
-    text = " ".join((subject or "").split())
-    prefixes: list[str] = []
-    while True:
-        m = _PREFIX.match(text)
-        if not m or m.end() == 0 or m.end() >= len(text):
-            break
-        prefixes.append((m.group(1) or m.group(0).strip()).lower())
-        text = text[m.end() :]
-    return text.strip(), prefixes
-
-
-def load(path: str | Path, options: Mapping[str, Any] | None = None) -> Batch:
-    """Read mbox files, message files or mail folders under ``path`` into a :class:`~wfmine.model.Batch`."""
-    opts = dict(options or {})
-    unknown = set(opts) - {"store_bodies", "teams"}
-    if unknown:
-        raise FormatError(path, f"unknown email option(s): {sorted(unknown)}")
-    p = Path(path)
-    if not p.exists():
-        raise FormatError(p, "no such file or folder")
-    loader = _Loader(store_bodies=bool(opts.get("store_bodies", False)))
-    files = [p] if p.is_file() else list(_walk(p))
-    for f in files:
-        loader.read_file(f, explicit=p.is_file())
-    batch = loader.finish()
-    teams = {str(k).lower(): str(v) for k, v in dict(opts.get("teams") or {}).items()}
-    if teams and batch.events.height:
-        batch.events = batch.events.with_columns(_sender_team(teams))
-    return batch
-
-
-def _sender_team(teams: Mapping[str, str]) -> pl.Expr:
-    """``team`` from the sender: an exact address in ``teams``, else ``@domain``/``domain``."""
-    address = pl.col("actor_id").str.strip_prefix("email:").str.to_lowercase()
-    domain = address.str.split("@").list.last()
-    exact = address.replace_strict(dict(teams), default=None, return_dtype=pl.String)
-    by_domain = domain.replace_strict(
-        {k.lstrip("@"): v for k, v in teams.items() if "@" not in k.lstrip("@")},
-        default=None,
-        return_dtype=pl.String,
-    )
-    return pl.coalesce(pl.col("team"), exact, by_domain).alias("team")
-
-
-# -- reading files -------------------------------------------------------------------
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    """Files under ``root`` in sorted order, skipping hidden entries and Maildir ``tmp/``."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "tmp")
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                yield Path(dirpath) / name
-
-
-def _looks_like_headers(head: bytes) -> bool:
-    """Does ``head`` start with an RFC 5322 header block naming at least one mail header?"""
-    lines = head.split(b"\n")
-    known = 0
-    checked = 0
-    for raw in lines[:-1] if len(lines) > 1 else lines:
-        line = raw.rstrip(b"\r")
-        if not line:
-            break
-        if line[:1] in (b" ", b"\t"):
-            if checked == 0:
-                return False
-            continue
-        if not _HEADER_LINE.match(line):
-            return False
-        checked += 1
-        if line.split(b":", 1)[0].strip().lower() in _KNOWN_HEADERS:
-            known += 1
-    return checked >= 2 and known >= 1
-
-
-def _kind_of(path: Path) -> str | None:
-    """``"mbox"``, ``"message"`` or ``None`` for a file, by its first bytes."""
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
-    if head.startswith(b"From "):
-        rest = head.split(b"\n", 1)[1] if b"\n" in head else b""
-        return "mbox" if _looks_like_headers(rest) or not rest else None
-    return "message" if _looks_like_headers(head) else None
-
-
-def split_mbox(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:
-    """Split mbox bytes into ``(line number, From_ line, message bytes)``.
-
-    A separator is a line starting with ``From `` at the start of the file or
-    after an empty line, or one shaped like ``From <addr> <date>``, followed by
-    a header line. ``>From `` lines in bodies are unquoted (mboxrd).
-    """
-    lines = data.split(b"\n")
-    starts: list[int] = []
-    for i, line in enumerate(lines):
-        if not line.startswith(b"From "):
-            continue
-        after_blank = i == 0 or not lines[i - 1].rstrip(b"\r")
-        nxt = lines[i + 1] if i + 1 < len(lines) else b""
-        if (after_blank or _FROM_LINE.match(line)) and _HEADER_LINE.match(nxt):
-            starts.append(i)
-    if not starts and data.strip():
-        starts = [0] if lines[0].startswith(b"From ") else []
-    for k, start in enumerate(starts):
-        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        body = b"\n".join(lines[start + 1 : end])
-        if body.endswith(b"\n"):
-            body = body[:-1]  # the blank line before the next separator belongs to the mbox
-        yield start + 1, lines[start].rstrip(b"\r"), _QUOTED_FROM.sub(rb"\1", body)
-
-
-# -- decoding ------------------------------------------------------------------------
-
-
-def _decode_bytes(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", "replace")
-
-
-def decode_header_value(raw: str) -> str:
-    """Decode a raw header value (possibly holding undecodable bytes) to text, never raising."""
-    text = _decode_bytes(raw.encode("ascii", "surrogateescape")) if _has_surrogates(raw) else raw
-    text = re.sub(r"\r?\n[ \t]+", " ", text).strip()
-    if "=?" not in text:
-        return text
-    try:
-        parts = email.header.decode_header(text)
-    except Exception:
-        return text
-    out: list[str] = []
-    for chunk, charset in parts:
-        if isinstance(chunk, str):
-            out.append(chunk)
-            continue
-        try:
-            out.append(chunk.decode(charset or "ascii", "replace"))
-        except LookupError:
-            out.append(_decode_bytes(chunk))
-    # decode_header drops whitespace between encoded and plain words; keep it readable
-    return "".join(out).strip()
-
-
-def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
-def _msgids(value: str | None) -> list[str]:
-    """Message ids (without angle brackets) in a header value, in order, distinct."""
-    if not value:
-        return []
-    return list(dict.fromkeys(m for m in _MSGID.findall(value) if "@" in m))
-
-
-def _own_msgid(value: str | None) -> str | None:
-    if not value:
-        return None
-    found = _MSGID.findall(value)
-    if found:
-        return str(found[0])
-    token = value.strip().strip("<>").strip()
-    return token if token and " " not in token else None
-
-
-def _parse_date(value: str | None) -> dt.datetime | None:
-    if not value or not value.strip():
-        return None
-    try:
-        moment = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
-
-
-def _body_text(msg: Message) -> tuple[str, bool]:
-    """The decoded text of the message's text parts, and whether it forwards a message."""
-    texts: list[str] = []
-    html: list[str] = []
-    forwards = False
-    for part in msg.walk():
-        ctype = part.get_content_type()
-        if ctype == "message/rfc822":
-            forwards = True
-            continue
-        if part.is_multipart():
-            continue
-        disposition = str(part.get("Content-Disposition") or "").lower()
-        if ctype not in ("text/plain", "text/html") or disposition.startswith("attachment"):
-            continue
-        payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes):
-            continue
-        charset = part.get_content_charset() or "utf-8"
-        try:
-            text = payload.decode(charset, "replace")
-        except LookupError:
-            text = _decode_bytes(payload)
-        (texts if ctype == "text/plain" else html).append(text)
-    if not texts and html:
-        texts = [re.sub(r"<[^>]+>", " ", h) for h in html]
-    body = "\n".join(texts)
-    return body, forwards or bool(_FORWARD_MARKER.search(body))
-
 
 # -- the loader ----------------------------------------------------------------------
 
@@ -699,7 +397,3 @@ def _account(address: str, mails: list[_Mail]) -> dict[str, Any]:
         "account_id": f"email:{address}", "source": SOURCE, "login": address,
         "display_name": display, "email": address, "platform_kind": kind, "attrs": to_json(attrs),
     }  # fmt: skip
-
-
-#: The email reader (see :class:`wfmine.connectors._base.Reader`).
-READER: Final = FunctionReader("email", sniff, load)
