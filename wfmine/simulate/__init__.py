@@ -19,15 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wfmine.simulate import _email, _github, _jira, _slack, _truth
+from wfmine.simulate import _email, _github, _jira, _shape_truth, _slack, _truth
 from wfmine.simulate._config import DEVIATION_TYPES, FAILURE_TYPES, GATE_TYPES, SimConfig
+from wfmine.simulate._flow import generate_shape
 from wfmine.simulate._org import build_org
+from wfmine.simulate._shapes import DEVELOPMENT_SHAPES, FLOW_SHAPES, HELD_OUT_SHAPES, SHAPES
 from wfmine.simulate._work import generate
 
 __all__ = [
+    "DEVELOPMENT_SHAPES",
     "DEVIATION_TYPES",
     "FAILURE_TYPES",
     "GATE_TYPES",
+    "HELD_OUT_SHAPES",
+    "SHAPES",
     "SimConfig",
     "SimResult",
     "main_simulate",
@@ -72,11 +77,18 @@ class SimResult:
             "planted": {
                 "shadow_agents": len(gt["shadow_agents"]),
                 "unowned_seams": len(gt["unowned_seams"]),
-                "failure_patterns": {f["type"]: len(f["cases"]) for f in gt["failure_patterns"]},
+                "failure_patterns": _count_by_type(gt["failure_patterns"]),
                 "gate_violations": len(gt["gate_violations"]),
                 "deviations": len(gt["deviations"]),
             },
         }
+
+
+def _count_by_type(patterns: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in patterns:
+        out[f["type"]] = out.get(f["type"], 0) + len(f["cases"])
+    return out
 
 
 def simulate(
@@ -84,17 +96,25 @@ def simulate(
     *,
     seed: int = 7,
     items: int = 300,
-    months: int = 6,
+    months: int | None = None,
     people: int | None = None,
     problems: SimConfig | None = None,
+    shape: str = "stage-teams",
 ) -> SimResult:
     """Write the simulated organisation into ``out_dir`` and return what was written.
 
     ``out_dir`` gets ``jira/``, ``github/``, ``slack/``, ``email/`` (each
     replaced if present), ``design.yaml``, ``roster.yaml`` and
-    ``ground_truth.json``. ``people`` is accepted for API stability; the
-    organisation has a fixed cast of 23 people plus bots and agents.
+    ``ground_truth.json``. ``shape`` is one of ``SHAPES`` (see
+    ``docs/simulator.md``; ``HELD_OUT_SHAPES`` are not for developing
+    detectors); ``months`` defaults to 6 for ``stage-teams`` and 9 for the
+    others. ``people`` is accepted for API stability; each shape has a fixed
+    cast. ``problems`` configures the ``stage-teams`` shape only.
     """
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; valid shapes: {', '.join(SHAPES)}")
+    if months is None:
+        months = FLOW_SHAPES[shape].months if shape in FLOW_SHAPES else 6
     if items < 1:
         raise ValueError("items must be at least 1")
     if months < 1:
@@ -106,18 +126,29 @@ def simulate(
     for src in _SOURCES:
         if (out / src).exists():
             shutil.rmtree(out / src)
-    world = generate(build_org(), seed, items, months, cfg)
+    if shape in FLOW_SHAPES:
+        world, truth = generate_shape(FLOW_SHAPES[shape], seed, items, months)
+    else:
+        world = generate(build_org(), seed, items, months, cfg)
     files: list[Path] = []
     files += _jira.write(world, out)
     files += _github.write(world, out)
     files += _slack.write(world, out)
     files += _email.write(world, out)
+    if shape in FLOW_SHAPES:
+        written, gt = _shape_truth.write(world, truth, FLOW_SHAPES[shape], out)
+        files += written
+        return SimResult(out, seed, items, months, tuple(files), gt)
     files += _truth.write(world, cfg, out)
     return SimResult(out, seed, items, months, tuple(files), _truth.ground_truth(world, cfg))
 
 
 def main_simulate(
-    out_dir: str | Path, seed: int = 7, items: int = 300, months: int = 6
+    out_dir: str | Path,
+    seed: int = 7,
+    items: int = 300,
+    months: int | None = None,
+    shape: str = "stage-teams",
 ) -> dict[str, Any]:
     """Entry point for ``wfmine simulate``: write the organisation, return the summary."""
-    return simulate(out_dir, seed=seed, items=items, months=months).summary()
+    return simulate(out_dir, seed=seed, items=items, months=months, shape=shape).summary()

@@ -370,7 +370,7 @@ class Acts:
         pr.events.append(GhEvent(self._id("ev"), t, who.id, "closed", {}))
         bt = self.clock.bot(t, 2, 8)
         self._msg(
-            "operations",
+            self.merge_channel,
             bt,
             "slack-github",
             f"Pull request merged by {self.a(who.id).github}: <{pr_url(pr.repo, pr.number)}|#{pr.number} {pr.title}>",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,3 +21,8 @@ def dump_json(path: Path, obj: Any) -> None:
     path.write_text(
         json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
     )
+
+
+def iso(t: datetime) -> str:
+    """A UTC timestamp as ground truth writes it (``2026-01-05T09:30:00Z``)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

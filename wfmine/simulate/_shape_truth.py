@@ -1,0 +1,302 @@
+"""Design, roster and ground truth of a shaped organisation.
+
+``design_yaml`` writes the workflow the organisation designed from its
+``Shape`` — the truth of what was designed, never anything wfmine inferred.
+``ground_truth`` extends the stage-teams format (``docs/simulator.md``) with
+what the shapes plant: true seam waits, late approvals, designed round trips,
+root events, automation pull requests and moves, stage duration profiles and
+trends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wfmine.simulate._flow import ShapeTruth
+from wfmine.simulate._model import BASE, World
+from wfmine.simulate._shapes import HELD_OUT_SHAPES, Shape, StageDef
+from wfmine.simulate._truth import GENERATOR
+from wfmine.simulate._util import iso
+
+_BUILD = ["github:Commit pushed", "github:PR opened", "github:Check passed", "github:Check failed"]
+_REVIEW = [
+    "github:PR ready for review",
+    "github:Review requested",
+    "github:PR approved",
+    "github:Changes requested",
+    "github:PR reviewed",
+    "github:Review comment added",
+    "github:PR comment added",
+]
+_DEPLOY = ["github:PR merged", "github:Revert merged"]
+
+
+def keyorder(key: str) -> tuple[str, int]:
+    """Work-item keys sorted by project, then number."""
+    project, _, num = key.rpartition("-")
+    return project, int(num)
+
+
+def _activities(shape: Shape, st: StageDef) -> list[str]:
+    acts = [f"jira:Status: {s}" for s in st.statuses]
+    if st.kind == "intake":
+        return ["jira:Issue created", *acts]
+    if st.kind.startswith("build"):
+        if shape.reopen_status and shape.reopen_status not in st.statuses:
+            acts.append(f"jira:Status: {shape.reopen_status}")
+        acts += _BUILD
+    if st.kind in ("review", "build_review"):
+        acts += _REVIEW
+    if st.kind == "deploy":
+        acts = _DEPLOY + acts
+    return acts
+
+
+def design(shape: Shape) -> dict[str, Any]:
+    """The designed workflow of ``shape`` as a design-file mapping."""
+    stages: list[dict[str, Any]] = []
+    for st in shape.stages:
+        d: dict[str, Any] = {"id": st.id}
+        if st.team:
+            d["team"] = st.team
+        d["performer"] = st.performer
+        d["expected"] = st.expected
+        d["activities"] = _activities(shape, st)
+        if st.kind == "deploy":
+            d["irreversible"] = True
+        stages.append(d)
+    owning = {st.team for st in shape.stages if st.team}
+    ids = [st.id for st in shape.stages]
+    review = next(st.id for st in shape.stages if "review" in st.kind)
+    build = next(st.id for st in shape.stages if st.kind.startswith("build"))
+    rules: list[dict[str, Any]] = [
+        {"tier": "high_stakes", "labels": ["security"], "components": list(shape.high_stakes)}
+    ]
+    if shape.irreversible:
+        rules.append({"tier": "irreversible", "components": list(shape.irreversible)})
+    agents: list[dict[str, Any]] = [
+        {
+            "id": "reviewbot",
+            "accounts": ["github:acme-reviewbot[bot]"],
+            "stages": [review],
+            "tiers": list(shape.agent_tiers),
+        },
+        {"id": "github-actions", "accounts": ["github:github-actions[bot]"], "stages": [build]},
+    ]
+    moved = [st.id for st in shape.stages if st.by_automation]
+    if shape.automation_done:
+        moved.append(ids[-1])
+    if moved:
+        agents.append(
+            {
+                "id": "jira-automation",
+                "accounts": ["jira:557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"],
+                "stages": moved,
+            }
+        )
+    if shape.nightly_prs:
+        agents.append(
+            {"id": "renovate", "accounts": ["github:renovate[bot]"], "stages": [build, ids[-1]]}
+        )
+    seams = [{"from": a, "to": b, "owner": o} for a, b, o in shape.owned_seams]
+    seams += [
+        {"from": "human", "to": "agent", "owner": shape.platform_team},
+        {"from": "agent", "to": "human", "owner": shape.platform_team},
+    ]
+    out: dict[str, Any] = {
+        "version": 1,
+        "name": shape.title,
+        "description": shape.summary,
+        "stages": stages,
+        "unmapped": "ignore",
+    }
+    others = [t for t in shape.team_names if t not in owning]
+    if others:
+        out["teams"] = others
+    out |= {
+        "transitions": [list(p) for p in itertools.pairwise(ids)] + [list(p) for p in shape.back],
+        "start": [ids[0]],
+        "end": [ids[-1]],
+        "risk": {"default": "reversible", "rules": rules},
+        "gates": [
+            {
+                "before": ids[-1],
+                "approvals": ["github:PR approved"],
+                "reversible": "agent_review",
+                "irreversible": "human_approval",
+                "high_stakes": "two_humans",
+            }
+        ],
+        "seams": seams,
+        "agents": agents,
+    }
+    return out
+
+
+def design_yaml(shape: Shape) -> str:
+    head = (
+        f"# The designed workflow of the '{shape.name}' organisation (wfmine simulate --shape "
+        f"{shape.name}).\n# Written from the shape's definition: what its architect designed.\n"
+    )
+    return head + yaml.safe_dump(design(shape), sort_keys=False, allow_unicode=True, width=100)
+
+
+def roster(world: World, shape: Shape) -> dict[str, Any]:
+    org = world.org
+    teams = {t: {"lead": org.lead(t).id} for t in shape.team_names}
+    people = [
+        {
+            "id": a.id,
+            "name": a.name,
+            "team": a.team,
+            "kind": a.declared_kind,
+            "accounts": a.accounts(),
+        }
+        for a in org.actors.values()
+        if a.in_roster
+    ]
+    return {"teams": teams, "people": people}
+
+
+def _visible(t: str, end: datetime) -> bool:
+    return t <= iso(end)
+
+
+def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any]:
+    end = world.end
+    items = {it.key: it for it in world.items if it.created <= end}
+    keys = sorted(items, key=keyorder)
+
+    def cases(xs: list[str] | set[str]) -> list[str]:
+        return sorted(set(xs) & set(items), key=keyorder)
+
+    seams = [s for s in truth.seams if _visible(s["picked_at"], end)]
+    seams.sort(key=lambda s: (keyorder(s["case"]), s["picked_at"]))
+    owned = {(a, b) for a, b, _ in shape.owned_seams}
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for s in seams:
+        pairs.setdefault((s["from"], s["to"]), []).append(s["case"])
+    unowned = [
+        {"from": a, "to": b, "kind": "team", "cases": cases(c)}
+        for (a, b), c in sorted(pairs.items())
+        if (a, b) not in owned
+    ]
+    trend_of = {(t.type, t.project): t for t in shape.trends}
+    failures: list[dict[str, Any]] = []
+    trends: list[dict[str, Any]] = []
+    months = max(1, round((end - BASE).days / 30.4))
+    for (ftype, stage, project), raw in sorted(truth.failures.items()):
+        cs = cases(raw)
+        if not cs:
+            continue
+        tr = trend_of.get((ftype, project))
+        entry: dict[str, Any] = {
+            "type": ftype,
+            "stage": stage,
+            "project": project,
+            "trend": tr.direction if tr else "stable",
+            "cases": cs,
+        }
+        if ftype == "stall":
+            entry["days"] = {c: truth.stall_days[c] for c in cs if c in truth.stall_days}
+        if ftype == "reopen":
+            entry["via"] = {c: truth.reopen_via[c] for c in cs if c in truth.reopen_via}
+        failures.append(entry)
+        if tr is not None:
+            scoped = [c for c in cs if tr.component is None or tr.component in items[c].components]
+            per_month = [0] * months
+            for c in scoped:
+                m = min(int((items[c].created - BASE).days / 30.4), months - 1)
+                per_month[m] += 1
+            proj = next(p for p in shape.projects if p.key == project)
+            st = next(s for s in shape.stages if s.id == stage)
+            trends.append(
+                {
+                    "type": ftype,
+                    "stage": stage,
+                    "project": project,
+                    "component": tr.component,
+                    "team": st.team or proj.team,
+                    "direction": tr.direction,
+                    "weeks": (end - BASE).days // 7,
+                    "cases_by_month": per_month,
+                    "cases": scoped,
+                }
+            )
+    shadow = []
+    for sid in sorted(truth.shadow):
+        entry = dict(truth.shadow[sid])
+        if isinstance(entry.get("cases"), list):
+            entry["cases"] = cases(entry["cases"])
+        shadow.append(entry)
+    durations: list[dict[str, Any]] = []
+    for st in shape.stages:
+        if st.profile == "fixed":
+            durations.append({"stage": st.id, "profile": "fixed", "seconds": st.seconds})
+        elif st.profile == "bimodal":
+            durations.append(
+                {
+                    "stage": st.id,
+                    "profile": "bimodal",
+                    "modes_working_hours": [round(st.hours * 0.15, 2), st.hours * 3],
+                }
+            )
+    return {
+        "seed": world.seed,
+        "generator": GENERATOR,
+        "shape": shape.name,
+        "held_out": shape.name in HELD_OUT_SHAPES,
+        "window": {"start": iso(BASE), "end": iso(end)},
+        "work_items": keys,
+        "risk_tiers": {k: items[k].tier for k in keys},
+        "projects": {
+            p.key: {
+                "name": p.name,
+                "components": list(p.components),
+                "repo": p.repo,
+                "team": p.team or None,
+            }
+            for p in shape.projects
+        },
+        "shadow_agents": shadow,
+        "unowned_seams": unowned,
+        "owned_seams": [{"from": a, "to": b} for a, b, _ in shape.owned_seams],
+        "seam_waits": seams,
+        "failure_patterns": failures,
+        "trends": trends,
+        "gate_violations": sorted(
+            (g for g in truth.gates if g["case"] in items),
+            key=lambda g: (keyorder(g["case"]), g["type"]),
+        ),
+        "deviations": sorted(
+            (d for d in truth.deviations if d["case"] in items),
+            key=lambda d: (keyorder(d["case"]), d["type"]),
+        ),
+        "late_approvals": [x for x in truth.late if _visible(x["approved_at"], end)],
+        "designed_round_trips": [x for x in truth.round_trips if x["case"] in items],
+        "root_events": [x for x in truth.roots if _visible(x["at"], end)],
+        "automation_prs": truth.automation_prs,
+        "automation_moves": truth.automation_moves,
+        "stage_durations": durations,
+    }
+
+
+def write(
+    world: World, truth: ShapeTruth, shape: Shape, out: Path
+) -> tuple[list[Path], dict[str, Any]]:
+    gt = ground_truth(world, truth, shape)
+    paths = [out / "ground_truth.json", out / "design.yaml", out / "roster.yaml"]
+    paths[0].write_text(json.dumps(gt, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths[1].write_text(design_yaml(shape), encoding="utf-8")
+    body = yaml.safe_dump(roster(world, shape), sort_keys=False, allow_unicode=True, width=100)
+    paths[2].write_text(
+        f"# Who is who in the '{shape.name}' organisation: every person, bot and agent.\n" + body,
+        encoding="utf-8",
+    )
+    return paths, gt

@@ -1,0 +1,508 @@
+"""Organisations of different shapes: how teams, stages, projects and automation are laid out.
+
+A *shape* is an organisation's structure, not a parameter of one: which
+stages its workflow has (and which Jira statuses and GitHub acts they are),
+whether a team owns each stage or each project has its own cross-functional
+team, which projects and components exist, what automation moves work, and
+which problems happen to it. ``stage-teams`` is the original Acme
+organisation (``_work``); every other shape is played by ``_flow`` from its
+definition here, and its ``design.yaml`` is written from the same
+definition (``_shape_truth``) — never from wfmine's outputs.
+
+Shapes named in ``HELD_OUT_SHAPES`` are for judging detectors only: do not
+run, read or tune against them while developing a detector; score on them
+once, at the end, with several seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+StageKind = Literal["intake", "build", "build_review", "review", "check", "deploy"]
+Profile = Literal["normal", "fixed", "bimodal"]
+Direction = Literal["rising", "declining"]
+
+#: problems a shape plants, at most one per work item (rates per eligible item)
+PROBLEMS: tuple[str, ...] = (
+    "ci_fix",
+    "rework_loop",
+    "round_trip",
+    "stall",
+    "revert",
+    "reopen",
+    "ping_pong",
+    "out_of_tier",
+    "no_approval",
+    "missing_two_humans",
+    "skipped",
+)
+
+
+@dataclass(frozen=True)
+class StageDef:
+    """One designed stage and how the organisation works in it."""
+
+    id: str
+    kind: StageKind
+    #: Jira statuses of the stage; the first is the one work moves into ((): GitHub only)
+    statuses: tuple[str, ...] = ()
+    #: owning team; "" when each project's own team owns it
+    team: str = ""
+    performer: Literal["human", "agent", "either"] = "human"
+    expected: str = "3d"
+    #: typical working hours of a visit (``normal`` and ``bimodal`` profiles)
+    hours: float = 6.0
+    #: ``fixed``: every visit lasts exactly ``seconds``; ``bimodal``: quick or long visits
+    profile: Profile = "normal"
+    seconds: int = 600
+    #: human approvals this review stage always collects (2: dual approval)
+    approvals: int = 0
+    #: Automation for Jira moves work into (and, for ``fixed``, out of) this stage
+    by_automation: bool = False
+
+
+@dataclass(frozen=True)
+class ProjectDef:
+    """A Jira project with its components, repository and (project-teams) own team."""
+
+    key: str
+    name: str
+    components: tuple[str, ...]
+    repo: str
+    team: str = ""
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrendDef:
+    """A failure pattern planted rising or declining, scoped to one project (and component)."""
+
+    type: str
+    direction: Direction
+    project: str
+    component: str | None = None
+
+
+def _ro(d: dict[str, float]) -> Mapping[str, float]:
+    return MappingProxyType(d)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The structure of one simulated organisation."""
+
+    name: str
+    title: str
+    summary: str
+    structure: Literal["stage_teams", "project_teams", "hybrid"]
+    stages: tuple[StageDef, ...]
+    projects: tuple[ProjectDef, ...]
+    #: human teams and their sizes (the first member is the lead)
+    teams: tuple[tuple[str, int], ...]
+    #: designed moves back (besides the forward chain): sanctioned round trips
+    back: tuple[tuple[str, str], ...] = ()
+    #: owned handoffs (from team, to team, owner)
+    owned_seams: tuple[tuple[str, str, str], ...] = ()
+    #: typical wait in working hours at a handoff from one team to another
+    seam_hours: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    #: status work is reopened into ("": straight back to the build stage's status)
+    reopen_status: str = ""
+    #: Jira status category of the end stage's status
+    end_category: Literal["done", "indeterminate"] = "done"
+    #: Automation for Jira moves the item to its end status when the PR merges
+    automation_done: bool = False
+    #: a dependency bot opens and merges a pull request every night, linked to no issue
+    nightly_prs: bool = False
+    #: a Slack app posting every weekday morning that the design's registry does not name
+    slack_app: str = ""
+    #: risk tiers the sanctioned review agent may approve
+    agent_tiers: tuple[str, ...] = ("reversible",)
+    #: team the agents and bots belong to
+    platform_team: str = "engineering"
+    #: the check stage planted stalls (8-11 days) happen in
+    stall_stage: str = ""
+    rates: Mapping[str, float] = field(default_factory=dict)
+    #: share of items with a late approval (dual-approval review stages only)
+    late_rate: float = 0.0
+    trends: tuple[TrendDef, ...] = ()
+    #: components and labels that make a case high-stakes / irreversible
+    high_stakes: tuple[str, ...] = ()
+    irreversible: tuple[str, ...] = ()
+    months: int = 9
+    items: int = 300
+
+    def stage(self, sid: str) -> StageDef:
+        return next(s for s in self.stages if s.id == sid)
+
+    @property
+    def team_names(self) -> tuple[str, ...]:
+        return tuple(t for t, _ in self.teams)
+
+
+_INTAKE = StageDef(
+    "triage", "intake", ("To Do",), team="product", expected="1w", hours=10, performer="either"
+)
+
+PROJECT_TEAMS = Shape(
+    name="project-teams",
+    title="Northwind delivery (project teams)",
+    summary=(
+        "Three projects, each with its own cross-functional team that triages, builds, "
+        "reviews and tests its work; a shared SRE team deploys everything."
+    ),
+    structure="project_teams",
+    stages=(
+        StageDef("backlog", "intake", ("Backlog",), expected="2w", hours=12),
+        StageDef("build", "build", ("In Progress", "Reopened"), performer="either", expected="10d"),
+        StageDef("review", "review", ("In Review",), performer="either", expected="4d", hours=5),
+        StageDef("qa", "check", ("Testing",), expected="1w", hours=6),
+        StageDef("release", "deploy", ("Done",), team="sre", expected="3d"),
+    ),
+    projects=(
+        ProjectDef(
+            "PAY", "Payments", ("api", "ledger", "payouts"), "payments-service", "payments", 1.2
+        ),
+        ProjectDef("GROW", "Growth", ("onboarding", "web", "email"), "growth-web", "growth"),
+        ProjectDef(
+            "DATA", "Data", ("pipelines", "warehouse", "dashboards"), "data-pipelines", "data"
+        ),
+    ),
+    teams=(("payments", 6), ("growth", 6), ("data", 5), ("sre", 3)),
+    back=(("review", "build"), ("release", "build")),
+    owned_seams=(("payments", "sre", "sre"), ("sre", "payments", "payments")),
+    seam_hours={("payments", "sre"): 5, ("growth", "sre"): 22, ("data", "sre"): 30},
+    reopen_status="Reopened",
+    agent_tiers=("reversible",),
+    platform_team="sre",
+    stall_stage="qa",
+    rates=_ro(
+        {
+            "ci_fix": 0.03,
+            "rework_loop": 0.03,
+            "round_trip": 0.06,
+            "stall": 0.03,
+            "revert": 0.025,
+            "reopen": 0.03,
+            "ping_pong": 0.025,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+            "missing_two_humans": 0.3,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "PAY"),
+        TrendDef("rework_loop", "declining", "GROW"),
+    ),
+    high_stakes=("ledger",),
+    irreversible=("warehouse",),
+)
+
+LEAN = Shape(
+    name="lean",
+    title="Lean delivery",
+    summary=(
+        "Three stages (todo, doing, done): engineers pull work, code review happens on "
+        "GitHub only, the author merges; one project with several components."
+    ),
+    structure="stage_teams",
+    stages=(
+        StageDef("todo", "intake", ("To Do",), team="product", expected="2w", hours=14),
+        StageDef(
+            "doing",
+            "build_review",
+            ("In Progress",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+            hours=8,
+            profile="bimodal",
+        ),
+        StageDef("done", "deploy", ("Done",), team="engineering", expected="2d"),
+    ),
+    projects=(ProjectDef("LEAN", "Lean app", ("app", "api", "auth", "infra"), "app"),),
+    teams=(("product", 3), ("engineering", 8)),
+    back=(("done", "doing"),),
+    owned_seams=(("product", "engineering", "engineering"),),
+    seam_hours={("product", "engineering"): 16},
+    agent_tiers=("reversible",),
+    stall_stage="doing",
+    slack_app="Standup Digest",
+    rates=_ro(
+        {
+            "ci_fix": 0.03,
+            "rework_loop": 0.03,
+            "stall": 0.03,
+            "revert": 0.03,
+            "reopen": 0.03,
+            "ping_pong": 0.03,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+            "missing_two_humans": 0.3,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "LEAN", "api"),
+        TrendDef("rework_loop", "declining", "LEAN", "app"),
+    ),
+    high_stakes=("auth",),
+    irreversible=("infra",),
+)
+
+PLATFORM = Shape(
+    name="platform",
+    title="Platform engineering (heavy automation)",
+    summary=(
+        "Stage teams with automation everywhere: Automation for Jira moves items into a "
+        "ten-minute security scan and to Done on merge, a dependency bot merges nightly "
+        "pull requests linked to no issue, a Slack app posts a digest every morning."
+    ),
+    structure="stage_teams",
+    stages=(
+        _INTAKE,
+        StageDef("build", "build", ("In Progress",), team="engineering", performer="either"),
+        StageDef("review", "review", ("In Review",), team="engineering", performer="either"),
+        StageDef(
+            "scan",
+            "check",
+            ("Security Scan",),
+            team="engineering",
+            performer="agent",
+            expected="1h",
+            profile="fixed",
+            seconds=600,
+            by_automation=True,
+        ),
+        StageDef("verify", "check", ("Verification",), team="qa", expected="1w", hours=7),
+        StageDef("deploy", "deploy", ("Done",), team="operations", performer="either"),
+    ),
+    projects=(
+        ProjectDef("PLAT", "Platform", ("gateway", "auth", "observability", "api"), "platform"),
+        ProjectDef("TOOL", "Developer tools", ("cli", "ci", "docs"), "devtools", weight=0.6),
+    ),
+    teams=(("product", 3), ("engineering", 8), ("qa", 3), ("operations", 3)),
+    back=(("review", "build"), ("deploy", "build")),
+    owned_seams=(
+        ("product", "engineering", "engineering"),
+        ("engineering", "qa", "qa"),
+        ("qa", "engineering", "engineering"),
+    ),
+    seam_hours={
+        ("product", "engineering"): 8,
+        ("engineering", "qa"): 6,
+        ("qa", "operations"): 20,
+        ("operations", "engineering"): 6,
+    },
+    reopen_status="Reopened",
+    automation_done=True,
+    nightly_prs=True,
+    slack_app="Morning Digest",
+    agent_tiers=("reversible",),
+    platform_team="operations",
+    stall_stage="verify",
+    rates=_ro(
+        {
+            "ci_fix": 0.03,
+            "rework_loop": 0.03,
+            "round_trip": 0.05,
+            "stall": 0.03,
+            "revert": 0.03,
+            "reopen": 0.03,
+            "ping_pong": 0.02,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+            "missing_two_humans": 0.3,
+            "skipped": 0.02,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "PLAT"),
+        TrendDef("rework_loop", "declining", "TOOL"),
+    ),
+    high_stakes=("auth",),
+    irreversible=("gateway",),
+)
+
+# ---------------------------------------------------------------- held out
+
+REGULATED = Shape(
+    name="regulated",
+    title="Regulated delivery",
+    summary=(
+        "Seven stages with a dual-approval code review, a security review team and a "
+        "change-approval board; the end status 'Released' is not in Jira's done category."
+    ),
+    structure="stage_teams",
+    stages=(
+        StageDef("intake", "intake", ("Open",), team="product", expected="1w", hours=10),
+        StageDef("build", "build", ("In Progress",), team="engineering", performer="either"),
+        StageDef(
+            "review",
+            "review",
+            ("Code Review",),
+            team="engineering",
+            performer="either",
+            expected="3d",
+            approvals=2,
+        ),
+        StageDef(
+            "security",
+            "check",
+            ("Security Review",),
+            team="security",
+            expected="1w",
+            hours=10,
+            profile="bimodal",
+        ),
+        StageDef("qa", "check", ("QA",), team="qa", expected="1w", hours=6),
+        StageDef(
+            "approval",
+            "check",
+            ("Change Approval",),
+            team="compliance",
+            expected="2d",
+            hours=4,
+        ),
+        StageDef("release", "deploy", ("Released",), team="operations", expected="2d"),
+    ),
+    projects=(
+        ProjectDef("CORE", "Core banking", ("accounts", "payments", "ledger", "api"), "core"),
+        ProjectDef(
+            "PORT", "Customer portal", ("portal", "statements", "web"), "portal", weight=0.8
+        ),
+    ),
+    teams=(
+        ("product", 3),
+        ("engineering", 9),
+        ("security", 2),
+        ("qa", 3),
+        ("compliance", 2),
+        ("operations", 3),
+    ),
+    back=(("review", "build"), ("security", "build"), ("release", "build")),
+    owned_seams=(
+        ("product", "engineering", "engineering"),
+        ("engineering", "security", "security"),
+        ("security", "qa", "qa"),
+        ("qa", "compliance", "compliance"),
+        ("compliance", "operations", "operations"),
+    ),
+    seam_hours={
+        ("engineering", "security"): 10,
+        ("security", "qa"): 8,
+        ("qa", "compliance"): 12,
+        ("compliance", "operations"): 6,
+        ("operations", "engineering"): 8,
+        ("security", "engineering"): 6,
+    },
+    end_category="indeterminate",
+    agent_tiers=("reversible",),
+    platform_team="operations",
+    stall_stage="security",
+    late_rate=0.25,
+    rates=_ro(
+        {
+            "ci_fix": 0.03,
+            "rework_loop": 0.03,
+            "round_trip": 0.05,
+            "stall": 0.04,
+            "revert": 0.025,
+            "reopen": 0.03,
+            "ping_pong": 0.02,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+            "skipped": 0.02,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "declining", "CORE", "payments"),
+        TrendDef("rework_loop", "rising", "PORT"),
+    ),
+    high_stakes=("ledger",),
+    irreversible=("accounts",),
+)
+
+FEDERATED = Shape(
+    name="federated",
+    title="Federated product teams",
+    summary=(
+        "Two product lines whose own teams triage, build and review; shared QA and "
+        "operations teams test and ship; Automation for Jira closes merged work, a "
+        "dependency bot merges nightly, a Slack app posts on a schedule, and the review "
+        "agent is sanctioned for reversible and irreversible work."
+    ),
+    structure="hybrid",
+    stages=(
+        StageDef("triage", "intake", ("New",), expected="1w", hours=10),
+        StageDef("build", "build", ("Doing", "Reopened"), performer="either"),
+        StageDef("review", "review", ("Peer Review",), performer="either", approvals=2),
+        StageDef("qa", "check", ("QA",), team="qa", expected="1w", hours=8, profile="bimodal"),
+        StageDef("ship", "deploy", ("Closed",), team="operations", performer="either"),
+    ),
+    projects=(
+        ProjectDef("SHOP", "Shop", ("cart", "checkout", "catalog", "search"), "shop", "shop"),
+        ProjectDef("CRM", "CRM", ("contacts", "billing", "reports"), "crm", "crm", 0.8),
+    ),
+    teams=(("shop", 7), ("crm", 6), ("qa", 3), ("operations", 3)),
+    back=(("review", "build"), ("qa", "build"), ("ship", "build")),
+    owned_seams=(
+        ("shop", "qa", "qa"),
+        ("qa", "operations", "operations"),
+        ("operations", "shop", "shop"),
+    ),
+    seam_hours={
+        ("shop", "qa"): 6,
+        ("crm", "qa"): 20,
+        ("qa", "operations"): 12,
+        ("operations", "shop"): 6,
+        ("operations", "crm"): 10,
+    },
+    reopen_status="Reopened",
+    automation_done=True,
+    nightly_prs=True,
+    slack_app="Release Radar",
+    agent_tiers=("reversible", "irreversible"),
+    platform_team="operations",
+    stall_stage="qa",
+    late_rate=0.2,
+    rates=_ro(
+        {
+            "ci_fix": 0.03,
+            "rework_loop": 0.03,
+            "round_trip": 0.05,
+            "stall": 0.04,
+            "revert": 0.03,
+            "reopen": 0.03,
+            "ping_pong": 0.03,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+        }
+    ),
+    trends=(
+        TrendDef("rework_loop", "rising", "SHOP", "checkout"),
+        TrendDef("ci_fix", "declining", "CRM"),
+    ),
+    high_stakes=("billing",),
+    irreversible=("contacts",),
+)
+
+#: the shapes ``_flow`` plays (``stage-teams`` is ``_work``'s Acme)
+FLOW_SHAPES: Mapping[str, Shape] = MappingProxyType(
+    {s.name: s for s in (PROJECT_TEAMS, LEAN, PLATFORM, REGULATED, FEDERATED)}
+)
+
+#: every shape, in the order ``wfmine simulate --shape`` lists them
+SHAPES: tuple[str, ...] = ("stage-teams", *FLOW_SHAPES)
+
+HELD_OUT_SHAPES: tuple[str, ...] = ("regulated", "federated")
+"""Shapes kept out of development: never run, inspect or tune a detector against them.
+
+They exist so that quality tests can score detectors on organisations the
+detectors were not developed against (several seeds each). Develop against
+``stage-teams``, ``project-teams``, ``lean`` and ``platform``
+(``DEVELOPMENT_SHAPES``).
+"""
+
+DEVELOPMENT_SHAPES: tuple[str, ...] = tuple(s for s in SHAPES if s not in HELD_OUT_SHAPES)
