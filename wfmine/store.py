@@ -609,24 +609,41 @@ def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_ite
     target id, so the result never depends on input order) until it reaches a
     work item or an object that links nowhere.
     """
-    ids = objects.get_column("object_id").to_list() if objects.height else []
-    types = dict(zip(ids, objects.get_column("object_type").to_list(), strict=True)) if ids else {}
-    if notion == "object" or not ids:
-        return pl.DataFrame(
-            {"object_id": ids, "case_id": ids},
-            schema={"object_id": pl.String, "case_id": pl.String},
-        )
+    schema = {"object_id": pl.String, "case_id": pl.String}
+    if objects.height == 0:
+        return pl.DataFrame(schema=schema)
+    identity = objects.select(
+        pl.col("object_id").cast(pl.String), pl.col("object_id").alias("case_id")
+    )
+    if notion == "object":
+        return identity.cast(schema)  # type: ignore[arg-type]
     targets = WORK_ITEM_TYPES if notion == "work_item" else frozenset({notion})
-    fold = links.filter(pl.col("relation").is_in(list(FOLD_RELATIONS))).with_columns(
-        pl.col("relation").replace_strict(FOLD_RELATIONS, return_dtype=pl.Int64).alias("prio")
+    fold = (
+        links.filter(
+            pl.col("relation").is_in(list(FOLD_RELATIONS))
+            & (pl.col("from_object") != pl.col("to_object"))
+            & pl.col("to_object").is_in(objects.get_column("object_id"))
+        )
+        .with_columns(
+            pl.col("relation").replace_strict(FOLD_RELATIONS, return_dtype=pl.Int64).alias("prio")
+        )
+        .sort("from_object", "prio", "to_object")
+    )
+    if fold.height == 0:
+        return identity.cast(schema)  # type: ignore[arg-type]
+    # only objects on a folding link can move: everything else is its own case
+    nodes = pl.concat([fold.get_column("from_object"), fold.get_column("to_object")]).unique()
+    on_links = objects.filter(pl.col("object_id").is_in(nodes))
+    types = dict(
+        zip(
+            on_links.get_column("object_id").to_list(),
+            on_links.get_column("object_type").to_list(),
+            strict=True,
+        )
     )
     best: dict[str, list[tuple[int, str]]] = {}
     for src, dst, prio in fold.select("from_object", "to_object", "prio").iter_rows():
-        if src == dst or dst not in types:
-            continue
         best.setdefault(src, []).append((prio, dst))
-    for options in best.values():
-        options.sort()
 
     resolved: dict[str, str] = {}
 
@@ -654,9 +671,18 @@ def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_ite
             resolved[p] = final
         return final
 
-    cases = [root(o) for o in ids]
-    return pl.DataFrame(
-        {"object_id": ids, "case_id": cases}, schema={"object_id": pl.String, "case_id": pl.String}
+    # in the objects' order, as a walk that meets a cycle stops where it started
+    for src in on_links.get_column("object_id").to_list():
+        if src in best:
+            root(src)
+    moved = pl.DataFrame(
+        {"object_id": list(resolved), "_case": list(resolved.values())},
+        schema={"object_id": pl.String, "_case": pl.String},
+    )
+    return (
+        identity.join(moved, on="object_id", how="left", maintain_order="left")
+        .select("object_id", pl.coalesce("_case", "case_id").alias("case_id"))
+        .cast(schema)  # type: ignore[arg-type]
     )
 
 

@@ -14,21 +14,48 @@ unmapped column in attrs. ``seq`` numbers a case's events: with
 rows of a file changes nothing; with ``order="file"`` by row position within
 the case in file order. Rows with a missing case or activity or an unparsable
 timestamp are quarantined with their row number.
+
+**Raw rows.** A standard log's rows are not stored a second time as JSON
+text: each is re-derivable from the store and the file. The one raw record of
+a file (``record_type`` ``table``, ``record_id`` the dataset) holds the file's
+absolute path, size, modification time and SHA-256, its columns with their
+types and the mapping; each event's ``raw_ref`` is ``table:<dataset>#row <n>``
+(``n`` 1-based, header excluded, as in quarantine references), and the event
+keeps every value of the row: the mapped columns as its fields, every other
+column in ``attrs``. :func:`raw_rows` reads rows back from the file, after
+checking its hash, exactly as the reader saw them (CSV: each cell's text,
+byte for byte; Parquet: the stored values). Quarantined rows keep their
+whole content in ``quarantine``.
+
+Timestamps without ``timestamp_format`` are parsed with the first layout (of
+:func:`wfmine.formats.parse_utc_expr`'s) that reads a sample of the column;
+only the values it does not read go through the full list, with the same result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
 
 from wfmine.errors import FormatError
-from wfmine.formats import dataset_name, json_object_expr, option, parse_utc_expr, to_utc_expr
-from wfmine.model import EVENT_SCHEMA, Batch, frame, to_json
+from wfmine.formats import (
+    _AWARE_FORMATS,
+    _NAIVE_FORMATS,
+    dataset_name,
+    json_object_expr,
+    option,
+    parse_utc_expr,
+    to_utc_expr,
+)
+from wfmine.model import EVENT_SCHEMA, UTC_TS, Batch, frame, to_json
+from wfmine.store import file_fingerprint
 
-__all__ = ["DEFAULTS", "load", "sniff"]
+__all__ = ["DEFAULTS", "load", "raw_rows", "sniff"]
 
 #: Default column mapping: pm4py's names.
 DEFAULTS: Final = {
@@ -110,11 +137,20 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
                 f"the {role} column {mapping[role]!r} is not in the file; its columns are {names}",
             )
     dataset = dataset_name(p, opts, SUFFIXES)
-    try:
-        df = lf.with_row_index("_row").collect()
-    except pl.exceptions.PolarsError as exc:
-        raise FormatError(p, f"cannot parse: {exc}") from None
-    batch = _build(df, schema, mapping, fmt, order, source=source, dataset=dataset, origin=str(p))
+    with ThreadPoolExecutor(1) as pool:  # hash the bytes on the other core while parsing
+        fingerprint = pool.submit(file_fingerprint, p)
+        try:
+            df = lf.with_row_index("_row").collect()
+        except pl.exceptions.PolarsError as exc:
+            raise FormatError(p, f"cannot parse: {exc}") from None
+        batch = _build(
+            df, schema, mapping, fmt, order, source=source, dataset=dataset, origin=str(p)
+        )
+        try:
+            file = fingerprint.result()
+        except OSError as exc:
+            raise FormatError(p, f"cannot read: {exc.strerror or exc}") from None
+    batch.raw_records = _raw_table(source, dataset, str(p), schema, mapping, file, separator)
     batch.stats["files"] = 1
     batch.stats["rows"] = df.height
     return batch
@@ -141,9 +177,9 @@ def _build(
 
     ts_dtype = schema[ts_col]
     if isinstance(ts_dtype, pl.Datetime | pl.Date):
-        ts = to_utc_expr(pl.col(ts_col), ts_dtype)
+        df = df.with_columns(to_utc_expr(pl.col(ts_col), ts_dtype).alias("_ts"))
     else:
-        ts = parse_utc_expr(pl.col(ts_col), fmt)
+        df = df.with_columns(_parse_timestamps(df, ts_col, fmt).alias("_ts"))
 
     def text(col: str | None) -> pl.Expr:
         if col is None:
@@ -153,7 +189,6 @@ def _build(
     work = df.with_columns(
         text(case_col).alias("_case"),
         text(act_col).alias("_act"),
-        ts.alias("_ts"),
         text(res_col).alias("_res"),
         text(grp_col).alias("_grp"),
         json_object_expr(event_attr).alias("_attrs"),
@@ -171,12 +206,14 @@ def _build(
     bad = work.filter(pl.col("_reason").is_not_null())
     good = work.filter(pl.col("_reason").is_null())
     if order == "file":
-        good = good.sort("_row")
+        good = good.sort("_case", "_row")
     else:
         # content order: shuffling rows never changes seq or event ids
         good = good.sort("_case", "_ts", "_act", "_res", "_grp", "_attrs", "_row", nulls_last=True)
-    good = good.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("_case").alias("_seq"))
-    good = good.sort("_case", "_seq")
+    # sorted by case: seq is the position in the case's run of rows (no hashing, no second sort)
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    first = pl.when(pl.col("_case").ne_missing(pl.col("_case").shift(1))).then(index)
+    good = good.with_columns((index - first.forward_fill()).alias("_seq"))
 
     events = good.select(
         (pl.lit(prefix) + pl.col("_case") + pl.lit("/") + pl.col("_seq").cast(pl.String)).alias(
@@ -190,7 +227,7 @@ def _build(
         pl.lit(source).alias("source"),
         (pl.lit(prefix) + pl.col("_case")).alias("object_id"),
         pl.col("_attrs").alias("attrs"),
-        pl.lit(f"table:{dataset}").alias("raw_ref"),
+        (pl.lit(f"table:{dataset}#row ") + (pl.col("_row") + 1).cast(pl.String)).alias("raw_ref"),
     ).cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
 
     objects = (
@@ -228,20 +265,7 @@ def _build(
         pl.col("_reason").alias("reason"),
         json_object_expr(dict(schema)).alias("payload"),
     )
-    raw = frame(
-        "raw_records",
-        [
-            {
-                "source": source,
-                "record_type": "table",
-                "record_id": dataset,
-                "payload": to_json(
-                    {"columns": {n: str(t) for n, t in schema.items()}, "mapping": dict(mapping)}
-                ),
-                "origin": origin,
-            }
-        ],
-    )
+    raw = _raw_table(source, dataset, origin, schema, mapping, None, None)
     batch = Batch(
         source=source,
         events=events,
@@ -262,3 +286,111 @@ def _build(
         }
     )
     return batch
+
+
+def _raw_table(
+    source: str,
+    dataset: str,
+    origin: str,
+    schema: pl.Schema,
+    mapping: Mapping[str, str],
+    file: Mapping[str, Any] | None,
+    separator: str | None,
+) -> pl.DataFrame:
+    """The file's one raw record: what :func:`raw_rows` needs to re-derive every row."""
+    payload: dict[str, Any] = {
+        "columns": {n: str(t) for n, t in schema.items()},
+        "mapping": dict(mapping),
+    }
+    if file is not None:
+        payload["file"] = dict(file)
+        payload["format"] = source
+        if source == "csv":
+            payload["separator"] = separator
+    return frame(
+        "raw_records",
+        [
+            {
+                "source": source,
+                "record_type": "table",
+                "record_id": dataset,
+                "payload": to_json(payload),
+                "origin": origin,
+            }
+        ],
+    )
+
+
+def _parse_timestamps(df: pl.DataFrame, column: str, fmt: str | None) -> pl.Expr:
+    """Timestamp text to UTC, as :func:`parse_utc_expr` reads it, in one pass per layout needed.
+
+    The full parse tries every layout on every value. Here the first layout
+    that reads a sample of the column parses all of it, and only the values it
+    leaves unread (other layouts, garbage) go through the full list. Layouts
+    that both read a value read the same instant, so the result is the same.
+    """
+    if fmt:
+        return parse_utc_expr(pl.col(column), fmt)
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    sample = df.select(text.alias("t")).get_column("t").drop_nulls().head(2000)
+    sample = sample.filter(sample != "")
+    chosen: pl.Expr | None = None
+    for layout in (*_AWARE_FORMATS, *_NAIVE_FORMATS):
+        aware = layout in _AWARE_FORMATS
+        parsed = text.str.to_datetime(
+            layout, strict=False, time_unit="us", time_zone="UTC" if aware else None
+        )
+        expr = parsed if aware else parsed.dt.replace_time_zone("UTC")
+        if _reads_all(sample, layout, aware):
+            chosen = expr.cast(UTC_TS)
+            break
+    full = parse_utc_expr(pl.col(column))
+    if chosen is None:
+        return full
+    primary = df.select(chosen.alias("p")).get_column("p")
+    missed = primary.is_null() & df.get_column(column).is_not_null()
+    if not missed.any():
+        return pl.lit(primary)
+    rest = df.filter(missed).select(full.alias("p")).get_column("p")
+    return pl.lit(primary.scatter(missed.arg_true(), rest))
+
+
+def _reads_all(sample: pl.Series, layout: str, aware: bool) -> bool:
+    if sample.len() == 0:
+        return False
+    parsed = sample.str.to_datetime(
+        layout, strict=False, time_unit="us", time_zone="UTC" if aware else None
+    )
+    return parsed.null_count() == 0
+
+
+def raw_rows(
+    raw_record: Mapping[str, Any] | str, rows: Sequence[int] | None = None
+) -> pl.DataFrame:
+    """Re-derive rows of a stored table's file: every column as the reader read it.
+
+    ``raw_record`` is the ``payload`` of the file's raw record (``table``), as
+    text or parsed; ``rows`` are 1-based row numbers (the ``n`` of an event's
+    ``raw_ref`` ``table:<dataset>#row <n>``), default all. CSV cells come back
+    as their text, byte for byte; Parquet values as stored. Raises
+    :class:`FormatError` when the file is gone or its bytes are not the ones
+    ingested (its SHA-256 differs).
+    """
+    payload = json.loads(raw_record) if isinstance(raw_record, str) else dict(raw_record)
+    file = payload.get("file")
+    if not isinstance(file, Mapping):
+        raise FormatError("raw record", "it names no file (stored by an older wfmine)")
+    path = Path(str(file["path"]))
+    if not path.is_file():
+        raise FormatError(path, "the ingested file is gone; its rows cannot be re-derived")
+    now = file_fingerprint(path)
+    if now["sha256"] != file["sha256"]:
+        raise FormatError(path, "the file changed since it was ingested (its SHA-256 differs)")
+    if payload.get("format") == "parquet":
+        lf = pl.scan_parquet(path)
+    else:
+        lf = pl.scan_csv(path, separator=str(payload.get("separator") or ","), infer_schema=False)
+    lf = lf.with_row_index("row", offset=1)
+    if rows is not None:
+        lf = lf.filter(pl.col("row").is_in(pl.Series(list(rows), dtype=pl.UInt32)))
+    return lf.collect()
