@@ -52,7 +52,9 @@ def test_discover_prints_a_summary_and_writes_the_process_map(tmp_path: Path) ->
     )
     assert code == 0, err
     assert "6 cases" in out and "42 events" in out
-    assert "Top variants" in out and "Slowest waits" in out
+    # six cases, six variants: the variant table would list singletons, a line says so
+    assert "Every one of the 6 activity variants is a single case" in out
+    assert "Slowest waits" in out
     assert html.exists() and "plotly" in html.read_text()
 
 
@@ -222,7 +224,10 @@ def test_discover_in_the_sample_workspace_runs_the_main_job(
     top = payload["stage_variants"][0]
     assert top["stages"][0] == "triage" and top["stages"][-1] == "deploy"
     assert {f["kind"] for f in payload["findings"]} >= {"gate_violation", "shadow_agent"}
+    # the report of this very analysis, not a new entry in the dated archive
     (report,) = payload["reports"]
+    assert Path(report).name == "latest.html"
+    assert not (root / "reports" / "out" / "weekly").exists()
     html = Path(report).read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
     assert (root / ".wfmine" / "store.duckdb").exists()

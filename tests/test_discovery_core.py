@@ -203,7 +203,9 @@ def test_empty_log(log: pl.DataFrame) -> None:
 def test_process_map_figure(log: pl.DataFrame) -> None:
     import plotly.graph_objects as go
 
-    fig = d.process_map(log, metric="wait")
+    from wfmine.maps import process_map
+
+    fig = process_map(log, metric="wait")
     assert isinstance(fig, go.Figure)
     html = fig.to_html(include_plotlyjs=False)
     assert "Process map" in html
@@ -216,15 +218,15 @@ def test_process_map_figure(log: pl.DataFrame) -> None:
     tops = {k: b[1] for k, b in boxes.items()}
     assert tops["▶ start"] < tops["x"] < tops["y"] < tops["z"] < tops["■ end"]
     # deterministic: same figure twice; and from a DFG frame
-    assert d.process_map(log).to_json() == d.process_map(log).to_json()
-    small = d.process_map(d.directly_follows(log), top_edges=1, start={"x": 3})
+    assert process_map(log).to_json() == process_map(log).to_json()
+    small = process_map(d.directly_follows(log), top_edges=1, start={"x": 3})
     assert {a.text for a in small.layout.annotations} >= {"2"}
     with pytest.raises(InputError):
-        d.process_map(log, metric="cost")  # type: ignore[arg-type]
+        process_map(log, metric="cost")  # type: ignore[arg-type]
 
 
 def test_human_duration() -> None:
-    from wfmine.discovery.process_map import human_duration
+    from wfmine.units import human_duration
 
     assert human_duration(42) == "42 s"
     assert human_duration(90) == "1.5 min"

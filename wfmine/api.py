@@ -6,9 +6,12 @@
 >>> log.events.height
 0
 
-``Log`` wraps a store and a case notion; its methods return polars frames
-(and plotly figures for maps) and call the same functions the CLI and the
-reports use, so figures agree everywhere.
+``Log`` wraps one :class:`wfmine.analysis.Analysis` (a store or a flat log, a
+design, a window, a case notion): its methods return polars frames (and
+plotly figures for maps) read from that object, the same one the CLI and the
+reports read, so figures agree everywhere. Opened on a workspace's store
+without a design, it takes the workspace's design, as ``wfmine discover``
+does.
 """
 
 from __future__ import annotations
@@ -20,12 +23,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from wfmine.analysis import Analysis, Scope
+from wfmine.conformance import ConformanceResult
+from wfmine.design import Design, load_design
+from wfmine.discovery import handover_network
+from wfmine.errors import DesignError
 from wfmine.store import Store
+from wfmine.window import Window
 
 if TYPE_CHECKING:
+    import networkx as nx
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from wfmine.reports import Report
     from wfmine.workspace import Detected
 
-__all__ = ["Ingested", "Log", "ingest_path", "summarise"]
+__all__ = ["Ingested", "Log", "ingest_path"]
 
 
 @dataclass
@@ -143,154 +157,175 @@ def _find_roster(path: Path, inputs: list[Path]) -> Path | None:
     return None
 
 
-def summarise(log: pl.DataFrame, *, top: int = 10) -> dict[str, Any]:
-    """The ``wfmine discover --json`` payload for a flat log (keys are a stable interface)."""
-    from wfmine.discovery import (
-        directly_follows,
-        end_activities,
-        log_summary,
-        start_activities,
-        variants,
-    )
-
-    dfg = directly_follows(log)
-    var = variants(log)
-    slowest = dfg.sort(
-        ["wait_median_s", "frequency", "source", "target"],
-        descending=[True, True, False, False],
-        nulls_last=True,
-    )
-    return {
-        "log": _jsonable(log_summary(log)),
-        "start_activities": dict(start_activities(log)),
-        "end_activities": dict(end_activities(log)),
-        "dfg": dfg.to_dicts(),
-        "variants": var.to_dicts(),
-        "busiest_edges": dfg.head(top).to_dicts(),
-        "slowest_waits": slowest.head(top).to_dicts(),
-    }
-
-
-def _jsonable(summary: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in summary.items():
-        out[key] = value.isoformat() if hasattr(value, "isoformat") else value
-    return out
-
-
 class Log:
-    """A store's events under one case notion, with every analysis as a method.
+    """A store's (or a frame's) events under one design, window and case notion.
+
+    Every method reads one :class:`~wfmine.analysis.Analysis`, computed once;
+    the method names are those of the flat functions (``wfmine.directly_follows``,
+    ``wfmine.check``, ``wfmine.findings`` …).
 
     >>> import wfmine
     >>> log = wfmine.Log(wfmine.open(":memory:"))
-    >>> log.dfg().columns[:3]
+    >>> log.directly_follows().columns[:3]
     ['source', 'target', 'frequency']
     """
 
-    def __init__(self, store: Store | str | Path, *, case_notion: str = "work_item") -> None:
-        self.store = store if isinstance(store, Store) else Store(store)
+    def __init__(
+        self,
+        source: Store | str | Path | pl.DataFrame,
+        *,
+        design: Design | str | Path | None = None,
+        window: Window | str | None = None,
+        case_notion: str = "work_item",
+        workspace_design: bool = True,
+    ) -> None:
+        if isinstance(source, str | Path):
+            source = Store(source)
+        self.store: Store | None = source if isinstance(source, Store) else None
+        self._frame = source if isinstance(source, pl.DataFrame) else None
         self.case_notion = case_notion
-        self._events: pl.DataFrame | None = None
+        self.window = window
+        if design is None and workspace_design and self.store is not None:
+            design = _workspace_design_of(self.store)
+        self.design: Design | None = (
+            load_design(design) if isinstance(design, str | Path) else design
+        )
+        self.design_path = Path(design) if isinstance(design, str | Path) else None
+        self._analysis: Analysis | None = None
+
+    def __repr__(self) -> str:
+        scope = self.analysis.scope.describe()
+        where = f"store {self.store.path}" if self.store is not None else "a frame"
+        return f"<wfmine.Log of {where}: {scope}>"
+
+    @property
+    def analysis(self) -> Analysis:
+        """The one analysis every method reads (built on first use)."""
+        if self._analysis is None:
+            source: Store | pl.DataFrame = self._frame if self._frame is not None else self._store()
+            self._analysis = Analysis.of(
+                source,
+                self.design,
+                window=self.window,
+                case_notion=self.case_notion,
+                store=self.store,
+            )
+            self._analysis.design_path = self.design_path
+        return self._analysis
+
+    def _store(self) -> Store:
+        assert self.store is not None
+        return self.store
+
+    def with_design(self, design: Design | str | Path | None) -> Log:
+        """The same events under another design (``None``: none)."""
+        source: Store | pl.DataFrame = self._frame if self._frame is not None else self._store()
+        return Log(
+            source,
+            design=design,
+            window=self.window,
+            case_notion=self.case_notion,
+            workspace_design=False,
+        )
+
+    def refresh(self) -> Log:
+        """Forget every computed figure (after new ingests)."""
+        self._analysis = None
+        return self
+
+    @property
+    def scope(self) -> Scope:
+        """Which cases and window every figure describes."""
+        return self.analysis.scope
 
     @property
     def events(self) -> pl.DataFrame:
-        """The flat log (``wfmine.model.LOG_SCHEMA``), ordered by case, time, seq."""
-        if self._events is None:
-            self._events = self.store.log(case_notion=self.case_notion)
-        return self._events
-
-    def refresh(self) -> Log:
-        """Forget the cached flat log (after new ingests)."""
-        self._events = None
-        return self
+        """The flat log of the cases in scope (``wfmine.model.LOG_SCHEMA``), in case order."""
+        return self.analysis.log
 
     # discovery
     def summary(self) -> dict[str, Any]:
-        from wfmine.discovery import log_summary
+        """Cases, events, activities, first and last event."""
+        return self.analysis.summary
 
-        return log_summary(self.events)
-
-    def dfg(self) -> pl.DataFrame:
-        from wfmine.discovery import directly_follows
-
-        return directly_follows(self.events)
+    def directly_follows(self) -> pl.DataFrame:
+        """Directly-follows edges: ``source, target, frequency, wait_mean_s, wait_median_s, wait_p90_s``."""
+        return self.analysis.dfg
 
     def variants(self) -> pl.DataFrame:
-        from wfmine.discovery import variants
-
-        return variants(self.events)
+        """Activity variants: ``activities, cases, coverage``."""
+        return self.analysis.variants
 
     def case_durations(self) -> pl.DataFrame:
-        from wfmine.discovery import case_durations
+        """Per case: start, end and duration."""
+        return self.analysis.case_durations
 
-        return case_durations(self.events)
+    def throughput_weekly(self) -> pl.DataFrame:
+        """Cases completed per week."""
+        return self.analysis.throughput
 
-    def throughput(self) -> pl.DataFrame:
-        from wfmine.discovery import throughput_weekly
-
-        return throughput_weekly(self.events)
-
-    def handover_network(self) -> Any:
-        from wfmine.discovery import handover_network
-
+    def handover_network(self) -> nx.DiGraph:
+        """The resource handover network (networkx)."""
         return handover_network(self.events)
 
-    def process_map(self, metric: Literal["frequency", "wait"] = "frequency") -> Any:
+    def seams(self) -> pl.DataFrame:
+        """Handoffs between teams and between humans and agents, ranked by waiting caused."""
+        return self.analysis.seams
+
+    def process_map(self, metric: Literal["frequency", "wait"] = "frequency") -> go.Figure:
         """A plotly figure of the process map (renders inline in Jupyter)."""
         from wfmine.maps import process_map
 
         return process_map(self.events, metric=metric)
 
-    def stage_map(self, design: Any, metric: Literal["frequency", "wait"] = "frequency") -> Any:
+    def stage_map(self, metric: Literal["frequency", "wait"] = "frequency") -> go.Figure:
         """A plotly figure of the flow between the design's stages (disallowed moves dashed red)."""
-        from wfmine.design import load_design
         from wfmine.maps import stage_map
 
-        loaded = load_design(design) if isinstance(design, str | Path) else design
-        return stage_map(self.events, loaded, metric=metric)
+        return stage_map(self.events, self._design(), metric=metric)
 
-    def to_pm4py(self) -> Any:
+    def to_pm4py(self) -> pd.DataFrame:
         """A pandas frame with pm4py's column names."""
         from wfmine.discovery.bridge import to_pm4py
 
         return to_pm4py(self.events)
 
     # conformance and findings
-    def check(self, design: Any) -> Any:
-        """Check against a design (path or loaded); stores and returns the result frames."""
-        from wfmine.conformance import check_store, store_result
-        from wfmine.design import load_design
+    def _design(self) -> Design:
+        if self.design is None:
+            raise DesignError(
+                "this Log has no design: wfmine.Log(store, design='design.yaml') "
+                "or log.with_design('design.yaml')"
+            )
+        return self.design
 
-        loaded = load_design(design) if isinstance(design, str | Path) else design
-        result = check_store(self.store, loaded, log=self.events)
-        store_result(self.store, result)
+    def check(self) -> ConformanceResult:
+        """The check against the design (flow, performers, gates, time)."""
+        self._design()
+        result = self.analysis.conformance
+        assert result is not None
         return result
 
-    def findings(self, design: Any = None) -> pl.DataFrame:
-        """Findings (shadow agents, unowned seams, failure patterns, gate violations), stored."""
-        from wfmine.findings import findings, store_findings
+    def findings(self) -> pl.DataFrame:
+        """Findings: shadow agents, unowned seams, failure patterns, gate violations."""
+        return self.analysis.findings
 
-        loaded = design
-        if isinstance(design, str | Path):
-            from wfmine.design import load_design
+    def metrics(self) -> dict[str, pl.DataFrame]:
+        """The architect's metrics (throughput stability, recovery, seam coverage, …)."""
+        return self.analysis.metrics
 
-            loaded = load_design(design)
-        df = findings(self.events, loaded, store=self.store)
-        store_findings(self.store, df)
-        return df
-
-    def metrics(self, design: Any = None) -> dict[str, pl.DataFrame]:
-        from wfmine.findings import metrics
-
-        loaded = design
-        if isinstance(design, str | Path):
-            from wfmine.design import load_design
-
-            loaded = load_design(design)
-        return metrics(self.events, loaded)
-
-    def report(self, design: Any = None, **options: Any) -> Any:
-        """An HTML report; ``.save(path)`` writes it."""
+    def report(self, **options: Any) -> Report:
+        """The HTML report of this analysis; ``.save(path)`` writes it."""
         from wfmine.reports import build_report
 
-        return build_report(self.store, design, **options)
+        return build_report(self.analysis, **options)
+
+
+def _workspace_design_of(store: Store) -> Path | None:
+    """The design of the workspace a store file lives in (``None`` for other stores)."""
+    from wfmine.workspace import find_workspace, workspace_design
+
+    if store.path in ("", ":memory:"):
+        return None
+    root = find_workspace(Path(store.path).parent)
+    return workspace_design(root) if root is not None else None

@@ -62,7 +62,7 @@ to). :func:`stage_visits` collapses each run of one ``at_stage`` into a visit.
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import polars as pl
 
@@ -95,42 +95,42 @@ SCOPES: Final[tuple[Scope, ...]] = ("work_items", "mapped", "all")
 
 OUT_OF_SCOPE_SCHEMA: Final = pl.Schema(
     {
-        "case_id": pl.String,
-        "object_type": pl.String,  # the type of the case's own object (or of its first event's)
-        "events": pl.Int64,
-        "reason": pl.String,  # no_stage_events | no_work_item
+        "case_id": pl.String(),
+        "object_type": pl.String(),  # the type of the case's own object (or of its first event's)
+        "events": pl.Int64(),
+        "reason": pl.String(),  # no_stage_events | no_work_item
     }
 )
 
 #: columns of :func:`stage_visits`
 VISIT_SCHEMA: Final = pl.Schema(
     {
-        "case_id": pl.String,
-        "visit": pl.Int64,  # 1-based within the case
-        "stage": pl.String,
+        "case_id": pl.String(),
+        "visit": pl.Int64(),  # 1-based within the case
+        "stage": pl.String(),
         "start": pl.Datetime("us", "UTC"),  # the entering event's time
         "last": pl.Datetime("us", "UTC"),  # the visit's last event of its own stage
         "end": pl.Datetime("us", "UTC"),  # the next visit's start, else ``last``
-        "event_id": pl.String,  # the entering event
-        "actor_id": pl.String,
-        "pos": pl.Int64,
-        "events": pl.UInt32,  # stage events attributed to the visit (late ones included)
+        "event_id": pl.String(),  # the entering event
+        "actor_id": pl.String(),
+        "pos": pl.Int64(),
+        "events": pl.UInt32(),  # stage events attributed to the visit (late ones included)
     }
 )
 
-_NEEDED: Final[dict[str, Any]] = {
-    "case_id": pl.String,
-    "activity": pl.String,
+_NEEDED: Final[dict[str, pl.DataType]] = {
+    "case_id": pl.String(),
+    "activity": pl.String(),
     "timestamp": pl.Datetime("us", "UTC"),
-    "seq": pl.Int64,
-    "event_id": pl.String,
-    "actor_id": pl.String,
-    "resource": pl.String,
-    "actor_kind": pl.String,
-    "team": pl.String,
-    "source": pl.String,
-    "object_id": pl.String,
-    "object_type": pl.String,
+    "seq": pl.Int64(),
+    "event_id": pl.String(),
+    "actor_id": pl.String(),
+    "resource": pl.String(),
+    "actor_kind": pl.String(),
+    "team": pl.String(),
+    "source": pl.String(),
+    "object_id": pl.String(),
+    "object_type": pl.String(),
 }
 
 
@@ -296,7 +296,9 @@ def stage_events(
     df = df.with_columns((first_in_group("_case") | back | novel).cum_sum().alias("_seg"))
     # the furthest stage reached in the segment: a running max made segment-local by
     # offsetting each segment above every earlier one
-    tagged = pl.col("_seg") * width + pl.when(pl.col("_cand")).then(pl.col("_code") + 1).otherwise(0)
+    tagged = pl.col("_seg") * width + pl.when(pl.col("_cand")).then(pl.col("_code") + 1).otherwise(
+        0
+    )
     reached = tagged.cum_max() - pl.col("_seg") * width - 1
     names = pl.Series(design.stage_ids, dtype=pl.String)
     df = df.with_columns(

@@ -69,15 +69,39 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def human_duration(seconds: float | None) -> str:
-    """3.2 h, 4.0 d, 12 min — for people."""
-    if seconds is None:
-        return "-"
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.0f} s"
-    if s < 3600:
-        return f"{s / 60:.0f} min"
-    if s < 86400:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
+CASE_NOTION_HELP = "What a case is: work_item (default), object, or an object type of the store."
+
+#: case notions every store knows (object types come on top)
+CASE_NOTIONS = ("work_item", "object")
+
+
+def validate_case_notion(store: Any, notion: str) -> None:
+    """Refuse a case notion the store cannot use, listing the ones it can (exit 2)."""
+    if notion in CASE_NOTIONS:
+        return
+    types = store.sql("SELECT DISTINCT object_type FROM objects ORDER BY object_type")
+    known = [str(t) for t in types.get_column("object_type").drop_nulls().to_list()]
+    if notion not in known:
+        from wfmine.errors import InputError
+
+        raise InputError(
+            f"--case-notion {notion!r} is not known; use one of: {', '.join([*CASE_NOTIONS, *known])}"
+        )
+
+
+def is_workspace(path: Path) -> bool:
+    """A folder with ``connectors/`` is a workspace (its main job runs the whole pipeline)."""
+    return path.is_dir() and (path / "connectors").is_dir()
+
+
+def design_for(design: Path | None, store_path: Path) -> Path | None:
+    """The design to use: ``--design`` if given, else the design of the store's workspace.
+
+    ``None`` when neither exists (a store outside any workspace needs ``--design``).
+    """
+    if design is not None:
+        return design
+    from wfmine.workspace import find_workspace, workspace_design
+
+    root = find_workspace(store_path.parent)
+    return workspace_design(root) if root is not None else None

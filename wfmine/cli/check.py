@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from wfmine.cli._common import DB_HELP, console, emit_json, guarded, resolve_db
+from wfmine.cli._common import (
+    CASE_NOTION_HELP,
+    DB_HELP,
+    console,
+    design_for,
+    emit_json,
+    guarded,
+    resolve_db,
+    validate_case_notion,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -16,38 +25,65 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def check(
-    design: Annotated[Path | None, typer.Option("--design", help="Design file (YAML).")] = None,
+    design: Annotated[
+        Path | None,
+        typer.Option("--design", help="Design file (YAML); default: the workspace's design."),
+    ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="A process model (PNML or BPMN) instead.")
     ] = None,
     db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    window: Annotated[
+        str, typer.Option(help='The period to analyse: "90d", "12w", "48h" or "all".')
+    ] = "all",
+    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
     top: Annotated[int, typer.Option(help="Rows in each table.")] = 10,
 ) -> None:
     """Per-case fitness and deviations; exits 0 whatever deviations are found."""
+    from wfmine.analysis import Analysis
     from wfmine.errors import InputError
     from wfmine.store import Store
+    from wfmine.window import parse_window
 
-    if (design is None) == (model is None):
-        raise InputError("give exactly one of --design FILE or --model FILE")
-    with Store(resolve_db(db)) as store:
-        log = store.log()
+    if design is not None and model is not None:
+        raise InputError("give one of --design FILE or --model FILE, not both")
+    span = parse_window(window, "--window")
+    store_path = resolve_db(db)
+    with Store(store_path) as store:
+        validate_case_notion(store, case_notion)
         if model is not None:
             from wfmine.conformance.models import check_model
 
-            res: Any = check_model(log, model)
+            res: Any = check_model(store.log(case_notion=case_notion), model)
+            analysis = None
         else:
-            from wfmine.conformance import check_store, store_result
-            from wfmine.design import load_design
+            chosen = design_for(design, store_path)
+            if chosen is None:
+                raise InputError(
+                    "no design: give --design FILE (or --model FILE), or run in a workspace "
+                    "that has design.yaml"
+                )
+            from wfmine.conformance import store_result
 
-            assert design is not None
-            res = check_store(store, load_design(design), log=log)
+            analysis = Analysis.of(store, chosen, window=span, case_notion=case_notion)
+            res = analysis.conformance
             store_result(store, res)
     payload = _payload(res)
+    if analysis is not None:
+        payload["scope"] = analysis.scope.as_dict()
     if as_json:
         emit_json(payload)
         return
-    _print(payload, top)
+    out = console()
+    if analysis is not None:
+        from wfmine.cli._print import print_conformance, print_scope
+
+        print_scope(out, analysis)
+        print_conformance(out, analysis)
+    else:
+        _print_model(out, payload)
+    _print_deviations(out, payload, top)
 
 
 def _payload(res: Any) -> dict[str, Any]:
@@ -78,20 +114,20 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _print(payload: dict[str, Any], top: int) -> None:
+def _print_model(out: Any, payload: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    for key, value in payload.get("summary", {}).items():
+        if isinstance(value, float):
+            out.print(f"{escape(str(key))}: [bold]{value:.3f}[/bold]")
+        elif not isinstance(value, dict | list):
+            out.print(f"{escape(str(key))}: [bold]{escape(str(value))}[/bold]")
+
+
+def _print_deviations(out: Any, payload: dict[str, Any], top: int) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    out = console()
-    summary = payload.get("summary", {})
-    for key, value in summary.items():
-        if isinstance(value, float):
-            out.print(f"{escape(str(key))}: [bold]{value:.3f}[/bold]")
-        elif isinstance(value, dict):
-            parts = ", ".join(f"{escape(str(k))} {escape(str(v))}" for k, v in value.items())
-            out.print(f"{escape(str(key))}: {parts}")
-        elif not isinstance(value, list):
-            out.print(f"{escape(str(key))}: [bold]{escape(str(value))}[/bold]")
     deviations = payload.get("deviations", [])
     if not deviations:
         return
@@ -105,7 +141,7 @@ def _print(payload: dict[str, Any], top: int) -> None:
     )
     cols = [c for c in ("case_id", "aspect", "category", "stage", "detail") if c in ordered[0]]
     for col in cols:
-        table.add_column(col)
+        table.add_column(col.replace("_", " "))
     for row in ordered[:top]:
         table.add_row(*(escape(str(row.get(c) or "")) for c in cols))
     out.print(table)

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wfmine.cli._common import DB_HELP, console, emit_json, guarded, resolve_db
+from wfmine.cli._common import (
+    CASE_NOTION_HELP,
+    DB_HELP,
+    console,
+    design_for,
+    emit_json,
+    guarded,
+    resolve_db,
+    validate_case_notion,
+)
+
+
+class Kind(str, Enum):
+    """The kinds of finding ``--kind`` accepts (anything else is refused with this list)."""
+
+    shadow_agent = "shadow_agent"
+    unowned_seam = "unowned_seam"
+    failure_pattern = "failure_pattern"
+    gate_violation = "gate_violation"
 
 
 def register(app: typer.Typer) -> None:
@@ -16,39 +35,47 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def findings(
-    design: Annotated[Path | None, typer.Option("--design", help="Design file (YAML).")] = None,
+    design: Annotated[
+        Path | None,
+        typer.Option("--design", help="Design file (YAML); default: the workspace's design."),
+    ] = None,
     db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of findings.")] = False,
-    kind: Annotated[str | None, typer.Option(help="Only this kind of finding.")] = None,
+    kind: Annotated[Kind | None, typer.Option(help="Only this kind of finding.")] = None,
+    window: Annotated[
+        str, typer.Option(help='The period to analyse: "90d", "12w", "48h" or "all".')
+    ] = "all",
+    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
 ) -> None:
     """Compute, store and print findings (exit 0: findings are results, not errors)."""
     import polars as pl
 
-    from wfmine.api import Log
-    from wfmine.findings import findings_json
+    from wfmine.analysis import Analysis
+    from wfmine.cli._print import print_findings, print_scope
+    from wfmine.findings import findings_json, store_findings
     from wfmine.store import Store
+    from wfmine.window import parse_window
 
-    with Store(resolve_db(db)) as store:
-        df = Log(store).findings(design)
-    if kind:
-        df = df.filter(pl.col("kind") == kind)
-    items = findings_json(df)
+    span = parse_window(window, "--window")
+    store_path = resolve_db(db)
+    with Store(store_path) as store:
+        validate_case_notion(store, case_notion)
+        analysis = Analysis.of(
+            store, design_for(design, store_path), window=span, case_notion=case_notion
+        )
+        found = analysis.findings
+        store_findings(store, found)
+    if kind is not None:
+        found = found.filter(pl.col("kind") == kind.value)
     if as_json:
-        emit_json(items)
+        emit_json(findings_json(found))
         return
-    from rich.markup import escape
-    from rich.table import Table
-
     out = console()
-    if not items:
-        out.print("No findings.")
-        return
-    table = Table(title=f"{len(items)} findings", title_justify="left", show_lines=False)
-    for col in ("kind", "severity", "subject", "summary", "trend"):
-        table.add_column(col)
-    for f in items:
-        table.add_row(
-            escape(f["kind"]), escape(f["severity"]), escape(str(f["subject"])),
-            escape(f["summary"]), escape(f.get("trend") or ""),
-        )  # fmt: skip
-    out.print(table)
+    print_scope(out, analysis)
+    if analysis.design is None:
+        out.print(
+            "[yellow]No design: only what needs none is reported (automation and AI "
+            "signatures, failure patterns, the seams causing most waiting). Give --design "
+            "for gates, stages and owned seams.[/yellow]"
+        )
+    print_findings(out, found, top=max(found.height, 1))

@@ -41,6 +41,7 @@ import polars as pl
 from wfmine.stages import (
     OUT_OF_SCOPE_SCHEMA,
     SCOPES,
+    VISIT_SCHEMA,
     Scope,
     UnknownKind,
     case_scope,
@@ -78,6 +79,7 @@ __all__ = [
     "check_store",
     "deviation_impact",
     "map_stages",
+    "store_accounts",
     "store_result",
 ]
 
@@ -117,6 +119,7 @@ class ConformanceResult:
     - ``timing``: one row per stage visit with duration and expectation;
     - ``impact``: per deviation category, median case duration with and
       without it;
+    - ``visits``: the stage visits of the cases in scope (:func:`wfmine.stages.stage_visits`);
     - ``out_of_scope``: the cases the design does not speak about and why
       (``no_stage_events``, ``no_work_item``; see :func:`case_scope`) — they
       are in no other frame and in no figure but ``cases_out_of_scope``;
@@ -129,7 +132,10 @@ class ConformanceResult:
     timing: pl.DataFrame
     impact: pl.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
-    out_of_scope: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=OUT_OF_SCOPE_SCHEMA))
+    out_of_scope: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=OUT_OF_SCOPE_SCHEMA)
+    )
+    visits: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=VISIT_SCHEMA))
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The result frames by name (as :func:`store_result` stores them)."""
@@ -153,6 +159,7 @@ def check(
     stall_factor: float = 1.0,
     unknown_kind: UnknownKind = "human",
     scope: Scope = "work_items",
+    staged: pl.DataFrame | None = None,
 ) -> ConformanceResult:
     """Check a flat log against a design: flow, performers, gates and time.
 
@@ -166,6 +173,10 @@ def check(
     as ``unknown_kind`` (``None``: not judged). ``scope`` picks the cases the
     design speaks about (:func:`case_scope`); the others are only counted.
 
+    ``staged`` is :func:`wfmine.stages.stage_events` of the same log and
+    design when the caller has it already (:class:`wfmine.analysis.Analysis`
+    does), so the kernel runs once per analysis.
+
     The result does not depend on the log's row order: everything is ordered
     by (case, timestamp, seq, event_id).
 
@@ -175,7 +186,11 @@ def check(
     """
     if scope not in SCOPES:
         raise ValueError(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
-    events = stage_events(log, design, accounts=accounts, unknown_kind=unknown_kind)
+    events = (
+        staged
+        if staged is not None
+        else stage_events(log, design, accounts=accounts, unknown_kind=unknown_kind)
+    )
     in_scope, out_of_scope = case_scope(events, scope)
     if out_of_scope.height:
         events = events.join(in_scope, on="case_id", how="semi", maintain_order="left")
@@ -233,6 +248,7 @@ def check(
         impact=impact,
         summary=summary,
         out_of_scope=out_of_scope,
+        visits=visits,
     )
 
 
@@ -255,9 +271,14 @@ def check_store(
         flat,
         design,
         case_attrs=case_attributes(store, flat),
-        accounts=store.sql("SELECT account_id, actor_id FROM actor_accounts"),
+        accounts=store_accounts(store),
         **options,
     )
+
+
+def store_accounts(store: Store) -> pl.DataFrame:
+    """``account_id, actor_id`` of the store's resolved accounts (for registry matching)."""
+    return store.sql("SELECT account_id, actor_id FROM actor_accounts")
 
 
 def _open_cases(cases: pl.DataFrame, case_attrs: pl.DataFrame | None) -> pl.DataFrame:

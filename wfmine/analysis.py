@@ -1,0 +1,434 @@
+"""One analysis of one log: every figure computed once, lazily, and handed down typed.
+
+:class:`Analysis` is built from a flat log (or a store), a design and a
+window. It holds the scope (which cases every figure describes), the stage
+events and visits of the one kernel (:mod:`wfmine.stages`), the conformance
+result, the findings and the metrics; each is computed the first time it is
+read and then kept. The CLI, the HTML report and the notebook facade
+(:class:`wfmine.Log`) all read the same object, so they show the same cases
+and findings for the same window, and each states its scope in one line
+(:meth:`Scope.describe`).
+
+>>> import wfmine
+>>> from wfmine.analysis import Analysis
+>>> a = Analysis.of(wfmine.open(":memory:"))
+>>> a.scope.describe()
+'0 cases, all data'
+
+Dependencies run one way: the scope of a design's analysis comes from the
+conformance check (which judges the cases the design speaks about), the
+findings get the conformance result and the stage events instead of
+recomputing them, and the discovery figures (DFG, variants, durations,
+throughput) describe the cases in scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from wfmine import conformance, discovery, findings, stages
+from wfmine.conformance import ConformanceResult
+from wfmine.design import Design, load_design
+from wfmine.errors import InputError
+from wfmine.model import LOG_SCHEMA
+from wfmine.stages import CASE_ORDER, OUT_OF_SCOPE_SCHEMA, in_case_order
+from wfmine.store import Store
+from wfmine.window import Window, parse_window
+
+__all__ = ["Analysis", "Scope", "conform_log", "discover_payload"]
+
+#: how a design's scope is decided, in the words every output uses
+SCOPE_RULE: Final = "work items with at least one event mapped to a stage of the design"
+_SOURCE_NAMES: Final = {"slack": "Slack", "email": "e-mail", "github": "GitHub", "jira": "Jira"}
+
+
+def conform_log(log: pl.DataFrame) -> pl.DataFrame:
+    """``log`` with exactly the flat-log columns (:data:`wfmine.model.LOG_SCHEMA`) first.
+
+    Missing columns are added as nulls, naive timestamps read as UTC, extra
+    columns kept after them; the rows are put in case order (case, timestamp,
+    seq, event_id) unless they already are.
+    """
+    missing = [c for c in ("case_id", "activity", "timestamp") if c not in log.columns]
+    if missing:
+        raise InputError(
+            f"the log lacks the columns {missing} (see wfmine.model.LOG_SCHEMA); "
+            f"it has {log.columns}"
+        )
+    cols: list[pl.Expr] = []
+    for name, dtype in LOG_SCHEMA.items():
+        if name not in log.columns:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+            continue
+        have = log.schema[name]
+        if have == dtype:
+            cols.append(pl.col(name))
+        elif name == "timestamp" and isinstance(have, pl.Datetime) and have.time_zone is None:
+            cols.append(pl.col(name).dt.replace_time_zone("UTC").cast(dtype))
+        else:
+            cols.append(pl.col(name).cast(dtype))
+    out = log.select(cols + [pl.col(c) for c in log.columns if c not in LOG_SCHEMA])
+    if not in_case_order(out):
+        out = out.sort(list(CASE_ORDER), nulls_last=True, maintain_order=True)
+    return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which cases an analysis describes, and over which window.
+
+    Without a design every case of the window is in scope. With one, the
+    cases the design speaks about (:data:`SCOPE_RULE`); the others —
+    conversations and items linked to no work item, which the case notion
+    makes cases of their own — are counted in ``out_of_scope``.
+    """
+
+    window: Window
+    start: dt.datetime | None
+    end: dt.datetime | None
+    cases_total: int
+    cases: int
+    events: int
+    rule: str
+    design_name: str | None = None
+    out_of_scope: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=OUT_OF_SCOPE_SCHEMA), repr=False
+    )
+
+    @property
+    def left_out(self) -> int:
+        """Cases of the window that are not in scope."""
+        return self.cases_total - self.cases
+
+    @property
+    def left_out_by_source(self) -> dict[str, int]:
+        """Left-out cases by the source of their own object (``{"slack": 400, …}``), largest first."""
+        if self.out_of_scope.height == 0:
+            return {}
+        counts = (
+            self.out_of_scope.select(
+                pl.col("case_id").str.extract(r"^([^:]+):", 1).fill_null("other").alias("source")
+            )
+            .group_by("source")
+            .len()
+            .sort(["len", "source"], descending=[True, False])
+        )
+        return {str(s): int(n) for s, n in counts.iter_rows()}
+
+    def period(self) -> str:
+        """The window in words: ``all data``, ``last 90 days (2025-04-01 → 2025-06-30)``."""
+        text = self.window.describe()
+        if self.window.span is not None and self.start is not None and self.end is not None:
+            text += f" ({self.start:%Y-%m-%d} → {self.end:%Y-%m-%d})"
+        return text
+
+    def describe(self) -> str:
+        """One line saying which cases and which window every figure describes.
+
+        >>> Scope(Window(), None, None, 12, 10, 90, SCOPE_RULE, "Acme").describe()
+        "10 work items in scope of design 'Acme' (2 other cases left out), all data"
+        """
+        if self.design_name is None:
+            return f"{self.cases:,} cases, {self.period()}"
+        text = f"{self.cases:,} work items in scope of design {self.design_name!r}"
+        if self.left_out:
+            by = self.left_out_by_source
+            parts = ", ".join(f"{n:,} {_SOURCE_NAMES.get(s, s)}" for s, n in by.items())
+            text += (
+                f" ({self.left_out:,} other cases left out: {parts})"
+                if len(by) > 1
+                else (f" ({self.left_out:,} other cases left out)")
+            )
+        return f"{text}, {self.period()}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (``"scope"`` in ``--json`` outputs; keys are stable)."""
+        return {
+            "text": self.describe(),
+            "rule": self.rule,
+            "design": self.design_name,
+            "window": self.window.describe(),
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "cases_total": self.cases_total,
+            "cases_in_scope": self.cases,
+            "cases_out_of_scope": self.left_out,
+            "out_of_scope_by_source": self.left_out_by_source,
+            "events_in_scope": self.events,
+        }
+
+
+def _window_log(
+    log: pl.DataFrame, window: Window, now: dt.datetime
+) -> tuple[pl.DataFrame, dt.datetime | None, dt.datetime | None]:
+    """Whole cases with at least one event inside the window, and the window's bounds."""
+    data_end = log.get_column("timestamp").max() if log.height else None
+    start, end = window.resolve(now, data_end if isinstance(data_end, dt.datetime) else None)
+    if start is None and end is None:
+        return log, None, None
+    cond = pl.lit(True)
+    if start is not None:
+        cond = cond & (pl.col("timestamp") >= start)
+    if end is not None:
+        cond = cond & (pl.col("timestamp") < end)
+    inside = log.filter(cond).select("case_id").unique()
+    return log.join(inside, on="case_id", how="semi", maintain_order="left"), start, end
+
+
+class Analysis:
+    """A log (or a store's log) under one design and window, every analysis computed once.
+
+    Build it with :meth:`of`; read what you need — each attribute is computed
+    on first use and kept:
+
+    - ``scope`` (:class:`Scope`), ``log`` (the flat log of the cases in
+      scope), ``window_log`` (every case of the window);
+    - ``staged`` (:func:`wfmine.stages.stage_events` of the window's log),
+      ``visits``, ``conformance`` (:class:`~wfmine.conformance.ConformanceResult`),
+      ``stage_paths`` — all ``None`` without a design;
+    - ``findings`` (the findings frame), ``metrics``;
+    - ``summary``, ``dfg``, ``variants``, ``case_durations``, ``throughput``,
+      ``seams`` (handoffs between teams and performer kinds, ranked by the
+      waiting they cause).
+
+    >>> a = Analysis.of(store, "design.yaml", window="90d")  # doctest: +SKIP
+    >>> a.scope.describe()  # doctest: +SKIP
+    "100 work items in scope of design 'Acme delivery' (837 other cases left out), last 90 days"
+    """
+
+    def __init__(
+        self,
+        log: pl.DataFrame,
+        design: Design | None = None,
+        *,
+        store: Store | None = None,
+        window: Window | None = None,
+        now: dt.datetime | None = None,
+        design_path: Path | None = None,
+    ) -> None:
+        now = now or dt.datetime.now(dt.UTC)
+        self.now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+        self.design = design
+        self.design_path = design_path
+        self.store = store
+        self.window = window or Window()
+        self._source_log = conform_log(log)
+
+    @classmethod
+    def of(
+        cls,
+        source: Store | pl.DataFrame,
+        design: Design | str | Path | None = None,
+        *,
+        window: Window | str | None = None,
+        case_notion: str = "work_item",
+        now: dt.datetime | None = None,
+        store: Store | None = None,
+    ) -> Analysis:
+        """An analysis of a store's log (under ``case_notion``) or of a flat log frame.
+
+        ``design`` is a loaded design or a path to a design file; ``window``
+        a :class:`~wfmine.window.Window`, ``"90d"``/``"12w"``/``"all"`` or
+        ``None`` (all data). A frame taken from a store (a part of its log)
+        is analysed with what that ``store`` knows (identities, risk
+        attributes, platform fields).
+        """
+        path = Path(design) if isinstance(design, str | Path) else None
+        loaded = load_design(path) if path is not None else design
+        assert loaded is None or isinstance(loaded, Design)
+        store = source if isinstance(source, Store) else store
+        log = source.log(case_notion=case_notion) if isinstance(source, Store) else source
+        return cls(log, loaded, store=store, window=parse_window(window), now=now, design_path=path)
+
+    def __repr__(self) -> str:
+        design = f"design={self.design.name!r}" if self.design is not None else "no design"
+        return f"<Analysis {self.window.describe()}, {design}, {self._source_log.height:,} events>"
+
+    # -- scope ------------------------------------------------------------------------
+
+    @cached_property
+    def _windowed(self) -> tuple[pl.DataFrame, dt.datetime | None, dt.datetime | None]:
+        return _window_log(self._source_log, self.window, self.now)
+
+    @property
+    def window_log(self) -> pl.DataFrame:
+        """Every case with an event inside the window (whole cases), in case order."""
+        return self._windowed[0]
+
+    @cached_property
+    def scope(self) -> Scope:
+        """Which cases every figure describes (:class:`Scope`)."""
+        log, start, end = self._windowed
+        total = log.get_column("case_id").n_unique() if log.height else 0
+        if self.conformance is None:
+            return Scope(self.window, start, end, total, total, log.height, "every case")
+        summary = self.conformance.summary
+        return Scope(
+            self.window,
+            start,
+            end,
+            total,
+            int(summary["cases"]),
+            int(summary["events"]),
+            SCOPE_RULE,
+            self.design.name if self.design is not None else None,
+            self.conformance.out_of_scope,
+        )
+
+    @cached_property
+    def log(self) -> pl.DataFrame:
+        """The flat log of the cases in scope, in case order."""
+        if self.conformance is None:
+            return self.window_log
+        ids = self.conformance.cases.select("case_id")
+        return self.window_log.join(ids, on="case_id", how="semi", maintain_order="left")
+
+    # -- the design's view ----------------------------------------------------------------
+
+    @cached_property
+    def accounts(self) -> pl.DataFrame | None:
+        """``account_id, actor_id`` of the store's resolved accounts (registry matching)."""
+        return conformance.store_accounts(self.store) if self.store is not None else None
+
+    @cached_property
+    def staged(self) -> pl.DataFrame | None:
+        """The window's events with their stages (:func:`wfmine.stages.stage_events`)."""
+        if self.design is None:
+            return None
+        return stages.stage_events(self.window_log, self.design, accounts=self.accounts)
+
+    @cached_property
+    def conformance(self) -> ConformanceResult | None:
+        """The check against the design (``None`` without one), with everything the store knows."""
+        if self.design is None:
+            return None
+        attrs = (
+            conformance.case_attributes(self.store, self.window_log)
+            if self.store is not None
+            else None
+        )
+        return conformance.check(
+            self.window_log,
+            self.design,
+            case_attrs=attrs,
+            accounts=self.accounts,
+            staged=self.staged,
+        )
+
+    @property
+    def visits(self) -> pl.DataFrame | None:
+        """The stage visits of the cases in scope (``None`` without a design)."""
+        return self.conformance.visits if self.conformance is not None else None
+
+    @cached_property
+    def stage_paths(self) -> pl.DataFrame | None:
+        """Paths through the designed stages: ``stages`` (list), ``cases``, ``coverage``, ``fitness``."""
+        if self.conformance is None:
+            return None
+        cases = self.conformance.cases
+        schema = pl.Schema(
+            {
+                "stages": pl.List(pl.String()),
+                "cases": pl.UInt32(),
+                "coverage": pl.Float64(),
+                "fitness": pl.Float64(),
+            }
+        )
+        if cases.height == 0:
+            return pl.DataFrame(schema=schema)
+        return (
+            cases.group_by("variant")
+            .agg(pl.len().alias("cases"), pl.col("fitness").mean().alias("fitness"))
+            .with_columns((pl.col("cases") / pl.col("cases").sum()).alias("coverage"))
+            .sort(["cases", "variant"], descending=[True, False])
+            .rename({"variant": "stages"})
+            .select(schema.names())
+            .cast(schema)
+        )
+
+    # -- findings and metrics -------------------------------------------------------------
+
+    @cached_property
+    def findings(self) -> pl.DataFrame:
+        """Every finding (:data:`wfmine.findings.FINDING_SCHEMA`), computed once."""
+        return findings.findings(self.window_log, self.design, store=self.store)
+
+    @cached_property
+    def metrics(self) -> dict[str, pl.DataFrame]:
+        """The architect's metrics (:func:`wfmine.findings.metrics`) of the cases in scope."""
+        return findings.metrics(self.log, self.design)
+
+    @cached_property
+    def seams(self) -> pl.DataFrame:
+        """Handoffs between teams and between humans and agents, ranked by waiting caused."""
+        return findings.seams(self.log, self.design)
+
+    # -- discovery of the cases in scope --------------------------------------------------
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """``cases, events, activities, start, end`` of the cases in scope."""
+        return discovery.log_summary(self.log)
+
+    @cached_property
+    def dfg(self) -> pl.DataFrame:
+        """Directly-follows edges with frequency and waits (:func:`wfmine.discovery.directly_follows`)."""
+        return discovery.directly_follows(self.log)
+
+    @cached_property
+    def variants(self) -> pl.DataFrame:
+        """Activity variants with their cases and coverage."""
+        return discovery.variants(self.log)
+
+    @cached_property
+    def case_durations(self) -> pl.DataFrame:
+        """Per case: start, end, duration."""
+        return discovery.case_durations(self.log)
+
+    @cached_property
+    def throughput(self) -> pl.DataFrame:
+        """Cases completed per week."""
+        return discovery.throughput_weekly(self.log)
+
+    def discover_payload(self, *, top: int = 10) -> dict[str, Any]:
+        """The ``wfmine discover --json`` payload of the cases in scope (keys are stable)."""
+        return discover_payload(
+            self.log, top=top, summary=self.summary, dfg=self.dfg, variants=self.variants
+        )
+
+
+def discover_payload(
+    log: pl.DataFrame,
+    *,
+    top: int = 10,
+    summary: dict[str, Any] | None = None,
+    dfg: pl.DataFrame | None = None,
+    variants: pl.DataFrame | None = None,
+) -> dict[str, Any]:
+    """The ``wfmine discover --json`` payload for a flat log (keys are a stable interface).
+
+    ``summary``, ``dfg`` and ``variants`` are taken as given when the caller
+    has computed them already.
+    """
+    dfg = discovery.directly_follows(log) if dfg is None else dfg
+    var = discovery.variants(log) if variants is None else variants
+    slowest = dfg.sort(
+        ["wait_median_s", "frequency", "source", "target"],
+        descending=[True, True, False, False],
+        nulls_last=True,
+    )
+    return {
+        "log": summary if summary is not None else discovery.log_summary(log),
+        "start_activities": dict(discovery.start_activities(log)),
+        "end_activities": dict(discovery.end_activities(log)),
+        "dfg": dfg.to_dicts(),
+        "variants": var.to_dicts(),
+        "busiest_edges": dfg.head(top).to_dicts(),
+        "slowest_waits": slowest.head(top).to_dicts(),
+    }

@@ -1,0 +1,244 @@
+"""How the commands print for people: findings first, then conformance, then how work flows.
+
+Every figure comes from one :class:`wfmine.analysis.Analysis`; this module
+only lays it out (rich tables, one duration formatter, names before ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from wfmine.units import human_count, human_duration
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from wfmine.analysis import Analysis
+
+__all__ = [
+    "KIND_TITLES",
+    "print_conformance",
+    "print_findings",
+    "print_flow",
+    "print_inputs",
+    "print_scope",
+    "print_seams",
+]
+
+#: finding kinds as a person reads them, in the order they are shown
+KIND_TITLES: Final = {
+    "shadow_agent": ("shadow agent", "shadow agents"),
+    "unowned_seam": ("unowned seam", "unowned seams"),
+    "failure_pattern": ("failure pattern", "failure patterns"),
+    "gate_violation": ("gate violation", "gate violations"),
+}
+_SEVERITY: Final = {"high": 0, "medium": 1, "low": 2}
+_SEVERITY_STYLE: Final = {"high": "bold red", "medium": "yellow", "low": "dim"}
+
+
+def _esc(value: object) -> str:
+    from rich.markup import escape
+
+    return escape("" if value is None else str(value))
+
+
+def _plural(n: int, kind: str) -> str:
+    one, many = KIND_TITLES.get(kind, (kind.replace("_", " "), kind.replace("_", " ") + "s"))
+    return f"{n} {one if n == 1 else many}"
+
+
+def print_inputs(out: Any, inputs: Mapping[str, Any]) -> None:
+    """One line per input read (new events, quarantined records, warnings) and per skip."""
+    for item in inputs["loaded"]:
+        q = f", {item['quarantined']} quarantined" if item["quarantined"] else ""
+        out.print(
+            f"[green]✓[/green] {_esc(item['kind'])}: {_esc(item['path'])} "
+            f"({human_count(item['events_added'])} new events{q})"
+        )
+        for warning in item["warnings"]:
+            out.print(f"  [bold yellow]! {_esc(warning)}[/bold yellow]")
+    for item in inputs["skipped"]:
+        out.print(f"[dim]- skipped {_esc(item['path'])}: {_esc(item['reason'])}[/dim]")
+
+
+def print_scope(out: Any, analysis: Analysis) -> None:
+    """The one line saying which cases and which window every figure below describes."""
+    summary = analysis.summary
+    out.print(f"\n[bold]Scope:[/bold] {_esc(analysis.scope.describe())}")
+    if summary["events"]:
+        start, end = str(summary["start"])[:10], str(summary["end"])[:10]
+        out.print(
+            f"{human_count(summary['cases'])} cases, {human_count(summary['events'])} events, "
+            f"{summary['activities']} activities, {start} → {end}"
+        )
+    else:
+        out.print("[yellow]No events in scope.[/yellow]")
+
+
+def print_findings(out: Any, frame: pl.DataFrame, *, top: int = 3) -> None:
+    """Findings grouped by kind, the most severe first in each; names before ids."""
+    from rich.table import Table
+
+    if frame.height == 0:
+        out.print("\n[bold]No findings.[/bold]")
+        return
+    rows = frame.to_dicts()
+    counts = {
+        k: sum(1 for r in rows if r["kind"] == k) for k in dict.fromkeys(r["kind"] for r in rows)
+    }
+    kinds = [k for k in KIND_TITLES if k in counts] + [k for k in counts if k not in KIND_TITLES]
+    out.print(
+        f"\n[bold]{len(rows)} findings[/bold]: " + ", ".join(_plural(counts[k], k) for k in kinds)
+    )
+    for kind in kinds:
+        mine = sorted(
+            (r for r in rows if r["kind"] == kind),
+            key=lambda r: (
+                _SEVERITY.get(r["severity"], 3),
+                str(r.get("subject_name") or r["subject"]),
+            ),
+        )
+        table = Table(
+            title=_plural(len(mine), kind).split(" ", 1)[1].capitalize(),
+            title_justify="left",
+            show_header=False,
+            box=None,
+            padding=(0, 1),
+        )
+        table.add_column("severity", no_wrap=True)
+        table.add_column("subject", max_width=32)
+        table.add_column("summary", ratio=1)
+        for r in mine[:top]:
+            style = _SEVERITY_STYLE.get(r["severity"], "")
+            table.add_row(
+                f"[{style}]{_esc(r['severity'])}[/{style}]" if style else _esc(r["severity"]),
+                _esc(r.get("subject_name") or r["subject"]),
+                _esc(r["summary"]),
+            )
+        out.print(table)
+        if len(mine) > top:
+            out.print(f"  [dim]… and {len(mine) - top} more: wfmine findings --kind {kind}[/dim]")
+
+
+def print_conformance(out: Any, analysis: Analysis) -> None:
+    """The check against the design in two sentences."""
+    result = analysis.conformance
+    if result is None:
+        return
+    s = result.summary
+    fitness = s.get("log_fitness")
+    fit_text = f"fitness {fitness:.2f}" if isinstance(fitness, float) else "fitness –"
+    out.print(
+        f"\n[bold]Conformance[/bold]: {fit_text}; {human_count(s['fitting_cases'])} of "
+        f"{human_count(s['cases'])} work items follow the designed flow"
+        + (f" ({s['open_cases']} still open, judged so far)" if s.get("open_cases") else "")
+        + "."
+    )
+    aspects = {k: v for k, v in s["deviations_by_aspect"].items() if v}
+    if aspects:
+        words = {"flow": "flow", "performer": "performer", "gate": "gate", "time": "over time"}
+        out.print(
+            f"{human_count(s['deviations'])} deviations in {human_count(s['cases_with_deviations'])} "
+            "work items: "
+            + ", ".join(f"{n} {words.get(a, a)}" for a, n in aspects.items())
+            + (
+                f"; {s['suppressed_by_allow']} more accepted by the design's allow list"
+                if s.get("suppressed_by_allow")
+                else ""
+            )
+            + ". Details: wfmine check"
+        )
+
+
+def _table(title: str, columns: Sequence[tuple[str, str]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name, justify in columns:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    return table
+
+
+def print_flow(out: Any, payload: Mapping[str, Any], analysis: Analysis, top: int) -> None:
+    """Paths through the designed stages, variants (when they repeat), busiest and slowest edges."""
+    if not payload["log"]["events"]:
+        return
+    paths = analysis.stage_paths
+    if paths is not None and paths.height:
+        table = _table(
+            "Top paths through the designed stages",
+            [("#", "right"), ("cases", "right"), ("coverage", "right"), ("fitness", "right"),
+             ("stages", "left")],
+        )  # fmt: skip
+        for i, v in enumerate(paths.head(top).to_dicts(), 1):
+            table.add_row(
+                str(i), human_count(v["cases"]), f"{v['coverage']:.0%}", f"{v['fitness']:.2f}",
+                _esc(" → ".join(v["stages"])),
+            )  # fmt: skip
+        out.print(table)
+    variants = payload["variants"]
+    if variants and variants[0]["cases"] > 1:
+        table = _table(
+            "Top variants (activities)",
+            [("#", "right"), ("cases", "right"), ("coverage", "right"), ("activities", "left")],
+        )
+        for i, v in enumerate(variants[:top], 1):
+            trail = " → ".join(v["activities"])
+            if len(trail) > 110:
+                trail = trail[:107] + "…"
+            table.add_row(str(i), human_count(v["cases"]), f"{v['coverage']:.1%}", _esc(trail))
+        out.print(table)
+    elif variants:
+        out.print(
+            f"[dim]Every one of the {human_count(len(variants))} activity variants is a single "
+            "case: see the paths through the stages and the edges instead.[/dim]"
+        )
+    edges = _table(
+        "Busiest directly-follows edges",
+        [("from", "left"), ("to", "left"), ("count", "right"), ("median wait", "right")],
+    )
+    for e in payload["busiest_edges"][:top]:
+        edges.add_row(
+            _esc(e["source"]), _esc(e["target"]), human_count(e["frequency"]),
+            human_duration(e["wait_median_s"]),
+        )  # fmt: skip
+    out.print(edges)
+    slow = _table(
+        "Slowest waits (median)",
+        [("from", "left"), ("to", "left"), ("count", "right"), ("median", "right"),
+         ("p90", "right")],
+    )  # fmt: skip
+    for e in payload["slowest_waits"][:top]:
+        slow.add_row(
+            _esc(e["source"]), _esc(e["target"]), human_count(e["frequency"]),
+            human_duration(e["wait_median_s"]), human_duration(e["wait_p90_s"]),
+        )  # fmt: skip
+    out.print(slow)
+
+
+def print_seams(out: Any, seams: Sequence[Mapping[str, Any]], top: int) -> None:
+    """Handoffs between teams (and between humans and agents), by the waiting they cause."""
+    if not seams:
+        return
+    table = _table(
+        "Handoffs causing the most waiting",
+        [("from", "left"), ("to", "left"), ("handoffs", "right"), ("median wait", "right"),
+         ("total wait", "right"), ("owner", "left")],
+    )  # fmt: skip
+    for s in seams[:top]:
+        owned = s.get("owned")
+        owner = s.get("owner") or ("[red]nobody[/red]" if owned is False else "–")
+        table.add_row(
+            _esc(s["from"]), _esc(s["to"]), human_count(s["handoffs"]),
+            human_duration(s["wait_median_s"]), human_duration(s["wait_total_s"]),
+            owner if owned is False and not s.get("owner") else _esc(owner),
+        )  # fmt: skip
+    out.print(table)
+    if len(seams) > top:
+        rest = seams[top:]
+        total = sum(float(s["wait_total_s"] or 0.0) for s in rest)
+        out.print(
+            f"  [dim]… and {len(rest)} more pairs ({human_count(sum(int(s['handoffs']) for s in rest))} "
+            f"handoffs, {human_duration(total)} of waiting in all)[/dim]"
+        )
