@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +20,7 @@ from wfmine.cli._common import (
 )
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """The kinds of finding ``--kind`` accepts (anything else is refused with this list)."""
 
     shadow_agent = "shadow_agent"
