@@ -21,7 +21,8 @@ import polars as pl
 
 from wfmine.errors import InputError
 
-Log: TypeAlias = pl.DataFrame | pl.LazyFrame
+#: what every discovery function takes: an eager or a lazy polars frame of events
+EventFrame: TypeAlias = pl.DataFrame | pl.LazyFrame
 
 # internal names; the input's columns are renamed to these after selection
 CASE: Final = "__case"
@@ -38,7 +39,7 @@ DEFAULT_RESOURCE: Final = "resource"
 DEFAULT_SEQ: Final = "seq"
 
 
-def lazy(log: Log) -> pl.LazyFrame:
+def lazy(log: EventFrame) -> pl.LazyFrame:
     """``log`` as a LazyFrame (no copy for a DataFrame)."""
     if isinstance(log, pl.LazyFrame):
         return log
@@ -51,7 +52,7 @@ def lazy(log: Log) -> pl.LazyFrame:
 
 
 def sorted_events(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str,
     timestamp_key: str,

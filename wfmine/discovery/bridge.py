@@ -26,7 +26,7 @@ from wfmine.discovery._columns import (
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
     TS,
-    Log,
+    EventFrame,
     lazy,
     sorted_events,
 )
@@ -44,7 +44,7 @@ PM4PY_GROUP = "org:group"
 
 
 def to_pm4py(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,
@@ -95,7 +95,7 @@ def _pm4py_keys() -> dict[str, str]:
 
 
 def discover_petri_net(
-    log: Log,
+    log: EventFrame,
     noise_threshold: float = 0.0,
     *,
     case_id_key: str = DEFAULT_CASE,
@@ -126,7 +126,7 @@ def discover_petri_net(
 
 
 def discover_bpmn(
-    log: Log,
+    log: EventFrame,
     noise_threshold: float = 0.0,
     *,
     case_id_key: str = DEFAULT_CASE,

@@ -29,7 +29,7 @@ from wfmine.discovery._columns import (
     DEFAULT_CASE,
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
-    Log,
+    EventFrame,
     sorted_events,
     successor_pairs,
 )
@@ -46,7 +46,7 @@ _DESCENDING = [True, False, False]
 
 
 def _pairs(
-    log: Log, case_id_key: str, activity_key: str, timestamp_key: str, seq_key: str | None
+    log: EventFrame, case_id_key: str, activity_key: str, timestamp_key: str, seq_key: str | None
 ) -> pl.LazyFrame:
     events = sorted_events(
         log,
@@ -59,7 +59,7 @@ def _pairs(
 
 
 def directly_follows(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,
@@ -94,7 +94,7 @@ def directly_follows(
 
 
 def performance_dfg(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,
@@ -131,7 +131,7 @@ def performance_dfg(
 
 
 def _boundary(
-    log: Log,
+    log: EventFrame,
     first: bool,
     case_id_key: str,
     activity_key: str,
@@ -158,7 +158,7 @@ def _boundary(
 
 @overload
 def start_activities(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = ...,
     activity_key: str = ...,
@@ -168,7 +168,7 @@ def start_activities(
 ) -> dict[str, int]: ...
 @overload
 def start_activities(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = ...,
     activity_key: str = ...,
@@ -177,7 +177,7 @@ def start_activities(
     as_frame: Literal[True],
 ) -> pl.DataFrame: ...
 def start_activities(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,
@@ -201,7 +201,7 @@ def start_activities(
 
 @overload
 def end_activities(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = ...,
     activity_key: str = ...,
@@ -211,7 +211,7 @@ def end_activities(
 ) -> dict[str, int]: ...
 @overload
 def end_activities(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = ...,
     activity_key: str = ...,
@@ -220,7 +220,7 @@ def end_activities(
     as_frame: Literal[True],
 ) -> pl.DataFrame: ...
 def end_activities(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,

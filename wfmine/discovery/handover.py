@@ -37,7 +37,7 @@ from wfmine.discovery._columns import (
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
     RES,
-    Log,
+    EventFrame,
     lazy,
     sorted_events,
     successor_pairs,
@@ -50,7 +50,7 @@ __all__ = ["handover_frame", "handover_network"]
 
 
 def handover_frame(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,
@@ -86,7 +86,7 @@ def handover_frame(
 
 
 def handover_network(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,

@@ -28,7 +28,7 @@ from wfmine.discovery._columns import (
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
     TS,
-    Log,
+    EventFrame,
     lazy,
     seconds,
     sorted_events,
@@ -40,7 +40,7 @@ __all__ = ["case_durations", "log_summary", "throughput_weekly", "work_in_progre
 
 
 def _cases(
-    log: Log,
+    log: EventFrame,
     case_id_key: str,
     activity_key: str,
     timestamp_key: str,
@@ -62,7 +62,7 @@ def _cases(
 
 
 def case_durations(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,
@@ -91,7 +91,7 @@ def case_durations(
 
 
 def throughput_weekly(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,
@@ -141,7 +141,7 @@ def _monday(moment: dt.datetime) -> dt.date:
 
 
 def work_in_progress(
-    log: Log,
+    log: EventFrame,
     freq: str = "1w",
     *,
     case_id_key: str = DEFAULT_CASE,
@@ -190,7 +190,7 @@ def work_in_progress(
 
 
 def log_summary(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,

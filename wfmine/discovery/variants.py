@@ -22,7 +22,7 @@ from wfmine.discovery._columns import (
     DEFAULT_CASE,
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
-    Log,
+    EventFrame,
     sorted_events,
 )
 
@@ -30,7 +30,7 @@ __all__ = ["case_variants", "variants"]
 
 
 def _traces(
-    log: Log, case_id_key: str, activity_key: str, timestamp_key: str, seq_key: str | None
+    log: EventFrame, case_id_key: str, activity_key: str, timestamp_key: str, seq_key: str | None
 ) -> pl.LazyFrame:
     events = sorted_events(
         log,
@@ -61,7 +61,7 @@ def _ranked(traces: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def variants(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,
@@ -82,7 +82,7 @@ def variants(
 
 
 def case_variants(
-    log: Log,
+    log: EventFrame,
     *,
     case_id_key: str = DEFAULT_CASE,
     activity_key: str = DEFAULT_ACTIVITY,

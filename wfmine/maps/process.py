@@ -20,7 +20,7 @@ from wfmine.discovery._columns import (
     DEFAULT_CASE,
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
-    Log,
+    EventFrame,
 )
 from wfmine.errors import InputError
 from wfmine.maps._model import END, START, Arc, Node, Path
@@ -59,7 +59,7 @@ def _event_counts(dfg: pl.DataFrame, starts: Mapping[Any, int]) -> dict[str, int
 
 
 def process_map(
-    log_or_dfg: Log,
+    log_or_dfg: EventFrame,
     metric: Literal["frequency", "wait"] = "frequency",
     top_edges: int | None = None,
     *,

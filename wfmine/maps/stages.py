@@ -20,7 +20,7 @@ from wfmine.discovery._columns import (
     DEFAULT_CASE,
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
-    Log,
+    EventFrame,
     lazy,
     seconds,
     utc,
@@ -54,7 +54,7 @@ _TEAM_COLOURS: Final = (
 
 
 def _visits(
-    log: Log,
+    log: EventFrame,
     design: Design,
     *,
     case_id_key: str,
@@ -123,7 +123,7 @@ def _allowed(design: Design, a: str, b: str) -> Literal["allowed", "accepted", "
 
 
 def stage_map(
-    log: Log,
+    log: EventFrame,
     design: Design,
     metric: Literal["frequency", "wait"] = "frequency",
     *,
