@@ -159,3 +159,22 @@ def test_sampled_timestamp_layout_reads_like_the_full_parse(tmp_path: Path) -> N
         expected = df.select(parse_utc_expr(pl.col("t")).alias("t"))
         got = df.select(tabular._parse_timestamps(df, "t", None).alias("t"))
         assert got.equals(expected), head
+
+
+def test_a_rerun_can_tell_a_held_file_without_parsing_it(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "receipt.csv"
+    path.write_bytes(RECEIPT.read_bytes())
+    store = Store(tmp_path / "s.duckdb")
+    assert store.holds_file(path) is None
+    store.ingest(tabular.load(path))
+    held = store.holds_file(path, verify=True)
+    assert held is not None
+    assert (held["source"], held["record_type"], held["record_id"]) == ("csv", "table", "receipt")
+    assert held["file"]["sha256"] == store.holds_file(path)["file"]["sha256"]  # type: ignore[index]
+    # touched (new mtime) or changed: no longer held, so it is read again
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert store.holds_file(path) is None
+    assert store.holds_file(tmp_path / "missing.csv") is None

@@ -173,3 +173,20 @@ def test_sniff_rejects_foreign_files(tmp_path: Path) -> None:
     assert not xes.sniff(LOGS / "receipt.csv")
     assert not xes.sniff(LOGS / "recruiting-red.jsonocel")
     assert not xes.sniff(tmp_path)
+
+
+def test_raw_record_identifies_the_file_and_a_rerun_sees_it_held(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    source = LOGS / "running-example.xes"
+    path = tmp_path / "running-example.xes"
+    path.write_bytes(source.read_bytes())
+    store = Store(":memory:")
+    store.ingest(xes.load(path))
+    payload = json.loads(store.table("raw_records").item(0, "payload"))
+    assert payload["file"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert payload["file"]["path"] == str(path.resolve())
+    assert {"extensions", "classifiers"} <= set(payload)  # the log meta is still there
+    held = store.holds_file(path, verify=True)
+    assert held is not None and held["record_id"] == "running-example"

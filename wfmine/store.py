@@ -397,6 +397,41 @@ class Store:
         ]  # fmt: skip
         return {n: _scalar(self._con, f"SELECT count(*) FROM {n}") for n in names}
 
+    def holds_file(self, path: str | Path, *, verify: bool = False) -> dict[str, Any] | None:
+        """The stored raw record of a standard-log file already ingested from ``path``, or ``None``.
+
+        A file is held when a raw record (of a committed run) names the same
+        absolute path, size and modification time (``verify=True``: and the
+        same SHA-256 of its bytes). Then re-reading it would add nothing, so a
+        rerun can skip the file without parsing it. Returns ``source``,
+        ``record_type``, ``record_id`` (the dataset), ``ingest_run`` and the
+        stored ``file`` fingerprint.
+        """
+        try:
+            now = file_fingerprint(path, content=verify)
+        except OSError:
+            return None
+        rows = self._con.execute(
+            """SELECT source, record_type, record_id, ingest_run, payload->'file' AS file
+               FROM raw_records
+               WHERE payload->'file'->>'path' = ? AND (payload->'file'->>'size')::BIGINT = ?
+                 AND (payload->'file'->>'mtime_ns')::BIGINT = ?
+               ORDER BY ingest_run DESC""",
+            [now["path"], now["size"], now["mtime_ns"]],
+        ).fetchall()
+        for source, record_type, record_id, run, file in rows:
+            stored = json.loads(file)
+            if verify and stored.get("sha256") != now["sha256"]:
+                continue
+            return {
+                "source": source,
+                "record_type": record_type,
+                "record_id": record_id,
+                "ingest_run": run,
+                "file": stored,
+            }
+        return None
+
     def runs(self) -> pl.DataFrame:
         """The ingest runs, newest last."""
         return self.sql("SELECT * FROM ingest_runs ORDER BY run_id")

@@ -15,7 +15,15 @@ Mapping (see ``docs/contracts.md``), with ``dataset`` the file name without
   actor ``xes:<org:resource>``, team ``org:group``, attrs every other event
   attribute (``lifecycle:transition`` included);
 - one account per distinct resource; one raw record with the log-level meta
-  (extensions, classifiers, globals, log attributes).
+  (extensions, classifiers, globals, log attributes) and, under ``file``, the
+  file's absolute path, size, modification time and SHA-256.
+
+**Raw records.** Events are not stored a second time as text: each is
+re-derivable from the store and the file. The event keeps every attribute
+(the mapped ones as its fields, the rest in ``attrs``, trace attributes on
+its case object); its ``event_id`` names its trace and its position in it,
+and the log's raw record identifies the file by its SHA-256, so the XML the
+event came from can be found again and checked to be the one ingested.
 
 Events without a timestamp (or whose timestamp is only the log's global
 default, which ``rustxes`` fills in) and events without an activity or case id
@@ -47,6 +55,7 @@ import polars as pl
 from wfmine.errors import FormatError
 from wfmine.formats import dataset_name, json_object_expr, to_utc_expr
 from wfmine.model import EVENT_SCHEMA, UTC_TS, Batch, frame
+from wfmine.store import file_fingerprint
 
 __all__ = ["load", "locate_problem", "read_frame", "sniff"]
 
@@ -314,6 +323,11 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
     dataset = dataset_name(p, opts, SUFFIXES)
     df, meta = read_frame(p)
     batch = from_frame(df, meta, dataset=dataset, origin=str(p))
+    try:
+        file = file_fingerprint(p)
+    except OSError as exc:
+        raise FormatError(p, f"cannot read: {exc.strerror or exc}") from None
+    batch.raw_records = _raw_log({**meta, "file": file}, dataset, str(p))
     batch.stats["load_ms"] = int((time.perf_counter() - started) * 1000)
     return batch
 
