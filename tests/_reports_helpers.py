@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from wfmine.analysis import Analysis
 from wfmine.model import LOG_SCHEMA
 
 CHROMIUM = "/usr/bin/chromium"
@@ -210,17 +211,32 @@ def tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
 _PROBE_HEAD = """<script>window.__errors=[];window.onerror=function(m,s,l){__errors.push(String(m)+' @'+l);};
 window.addEventListener('unhandledrejection',function(e){__errors.push('rejection: '+e.reason);});
 (function(){var ce=console.error;console.error=function(){__errors.push(Array.prototype.join.call(arguments,' '));ce.apply(console,arguments);};})();</script>"""
-_PROBE_TAIL = """<pre id="probe"></pre><script>(function(){var n=0;function done(){
+_PROBE_TAIL = """<pre id="probe"></pre><script>(function(){var n=0;
+function done(){
 var charts=[].map.call(document.querySelectorAll('.wf-chart'),function(d){return {id:d.id,svg:!!d.querySelector('svg.main-svg')};});
+var de=document.documentElement;
+var wide=[].filter.call(document.querySelectorAll('main *'),function(e){var r=e.getBoundingClientRect();
+ return r.width>0&&r.right>window.innerWidth+1&&!e.closest('.tbl,.wf-chart,nav');}).slice(0,5).map(function(e){return e.tagName+'.'+e.className;});
 document.getElementById('probe').textContent=JSON.stringify({errors:window.__errors,title:document.title,
-pwned:window.__pwned||null,charts:charts,state:document.documentElement.getAttribute('data-charts'),
-headings:[].map.call(document.querySelectorAll('section h2'),function(h){return h.textContent;})});}
-function poll(){n++;if(document.documentElement.getAttribute('data-charts')==='done'||n>80){setTimeout(done,300);}else{setTimeout(poll,100);}}
+pwned:window.__pwned||null,charts:charts,state:de.getAttribute('data-charts'),
+width:window.innerWidth,scroll_width:de.scrollWidth,too_wide:wide,
+groups:[].map.call(document.querySelectorAll('h2.group-title'),function(h){return h.textContent;}),
+headings:[].map.call(document.querySelectorAll('section.card > h3'),function(h){return h.textContent;})});}
+function openAll(){document.querySelectorAll('details').forEach(function(d){d.open=true;});setTimeout(done,1500);}
+function poll(){n++;if(document.documentElement.getAttribute('data-charts')==='done'||n>80){setTimeout(openAll,300);}else{setTimeout(poll,100);}}
 poll();})();</script>"""
 
 
-def probe_in_browser(html: str, *, screenshot: Path | None = None) -> dict[str, Any]:
-    """Open a probe-instrumented copy of ``html`` in headless Chromium and read what it saw."""
+def probe_in_browser(
+    html: str, *, width: int = 1400, screenshot: Path | None = None
+) -> dict[str, Any]:
+    """Open a probe-instrumented copy of ``html`` in headless Chromium ``width`` px wide.
+
+    The probe waits for the charts, opens every collapsed block (its charts
+    draw on opening), then reports console errors, whether planted markup
+    ran, which charts have an SVG, the headings, and what sticks out
+    horizontally (tables and charts scroll inside their own box).
+    """
     instrumented = html.replace("<head>", "<head>" + _PROBE_HEAD, 1).replace(
         "</body>", _PROBE_TAIL + "</body>", 1
     )
@@ -230,14 +246,17 @@ def probe_in_browser(html: str, *, screenshot: Path | None = None) -> dict[str, 
         base = [
             CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp}/profile", "--virtual-time-budget=15000",
+            "--hide-scrollbars", f"--user-data-dir={tmp}/profile", "--virtual-time-budget=20000",
+            f"--window-size={width},2400",
         ]  # fmt: skip
         proc = subprocess.run(
-            [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+            [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180
         )
         if screenshot is not None:
-            subprocess.run([*base, f"--screenshot={screenshot}", "--window-size=1400,2400", page.as_uri()],
-                           capture_output=True, text=True, timeout=120)  # fmt: skip
+            plain = Path(tmp) / "plain.html"
+            plain.write_text(html, encoding="utf-8")
+            subprocess.run([*base, f"--screenshot={screenshot}", plain.as_uri()],
+                           capture_output=True, text=True, timeout=180)  # fmt: skip
     m = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.S)
     if not m or not m.group(1).strip():
         raise AssertionError(f"probe did not report; chromium stderr: {proc.stderr[-2000:]}")
@@ -246,6 +265,29 @@ def probe_in_browser(html: str, *, screenshot: Path | None = None) -> dict[str, 
     result: dict[str, Any] = json.loads(_html.unescape(m.group(1)))
     result["dom"] = proc.stdout
     return result
+
+
+def analysis_of(
+    log: pl.DataFrame,
+    design: Any = None,
+    *,
+    findings: pl.DataFrame | None = None,
+    window: str | None = None,
+    cls: type[Analysis] = Analysis,
+) -> Analysis:
+    """An Analysis of ``log``; ``findings`` replaces its computed findings (hostile text)."""
+    analysis = cls.of(log, design, window=window)
+    if findings is not None:
+        analysis.findings = findings  # type: ignore[misc]  # a cached property: set it first
+    return analysis
+
+
+def visible_text(html: str) -> str:
+    """The page's text as a person sees it (no script or style bodies, no tags)."""
+    import html as _html
+
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    return _html.unescape(re.sub(r"<[^>]+>", " ", text))
 
 
 def have_chromium() -> bool:

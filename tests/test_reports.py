@@ -1,19 +1,29 @@
-"""Report rendering: sections, escaping, offline, graceful degradation, size on large logs."""
+"""Report rendering: order, escaping, offline, loud failures, one scope, archive and retention."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+import stat
 import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+from markupsafe import escape
 
+from wfmine.analysis import Analysis
 from wfmine.errors import ConfigError
-from wfmine.reports import ALL_SECTIONS, build_report, generate, load_definition, parse_window
-from wfmine.reports._html import script_json
+from wfmine.reports import (
+    ALL_SECTIONS,
+    build_report,
+    generate,
+    load_definition,
+    parse_window,
+    run_definition,
+)
+from wfmine.reports._charts import script_json
 from wfmine.reports.sections import SECTION_TITLES
 
 from ._reports_helpers import (
@@ -21,11 +31,13 @@ from ._reports_helpers import (
     EVIL_ACTOR,
     EVIL_MESSAGE,
     EVIL_TITLE,
+    analysis_of,
     big_log,
     external_refs,
     hostile_findings,
     synthetic_log,
     tags,
+    visible_text,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,15 +45,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def report_html() -> str:
-    report = build_report(
-        synthetic_log(), findings=hostile_findings(), title="Weekly " + EVIL_TITLE
-    )
-    return report.html()
+    analysis = analysis_of(synthetic_log(), findings=hostile_findings())
+    return build_report(analysis, title="Weekly " + EVIL_TITLE).html()
 
 
 def test_every_section_heading_is_present(report_html: str) -> None:
     for title in SECTION_TITLES.values():
-        assert f"<h2>{title}</h2>" in report_html
+        assert f"<h3>{title}</h3>" in report_html
+
+
+def test_the_report_opens_with_what_to_act_on(report_html: str) -> None:
+    order = ["What to act on", "How work flows", "Is it getting better", "Appendix"]
+    places = [report_html.index(f'<h2 class="group-title">{g}</h2>') for g in order]
+    assert places == sorted(places)
+    act = report_html[places[0] : places[1]]
+    # at most three findings of a kind up front, each with its name and one sentence
+    assert act.count('class="finding ') <= 3 * 5
+    assert "Review sends work back to build." in act
+    assert "rework_loop@review" in act  # the subject (no subject_name in this frame)
 
 
 def test_source_text_is_escaped_everywhere(report_html: str) -> None:
@@ -56,6 +77,21 @@ def test_source_text_is_escaped_everywhere(report_html: str) -> None:
     assert all(a.get("class") == "spark" for t, a in tags(report_html) if t == "svg")
     assert not any(k.startswith("on") for _, a in tags(report_html) for k in a)
     assert "&lt;img src=x onerror=" in report_html  # shown as text
+
+
+def test_evidence_reads_as_sentences_not_json(report_html: str) -> None:
+    text = visible_text(report_html)
+    assert '{"' not in text and "[{" not in text
+    for raw in ("wait_median_s", "wait median s", "behaviour_score", "case_count", "_s "):
+        assert raw not in text, raw
+    # the unowned seam's wait of 86,400 s reads as a day
+    assert re.search(r"median wait\s+1\.0 d", text)
+
+
+def test_case_trails_are_collapsed(report_html: str) -> None:
+    appendix = report_html[report_html.index('id="s-cases"') :]
+    assert '<details class="appendix">' in appendix
+    assert '<details class="trail"' in appendix
 
 
 def test_figure_json_cannot_close_its_script() -> None:
@@ -78,40 +114,50 @@ def test_findings_link_to_the_cases_appendix(report_html: str) -> None:
         assert f'id="{anchor}"' in report_html
 
 
-def test_a_failing_analysis_degrades_to_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
-    import wfmine.discovery as discovery
-
-    def broken(*args: object, **kwargs: object) -> None:
+class _Broken(Analysis):
+    @property
+    def variants(self) -> pl.DataFrame:  # type: ignore[override]
         raise RuntimeError("variants exploded")
 
-    monkeypatch.setattr(discovery, "variants", broken)
-    report = build_report(synthetic_log(evil=False), findings=hostile_findings())
-    assert report.section_status["variants"] == "not available: RuntimeError: variants exploded"
-    assert "not available: RuntimeError: variants exploded" in report.html()
-    assert report.section_status["summary"] == "ok"
 
-
-def test_missing_findings_and_design_say_why() -> None:
-    bad = pl.DataFrame({"nothing": [1]})
-    report = build_report(synthetic_log(evil=False), "no/such/design.yaml", findings=bad)
+def test_a_failing_section_is_a_loud_warning() -> None:
+    analysis = analysis_of(synthetic_log(evil=False), findings=hostile_findings(), cls=_Broken)
+    report = build_report(analysis)
+    assert report.section_status["variants"] == "failed: RuntimeError: variants exploded"
+    assert report.failed_sections == {"variants": "RuntimeError: variants exploded"}
     html = report.html()
-    assert "not available" in html
-    assert "design no/such/design.yaml could not be loaded" in html
+    assert html.count("RuntimeError: variants exploded") == 2  # the banner and the section
+    assert 'class="notes bad" role="alert"' in html
+    assert 'class="warn" role="alert"' in html
     assert report.section_status["summary"] == "ok"
+
+
+def test_unknown_section_names_are_rejected_with_the_valid_list() -> None:
+    with pytest.raises(ConfigError) as info:
+        build_report(synthetic_log(evil=False), sections=["summary", "stages", "nope"])
+    message = str(info.value)
+    assert "'stages'" in message and "'nope'" in message
+    assert all(s in message for s in ALL_SECTIONS)
+
+
+def test_a_section_that_needs_a_design_says_so() -> None:
+    report = build_report(analysis_of(synthetic_log(evil=False), findings=hostile_findings()))
+    assert report.failed_sections == {}
+    assert "Needs a design" in report.html()
 
 
 def test_an_empty_log_still_renders() -> None:
     empty = synthetic_log().clear()
     report = build_report(empty, sections=list(ALL_SECTIONS))
-    assert "<h2>Summary</h2>" in report.html()
+    assert "What to act on" in report.html()
+    assert report.failed_sections == {}, report.failed_sections
 
 
 def test_window_keeps_whole_cases_inside_it() -> None:
     log = synthetic_log(evil=False)
     end = log["timestamp"].max()
-    report = build_report(
-        log, window="14d", sections=["summary"], findings=hostile_findings().clear()
-    )
+    analysis = analysis_of(log, findings=hostile_findings().clear(), window="14d")
+    report = build_report(analysis, sections=["summary"])
     assert report.summary["cases"] < log["case_id"].n_unique()
     assert report.summary["window"]["end"].startswith(str(end.date()))
     assert (
@@ -124,18 +170,22 @@ def test_window_keeps_whole_cases_inside_it() -> None:
 
 def test_compares_with_the_previous_summary() -> None:
     log = synthetic_log(evil=False)
-    first = build_report(log, findings=hostile_findings(), sections=["summary"])
-    fewer = hostile_findings().head(2)
-    second = build_report(log, findings=fewer, sections=["summary"], previous=first.summary)
+    first = build_report(analysis_of(log, findings=hostile_findings()), sections=["summary"])
+    second = build_report(
+        analysis_of(log, findings=hostile_findings().head(2)),
+        sections=["summary"],
+        previous=first.summary,
+    )
     html = second.html()
-    assert "0 new finding(s), 3 no longer present" in html
-    assert "since last" in html
+    assert "0 new findings, 3 no longer present" in html
+    assert "since last report" in html
 
 
-def test_save_writes_the_file(tmp_path: Path) -> None:
+def test_save_writes_a_group_readable_file(tmp_path: Path) -> None:
     report = build_report(synthetic_log(evil=False), sections=["summary", "variants"])
     path = report.save(tmp_path / "r.html")
     assert path.read_text(encoding="utf-8") == report.html()
+    assert path.stat().st_mode & stat.S_IRGRP
 
 
 def test_sample_definition_is_valid() -> None:
@@ -165,6 +215,7 @@ def test_sample_definition_is_valid() -> None:
         ('name = "w w"\nschedule = "0 7 * * 1"\n', "key 'name'"),
         ('name = "w"\nschedule = "0 7 * * 1"\ncolour = "red"\n', "unknown key"),
         ('name = "w"\nschedule = "0 7 * * 1"\ntimezone = "Mars/Base"\n', "key 'timezone'"),
+        ('name = "w"\nschedule = "0 7 * * 1"\nretain = 0\n', "key 'retain'"),
         ("name = \n", "not valid TOML"),
     ],
 )
@@ -177,35 +228,72 @@ def test_definition_errors_name_file_and_key(tmp_path: Path, text: str, message:
     assert str(path) in str(info.value)
 
 
-def test_generate_archives_and_indexes(tmp_path: Path) -> None:
-    (tmp_path / "reports").mkdir()
+def _definition(tmp_path: Path, extra: str = "") -> Path:
+    (tmp_path / "reports").mkdir(exist_ok=True)
     definition = tmp_path / "reports" / "weekly.toml"
     definition.write_text(
-        'name = "weekly"\nschedule = "0 7 * * 1"\nwindow = "all"\n', encoding="utf-8"
+        f'name = "weekly"\nschedule = "0 7 * * 1"\nwindow = "all"\n{extra}', encoding="utf-8"
     )
+    return definition
+
+
+def test_generate_archives_and_indexes(tmp_path: Path) -> None:
+    definition = _definition(tmp_path)
     now = dt.datetime(2024, 5, 6, 7, 0, tzinfo=dt.UTC)
-    path = generate(
-        definition, store=synthetic_log(evil=False), now=now, findings=hostile_findings()
-    )
+    log = synthetic_log(evil=False)
+    analysis = analysis_of(log, findings=hostile_findings(), window="all")
+    path = generate(definition, store=log, analysis=analysis, now=now)
     assert path == tmp_path / "reports" / "out" / "weekly" / "2024-05-06_0700.html"
     assert path.with_suffix(".summary.json").exists()
-    second = generate(definition, store=synthetic_log(evil=False), now=now + dt.timedelta(days=7),
-                      findings=hostile_findings().head(1))  # fmt: skip
+    assert path.stat().st_mode & stat.S_IRGRP
+    # the given analysis (design and window match the definition's) is the one rendered
+    assert json.loads(path.with_suffix(".summary.json").read_text())["findings_total"] == 5
+    second = generate(definition, store=log, now=now + dt.timedelta(days=7),
+                      analysis=analysis_of(log, findings=hostile_findings().head(1), window="all"))  # fmt: skip
     assert "4 no longer present" in second.read_text(encoding="utf-8")
     index = (path.parent / "index.html").read_text(encoding="utf-8")
     assert "2024-05-06_0700.html" in index and "2024-05-13_0700.html" in index
     assert json.loads((path.parent / "last_run.json").read_text())["status"] == "ok"
-    single = generate(
-        definition, store=synthetic_log(evil=False), now=now, out=tmp_path / "one.html"
-    )
+    single = generate(definition, store=log, now=now, out=tmp_path / "one.html")
     assert single == tmp_path / "one.html" and single.exists()
+
+
+def test_retain_keeps_the_newest_reports(tmp_path: Path) -> None:
+    definition = _definition(tmp_path, "retain = 2\n")
+    log = synthetic_log(evil=False)
+    start = dt.datetime(2024, 5, 6, 7, 0, tzinfo=dt.UTC)
+    for week in range(4):
+        analysis = analysis_of(log, findings=hostile_findings(), window="all")
+        generate(definition, store=log, analysis=analysis, now=start + dt.timedelta(weeks=week))
+    folder = tmp_path / "reports" / "out" / "weekly"
+    kept = sorted(p.name for p in folder.iterdir() if p.name.startswith("2024"))
+    assert kept == [
+        "2024-05-20_0700.html",
+        "2024-05-20_0700.summary.json",
+        "2024-05-27_0700.html",
+        "2024-05-27_0700.summary.json",
+    ]
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert "2024-05-06_0700" not in index and "2024-05-27_0700.html" in index
+    assert json.loads((folder / "last_run.json").read_text())["pruned"] == ["2024-05-13_0700.html"]
+
+
+def test_run_definition_returns_the_failed_sections(tmp_path: Path) -> None:
+    definition = _definition(tmp_path)
+    log = synthetic_log(evil=False)
+    analysis = analysis_of(log, findings=hostile_findings(), window="all", cls=_Broken)
+    done = run_definition(definition, store=log, analysis=analysis)
+    assert done.failed_sections == {"variants": "RuntimeError: variants exploded"}
+    last = json.loads((done.path.parent / "last_run.json").read_text())
+    assert last["failed_sections"] == done.failed_sections
+    assert "failed: variants" in (done.path.parent / "index.html").read_text(encoding="utf-8")
 
 
 def test_the_report_never_reads_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JIRA_TOKEN", "tok-SECRET-123")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_SECRET456")
-    html = build_report(synthetic_log(evil=False), findings=hostile_findings()).html()
-    assert "SECRET" not in html
+    analysis = analysis_of(synthetic_log(evil=False), findings=hostile_findings())
+    assert "SECRET" not in build_report(analysis).html()
 
 
 @pytest.mark.slow
@@ -213,7 +301,7 @@ def test_large_log_keeps_the_file_small() -> None:
     log = big_log(200_000)
     assert log.height == 200_000
     started = time.perf_counter()
-    report = build_report(log, findings=hostile_findings(), title="200k events")
+    report = build_report(analysis_of(log, findings=hostile_findings()), title="200k events")
     seconds = time.perf_counter() - started
     size = len(report.html().encode("utf-8"))
     assert report.summary["events"] == 200_000
@@ -249,37 +337,29 @@ def _with_chatter(n_chats: int = 7) -> pl.DataFrame:
     return pl.concat([log, chats], how="diagonal_relaxed")
 
 
-def test_a_design_scopes_the_process_sections() -> None:
+def test_one_scope_stated_once_and_used_everywhere() -> None:
     from wfmine.design import load_design_text
 
-    log = _with_chatter()
     design = load_design_text(SCOPE_DESIGN)
-    sections = ["summary", "process_map", "variants", "stage_times"]
-    report = build_report(log, design, sections=sections, findings=hostile_findings())
+    analysis = analysis_of(_with_chatter(), design, findings=hostile_findings())
+    report = build_report(analysis)
     html = report.html()
-    note = (
-        "60 cases in scope of the design; 7 other cases (conversations and items linked to no "
-        "work item: 7 Slack) are left out."
-    )
-    assert html.count(note) == 4  # summary, process map, variants, stage times
-    assert report.summary["cases"] == 67
-    assert report.summary["cases_in_scope"] == 60
-    assert report.summary["cases_out_of_scope"] == 7
-    assert "cases in design scope" in html.lower()
-    # the stage map comes first, the activity map second; chatter is in neither
-    assert html.index("<h3>Stage map</h3>") < html.index("<h3>Activity map</h3>")
+    line = analysis.scope.describe()
+    assert line.startswith("60 work items in scope of design 'Scoped' (7 other cases left out")
+    assert html.count(f'<p class="scope">{escape(line)}</p>') == 1
+    assert report.summary["scope"] == line
+    assert report.summary["cases"] == 60 and report.summary["cases_total"] == 67
+    assert report.summary["findings_total"] == analysis.findings.height
     assert "Message posted" not in html and "Thread reply" not in html
-    assert all(status == "ok" for status in report.section_status.values())
+    assert html.index("Stage map") < html.index("Activity map")
+    assert report.failed_sections == {}, report.failed_sections
 
 
 def test_without_a_design_every_case_is_in_scope() -> None:
-    report = build_report(
-        _with_chatter(),
-        sections=["summary", "process_map", "variants"],
-        findings=hostile_findings(),
-    )
+    analysis = analysis_of(_with_chatter(), findings=hostile_findings())
+    report = build_report(analysis, sections=["summary", "process_map", "variants"])
     html = report.html()
-    assert "in scope of the design" not in html
-    assert "<h3>Stage map</h3>" not in html
+    assert "in scope of design" not in html
+    assert "Stage map" not in html
     assert "Message posted" in html  # the chatter is part of the map and the variants
-    assert "cases_in_scope" not in report.summary
+    assert report.summary["cases"] == 67

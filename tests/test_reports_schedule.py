@@ -27,9 +27,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         encoding="utf-8",
     )
     # keep the scheduler tests fast and independent of the findings layer
-    import wfmine.findings as findings
+    from wfmine.analysis import Analysis
 
-    monkeypatch.setattr(findings, "findings", lambda *a, **k: hostile_findings())
+    monkeypatch.setattr(Analysis, "findings", property(lambda self: hostile_findings()))
     return tmp_path
 
 

@@ -1,18 +1,22 @@
-"""HTML reports: one self-contained file per run, generated on demand or on a schedule.
+"""HTML reports: one self-contained file per run, rendered from one Analysis.
 
 >>> import polars as pl, datetime as dt
 >>> from wfmine.reports import build_report
 >>> log = pl.DataFrame({"case_id": ["c1", "c1"], "activity": ["open", "close"],
 ...                     "timestamp": [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)]})
 >>> report = build_report(log, sections=["summary"], title="Demo")
->>> "<h2>Summary</h2>" in report.html()
+>>> "What to act on" in report.html()
 True
 
-A report works offline (plotly.js is embedded once, compressed), escapes
-every text that came from a source, and renders every section it can: a
-section whose analysis fails says "not available: <reason>" instead of
-taking the report down. Figures use the full log; detail (variants, case
-trails) is sampled so the file stays small.
+The report renders; it computes no analytics of its own. Scope, findings,
+conformance and every figure come from the :class:`~wfmine.analysis.Analysis`
+it is given (or builds from a store or log), so the terminal, the notebook
+and the report always show the same cases and findings. It opens with what
+to act on, then how work flows, then whether it is getting better; case
+trails are collapsed at the end. It works offline (plotly.js embedded once,
+compressed) and every text that came from a source is escaped by the
+templates' autoescape. A section that fails is a loud warning in the page
+and in :attr:`Report.failed_sections`, never a silent gap.
 
 Scheduled reports are described by ``reports/*.toml`` in a workspace (see
 :mod:`wfmine.reports.definition`); :func:`generate` runs one end to end into a
@@ -24,6 +28,7 @@ foreground, and :func:`install_lines` prints crontab and systemd units.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -32,12 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from markupsafe import Markup
 
-from wfmine.model import LOG_SCHEMA
-from wfmine.reports._html import Charts, esc, page
+from wfmine.analysis import Analysis
+from wfmine.design import Design
+from wfmine.reports._charts import Charts, plotly_bundle
+from wfmine.reports._render import asset, render
 from wfmine.reports.archive import (
     atomic_write,
     previous_summary,
+    prune,
     read_last_run,
     stamp,
     write_index,
@@ -53,16 +62,12 @@ from wfmine.reports.definition import (
     select_sections,
 )
 from wfmine.reports.schedule import RunResult, install_lines, is_due, run_due, serve
-from wfmine.reports.sections import (
-    SECTION_TITLES,
-    Context,
-    analysis,
-    normalise_findings,
-    render_section,
-)
+from wfmine.reports.sections import GROUPS, Context, render_section
+from wfmine.store import Store
 
 __all__ = [
     "ALL_SECTIONS",
+    "Generated",
     "Report",
     "ReportDefinition",
     "RunResult",
@@ -74,6 +79,7 @@ __all__ = [
     "load_definition",
     "load_definitions",
     "parse_window",
+    "run_definition",
     "run_due",
     "serve",
 ]
@@ -93,117 +99,49 @@ class Report:
         return self._html
 
     def save(self, path: str | Path) -> Path:
-        """Write the report to ``path`` (atomically: a failed write leaves any old file intact)."""
+        """Write the report to ``path`` (atomically, readable like any file the user writes)."""
         return atomic_write(Path(path), self._html)
 
     @property
     def section_status(self) -> dict[str, str]:
-        """``{section id: "ok" | "not available: <reason>"}``."""
+        """``{section id: "ok" | "skipped: <why>" | "failed: <error>"}``."""
         return dict(self.summary.get("sections") or {})
 
-
-def _is_store(value: object) -> bool:
-    return hasattr(value, "log") and hasattr(value, "sql") and callable(value.log)
-
-
-def _flat_log(value: Any, case_notion: str) -> tuple[pl.DataFrame, Any]:
-    """The flat log (conformed to LOG_SCHEMA) and the store it came from, if any."""
-    if _is_store(value):
-        return _conform(value.log(case_notion=case_notion)), value
-    if isinstance(value, pl.LazyFrame):
-        value = value.collect()
-    if not isinstance(value, pl.DataFrame):
-        raise TypeError(
-            f"build_report needs a Store or a polars DataFrame, got {type(value).__name__}"
-        )
-    missing = [c for c in ("case_id", "activity", "timestamp") if c not in value.columns]
-    if missing:
-        raise ValueError(f"the log lacks the columns {missing} (see wfmine.model.LOG_SCHEMA)")
-    return _conform(value), None
+    @property
+    def failed_sections(self) -> dict[str, str]:
+        """``{section id: error}`` of the sections that failed (empty when all rendered)."""
+        return {
+            k: v.removeprefix("failed: ")
+            for k, v in self.section_status.items()
+            if v.startswith("failed")
+        }
 
 
-def _conform(df: pl.DataFrame) -> pl.DataFrame:
-    cols = []
-    for name, dtype in LOG_SCHEMA.items():
-        if name not in df.columns:
-            cols.append(pl.lit(None, dtype=dtype).alias(name))
-        elif name == "timestamp" and df.schema[name] != dtype:
-            ts = pl.col(name)
-            if isinstance(df.schema[name], pl.Datetime) and df.schema[name].time_zone is None:  # type: ignore[attr-defined]
-                ts = ts.dt.replace_time_zone("UTC")
-            cols.append(ts.cast(dtype))
-        else:
-            cols.append(pl.col(name).cast(dtype))
-    extra = [c for c in df.columns if c not in LOG_SCHEMA]
-    out = df.select(cols + [pl.col(c) for c in extra])
-    return out.sort("case_id", "timestamp", "seq", "event_id", nulls_last=True)
+def _analysis(
+    source: Analysis | Store | pl.DataFrame,
+    design: Design | str | Path | None,
+    window: Window | str | None,
+    now: dt.datetime,
+    case_notion: str,
+) -> Analysis:
+    if isinstance(source, Analysis):
+        return source
+    if isinstance(source, pl.LazyFrame):
+        source = source.collect()
+    return Analysis.of(source, design, window=window, case_notion=case_notion, now=now)
 
 
-def _window_filter(
-    log: pl.DataFrame, window: Window, now: dt.datetime
-) -> tuple[pl.DataFrame, dt.datetime | None, dt.datetime | None]:
-    """Keep whole cases that have at least one event inside the window."""
-    data_end = log.get_column("timestamp").max() if log.height else None
-    start, end = window.resolve(now, data_end if isinstance(data_end, dt.datetime) else None)
-    if start is None and end is None:
-        return log, None, None
-    cond = pl.lit(True)
-    if start is not None:
-        cond = cond & (pl.col("timestamp") >= start)
-    if end is not None:
-        cond = cond & (pl.col("timestamp") < end)
-    inside = log.filter(cond).select("case_id").unique()
-    return log.join(inside, on="case_id", how="semi", maintain_order="left"), start, end
-
-
-def _load_design(design: Any) -> tuple[Any, str | None]:
-    if design is None:
-        return None, "no design given"
-    if isinstance(design, str | Path):
-        try:
-            return analysis("wfmine.design", "load_design")(design), None
-        except Exception as exc:
-            return None, f"design {design} could not be loaded: {exc}"
-    return design, None
-
-
-def _findings(
-    given: pl.DataFrame | None, log: pl.DataFrame, design: Any, store: Any, notes: list[str]
-) -> tuple[list[dict[str, Any]] | None, str | None]:
-    if given is not None:
-        try:
-            return normalise_findings(given), None
-        except Exception as exc:
-            return None, str(exc)
-    try:
-        fn = analysis("wfmine.findings", "findings")
-        frame = fn(log, design, store=store)
-        if isinstance(frame, pl.LazyFrame):
-            frame = frame.collect()
-        return normalise_findings(frame), None
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}" if not str(exc).startswith("wfmine") else str(exc)
-    if store is not None:
-        try:
-            stored = store.table("findings")
-            if stored.height:
-                notes.append(
-                    f"Findings could not be computed ({reason}); showing the stored findings."
-                )
-                return normalise_findings(stored), None
-        except Exception:  # no stored findings either: fall through to the reason
-            pass
-    return None, reason
+def _nav(chosen: Sequence[str]) -> list[tuple[str, str]]:
+    return [(f"g-{gid}", title) for gid, title, _, ids in GROUPS if set(ids) & set(chosen)]
 
 
 def build_report(
-    store_or_log: Any,
-    design: Any = None,
+    source: Analysis | Store | pl.DataFrame,
+    design: Design | str | Path | None = None,
     *,
-    window: Any = None,
+    window: Window | str | None = None,
     sections: Sequence[str] | None = None,
     title: str = "Process report",
-    findings: pl.DataFrame | None = None,
     previous: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
     now: dt.datetime | None = None,
@@ -211,17 +149,19 @@ def build_report(
     max_cases: int = 200,
     top_variants: int = 20,
 ) -> Report:
-    """Render a report of a store (or a flat log) as one self-contained HTML page.
+    """Render an :class:`~wfmine.analysis.Analysis` as one self-contained HTML page.
 
-    ``design`` is a design path or a loaded design (design-dependent sections
-    say so when it is missing); ``window`` is ``"90d"``, ``(start, end)``, a
-    :class:`Window` or ``None`` for all data; ``sections`` picks sections
-    (default: all, see :data:`ALL_SECTIONS`); ``findings`` overrides the
-    computed findings frame; ``previous`` is an earlier report's
-    ``summary`` to compare with; ``notes`` are shown in a banner (e.g. a
-    failed pull). Never reads environment variables, so no token can leak.
+    ``source`` is the Analysis to render; a store or a flat log is turned into
+    one first (with ``design``, ``window``, ``case_notion``; ignored for an
+    Analysis). ``sections`` picks sections (default: all, see
+    :data:`ALL_SECTIONS`; unknown names raise :class:`~wfmine.errors.ConfigError`);
+    ``previous`` is an earlier report's ``summary`` to compare with; ``notes``
+    are shown in a banner (e.g. a failed pull). Never reads environment
+    variables, so no token can leak.
 
-    >>> report = build_report(store, "design.yaml", window="90d")  # doctest: +SKIP
+    >>> report = build_report(Analysis.of(store, "design.yaml", window="90d"))  # doctest: +SKIP
+    >>> report.failed_sections  # doctest: +SKIP
+    {}
     >>> report.save("report.html")  # doctest: +SKIP
     """
     started = time.perf_counter()
@@ -229,101 +169,112 @@ def build_report(
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
     chosen = select_sections(sections)
-    win = parse_window(window)
-    notes_out = list(notes)
-    log, store = _flat_log(store_or_log, case_notion)
-    log, start, end = _window_filter(log, win, now)
-    design_obj, design_error = _load_design(design)
-    if design_error and design is not None:
-        notes_out.append(design_error)
-    found, findings_error = _findings(findings, log, design_obj, store, notes_out)
+    analysis = _analysis(source, design, window, now, case_notion)
     ctx = Context(
-        log=log,
-        design=design_obj,
-        design_error=design_error,
-        findings=found,
-        findings_error=findings_error,
-        store=store,
+        analysis=analysis,
+        charts=Charts(),
         previous=previous,
+        chosen=chosen,
         max_cases=max_cases,
         top_variants=top_variants,
-        charts=Charts(),
     )
-    rendered: dict[str, str] = {}
-    status: dict[str, str] = {}
-    seconds: dict[str, float] = {}
-    # the cases appendix lists the cases the other sections linked to, so it renders last
-    for sid in [s for s in chosen if s != "cases"] + [s for s in chosen if s == "cases"]:
-        rendered[sid], status[sid], seconds[sid] = render_section(ctx, sid)
-    body = ""
-    if notes_out:
-        body += (
-            '<div class="notes"><b>Note</b><ul>'
-            + "".join(f"<li>{esc(n)}</li>" for n in notes_out)
-            + "</ul></div>"
-        )
-    body += "".join(rendered[s] for s in chosen)
+    # the summary fills the figures the next report compares with; the cases appendix
+    # lists the cases the other sections linked to: so the one renders first, the other last
+    order = [s for s in chosen if s == "summary"] + [
+        s for s in chosen if s not in ("summary", "cases")
+    ]
+    outcomes = {
+        sid: render_section(ctx, sid) for sid in order + [s for s in chosen if s == "cases"]
+    }
+    groups = []
+    for gid, heading, lede, ids in GROUPS:
+        shown = [outcomes[s].html for s in ids if s in outcomes]
+        if shown:
+            groups.append({"id": gid, "title": heading, "lede": lede, "sections": shown})
+    body = render("groups.html.j2", groups=groups)
+    scope = analysis.scope
     summary = dict(ctx.summary)
+    summary.setdefault("cases", scope.cases)
+    summary.setdefault("events", scope.events)
     summary.update(
         title=title,
         generated_at=now.isoformat(),
+        scope=scope.describe(),
         window={
-            "start": start.isoformat() if start else None,
-            "end": end.isoformat() if end else None,
-            "text": win.describe(),
+            "start": scope.start.isoformat() if scope.start else None,
+            "end": scope.end.isoformat() if scope.end else None,
+            "text": analysis.window.describe(),
         },
-        sections=status,
-        section_seconds={k: round(v, 3) for k, v in seconds.items()},
-        notes=notes_out,
+        sections={k: o.status for k, o in outcomes.items()},
+        section_seconds={k: round(o.seconds, 3) for k, o in outcomes.items()},
+        notes=list(notes),
     )
-    subtitle = f"{win.describe()} · generated {now:%Y-%m-%d %H:%M} UTC"
-    if "cases" not in summary:
-        summary["cases"] = log.get_column("case_id").n_unique() if log.height else 0
-        summary["events"] = log.height
-    subtitle = f"{summary['events']:,} events, {summary['cases']:,} cases · " + subtitle
-    html_text = page(
+    failures = [(k, o.status.removeprefix("failed: ")) for k, o in outcomes.items() if o.failed]
+    html_text = render(
+        "page.html.j2",
         title=title,
-        subtitle=subtitle,
-        nav=[(f"s-{s}", SECTION_TITLES[s]) for s in chosen],
+        scope=scope.describe(),
+        subtitle=f"Window: {analysis.window.describe()} · generated {now:%Y-%m-%d %H:%M} UTC",
+        nav=_nav(chosen),
+        failures=failures,
+        notes=list(notes),
         body=body,
-        charts=ctx.charts,
+        css=asset("report.css"),
+        script=asset("report.js"),
+        bundle=Markup(plotly_bundle()) if ctx.charts.count else None,
         footer=f"Generated by wfmine on {now:%Y-%m-%d %H:%M} UTC. Works offline; no data leaves this file.",
     )
     summary["build_seconds"] = round(time.perf_counter() - started, 3)
-    return Report(title=title, generated_at=now, summary=summary, _html=html_text)
+    return Report(title=title, generated_at=now, summary=summary, _html=str(html_text) + "\n")
 
 
-def _open_store(store: Any) -> tuple[Any, bool]:
-    if store is None or _is_store(store) or isinstance(store, pl.DataFrame):
-        return store, False
-    from wfmine.store import open_store
+@dataclass(frozen=True)
+class Generated:
+    """What :func:`run_definition` wrote: the report file (``None`` for ``out=*.html``) and the report."""
 
-    return open_store(store, read_only=True), True
+    path: Path
+    report: Report
+
+    @property
+    def failed_sections(self) -> dict[str, str]:
+        """The sections that failed (see :attr:`Report.failed_sections`)."""
+        return self.report.failed_sections
 
 
-def generate(
+def _matches(analysis: Analysis, definition: ReportDefinition) -> bool:
+    same_design = (
+        analysis.design_path is not None
+        and definition.design is not None
+        and Path(analysis.design_path).resolve() == definition.design.resolve()
+    ) or (analysis.design is None and definition.design is None)
+    return same_design and analysis.window == definition.window
+
+
+def run_definition(
     definition_path: str | Path | ReportDefinition,
     *,
-    store: Any,
+    store: Store | pl.DataFrame | str | Path,
+    analysis: Analysis | None = None,
     out: str | Path | None = None,
     now: dt.datetime | None = None,
     notes: Sequence[str] = (),
     pull_error: str | None = None,
-    findings: pl.DataFrame | None = None,
     slot: dt.datetime | None = None,
-) -> Path:
-    """Run one report definition end to end and return the written report's path.
+) -> Generated:
+    """Run one report definition end to end; return the written file and the report.
 
-    Loads the design, filters the window, builds the report, writes it into
-    the dated archive (``<output>/<name>/<YYYY-MM-DD_HHMM>.html`` plus its
-    ``summary.json``), rewrites ``index.html`` and ``last_run.json``. ``store``
-    is a :class:`~wfmine.store.Store`, a store path, or a flat log frame.
-    ``out`` ending in ``.html`` writes just that file (no archive); any other
-    ``out`` replaces the definition's output folder. ``pull_error`` says a
-    pull before this run failed: the report is built from stored data and
-    says so. ``slot`` is the schedule slot this run serves (recorded for
-    :func:`run_due`; default ``now``). A failed run records the error in ``last_run.json`` and the
-    index, leaves earlier reports untouched, and re-raises.
+    Builds the Analysis with the definition's design and window (or reuses
+    ``analysis`` when its design and window are the definition's), renders
+    it, writes it into the dated archive (``<output>/<name>/<YYYY-MM-DD_HHMM>.html``
+    plus its ``summary.json``), keeps the newest ``retain`` reports, rewrites
+    ``index.html`` and ``last_run.json``. ``store`` is a
+    :class:`~wfmine.store.Store`, a store path, or a flat log frame. ``out``
+    ending in ``.html`` writes just that file (no archive); any other ``out``
+    replaces the definition's output folder. ``pull_error`` says a pull before
+    this run failed: the report is built from stored data and says so.
+    ``slot`` is the schedule slot this run serves (default ``now``). A failed
+    run records the error in ``last_run.json`` and the index, leaves earlier
+    reports untouched, and re-raises.
     """
     definition = (
         definition_path
@@ -349,46 +300,67 @@ def generate(
         "pull_error": pull_error,
         "last_ok_slot": (read_last_run(folder) or {}).get("last_ok_slot"),
     }
-    opened = False
+    opened: Store | None = None
     try:
-        handle, opened = _open_store(store)
+        if analysis is None or not _matches(analysis, definition):
+            handle: Store | pl.DataFrame
+            if isinstance(store, str | Path):
+                from wfmine.store import open_store
+
+                handle = opened = open_store(store, read_only=True)
+            else:
+                handle = store
+            analysis = Analysis.of(handle, definition.design, window=definition.window,
+                                      case_notion=definition.case_notion, now=now)  # fmt: skip
         report = build_report(
-            handle,
-            definition.design,
-            window=definition.window,
+            analysis,
             sections=definition.sections,
             title=definition.title,
-            findings=findings,
             previous=None if single else previous_summary(folder, before=stem),
             notes=all_notes,
             now=now,
-            case_notion=definition.case_notion,
             max_cases=definition.max_cases,
             top_variants=definition.top_variants,
         )
         if single:
             assert out is not None
-            return report.save(out)
+            return Generated(report.save(out), report)
         target = folder / f"{stem}.html"
         report.save(target)
         atomic_write(target.with_suffix(".summary.json"), _json(report.summary))
-        record.update(status="ok", report=str(target), error=None, last_ok_slot=record["slot"], size_bytes=target.stat().st_size,
-                      seconds=report.summary.get("build_seconds"))  # fmt: skip
-        return target
+        pruned = prune(folder, keep=definition.retain) if definition.retain else []
+        record.update(status="ok", report=str(target), error=None, last_ok_slot=record["slot"],
+                      size_bytes=target.stat().st_size, seconds=report.summary.get("build_seconds"),
+                      failed_sections=report.failed_sections, pruned=[p.name for p in pruned])  # fmt: skip
+        return Generated(target, report)
     except BaseException as exc:
         record.update(status="error", error=f"{type(exc).__name__}: {exc}", report=None,
                       traceback=traceback.format_exc(limit=8))  # fmt: skip
         raise
     finally:
-        if opened:
-            handle.close()
+        if opened is not None:
+            opened.close()
         if not single:
             record["finished_at"] = dt.datetime.now(dt.UTC).isoformat()
             write_last_run(folder, record)
             write_index(folder, definition.title)
 
 
-def _json(value: Any) -> str:
-    import json
+def generate(
+    definition_path: str | Path | ReportDefinition,
+    *,
+    store: Store | pl.DataFrame | str | Path,
+    analysis: Analysis | None = None,
+    out: str | Path | None = None,
+    now: dt.datetime | None = None,
+    notes: Sequence[str] = (),
+    pull_error: str | None = None,
+    slot: dt.datetime | None = None,
+) -> Path:
+    """:func:`run_definition`, returning just the written file's path."""
+    return run_definition(definition_path, store=store, analysis=analysis, out=out, now=now,
+                          notes=notes, pull_error=pull_error, slot=slot).path  # fmt: skip
 
+
+def _json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n"

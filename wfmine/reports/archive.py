@@ -8,7 +8,11 @@ Layout of one report's archive folder (``<output>/<name>/``)::
     last_run.json                  status of the last run: ok / error, slot, error text
 
 Every file is written to a temporary file in the same folder and renamed into
-place, so a run that fails half-way leaves the previous reports intact.
+place, so a run that fails half-way leaves the previous reports intact. Files
+get the permissions any file the user writes gets (``0o666`` less the umask,
+e.g. ``0o644`` or ``0o640``), so the group that runs the reports can read
+them. A definition's ``retain = N`` keeps the newest N reports
+(:func:`prune`); the index lists exactly the reports kept.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Final
 
-from wfmine.reports._html import badge, esc, fmt_num, page, table
-
 __all__ = [
     "archive_files",
     "atomic_write",
+    "file_mode",
     "previous_summary",
+    "prune",
     "read_last_run",
     "stamp",
     "write_index",
@@ -42,8 +46,19 @@ def stamp(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%d_%H%M")
 
 
+def file_mode() -> int:
+    """The mode a new file gets from ``open()``: ``0o666`` less the process umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    """Write ``text`` to ``path`` through a temporary file and an atomic rename.
+
+    The file gets :func:`file_mode` (a temporary file alone would be ``0o600``,
+    unreadable by the group that serves or mails the reports).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -51,6 +66,7 @@ def atomic_write(path: Path, text: str) -> Path:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -64,6 +80,18 @@ def archive_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob("*.html") if _STAMP.match(p.stem))
+
+
+def prune(folder: Path, *, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` reports of ``folder`` (and their summaries); return them."""
+    if keep < 1:
+        raise ValueError("keep at least one report")
+    old = archive_files(folder)[:-keep]
+    for report in old:
+        for path in (report, report.with_suffix(".summary.json")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    return old
 
 
 def previous_summary(folder: Path, *, before: str | None = None) -> dict[str, Any] | None:
@@ -97,51 +125,19 @@ def write_last_run(folder: Path, data: dict[str, Any]) -> Path:
 
 def write_index(folder: Path, title: str) -> Path:
     """(Re)write ``index.html``: the last run's status and every archived report, newest first."""
-    from wfmine.reports._html import Charts
+    from wfmine.reports._render import asset, render
 
     last = read_last_run(folder) or {}
-    parts = []
-    if last:
-        status = str(last.get("status") or "unknown")
-        text = f"Last run {esc(str(last.get('finished_at') or '')[:16].replace('T', ' '))} UTC: "
-        text += badge(status, "ok" if status == "ok" else "error")
-        if last.get("error"):
-            text += f'<pre class="na">{esc(last["error"])}</pre>'
-        if last.get("pull_error"):
-            text += f'<p class="muted">Pulling new data failed: {esc(last["pull_error"])}</p>'
-        parts.append(f'<section class="card"><h2>Status</h2><p>{text}</p></section>')
-    rows = []
+    reports = []
     for report in reversed(archive_files(folder)):
-        side = report.with_suffix(".summary.json")
         try:
-            s = json.loads(side.read_text(encoding="utf-8"))
+            s = json.loads(report.with_suffix(".summary.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             s = {}
-        period = f"{str(s.get('start') or '')[:10]} → {str(s.get('end') or '')[:10]}"
-        rows.append([
-            f'<a href="{esc(report.name)}">{esc(report.stem.replace("_", " "))}</a>',
-            esc(period),
-            fmt_num(s.get("cases")),
-            fmt_num(s.get("events")),
-            fmt_num(s.get("findings_total")),
-            esc("; ".join(s.get("notes") or [])),
-        ])  # fmt: skip
-    listing = (
-        table(
-            ["report (UTC)", "period", "cases", "events", "findings", "notes"],
-            rows,
-            numeric=[2, 3, 4],
-        )
-        if rows
-        else '<p class="muted">No report yet.</p>'
-    )
-    parts.append(f'<section class="card"><h2>Reports</h2>{listing}</section>')
-    html_text = page(
-        title=title,
-        subtitle="Report archive",
-        nav=[],
-        body="".join(parts),
-        charts=Charts(),
-        footer="Generated by wfmine",
-    )
-    return atomic_write(folder / "index.html", html_text)
+        failed = [k for k, v in (s.get("sections") or {}).items() if str(v).startswith("failed")]
+        reports.append({"file": report.name, "when": report.stem.replace("_", " "),
+                        "scope": s.get("scope") or "", "findings": s.get("findings_total"),
+                        "failed": failed, "notes": "; ".join(s.get("notes") or [])})  # fmt: skip
+    html_text = render("index.html.j2", title=title, last=last, reports=reports,
+                       css=asset("report.css"))  # fmt: skip
+    return atomic_write(folder / "index.html", str(html_text) + "\n")

@@ -10,6 +10,7 @@
     schedule = "0 7 * * 1"               # cron: minute hour day-of-month month day-of-week
     timezone = "UTC"                     # optional IANA zone the schedule is read in
     output = "reports/out"               # archive root; relative to the workspace root
+    retain = 26                          # optional: keep the newest 26 reports, prune older ones
 
 Relative paths are read against the *workspace root*: the folder that holds
 ``reports/`` when the definition lives there, otherwise the definition's own
@@ -46,7 +47,7 @@ ALL_SECTIONS: Final = tuple(SECTIONS)
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _KEYS: Final = frozenset(
     {"name", "title", "design", "window", "sections", "schedule", "timezone", "output",
-     "case_notion", "max_cases", "top_variants"}
+     "case_notion", "max_cases", "top_variants", "retain"}
 )  # fmt: skip
 
 
@@ -61,7 +62,10 @@ def select_sections(value: Any, where: str = "sections") -> tuple[str, ...]:
         return ALL_SECTIONS
     unknown = [n for n in names if n not in SECTIONS]
     if unknown:
-        raise ConfigError(f"{where}: unknown section(s) {unknown}; known: {', '.join(SECTIONS)}")
+        raise ConfigError(
+            f"{where}: unknown section(s) {', '.join(repr(n) for n in unknown)}; "
+            f"valid: all, {', '.join(SECTIONS)}"
+        )
     return tuple(s for s in ALL_SECTIONS if s in names)
 
 
@@ -82,6 +86,7 @@ class ReportDefinition:
     case_notion: str = "work_item"
     max_cases: int = 200
     top_variants: int = 20
+    retain: int | None = None  # keep the newest N archived reports (None: keep all)
 
     @property
     def archive(self) -> Path:
@@ -159,6 +164,13 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Repo
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ConfigError(f"{where(key)}: expected a positive whole number, got {v!r}")
         ints[key] = v
+    retain = data.get("retain")
+    if retain is not None and (
+        not isinstance(retain, int) or isinstance(retain, bool) or retain < 1
+    ):
+        raise ConfigError(
+            f"{where('retain')}: expected how many reports to keep (1 or more), got {retain!r}"
+        )
     notion = data.get("case_notion", "work_item")
     if not isinstance(notion, str):
         raise ConfigError(f"{where('case_notion')}: expected text, got {notion!r}")
@@ -176,6 +188,7 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Repo
         case_notion=notion,
         max_cases=ints["max_cases"],
         top_variants=ints["top_variants"],
+        retain=retain,
     )
 
 

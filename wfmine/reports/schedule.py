@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
@@ -60,6 +60,8 @@ class RunResult:
     error: str | None = None
     pull_error: str | None = None
     seconds: float = 0.0
+    #: sections that failed in an otherwise written report: ``{section id: error}``
+    failed_sections: dict[str, str] = field(default_factory=dict)
 
 
 def _aware(now: dt.datetime | None) -> dt.datetime:
@@ -113,7 +115,7 @@ def _run_one(
     pull: Pull | None,
     store: Any,
 ) -> RunResult:
-    from wfmine.reports import generate
+    from wfmine.reports import run_definition
 
     started = time.perf_counter()
     pull_error = None
@@ -124,15 +126,18 @@ def _run_one(
             pull_error = f"{type(exc).__name__}: {exc}"
             log.warning("%s: pull failed: %s", definition.name, pull_error)
     try:
-        path = generate(definition, store=store, now=now, pull_error=pull_error, slot=slot)
+        done = run_definition(definition, store=store, now=now, pull_error=pull_error, slot=slot)
     except Exception as exc:
         log.error("%s: report failed: %s", definition.name, exc)
         return RunResult(definition.name, "error", slot, None, f"{type(exc).__name__}: {exc}",
                          pull_error, time.perf_counter() - started)  # fmt: skip
-    log.info("%s: wrote %s", definition.name, path)
-    return RunResult(
-        definition.name, "ok", slot, path, None, pull_error, time.perf_counter() - started
-    )
+    if done.failed_sections:
+        log.warning("%s: wrote %s, but sections failed: %s", definition.name, done.path,
+                    "; ".join(f"{k}: {v}" for k, v in done.failed_sections.items()))  # fmt: skip
+    else:
+        log.info("%s: wrote %s", definition.name, done.path)
+    return RunResult(definition.name, "ok", slot, done.path, None, pull_error,
+                     time.perf_counter() - started, done.failed_sections)  # fmt: skip
 
 
 def run_due(
