@@ -139,6 +139,10 @@ def glob_regex(glob: str, *, paths: bool = False) -> str:
     Everything else is literal, so activity names with dots or brackets in
     patterns need no escaping beyond ``[``.
 
+    Not :func:`fnmatch.translate`: its output uses Python-only syntax
+    (``(?s:…)\\Z``) that polars' Rust regex engine rejects, and it has no
+    ``**`` for paths; this body is valid in both engines.
+
     >>> import re
     >>> bool(re.fullmatch(glob_regex("infra/prod/**", paths=True), "infra/prod/db/main.tf"))
     True
