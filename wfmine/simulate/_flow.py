@@ -13,7 +13,7 @@ what the exports show, by construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wfmine.simulate._acts import Acts
@@ -33,8 +33,10 @@ from wfmine.simulate._shape_org import build_shape_org
 from wfmine.simulate._shapes import PROBLEMS, ProjectDef, Shape, StageDef
 from wfmine.simulate._text import BUG_FORMS, STORY_VERBS, SUBJECTS, TASK_FORMS, jira_url, pr_url
 from wfmine.simulate._text import slugify as _slugify
-from wfmine.simulate._util import iso
+from wfmine.simulate._util import iso, zone
 
+#: problems that show within days of an item's start
+_EARLY = frozenset({"ci_fix", "rework_loop", "ping_pong"})
 _DEPS = ("requests", "urllib3", "pydantic", "jinja2", "lodash", "axios", "webpack", "boto3")
 
 
@@ -96,6 +98,7 @@ class Case:
     author: Actor | None = None
     pr: PullRequest | None = None
     current: Actor | None = None  # who took the stage on
+    skip: str = ""  # the stage this case skips
     pending: list[tuple[Actor, str]] = field(default_factory=list)
     seams: list[dict[str, Any]] = field(default_factory=list)
 
@@ -188,14 +191,20 @@ class ShapeFlow(Acts):
         case.item.comments.append(JComment(t, who.id, text))
         self._act(case, who, t, "jira:Comment added")
 
-    def _fail(self, case: Case, ftype: str, stage: str) -> None:
+    def _fail(self, case: Case, ftype: str, stage: str, t: datetime) -> None:
+        if t > self.end:
+            return  # not in the exports
         self.gt.failures.setdefault((ftype, stage, case.project.key), []).append(case.item.key)
 
     # -- planning
-    def _plan(self, project: ProjectDef, comps: list[str], tier: str, frac: float) -> str:
+    def _plan(
+        self, project: ProjectDef, comps: list[str], tier: str, frac: float, late_item: bool
+    ) -> str:
         sh = self.shape
         choices: list[tuple[str, float]] = []
         for p in PROBLEMS:
+            if late_item and p not in _EARLY:
+                continue
             rate = sh.rates.get(p, 0.0)
             if p == "out_of_tier" and tier in sh.agent_tiers:
                 continue
@@ -208,7 +217,7 @@ class ShapeFlow(Acts):
             for tr in sh.trends:
                 in_scope = tr.component is None or tr.component in comps
                 if tr.type == p and tr.project == project.key and in_scope:
-                    rate = 0.22 * _weight(tr.direction, frac)
+                    rate = (0.35 if tr.component is None else 0.5) * _weight(tr.direction, frac)
             choices.append((p, rate))
         u = self.rng.random()
         acc = 0.0
@@ -287,8 +296,12 @@ class ShapeFlow(Acts):
             created,
         )
         self.items.append(item)
+        # problems that show within days of the start are planted until three weeks before
+        # the end, the others (they need weeks to show) until two months before it
         eligible = created < self.end - timedelta(days=60)
-        plan = self._plan(project, comps, tier, self._frac(created)) if eligible else ""
+        early = created < self.end - timedelta(days=21)
+        frac = min((created - BASE) / (self.end - timedelta(days=21) - BASE), 1.0)
+        plan = self._plan(project, comps, tier, frac, not eligible) if early else ""
         dual = any(s.approvals >= 2 for s in sh.stages)
         late = eligible and dual and plan == "" and rng.random() < sh.late_rate
         case = Case(item, project, plan, late, status=intake.statuses[0])
@@ -313,6 +326,7 @@ class ShapeFlow(Acts):
         if case.plan == "skipped" and not case.cause:
             checks = [s for s in sh.stages[start:] if s.kind == "check" and not s.by_automation]
             skip = checks[0].id if checks else ""
+        case.skip = skip
         for st in sh.stages[start:]:
             if st.id == skip:
                 self.gt.deviations.append(
@@ -406,7 +420,10 @@ class ShapeFlow(Acts):
         if st.kind == "build":
             return self._build(case, st, t)
         if st.kind == "build_review":
-            return self._review(case, st, self._build(case, st, t))
+            t = self._build(case, st, t)
+            if case.plan == "stall" and st.id == self.shape.stall_stage and not case.cause:
+                t = self._stall(case, st, t, "Back on this — it waited over a week for review.")
+            return self._review(case, st, t)
         if st.kind == "review":
             return self._review(case, st, t)
         if st.kind == "check":
@@ -430,7 +447,7 @@ class ShapeFlow(Acts):
                 self._act(case, cur, t, "jira:Assignee changed")
                 cur = nxt
             case.author = eng = cur
-            self._fail(case, "ping_pong", st.id)
+            self._fail(case, "ping_pong", st.id, t)
         repo = case.project.repo
         fix = case.pr is not None
         slug = _slugify(item.summary)
@@ -477,7 +494,7 @@ class ShapeFlow(Acts):
                 )
                 self._act(case, eng, f.t, "github:Commit pushed")
                 t = self._check(pr, f.sha, f.t, True)
-            self._fail(case, "ci_fix", st.id)
+            self._fail(case, "ci_fix", st.id, t)
         pr.requested = ["reviewbot"]
         pr.events.append(
             GhEvent(
@@ -539,7 +556,7 @@ class ShapeFlow(Acts):
                 )
                 self._act(case, author, c.t, "github:Commit pushed")
                 t = self._check(pr, c.sha, c.t, True)
-            self._fail(case, "rework_loop", st.id)
+            self._fail(case, "rework_loop", st.id, t)
         if case.plan == "round_trip" and not case.cause and st.statuses:
             t = self.clock.human(t, r1, 4)
             self._human_review(pr, r1, t, "CHANGES_REQUESTED", "This needs another pass in build.")
@@ -582,19 +599,15 @@ class ShapeFlow(Acts):
     def _check_stage(self, case: Case, st: StageDef, t: datetime) -> datetime:
         rng, sh = self.rng, self.shape
         if st.profile == "fixed":
-            nxt = sh.stages[sh.stages.index(st) + 1]
+            rest = [s for s in sh.stages[sh.stages.index(st) + 1 :] if s.id != case.skip]
+            nxt = rest[0]
             te = t + timedelta(seconds=st.seconds)
             self._move(case, te, self.a("jira-automation"), nxt.statuses[0])
             return te
         who = case.current
         assert who is not None
         if case.plan == "stall" and st.id == sh.stall_stage and not case.cause:
-            days = rng.uniform(8.0, 11.0)
-            te = self.clock.snap(t + timedelta(days=days), who)
-            self._comment(case, te, who, "Finally done here — this sat blocked for over a week.")
-            self._fail(case, "stall", st.id)
-            self.gt.stall_days[case.item.key] = round((te - t).total_seconds() / 86400, 2)
-            return te
+            return self._stall(case, st, t, "Finally done here — this sat blocked for over a week.")
         if st.profile == "bimodal":
             hours = st.hours * 0.15 if rng.random() < 0.5 else st.hours * 3
             spread = 0.25
@@ -605,6 +618,31 @@ class ShapeFlow(Acts):
             case, te, who, rng.choice(["Checked — all good.", "Verified.", "Passed, moving on."])
         )
         return te
+
+    def _stall(self, case: Case, st: StageDef, t: datetime, text: str) -> datetime:
+        """The planted stall: nothing happens for 8-11 days, then the stage's owner acts."""
+        who = case.current or case.last_actor
+        assert who is not None
+        te = self._stall_end(t, who, self.rng.uniform(8.0, 11.0))
+        self._comment(case, te, who, text)
+        self._fail(case, "stall", st.id, te)
+        self.gt.stall_days[case.item.key] = round((te - t).total_seconds() / 86400, 2)
+        return te
+
+    def _stall_end(self, t: datetime, who: Actor, days: float) -> datetime:
+        """A working moment of ``who`` 8-11 days after ``t`` (weekends moved, not overrun)."""
+        te = t + timedelta(days=days)
+        for shift in (0, -1, -2, 1, 2, -3, 3):
+            cand = te + timedelta(days=shift)
+            loc = cand.astimezone(zone(who.tz))
+            if loc.weekday() >= 5:
+                continue
+            hour = min(max(loc.hour + loc.minute / 60, who.start_hour + 0.5), who.end_hour - 0.5)
+            loc = loc.replace(hour=int(hour), minute=int(hour % 1 * 60))
+            cand = loc.astimezone(UTC)
+            if timedelta(days=8) <= cand - t <= timedelta(days=11):
+                return cand
+        return te.replace(microsecond=0)
 
     def _deploy(self, case: Case, st: StageDef, t: datetime) -> datetime:
         sh = self.shape
@@ -641,7 +679,7 @@ class ShapeFlow(Acts):
             target = sh.reopen_status or build.statuses[0]
             self._move(case, tr, who, target)
             self._comment(case, self.clock.bot(tr, 30, 300), who, "Reopening: the problem is back.")
-            self._fail(case, "reopen", end_stage)
+            self._fail(case, "reopen", end_stage, tr)
             self.gt.reopen_via[item.key] = f"{frm} -> {target}"
             return self._walk(case, self.build_i, case.last_t)
         # revert: one root event, whatever follows is its consequence
@@ -687,7 +725,7 @@ class ShapeFlow(Acts):
         )
         stall = rng.uniform(4.0, 7.0)
         t_back = self.clock.snap(tm + timedelta(days=stall), author)
-        self._fail(case, "revert", end_stage)
+        self._fail(case, "revert", end_stage, rpr.merged_at)
         end = self._walk(case, self.build_i, t_back)
         self.gt.roots.append(
             {

@@ -89,7 +89,12 @@ def design(shape: Shape) -> dict[str, Any]:
         },
         {"id": "github-actions", "accounts": ["github:github-actions[bot]"], "stages": [build]},
     ]
-    moved = [st.id for st in shape.stages if st.by_automation]
+    moved: list[str] = []
+    for i, st in enumerate(shape.stages):
+        if st.by_automation:
+            moved.append(st.id)
+            if st.profile == "fixed":  # it also moves the work on when the fixed time is up
+                moved.append(shape.stages[i + 1].id)
     if shape.automation_done:
         moved.append(ids[-1])
     if moved:

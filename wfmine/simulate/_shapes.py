@@ -157,8 +157,8 @@ PROJECT_TEAMS = Shape(
     stages=(
         StageDef("backlog", "intake", ("Backlog",), expected="2w", hours=12),
         StageDef("build", "build", ("In Progress", "Reopened"), performer="either", expected="10d"),
-        StageDef("review", "review", ("In Review",), performer="either", expected="4d", hours=5),
-        StageDef("qa", "check", ("Testing",), expected="1w", hours=6),
+        StageDef("review", "review", ("In Review",), performer="either", expected="1w", hours=5),
+        StageDef("qa", "check", ("Testing",), expected="8d", hours=6),
         StageDef("release", "deploy", ("Done",), team="sre", expected="3d"),
     ),
     projects=(
@@ -262,8 +262,22 @@ PLATFORM = Shape(
     structure="stage_teams",
     stages=(
         _INTAKE,
-        StageDef("build", "build", ("In Progress",), team="engineering", performer="either"),
-        StageDef("review", "review", ("In Review",), team="engineering", performer="either"),
+        StageDef(
+            "build",
+            "build",
+            ("In Progress",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+        ),
+        StageDef(
+            "review",
+            "review",
+            ("In Review",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+        ),
         StageDef(
             "scan",
             "check",
@@ -275,7 +289,7 @@ PLATFORM = Shape(
             seconds=600,
             by_automation=True,
         ),
-        StageDef("verify", "check", ("Verification",), team="qa", expected="1w", hours=7),
+        StageDef("verify", "check", ("Verification",), team="qa", expected="8d", hours=7),
         StageDef("deploy", "deploy", ("Done",), team="operations", performer="either"),
     ),
     projects=(
@@ -337,14 +351,21 @@ REGULATED = Shape(
     structure="stage_teams",
     stages=(
         StageDef("intake", "intake", ("Open",), team="product", expected="1w", hours=10),
-        StageDef("build", "build", ("In Progress",), team="engineering", performer="either"),
+        StageDef(
+            "build",
+            "build",
+            ("In Progress",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+        ),
         StageDef(
             "review",
             "review",
             ("Code Review",),
             team="engineering",
             performer="either",
-            expected="3d",
+            expected="1w",
             approvals=2,
         ),
         StageDef(
@@ -352,7 +373,7 @@ REGULATED = Shape(
             "check",
             ("Security Review",),
             team="security",
-            expected="1w",
+            expected="8d",
             hours=10,
             profile="bimodal",
         ),
@@ -362,7 +383,7 @@ REGULATED = Shape(
             "check",
             ("Change Approval",),
             team="compliance",
-            expected="2d",
+            expected="5d",
             hours=4,
         ),
         StageDef("release", "deploy", ("Released",), team="operations", expected="2d"),
@@ -436,9 +457,11 @@ FEDERATED = Shape(
     structure="hybrid",
     stages=(
         StageDef("triage", "intake", ("New",), expected="1w", hours=10),
-        StageDef("build", "build", ("Doing", "Reopened"), performer="either"),
-        StageDef("review", "review", ("Peer Review",), performer="either", approvals=2),
-        StageDef("qa", "check", ("QA",), team="qa", expected="1w", hours=8, profile="bimodal"),
+        StageDef("build", "build", ("Doing", "Reopened"), performer="either", expected="1w"),
+        StageDef(
+            "review", "review", ("Peer Review",), performer="either", expected="1w", approvals=2
+        ),
+        StageDef("qa", "check", ("QA",), team="qa", expected="8d", hours=8, profile="bimodal"),
         StageDef("ship", "deploy", ("Closed",), team="operations", performer="either"),
     ),
     projects=(
