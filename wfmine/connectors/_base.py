@@ -23,11 +23,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from wfmine.model import Batch
 
-__all__ = ["FunctionReader", "Reader"]
+__all__ = ["SNIFF_BYTES", "FunctionReader", "Reader", "read_head", "read_text"]
+
+#: How much of a file a sniff reads.
+SNIFF_BYTES: Final = 65536
+_BOM: Final = "\ufeff"
 
 
 class Reader(Protocol):
@@ -63,3 +67,20 @@ class FunctionReader:
     def load(self, path: Path, options: Mapping[str, Any] | None = None) -> Batch:
         """Read ``path`` into a batch."""
         return self.load_fn(path, options)
+
+
+def read_head(path: Path, size: int = SNIFF_BYTES) -> str:
+    """The first ``size`` bytes of ``path`` as text for a sniff: a UTF-8 BOM dropped, bad bytes replaced."""
+    with path.open("rb") as fh:
+        return fh.read(size).decode("utf-8", errors="replace").removeprefix(_BOM)
+
+
+def read_text(path: Path) -> str:
+    """A whole export file as text, a UTF-8 BOM dropped, never failing on bytes that are not UTF-8.
+
+    Such bytes become lone surrogates (``surrogateescape``), so one bad byte
+    in one record does not stop the file: the reader quarantines just the
+    records that hold one (:meth:`wfmine.connectors._batch.BatchBuilder.reject_unreadable`),
+    with the original bytes recoverable from the payload.
+    """
+    return path.read_bytes().decode("utf-8", "surrogateescape").removeprefix(_BOM)

@@ -12,6 +12,11 @@ for all of them, fixed once:
 - raw records carry their JSON payload and origin; :meth:`BatchBuilder.keep_raw`
   returns the ``raw_ref`` events point at;
 - a link's evidence is cut at :data:`EVIDENCE_CHARS`;
+- **a record, not its file** — a record holding bytes that are not UTF-8 is
+  quarantined on its own (:meth:`BatchBuilder.reject_unreadable`); the rest
+  of its page loads;
+- **no file skipped silently** — a file of a folder the reader does not
+  recognise is named, with why, in the batch's warnings (:meth:`BatchBuilder.skip`);
 - **credentials never reach the store** — :func:`scrub` replaces every
   registered secret (a token, a basic-auth value) in every stored text column
   and in the warnings, even when a server echoed a request header into a
@@ -25,6 +30,7 @@ for all of them, fixed once:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -45,6 +51,8 @@ __all__ = [
 QUARANTINE_PAYLOAD_CHARS: Final = 20_000
 #: The most of a link's evidence text that is kept.
 EVIDENCE_CHARS: Final = 500
+#: A lone surrogate: a byte that was not UTF-8, kept by ``surrogateescape``.
+_SURROGATE: Final = re.compile("[\udc80-\udcff]")
 #: The shortest text taken as a secret to scrub (shorter ones would hit ordinary words).
 _MIN_SECRET: Final = 4
 
@@ -55,9 +63,16 @@ def payload_text(payload: Any) -> str | None:
         return None
     if isinstance(payload, bytes):
         return payload.decode("utf-8", "backslashreplace")
-    if isinstance(payload, str):
-        return payload
-    return to_json(payload)
+    text = payload if isinstance(payload, str) else to_json(payload)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: escaped bytes (read_text) or a bad \\u escape
+        try:
+            data = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = text.encode("utf-8", "backslashreplace")
+        return data.decode("utf-8", "backslashreplace")
+    return text
 
 
 @dataclass
@@ -71,6 +86,26 @@ class BatchBuilder:
     links: dict[tuple[str, str, str], str] = field(default_factory=dict)
     #: credentials to scrub from everything the batch stores
     secrets: tuple[str, ...] = ()
+    #: (file, why) for every file of a folder the reader did not recognise
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, path: str, why: str) -> None:
+        """A file of a folder that is not this reader's: named in the batch's warnings."""
+        self.skipped.append((path, why))
+
+    def reject_unreadable(self, ref: str, record: Any, what: str = "record") -> bool:
+        """Quarantine ``record`` when it holds bytes that are not UTF-8 (see ``read_text``).
+
+        The payload keeps the original bytes (``\\xNN`` escapes); returns True when
+        the record was quarantined, so the caller skips it.
+        """
+        text = record if isinstance(record, str) else to_json(record)
+        if not _SURROGATE.search(text):
+            return False
+        self.reject(
+            ref, f"{what} holds bytes that are not UTF-8 (kept escaped in the payload)", text
+        )
+        return True
 
     def reject(self, ref: str, reason: str, payload: Any = None) -> None:
         """Quarantine one record: its position and reason always, its payload up to the cap."""
@@ -101,7 +136,14 @@ class BatchBuilder:
         accounts: Iterable[Mapping[str, Any]] = (),
         cursor: str | None = None,
     ) -> Batch:
-        """The batch: links sorted, quarantine sorted by position, credentials scrubbed."""
+        """The batch: links sorted, quarantine sorted by position, skipped files named, credentials scrubbed."""
+        by_reason: dict[str, list[str]] = {}
+        for path, why in self.skipped:
+            by_reason.setdefault(why, []).append(path)
+        for why, paths in sorted(by_reason.items()):
+            names = sorted(set(paths))
+            self.warnings.append(f"skipped {len(names)} file(s), {why}: {', '.join(names)}")
+        self.skipped = []
         batch = Batch.from_rows(
             self.source,
             events=events,

@@ -58,20 +58,32 @@ class Tree:
     names: list[str] = field(default_factory=list)
     #: (member name, reason) for members that were not read
     refused: list[tuple[str, str]] = field(default_factory=list)
+    #: member name -> how many members of a zip carry it (only names held more than once)
+    duplicates: dict[str, int] = field(default_factory=dict)
     _zip: zipfile.ZipFile | None = None
     _root: Path | None = None
+    _members: dict[str, list[zipfile.ZipInfo]] = field(default_factory=dict)
 
     def read(self, name: str) -> bytes:
-        """The bytes of member ``name``; a damaged zip member raises ``FormatError``."""
+        """The bytes of member ``name`` (its first copy); a damaged zip member raises ``FormatError``."""
+        return self.read_copies(name)[0]
+
+    def read_copies(self, name: str) -> list[bytes]:
+        """The bytes of every member named ``name``, in archive order.
+
+        A zip may hold two members of one name; the later must not silently
+        shadow the earlier, so a reader takes every copy (a folder has one).
+        """
         if self._zip is not None:
             try:
-                return self._zip.read(name)
+                members: list[str | zipfile.ZipInfo] = [*self._members.get(name, [])] or [name]
+                return [self._zip.read(member) for member in members]
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
                 raise FormatError(
                     self.origin, f"damaged zip member: {exc}", position=name
                 ) from None
         assert self._root is not None
-        return (self._root / name).read_bytes()
+        return [(self._root / name).read_bytes()]
 
     def where(self, name: str) -> str:
         """A human-readable location of member ``name`` (for raw records and quarantine)."""
@@ -121,7 +133,12 @@ def open_tree(path: str | os.PathLike[str]) -> Tree:
         if reason is not None:
             tree.refused.append((info.filename, reason))
             continue
-        tree.names.append(info.filename)
+        copies = tree._members.setdefault(info.filename, [])
+        copies.append(info)
+        if len(copies) == 1:
+            tree.names.append(info.filename)
+        else:
+            tree.duplicates[info.filename] = len(copies)
     tree.names.sort()
     tree.refused.sort()
     return tree

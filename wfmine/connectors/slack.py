@@ -245,14 +245,15 @@ class _Loader(BatchBuilder):
 
     def _json(self, name: str) -> Any:
         """Parse member ``name``; on failure quarantine it and return ``None``."""
+        return self._parse(self.tree.read(name), self.tree.where(name))
+
+    def _parse(self, data: bytes, where: str) -> Any:
+        """Parse one member's bytes; bytes that are not UTF-8 stay in the records that hold them."""
         self.stats["files"] += 1
-        data = self.tree.read(name)
         try:
-            return json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self.reject(
-                self.tree.where(name), f"not JSON: {exc}", data[:2000].decode("utf-8", "replace")
-            )
+            return json.loads(data.decode("utf-8", "surrogateescape").removeprefix("\ufeff"))
+        except json.JSONDecodeError as exc:
+            self.reject(where, f"not JSON: {exc}", data[:2000].decode("utf-8", "replace"))
             return None
 
     # -- the pass -------------------------------------------------------------------
@@ -286,31 +287,17 @@ class _Loader(BatchBuilder):
                 self.warnings.append(
                     f"conversation folder {folder!r} is not listed in the export's channel files"
                 )
-            data = self._json(rel[relname])
-            if data is None:
-                continue
-            if not isinstance(data, list):
-                self.reject(
-                    self.tree.where(rel[relname]), "day file is not a JSON list of messages"
+            copies = self.tree.read_copies(rel[relname])
+            if len(copies) > 1:
+                self.warnings.append(
+                    f"{self.tree.where(rel[relname])}: the zip holds {len(copies)} members of "
+                    "this name; every copy is read (a message in two copies counts once)"
                 )
-                continue
-            for index, message in enumerate(data):
-                where = f"{self.tree.where(rel[relname])}#{index}"
-                if not isinstance(message, dict):
-                    self.reject(where, "message is not a JSON object", message)
-                    continue
-                ts = message.get("ts")
-                moment = parse_ts(ts)
-                if moment is None:
-                    reason = "message without ts" if ts is None else f"unreadable ts {ts!r}"
-                    self.reject(where, reason, message if self.store_text else redact(message))
-                    continue
-                key = (str(channel["id"]), str(ts))
-                if key in seen:
-                    self.stats["duplicates"] += 1
-                    continue
-                seen.add(key)
-                self._message(channel, str(ts), moment, message, rel[relname])
+            for copy, payload in enumerate(copies):
+                where_file = self.tree.where(rel[relname]) + (f" (copy {copy + 1})" if copy else "")
+                data = self._parse(payload, where_file)
+                if data is not None:
+                    self._day(channel, data, where_file, rel[relname], seen)
         for uid, info in sorted(self.referenced_users.items()):
             if f"slack:{uid}" not in self.accounts:
                 self.accounts[f"slack:{uid}"] = info
@@ -327,6 +314,40 @@ class _Loader(BatchBuilder):
         )
         batch.stats = {**self.stats, "quarantined": len(self.quarantine)}
         return batch
+
+    def _day(
+        self,
+        channel: dict[str, Any],
+        data: Any,
+        where_file: str,
+        member: str,
+        seen: set[tuple[str, str]],
+    ) -> None:
+        """The messages of one day file (one copy of it)."""
+        if not isinstance(data, list):
+            self.reject(where_file, "day file is not a JSON list of messages")
+            return
+        for index, message in enumerate(data):
+            where = f"{where_file}#{index}"
+            if not isinstance(message, dict):
+                self.reject(where, "message is not a JSON object", message)
+                continue
+            if self.reject_unreadable(
+                where, message if self.store_text else redact(message), "message"
+            ):
+                continue
+            ts = message.get("ts")
+            moment = parse_ts(ts)
+            if moment is None:
+                reason = "message without ts" if ts is None else f"unreadable ts {ts!r}"
+                self.reject(where, reason, message if self.store_text else redact(message))
+                continue
+            key = (str(channel["id"]), str(ts))
+            if key in seen:
+                self.stats["duplicates"] += 1
+                continue
+            seen.add(key)
+            self._message(channel, str(ts), moment, message, member)
 
     def _find_root(self) -> str:
         """The member prefix under which ``users.json``/``channels.json`` live (``""`` or ``"x/"``)."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import email.header
-import email.utils
 import hashlib
 import re
 from collections import Counter
@@ -30,7 +28,9 @@ from wfmine.connectors.email._mime import (
     _parse_date,
     decode_header_value,
     normalise_subject,
+    parse_addresses,
     split_mbox,
+    unfold_header_value,
 )
 from wfmine.errors import FormatError
 from wfmine.model import Batch, to_json
@@ -82,7 +82,6 @@ class _Loader(BatchBuilder):
         self.stats: Counter[str] = Counter()
         self.parser = BytesParser(policy=policy.default)
         self.fallback_parser = BytesParser(policy=policy.compat32)
-        self.skipped: list[str] = []
 
     def read_file(self, path: Path, *, explicit: bool) -> None:
         try:
@@ -96,7 +95,7 @@ class _Loader(BatchBuilder):
                     path, "neither an mbox nor an email message (no RFC 5322 headers)"
                 )
             self.stats["skipped_files"] += 1
-            self.skipped.append(str(path))
+            self.skip(str(path), "not mail (neither an mbox nor RFC 5322 headers)")
             return
         self.stats["files"] += 1
         if kind == "mbox":
@@ -133,6 +132,11 @@ class _Loader(BatchBuilder):
             items = list(msg.raw_items())
             self.stats["legacy_parser"] += 1
         headers = [(name, decode_header_value(str(value))) for name, value in items]
+        # addresses come from the undecoded value: an encoded word is a name, never an address
+        raw_addr: dict[str, list[str]] = {}
+        for name, value in items:
+            if name.lower() in ("from", "to", "cc"):
+                raw_addr.setdefault(name.lower(), []).append(unfold_header_value(str(value)))
         first: dict[str, str] = {}
         every: dict[str, list[str]] = {}
         for name, value in headers:
@@ -163,8 +167,7 @@ class _Loader(BatchBuilder):
             )
             self.reject(origin, reason, "\n".join(f"{n}: {v}" for n, v in headers))
             return None
-        senders = email.utils.getaddresses(every.get("from", []))
-        sender = next(((n.strip(), a.strip().lower()) for n, a in senders if "@" in a), None)
+        sender = next(iter(parse_addresses(raw_addr.get("from", []))), None)
         if sender is None and every.get("from"):
             # "user at domain (Name)" as list archives write it
             m = re.match(r"^\s*([^\s@()]+) at ([^\s()]+)\s*(?:\((.*)\))?", every["from"][0])
@@ -181,8 +184,8 @@ class _Loader(BatchBuilder):
         auto = first.get("auto-submitted")
         attrs: dict[str, Any] = {
             "from": sender[1] if sender else None,
-            "to": _addresses(every.get("to", [])),
-            "cc": _addresses(every.get("cc", [])),
+            "to": _addresses(raw_addr.get("to", [])),
+            "cc": _addresses(raw_addr.get("cc", [])),
             "subject": subject,
             "message_id": mid,
             "in_reply_to": next(iter(_msgids(first.get("in-reply-to"))), None),
@@ -342,9 +345,6 @@ class _Loader(BatchBuilder):
                 }),
             })  # fmt: skip
         accounts = [_account(addr, senders[addr]) for addr in sorted(senders)]
-        if self.skipped:
-            shown = ", ".join(self.skipped[:5]) + (" …" if len(self.skipped) > 5 else "")
-            self.warnings.append(f"skipped {len(self.skipped)} file(s) that are not mail: {shown}")
         batch = self.build(
             events=events, event_objects=event_objects, objects=objects, accounts=accounts
         )
@@ -359,11 +359,7 @@ class _Loader(BatchBuilder):
 
 
 def _addresses(values: list[str]) -> list[str]:
-    try:
-        pairs = email.utils.getaddresses(values)
-    except Exception:
-        return []
-    return sorted({a.strip().lower() for _, a in pairs if "@" in a})
+    return sorted({address for _, address in parse_addresses(values)})
 
 
 def _target(ref: Ref) -> str:

@@ -156,10 +156,43 @@ def _decode_bytes(raw: bytes) -> str:
         return raw.decode("cp1252", "replace")
 
 
+def unfold_header_value(raw: str) -> str:
+    """A raw header value as one line of text, undecodable bytes decoded; encoded words left as they are.
+
+    Addresses are parsed from this form: an RFC 2047 word is a display name
+    (``=?utf-8?q?boss@acme.example?= <mallory@attacker.example>`` is mallory),
+    never an address.
+    """
+    text = _decode_bytes(raw.encode("ascii", "surrogateescape")) if _has_surrogates(raw) else raw
+    return re.sub(r"\r?\n[ \t]+", " ", text).strip()
+
+
+_ENCODED_WORD: Final = re.compile(r"^=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=$")
+
+
+def parse_addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, lower-cased address) pairs of raw address headers (see :func:`unfold_header_value`).
+
+    An RFC 2047 encoded word is never an address, even when it holds an ``@``:
+    ``=?utf-8?q?boss@acme.example?= <mallory@attacker.example>`` is mallory.
+
+    >>> parse_addresses(["=?utf-8?q?boss@acme.example?= <mallory@attacker.example>"])
+    [('', 'mallory@attacker.example')]
+    """
+    try:
+        pairs = email.utils.getaddresses(values)
+    except Exception:
+        return []
+    return [
+        (decode_header_value(name).strip(), address.strip().lower())
+        for name, address in pairs
+        if "@" in address and not _ENCODED_WORD.match(address.strip())
+    ]
+
+
 def decode_header_value(raw: str) -> str:
     """Decode a raw header value (possibly holding undecodable bytes) to text, never raising."""
-    text = _decode_bytes(raw.encode("ascii", "surrogateescape")) if _has_surrogates(raw) else raw
-    text = re.sub(r"\r?\n[ \t]+", " ", text).strip()
+    text = unfold_header_value(raw)
     if "=?" not in text:
         return text
     try:

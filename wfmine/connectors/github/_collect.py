@@ -128,6 +128,8 @@ class _Collector(BatchBuilder):
     def add_record(self, record: Any, origin: str, ref: str, pr_hint: int | None) -> None:
         kind = classify(record)
         self.stats["records"] += 1
+        if self.reject_unreadable(ref, record, f"{kind or 'GitHub'} record"):
+            return
         if kind is None:
             self.stats["skipped_records"] += 1
             self.reject(
@@ -316,7 +318,10 @@ class _Collector(BatchBuilder):
             review.get("user"), author_association=review.get("author_association")
         )
         activity = _REVIEW_ACTIVITY.get(state)
-        if activity and review.get("submitted_at"):
+        if activity and _ts(review.get("submitted_at")) is None:
+            # a verdict without its moment: kept raw and quarantined, never dropped silently
+            return f"{state} review without a readable submitted_at: when it happened is unknown"
+        if activity:
             self.event(repo, number, True, f"review/{review['id']}", activity, review["submitted_at"], actor,
                        {"state": state, "commit_id": review.get("commit_id"),
                         "author_association": review.get("author_association")}, raw_ref, trust)  # fmt: skip

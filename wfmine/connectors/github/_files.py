@@ -7,11 +7,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from wfmine.connectors._base import read_head, read_text
 from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
     _EVENT_TYPES,
     _PATH_PR,
-    _SNIFF_BYTES,
     _iso,
     _records,
     classify,
@@ -23,15 +23,18 @@ from wfmine.model import Batch
 
 
 def sniff(path: Path) -> bool:
-    """True when ``path`` (a file, or a folder holding one) holds GitHub REST JSON."""
+    """True when ``path`` (a file, or a folder holding one) holds GitHub REST JSON.
+
+    Reads at most 64 KiB of each file until one matches: every file of a folder
+    may be read, so a folder with many files of one kind is still recognised.
+    """
     try:
-        files = sorted(_files(path))[:200] if path.is_dir() else [path]
+        files = sorted(_files(path)) if path.is_dir() else [path]
     except OSError:
         return False
     for file in files:
         try:
-            with file.open("rb") as fh:
-                head = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+            head = read_head(file)
         except OSError:
             continue
         if head.lstrip()[:1] not in ("[", "{"):
@@ -56,8 +59,8 @@ def _add_file(collector: _Collector, path: Path, *, single: bool, root: Path | N
     collector.stats["files"] += 1
     origin = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(path)
+    except OSError as exc:
         if single:
             raise FormatError(path, f"cannot be read: {type(exc).__name__}") from None
         collector.reject(origin, f"file cannot be read: {type(exc).__name__}", "")
@@ -75,14 +78,27 @@ def _add_file(collector: _Collector, path: Path, *, single: bool, root: Path | N
     records = [r for doc in docs for r in _records(doc)]
     if not any(classify(r) for r in records[:50]) and not any(classify(r) for r in records):
         collector.stats["skipped_files"] += 1
+        why = _not_github(docs)
         if single:
-            raise FormatError(path, "no GitHub REST records found")
+            raise FormatError(path, why)
+        if records:  # an empty page (``[]``) is a page with nothing on it, not a foreign file
+            collector.skip(origin, why)
         return
     relative = str(path.relative_to(root)) if root else path.name
     m = _PATH_PR.search(relative.replace(os.sep, "/"))
     hint = int(m.group(1)) if m else None
     for i, record in enumerate(records):
         collector.add_record(record, origin, f"{origin}#{i}", hint)
+
+
+def _not_github(docs: list[Any]) -> str:
+    """Why a JSON file is not read: a saved error answer or a lone object says so."""
+    if len(docs) == 1 and isinstance(docs[0], dict):
+        doc = docs[0]
+        if "message" in doc and ("documentation_url" in doc or "status" in doc):
+            return f"a GitHub error response, not data ({str(doc['message'])[:200]})"
+        return f"a JSON object that holds no GitHub records (keys: {', '.join(sorted(doc)[:8])})"
+    return "no GitHub REST records found"
 
 
 def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:

@@ -41,7 +41,7 @@ def pull(
     per_page: int = 100,
     options: Mapping[str, Any] | None = None,
 ) -> Batch:
-    """Pull a repository's PRs (with reviews and commits), issues, comments, events and runs.
+    """Pull a repository's PRs (with reviews and commits), issues, comments, events, runs and their jobs.
 
     The token is read from the environment variable *named* ``token_env``
     (``None`` pulls anonymously). Lists sorted by ``updated`` descending are
@@ -121,9 +121,19 @@ def pull(
         if watermark:
             run_params["created"] = f">={watermark:%Y-%m-%d}"
         try:
+            run_ids: list[int] = []
             for page in http.link_pages(f"{api}/actions/runs", params=run_params):
                 for i, record in enumerate(_list_page(page.data, page.url)):
                     collector.add_record(record, page.url, f"{page.url}#{i}", None)
+                    if isinstance(record, dict) and isinstance(record.get("id"), int):
+                        run_ids.append(record["id"])
+            # each run's jobs are the check runs an export holds: the same records give
+            # the same CI events (check/<job id>) as a file export of the repository
+            for run_id in sorted(set(run_ids)):
+                jobs_url = f"{api}/actions/runs/{run_id}/jobs"
+                for page in http.link_pages(jobs_url, params={"per_page": per_page}):
+                    for i, record in enumerate(_list_page(page.data, page.url)):
+                        collector.add_record(record, page.url, f"{page.url}#{i}", None)
         except TerminalError as exc:
             if exc.status != 404:
                 raise

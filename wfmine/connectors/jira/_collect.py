@@ -63,6 +63,8 @@ class _Reader(BatchBuilder):
             hint = issue_hint or _match(_CHANGELOG_PATH, origin)
             for j, history in enumerate(doc["values"]):
                 ref = f"{origin}#{j}"
+                if self.reject_unreadable(ref, history, "changelog history"):
+                    continue
                 if not _valid_history(history):
                     self.reject(ref, "changelog history without id, created or items", history)
                     continue
@@ -78,6 +80,8 @@ class _Reader(BatchBuilder):
         if isinstance(doc, dict) and isinstance(doc.get("comments"), list) and "fields" not in doc:
             for j, comment in enumerate(doc["comments"]):
                 ref = f"{origin}#{j}"
+                if self.reject_unreadable(ref, comment, "comment"):
+                    continue
                 owner = issue_hint or _match(_COMMENT_SELF, str(_get(comment, "self") or ""))
                 if not isinstance(comment, dict) or "id" not in comment or owner is None:
                     self.reject(ref, "comment without id or issue reference", comment)
@@ -86,6 +90,8 @@ class _Reader(BatchBuilder):
             return True
         if isinstance(doc, list) and doc and all(isinstance(x, dict) for x in doc):
             if all("statusCategory" in x and "name" in x for x in doc):
+                if self.reject_unreadable(origin, doc, "statuses list"):
+                    return True
                 for status in doc:
                     category = _get(status, "statusCategory", "key")
                     if isinstance(category, str):
@@ -94,7 +100,9 @@ class _Reader(BatchBuilder):
                         self.status_by_name[str(status["name"])] = category
                 return True
             if all("accountId" in x and "accountType" in x for x in doc):
-                self.users.extend(doc)
+                for i, user in enumerate(doc):
+                    if not self.reject_unreadable(f"{origin}#{i}", user, "user"):
+                        self.users.append(user)
                 return True
             if all("key" in x and isinstance(x.get("fields"), dict) for x in doc):
                 for i, item in enumerate(doc):
@@ -104,6 +112,8 @@ class _Reader(BatchBuilder):
 
     def add_issue(self, item: Any, origin: str, ref: str, *, from_csv: bool = False) -> None:
         self.stats["records"] += 1
+        if self.reject_unreadable(ref, item, "issue"):
+            return
         problem = _issue_problem(item)
         if problem:
             self.reject(ref, problem, item)

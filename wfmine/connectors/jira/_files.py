@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from wfmine.connectors._base import read_head, read_text
 from wfmine.connectors.jira._collect import _Reader
 from wfmine.connectors.jira._common import (
     _CSV_DATE_FORMATS,
-    _SNIFF_BYTES,
     _iso,
     _safe_ts,
 )
@@ -28,16 +28,13 @@ from wfmine.model import Batch
 def sniff(path: Path) -> bool:
     """True when ``path`` (a file, or a folder holding one) looks like a Jira export.
 
-    Reads at most 64 KiB of a few dozen files; never raises on foreign input.
+    Reads at most 64 KiB of each file until one matches (every file of a
+    folder may be read: no cut-off that splits a big export); never raises on
+    foreign input.
     """
     try:
         if path.is_dir():
-            for i, file in enumerate(sorted(_files(path))):
-                if i >= 200:
-                    break
-                if _sniff_file(file):
-                    return True
-            return False
+            return any(_sniff_file(file) for file in sorted(_files(path)))
         return _sniff_file(path)
     except OSError:
         return False
@@ -45,8 +42,7 @@ def sniff(path: Path) -> bool:
 
 def _sniff_file(path: Path) -> bool:
     try:
-        with path.open("rb") as fh:
-            head = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+        head = read_head(path)
     except OSError:
         return False
     if path.suffix.lower() == ".csv" or head[:1] not in "{[":
@@ -80,9 +76,9 @@ def add_file(reader: _Reader, path: Path, *, single: bool) -> None:
         add_csv(reader, path)
         return
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path)
         doc = json.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         if single:
             raise FormatError(path, f"cannot be read: {exc}") from None
         reader.reject(origin, f"file cannot be read: {type(exc).__name__}", "")
@@ -102,21 +98,31 @@ def add_file(reader: _Reader, path: Path, *, single: bool) -> None:
         return
     if not reader.add_document(doc, origin):
         reader.stats["skipped_files"] += 1
+        why = _not_jira(doc)
         if single:
-            raise FormatError(
-                path, "not a Jira export (no issues, changelog, comments or statuses)"
-            )
+            raise FormatError(path, why)
+        reader.skip(origin, why)
+
+
+def _not_jira(doc: Any) -> str:
+    """Why a JSON document is not read: a saved Jira error answer says so, with its message."""
+    if isinstance(doc, dict) and ("errorMessages" in doc or "errors" in doc):
+        messages = doc.get("errorMessages")
+        shown = "; ".join(str(m) for m in messages[:3]) if isinstance(messages, list) else ""
+        return f"a Jira error response, not data ({shown or 'no message'})"
+    return "not a Jira export (no issues, changelog, comments or statuses)"
 
 
 def add_csv(reader: _Reader, path: Path) -> None:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(path)
+    except OSError as exc:
         reader.reject(str(path), f"file cannot be read: {type(exc).__name__}", "")
         return
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or "Issue key" not in rows[0]:
         reader.stats["skipped_files"] += 1
+        reader.skip(str(path), "a CSV file without an 'Issue key' column")
         return
     header = rows[0]
     reader.warnings.append(

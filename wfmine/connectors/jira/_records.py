@@ -195,6 +195,14 @@ class _Builder:
             attrs: dict[str, Any] = dict(extra)
             if name == "status":
                 to_name, from_name = item.get("toString"), item.get("fromString")
+                if not isinstance(to_name, str) or not to_name:
+                    # the new status is unknown: never an invented "Status: None"
+                    self.reader.reject(
+                        f"{raw_ref}/changelog/{hid}/items/{j}",
+                        "status change without toString: the new status is unknown",
+                        item,
+                    )
+                    continue
                 to_cat = self.category(item.get("to"), to_name, current)
                 from_cat = self.category(item.get("from"), from_name, current)
                 attrs.update({"from": from_name, "to": to_name, "status_category": to_cat,
