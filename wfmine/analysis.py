@@ -32,10 +32,13 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine import conformance, discovery, findings, stages
+from wfmine import conformance, discovery, stages
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design, load_design
 from wfmine.errors import InputError
+from wfmine.findings import findings as find_all
+from wfmine.findings import metrics as architect_metrics
+from wfmine.findings import seams as seam_table
 from wfmine.model import LOG_SCHEMA
 from wfmine.stages import CASE_ORDER, OUT_OF_SCOPE_SCHEMA, in_case_order
 from wfmine.store import Store
@@ -357,17 +360,17 @@ class Analysis:
     @cached_property
     def findings(self) -> pl.DataFrame:
         """Every finding (:data:`wfmine.findings.FINDING_SCHEMA`), computed once."""
-        return findings.findings(self.window_log, self.design, store=self.store)
+        return find_all(self.window_log, self.design, store=self.store)
 
     @cached_property
     def metrics(self) -> dict[str, pl.DataFrame]:
         """The architect's metrics (:func:`wfmine.findings.metrics`) of the cases in scope."""
-        return findings.metrics(self.log, self.design)
+        return architect_metrics(self.log, self.design)
 
     @cached_property
     def seams(self) -> pl.DataFrame:
         """Handoffs between teams and between humans and agents, ranked by waiting caused."""
-        return findings.seams(self.log, self.design)
+        return seam_table(self.log, self.design)
 
     # -- discovery of the cases in scope --------------------------------------------------
 

@@ -133,6 +133,7 @@ def stage_map(
     seq_key: str | None = DEFAULT_SEQ,
     source_key: str = "source",
     title: str | None = None,
+    visits: pl.DataFrame | None = None,
 ) -> go.Figure:
     """Draw the process at the level of the design's stages.
 
@@ -148,19 +149,24 @@ def stage_map(
     design allows it but no case took it. ``metric="wait"`` labels moves with
     the median time from the last event of one stage to the first of the next.
 
+    ``visits`` are the kernel's visits of ``log`` under ``design`` when the
+    caller has them (:attr:`wfmine.analysis.Analysis.visits`): the map then
+    draws them instead of computing them again.
+
     >>> fig = stage_map(store.log(), load_design("design.yaml"))  # doctest: +SKIP
     """
     if metric not in ("frequency", "wait"):
         raise InputError(f"metric must be 'frequency' or 'wait', not {metric!r}")
-    visits = _visits(
-        log,
-        design,
-        case_id_key=case_id_key,
-        activity_key=activity_key,
-        timestamp_key=timestamp_key,
-        seq_key=seq_key,
-        source_key=source_key,
-    )
+    if visits is None:
+        visits = _visits(
+            log,
+            design,
+            case_id_key=case_id_key,
+            activity_key=activity_key,
+            timestamp_key=timestamp_key,
+            seq_key=seq_key,
+            source_key=source_key,
+        )
     nxt = pl.col("case_id").shift(-1) == pl.col("case_id")
     moves = (
         visits.with_columns(

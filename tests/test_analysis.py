@@ -1,0 +1,125 @@
+"""One analysis, computed once, read by the CLI, the report and the notebook alike.
+
+The main job of the sample workspace (``wfmine discover``) used to run the
+conformance check four times and the findings twice, and its report judged
+every case at the default risk tier. Now one :class:`wfmine.analysis.Analysis`
+computes each part once; these tests count the calls and compare what each
+reader shows.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import CodeType, FrameType
+from typing import Any
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import wfmine
+from wfmine import conformance, stages
+from wfmine.analysis import Analysis
+from wfmine.cli import app
+from wfmine.findings import findings as find_all
+from wfmine.findings import metrics
+
+
+@contextmanager
+def counting(**functions: Any) -> Iterator[Counter[str]]:
+    """Count every call of ``functions`` however they were imported (a profile hook)."""
+    codes: dict[CodeType, str] = {f.__code__: name for name, f in functions.items()}
+    counts: Counter[str] = Counter()
+
+    def hook(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code in codes:
+            counts[codes[frame.f_code]] += 1
+
+    sys.setprofile(hook)
+    try:
+        yield counts
+    finally:
+        sys.setprofile(None)
+
+
+@pytest.fixture
+def workspace(sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(sample_workspace, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_the_main_job_computes_each_analysis_once(workspace: Path) -> None:
+    with counting(
+        check=conformance.check,
+        stage_events=stages.stage_events,
+        findings=find_all,
+        metrics=metrics,
+    ) as counts:
+        result = CliRunner().invoke(app, ["discover", "--json"])
+    assert result.exit_code == 0, result.output
+    # the report of the same run reads the same analysis: nothing is computed again
+    assert counts == {"check": 1, "stage_events": 1, "findings": 1, "metrics": 1}, counts
+
+
+def test_cli_notebook_and_report_show_the_same_scope_and_findings(workspace: Path) -> None:
+    result = CliRunner().invoke(app, ["discover", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    log = wfmine.Log(workspace / ".wfmine" / "store.duckdb")  # the workspace's design, by default
+    assert log.scope.describe() == payload["scope"]["text"]
+    assert log.events["case_id"].n_unique() == payload["log"]["cases"]
+    ids = sorted(f["finding_id"] for f in payload["findings"])
+    assert sorted(log.findings()["finding_id"].to_list()) == ids
+    report = log.report()
+    assert report.summary["scope"] == payload["scope"]["text"]
+    assert payload["scope"]["text"] in repr(log)
+    # the findings command reads the same analysis (and the workspace's design)
+    listed = CliRunner().invoke(app, ["findings", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert sorted(f["finding_id"] for f in json.loads(listed.stdout)) == ids
+
+
+@pytest.fixture
+def store(sample_store: Path) -> Iterator[wfmine.Store]:
+    with wfmine.Store(sample_store, read_only=True) as opened:
+        yield opened
+
+
+@pytest.fixture
+def design_path(sample_workspace: Path) -> Path:
+    return sample_workspace / "sample_logs" / "acme" / "design.yaml"
+
+
+def test_a_window_is_stated_and_applied(store: wfmine.Store) -> None:
+    whole = Analysis.of(store)
+    recent = Analysis.of(store, window="30d")
+    assert whole.scope.describe().endswith("all data")
+    assert "last 30 days (" in recent.scope.describe()
+    assert 0 < recent.scope.cases < whole.scope.cases
+    # whole cases: a case with one event in the window keeps all its events
+    ids = recent.log.select("case_id").unique()
+    assert recent.log.height == whole.log.join(ids, on="case_id", how="semi").height
+
+
+def test_the_scope_of_a_design_comes_from_the_check(store: wfmine.Store, design_path: Path) -> None:
+    a = Analysis.of(store, design_path)
+    assert a.conformance is not None and a.visits is not None
+    assert a.scope.cases == a.conformance.summary["cases"] == a.log["case_id"].n_unique()
+    assert a.scope.left_out == a.conformance.out_of_scope.height > 0
+    assert set(a.visits["case_id"].unique()) <= set(a.log["case_id"].unique())
+    paths = a.stage_paths
+    assert paths is not None and paths["cases"].sum() == a.scope.cases
+    assert abs(paths["coverage"].sum() - 1.0) < 1e-9
+
+
+def test_a_frame_without_the_needed_columns_is_refused() -> None:
+    with pytest.raises(wfmine.InputError, match="lacks the columns"):
+        Analysis(pl.DataFrame({"case_id": ["a"]}))
