@@ -62,7 +62,7 @@ from wfmine.reports.definition import (
     select_sections,
 )
 from wfmine.reports.schedule import RunResult, install_lines, is_due, run_due, serve
-from wfmine.reports.sections import GROUPS, Context, render_section
+from wfmine.reports.sections import GROUPS, SECTION_TITLES, Context, render_section
 from wfmine.store import Store
 
 __all__ = [
@@ -209,7 +209,11 @@ def build_report(
         section_seconds={k: round(o.seconds, 3) for k, o in outcomes.items()},
         notes=list(notes),
     )
-    failures = [(k, o.status.removeprefix("failed: ")) for k, o in outcomes.items() if o.failed]
+    failures = [
+        (k, SECTION_TITLES[k], o.status.removeprefix("failed: "))
+        for k, o in outcomes.items()
+        if o.failed
+    ]
     html_text = render(
         "page.html.j2",
         title=title,

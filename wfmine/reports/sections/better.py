@@ -21,6 +21,13 @@ _KNOWN: Final = {
     "recovery": ("Time to recover from a stall", "From the moment a stage visit passed its stall limit to the next progress; by the week it got stuck."),
     "seam_coverage": ("Handoffs through an owned seam", "Share of each week's handoffs between teams that the design gives an owner."),
 }  # fmt: skip
+#: series names of the known metric columns
+_SERIES: Final = {
+    "completions": "completed",
+    "recovery_median_s": "median",
+    "recovery_p90_s": "slowest tenth",
+    "owned_share": "owned",
+}
 _ELSEWHERE: Final = frozenset({"stability", "agent_readiness", "failure_weekly", "pr_cohorts"})
 
 
@@ -50,13 +57,14 @@ def _line_chart(ctx: Context, df: pl.DataFrame, title: str, *, tcol: str, groups
                                     for v in df.get_column(c).drop_nulls()), default=0.0))  # fmt: skip
     fig = go.Figure()
     ytitle = ""
+    top = 0.0
     series: list[tuple[str, pl.DataFrame, str]] = []
     if groups:
-        top = (df.group_by(groups).agg(pl.col(nums[0]).sum()).sort(nums[0], descending=True)
-               .head(6).get_column(groups).to_list())  # fmt: skip
-        series = [(str(k), df.filter(pl.col(groups) == k), nums[0]) for k in top]
+        keys = (df.group_by(groups).agg(pl.col(nums[0]).sum()).sort(nums[0], descending=True)
+                .head(6).get_column(groups).to_list())  # fmt: skip
+        series = [(str(k), df.filter(pl.col(groups) == k), nums[0]) for k in keys]
     else:
-        series = [(label(c), df, c) for c in nums[:4]]
+        series = [(_SERIES.get(c, label(c)), df, c) for c in nums[:4]]
     for name, part, c in series:
         ys: list[Any] = part.get_column(c).to_list()
         if c.endswith("_s"):
@@ -68,9 +76,13 @@ def _line_chart(ctx: Context, df: pl.DataFrame, title: str, *, tcol: str, groups
         else:
             ytitle = "cases"
         fig.add_scatter(x=_x(part.get_column(tcol)), y=ys, name=name, mode="lines+markers")
+        top = max([top, *(float(v) for v in ys if v is not None)])
+    yaxis: dict[str, Any] = {"title": {"text": ytitle}, "rangemode": "tozero"}
+    if ytitle == "cases" and top <= 6:
+        yaxis["dtick"] = 1  # whole cases, not 0.2 of one
     fig.update_layout(
         title={"text": title},
-        yaxis={"title": {"text": ytitle}, "rangemode": "tozero"},
+        yaxis=yaxis,
         legend={"orientation": "h", "y": -0.2},
         showlegend=len(series) > 1,
     )

@@ -17,9 +17,11 @@ function drawOne(d){
  d.setAttribute('data-drawn','1');
  try{var s=JSON.parse(document.getElementById(d.getAttribute('data-spec')).textContent);
   s.layout.template=T;
-  if(narrow&&!s.layout.width){s.layout.margin={l:44,r:8,t:40,b:40};
-   if(s.layout.title&&s.layout.title.text){s.layout.title.font={size:13};}}
-  window.Plotly.newPlot(d,s.data,s.layout,{displaylogo:false,responsive:true,displayModeBar:!narrow,
+  var map=!!s.layout.width;
+  if(!map&&s.layout.title&&s.layout.title.text){s.layout.title.x=0;s.layout.title.xanchor='left';
+   s.layout.title.xref='paper';if(narrow){s.layout.title.font={size:13};}}
+  if(narrow&&!map){s.layout.margin={l:44,r:8,t:40,b:40};}
+  window.Plotly.newPlot(d,s.data,s.layout,{displaylogo:false,responsive:true,displayModeBar:map&&!narrow?'hover':false,
    modeBarButtonsToRemove:['select2d','lasso2d','sendDataToCloud']});
  }catch(e){d.textContent='Chart not drawn: '+e;}}
 function draw(){charts.forEach(function(d){
