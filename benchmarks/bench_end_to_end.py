@@ -121,18 +121,19 @@ class Run:
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``cmd`` as a child; its wall time and its own peak RSS (``os.wait4``)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or os.environ.copy()
-    )
-    # read the pipes before waiting (large JSON would fill them)
-    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    return Run(elapsed, usage.ru_maxrss / 1024, out.decode())
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or os.environ.copy())
+        _, status, usage = os.wait4(proc.pid, 0)  # this very child, not all children so far
+        elapsed = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code
+        out.seek(0)
+        err.seek(0)
+        text, problem = out.read().decode(), err.read().decode()
+    if code != 0:
+        raise RuntimeError(f"{cmd} failed ({code}):\n{problem[-3000:]}")
+    return Run(elapsed, usage.ru_maxrss / 1024, text)
 
 
 def wfmine_cmd(path: Path, db: Path) -> list[str]:
@@ -153,7 +154,10 @@ def bench_case(label: str, kind: str, path: Path, tmp: Path, runs: int) -> dict[
         wf.append(measure(wfmine_cmd(path, db)))
         db.unlink(missing_ok=True)
         pm.append(measure(pm4py_cmd(kind, path)))
-    payload = json.loads(wf[-1].out)
+    try:
+        payload = json.loads(wf[-1].out)
+    except ValueError:
+        raise RuntimeError(f"wfmine printed no JSON document: {wf[-1].out[:300]!r}") from None
     wt = statistics.median(r.seconds for r in wf)
     pt = statistics.median(r.seconds for r in pm)
     wm = max(r.rss_mib for r in wf)
