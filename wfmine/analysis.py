@@ -34,7 +34,7 @@ import polars as pl
 
 from wfmine import conformance, discovery, stages
 from wfmine.conformance import ConformanceResult
-from wfmine.design import Design, load_design
+from wfmine.design import Design, load_design, unmatched_patterns
 from wfmine.errors import InputError
 from wfmine.findings import findings as find_all
 from wfmine.findings import metrics as architect_metrics
@@ -291,6 +291,16 @@ class Analysis:
             return self.window_log
         ids = self.conformance.cases.select("case_id")
         return self.window_log.join(ids, on="case_id", how="semi", maintain_order="left")
+
+    @cached_property
+    def warnings(self) -> list[str]:
+        """What a person must not miss about this analysis: design patterns matching nothing.
+
+        The CLI prints these before any figure and the report shows them at its top.
+        """
+        if self.design is None:
+            return []
+        return unmatched_patterns(self.design, self.window_log)
 
     # -- the design's view ----------------------------------------------------------------
 

@@ -69,6 +69,7 @@ __all__ = [
     "map_stages",
     "parse_duration",
     "pattern_regex",
+    "unmatched_patterns",
 ]
 
 Performer = Literal["human", "agent", "either"]
@@ -560,6 +561,50 @@ def map_stages(log: pl.DataFrame, design: Design, *, column: str = "stage") -> p
         .get_column(column)
     )
     return log.with_columns(stage)
+
+
+def unmatched_patterns(design: Design, log: pl.DataFrame) -> list[str]:
+    """One warning per design activity pattern that matches no event of ``log``.
+
+    A typo (``jira:Status: Q.A.``) would otherwise turn every case into one
+    that "skipped QA". Each warning names the pattern, the stage and the
+    closest activities the log has (by :func:`difflib.get_close_matches`).
+    Patterns of a source the log has no event of are not judged (a design
+    may speak of sources this log does not hold), unless the log has no
+    event of any source the design names.
+
+    >>> import polars as pl
+    >>> d = load_design_text("stages: [{id: qa, activities: ['jira:Status: Q.A.']}]")
+    >>> unmatched_patterns(d, pl.DataFrame({"source": ["jira"], "activity": ["Status: QA"]}))
+    ["design stage 'qa': pattern 'jira:Status: Q.A.' matches no activity in the log; closest: 'jira:Status: QA'"]
+    """
+    import difflib
+
+    if log.height == 0:
+        return []
+    keys = (
+        log.select(activity_key().alias("key"), pl.col("source").fill_null("").alias("source"))
+        .unique()
+        .sort("key")
+    )
+    present = set(keys.get_column("source").to_list())
+    names = keys.get_column("key").to_list()
+    warnings: list[str] = []
+    for stage in design.stages:
+        for pattern in stage.activities:
+            rx = re.compile(f"^(?:{pattern_regex(pattern)})$")
+            if any(rx.match(k) for k in names):
+                continue
+            source = pattern.partition(":")[0]
+            if not any(re.fullmatch(glob_regex(source), s) for s in present):
+                continue
+            near = difflib.get_close_matches(pattern, names, n=3, cutoff=0.6)
+            hint = "; closest: " + ", ".join(repr(n) for n in near) if near else ""
+            warnings.append(
+                f"design stage {stage.id!r}: pattern {pattern!r} matches no activity in the log"
+                + hint
+            )
+    return warnings
 
 
 def agent_keys(design: Design, accounts: pl.DataFrame | None = None) -> dict[str, str]:

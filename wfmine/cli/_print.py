@@ -66,6 +66,8 @@ def print_scope(out: Any, analysis: Analysis) -> None:
     """The one line saying which cases and which window every figure below describes."""
     summary = analysis.summary
     out.print(f"\n[bold]Scope:[/bold] {_esc(analysis.scope.describe())}")
+    for warning in analysis.warnings:
+        out.print(f"[bold yellow]! {_esc(warning)}[/bold yellow]")
     if summary["events"]:
         start, end = str(summary["start"])[:10], str(summary["end"])[:10]
         out.print(

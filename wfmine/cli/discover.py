@@ -86,6 +86,7 @@ def discover(
     store_path = resolve_db(db, path if path.exists() else None)
     show = not as_json
     out = console()
+    failed: dict[str, str] = {}
     with Store(store_path) as store:
         if show:
             with out.status(f"Reading {path} …") as status:
@@ -107,6 +108,7 @@ def discover(
             payload: dict[str, Any] = {
                 **analysis.discover_payload(top=top),
                 "scope": analysis.scope.as_dict(),
+                "warnings": analysis.warnings,
                 "inputs": ingested.describe(),
                 "store": str(store_path),
             }
@@ -114,7 +116,10 @@ def discover(
                 payload.update(_design_job(analysis, store, design_path))
             payload["seams"] = _seams(analysis, top)
             if workspace and (report or archive):
-                payload["reports"] = _reports(analysis, store, path, latest=report, archive=archive)
+                payload["reports"] = _reports(
+                    analysis, store, path, latest=report, archive=archive, failed=failed
+                )
+                payload["failed_sections"] = failed
         if html is not None:
             from wfmine.maps import process_map
 
@@ -123,6 +128,7 @@ def discover(
             fig.write_html(str(html), include_plotlyjs=True, full_html=True)
     if as_json:
         emit_json(payload)
+        _fail_on_sections(failed)
         return
     print_inputs(out, payload["inputs"])
     print_scope(out, analysis)
@@ -135,6 +141,19 @@ def discover(
         out.print(f"Report written to [bold]{written}[/bold]")
     if html is not None:
         out.print(f"Process map written to [bold]{html}[/bold]")
+    _fail_on_sections(failed)
+
+
+def _fail_on_sections(failed: dict[str, str]) -> None:
+    """A report section that could not be built is loud, and the exit code says so (1)."""
+    if not failed:
+        return
+    from wfmine.cli._common import err_console
+
+    warn = err_console()
+    for section, error in failed.items():
+        warn.print(f"[bold red]! report section {section} could not be built: {error}[/bold red]")
+    raise typer.Exit(code=1)
 
 
 def _design_job(analysis: Analysis, store: Store, design_path: Path | None) -> dict[str, Any]:
@@ -163,10 +182,19 @@ def _seams(analysis: Analysis, top: int) -> list[dict[str, Any]]:
 
 
 def _reports(
-    analysis: Analysis, store: Store, root: Path, *, latest: bool, archive: bool
+    analysis: Analysis,
+    store: Store,
+    root: Path,
+    *,
+    latest: bool,
+    archive: bool,
+    failed: dict[str, str],
 ) -> list[str]:
-    """Write the report of this analysis (and, when asked, every definition's archive run)."""
-    from wfmine.reports import build_report, generate, load_definitions
+    """Write the report of this analysis (and, when asked, every definition's archive run).
+
+    Sections that could not be built are added to ``failed``.
+    """
+    from wfmine.reports import build_report, load_definitions, run_definition
 
     definitions = load_definitions(root)
     written: list[str] = []
@@ -179,8 +207,12 @@ def _reports(
             title=first.title if first is not None else "Process report",
         )
         written.append(str(built.save(target)))
+        failed.update(built.failed_sections)
     if archive:
-        written += [str(generate(d, store=store)) for d in definitions]
+        for d in definitions:
+            run = run_definition(d, store=store, analysis=analysis)
+            written.append(str(run.path))
+            failed.update(run.failed_sections)
     return written
 
 
