@@ -93,18 +93,23 @@ class BatchBuilder:
         """A file of a folder that is not this reader's: named in the batch's warnings."""
         self.skipped.append((path, why))
 
-    def reject_unreadable(self, ref: str, record: Any, what: str = "record") -> bool:
+    def reject_unreadable(
+        self, ref: str, record: Any, what: str = "record", *, payload: Any = None
+    ) -> bool:
         """Quarantine ``record`` when it holds bytes that are not UTF-8 (see ``read_text``).
 
-        The payload keeps the original bytes (``\\xNN`` escapes); returns True when
-        the record was quarantined, so the caller skips it.
+        The payload keeps the original bytes (``\\xNN`` escapes) unless ``payload``
+        is given (a redacted copy, for readers that must not store what people
+        wrote); returns True when the record was quarantined, so the caller skips it.
         """
         text = record if isinstance(record, str) else to_json(record)
         if not _SURROGATE.search(text):
             return False
-        self.reject(
-            ref, f"{what} holds bytes that are not UTF-8 (kept escaped in the payload)", text
-        )
+        reason = f"{what} holds bytes that are not UTF-8"
+        if payload is None:
+            self.reject(ref, f"{reason} (kept escaped in the payload)", text)
+        else:
+            self.reject(ref, reason, payload)
         return True
 
     def reject(self, ref: str, reason: str, payload: Any = None) -> None:

@@ -333,7 +333,7 @@ class _Loader(BatchBuilder):
                 self.reject(where, "message is not a JSON object", message)
                 continue
             if self.reject_unreadable(
-                where, message if self.store_text else redact(message), "message"
+                where, message, "message", payload=None if self.store_text else redact(message)
             ):
                 continue
             ts = message.get("ts")
