@@ -91,6 +91,7 @@ class Case:
     cause: str = ""
     team: str = ""
     stage: str = ""
+    last_stage: str = ""  # the stage of the last act that counted
     last_t: datetime = BASE
     last_act: str = ""
     last_actor: Actor | None = None
@@ -159,7 +160,8 @@ class ShapeFlow(Acts):
                 "case": case.item.key,
                 "from": case.team,
                 "to": who.team,
-                "from_stage": case.stage,
+                "from_stage": case.last_stage,
+                "to_stage": case.stage,
                 "handed_at": iso(case.last_t),
                 "picked_at": iso(t),
                 "wait_s": int((t - case.last_t).total_seconds()),
@@ -170,8 +172,10 @@ class ShapeFlow(Acts):
                 seam["cause"] = case.cause
             case.seams.append(seam)
             case.team, case.last_t, case.last_act, case.last_actor = who.team, t, what, who
+            case.last_stage = case.stage
         elif t >= case.last_t or not case.team:
             case.team, case.last_t, case.last_act, case.last_actor = who.team, t, what, who
+            case.last_stage = case.stage
 
     def _move(self, case: Case, t: datetime, who: Actor, to: str) -> None:
         h = self._status(t, who.id, case.status, to)
@@ -639,7 +643,7 @@ class ShapeFlow(Acts):
                 continue
             hour = min(max(loc.hour + loc.minute / 60, who.start_hour + 0.5), who.end_hour - 0.5)
             loc = loc.replace(hour=int(hour), minute=int(hour % 1 * 60))
-            cand = loc.astimezone(UTC)
+            cand = loc.astimezone(UTC).replace(second=loc.second, microsecond=0)
             if timedelta(days=8) <= cand - t <= timedelta(days=11):
                 return cand
         return te.replace(microsecond=0)

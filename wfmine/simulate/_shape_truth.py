@@ -37,6 +37,13 @@ _REVIEW = [
 _DEPLOY = ["github:PR merged", "github:Revert merged"]
 
 
+def failure_stage(shape: Shape, ftype: str) -> StageDef:
+    """The stage a failure pattern that can trend happens in (review rework, else build)."""
+    if ftype == "rework_loop":
+        return next(st for st in shape.stages if "review" in st.kind)
+    return next(st for st in shape.stages if st.kind.startswith("build"))
+
+
 def keyorder(key: str) -> tuple[str, int]:
     """Work-item keys sorted by project, then number."""
     project, _, num = key.rpartition("-")
@@ -213,27 +220,29 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
         if ftype == "reopen":
             entry["via"] = {c: truth.reopen_via[c] for c in cs if c in truth.reopen_via}
         failures.append(entry)
-        if tr is not None:
-            scoped = [c for c in cs if tr.component is None or tr.component in items[c].components]
-            per_month = [0] * months
-            for c in scoped:
-                m = min(int((items[c].created - BASE).days / 30.4), months - 1)
-                per_month[m] += 1
-            proj = next(p for p in shape.projects if p.key == project)
-            st = next(s for s in shape.stages if s.id == stage)
-            trends.append(
-                {
-                    "type": ftype,
-                    "stage": stage,
-                    "project": project,
-                    "component": tr.component,
-                    "team": st.team or proj.team,
-                    "direction": tr.direction,
-                    "weeks": (end - BASE).days // 7,
-                    "cases_by_month": per_month,
-                    "cases": scoped,
-                }
-            )
+    for tr in shape.trends:
+        tstage = failure_stage(shape, tr.type)
+        raw = truth.failures.get((tr.type, tstage.id, tr.project), [])
+        scoped = [
+            c for c in cases(raw) if tr.component is None or tr.component in items[c].components
+        ]
+        per_month = [0] * months
+        for c in scoped:
+            per_month[min(int((items[c].created - BASE).days / 30.4), months - 1)] += 1
+        proj = next(p for p in shape.projects if p.key == tr.project)
+        trends.append(
+            {
+                "type": tr.type,
+                "stage": tstage.id,
+                "project": tr.project,
+                "component": tr.component,
+                "team": tstage.team or proj.team,
+                "direction": tr.direction,
+                "weeks": (end - BASE).days // 7,
+                "cases_by_month": per_month,
+                "cases": scoped,
+            }
+        )
     shadow = []
     for sid in sorted(truth.shadow):
         entry = dict(truth.shadow[sid])

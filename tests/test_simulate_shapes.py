@@ -1,0 +1,264 @@
+"""wfmine.simulate shapes: each generates, is deterministic, ingests cleanly, and its truth holds.
+
+Small organisations (a few dozen items over seven months, 30 weeks) keep this
+fast; the checks read the written exports, not the generator's internals.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from wfmine.simulate import DEVELOPMENT_SHAPES, HELD_OUT_SHAPES, SHAPES, simulate
+
+FLOW = [s for s in SHAPES if s != "stage-teams"]
+ITEMS, MONTHS = 45, 7
+
+
+@pytest.fixture(scope="module")
+def orgs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("shapes")
+    out = {}
+    for shape in FLOW:
+        simulate(root / shape, seed=11, items=ITEMS, months=MONTHS, shape=shape)
+        out[shape] = root / shape
+    return out
+
+
+def _load(p: Path) -> Any:
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def _issues(root: Path) -> list[dict[str, Any]]:
+    return [
+        i for p in sorted((root / "jira").glob("search_page_*.json")) for i in _load(p)["issues"]
+    ]
+
+
+def _t(s: str) -> datetime:
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def _pulls(root: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    out = {}
+    for repo in sorted((root / "github" / "repos" / "acme").iterdir()):
+        for pr in _load(repo / "pulls.json"):
+            out[(f"acme/{repo.name}", pr["number"])] = pr
+    return out
+
+
+def test_shape_registry() -> None:
+    assert SHAPES[0] == "stage-teams" and len(SHAPES) == len(set(SHAPES)) >= 5
+    assert len(HELD_OUT_SHAPES) >= 2 and set(HELD_OUT_SHAPES) < set(SHAPES)
+    assert set(DEVELOPMENT_SHAPES) == set(SHAPES) - set(HELD_OUT_SHAPES)
+    with pytest.raises(ValueError, match="valid shapes"):
+        simulate("/nonexistent", shape="nope")
+
+
+def test_cli_rejects_unknown_shape(tmp_path: Path) -> None:
+    from wfmine.cli import app
+
+    res = CliRunner().invoke(app, ["simulate", str(tmp_path / "x"), "--shape", "nope"])
+    assert res.exit_code == 2
+    assert "lean" in res.output and "federated" in res.output
+    res = CliRunner().invoke(
+        app, ["simulate", str(tmp_path / "y"), "--shape", "lean", "--items", "5", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["items"] == 5
+
+
+@pytest.mark.parametrize("shape", ["lean", "regulated"])
+def test_deterministic(orgs: dict[str, Path], tmp_path: Path, shape: str) -> None:
+    simulate(tmp_path / "again", seed=11, items=ITEMS, months=MONTHS, shape=shape)
+    assert _tree(tmp_path / "again") == _tree(orgs[shape])
+    simulate(tmp_path / "other", seed=12, items=ITEMS, months=MONTHS, shape=shape)
+    assert _tree(tmp_path / "other")["ground_truth.json"] != _tree(orgs[shape])["ground_truth.json"]
+
+
+@pytest.mark.parametrize("shape", FLOW)
+def test_ingests_without_quarantine_and_design_loads(orgs: dict[str, Path], shape: str) -> None:
+    import wfmine
+    from wfmine.api import ingest_path
+    from wfmine.design import load_design
+
+    root = orgs[shape]
+    store = wfmine.Store(":memory:")
+    for source in ("jira", "github", "slack", "email"):
+        ingest_path(store, root / source)
+    assert store.sql("select count(*) n from quarantine")["n"][0] == 0
+    sources = set(store.sql("select distinct source from events")["source"].to_list())
+    assert sources == {"jira", "github", "slack", "email"}
+    design = load_design(root / "design.yaml")
+    gt = _load(root / "ground_truth.json")
+    stage_ids = {s.id for s in design.stages}
+    assert {f["stage"] for f in gt["failure_patterns"]} <= stage_ids
+    assert {s["to_stage"] for s in gt["seam_waits"]} <= stage_ids
+    teams = {s.team for s in design.stages if s.team} | set(design.teams)
+    assert {s["from"] for s in gt["seam_waits"]} | {s["to"] for s in gt["seam_waits"]} <= teams
+
+
+@pytest.mark.parametrize("shape", FLOW)
+def test_ground_truth_matches_exports(orgs: dict[str, Path], shape: str) -> None:
+    root = orgs[shape]
+    gt = _load(root / "ground_truth.json")
+    assert gt["shape"] == shape and gt["held_out"] == (shape in HELD_OUT_SHAPES)
+    issues = _issues(root)
+    keys = [i["key"] for i in issues]
+    # Jira pages list issues as created; the truth sorts them by project and number
+    assert (
+        sorted(keys, key=lambda k: (k.rpartition("-")[0], int(k.rpartition("-")[2])))
+        == gt["work_items"]
+    )
+    assert len(keys) == ITEMS
+    assert set(gt["risk_tiers"]) == set(keys)
+    assert {i["fields"]["project"]["key"] for i in issues} <= set(gt["projects"])
+    cases: set[str] = set()
+    for f in gt["failure_patterns"]:
+        assert f["project"] in gt["projects"] and f["trend"] in ("rising", "declining", "stable")
+        assert all(c.startswith(f["project"] + "-") for c in f["cases"])
+        cases |= set(f["cases"])
+    for key in ("gate_violations", "deviations", "seam_waits", "late_approvals"):
+        cases |= {x["case"] for x in gt[key]}
+    for s in gt["shadow_agents"] + gt["unowned_seams"]:
+        cases |= set(s["cases"])
+    assert cases and cases <= set(keys)
+    # every true shadow agent acts under an account the exports show
+    text = "\n".join(
+        p.read_text(encoding="utf-8") for p in root.rglob("*.json") if "ground_truth" not in p.name
+    )
+    roster = yaml.safe_load((root / "roster.yaml").read_text())
+    design = yaml.safe_load((root / "design.yaml").read_text())
+    registry = {a for entry in design["agents"] for a in entry["accounts"]}
+    for s in gt["shadow_agents"]:
+        for acct in s["accounts"]:
+            assert f'"{acct.partition(":")[2]}"' in text, acct
+        if s["type"] == "unregistered_app":
+            assert s["severity"] == "low" and not set(s["accounts"]) & registry
+            assert any(p["id"] == s["actor"] for p in roster["people"])
+        if s["type"] == "out_of_tier":
+            assert s["severity"] == "high"
+            sanctioned = next(a for a in design["agents"] if a["id"] == s["actor"])["tiers"]
+            assert sanctioned == s["sanctioned_tiers"]
+            assert not set(s["tiers"]) & set(sanctioned)
+            assert all(gt["risk_tiers"][c] in s["tiers"] for c in s["cases"])
+    # the true waits at seams run from the handing team's last act to the receiving team's first
+    for s in gt["seam_waits"]:
+        assert s["from"] != s["to"]
+        assert s["wait_s"] == (_t(s["picked_at"]) - _t(s["handed_at"])).total_seconds() > 0
+    owned = {(s["from"], s["to"]) for s in gt["owned_seams"]}
+    observed = {(s["from"], s["to"]) for s in gt["seam_waits"]}
+    assert {(s["from"], s["to"]) for s in gt["unowned_seams"]} == observed - owned
+    for f in gt["failure_patterns"]:
+        if f["type"] == "stall":
+            assert all(8 <= d <= 11 for d in f["days"].values()) and set(f["days"]) == set(
+                f["cases"]
+            )
+    for tr in gt["trends"]:
+        assert tr["direction"] in ("rising", "declining") and tr["weeks"] >= 26
+        assert sum(tr["cases_by_month"]) == len(tr["cases"])
+    assert {t["direction"] for t in gt["trends"]} == {"rising", "declining"}
+
+
+def _histories(root: Path) -> dict[str, list[dict[str, Any]]]:
+    return {
+        i["key"]: sorted(i["changelog"]["histories"], key=lambda h: h["created"])
+        for i in _issues(root)
+    }
+
+
+def _ts(jira: str) -> datetime:
+    return datetime.strptime(jira, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def test_platform_automation(orgs: dict[str, Path]) -> None:
+    root = orgs["platform"]
+    gt = _load(root / "ground_truth.json")
+    # Automation for Jira moves items into and out of a scan of exactly ten minutes, and to Done
+    moves = [
+        (key, h, item)
+        for key, hs in _histories(root).items()
+        for h in hs
+        for item in h["items"]
+        if item["field"] == "status" and h["author"]["accountType"] == "app"
+    ]
+    assert len(moves) == len(gt["automation_moves"]) > 0
+    assert {m[2]["toString"] for m in moves} == {"Security Scan", "Verification", "Done"}
+    assert gt["stage_durations"] == [{"stage": "scan", "profile": "fixed", "seconds": 600}]
+    for hs in _histories(root).values():
+        status = [(h, i) for h in hs for i in h["items"] if i["field"] == "status"]
+        for (h, i), (h2, _) in itertools.pairwise(status):
+            if i["toString"] == "Security Scan":
+                # exactly ten minutes (Jira's export adds its milliseconds)
+                assert abs((_ts(h2["created"]) - _ts(h["created"])).total_seconds() - 600) < 1
+    # nightly dependency PRs: merged by a bot, linked to no work item
+    pulls = _pulls(root)
+    assert gt["automation_prs"]
+    for entry in gt["automation_prs"]:
+        pr = pulls[(entry["repo"], entry["number"])]
+        assert pr["merged_at"] and pr["user"]["login"] == "renovate[bot]"
+        assert not any(k in pr["title"] + pr["body"] for k in gt["projects"])
+    # the scheduled Slack app posts as an app every weekday morning
+    users = _load(root / "slack" / "users.json")
+    app = next(s for s in gt["shadow_agents"] if s["type"] == "unregistered_app")
+    bot_id = app["accounts"][0].partition(":")[2]
+    user = next(u for u in users if u["profile"].get("bot_id") == bot_id)
+    assert user["is_bot"] is True
+    posts = [m for p in sorted((root / "slack" / "general").glob("*.json")) for m in _load(p)]
+    mine = [m for m in posts if m.get("bot_id") == bot_id]
+    assert len(mine) == app["posts"] and all(m["subtype"] == "bot_message" for m in mine)
+
+
+def test_late_approvals_and_reopens(orgs: dict[str, Path]) -> None:
+    root = orgs["regulated"]
+    gt = _load(root / "ground_truth.json")
+    assert gt["late_approvals"]
+    roster = {p["id"]: p for p in yaml.safe_load((root / "roster.yaml").read_text())["people"]}
+    reviews = [
+        r
+        for repo in (root / "github" / "repos" / "acme").iterdir()
+        for p in sorted(repo.glob("pulls/*/reviews.json"))
+        for r in _load(p)
+    ]
+    for late in gt["late_approvals"]:
+        assert late["approved_at"] > late["moved_on_at"]
+        login = f"github:{next(r for r in reviews if r['submitted_at'] == late['approved_at'])['user']['login']}"
+        assert login in roster[late["approver"]]["accounts"]
+        # late work of the review stage: no deviation, no rework planted for the case
+        assert late["case"] not in {d["case"] for d in gt["deviations"]}
+        assert late["case"] not in {c["case"] for c in gt["designed_round_trips"]}
+    # the end status is not in Jira's done category; a reopen moves out of it
+    done_cat = {
+        i["fields"]["status"]["name"]: i["fields"]["status"]["statusCategory"]["key"]
+        for i in _issues(root)
+    }
+    assert done_cat.get("Released") == "indeterminate"
+    reopens = [f for f in gt["failure_patterns"] if f["type"] == "reopen"]
+    assert all(v.startswith("Released -> ") for f in reopens for v in f["via"].values())
+    # project-teams reopen into a status literally named "Reopened"
+    pt = _load(orgs["project-teams"] / "ground_truth.json")
+    for f in pt["failure_patterns"]:
+        if f["type"] == "reopen":
+            assert all(v.endswith("-> Reopened") for v in f["via"].values())
+    # one revert is one root event: its case carries no separate reopen or stall
+    for root_event in pt["root_events"] + gt["root_events"]:
+        others = {
+            c
+            for f in pt["failure_patterns"] + gt["failure_patterns"]
+            if f["type"] != "revert"
+            for c in f["cases"]
+        }
+        assert root_event["case"] not in others
