@@ -36,6 +36,9 @@ What becomes what:
 Options: ``channel_teams`` (channel name or id → team, sets ``events.team``),
 ``store_text`` (default ``False``).
 
+About 600 lines on purpose: one pass over an export, with the redaction of
+what people wrote kept beside the code that stores messages.
+
 Bad input: an unreadable zip raises :class:`~wfmine.errors.FormatError`
 naming the file; a member whose path escapes the export, a day file that is
 not JSON, and a message without ``ts`` are quarantined with the reason while

@@ -1,8 +1,13 @@
-"""GitHub: the collector — each REST record (PR, review, comment, event, commit, check, issue) into pending events, objects and links."""
+"""GitHub: the collector — each REST record (PR, review, comment, event, commit, check, issue) into pending events, objects and links.
+
+About 600 lines on purpose: one handler per record kind, all writing the
+same collector state (the second pass is :mod:`._output`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +143,13 @@ class _Collector(BatchBuilder):
                 record,
             )
             return
-        handler = getattr(self, f"_{kind}")
+        handlers: dict[str, Callable[[dict[str, Any], str, str, int | None], str | None]] = {
+            "pull": self._pull, "issue": self._issue, "review": self._review, "commit": self._commit,
+            "review_comment": self._review_comment, "issue_comment": self._issue_comment,
+            "issue_event": self._issue_event, "check_run": self._check_run,
+            "workflow_run": self._workflow_run, "repo_event": self._repo_event,
+        }  # fmt: skip
+        handler = handlers[kind]
         try:
             problem = handler(record, origin, ref, pr_hint)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -77,9 +77,11 @@ def pull(
         for page in http.link_pages(f"{api}/pulls", params={"state": "all", "sort": "updated",
                                                              "direction": "desc", "per_page": per_page}):  # fmt: skip
             items = _list_page(page.data, page.url)
-            for pr in items:
+            for i, pr in enumerate(items):
                 if isinstance(pr, dict) and isinstance(pr.get("number"), int):
                     pulls.setdefault(pr["number"], (pr, page.url))
+                else:  # not a pull request: quarantined with its reason, never dropped silently
+                    collector.add_record(pr, page.url, f"{page.url}#{i}", None)
             if _older_than(items, watermark, "updated_at"):
                 break
         for page in http.link_pages(f"{api}/pulls", params={"state": "open", "per_page": per_page}):
