@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import yaml
 
+from wfmine.design import Design, load_design_text
 from wfmine.model import LOG_SCHEMA
 
 DESIGN: dict[str, Any] = {
@@ -44,7 +46,7 @@ def build(seed: int = 1, cases: int = 80) -> tuple[pl.DataFrame, pl.DataFrame]:
     Planted: ``sync-user`` (declared human) posts sub-minute, around-the-clock
     Jira comments; ``erin`` (qa) posts AI-signed comments during QA;
     ``reviewbot`` (registered for review) also approves merges in deploy;
-    rework loops review -> build in ~25 % of cases, declining over time;
+    rework loops (review sends the work back twice) in ~25 % of cases, declining over time;
     CI fail-and-fix cycles; the qa -> operations seam is unowned and slow.
     """
     rng = np.random.default_rng(seed)
@@ -136,20 +138,23 @@ def build(seed: int = 1, cases: int = 80) -> tuple[pl.DataFrame, pl.DataFrame]:
         add(case, "Status: In Review", t, dev, "engineering", "human", "jira", case)
         # rework, declining: 50 % of cases early, ~5 % late
         frac = (start - T0).days / (weeks * 7)
-        if rng.random() < 0.5 - 0.45 * frac:
-            t = work_time(t, float(rng.uniform(1, 8)))
-            add(
-                case,
-                "Changes requested",
-                t,
-                devs[(i + 1) % 3],
-                "engineering",
-                "human",
-                "github",
-                pr,
-            )
-            t = work_time(t, float(rng.uniform(2, 10)))
-            add(case, "Commit pushed", t, dev, "engineering", "human", "github", pr, trailers=[])
+        if rng.random() < 0.5 - 0.45 * frac:  # a loop: sent back twice
+            for _ in range(2):
+                t = work_time(t, float(rng.uniform(1, 8)))
+                add(
+                    case,
+                    "Changes requested",
+                    t,
+                    devs[(i + 1) % 3],
+                    "engineering",
+                    "human",
+                    "github",
+                    pr,
+                )
+                t = work_time(t, float(rng.uniform(2, 10)))
+                add(
+                    case, "Commit pushed", t, dev, "engineering", "human", "github", pr, trailers=[]
+                )
             t = work_time(t, float(rng.uniform(1, 5)))
             add(case, "Status: In Review", t, dev, "engineering", "human", "jira", case)
         t = work_time(t, float(rng.uniform(1, 8)))
@@ -234,3 +239,8 @@ def build(seed: int = 1, cases: int = 80) -> tuple[pl.DataFrame, pl.DataFrame]:
         schema={"event_id": pl.String, "attrs": pl.String},
     )
     return log, ea
+
+
+def as_design(spec: dict[str, Any]) -> Design:
+    """A design mapping (as the YAML file would hold it) read by the one design reader."""
+    return load_design_text(yaml.safe_dump(spec, sort_keys=False))

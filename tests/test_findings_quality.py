@@ -162,7 +162,7 @@ def _evaluate(root: Path, org: tuple[int, int, int]) -> Evaluated:
     folder = root / f"org-{seed}-{items}"
     simulate(folder, seed=seed, items=items, months=months)
     store, read_from_folder = _ingest(folder)
-    found = findings_json(wfmine.Log(store).findings(folder / "design.yaml"))
+    found = findings_json(wfmine.Log(store, design=folder / "design.yaml").findings())
     seconds = time.perf_counter() - start
     truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
     by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}

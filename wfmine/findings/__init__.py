@@ -1,10 +1,12 @@
 """Findings: shadow agents, unowned seams, recurring failure patterns, gate violations.
 
 Every finding has one shape (DESIGN.md "Findings"): ``kind, subject,
-severity, summary, evidence (JSON), first_seen, last_seen, trend,
-finding_id``. :func:`findings` runs every detector over a flat log (and, with
-a design, against it); :func:`findings_json` gives the JSON objects
-``wfmine findings --json`` prints; :func:`store_findings` writes them.
+severity, summary, evidence, first_seen, last_seen, trend, finding_id,
+subject_name, assumption, suggestion`` (:data:`FINDING_SCHEMA`; in the frame
+``evidence`` and ``suggestion`` are JSON text). :func:`findings` runs every
+detector over a flat log (and, with a design, against it, on the cases
+conformance judges); :func:`findings_json` gives the JSON objects ``wfmine
+findings --json`` prints; :func:`store_findings` writes them.
 
 >>> import polars as pl
 >>> from wfmine.model import LOG_SCHEMA
@@ -15,13 +17,18 @@ a design, against it); :func:`findings_json` gives the JSON objects
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from wfmine.findings._design import as_view, map_stages
+from wfmine.conformance import ConformanceResult, check, check_store
+from wfmine.design import Design
+from wfmine.findings._events import staged_events
 from wfmine.findings._shape import (
+    FINDING_KINDS,
     FINDING_SCHEMA,
     Finding,
     finding_id,
@@ -31,7 +38,7 @@ from wfmine.findings._shape import (
 )
 from wfmine.findings.actors import AUTOMATION_THRESHOLD, ai_events, classify_actors
 from wfmine.findings.failures import failure_occurrences, failure_patterns
-from wfmine.findings.metrics import metrics
+from wfmine.findings.metrics import judged_events, metrics
 from wfmine.findings.seams import seams, unowned_seams
 from wfmine.findings.shadow import shadow_agents
 from wfmine.findings.signals import Signals, load_signals
@@ -40,10 +47,12 @@ if TYPE_CHECKING:
     from wfmine.store import Store
 
 __all__ = [
+    "FINDING_KINDS",
     "FINDING_SCHEMA",
     "Finding",
     "classify_actors",
     "failure_occurrences",
+    "failure_patterns",
     "finding_id",
     "findings",
     "findings_json",
@@ -51,7 +60,9 @@ __all__ = [
     "load_signals",
     "metrics",
     "seams",
+    "shadow_agents",
     "store_findings",
+    "unowned_seams",
 ]
 
 
@@ -83,8 +94,8 @@ def _store_inputs(
     return events_attrs, accounts, {str(k): str(v) for k, v in declared.items()}, links
 
 
-def _performer_teams(log: pl.DataFrame, store: Store) -> pl.DataFrame:
-    """``log`` with each event's ``team`` set to its performer's team where identity knows it.
+def _performer_teams(events: pl.DataFrame, store: Store) -> pl.DataFrame:
+    """``events`` with each event's ``team`` set to its performer's team where identity knows it.
 
     A seam is work passing between the teams that *perform* consecutive steps.
     A connector's team mapping (Jira component, repository, Slack channel ->
@@ -92,13 +103,26 @@ def _performer_teams(log: pl.DataFrame, store: Store) -> pl.DataFrame:
     events whose performer has none.
     """
     teams = store.sql("SELECT actor_id, team AS _performer_team FROM actors WHERE team IS NOT NULL")
-    if teams.height == 0 or "team" not in log.columns:
-        return log
+    if teams.height == 0 or "team" not in events.columns:
+        return events
     return (
-        log.join(teams, on="actor_id", how="left")
+        events.join(teams, on="actor_id", how="left", maintain_order="left")
         .with_columns(pl.coalesce("_performer_team", "team").alias("team"))
         .drop("_performer_team")
     )
+
+
+def _display_names(store: Store | None) -> dict[str, str]:
+    """Actor and account ids -> the name a person reads (the store's ``actors``/``accounts``)."""
+    if store is None:
+        return {}
+    rows = store.sql(
+        "SELECT actor_id AS id, display_name AS name FROM actors WHERE display_name IS NOT NULL "
+        "UNION ALL SELECT a.account_id AS id, coalesce(p.display_name, a.display_name) AS name "
+        "FROM accounts a LEFT JOIN actor_accounts m ON m.account_id = a.account_id "
+        "LEFT JOIN actors p ON p.actor_id = m.actor_id"
+    )
+    return {str(k): str(v) for k, v in rows.iter_rows() if k is not None and v}
 
 
 def _roster_kinds(roster: str | Path | dict[str, Any] | None) -> dict[str, str]:
@@ -119,44 +143,38 @@ def _roster_kinds(roster: str | Path | dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
-def gate_violations(log: pl.DataFrame, design: Any, *, store: Store | None = None) -> list[Finding]:
-    """One finding per case that fails a validation gate, from the conformance engine.
-
-    Returns nothing when the conformance engine or a design is missing.
-    """
-    view = as_view(design)
-    if view is None or view.source is None or isinstance(view.source, dict):
+def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
+    """One finding per case that fails a validation gate, from a conformance result's gates."""
+    if conformance is None or conformance.gates.height == 0:
         return []
-    gates = _gate_frame(log, view.source, store)
-    if gates is None or gates.height == 0 or "case_id" not in gates.columns:
-        return []
-    if "ok" in gates.columns:
-        bad = gates.filter(pl.col("ok") == False)  # noqa: E712
-    else:
-        bad = gates.filter(pl.col("violation").is_not_null())
+    gates = conformance.gates
+    bad = gates.filter(~pl.col("ok").fill_null(True))
     out: list[Finding] = []
     for case, rows in bad.sort("case_id").group_by("case_id", maintain_order=True):
         first = rows.row(0, named=True)
-        violation = first.get("violation") or "violation"
+        violation = str(first.get("violation") or "violation")
         approvers = first.get("approvers") or []
+        tier = str(first.get("tier") or "")
+        required = str(first.get("required") or "")
+        gate = first.get("gate")
         out.append(
             Finding(
                 kind="gate_violation",
                 subject=str(case[0]),
-                severity="high"
-                if first.get("tier") in ("high_stakes", "irreversible")
-                else "medium",
+                severity="high" if tier in ("high_stakes", "irreversible") else "medium",
                 summary=(
-                    f"{case[0]}: gate before {first.get('gate')} not met ({violation.replace('_', ' ')}); "
-                    f"{first.get('tier')} tier needs {first.get('required')}."
+                    f"{case[0]} passed the gate before {gate} without what it needs: "
+                    f"{_VIOLATION_WORDS.get(violation, violation.replace('_', ' '))}; "
+                    f"{_TIER_WORDS.get(tier, tier)} work needs "
+                    f"{_REQUIREMENT_WORDS.get(required, required.replace('_', ' '))}."
                 ),
                 evidence={
                     "type": violation,
                     "cases": [case[0]],
                     "events": 1,
-                    "gate": first.get("gate"),
-                    "tier": first.get("tier"),
-                    "required": first.get("required"),
+                    "gate": gate,
+                    "tier": tier,
+                    "required": required,
                     "approvers": list(approvers),
                     "author": first.get("author"),
                     "gated_event_id": first.get("gated_event_id"),
@@ -166,39 +184,43 @@ def gate_violations(log: pl.DataFrame, design: Any, *, store: Store | None = Non
                 },
                 first_seen=first.get("gated_at"),
                 last_seen=first.get("gated_at"),
+                subject_name=f"{case[0]} ({_TIER_WORDS.get(tier, tier)})",
+                assumption=(
+                    f"The design assumes no {_TIER_WORDS.get(tier, tier)} change reaches {gate} "
+                    f"without {_REQUIREMENT_WORDS.get(required, required)}."
+                ),
+                suggestion=None,
             )
         )
     return out
 
 
-def _gate_frame(log: pl.DataFrame, design: Any, store: Store | None) -> pl.DataFrame | None:
-    try:
-        from wfmine import conformance
-    except ImportError:
-        return None
-    check = getattr(conformance, "check", None)
-    if check is None:
-        return None
-    kwargs: dict[str, Any] = {}
-    if store is not None:
-        attrs_of = getattr(conformance, "case_attributes", None)
-        if attrs_of is not None:
-            kwargs["case_attrs"] = attrs_of(store, log)
-        kwargs["accounts"] = store.sql("SELECT account_id, actor_id FROM actor_accounts")
-    result: Any
-    try:
-        result = check(log, design, **kwargs)
-    except TypeError:
-        result = check(log, design)
-    gates = result.get("gates") if isinstance(result, dict) else getattr(result, "gates", None)
-    return gates if isinstance(gates, pl.DataFrame) else None
+_TIER_WORDS: dict[str, str] = {
+    "reversible": "reversible",
+    "irreversible": "irreversible",
+    "high_stakes": "high-stakes",
+}
+_REQUIREMENT_WORDS: dict[str, str] = {
+    "agent_review": "a review (an agent's will do)",
+    "human_approval": "a human approval",
+    "two_humans": "two human approvals",
+}
+_VIOLATION_WORDS: dict[str, str] = {
+    "no_approval": "no approval at all",
+    "agent_only_approval": "only an agent approved",
+    "missing_two_humans": "fewer than two distinct people approved",
+    "self_approval": "the author approved their own change",
+    "approval_after_merge": "the approval came after the merge",
+}
 
 
 def findings(
     log: pl.DataFrame,
-    design: Any = None,
+    design: Design | None = None,
     *,
     store: Store | None = None,
+    conformance: ConformanceResult | None = None,
+    staged: pl.DataFrame | None = None,
     roster: str | Path | dict[str, Any] | None = None,
     accounts: pl.DataFrame | None = None,
     events_attrs: pl.DataFrame | None = None,
@@ -207,17 +229,21 @@ def findings(
     min_cases: int = 3,
     min_weeks: int = 2,
     min_handoffs: int = 3,
-    kinds: tuple[str, ...] = ("shadow_agent", "unowned_seam", "failure_pattern", "gate_violation"),
+    kinds: Sequence[str] = FINDING_KINDS,
 ) -> pl.DataFrame:
     """Every finding about ``log``, in the DESIGN.md shape, sorted by kind, severity, subject.
 
-    ``design``: a :class:`wfmine.design.Design`, a path to ``design.yaml`` or
-    its mapping; without one, only what needs no design is reported (actors
-    acting like automation, AI signatures, failure patterns). ``store``: the
-    store the log came from -- supplies event attrs (trailers, branches,
-    reopen flags, assignees), accounts' platform fields and declared kinds.
-    ``roster``: a roster file or mapping, for declared kinds when the store
-    has no identity resolution.
+    ``design``: the :class:`wfmine.design.Design`; without one, only what
+    needs no design is reported (actors acting like automation, AI
+    signatures, failure patterns, the seams that cost most waiting).
+    ``store``: the store the log came from -- supplies event attrs
+    (trailers, branches, reopen flags, assignees), accounts' platform fields,
+    declared kinds and display names. ``conformance``: the
+    :func:`wfmine.conformance.check` result of the same log and design, and
+    ``staged``: its :func:`wfmine.stages.stage_events`, when the caller has
+    them (both computed here once otherwise). With a design the detectors
+    judge the cases conformance judges. ``roster``: a roster file or
+    mapping, for declared kinds when the store has no identity resolution.
 
     Defaults: automation threshold 0.5 (behaviour score), a failure pattern
     recurs in >= 3 cases across >= 2 weeks, an unowned seam needs >= 3 handoffs.
@@ -226,7 +252,9 @@ def findings(
     >>> findings(wfmine.open().log()).height
     0
     """
-    view = as_view(design)
+    unknown = sorted(set(kinds) - set(FINDING_KINDS))
+    if unknown:
+        raise ValueError(f"unknown finding kind {unknown[0]!r}; one of {', '.join(FINDING_KINDS)}")
     declared: dict[str, str] = {}
     links: pl.DataFrame | None = None
     if store is not None:
@@ -235,30 +263,66 @@ def findings(
         accounts = accounts if accounts is not None else acc
     declared = {**_roster_kinds(roster), **declared}
     sig = signals or load_signals()
-    staged = map_stages(log, view)
+    account_map = links.select("account_id", "actor_id") if links is not None else None
+    if design is not None and conformance is None and "gate_violation" in kinds:
+        if store is not None:
+            conformance = check_store(store, design, log=log)
+        else:
+            conformance = check(log, design, accounts=account_map)
+    if staged is None:
+        staged = staged_events(log, design, accounts=account_map)
+    judged = judged_events(log, design, staged=staged, conformance=conformance)
+    names = _display_names(store)
     found: list[Finding] = []
+    actors = classify_actors(
+        log, accounts, events_attrs, signals=sig, threshold=automation_threshold
+    )
     if "shadow_agent" in kinds:
-        actors = classify_actors(
-            log, accounts, events_attrs, signals=sig, threshold=automation_threshold
-        )
         ai = ai_events(events_attrs, sig)
         found += shadow_agents(
-            staged, actors, ai, view, declared=declared,
+            staged, actors, ai, design, declared=declared,
             accounts=links if links is not None else accounts,
             threshold=automation_threshold, signals=sig,
         )  # fmt: skip
     if "unowned_seam" in kinds:
-        performed = _performer_teams(log, store) if store is not None else log
-        found += unowned_seams(
-            performed, design if view is None else view, min_handoffs=min_handoffs
+        performed = _performer_teams(judged, store) if store is not None else judged
+        # actors acting like plain automation hand nothing over, whatever they are declared
+        automation = set(
+            actors.filter((pl.col("kind") == "bot") & (pl.col("score") >= automation_threshold))[
+                "actor_id"
+            ].to_list()
         )
+        found += unowned_seams(performed, design, min_handoffs=min_handoffs, automation=automation)
     if "failure_pattern" in kinds:
+        tiers = conformance.cases.select("case_id", "tier") if conformance is not None else None
         found += failure_patterns(
-            staged, view, events_attrs, min_cases=min_cases, min_weeks=min_weeks
-        )
+            judged, design, events_attrs, min_cases=min_cases, min_weeks=min_weeks,
+            scopes=_case_scopes(judged), tiers=tiers,
+        )  # fmt: skip
     if "gate_violation" in kinds:
-        found += gate_violations(log, view, store=store)
-    return findings_frame(found)
+        found += gate_violations(conformance)
+    return findings_frame(_named(found, names))
+
+
+def _case_scopes(events: pl.DataFrame) -> pl.DataFrame:
+    """``case_id, scope``: the project a case id names (``SHOP`` of ``jira:SHOP-12``), if any."""
+    ids = events.select("case_id").unique()
+    project = pl.col("case_id").str.extract(r"^jira:([A-Z][A-Z0-9_]*)-\d+$", 1)
+    out = ids.select("case_id", project.alias("scope"))
+    # one project is no scope: the signature would only get longer
+    if out.get_column("scope").drop_nulls().n_unique() < 2:
+        return out.with_columns(pl.lit(None, dtype=pl.String).alias("scope"))
+    return out
+
+
+def _named(items: list[Finding], names: dict[str, str]) -> list[Finding]:
+    """Give actor findings the actor's display name (raw ids stay in subject and evidence)."""
+    out: list[Finding] = []
+    for f in items:
+        if f.kind == "shadow_agent" and f.subject in names and f.subject_name in (None, f.subject):
+            f = replace(f, subject_name=names[f.subject])
+        out.append(f)
+    return out
 
 
 def store_findings(

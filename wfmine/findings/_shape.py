@@ -19,6 +19,7 @@ import polars as pl
 from wfmine.model import to_json
 
 __all__ = [
+    "FINDING_KINDS",
     "FINDING_SCHEMA",
     "SEVERITY_RANK",
     "Finding",
@@ -29,6 +30,13 @@ __all__ = [
 ]
 
 SEVERITY_RANK: Final = {"high": 0, "medium": 1, "low": 2}
+#: the kinds of finding :func:`wfmine.findings.findings` reports
+FINDING_KINDS: Final[tuple[str, ...]] = (
+    "shadow_agent",
+    "unowned_seam",
+    "failure_pattern",
+    "gate_violation",
+)
 
 FINDING_SCHEMA: Final = pl.Schema(
     {
@@ -41,6 +49,10 @@ FINDING_SCHEMA: Final = pl.Schema(
         "last_seen": pl.String,
         "trend": pl.String,
         "finding_id": pl.String,
+        "subject_name": pl.String,
+        "assumption": pl.String,
+        #: JSON text ``{"patch": ..., "effect": ...}`` or null, like ``evidence``
+        "suggestion": pl.String,
     }
 )
 
@@ -73,6 +85,12 @@ class Finding:
     first_seen: Any = None
     last_seen: Any = None
     trend: str | None = None
+    #: the subject as a person reads it (display name, "qa → operations", ...)
+    subject_name: str | None = None
+    #: the design assumption the finding shows broken, one sentence
+    assumption: str | None = None
+    #: ``{"patch": "<design-file edit in YAML>", "effect": "<estimated effect>"}``
+    suggestion: dict[str, str] | None = None
 
     @property
     def finding_id(self) -> str:
@@ -91,6 +109,9 @@ class Finding:
             "last_seen": iso(self.last_seen),
             "trend": self.trend,
             "finding_id": self.finding_id,
+            "subject_name": self.subject_name or self.subject,
+            "assumption": self.assumption,
+            "suggestion": to_json(self.suggestion) if self.suggestion else None,
         }
 
 
@@ -112,7 +133,10 @@ def sort_findings(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def findings_json(df: pl.DataFrame) -> list[dict[str, Any]]:
-    """Findings as the DESIGN.md JSON objects (evidence parsed back into an object).
+    """Findings as the DESIGN.md JSON objects (evidence and suggestion parsed back).
+
+    In the frame ``evidence`` and ``suggestion`` are JSON text (one column
+    type for every kind of finding); here they are objects again.
 
     >>> findings_json(findings_frame([Finding("unowned_seam", "a -> b", "low", "s")]))[0]["kind"]
     'unowned_seam'
@@ -121,5 +145,7 @@ def findings_json(df: pl.DataFrame) -> list[dict[str, Any]]:
     for row in df.iter_rows(named=True):
         item = dict(row)
         item["evidence"] = json.loads(row["evidence"]) if row["evidence"] else {}
+        text = row.get("suggestion")
+        item["suggestion"] = json.loads(text) if text else None
         out.append(item)
     return out

@@ -1,53 +1,50 @@
 """Recurring failure patterns: what keeps breaking, in how many cases and weeks, and its trend.
 
-Each detector is a polars pass over the flat log (with a ``stage`` column when
-a design is given) that returns *occurrences* (``case_id, type, stage,
-timestamp``). With a design, only cases that touch the designed workflow (at
-least one event mapped to a stage) are considered: a Slack thread or an e-mail
-nobody linked to a work item is conversation, not work that can fail.
+Every detector reads the stage events of :func:`wfmine.stages.stage_events`
+(the one stage-visit kernel: a case moves back only when its authoritative
+state does) and the visits of :func:`wfmine.stages.stage_visits`, and
+returns *occurrences* (``case_id, type, stage, timestamp``). With a design
+only the cases conformance judges are considered (:func:`wfmine.stages.case_scope`:
+work items with a mapped event): a Slack thread, an e-mail or a bot's pull
+request linked to no work item is not a run of the designed workflow.
 
-*Stage visits* are built from the **performed** stage events -- those with an
-actor. Events no one performed (a CI result, a merge record whose actor the
-export left out) report on work done earlier; they never move a case into a
-stage on their own. (A log with no actors at all uses every stage event.)
-
-``rework_loop``  the case moves back to an earlier stage of the design
-                 (e.g. review -> build); the stage is the one that sent the work
-                 back. The most specific explanation wins: leaving an *end*
-                 stage is a reopen (or a revert), and a return visit in which CI
-                 fails and is fixed is a ``ci_fix`` cycle -- each reported as
-                 such, not as rework. Also "Changes requested" followed by a new
-                 commit in the same case.
-``reopen``       a done item reopened: Jira ``Status:`` with attrs ``reopen``,
-                 ``PR reopened``, ``GH issue reopened``. Jira and GitHub say so
-                 explicitly; for sources without status categories (XES, CSV,
-                 OCEL, ...) an end stage left for another stage is the reopen.
+``rework_loop``  work goes round a loop: the case moves back to an earlier
+                 stage (design order) by a move the design does not allow, or
+                 by an allowed one twice or more in the case (a designed round
+                 trip, once, is the design working); or the work comes back
+                 ``MIN_LOOP_CYCLES`` times or more in one stage ("Changes
+                 requested" followed by new work). The stage is the one that
+                 sent the work back. Leaving an *end* stage is a reopen.
+``reopen``       a done item reopened: a status named "Reopened", the
+                 reopen flag of the tracker's history, "PR reopened", "GH
+                 issue reopened", or the case leaving an end stage for an
+                 earlier one (whatever the tracker's status category says).
 ``revert``       ``Revert merged``.
 ``ci_fix``       ``Check failed``, then ``Commit pushed``, then ``Check passed``
                  in the same case.
-``stall``        a stage visit (until the case's next visit starts; in an end
-                 stage, where the case is finished, only its own events) longer
-                 than the stage's *stall limit*: Tukey's
-                 upper fence (Q3 + 1.5 x IQR) of the log-durations of all visits
-                 of that stage -- visit times are right-skewed, roughly
-                 log-normal -- and never below the design's expected time. Below
-                 ``MIN_VISITS`` visits the fence is not estimated and
-                 max(``STALL_FACTOR`` x median visit, expected time) is used.
-``ping_pong``    ``Assignee changed`` back to the assignee before the last one
-                 (A -> B -> A).
-``abandoned``    an open case idle (no event until the log ends) for longer
-                 than the stall limit of the stage it is in. A case is not open
-                 when it reached an end stage and was not reopened after that,
-                 or when its last event closes it (``PR closed``,
-                 ``GH issue closed``, ``Resolution set``). Without a design:
-                 idle longer than ``ABANDON_FACTOR`` x the p90 gap between
-                 consecutive events of cases, and the last activity is not one
-                 cases usually end with.
+``stall``        a finished stage visit longer than the stage's stall limit
+                 (:func:`stall_limits`): the design's expected time where it
+                 gives one; where it is silent a statistical limit.
+``ping_pong``    A -> B -> A in the case's sequence of distinct consecutive
+                 assignees (tracker assignments) -- or, in a log without
+                 assignments, of performing teams and of resources -- within one
+                 stage visit: moves between stages are the design's to judge.
+``abandoned``    an open case idle (no event until the log ends) longer than
+                 the stall limit of the stage it is in. A case is closed when it
+                 reached an end stage and was not reopened after, or when its
+                 last event closes it (``PR merged``, ``PR closed``, ``GH issue
+                 closed``, ``Resolution set``).
 
-A pattern's signature is type + stage. It *recurs* when it appears in at
-least ``min_cases`` cases across at least ``min_weeks`` distinct ISO weeks
-(defaults 3 and 2). Its trend is the Mann-Kendall test on the weekly share of
-active cases showing it (normalised by weekly case volume), p < 0.05.
+One root event, one finding: what follows a revert or a reopen in the same
+case (the rework, stalls and bounces it causes) is its consequence -- listed
+on the revert's or reopen's finding, not counted as patterns of their own.
+
+A pattern's signature is type + stage + scope (the case's project, e.g.
+``SHOP`` of ``jira:SHOP-12``, where case ids carry one): a rise in one
+project is not diluted by the rest. It *recurs* when it appears in at least
+``min_cases`` cases across at least ``min_weeks`` distinct ISO weeks. Its
+trend is the Mann–Kendall test (:mod:`wfmine.findings.trend`) on the weekly
+share of active cases showing it.
 """
 
 from __future__ import annotations
@@ -57,18 +54,25 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine.findings._design import DesignView
+from wfmine.design import Design
+from wfmine.findings._events import MAPPED, performed, stage_context
 from wfmine.findings._shape import Finding
-from wfmine.findings._stats import mann_kendall
+from wfmine.findings.trend import trend_test
+from wfmine.stages import first_in_group, last_in_group, shift_in_group, stage_visits
+from wfmine.units import human_duration
 
 __all__ = [
+    "CLOSING_ACTIVITIES",
     "FAILURE_TYPES",
     "MIN_CASES",
+    "MIN_LOOP_CYCLES",
     "MIN_WEEKS",
+    "OCCURRENCE_SCHEMA",
     "failure_occurrences",
     "failure_patterns",
     "stall_limits",
     "stall_recoveries",
+    "visit_durations",
     "weekly_pattern_counts",
 ]
 
@@ -83,103 +87,77 @@ FAILURE_TYPES: Final = (
 )
 MIN_CASES: Final = 3
 MIN_WEEKS: Final = 2
+#: "changes requested, new work" this many times in one stage visit is a loop
+MIN_LOOP_CYCLES: Final = 2
 #: fallback stall limit (x median visit) when a stage has too few visits for a fence
 STALL_FACTOR: Final = 3.0
 #: Tukey's fence multiplier on the IQR of log visit durations
 FENCE_IQR: Final = 1.5
+#: the statistical limit never exceeds this x the p90 visit (a mixture of fast and
+#: slow visits widens the IQR without bound)
+P90_CAP: Final = 4.0
+#: ... and is never below this x the median visit, nor below ``MIN_LIMIT_S``
+MEDIAN_FLOOR: Final = 2.0
+MIN_LIMIT_S: Final = 3600.0
 #: visits of a stage needed to estimate its fence
 MIN_VISITS: Final = 10
 #: without a design: idle longer than this x the p90 gap between events of cases
 ABANDON_FACTOR: Final = 3.0
-#: sources whose exports say explicitly when a done item is reopened
-EXPLICIT_REOPEN_SOURCES: Final = frozenset({"jira", "github"})
 #: activities (docs/contracts.md) that close an item on its platform
-CLOSING_ACTIVITIES: Final = ("PR closed", "GH issue closed", "Resolution set")
+CLOSING_ACTIVITIES: Final = ("PR merged", "PR closed", "GH issue closed", "Resolution set")
 _REOPEN_ACTIVITIES: Final = ("PR reopened", "GH issue reopened", "Issue reopened")
+#: failures that cause others: what follows them in the case is their consequence
+ROOT_TYPES: Final = ("revert", "reopen")
+#: loops whose time is theirs: a stall in the stage they went round in is their consequence
+LOOP_TYPES: Final = ("ci_fix", "rework_loop")
 
-_OCC: Final[dict[str, Any]] = {"case_id": pl.String, "type": pl.String, "stage": pl.String,
-               "timestamp": pl.Datetime("us", "UTC")}  # fmt: skip
-_ORDER: Final = ["case_id", "timestamp", "seq", "event_id"]
+OCCURRENCE_SCHEMA: Final = pl.Schema(
+    [
+        ("case_id", pl.String()),
+        ("type", pl.String()),
+        ("stage", pl.String()),
+        ("timestamp", pl.Datetime("us", "UTC")),
+        ("wait_s", pl.Float64()),  # time the occurrence cost where known (a stall's excess)
+    ]
+)
 
 
 def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema=_OCC)
+    return pl.DataFrame(schema=OCCURRENCE_SCHEMA)
 
 
-def _occ(df: pl.DataFrame, type_: str, stage: pl.Expr | None = None) -> pl.DataFrame:
+def _occ(
+    df: pl.DataFrame, type_: str, stage: pl.Expr | None = None, wait: pl.Expr | None = None
+) -> pl.DataFrame:
     return df.select(
         "case_id",
         pl.lit(type_).alias("type"),
         (stage if stage is not None else pl.col("stage")).cast(pl.String).alias("stage"),
-        "timestamp",
+        pl.col("timestamp").cast(pl.Datetime("us", "UTC")),
+        (wait if wait is not None else pl.lit(None)).cast(pl.Float64).alias("wait_s"),
     )
 
 
-def _in_workflow(log: pl.DataFrame, view: DesignView | None) -> pl.DataFrame:
-    """With a design, the cases with at least one event mapped onto a stage; else ``log``."""
-    if "stage" not in log.columns:
-        log = log.with_columns(pl.lit(None, dtype=pl.String).alias("stage"))
-    if view is None:
-        return log
-    in_flow = log.filter(pl.col("stage").is_not_null())["case_id"].unique()
-    return log.filter(pl.col("case_id").is_in(in_flow.implode()))
+def _ctx(events: pl.DataFrame) -> pl.DataFrame:
+    """The events with ``stage_ctx``: their own mapped stage, else where the case is."""
+    return events.with_columns(stage_context().alias("stage_ctx"))
 
 
-def _with_stage_context(log: pl.DataFrame) -> pl.DataFrame:
-    """Add ``stage_ctx``: the event's stage, else the last stage the case was in."""
-    return log.sort(_ORDER).with_columns(
-        pl.col("stage").forward_fill().over("case_id").alias("stage_ctx")
-    )
-
-
-def _performed(log: pl.DataFrame) -> pl.Expr:
-    """True for events someone performed (all events when the log names no actor at all)."""
-    if "actor_id" not in log.columns or log["actor_id"].null_count() == log.height:
-        return pl.lit(True)
-    return pl.col("actor_id").is_not_null()
-
-
-def _stage_steps(log: pl.DataFrame) -> pl.DataFrame:
-    """Collapse each case's performed stage events into stage visits (start, next visit's start)."""
-    df = (
-        log.filter(pl.col("stage").is_not_null() & _performed(log))
-        .sort(_ORDER)
-        .with_columns(
-            (pl.col("stage") != pl.col("stage").shift(1).over("case_id"))
-            .fill_null(True)
-            .cum_sum()
-            .over("case_id")
-            .alias("_visit")
-        )
-    )
-    return (
-        df.group_by("case_id", "_visit")
-        .agg(
-            pl.col("stage").first(),
-            pl.col("timestamp").min().alias("start"),
-            pl.col("timestamp").max().alias("end"),
-        )
-        .sort(["case_id", "_visit"])
-        .with_columns(
-            pl.col("stage").shift(-1).over("case_id").alias("next_stage"),
-            pl.col("start").shift(-1).over("case_id").alias("next_start"),
-        )
-    )
-
-
-def _visit_durations(steps: pl.DataFrame, view: DesignView | None) -> pl.DataFrame:
+def visit_durations(visits: pl.DataFrame, design: Design | None) -> pl.DataFrame:
     """Finished visits with ``_dur`` (seconds) and ``_until`` (when the visit ended).
 
-    A visit lasts until the case's next visit starts -- the waiting belongs to
-    the stage the work sits in. In an *end* stage the case is finished, so the
-    visit lasts only as long as its own events: the quiet time before a later
-    reopen is not time spent in that stage.
+    A visit lasts until the case's next visit starts -- the waiting belongs
+    to the stage the work sits in. In an *end* stage the case is finished, so
+    the visit lasts only as long as its own events: the quiet time before a
+    later reopen is not time spent in that stage. A case's last visit is not
+    finished (it may still be going on): see ``abandoned``.
     """
-    ends = list(view.end) if view is not None else []
-    until = pl.when(pl.col("stage").is_in(ends)).then(pl.col("end")).otherwise(pl.col("next_start"))
+    ends = list(design.end_stages) if design is not None else []
+    nxt = shift_in_group(pl.col("start"), "case_id", -1)
+    until = pl.when(pl.col("stage").is_in(ends)).then(pl.col("last")).otherwise(nxt)
     return (
-        steps.filter(pl.col("next_start").is_not_null())
-        .with_columns(until.alias("_until"))
+        visits.with_columns(nxt.alias("next_start"), until.alias("_until"))
+        .filter(pl.col("next_start").is_not_null())
         .with_columns(
             (pl.col("_until") - pl.col("start")).dt.total_seconds(fractional=True).alias("_dur")
         )
@@ -187,111 +165,163 @@ def _visit_durations(steps: pl.DataFrame, view: DesignView | None) -> pl.DataFra
 
 
 def stall_limits(
-    steps: pl.DataFrame, view: DesignView | None, *, factor: float = STALL_FACTOR
+    visits: pl.DataFrame, design: Design | None, *, factor: float = STALL_FACTOR
 ) -> pl.DataFrame:
     """Per stage: ``visits``, ``limit_s`` (the stall limit) and ``basis`` (how it was set).
 
-    ``steps`` are stage visits (``stage, start, end, next_start``); only
-    finished visits (with a next visit) are measured. The limit is Tukey's upper fence
-    exp(Q3 + 1.5 x IQR) of the log visit durations when a stage has at least
-    ``MIN_VISITS`` visits, else ``factor`` x the median visit; never below the
-    design's expected time for the stage.
+    ``visits`` are :func:`wfmine.stages.stage_visits` rows. Where the design
+    gives the stage an expected time, that is the limit. Where it is silent
+    the limit is statistical, from the finished visits: Tukey's upper fence
+    exp(Q3 + 1.5 x IQR) of the log visit durations (visit times are
+    right-skewed) -- of all visits or of the slower half, whichever is lower
+    (a hump of visits moved straight through widens the IQR of all) -- with at
+    least ``MIN_VISITS`` visits, else ``factor`` x the median; capped at ``P90_CAP`` x the p90 visit (a mixture of fast and slow
+    visits has an unbounded IQR) and never below ``MEDIAN_FLOOR`` x the
+    median nor ``MIN_LIMIT_S`` (visits that all take the same time have no
+    spread: a visit just over it is no stall).
     """
     schema = {"stage": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64, "basis": pl.String}
-    expected = {s.id: s.expected_s for s in view.stages if s.expected_s} if view else {}
-    d = _visit_durations(steps, view)
+    expected: dict[str, float] = {}
+    if design is not None:
+        expected = {
+            s.id: s.expected.total_seconds() for s in design.stages if s.expected is not None
+        }
+    d = visit_durations(visits, design)
     if d.height == 0:
         return pl.DataFrame(schema=schema)
     log_dur = pl.col("_dur").clip(lower_bound=1.0).log()
     q1 = log_dur.quantile(0.25, interpolation="linear")
     q3 = log_dur.quantile(0.75, interpolation="linear")
+    # the same fence on the slower half of the visits: with a hump of fast visits (moved
+    # straight through) and one of real work, the full IQR spans both humps
+    slow = log_dur.filter(pl.col("_dur") >= pl.col("_dur").median())
+    s1 = slow.quantile(0.25, interpolation="linear")
+    s3 = slow.quantile(0.75, interpolation="linear")
     per = d.group_by("stage").agg(
         pl.len().alias("visits"),
-        (q3 + FENCE_IQR * (q3 - q1)).exp().alias("_fence"),
+        pl.min_horizontal(q3 + FENCE_IQR * (q3 - q1), s3 + FENCE_IQR * (s3 - s1))
+        .exp()
+        .alias("_fence"),
         (factor * pl.col("_dur").median()).alias("_small"),
+        (P90_CAP * pl.col("_dur").quantile(0.9, interpolation="linear")).alias("_cap"),
+        (MEDIAN_FLOOR * pl.col("_dur").median()).alias("_floor"),
     )
-    exp_s = pl.col("stage").replace_strict(expected, default=0.0, return_dtype=pl.Float64)
+    exp_s = pl.col("stage").replace_strict(expected, default=None, return_dtype=pl.Float64)
     use_fence = pl.col("visits") >= MIN_VISITS
-    statistical = pl.when(use_fence).then(pl.col("_fence")).otherwise(pl.col("_small"))
+    raw = pl.when(use_fence).then(pl.col("_fence")).otherwise(pl.col("_small"))
+    statistical = pl.max_horizontal(
+        pl.min_horizontal(raw, pl.col("_cap")), pl.col("_floor"), pl.lit(MIN_LIMIT_S)
+    )
     return per.select(
         "stage",
         pl.col("visits").cast(pl.UInt32),
-        pl.max_horizontal(statistical, exp_s).alias("limit_s"),
-        pl.when(exp_s > statistical)
-        .then(pl.lit("expected time"))
+        pl.coalesce(exp_s, statistical).alias("limit_s"),
+        pl.when(exp_s.is_not_null())
+        .then(pl.lit("the design's expected time"))
         .when(use_fence)
-        .then(pl.lit("Q3 + 1.5 IQR of log visit durations"))
-        .otherwise(pl.format("{} x median visit", pl.lit(factor)))
+        .then(
+            pl.lit(
+                "Q3 + 1.5 IQR of log visit durations, all or the slower half (within 2x median .. 4x p90, >= 1 h)"
+            )
+        )
+        .otherwise(pl.format("{} x median visit (>= 1 h)", pl.lit(factor)))
         .alias("basis"),
     ).cast(schema)  # type: ignore[arg-type]
 
 
 def _rework(
-    log: pl.DataFrame, steps: pl.DataFrame, view: DesignView | None, ci_fixes: pl.DataFrame
+    ctx: pl.DataFrame, visits: pl.DataFrame, design: Design | None, ci_fixes: pl.DataFrame
 ) -> pl.DataFrame:
     parts = [_empty()]
-    if view is not None and steps.height:
-        rank = view.order
-        ends = list(view.end)
-        back = steps.with_columns(
+    if design is not None and visits.height:
+        rank = design.order
+        ends = list(design.end_stages)
+        allowed = sorted(f"{a}\x00{b}" for a, b in design.allowed)
+        prev = shift_in_group(pl.col("stage"), "case_id", 1)
+        back = visits.with_columns(
+            prev.alias("_from"),
             pl.col("stage").replace_strict(rank, default=None, return_dtype=pl.Int64).alias("_o"),
-            pl.col("next_stage")
-            .replace_strict(rank, default=None, return_dtype=pl.Int64)
-            .alias("_n"),
+            prev.replace_strict(rank, default=None, return_dtype=pl.Int64).alias("_p"),
             # the return visit lasts until the case moves on from it
-            pl.col("next_start").shift(-1).over("case_id").alias("_moved_on"),
-        ).filter((pl.col("_n") < pl.col("_o")) & ~pl.col("stage").is_in(ends))
+            shift_in_group(pl.col("start"), "case_id", -1).alias("_moved_on"),
+        ).filter((pl.col("_o") < pl.col("_p")) & ~pl.col("_from").is_in(ends))
+        back = back.with_columns(
+            pl.concat_str([pl.col("_from"), pl.lit("\x00"), pl.col("stage")])
+            .is_in(allowed)
+            .alias("_allowed"),
+            pl.len().over("case_id", "_from", "stage").alias("_times"),
+        )
+        # a designed round trip, once, is the design working; a loop is not
+        back = back.filter(~pl.col("_allowed") | (pl.col("_times") >= 2))
         explained = (
-            back.select("case_id", "next_start", "_moved_on")
+            back.select("case_id", "start", "_moved_on")
             .join(ci_fixes.select("case_id", pl.col("timestamp").alias("_fail")), on="case_id")
             .filter(
-                (pl.col("_fail") >= pl.col("next_start"))
+                (pl.col("_fail") >= pl.col("start"))
                 & (pl.col("_moved_on").is_null() | (pl.col("_fail") < pl.col("_moved_on")))
             )
-            .select("case_id", "next_start")
+            .select("case_id", "start")
             .unique()
         )
-        back = back.join(explained, on=["case_id", "next_start"], how="anti")
-        parts.append(_occ(back.rename({"next_start": "timestamp"}).drop("start"), "rework_loop"))
-    review = (
-        log.filter(pl.col("activity").is_in(["Changes requested", "Commit pushed"]))
-        .sort(_ORDER)
-        .with_columns(pl.col("activity").shift(-1).over("case_id").alias("_next"))
-        .filter((pl.col("activity") == "Changes requested") & (pl.col("_next") == "Commit pushed"))
+        back = back.join(explained, on=["case_id", "start"], how="anti")
+        parts.append(_occ(back.rename({"start": "timestamp"}), "rework_loop", pl.col("_from")))
+    # work that comes back again and again within one stage: changes requested, new work
+    review = ctx.filter(pl.col("activity").is_in(["Changes requested", "Commit pushed"]))
+    is_request = pl.col("activity") == "Changes requested"
+    nxt = shift_in_group(pl.col("activity"), "case_id", -1)
+    cycles = review.filter(is_request & (nxt == "Commit pushed"))
+    loops = (
+        cycles.group_by("case_id", "stage_ctx")
+        .agg(pl.len().alias("_n"), pl.col("timestamp").min())
+        .filter(pl.col("_n") >= MIN_LOOP_CYCLES)
     )
-    parts.append(_occ(review, "rework_loop", pl.col("stage_ctx")))
-    return pl.concat([p.cast(_OCC) for p in parts])  # type: ignore[arg-type]
+    parts.append(_occ(loops, "rework_loop", pl.col("stage_ctx")))
+    return pl.concat(parts)
 
 
-def _reopen(log: pl.DataFrame, attrs: pl.DataFrame | None, view: DesignView | None) -> pl.DataFrame:
-    df = log.with_columns(pl.col("stage_ctx").shift(1).over("case_id").alias("_before"))
-    cond = pl.col("activity").is_in(list(_REOPEN_ACTIVITIES))
+def _reopen(
+    ctx: pl.DataFrame, visits: pl.DataFrame, attrs: pl.DataFrame | None, design: Design | None
+) -> pl.DataFrame:
+    act = pl.col("activity").fill_null("")
+    cond = act.is_in(list(_REOPEN_ACTIVITIES)) | act.str.contains(r"(?i)^status:\s*re-?opened?\b")
+    df = ctx
     if attrs is not None and attrs.height:
         flagged = attrs.filter(
             pl.col("attrs").str.json_path_match("$.reopen").str.to_lowercase() == "true"
         ).select("event_id")
         df = df.with_columns(pl.col("event_id").is_in(flagged["event_id"].implode()).alias("_flag"))
         cond = cond | pl.col("_flag")
-    if view is not None and view.end:
-        inferred = (
-            pl.col("_before").is_in(list(view.end))
-            & pl.col("stage").is_not_null()
-            & ~pl.col("stage").is_in(list(view.end))
+    df = df.with_columns(shift_in_group(pl.col("at_stage"), "case_id", 1).alias("_before"))
+    explicit = _occ(df.filter(cond & performed(df)), "reopen", pl.coalesce("_before", "stage_ctx"))
+    if design is None:
+        return explicit
+    # the item's authoritative state leaving an end stage: a reopen whatever the status
+    # category says (a merge before QA reaches deploy early; QA after it is no reopen)
+    ends = list(design.end_stages)
+    state = ctx.filter(pl.col("sets_stage").fill_null(False))
+    left = state.with_columns(shift_in_group(pl.col("stage"), "case_id", 1).alias("_from")).filter(
+        pl.col("_from").is_in(ends) & ~pl.col("stage").is_in(ends)
+    )
+    inferred = _occ(left, "reopen", pl.col("_from"))
+    both = pl.concat([explicit, inferred])
+    # one reopen per return: an explicit reopen and the move it makes are the same event
+    return (
+        both.sort("case_id", "timestamp")
+        .with_columns(
+            (pl.col("timestamp") - shift_in_group(pl.col("timestamp"), "case_id", 1))
+            .dt.total_seconds()
+            .alias("_gap")
         )
-        if "source" in df.columns:
-            inferred = inferred & ~pl.col("source").is_in(sorted(EXPLICIT_REOPEN_SOURCES))
-        cond = cond | inferred
-    return _occ(df.filter(cond), "reopen", pl.coalesce("_before", "stage_ctx"))
+        .filter(pl.col("_gap").is_null() | (pl.col("_gap") > 3600))
+        .drop("_gap")
+    )
 
 
-def _ci_fix(log: pl.DataFrame) -> pl.DataFrame:
+def _ci_fix(ctx: pl.DataFrame) -> pl.DataFrame:
     ts = pl.col("timestamp")
     df = (
-        log.filter(pl.col("activity").is_in(["Check failed", "Commit pushed", "Check passed"]))
-        .sort(_ORDER)
-        .with_columns(
-            pl.when(pl.col("activity") == "Check passed").then(ts).alias("_pass"),
-        )
+        ctx.filter(pl.col("activity").is_in(["Check failed", "Commit pushed", "Check passed"]))
+        .with_columns(pl.when(pl.col("activity") == "Check passed").then(ts).alias("_pass"))
         .with_columns(pl.col("_pass").shift(-1).backward_fill().over("case_id").alias("_next_pass"))
         .with_columns(
             pl.when(pl.col("activity") == "Commit pushed").then(pl.col("_next_pass")).alias("_c")
@@ -302,40 +332,44 @@ def _ci_fix(log: pl.DataFrame) -> pl.DataFrame:
     return _occ(df, "ci_fix", pl.col("stage_ctx"))
 
 
-def _stall(steps: pl.DataFrame, limits: pl.DataFrame, view: DesignView | None) -> pl.DataFrame:
-    if steps.height == 0 or limits.height == 0:
+def _stall(visits: pl.DataFrame, limits: pl.DataFrame, design: Design | None) -> pl.DataFrame:
+    if visits.height == 0 or limits.height == 0:
         return _empty()
     d = (
-        _visit_durations(steps, view)
+        visit_durations(visits, design)
         .join(limits.select("stage", "limit_s"), on="stage", how="inner")
         .filter(pl.col("_dur") > pl.col("limit_s"))
     )
-    return _occ(d.select("case_id", "stage", pl.col("_until").alias("timestamp")), "stall")
+    return _occ(
+        d.rename({"_until": "timestamp"}),
+        "stall",
+        wait=pl.col("_dur") - pl.col("limit_s"),
+    )
 
 
 def stall_recoveries(
-    log: pl.DataFrame, view: DesignView | None = None, *, stall_factor: float = STALL_FACTOR
+    events: pl.DataFrame, design: Design | None = None, *, stall_factor: float = STALL_FACTOR
 ) -> pl.DataFrame:
     """Every stalled stage visit and how long the work took to move again.
 
     Columns ``case_id``, ``stage``, ``start`` (visit start), ``stalled_at``
     (start + the stage's stall limit: from then on the work counts as stuck),
     ``recovered_at`` (the next progress: the case's next stage visit) and
-    ``recovery_s`` (``recovered_at - stalled_at``). ``log`` needs a ``stage``
-    column, as for :func:`failure_occurrences`.
+    ``recovery_s`` (``recovered_at - stalled_at``). ``events`` are
+    :func:`wfmine.stages.stage_events` rows.
     """
     schema: dict[str, pl.DataType] = {
         "case_id": pl.String(), "stage": pl.String(), "start": pl.Datetime("us", "UTC"),
         "stalled_at": pl.Datetime("us", "UTC"), "recovered_at": pl.Datetime("us", "UTC"),
         "recovery_s": pl.Float64(),
     }  # fmt: skip
-    steps = _stage_steps(_with_stage_context(_in_workflow(log, view)))
-    limits = stall_limits(steps, view, factor=stall_factor)
-    if steps.height == 0 or limits.height == 0:
+    visits = stage_visits(events)
+    limits = stall_limits(visits, design, factor=stall_factor)
+    if visits.height == 0 or limits.height == 0:
         return pl.DataFrame(schema=schema)
     limit_us = (pl.col("limit_s") * 1_000_000).cast(pl.Int64)
     return (
-        _visit_durations(steps, view)
+        visit_durations(visits, design)
         .join(limits.select("stage", "limit_s"), on="stage", how="inner")
         .filter(pl.col("_dur") > pl.col("limit_s"))
         .select(
@@ -351,52 +385,70 @@ def stall_recoveries(
     )
 
 
-def _ping_pong(log: pl.DataFrame, attrs: pl.DataFrame | None) -> pl.DataFrame:
-    if attrs is None or attrs.height == 0:
-        return _empty()
-    df = (
-        log.filter(pl.col("activity") == "Assignee changed")
-        .join(attrs.select("event_id", "attrs"), on="event_id", how="inner")
-        .with_columns(pl.col("attrs").str.json_path_match("$.to").alias("_to"))
-        .sort(_ORDER)
-        .with_columns(
-            pl.col("_to").shift(1).over("case_id").alias("_p1"),
-            pl.col("_to").shift(2).over("case_id").alias("_p2"),
+def _bounces(df: pl.DataFrame, side: pl.Expr, within: list[str]) -> pl.DataFrame:
+    """Rows where ``side`` returns to the value before the last one (A -> B -> A).
+
+    ``df`` is in case order; ``side`` is collapsed to its distinct consecutive
+    values within each group of ``within`` (the case, and the stage visit
+    with a design) before the pattern is looked for.
+    """
+    keyed = df.with_columns(side.alias("_side")).filter(pl.col("_side").is_not_null())
+    key = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in within], separator="\x00")
+    keyed = keyed.with_columns(key.alias("_grp"))
+    changed = first_in_group("_grp") | (pl.col("_side") != pl.col("_side").shift(1))
+    runs = keyed.filter(changed)
+    p1 = shift_in_group(pl.col("_side"), "_grp", 1)
+    p2 = shift_in_group(p1, "_grp", 1)
+    return runs.filter((pl.col("_side") == p2) & (pl.col("_side") != p1))
+
+
+def _ping_pong(ctx: pl.DataFrame, attrs: pl.DataFrame | None, staged: bool) -> pl.DataFrame:
+    within = ["case_id", "visit"] if staged else ["case_id"]
+    assigned = pl.DataFrame()
+    if attrs is not None and attrs.height:
+        assigned = ctx.filter(pl.col("activity") == "Assignee changed").join(
+            attrs.select("event_id", pl.col("attrs").str.json_path_match("$.to").alias("_to")),
+            on="event_id",
+            how="inner",
         )
-        .filter(
-            pl.col("_to").is_not_null()
-            & (pl.col("_to") == pl.col("_p2"))
-            & (pl.col("_to") != pl.col("_p1"))
-        )
-    )
-    return _occ(df, "ping_pong", pl.col("stage_ctx"))
+        assigned = assigned.filter(pl.col("_to").is_not_null())
+    if assigned.height:
+        return _occ(_bounces(assigned, pl.col("_to"), within), "ping_pong", pl.col("stage_ctx"))
+    # no assignments: the performing teams (work passing back within one stage visit); in a
+    # log without a design or teams, the resources (as in a classic help-desk log)
+    acts = ctx.filter(performed(ctx) & (pl.col("actor_kind").fill_null("") != "bot"))
+    if staged:
+        acts = acts.filter(MAPPED)
+    if acts.get_column("team").null_count() < acts.height:
+        return _occ(_bounces(acts, pl.col("team"), within), "ping_pong", pl.col("stage_ctx"))
+    if staged:
+        return _empty()  # an author and a reviewer taking turns within a stage is the work
+    who = pl.coalesce(pl.col("resource"), pl.col("actor_id"))
+    return _occ(_bounces(acts, who, within), "ping_pong", pl.col("stage_ctx"))
 
 
 def _abandoned(
-    log: pl.DataFrame,
-    view: DesignView | None,
+    ctx: pl.DataFrame,
+    visits: pl.DataFrame,
+    design: Design | None,
     limits: pl.DataFrame,
     reopens: pl.DataFrame,
     factor: float,
 ) -> pl.DataFrame:
-    if log.height == 0:
+    if ctx.height == 0:
         return _empty()
-    log_end = log["timestamp"].max()
+    log_end = ctx["timestamp"].max()
     idle = (pl.lit(log_end) - pl.col("timestamp")).dt.total_seconds(fractional=True)
-    last = (
-        log.sort(_ORDER)
-        .group_by("case_id")
-        .agg(  # rows keep their order within groups
-            pl.col("timestamp", "activity").last(),
-            pl.col("stage").filter(_performed(log)).drop_nulls().last().alias("_at"),
-        )
+    last = ctx.filter(last_in_group("case_id")).select(
+        "case_id", "timestamp", "activity", pl.col("at_stage").alias("_at")
     )
-    if view is not None and view.end:
-        ends = list(view.end)
+    closing = pl.col("activity").is_in(list(CLOSING_ACTIVITIES))
+    if design is not None:
+        ends = list(design.end_stages)
         done_at = (
-            log.filter(pl.col("stage").is_in(ends))
+            visits.filter(pl.col("stage").is_in(ends))
             .group_by("case_id")
-            .agg(pl.col("timestamp").max().alias("_done"))
+            .agg(pl.col("start").max().alias("_done"))
         )
         reopened = (
             reopens.join(done_at, on="case_id")
@@ -405,20 +457,19 @@ def _abandoned(
             .unique()
         )
         open_ = (
-            last.filter(pl.col("_at").is_not_null())
+            last.filter(pl.col("_at").is_not_null() & ~pl.col("_at").is_in(ends))
             .join(done_at, on="case_id", how="left")
             .filter(
                 pl.col("_done").is_null() | pl.col("case_id").is_in(reopened["case_id"].implode())
             )
-            .filter(~pl.col("activity").is_in(list(CLOSING_ACTIVITIES)))
+            .filter(~closing)
             .join(limits.select(pl.col("stage").alias("_at"), "limit_s"), on="_at", how="inner")
         )
         return _occ(open_.filter(idle > pl.col("limit_s")), "abandoned", pl.col("_at"))
-    gaps = log.with_columns(
-        (pl.col("timestamp") - pl.col("timestamp").shift(1).over("case_id"))
-        .dt.total_seconds(fractional=True)
-        .alias("_gap")
-    )["_gap"].drop_nulls()
+    gap = (
+        pl.col("timestamp") - shift_in_group(pl.col("timestamp"), "case_id", 1)
+    ).dt.total_seconds(fractional=True)
+    gaps = ctx.select(gap.alias("_gap")).get_column("_gap").drop_nulls()
     if gaps.len() == 0:
         return _empty()
     limit = factor * float(gaps.quantile(0.9, interpolation="linear") or 0.0)
@@ -429,45 +480,99 @@ def _abandoned(
     )
     counts = counts.with_columns((pl.col("n").cum_sum() / pl.col("n").sum()).alias("_c"))
     usual = counts.filter(pl.col("_c").shift(1).fill_null(0) < 0.8)["activity"]
-    ended = pl.col("activity").is_in(usual.implode()) | pl.col("activity").is_in(
-        list(CLOSING_ACTIVITIES)
-    )
+    ended = pl.col("activity").is_in(usual.implode()) | closing
     return _occ(last.filter(~ended & (idle > limit)), "abandoned", pl.col("_at"))
 
 
 def failure_occurrences(
-    log: pl.DataFrame,
-    view: DesignView | None = None,
+    events: pl.DataFrame,
+    design: Design | None = None,
     events_attrs: pl.DataFrame | None = None,
     *,
     stall_factor: float = STALL_FACTOR,
     abandon_factor: float = ABANDON_FACTOR,
 ) -> pl.DataFrame:
-    """Every occurrence of every failure type: ``case_id, type, stage, timestamp`` (deduplicated).
+    """Every occurrence of every failure type (:data:`OCCURRENCE_SCHEMA`, deduplicated).
 
-    ``log`` needs a ``stage`` column (null without a design); ``events_attrs``
-    (``event_id``, ``attrs``) enables the attrs-based signals (Jira reopen
-    flag, assignee ping-pong).
+    ``events``: :func:`wfmine.stages.stage_events` of the cases to judge
+    (see :func:`wfmine.findings._events.staged_events` without a design);
+    ``events_attrs`` (``event_id``, ``attrs``) enables the attrs-based
+    signals (the tracker's reopen flag, assignments). Consequences of a
+    revert or reopen are still listed here; :func:`failure_patterns` folds
+    them into their root.
     """
-    log = _in_workflow(log, view)
-    ctx = _with_stage_context(log)
-    steps = _stage_steps(ctx)
-    limits = stall_limits(steps, view, factor=stall_factor)
-    reopens = _reopen(ctx, events_attrs, view)
+    ctx = _ctx(events)
+    visits = stage_visits(events)
+    limits = stall_limits(visits, design, factor=stall_factor)
+    reopens = _reopen(ctx, visits, events_attrs, design)
     ci_fixes = _ci_fix(ctx)
     parts = [
-        _rework(ctx, steps, view, ci_fixes),
+        _rework(ctx, visits, design, ci_fixes),
         reopens,
         _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
         ci_fixes,
-        _stall(steps, limits, view),
-        _ping_pong(ctx, events_attrs),
-        _abandoned(ctx, view, limits, reopens, abandon_factor),
+        _stall(visits, limits, design),
+        _ping_pong(ctx, events_attrs, design is not None),
+        _abandoned(ctx, visits, design, limits, reopens, abandon_factor),
     ]
-    out = pl.concat([p.cast(_OCC) for p in parts])  # type: ignore[arg-type]
+    out = pl.concat(parts)
     return out.unique(maintain_order=False).sort(
         ["type", "stage", "case_id", "timestamp"], nulls_last=True
     )
+
+
+def consequences(occ: pl.DataFrame) -> pl.DataFrame:
+    """Split occurrences into roots/independent ones and the consequences of a root.
+
+    Returns ``occ`` with ``root_type`` / ``root_at``: for an occurrence that
+    follows a revert or reopen in the same case (at or after it), the
+    (first such) root; for a stall of a stage in which the case went round a
+    rework or CI-fix loop, that loop; null otherwise. A reopen after a revert
+    is the revert's. A root is never its own consequence.
+    """
+    # a reopen that follows a revert is the revert's consequence
+    after_revert = (
+        occ.filter(pl.col("type") == "revert")
+        .select("case_id", pl.col("timestamp").min().over("case_id").alias("_rv"))
+        .unique()
+    )
+    flagged = occ.join(after_revert, on="case_id", how="left").with_columns(
+        ((pl.col("type") == "reopen") & (pl.col("timestamp") >= pl.col("_rv")))
+        .fill_null(False)
+        .alias("_follows")
+    )
+    roots = (
+        flagged.filter(pl.col("type").is_in(list(ROOT_TYPES)) & ~pl.col("_follows"))
+        .select("case_id", pl.col("type").alias("root_type"), pl.col("timestamp").alias("root_at"))
+        .sort("root_at")
+    )
+    tagged = flagged.sort("timestamp").join_asof(
+        roots,
+        left_on="timestamp",
+        right_on="root_at",
+        by="case_id",
+        strategy="backward",
+        check_sortedness=False,
+    )
+    is_root = pl.col("type").is_in(list(ROOT_TYPES)) & ~pl.col("_follows")
+    tagged = tagged.with_columns(
+        pl.when(is_root).then(None).otherwise(pl.col("root_type")).alias("root_type"),
+        pl.when(is_root).then(None).otherwise(pl.col("root_at")).alias("root_at"),
+    ).drop("_rv", "_follows")
+    # the time a loop costs is the loop's: a stall of the stage a loop went round in
+    loops = (
+        occ.filter(pl.col("type").is_in(list(LOOP_TYPES)))
+        .group_by("case_id", "stage")
+        .agg(pl.col("type").min().alias("_loop"), pl.col("timestamp").min().alias("_loop_at"))
+    )
+    tagged = tagged.join(loops, on=["case_id", "stage"], how="left", nulls_equal=True)
+    caused = (
+        pl.col("root_type").is_null() & (pl.col("type") == "stall") & pl.col("_loop").is_not_null()
+    )
+    return tagged.with_columns(
+        pl.when(caused).then(pl.col("_loop")).otherwise(pl.col("root_type")).alias("root_type"),
+        pl.when(caused).then(pl.col("_loop_at")).otherwise(pl.col("root_at")).alias("root_at"),
+    ).drop("_loop", "_loop_at")
 
 
 def _dt(value: object) -> dt.datetime:
@@ -479,29 +584,43 @@ def _week(expr: pl.Expr) -> pl.Expr:
     return expr.dt.truncate("1w")
 
 
-def weekly_pattern_counts(log: pl.DataFrame, occurrences: pl.DataFrame) -> pl.DataFrame:
-    """Per signature and ISO week: cases showing it, active cases, and the rate.
+_WEEKLY: Final[dict[str, Any]] = {
+    "type": pl.String,
+    "stage": pl.String,
+    "scope": pl.String,
+    "week": pl.Datetime("us", "UTC"),
+    "cases": pl.UInt32,
+    "active_cases": pl.UInt32,
+    "rate": pl.Float64,
+}
 
-    Every week between the log's first and last is present (zero counts kept),
-    so trends are not biased by quiet weeks.
+
+def _with_scope(df: pl.DataFrame, scopes: pl.DataFrame | None) -> pl.DataFrame:
+    """Add ``scope`` (the case's project or team) from ``scopes`` (``case_id, scope``)."""
+    if "scope" in df.columns:
+        return df
+    if scopes is None or scopes.height == 0:
+        return df.with_columns(pl.lit(None, dtype=pl.String).alias("scope"))
+    return df.join(scopes, on="case_id", how="left")
+
+
+def weekly_pattern_counts(
+    events: pl.DataFrame, occurrences: pl.DataFrame, scopes: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Per signature (type, stage, scope) and ISO week: cases showing it, active cases, rate.
+
+    Every week between the log's first and last is present (zero counts
+    kept), so trends are not biased by quiet weeks. Active cases are counted
+    within the signature's scope.
     """
     active = (
-        log.select("case_id", _week(pl.col("timestamp")).alias("week"))
+        _with_scope(events.select("case_id", _week(pl.col("timestamp")).alias("week")), scopes)
         .unique()
-        .group_by("week")
+        .group_by("week", "scope")
         .agg(pl.len().alias("active_cases"))
     )
     if active.height == 0:
-        return pl.DataFrame(
-            schema={
-                "type": pl.String,
-                "stage": pl.String,
-                "week": pl.Datetime("us", "UTC"),
-                "cases": pl.UInt32,
-                "active_cases": pl.UInt32,
-                "rate": pl.Float64,
-            }
-        )
+        return pl.DataFrame(schema=_WEEKLY)
     weeks = pl.DataFrame(
         {
             "week": pl.datetime_range(
@@ -509,16 +628,17 @@ def weekly_pattern_counts(log: pl.DataFrame, occurrences: pl.DataFrame) -> pl.Da
             )
         }
     ).with_columns(pl.col("week").cast(pl.Datetime("us", "UTC")))
-    sigs = occurrences.select("type", "stage").unique()
+    occ = _with_scope(occurrences, scopes)
+    sigs = occ.select("type", "stage", "scope").unique()
     counts = (
-        occurrences.with_columns(_week(pl.col("timestamp")).alias("week"))
-        .group_by("type", "stage", "week")
+        occ.with_columns(_week(pl.col("timestamp")).alias("week"))
+        .group_by("type", "stage", "scope", "week")
         .agg(pl.col("case_id").n_unique().alias("cases"))
     )
     grid = sigs.join(weeks, how="cross")
     return (
-        grid.join(counts, on=["type", "stage", "week"], how="left", nulls_equal=True)
-        .join(active, on="week", how="left")
+        grid.join(counts, on=["type", "stage", "scope", "week"], how="left", nulls_equal=True)
+        .join(active, on=["week", "scope"], how="left", nulls_equal=True)
         .with_columns(
             pl.col("cases").fill_null(0).cast(pl.UInt32),
             pl.col("active_cases").fill_null(0).cast(pl.UInt32),
@@ -529,34 +649,113 @@ def weekly_pattern_counts(log: pl.DataFrame, occurrences: pl.DataFrame) -> pl.Da
             .otherwise(None)
             .alias("rate")
         )
-        .sort(["type", "stage", "week"], nulls_last=True)
+        .select(list(_WEEKLY))
+        .sort(["type", "stage", "scope", "week"], nulls_last=True)
     )
 
 
+_WORDS: Final = {
+    "rework_loop": "rework",
+    "reopen": "reopens",
+    "revert": "reverts",
+    "ci_fix": "CI fail-and-fix cycles",
+    "stall": "stalls",
+    "ping_pong": "ping-pong",
+    "abandoned": "abandoned work",
+}
+_ASSUMPTIONS: Final = {
+    "rework_loop": "the design assumes work leaves {where} done, not sent back again and again",
+    "reopen": "the design assumes work that reached its end stage stays done",
+    "revert": "the design assumes the checks before {where} stop changes that must be reverted",
+    "ci_fix": "the design assumes work reaches CI ready to pass",
+    "stall": "the design assumes a visit to {where} takes at most {limit}",
+    "ping_pong": "the design assumes work in {where} stays with whoever picked it up",
+    "abandoned": "the design assumes work that enters {where} moves on within {limit}",
+}
+
+
+def _subject_name(type_: str, stage: str | None, scope: str | None) -> str:
+    name = _WORDS.get(type_, type_.replace("_", " "))
+    if stage:
+        name += f" in {stage}"
+    if scope:
+        name += f" on {scope}"
+    return name
+
+
+def _suggestion(
+    type_: str, stage: str | None, design: Design | None, limit_s: float | None, row: dict[str, Any]
+) -> dict[str, str] | None:
+    """A design edit where the log supports one (a stall limit the design does not state)."""
+    if design is None or stage is None or stage not in design.order:
+        return None
+    st = design.stage(stage)
+    if type_ in ("stall", "abandoned") and st.expected is None and limit_s:
+        days = max(1, round(limit_s / 86400))
+        return {
+            "patch": f"stages:\n  - id: {stage}\n    expected: {days}d",
+            "effect": (
+                f"states the {human_duration(days * 86400)} the work in {stage} is expected to "
+                f"take; {row['cases']} cases went over it"
+            ),
+        }
+    return None
+
+
 def failure_patterns(
-    log: pl.DataFrame,
-    view: DesignView | None = None,
+    events: pl.DataFrame,
+    design: Design | None = None,
     events_attrs: pl.DataFrame | None = None,
     *,
     min_cases: int = MIN_CASES,
     min_weeks: int = MIN_WEEKS,
     occurrences: pl.DataFrame | None = None,
+    scopes: pl.DataFrame | None = None,
+    tiers: pl.DataFrame | None = None,
 ) -> list[Finding]:
-    """Findings for recurring failure patterns, with weekly counts and a Mann-Kendall trend.
+    """Findings for recurring failure patterns, with weekly counts and a Mann–Kendall trend.
 
-    Severity: ``high`` when the pattern touches at least 10 % of all cases or
-    is rising, ``medium`` at 3 %, ``low`` otherwise. With a design, shares and
-    weekly rates are of the cases in the workflow (see the module docstring).
+    ``events``: :func:`wfmine.stages.stage_events` of the cases to judge.
+    ``scopes`` (``case_id, scope``): the project (or team) each case belongs
+    to, scoping signatures. ``tiers`` (``case_id, tier``): risk tiers
+    (conformance's), for severity. Severity follows impact: ``high`` when the
+    pattern touches at least 10 % of the cases in its scope, is rising, or
+    hits high-stakes work; ``medium`` at 3 %; ``low`` otherwise.
     """
-    occ = occurrences if occurrences is not None else failure_occurrences(log, view, events_attrs)
+    occ = (
+        occurrences
+        if occurrences is not None
+        else failure_occurrences(events, design, events_attrs)
+    )
     if occ.height == 0:
         return []
-    log = _in_workflow(log, view)
-    total_cases = max(log["case_id"].n_unique(), 1)
-    weekly = weekly_pattern_counts(log, occ)
+    occ = _with_scope(consequences(occ), scopes)
+    roots = occ.filter(pl.col("root_type").is_null())
+    follow = (
+        occ.filter(pl.col("root_type").is_not_null())
+        .group_by("case_id", "root_type")
+        .agg(pl.format("{}@{}", "type", pl.col("stage").fill_null("-")).unique().sort().alias("_c"))
+    )
+    cases_in = _with_scope(events.select("case_id").unique(), scopes)
+    in_scope = dict(cases_in.group_by("scope").len().iter_rows())
+    weekly = weekly_pattern_counts(events, roots, scopes)
+    visits = stage_visits(events) if design is not None else None
+    limits = (
+        dict(stall_limits(visits, design).select("stage", "limit_s").iter_rows())
+        if visits is not None
+        else {}
+    )
+    high_stakes = (
+        tiers.filter(pl.col("tier") == "high_stakes").select("case_id")
+        if tiers is not None
+        else pl.DataFrame(schema={"case_id": pl.String})
+    )
     summary = (
-        occ.with_columns(_week(pl.col("timestamp")).alias("week"))
-        .group_by("type", "stage")
+        roots.with_columns(
+            _week(pl.col("timestamp")).alias("week"),
+            pl.col("case_id").is_in(high_stakes["case_id"].implode()).alias("_hs"),
+        )
+        .group_by("type", "stage", "scope")
         .agg(
             pl.col("case_id").n_unique().alias("cases"),
             pl.len().alias("occurrences"),
@@ -564,53 +763,92 @@ def failure_patterns(
             pl.col("timestamp").min().alias("first_seen"),
             pl.col("timestamp").max().alias("last_seen"),
             pl.col("case_id").unique().sort().head(10).alias("examples"),
+            pl.col("case_id").unique().sort().alias("_all"),
+            pl.col("wait_s").sum().alias("wait_s"),
+            pl.col("case_id").filter(pl.col("_hs")).n_unique().alias("high_stakes_cases"),
         )
         .filter((pl.col("cases") >= min_cases) & (pl.col("weeks") >= min_weeks))
-        .sort(["type", "stage"], nulls_last=True)
+        .sort(["type", "stage", "scope"], nulls_last=True)
     )
     out: list[Finding] = []
     for row in summary.iter_rows(named=True):
         series = weekly.filter(
-            (pl.col("type") == row["type"]) & pl.col("stage").eq_missing(pl.lit(row["stage"]))
+            (pl.col("type") == row["type"])
+            & pl.col("stage").eq_missing(pl.lit(row["stage"], dtype=pl.String))
+            & pl.col("scope").eq_missing(pl.lit(row["scope"], dtype=pl.String))
         )
         rates = series.filter(pl.col("rate").is_not_null())
-        mk: dict[str, Any] = dict(mann_kendall(rates["rate"].to_list()))
-        trend = mk["trend"] if mk["trend"] in ("rising", "declining", "stable") else None
-        share = row["cases"] / total_cases
+        mk = trend_test(rates["rate"].to_list())
+        trend = str(mk["trend"])
+        total = max(int(in_scope.get(row["scope"], 0)), row["cases"], 1)
+        share = row["cases"] / total
         severity = (
-            "high" if share >= 0.10 or trend == "rising" else "medium" if share >= 0.03 else "low"
+            "high"
+            if share >= 0.10 or trend == "rising" or row["high_stakes_cases"]
+            else "medium"
+            if share >= 0.03
+            else "low"
         )
-        where = f" in {row['stage']}" if row["stage"] else ""
-        subject = f"{row['type']}@{row['stage']}" if row["stage"] else row["type"]
+        parts = [row["type"]]
+        if row["stage"]:
+            parts.append(row["stage"])
+        subject = "@".join(parts) + (f"/{row['scope']}" if row["scope"] else "")
+        name = _subject_name(row["type"], row["stage"], row["scope"])
+        where = row["stage"] or "a stage"
+        limit_s = limits.get(row["stage"]) if row["stage"] else None
+        caused = follow.filter(
+            (pl.col("root_type") == row["type"]) & pl.col("case_id").is_in(row["_all"])
+        )
+        consequence_list = sorted({c for cs in caused["_c"].to_list() for c in cs})
+        trend_words = {
+            "rising": ", rising",
+            "declining": ", declining",
+            "stable": ", stable",
+        }.get(trend, "")
+        summary_text = (
+            f"{name[0].upper()}{name[1:]} recur: {row['cases']} cases ({share:.0%}) over "
+            f"{row['weeks']} weeks{trend_words}."
+        )
+        assumption = _ASSUMPTIONS.get(row["type"], "the design assumes this does not recur").format(
+            where=where, limit=human_duration(limit_s) if limit_s else "its usual time"
+        )
         out.append(
             Finding(
                 kind="failure_pattern",
                 subject=subject,
                 severity=severity,
-                summary=(
-                    f"{row['type'].replace('_', ' ').capitalize()}{where} recurs: {row['cases']} "
-                    f"cases ({share:.0%}) over {row['weeks']} weeks"
-                    + (f", {trend}" if trend else "")
-                    + "."
-                ),
+                summary=summary_text,
                 evidence={
                     "type": row["type"],
                     "stage": row["stage"],
+                    "scope": row["scope"],
                     "cases": row["examples"],
                     "case_count": row["cases"],
+                    "cases_in_scope": total,
                     "events": row["occurrences"],
                     "weeks": row["weeks"],
                     "case_share": round(share, 4),
+                    "high_stakes_cases": row["high_stakes_cases"],
+                    "wait_s": round(row["wait_s"], 1) if row["wait_s"] else None,
+                    "stall_limit_s": round(limit_s, 1) if limit_s else None,
+                    "consequences": consequence_list,
+                    "consequence_cases": caused.height,
                     "weekly": [
                         {"week": w.date().isoformat(), "cases": c, "active_cases": a}
                         for w, c, a in series.select("week", "cases", "active_cases").iter_rows()
                     ],
                     "trend_test": {**mk, "series": "weekly cases with the pattern / active cases"},
                     "recurrence_rule": f">= {min_cases} cases across >= {min_weeks} weeks",
+                    "judged": "the cases conformance judges"
+                    if design is not None
+                    else "every case of the log",
                 },
                 first_seen=row["first_seen"],
                 last_seen=row["last_seen"],
                 trend=trend,
+                subject_name=name,
+                assumption=assumption[0].upper() + assumption[1:] + ".",
+                suggestion=_suggestion(row["type"], row["stage"], design, limit_s, row),
             )
         )
     return out

@@ -28,17 +28,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import polars as pl
 
-from wfmine.findings._design import as_view, map_stages
+from wfmine.conformance import ConformanceResult
+from wfmine.design import Design
+from wfmine.findings._events import MAPPED, staged_events
 from wfmine.findings.failures import (
     failure_occurrences,
     stall_recoveries,
     weekly_pattern_counts,
 )
-from wfmine.findings.seams import handoffs, workflow_steps
+from wfmine.findings.seams import handoffs
+from wfmine.stages import case_scope, last_in_group
 
 __all__ = ["READY_SHARE", "metrics"]
 
@@ -52,34 +55,78 @@ def _week(e: pl.Expr) -> pl.Expr:
     return e.dt.truncate("1w").alias("week")
 
 
+def judged_events(
+    log: pl.DataFrame,
+    design: Design | None,
+    *,
+    staged: pl.DataFrame | None = None,
+    conformance: ConformanceResult | None = None,
+    accounts: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The stage events of the cases a design judges (every case without a design).
+
+    ``staged``: :func:`wfmine.stages.stage_events` of ``log`` when the caller
+    has it; ``conformance``: the result whose ``cases`` are the judged ones
+    (else :func:`wfmine.stages.case_scope` decides, as conformance does).
+    """
+    events = staged if staged is not None else staged_events(log, design, accounts=accounts)
+    if design is None:
+        return events
+    if conformance is not None:
+        judged = conformance.cases.select("case_id")
+    else:
+        judged, _ = case_scope(events)
+    return events.join(judged, on="case_id", how="semi", maintain_order="left")
+
+
 def metrics(
-    log: pl.DataFrame, design: Any = None, *, events_attrs: pl.DataFrame | None = None
+    log: pl.DataFrame,
+    design: Design | None = None,
+    *,
+    events_attrs: pl.DataFrame | None = None,
+    staged: pl.DataFrame | None = None,
+    conformance: ConformanceResult | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The architect's metrics as a dict of frames (see the module docstring).
+
+    ``staged`` / ``conformance``: the stage events and conformance result of
+    the same log and design, when the caller has them (computed otherwise).
 
     >>> import polars as pl
     >>> from wfmine.model import LOG_SCHEMA
     >>> sorted(metrics(pl.DataFrame(schema=LOG_SCHEMA)))[:2]
     ['agent_readiness', 'failure_weekly']
     """
-    view = as_view(design)
-    log = map_stages(log, view)
+    view = design
+    log = judged_events(log, design, staged=staged, conformance=conformance)
     out: dict[str, pl.DataFrame] = {}
-    ordered = log.sort(["case_id", "timestamp", "seq", "event_id"])
-    last = ordered.group_by("case_id").agg(
-        pl.col("timestamp").min().alias("start"),
-        pl.col("timestamp").max().alias("end"),
-        pl.col("stage").drop_nulls().last().alias("last_stage"),
+    last = (
+        log.group_by("case_id")
+        .agg(
+            pl.col("timestamp").min().alias("start"),
+            pl.col("timestamp").max().alias("end"),
+        )
+        .join(
+            log.filter(last_in_group("case_id")).select(
+                "case_id", pl.col("at_stage").alias("last_stage")
+            ),
+            on="case_id",
+            how="left",
+        )
     )
-    if view is not None and view.end:
-        done = last.filter(pl.col("last_stage").is_in(list(view.end)))
+    if view is not None:
+        done = last.filter(pl.col("last_stage").is_in(list(view.end_stages)))
     else:
         done = last
     out["throughput"] = (
         done.group_by(_week(pl.col("end"))).agg(pl.len().alias("completions")).sort("week")
     )
     w = out["throughput"]["completions"].cast(pl.Float64)
-    expected = sum(s.expected_s or 0.0 for s in view.stages) if view else 0.0
+    expected = (
+        sum(s.expected.total_seconds() for s in view.stages if s.expected is not None)
+        if view
+        else 0.0
+    )
     within = (
         done.select(
             ((pl.col("end") - pl.col("start")).dt.total_seconds() <= expected).mean()
@@ -111,15 +158,11 @@ def metrics(
         )
         .sort("week")
     )
-    h = (
-        handoffs(workflow_steps(log, view), dimension="team")
-        if "team" in log.columns
-        else pl.DataFrame()
-    )
+    h = handoffs(log, view, dimension="team")
     if h.height and view is not None:
         owned = pl.lit(False)
         for s in view.seams:
-            owned = owned | ((pl.col("from") == s.src) & (pl.col("to") == s.dst))
+            owned = owned | ((pl.col("from") == s.from_) & (pl.col("to") == s.to))
         out["seam_coverage"] = (
             h.with_columns(owned.alias("owned"))
             .group_by(_week(pl.col("taken_at")))
@@ -141,7 +184,7 @@ def metrics(
 
 
 def _readiness(log: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
-    staged = log.filter(pl.col("stage").is_not_null())
+    staged = log.filter(MAPPED)
     if staged.height == 0:
         return pl.DataFrame(schema={"stage": pl.String, "events": pl.UInt32, "agent_share": pl.Float64,
                                     "agent_rework": pl.Float64, "human_rework": pl.Float64,

@@ -1,23 +1,29 @@
-"""Seams: where a case passes from one team (or performer kind) to another, and who owns that.
+"""Seams: where work passes from one team (or performer kind) to another, and who owns that.
 
-A seam is observed between two consecutive steps of a case whose team
-changes (``team`` seams) or whose performer kind changes between human and
-agent (``performer`` seams). Consecutive events of the same team are one
-step; events with no team (or a kind other than human/agent) are skipped, so
-no seam is invented across unknown ground. For every ``from -> to`` pair the
-table gives handoffs, median / p90 wait (last event of the giving side to the
-first of the taking side), the share that stalls, and the share followed by
-rework (the case comes back to the giving side later). Against a design each
-seam is owned (listed under ``seams:``) or unowned.
+A seam is a handoff of *work*: between two consecutive workflow steps of a
+case, the performing team changes (``team`` seams), or the performer kind
+changes between human and agent (``performer`` seams). Workflow steps are
+the acts someone performed that the design maps onto a stage (every act
+without a design, or when the design maps none) -- read from the stage
+events of the one stage-visit kernel (:func:`wfmine.stages.stage_events`).
+Messages and e-mails around a work item are conversation about the work,
+not the work changing hands, so they do not make a seam.
 
-Only events someone performed are steps (a CI result hands nothing over).
-With a design, seams are read from the *workflow steps* only -- the events
-the design maps onto a stage. Messages and e-mails around a work item
-(a question, a "thanks", a notification) are conversation about the work,
-not the work changing hands; an escalation that really moves work shows up
-in the steps (the item goes from its reporter's team straight to the team
-that builds it). Without a design, or when the design maps no event, every
-event counts.
+Steps performed by automation (a bot account: CI, a tracker automation
+rule, a sync script) make no seam by themselves: automation moving an item
+to Done hands nothing to anyone. Consecutive steps of one side are one run;
+acts with no team are skipped, so no seam is invented across unknown ground.
+
+The *wait* of a handoff is from the handing side's last act on the item to
+the receiving side's first act after it -- any act, including those that map
+to no stage (an assignment, a message on the item's thread): the work waits
+from the moment the giver let go until the taker picks it up, not between
+the two status changes.
+
+For every ``from -> to`` pair the table gives handoffs, median / p90 wait,
+total wait, the share that stalls, and the share followed by rework (the case
+comes back to the giving side later). Against a design each seam is owned
+(listed under ``seams:``) or unowned.
 
 >>> import polars as pl
 >>> seams(pl.DataFrame(schema={"case_id": pl.String, "timestamp": pl.Datetime("us", "UTC"),
@@ -28,19 +34,33 @@ event counts.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Final
 
 import polars as pl
 
-from wfmine.findings._design import DesignView, as_view, map_stages
+from wfmine.design import Design
+from wfmine.findings._events import MAPPED, performed, staged_events
 from wfmine.findings._shape import Finding
+from wfmine.stages import first_in_group, shift_in_group
+from wfmine.units import human_count, human_duration
 
-__all__ = ["STALL_FACTOR", "handoffs", "seams", "unowned_seams", "workflow_steps"]
+__all__ = [
+    "MIN_HANDOFFS",
+    "STALL_FACTOR",
+    "TOP_SEAMS",
+    "handoffs",
+    "seams",
+    "unowned_seams",
+    "workflow_steps",
+]
 
 #: a handoff stalls when its wait exceeds this many times the median wait of all handoffs
 STALL_FACTOR: Final = 3.0
 #: an unowned seam needs this many handoffs to become a finding
 MIN_HANDOFFS: Final = 3
+#: without a design: the seams reported one by one (the rest in one summary finding)
+TOP_SEAMS: Final = 5
 
 _SEAM_SCHEMA: Final[dict[str, Any]] = {
     "dimension": pl.String, "from": pl.String, "to": pl.String, "handoffs": pl.UInt32,
@@ -50,94 +70,129 @@ _SEAM_SCHEMA: Final[dict[str, Any]] = {
     "last_seen": pl.Datetime("us", "UTC"), "example_cases": pl.List(pl.String),
 }  # fmt: skip
 
+_HANDOFF_SCHEMA: Final[dict[str, Any]] = {
+    "case_id": pl.String, "from": pl.String, "to": pl.String,
+    "left_at": pl.Datetime("us", "UTC"), "taken_at": pl.Datetime("us", "UTC"),
+    "wait_s": pl.Float64, "rework": pl.Boolean, "dimension": pl.String,
+}  # fmt: skip
 
-def workflow_steps(log: pl.DataFrame, design: Any = None) -> pl.DataFrame:
-    """The events of ``log`` that are steps: performed by someone and, with a design, mapped.
 
-    An event no one performed (a CI result, a merge record whose actor the
-    export left out) hands nothing over: it has no performing team. (A log
-    that names no actor at all keeps every event.) With a design, only the
-    events mapped onto a stage are workflow steps; when the design maps none,
-    every event counts.
-    """
-    if "actor_id" in log.columns and log["actor_id"].null_count() < log.height:
-        log = log.filter(pl.col("actor_id").is_not_null())
-    view = as_view(design)
-    if view is None:
+def _events(log: pl.DataFrame, design: Design | None) -> pl.DataFrame:
+    """Stage events of ``log`` (``log`` itself when it already is one)."""
+    if "at_stage" in log.columns and "performed" in log.columns:
         return log
-    staged = map_stages(log, view)
-    steps = staged.filter(pl.col("stage").is_not_null())
-    return steps if steps.height else staged
+    return staged_events(log, design)
 
 
-def _steps(log: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Collapse consecutive events of a case with the same ``column`` value into steps."""
-    df = (
-        log.filter(pl.col(column).is_not_null())
-        .sort(["case_id", "timestamp", "seq", "event_id"])
-        .with_columns(
-            (pl.col(column) != pl.col(column).shift(1).over("case_id"))
-            .fill_null(True)
-            .cum_sum()
-            .over("case_id")
-            .alias("_step")
+def _acts(events: pl.DataFrame, automation: Collection[str]) -> pl.DataFrame:
+    """The acts of people and agents: performed, not by a bot or known automation."""
+    bot = (pl.col("actor_kind").fill_null("") == "bot") | pl.col("actor_id").is_in(
+        sorted(automation)
+    ).fill_null(False)
+    return events.filter(performed(events) & ~bot)
+
+
+def workflow_steps(
+    log: pl.DataFrame, design: Design | None = None, *, automation: Collection[str] = ()
+) -> pl.DataFrame:
+    """The acts of ``log`` that are workflow steps (see the module docstring)."""
+    acts = _acts(_events(log, design), automation)
+    if design is None:
+        return acts
+    steps = acts.filter(MAPPED)
+    return steps if steps.height else acts
+
+
+def _side(dimension: str) -> pl.Expr:
+    if dimension == "performer":
+        kind = (
+            pl.when(pl.col("agent").is_not_null())
+            .then(pl.lit("agent"))
+            .otherwise(pl.col("actor_kind"))
         )
+        return pl.when(kind.is_in(["human", "agent"])).then(kind).otherwise(None)
+    return pl.col("team")
+
+
+def handoffs(
+    log: pl.DataFrame,
+    design: Design | None = None,
+    *,
+    dimension: str = "team",
+    automation: Collection[str] = (),
+) -> pl.DataFrame:
+    """One row per handoff: ``case_id, from, to, left_at, taken_at, wait_s, rework, dimension``.
+
+    ``log``: a flat log or its stage events. ``dimension`` is ``"team"``
+    (the ``team`` column) or ``"performer"`` (human / agent).
+    """
+    events = _events(log, design)
+    acts = _acts(events, automation).with_columns(_side(dimension).alias("_side"))
+    acts = acts.filter(pl.col("_side").is_not_null())
+    steps = acts.filter(MAPPED) if design is not None else acts
+    if design is not None and steps.height == 0:
+        steps = acts
+    if steps.height == 0:
+        return pl.DataFrame(schema=_HANDOFF_SCHEMA)
+    change = first_in_group("case_id") | (pl.col("_side") != pl.col("_side").shift(1))
+    runs = steps.filter(change).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("case_id").alias("_run")
+    )
+    last_run = runs.group_by("case_id", "_side").agg(pl.col("_run").max().alias("_last"))
+    h = (
+        runs.with_columns(
+            shift_in_group(pl.col("_side"), "case_id", 1).alias("from"),
+            pl.col("_side").alias("to"),
+            pl.col("timestamp").alias("_b_first"),
+        )
+        .filter(pl.col("from").is_not_null())
+        .select("case_id", "from", "to", "_b_first", "_run")
+        .join(last_run.rename({"_side": "from"}), on=["case_id", "from"], how="left")
+        .with_columns((pl.col("_last") > pl.col("_run")).fill_null(False).alias("rework"))
+    )
+    # the giver's last act before the taker's first step, and the taker's first act after it
+    any_acts = acts.select("case_id", "_side", "timestamp").sort("timestamp")
+    left = h.sort("_b_first").join_asof(
+        any_acts.rename({"_side": "from", "timestamp": "left_at"}),
+        left_on="_b_first",
+        right_on="left_at",
+        by=["case_id", "from"],
+        strategy="backward",
+        check_sortedness=False,
+    )
+    left = left.with_columns(pl.coalesce("left_at", "_b_first").alias("left_at"))
+    taken = left.sort("left_at").join_asof(
+        any_acts.rename({"_side": "to", "timestamp": "taken_at"}),
+        left_on="left_at",
+        right_on="taken_at",
+        by=["case_id", "to"],
+        strategy="forward",
+        check_sortedness=False,
+    )
+    taken = taken.with_columns(
+        pl.min_horizontal(pl.coalesce("taken_at", "_b_first"), "_b_first").alias("taken_at")
     )
     return (
-        df.group_by("case_id", "_step")
-        .agg(
-            pl.col(column).first().alias("side"),
-            pl.col("timestamp").min().alias("start"),
-            pl.col("timestamp").max().alias("end"),
+        taken.with_columns(
+            (pl.col("taken_at") - pl.col("left_at"))
+            .dt.total_seconds(fractional=True)
+            .alias("wait_s"),
+            pl.lit(dimension).alias("dimension"),
         )
-        .sort(["case_id", "_step"])
+        .select(list(_HANDOFF_SCHEMA))
+        .cast(_HANDOFF_SCHEMA)  # type: ignore[arg-type]
+        .sort("case_id", "taken_at", "from", "to")
     )
 
 
-def handoffs(log: pl.DataFrame, *, dimension: str = "team") -> pl.DataFrame:
-    """One row per handoff: ``case_id, from, to, left_at, taken_at, wait_s, rework``.
-
-    ``dimension`` is ``"team"`` (the ``team`` column) or ``"performer"``
-    (``actor_kind`` restricted to human and agent).
-    """
-    if dimension == "performer":
-        src = log.with_columns(
-            pl.when(pl.col("actor_kind").is_in(["human", "agent"]))
-            .then(pl.col("actor_kind"))
-            .alias("_side")
-        )
-    else:
-        src = log.with_columns(pl.col("team").alias("_side"))
-    steps = _steps(src, "_side")
-    last_visit = steps.group_by("case_id", "side").agg(pl.col("_step").max().alias("_last"))
-    out = (
-        steps.with_columns(
-            pl.col("side").shift(-1).over("case_id").alias("to"),
-            pl.col("start").shift(-1).over("case_id").alias("taken_at"),
-        )
-        .filter(pl.col("to").is_not_null())
-        .join(last_visit, on=["case_id", "side"], how="left")
-        .select(
-            "case_id",
-            pl.col("side").alias("from"),
-            "to",
-            pl.col("end").alias("left_at"),
-            "taken_at",
-            (pl.col("taken_at") - pl.col("end")).dt.total_seconds(fractional=True).alias("wait_s"),
-            (pl.col("_last") > pl.col("_step") + 1).alias("rework"),
-        )
-    )
-    return out.with_columns(pl.lit(dimension).alias("dimension"))
-
-
-def _owned_expr(view: DesignView | None) -> tuple[pl.Expr, pl.Expr]:
-    if view is None:
+def _owned_expr(design: Design | None) -> tuple[pl.Expr, pl.Expr]:
+    if design is None:
         return pl.lit(None, dtype=pl.Boolean), pl.lit(None, dtype=pl.String)
     owned: Any = pl.lit(False)
     owner: Any = pl.lit(None, dtype=pl.String)
-    for seam in reversed(view.seams):
-        cond = ((pl.col("from") == seam.src) | pl.lit(seam.src == "*")) & (
-            (pl.col("to") == seam.dst) | pl.lit(seam.dst == "*")
+    for seam in reversed(design.seams):
+        cond = ((pl.col("from") == seam.from_) | pl.lit(seam.from_ == "*")) & (
+            (pl.col("to") == seam.to) | pl.lit(seam.to == "*")
         )
         owned = pl.when(cond).then(pl.lit(True)).otherwise(owned)
         owner = pl.when(cond).then(pl.lit(seam.owner)).otherwise(owner)
@@ -146,20 +201,26 @@ def _owned_expr(view: DesignView | None) -> tuple[pl.Expr, pl.Expr]:
 
 def seams(
     log: pl.DataFrame,
-    design: Any = None,
+    design: Design | None = None,
     *,
     stall_factor: float = STALL_FACTOR,
     dimensions: tuple[str, ...] = ("team", "performer"),
+    automation: Collection[str] = (),
 ) -> pl.DataFrame:
     """The seam table: every observed ``from -> to`` with its figures, owned or not.
 
-    Stall threshold: ``stall_factor`` x the median wait of all handoffs of the
-    same dimension. ``owned`` is null without a design. With a design, only
-    workflow steps count (:func:`workflow_steps`).
+    ``log``: a flat log or its stage events (:func:`wfmine.stages.stage_events`).
+    Stall threshold: ``stall_factor`` x the median wait of all handoffs of
+    the same dimension. ``owned`` is null without a design. ``automation``:
+    actor ids taken for automation beyond the log's ``actor_kind`` (e.g.
+    detected by behaviour), whose steps hand nothing over.
     """
-    view = as_view(design)
-    log = workflow_steps(log, view)
-    parts = [handoffs(log, dimension=d) for d in dimensions if _has(log, d)]
+    events = _events(log, design)
+    parts = [
+        handoffs(events, design, dimension=d, automation=automation)
+        for d in dimensions
+        if _has(events, d)
+    ]
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame(schema=_SEAM_SCHEMA)
@@ -168,7 +229,7 @@ def seams(
             "_stall"
         )
     )
-    owned, owner = _owned_expr(view)
+    owned, owner = _owned_expr(design)
     table = (
         h.sort(["case_id", "taken_at"])
         .group_by("dimension", "from", "to")
@@ -193,54 +254,70 @@ def seams(
     )
 
 
-def _has(log: pl.DataFrame, dimension: str) -> bool:
+def _has(events: pl.DataFrame, dimension: str) -> bool:
     column = "actor_kind" if dimension == "performer" else "team"
-    return column in log.columns
+    return column in events.columns and events.get_column(column).null_count() < events.height
+
+
+def _severity(prev_share: float, stall_share: float) -> str:
+    if prev_share < 0.5 or stall_share >= 1 / 3:
+        return "high"
+    if prev_share < 0.8:
+        return "medium"
+    return "low"
 
 
 def unowned_seams(
     log: pl.DataFrame,
-    design: Any,
+    design: Design | None,
     *,
     stall_factor: float = STALL_FACTOR,
     min_handoffs: int = MIN_HANDOFFS,
     table: pl.DataFrame | None = None,
+    automation: Collection[str] = (),
+    top: int = TOP_SEAMS,
 ) -> list[Finding]:
-    """Findings for seams the design does not own, ranked by the total waiting they cause.
+    """Findings for seams nobody owns, ranked by the total waiting they cause.
 
-    Needs a design (ownership is defined there); without one, returns nothing.
-    Severity: ``high`` for the seams that together cause the first half of
-    all unowned waiting or that stall in a third of handoffs, ``medium`` for
-    the next 30 %, ``low`` for the rest.
+    With a design: every seam it does not own with at least ``min_handoffs``
+    handoffs. Without one nothing is owned, so only the ``top`` seams by
+    waiting caused are reported one by one and the rest in one summary
+    finding. Severity: ``high`` for the seams that together cause the first
+    half of all unowned waiting or that stall in a third of handoffs,
+    ``medium`` for the next 30 %, ``low`` for the rest.
     """
-    if as_view(design) is None:
-        return []
-    t = table if table is not None else seams(log, design, stall_factor=stall_factor)
-    un = t.filter((pl.col("owned") == False) & (pl.col("handoffs") >= min_handoffs))  # noqa: E712
+    t = (
+        table
+        if table is not None
+        else seams(log, design, stall_factor=stall_factor, automation=automation)
+    )
+    un = t.filter((pl.col("owned") != True).fill_null(True) & (pl.col("handoffs") >= min_handoffs))  # noqa: E712
     if un.height == 0:
         return []
     total = float(un["wait_total_s"].sum()) or 1.0
     un = un.with_columns((pl.col("wait_total_s").cum_sum() / total).alias("_cum"))
+    rest = un.slice(top) if design is None else un.head(0)
+    shown = un.head(top) if design is None else un
     out: list[Finding] = []
-    for row in un.iter_rows(named=True):
+    for row in shown.iter_rows(named=True):
         prev = row["_cum"] - row["wait_total_s"] / total
-        if prev < 0.5 or (row["stall_share"] or 0) >= 1 / 3:
-            severity = "high"
-        elif prev < 0.8:
-            severity = "medium"
-        else:
-            severity = "low"
         subject = f"{row['from']} -> {row['to']}"
-        hours = (row["wait_median_s"] or 0) / 3600
+        name = f"{row['from']} → {row['to']}"
+        what = "handoff" if row["dimension"] == "team" else "handoff between performer kinds"
+        median = human_duration(row["wait_median_s"])
+        owner = row["to"] if row["dimension"] == "team" else "<team>"
+        owner_note = (
+            "  # the receiving team; name whoever should own it" if owner != "<team>" else ""
+        )
         out.append(
             Finding(
                 kind="unowned_seam",
                 subject=subject,
-                severity=severity,
+                severity=_severity(prev, row["stall_share"] or 0.0),
                 summary=(
-                    f"No one owns the {row['dimension']} handoff {subject}: {row['handoffs']} "
-                    f"handoffs, median wait {hours:.1f} h, {row['stall_share']:.0%} stall; "
-                    f"name an owner in the design's seams."
+                    f"No one owns the {what} {name}: {human_count(row['handoffs'])} handoffs, "
+                    f"median wait {median}, {row['stall_share']:.0%} stall"
+                    + ("; name an owner in the design's seams." if design is not None else ".")
                 ),
                 evidence={
                     "dimension": row["dimension"],
@@ -253,12 +330,70 @@ def unowned_seams(
                     "wait_median_s": _r(row["wait_median_s"]),
                     "wait_p90_s": _r(row["wait_p90_s"]),
                     "wait_total_s": _r(row["wait_total_s"]),
+                    "wait_share": _r(row["wait_total_s"] / total),
                     "stall_share": _r(row["stall_share"]),
                     "stall_rule": f"wait > {stall_factor:g} x median wait of all handoffs",
                     "rework_share": _r(row["rework_share"]),
+                    "wait_rule": "giver's last act on the item -> taker's first act after it",
                 },
                 first_seen=row["first_seen"],
                 last_seen=row["last_seen"],
+                subject_name=name,
+                assumption=(
+                    f"The design assumes every handoff from {row['from']} to {row['to']} has an "
+                    "owner."
+                    if design is not None
+                    else f"Handoffs from {row['from']} to {row['to']} have someone who sees them "
+                    "through."
+                ),
+                suggestion={
+                    "patch": (
+                        f"seams:\n  - {{from: {row['from']}, to: {row['to']}, owner: {owner}}}"
+                        + owner_note
+                    ),
+                    "effect": (
+                        f"covers {human_count(row['handoffs'])} handoffs in "
+                        f"{human_count(row['cases'])} cases with a median wait of {median} "
+                        f"({human_duration(row['wait_total_s'])} of waiting in all)"
+                    ),
+                },
+            )
+        )
+    if rest.height:
+        waited = float(rest["wait_total_s"].sum())
+        out.append(
+            Finding(
+                kind="unowned_seam",
+                subject="other handoffs",
+                severity="low",
+                summary=(
+                    f"{human_count(rest.height)} more handoff pairs "
+                    f"({human_count(int(rest['handoffs'].sum()))} handoffs) cause the remaining "
+                    f"{waited / total:.0%} of the waiting."
+                ),
+                evidence={
+                    "pairs": rest.height,
+                    "handoffs": int(rest["handoffs"].sum()),
+                    "events": int(rest["handoffs"].sum()) * 2,
+                    "cases": [],
+                    "wait_total_s": _r(waited),
+                    "wait_share": _r(waited / total),
+                    "seams": [
+                        {
+                            "from": r["from"],
+                            "to": r["to"],
+                            "dimension": r["dimension"],
+                            "handoffs": r["handoffs"],
+                            "wait_total_s": _r(r["wait_total_s"]),
+                        }
+                        for r in rest.head(50).iter_rows(named=True)
+                    ],
+                },
+                first_seen=rest["first_seen"].min(),
+                last_seen=rest["last_seen"].max(),
+                subject_name="other handoffs",
+                assumption=None,
+                suggestion=None,
             )
         )
     return out

@@ -38,7 +38,8 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine.findings._design import DesignView
+from wfmine.design import Design
+from wfmine.findings._events import MAPPED, stage_context
 from wfmine.findings._shape import Finding
 from wfmine.findings.signals import Signals, load_signals
 
@@ -49,8 +50,6 @@ MIN_AI_EVENTS: Final = 1
 #: events an agent needs outside its stages before an out_of_stage finding; one
 #: is enough in an irreversible or human-only stage
 MIN_OUT_OF_STAGE_EVENTS: Final = 2
-
-_ORDER: Final = ["case_id", "timestamp", "seq", "event_id"]
 
 
 def _severity(events: int, risky: bool) -> str:
@@ -74,30 +73,30 @@ def _account_links(accounts: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
-def _agent_map(view: DesignView | None, links: pl.DataFrame) -> dict[str, str]:
+def _agent_map(design: Design | None, links: pl.DataFrame) -> dict[str, str]:
     """Every id under which a registered agent may appear -> the registry id."""
-    if view is None:
+    if design is None:
         return {}
     resolved = dict(links.iter_rows())
     out: dict[str, str] = {}
-    for a in view.agents:
+    for a in design.agents:
         for key in (a.id, *a.accounts, *(resolved[x] for x in a.accounts if x in resolved)):
             out.setdefault(key, a.id)
     return out
 
 
 def _agent_tools(
-    view: DesignView | None, links: pl.DataFrame, agents: dict[str, str], sig: Signals
+    design: Design | None, links: pl.DataFrame, agents: dict[str, str], sig: Signals
 ) -> pl.DataFrame:
     """``ai_tool, stage`` pairs the registry sanctions (a null stage: any stage of the entry)."""
     schema = {"ai_tool": pl.String, "stage": pl.String}
-    if view is None or not view.agents:
+    if design is None or not design.agents:
         return pl.DataFrame(schema=schema)
     by_actor: dict[str, list[str]] = {}
     for account, actor in links.iter_rows():
         by_actor.setdefault(actor, []).append(account)
     rows: list[tuple[str, str]] = []
-    for entry in view.agents:
+    for entry in design.agents:
         actors = {k for k, v in agents.items() if v == entry.id}
         accounts = set(entry.accounts) | {x for a in actors for x in by_actor.get(a, [])}
         tools = set()
@@ -110,18 +109,16 @@ def _agent_tools(
     return pl.DataFrame(rows, schema=schema, orient="row").unique()
 
 
-def _context(log: pl.DataFrame) -> pl.DataFrame:
-    """The log in case order with ``_stage`` (the event's stage, else the case's last one)."""
-    return log.sort(_ORDER).with_columns(
-        pl.coalesce(pl.col("stage"), pl.col("stage").forward_fill().over("case_id")).alias("_stage")
-    )
+def _context(events: pl.DataFrame) -> pl.DataFrame:
+    """The stage events with ``_stage``: the event's own stage, else where the case is."""
+    return events.with_columns(stage_context().alias("_stage"))
 
 
 def shadow_agents(
     log: pl.DataFrame,
     actors: pl.DataFrame,
     ai: pl.DataFrame,
-    view: DesignView | None,
+    design: Design | None,
     *,
     declared: dict[str, str] | None = None,
     accounts: pl.DataFrame | None = None,
@@ -140,9 +137,9 @@ def shadow_agents(
     declared = declared or {}
     sig = signals or load_signals()
     links = _account_links(accounts)
-    agents = _agent_map(view, links)
-    human_stages = {s.id for s in view.stages if s.performer == "human"} if view else set()
-    risky = ({s.id for s in view.stages if s.irreversible} | human_stages) if view else set()
+    agents = _agent_map(design, links)
+    human_stages = {s.id for s in design.stages if s.performer == "human"} if design else set()
+    risky = ({s.id for s in design.stages if s.irreversible} | human_stages) if design else set()
     ctx = _context(log)
     per_actor = ctx.group_by("actor_id").agg(
         pl.col("_stage").drop_nulls().unique().sort().alias("stages"),
@@ -152,8 +149,8 @@ def shadow_agents(
     )
     info = {r["actor_id"]: r for r in per_actor.iter_rows(named=True)}
     out = _undeclared(actors, info, agents, declared, human_stages, risky, threshold)
-    out += _signatures(ctx, actors, ai, view, links, agents, declared, human_stages, sig)
-    out += _out_of_stage(ctx, view, agents, risky)
+    out += _signatures(ctx, actors, ai, design, links, agents, declared, human_stages, sig)
+    out += _out_of_stage(ctx, design, agents, risky)
     return _merge(out)
 
 
@@ -216,7 +213,7 @@ def _signatures(
     ctx: pl.DataFrame,
     actors: pl.DataFrame,
     ai: pl.DataFrame,
-    view: DesignView | None,
+    design: Design | None,
     links: pl.DataFrame,
     agents: dict[str, str],
     declared: dict[str, str],
@@ -251,8 +248,8 @@ def _signatures(
     ).filter(pl.col("actor_id").is_not_null())
     if signed.height == 0:
         return []
-    if view is not None:
-        allowed = _agent_tools(view, links, agents, sig).with_columns(pl.lit(True).alias("_ok"))
+    if design is not None:
+        allowed = _agent_tools(design, links, agents, sig).with_columns(pl.lit(True).alias("_ok"))
         human = pl.col("_stage").is_in(sorted(human_stages))
         signed = (
             signed.join(allowed.rename({"stage": "_stage"}), on=["ai_tool", "_stage"], how="left")
@@ -293,7 +290,7 @@ def _signatures(
             continue
         tools = ", ".join(row["tools"])
         where = ", ".join(row["stages"]) or "unmapped stages"
-        if view is None:
+        if design is None:
             summary = f"{actor} submits work signed by {tools}."
         elif row["in_human"]:
             summary = (
@@ -309,7 +306,7 @@ def _signatures(
             Finding(
                 kind="shadow_agent",
                 subject=actor,
-                severity=_severity(row["n"], bool(row["in_human"])) if view else "low",
+                severity=_severity(row["n"], bool(row["in_human"])) if design else "low",
                 summary=summary,
                 evidence={
                     "type": "ai_signature",
@@ -328,11 +325,11 @@ def _signatures(
 
 
 def _out_of_stage(
-    ctx: pl.DataFrame, view: DesignView | None, agents: dict[str, str], risky: set[str]
+    ctx: pl.DataFrame, design: Design | None, agents: dict[str, str], risky: set[str]
 ) -> list[Finding]:
-    if view is None or not agents:
+    if design is None or not agents:
         return []
-    allowed = {a.id: sorted(set(a.stages)) for a in view.agents}
+    allowed = {a.id: sorted(set(a.stages)) for a in design.agents}
     keys = pl.DataFrame(
         {"actor_id": list(agents), "_agent": list(agents.values())},
         schema={"actor_id": pl.String, "_agent": pl.String},
@@ -346,7 +343,7 @@ def _out_of_stage(
         pl.col("actor_id").drop_nulls().first().alias("_obj_author")
     )
     acting = (
-        ctx.filter(pl.col("stage").is_not_null())
+        ctx.filter(MAPPED)
         .join(keys, on="actor_id", how="inner")
         .join(permitted, on=["_agent", "stage"], how="left")
         .filter(pl.col("_ok").is_null())
