@@ -217,14 +217,26 @@ var charts=[].map.call(document.querySelectorAll('.wf-chart'),function(d){return
 var de=document.documentElement;
 var wide=[].filter.call(document.querySelectorAll('main *'),function(e){var r=e.getBoundingClientRect();
  return r.width>0&&r.right>window.innerWidth+1&&!e.closest('.tbl,.wf-chart,nav');}).slice(0,5).map(function(e){return e.tagName+'.'+e.className;});
-document.getElementById('probe').textContent=JSON.stringify({errors:window.__errors,title:document.title,
+var out=JSON.stringify({errors:window.__errors,title:document.title,
 pwned:window.__pwned||null,charts:charts,state:de.getAttribute('data-charts'),
 width:window.innerWidth,scroll_width:de.scrollWidth,too_wide:wide,
 groups:[].map.call(document.querySelectorAll('h2.group-title'),function(h){return h.textContent;}),
-headings:[].map.call(document.querySelectorAll('section.card > h3'),function(h){return h.textContent;})});}
+headings:[].map.call(document.querySelectorAll('section.card > h3'),function(h){return h.textContent;})});
+document.getElementById('probe').textContent=out;
+if(window.parent!==window){window.parent.postMessage({probe:out,dom:de.outerHTML},'*');}}
 function openAll(){document.querySelectorAll('details').forEach(function(d){d.open=true;});setTimeout(done,1500);}
 function poll(){n++;if(document.documentElement.getAttribute('data-charts')==='done'||n>80){setTimeout(openAll,300);}else{setTimeout(poll,100);}}
 poll();})();</script>"""
+
+
+#: headless Chromium does not make a window narrower than this
+_MIN_WINDOW = 500
+#: a page showing the report in a frame ``width`` px wide, reporting what the frame's probe saw
+_FRAME = """<!DOCTYPE html><html><body style="margin:0">
+<iframe src="{name}" style="border:0;width:{width}px;height:2400px;display:block"></iframe>
+<pre id="probe"></pre><textarea id="dom"></textarea>
+<script>addEventListener('message',function(e){{document.getElementById('probe').textContent=e.data.probe;
+document.getElementById('dom').textContent=e.data.dom;}});</script></body></html>"""
 
 
 def probe_in_browser(
@@ -243,19 +255,26 @@ def probe_in_browser(
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"
         page.write_text(instrumented, encoding="utf-8")
+        target = page
+        if width < _MIN_WINDOW:  # headless windows are at least 500 px: frame the page instead
+            target = Path(tmp) / "frame.html"
+            target.write_text(_FRAME.format(width=width, name="report.html"), encoding="utf-8")
+            plain_frame = Path(tmp) / "plain-frame.html"
+            plain_frame.write_text(_FRAME.format(width=width, name="plain.html"), encoding="utf-8")
         base = [
             CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--hide-scrollbars", f"--user-data-dir={tmp}/profile", "--virtual-time-budget=20000",
-            f"--window-size={width},2400",
+            f"--window-size={max(width, _MIN_WINDOW)},2400",
         ]  # fmt: skip
         proc = subprocess.run(
-            [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180
+            [*base, "--dump-dom", target.as_uri()], capture_output=True, text=True, timeout=180
         )
         if screenshot is not None:
             plain = Path(tmp) / "plain.html"
             plain.write_text(html, encoding="utf-8")
-            subprocess.run([*base, f"--screenshot={screenshot}", plain.as_uri()],
+            shown = plain if target is page else plain_frame
+            subprocess.run([*base, f"--screenshot={screenshot}", shown.as_uri()],
                            capture_output=True, text=True, timeout=180)  # fmt: skip
     m = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.S)
     if not m or not m.group(1).strip():
@@ -263,7 +282,11 @@ def probe_in_browser(
     import html as _html
 
     result: dict[str, Any] = json.loads(_html.unescape(m.group(1)))
-    result["dom"] = proc.stdout
+    if target is page:
+        result["dom"] = proc.stdout
+    else:
+        d = re.search(r'<textarea id="dom">(.*?)</textarea>', proc.stdout, re.S)
+        result["dom"] = _html.unescape(d.group(1)) if d else ""
     return result
 
 

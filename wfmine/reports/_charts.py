@@ -137,6 +137,11 @@ class Charts:
         h = int(layout.get("height") or 360)
         cls = "wf-chart map" if layout.get("width") else "wf-chart"
         cap = Markup('<p class="caption">{}</p>').format(caption) if caption else Markup("")
+        if cls.endswith("map"):
+            cap = (
+                Markup('<p class="caption map-hint">Scroll sideways to see the whole map.</p>')
+                + cap
+            )
         # data is escaped JSON (script_json): it cannot leave its script element
         return Markup(
             '<div class="{cls}" id="{fid}" data-spec="{fid}-spec" style="min-height:{h}px">'

@@ -117,7 +117,7 @@ def _duration_chart(ctx: Context) -> Markup | None:
     )
     fig.update_layout(
         title={"text": "How long cases take"},
-        xaxis={"title": {"text": f"{unit} from first to last event (slowest 1% in the last bar)"}},
+        xaxis={"title": {"text": f"{unit}, first to last event"}},
         yaxis={"title": {"text": "cases"}},
         bargap=0.05,
     )

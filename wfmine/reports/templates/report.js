@@ -23,6 +23,8 @@ function drawOne(d){
   if(narrow&&!map){s.layout.margin={l:44,r:8,t:40,b:40};}
   window.Plotly.newPlot(d,s.data,s.layout,{displaylogo:false,responsive:true,displayModeBar:map&&!narrow?'hover':false,
    modeBarButtonsToRemove:['select2d','lasso2d','sendDataToCloud']});
+  if(map){var room=d.clientWidth,ratio=room/s.layout.width;  // a map a little too wide shrinks to fit; a big one scrolls
+   if(ratio<1&&ratio>=0.6){d.style.zoom=ratio.toFixed(3);}}
  }catch(e){d.textContent='Chart not drawn: '+e;}}
 function draw(){charts.forEach(function(d){
  var box=d.closest('details');
