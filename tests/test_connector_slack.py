@@ -13,6 +13,7 @@ import pytest
 
 import wfmine
 from tests.conftest import REALDATA, need
+from tests.connector_suite import check_connector
 from wfmine.connectors import slack
 from wfmine.errors import FormatError
 
@@ -260,10 +261,10 @@ def test_deterministic_under_shuffled_messages(tmp_path: Path) -> None:
 
 
 def test_shared_connector_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    suite = pytest.importorskip("tests.connector_suite")
+
     bad = _export(tmp_path / "bad", {"2024-04-05.json": MESSAGES, "2024-04-06.json": b"{oops"})
     for path in (need(TESTARCHIVE), SLACKDUMP / "export"):
-        suite.check_connector(
+        check_connector(
             slack.load, path, tmp_path=tmp_path / path.name, monkeypatch=monkeypatch, bad_path=bad
         )
 
