@@ -43,6 +43,10 @@ Bodies are not stored by default (``store_bodies=True`` keeps the decoded text
 body): raw_records hold the headers. Jira keys and URLs and GitHub PR/issue
 URLs in the decoded body link the thread with relation ``mentions``; in the
 root's subject they link with relation ``title``; evidence is the matched text.
+
+Layout: ``_mime`` (recognising mail files, splitting mbox, decoding),
+``_loader`` (messages into threads and rows). A sender is the parsed address
+of ``From``; an RFC 2047 encoded word is never an address.
 """
 
 from __future__ import annotations

@@ -26,6 +26,11 @@ record does not name its PR). Event ids are built from the object and the
 record's native id, or for state changes from the object and the moment
 (``github:o/r#pr/7/closed@2024-01-02T03:04:05Z``), so the same change read
 from a PR record, an issue event and a repository event is one event.
+
+Layout: ``_files`` (recognising and reading files), ``_collect`` (one
+handler per record kind), ``_output`` (the second pass and the batch),
+``_live`` (the REST pull; it reads each run's jobs, so CI events get the same
+ids as from a file export), ``_common`` (constants, :func:`classify`, helpers).
 """
 
 from __future__ import annotations

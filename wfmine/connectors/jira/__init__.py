@@ -22,6 +22,12 @@ and the changelog history id (``jira:ACME-12/h/10023/status``), and ``seq``
 from the history id and the item's position in it, so re-reading overlapping
 pages, or the same pages in another order, gives the same rows.
 
+Layout: ``_files`` (recognising and reading export files, CSV included),
+``_collect`` (routing documents into issues), ``_records`` (issues and
+changelogs into events, objects, accounts), ``_live`` (the REST pull),
+``_common`` (constants and small helpers). A status change without
+``toString`` is quarantined, never an invented ``Status: None``.
+
 >>> from pathlib import Path
 >>> batch = load(Path("/work/shared/realdata/jira/fiware"))  # doctest: +SKIP
 >>> batch.objects.height  # doctest: +SKIP
