@@ -160,7 +160,7 @@ def _ocel(tmp: Path) -> Sample:
     reordered = tmp / "reordered.jsonocel"
     reordered.write_text(json.dumps(_ocel_log(events[::-1])))
     bad = tmp / "bad.jsonocel"
-    broken = {"id": "ex", "type": "ship", "time": "not a time",
+    broken: dict[str, object] = {"id": "ex", "type": "ship", "time": "not a time",
               "relationships": [{"objectId": "o0", "qualifier": "order"}]}  # fmt: skip
     bad.write_text(json.dumps(_ocel_log([*events, broken])))
     return Sample(good, bad, reordered)
