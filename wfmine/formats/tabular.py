@@ -140,19 +140,25 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
     with ThreadPoolExecutor(1) as pool:  # hash the bytes on the other core while parsing
         fingerprint = pool.submit(file_fingerprint, p)
         try:
-            df = lf.with_row_index("_row").collect()
+            # no name holds the frame read here: _build lets go of it as soon as it can
+            batch = _build(
+                lf.with_row_index("_row").collect(),
+                schema,
+                mapping,
+                fmt,
+                order,
+                source=source,
+                dataset=dataset,
+                origin=str(p),
+            )
         except pl.exceptions.PolarsError as exc:
             raise FormatError(p, f"cannot parse: {exc}") from None
-        batch = _build(
-            df, schema, mapping, fmt, order, source=source, dataset=dataset, origin=str(p)
-        )
         try:
             file = fingerprint.result()
         except OSError as exc:
             raise FormatError(p, f"cannot read: {exc.strerror or exc}") from None
     batch.raw_records = _raw_table(source, dataset, str(p), schema, mapping, file, separator)
     batch.stats["files"] = 1
-    batch.stats["rows"] = df.height
     return batch
 
 
@@ -203,17 +209,27 @@ def _build(
         .then(pl.lit(f"unparsable timestamp ({ts_col})"))
         .alias("_reason")
     )
+    rows = df.height
+    del df  # from here on only the derived columns are kept (peak memory)
     bad = work.filter(pl.col("_reason").is_not_null())
-    good = work.filter(pl.col("_reason").is_null())
-    if order == "file":
-        good = good.sort("_case", "_row")
-    else:
+    keys = (
+        ["_case", "_row"]
+        if order == "file"
         # content order: shuffling rows never changes seq or event ids
-        good = good.sort("_case", "_ts", "_act", "_res", "_grp", "_attrs", "_row", nulls_last=True)
+        else ["_case", "_ts", "_act", "_res", "_grp", "_attrs", "_row"]
+    )
     # sorted by case: seq is the position in the case's run of rows (no hashing, no second sort)
     index = pl.int_range(pl.len(), dtype=pl.Int64)
     first = pl.when(pl.col("_case").ne_missing(pl.col("_case").shift(1))).then(index)
-    good = good.with_columns((index - first.forward_fill()).alias("_seq"))
+    good = (
+        work.lazy()
+        .filter(pl.col("_reason").is_null())
+        .select("_row", "_case", "_act", "_ts", "_res", "_grp", "_attrs", *case_attr)
+        .sort(keys, nulls_last=True)
+        .with_columns((index - first.forward_fill()).alias("_seq"))
+        .collect()
+    )
+    del work
 
     events = good.select(
         (pl.lit(prefix) + pl.col("_case") + pl.lit("/") + pl.col("_seq").cast(pl.String)).alias(
@@ -283,6 +299,7 @@ def _build(
             "activities": events.get_column("activity").n_unique(),
             "resources": accounts.height,
             "quarantined": bad.height,
+            "rows": rows,
         }
     )
     return batch
