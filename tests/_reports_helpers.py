@@ -169,13 +169,24 @@ def hostile_findings() -> pl.DataFrame:
             "stable",
         ),
     ]
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         [
             {"finding_id": f"f{i}", "kind": k, "subject": s, "severity": sev, "summary": summ,
              "evidence": json.dumps(ev), "first_seen": "2024-01-03", "last_seen": "2024-04-01", "trend": tr}
             for i, (k, s, sev, summ, ev, tr) in enumerate(rows)
         ]
     )  # fmt: skip
+    # the shadow agent's display name, its broken assumption and the suggested patch carry markup too
+    first = pl.int_range(pl.len()) == 0
+    return frame.with_columns(
+        pl.when(first).then(pl.lit(EVIL_ACTOR)).otherwise(pl.col("subject")).alias("subject_name"),
+        pl.when(first).then(pl.lit("The design assumes " + EVIL_TITLE)).alias("assumption"),
+        pl.when(first)
+        .then(
+            pl.lit(json.dumps({"patch": "agents:\n  - id: " + EVIL_MESSAGE, "effect": EVIL_TITLE}))
+        )
+        .alias("suggestion"),
+    )
 
 
 class _Attrs(HTMLParser):

@@ -363,3 +363,22 @@ def test_without_a_design_every_case_is_in_scope() -> None:
     assert "Stage map" not in html
     assert "Message posted" in html  # the chatter is part of the map and the variants
     assert report.summary["cases"] == 67
+
+
+def test_the_sample_report_reads_as_prose(sample_store: Path, sample_workspace: Path) -> None:
+    from wfmine.store import open_store
+
+    design = sample_workspace / "sample_logs" / "acme" / "design.yaml"
+    with open_store(sample_store, read_only=True) as store:
+        analysis = Analysis.of(store, design, window="all")
+        report = build_report(analysis, title="Acme")
+        assert report.failed_sections == {}, report.failed_sections
+        assert report.summary["findings_total"] == analysis.findings.height
+    text = visible_text(report.html())
+    assert analysis.scope.describe() in text
+    assert not re.findall(r"\b[a-z]+_[a-z_]+\b", text)  # no field or code names
+    assert '{"' not in text and "[{" not in text
+    start = text.index("Findings that matter most")
+    act = text[start : text.index("How work flows", start)]
+    for kind in ("Gate violations", "Shadow agents", "Unowned handoffs"):
+        assert kind in act

@@ -111,7 +111,11 @@ class Context:
         store = self.analysis.store
         if store is None:
             return {}
-        found = store.sql("SELECT object_id, title FROM objects WHERE title IS NOT NULL")
+        found = store.sql(
+            "SELECT object_id, title FROM objects WHERE title IS NOT NULL "
+            "AND object_id IN (SELECT unnest(?))",
+            [sorted(self._case_ids)],
+        )
         return {str(k): str(v) for k, v in found.iter_rows() if v}
 
     # -- links into the cases appendix ------------------------------------------------
