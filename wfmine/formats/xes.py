@@ -57,7 +57,14 @@ from wfmine.formats import dataset_name, json_object_expr, to_utc_expr
 from wfmine.model import EVENT_SCHEMA, UTC_TS, Batch, frame
 from wfmine.store import file_fingerprint
 
-__all__ = ["load", "locate_problem", "read_frame", "sniff"]
+__all__ = [
+    "classifier_keys",
+    "declared_classifiers",
+    "load",
+    "locate_problem",
+    "read_frame",
+    "sniff",
+]
 
 SUFFIXES: Final = (".xes.gz", ".xes")
 _GZIP_MAGIC: Final = b"\x1f\x8b"
@@ -314,22 +321,90 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
     """Read an XES log into a batch (source ``xes``).
 
     Options: ``dataset`` (the name used in ids; default the file name without
-    ``.xes``/``.xes.gz``). Raises :class:`FormatError` naming the file and
-    position for malformed or non-XES input; nothing is returned then.
+    ``.xes``/``.xes.gz``); ``classifier``: the activity classifier, a name the
+    log declares (``<classifier name=.. keys=..>``) or event attribute keys
+    (a space-separated string or a list). The activity is then the keys'
+    values joined by ``+``, as pm4py joins them; default ``concept:name``. A
+    non-default classifier is part of the dataset name (``<dataset>@<k1>+<k2>``),
+    so the two views of one file never share event ids. The log's raw record
+    keeps the declared classifiers, the one used and every attribute's type. Raises :class:`FormatError` naming
+    the file and position for malformed or non-XES input, or an unknown
+    classifier (listing the declared ones); nothing is returned then.
     """
     started = time.perf_counter()
     p = Path(path)
     opts = dict(options or {})
     dataset = dataset_name(p, opts, SUFFIXES)
     df, meta = read_frame(p)
+    declared = declared_classifiers(meta)
+    keys = classifier_keys(opts.get("classifier"), declared, df.columns, origin=str(p))
+    if keys != [_ACTIVITY]:
+        df = _classified(df, keys)
+        dataset = f"{dataset}@{'+'.join(keys)}"
     batch = from_frame(df, meta, dataset=dataset, origin=str(p))
     try:
         file = file_fingerprint(p)
     except OSError as exc:
         raise FormatError(p, f"cannot read: {exc.strerror or exc}") from None
-    batch.raw_records = _raw_log({**meta, "file": file}, dataset, str(p))
+    types = {name: str(dtype) for name, dtype in df.schema.items()}
+    batch.raw_records = _raw_log(
+        {**meta, "file": file, "attribute_types": types, "classifier": keys}, dataset, str(p)
+    )
     batch.stats["load_ms"] = int((time.perf_counter() - started) * 1000)
     return batch
+
+
+def declared_classifiers(meta: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The classifiers the log declares: name -> attribute keys, in file order."""
+    out: dict[str, list[str]] = {}
+    for item in meta.get("classifiers") or []:
+        if isinstance(item, dict) and item.get("name") and isinstance(item.get("keys"), list):
+            out[str(item["name"])] = [str(k) for k in item["keys"]]
+    return out
+
+
+def classifier_keys(
+    given: str | list[str] | tuple[str, ...] | None,
+    declared: Mapping[str, list[str]],
+    columns: list[str],
+    *,
+    origin: str = "",
+) -> list[str]:
+    """The event attribute keys of a classifier option (default ``concept:name``).
+
+    ``given`` is a declared classifier's name (exact, then case-insensitive) or
+    the keys themselves. Raises :class:`FormatError` listing the declared
+    classifiers when it names neither a declared classifier nor event attributes.
+    """
+    if given is None or given == "" or given == []:
+        return [_ACTIVITY]
+    if isinstance(given, str):
+        if given in declared:
+            keys = declared[given]
+        else:
+            folded = {k.lower(): v for k, v in declared.items()}
+            keys = folded.get(given.strip().lower()) or given.split()
+    else:
+        keys = [str(k) for k in given]
+    events = [c for c in columns if not c.startswith("case:")]
+    missing = [k for k in keys if k not in events]
+    if missing or not keys:
+        listed = "; ".join(f"{n!r} ({' '.join(k)})" for n, k in declared.items()) or "none"
+        raise FormatError(
+            origin,
+            f"unknown classifier {given!r}: no event attribute {', '.join(missing) or '?'}; "
+            f"the log declares {listed}",
+        )
+    return keys
+
+
+def _classified(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The frame with ``concept:name`` replaced by the classifier's joined values.
+
+    An event without one of the keys has no activity (and is quarantined).
+    """
+    joined = pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="+")
+    return df.with_columns(joined.alias(_ACTIVITY))
 
 
 def from_frame(
