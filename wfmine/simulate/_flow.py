@@ -26,6 +26,7 @@ from wfmine.simulate._model import (
     JComment,
     Layout,
     PullRequest,
+    SlackMsg,
     World,
 )
 from wfmine.simulate._org import GITHUB_ORG, Actor, Org
@@ -49,7 +50,8 @@ def status_ids(shape: Shape) -> dict[str, tuple[str, str]]:
         for name in st.statuses:
             if name in out:
                 continue
-            cat = "new" if i == 0 else ("indeterminate" if i < last else shape.end_category)
+            final = i == last and name == st.statuses[-1]
+            cat = "new" if i == 0 else (shape.end_category if final else "indeterminate")
             out[name] = ("3" if name == "In Progress" else str(n), cat)
             n += 1
     if shape.reopen_status and shape.reopen_status not in out:
@@ -100,6 +102,7 @@ class Case:
     pr: PullRequest | None = None
     current: Actor | None = None  # who took the stage on
     skip: str = ""  # the stage this case skips
+    thread: SlackMsg | None = None  # the item's Slack thread
     pending: list[tuple[Actor, str]] = field(default_factory=list)
     seams: list[dict[str, Any]] = field(default_factory=list)
 
@@ -312,12 +315,13 @@ class ShapeFlow(Acts):
         case.stage = intake.id
         self._act(case, reporter, created, "jira:Issue created")
         if rng.random() < 0.3:
-            self._msg(
+            case.thread = self._msg(
                 self.team_of(intake, project),
                 self.clock.bot(created, 30, 900),
                 reporter.id,
                 f"New: <{jira_url(key)}|{key}> {summary}",
             )
+            self._act(case, reporter, case.thread.t, "slack:Message posted")
         end_t = self._walk(case, 1, created)
         self.gt.seams += case.seams
         if end_t is not None and end_t <= self.end:
@@ -361,6 +365,7 @@ class ShapeFlow(Acts):
             ta = self.clock.bot(t, 5, 40)
             self._move(case, ta, self.a("jira-automation"), st.statuses[0])
             case.stage = st.id
+            self._late(case, st, ta)
             return ta
         team = self.team_of(st, case.project)
         who = self._receiver(case, st, team)
@@ -379,13 +384,13 @@ class ShapeFlow(Acts):
             elif u < 0.6:
                 th = self.clock.human(case.last_t, hand, 0.3)
                 key = case.item.key
-                self._msg(
-                    hand.team,
-                    th,
-                    hand.id,
-                    f"<{jira_url(key)}|{key}> is ready for {team} — over to you, {who.name.split()[0]}.",
-                )
-                self._act(case, hand, th, "slack:Message posted")
+                text = f"<{jira_url(key)}|{key}> is ready for {team} — over to you, {who.name.split()[0]}."
+                if case.thread is not None:  # on the item's thread
+                    self._msg(case.thread.channel, th, hand.id, text, parent=case.thread)
+                    self._act(case, hand, th, "slack:Thread reply")
+                else:
+                    case.thread = self._msg(hand.team, th, hand.id, text)
+                    self._act(case, hand, th, "slack:Message posted")
             wait = sh.seam_hours.get((case.team, team), 6.0)
             tw = self.clock.human(th, who, wait, 0.5)
             case.stage = st.id
@@ -399,11 +404,16 @@ class ShapeFlow(Acts):
         else:
             case.stage = st.id
             ts = self.clock.human(t, who, 0.5) if st.statuses else t
-        if st.statuses and not moved and st.kind != "deploy":
+        if st.statuses and not moved and (st.kind != "deploy" or len(st.statuses) > 1):
             target = st.statuses[0]
             self._move(case, ts, who, target)
+        self._late(case, st, ts)
+        return ts
+
+    def _late(self, case: Case, st: StageDef, moved: datetime) -> None:
+        """The approvals still owed: they arrive after the tracker moved the item on."""
         for r, body in case.pending:
-            tl = self.clock.human(ts, r, 3)
+            tl = self.clock.human(moved, r, 3)
             assert case.pr is not None
             self._human_review(case.pr, r, tl, "APPROVED", body)
             self.gt.late.append(
@@ -412,12 +422,11 @@ class ShapeFlow(Acts):
                     "stage": next(s.id for s in self.shape.stages if s.kind == "review"),
                     "approver": r.id,
                     "approved_at": iso(tl),
-                    "moved_on_at": iso(ts),
+                    "moved_on_at": iso(moved),
                     "moved_to": st.id,
                 }
             )
         case.pending = []
-        return ts
 
     # -- working in a stage
     def _work(self, case: Case, st: StageDef, t: datetime) -> datetime:
@@ -657,7 +666,7 @@ class ShapeFlow(Acts):
         self._merge(pr, mt, who)
         assert pr.merged_at is not None
         self._act(case, who, pr.merged_at, "github:PR merged")
-        target = st.statuses[0]
+        target = st.statuses[-1]
         if sh.automation_done:
             te = self.clock.bot(pr.merged_at, 5, 40)
             self._move(case, te, self.a("jira-automation"), target)

@@ -20,6 +20,7 @@ import yaml
 
 from wfmine.simulate._flow import ShapeTruth
 from wfmine.simulate._model import BASE, World
+from wfmine.simulate._shape_org import build_shape_org
 from wfmine.simulate._shapes import HELD_OUT_SHAPES, Shape, StageDef
 from wfmine.simulate._truth import GENERATOR
 from wfmine.simulate._util import iso
@@ -67,6 +68,7 @@ def _activities(shape: Shape, st: StageDef) -> list[str]:
 
 def design(shape: Shape) -> dict[str, Any]:
     """The designed workflow of ``shape`` as a design-file mapping."""
+    org = build_shape_org(shape)
     stages: list[dict[str, Any]] = []
     for st in shape.stages:
         d: dict[str, Any] = {"id": st.id}
@@ -112,6 +114,14 @@ def design(shape: Shape) -> dict[str, Any]:
                 "stages": moved,
             }
         )
+    github_app = org["slack-github"]
+    agents.append(
+        {
+            "id": "slack-github",
+            "accounts": [f"slack:{github_app.slack}", f"slack:{github_app.slack_bot_id}"],
+            "stages": [ids[-1]],  # announces merges
+        }
+    )
     if shape.nightly_prs:
         agents.append(
             {"id": "renovate", "accounts": ["github:renovate[bot]"], "stages": [build, ids[-1]]}

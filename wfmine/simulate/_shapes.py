@@ -452,7 +452,8 @@ FEDERATED = Shape(
         "Two product lines whose own teams triage, build and review; shared QA and "
         "operations teams test and ship; Automation for Jira closes merged work, a "
         "dependency bot merges nightly, a Slack app posts on a schedule, and the review "
-        "agent is sanctioned for reversible and irreversible work."
+        "agent is sanctioned for reversible and irreversible work; a fifteen-minute automated "
+        "smoke test runs before QA."
     ),
     structure="hybrid",
     stages=(
@@ -461,7 +462,18 @@ FEDERATED = Shape(
         StageDef(
             "review", "review", ("Peer Review",), performer="either", expected="1w", approvals=2
         ),
-        StageDef("qa", "check", ("QA",), team="qa", expected="8d", hours=8, profile="bimodal"),
+        StageDef(
+            "smoke",
+            "check",
+            ("Smoke Test",),
+            team="qa",
+            performer="agent",
+            expected="1h",
+            profile="fixed",
+            seconds=900,
+            by_automation=True,
+        ),
+        StageDef("qa", "check", ("QA",), team="qa", expected="9d", hours=8, profile="bimodal"),
         StageDef("ship", "deploy", ("Closed",), team="operations", performer="either"),
     ),
     projects=(
