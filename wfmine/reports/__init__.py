@@ -218,7 +218,7 @@ def build_report(
         "page.html.j2",
         title=title,
         scope=scope.describe(),
-        subtitle=f"Window: {analysis.window.describe()} · generated {now:%Y-%m-%d %H:%M} UTC",
+        subtitle=f"Generated {now:%Y-%m-%d %H:%M} UTC",
         nav=_nav(chosen),
         failures=failures,
         notes=list(notes),

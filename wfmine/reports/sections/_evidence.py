@@ -43,6 +43,7 @@ _WORDS: Final = {
     "rework_loop": "rework loop",
     "ai_signature": "AI-signed work",
     "out_of_stage": "agent outside its stages",
+    "trailer": "commit trailers",
 }
 _SKIP: Final = frozenset({"cases", "weekly", "trend_test", "gated_event_id", "violations"})
 
@@ -128,7 +129,7 @@ def _shadow(ev: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
             f"AI-signed work by {_list(ev.get('tools') or ['an unknown tool'])} in {_list(stages)}"
         )
         facts.append(("why it is a finding", _list(ev.get("reasons") or [])))
-        facts.append(("signed in", _list(ev.get("signals") or [])))
+        facts.append(("signature found in", _list(ev.get("signals") or [])))
     elif kind == "out_of_stage":
         by_stage = ev.get("events_by_stage") or {}
         where = ", ".join(f"{s} ({human_count(n)} events)" for s, n in by_stage.items())
