@@ -98,6 +98,19 @@ def test_a_github_file_holding_an_object_is_named_in_the_warnings(tmp_path: Path
     assert "error response" in warning and "Not Found" in warning
 
 
+def test_a_slack_file_that_is_not_a_day_file_is_named_in_the_warnings(tmp_path: Path) -> None:
+    root = tmp_path / "export"
+    (root / "general").mkdir(parents=True)
+    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
+    (root / "users.json").write_text(json.dumps([{"id": "U1", "name": "ann"}]))
+    day = [{"type": "message", "user": "U1", "ts": "1704189600.000100", "text": "hi"}]
+    (root / "general" / "2024-01-02.json").write_text(json.dumps(day))
+    (root / "general" / "notes.json").write_text("[]")
+    batch = slack.load(root)
+    assert batch.events.height == 1
+    assert any("notes.json" in w and "not a conversation day file" in w for w in batch.warnings)
+
+
 # -- GitHub reviews without submitted_at ----------------------------------------------------
 
 

@@ -281,6 +281,7 @@ class _Loader(BatchBuilder):
                 continue
             if len(parts) != 2 or not _DAY_FILE.match(parts[1]):
                 self.stats["skipped_files"] += 1
+                self.skip(self.tree.where(rel[relname]), "not a conversation day file")
                 continue
             folder = parts[0]
             channel = conversations.get(folder)
