@@ -370,17 +370,28 @@ class Analysis:
     @cached_property
     def findings(self) -> pl.DataFrame:
         """Every finding (:data:`wfmine.findings.FINDING_SCHEMA`), computed once."""
-        return find_all(self.window_log, self.design, store=self.store)
+        return find_all(
+            self.window_log,
+            self.design,
+            store=self.store,
+            conformance=self.conformance,
+            staged=self.staged,
+        )
 
     @cached_property
     def metrics(self) -> dict[str, pl.DataFrame]:
         """The architect's metrics (:func:`wfmine.findings.metrics`) of the cases in scope."""
-        return architect_metrics(self.log, self.design)
+        return architect_metrics(
+            self.window_log, self.design, staged=self.staged, conformance=self.conformance
+        )
 
     @cached_property
     def seams(self) -> pl.DataFrame:
         """Handoffs between teams and between humans and agents, ranked by waiting caused."""
-        return seam_table(self.log, self.design)
+        if self.staged is None:
+            return seam_table(self.log)
+        ids = self.log.select("case_id").unique()
+        return seam_table(self.staged.join(ids, on="case_id", how="semi"), self.design)
 
     # -- discovery of the cases in scope --------------------------------------------------
 
