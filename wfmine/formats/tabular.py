@@ -5,15 +5,18 @@ Options (defaults are pm4py's column names): ``case`` (``case:concept:name``),
 ``resource`` (``org:resource``), ``group`` (``org:group``),
 ``timestamp_format`` (a strftime/chrono layout; default: ISO-8601 variants,
 offsets honoured row by row), ``dataset``, ``separator`` (CSV, default ``,``),
-``order`` (``"time"`` default, or ``"file"``).
+``order`` (``"time"`` default, ``"content"`` or ``"file"``).
 
 Mapping: one object per case (``<source>:<dataset>/<case>``, type ``case``;
 columns named ``case:*`` become its attrs), one event per row with every
 unmapped column in attrs. ``seq`` numbers a case's events: with
-``order="time"`` (default) by (timestamp, then row content), so shuffling the
-rows of a file changes nothing; with ``order="file"`` by row position within
-the case in file order. Rows with a missing case or activity or an unparsable
-timestamp are quarantined with their row number.
+``order="time"`` (default) by timestamp, events of one case at the same
+instant in file order (as pm4py and the XES reader order them), so shuffling
+rows changes nothing as long as a case's tied events keep their order; with
+``order="content"`` ties break by row content instead (any shuffle changes
+nothing); with ``order="file"`` by row position within the case in file
+order. Rows with a missing case or activity or an unparsable timestamp are
+quarantined with their row number.
 
 **Raw rows.** A standard log's rows are not stored a second time as JSON
 text: each is re-derivable from the store and the file. The one raw record of
@@ -109,8 +112,8 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
     mapping = {k: option(opts, k, v) for k, v in DEFAULTS.items()}
     fmt = opts.get("timestamp_format") or None
     order = option(opts, "order", "time")
-    if order not in ("time", "file"):
-        raise FormatError(p, f"option order must be 'time' or 'file', not {order!r}")
+    if order not in ("time", "content", "file"):
+        raise FormatError(p, f"option order must be 'time', 'content' or 'file', not {order!r}")
     parquet = _is_parquet(p)
     source = "parquet" if parquet else "csv"
     try:
@@ -212,12 +215,13 @@ def _build(
     rows = df.height
     del df  # from here on only the derived columns are kept (peak memory)
     bad = work.filter(pl.col("_reason").is_not_null())
-    keys = (
-        ["_case", "_row"]
-        if order == "file"
+    keys = {
+        "file": ["_case", "_row"],
+        # ties in file order, as pm4py and the XES reader keep them
+        "time": ["_case", "_ts", "_row"],
         # content order: shuffling rows never changes seq or event ids
-        else ["_case", "_ts", "_act", "_res", "_grp", "_attrs", "_row"]
-    )
+        "content": ["_case", "_ts", "_act", "_res", "_grp", "_attrs", "_row"],
+    }[order]
     # sorted by case: seq is the position in the case's run of rows (no hashing, no second sort)
     index = pl.int_range(pl.len(), dtype=pl.Int64)
     first = pl.when(pl.col("_case").ne_missing(pl.col("_case").shift(1))).then(index)
