@@ -235,11 +235,18 @@ def test_a_store_from_a_newer_wfmine_is_refused(tmp_path) -> None:
 
 
 def _read_back(store: Store, **kwargs: object) -> pl.DataFrame:
-    """The same log read from the file (a second Store on the same database)."""
-    other = Store.__new__(Store)
-    other.__dict__.update(store.__dict__)
-    other._written = {}
-    return other.log(**kwargs)  # type: ignore[arg-type]
+    """The same log read from the file, checked equal to the SQL reference, which it returns."""
+    saved = store._written
+    store._written = {}
+    try:
+        from_file = store.log(**kwargs)  # type: ignore[arg-type]
+        store._reference_sql = True
+        reference = store.log(**kwargs)  # type: ignore[arg-type]
+    finally:
+        store._reference_sql = False
+        store._written = saved
+    assert from_file.equals(reference), kwargs
+    return reference
 
 
 def test_log_from_what_was_written_equals_the_log_read_back() -> None:
@@ -251,6 +258,7 @@ def test_log_from_what_was_written_equals_the_log_read_back() -> None:
         {"case_notion": "object"},
         {"sources": ["github"]},
         {"objects": ["jira:P-1", "github:o/r@abc"]},
+        {"case_notion": "pull_request"},
     ):
         assert store.log(**kwargs).equals(_read_back(store, **kwargs)), kwargs  # type: ignore[arg-type]
 

@@ -144,6 +144,8 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
         #: events frames written by this object, per run, equal to the stored rows
         self._written: dict[int, pl.DataFrame] = {}
+        #: build the flat log in SQL (the reference the polars path is tested against)
+        self._reference_sql = False
         self._staged_events: pl.DataFrame | None = None
         if not read_only:
             self._migrate()
@@ -533,10 +535,10 @@ class Store:
                 )
                 ORDER BY case_id, "timestamp", seq, event_id"""
         else:
-            if not flatten:
-                remembered = self._log_from_memory(mapping, sources, wanted)
-                if remembered is not None:
-                    return remembered
+            if not self._reference_sql:
+                # read the events plainly (or take them from memory) and join in polars:
+                # no sort in DuckDB, no conversion of joined rows (same result as the SQL)
+                return self._flat_log(self._events_in_scope(sources, wanted), mapping)
             if wanted is not None:
                 cond = "WHERE" if not where else where + " AND"
                 primary += (
@@ -567,33 +569,41 @@ class Store:
         out: pl.DataFrame = rel.pl()
         return out
 
-    def _log_from_memory(
-        self, mapping: pl.DataFrame, sources: Sequence[str] | None, wanted: pl.DataFrame | None
-    ) -> pl.DataFrame | None:
-        """The flat log from the events frames this object wrote, or ``None`` if they do not
-        cover every stored event in scope. Same rows, columns and order as the SQL path."""
-        if not self._written:
-            return None
-        frames = list(self._written.values())
-        events = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+    def _events_in_scope(
+        self, sources: Sequence[str] | None, wanted: pl.DataFrame | None
+    ) -> pl.DataFrame:
+        """The stored events in scope: from this session's frames when they are all of them
+        (one ``count(*)`` says so), else read from the file in stored order."""
         conditions: list[str] = []
         params: list[Any] = []
         if sources:
-            events = events.filter(pl.col("source").is_in(list(sources)))
             conditions.append("source IN (" + ", ".join("?" for _ in sources) + ")")
             params += list(sources)
         if wanted is not None:
-            events = events.filter(pl.col("object_id").is_in(wanted.get_column("object_id")))
             conditions.append("object_id IN (SELECT object_id FROM _wanted)")
             self._con.register("_wanted", _arrow(wanted))
+        where = " WHERE " + " AND ".join(conditions) if conditions else ""
         try:
-            where = " WHERE " + " AND ".join(conditions) if conditions else ""
-            rows = self._con.execute(f"SELECT count(*) FROM events{where}", params).fetchall()
+            if self._written:
+                frames = list(self._written.values())
+                events = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+                if sources:
+                    events = events.filter(pl.col("source").is_in(list(sources)))
+                if wanted is not None:
+                    events = events.filter(
+                        pl.col("object_id").is_in(wanted.get_column("object_id"))
+                    )
+                rows = self._con.execute(f"SELECT count(*) FROM events{where}", params).fetchall()
+                if int(rows[0][0]) == events.height:
+                    return events.select(_EVENT_COLUMNS)
+            cols = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
+            return self._query(f"SELECT {cols} FROM events{where}", params)
         finally:
             if wanted is not None:
                 self._con.unregister("_wanted")
-        if int(rows[0][0]) != events.height:
-            return None  # the file holds events this session did not write
+
+    def _flat_log(self, events: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
+        """Events joined with their case, object type and resolved actor, in log order."""
         objects = self._query("SELECT object_id, object_type FROM objects", [])
         cases = mapping.join(objects, on="object_id", how="left")
         people = self._query(
@@ -722,6 +732,9 @@ def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_ite
 
 
 _LOG_ORDER: Final = ("case_id", "timestamp", "seq", "event_id")
+_EVENT_COLUMNS: Final = (
+    "event_id", "activity", "timestamp", "seq", "actor_id", "team", "source", "object_id",
+)  # fmt: skip
 
 
 def _is_log_ordered(df: pl.DataFrame) -> bool:
