@@ -382,3 +382,16 @@ def test_the_sample_report_reads_as_prose(sample_store: Path, sample_workspace: 
     act = text[start : text.index("How work flows", start)]
     for kind in ("Gate violations", "Shadow agents", "Unowned handoffs"):
         assert kind in act
+
+
+def test_the_analysis_warnings_head_the_report() -> None:
+    from wfmine.design import load_design_text
+
+    design = load_design_text(SCOPE_DESIGN.replace('"jira:PR merged"', '"jira:PR mergd"'))
+    analysis = analysis_of(_with_chatter(), design, findings=hostile_findings())
+    assert analysis.warnings
+    report = build_report(analysis, sections=["summary"])
+    assert report.summary["notes"] == analysis.warnings
+    html = report.html()
+    assert html.index('<div class="notes">') < html.index("What to act on</h2>")
+    assert str(escape(analysis.warnings[0])) in html

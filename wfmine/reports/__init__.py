@@ -193,6 +193,7 @@ def build_report(
             groups.append({"id": gid, "title": heading, "lede": lede, "sections": shown})
     body = render("groups.html.j2", groups=groups)
     scope = analysis.scope
+    notes = [*notes, *analysis.warnings]  # e.g. design patterns that match no activity
     summary = dict(ctx.summary)
     summary.setdefault("cases", scope.cases)
     summary.setdefault("events", scope.events)
