@@ -1,0 +1,123 @@
+"""The Parquet lake: layout, read-back by polars and DuckDB, incremental re-export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import wfmine
+from wfmine.lake import MANIFEST, export_parquet, read_manifest
+from wfmine.model import Batch, frame
+from wfmine.store import Store
+
+
+def _batch(events: list[tuple[str, str, dt.datetime, int]], source: str = "csv") -> Batch:
+    rows = [
+        {
+            "event_id": f"{obj}/{seq}",
+            "activity": act,
+            "timestamp": ts,
+            "seq": seq,
+            "actor_id": f"{source}:ann",
+            "team": "a",
+            "source": source,
+            "object_id": obj,
+            "attrs": "{}",
+            "raw_ref": "",
+        }
+        for obj, act, ts, seq in events
+    ]
+    objects = [
+        {
+            "object_id": obj,
+            "object_type": "case",
+            "source": source,
+            "key": obj,
+            "title": obj,
+            "attrs": "{}",
+        }
+        for obj in sorted({e[0] for e in events})
+    ]
+    return Batch(source=source, events=frame("events", rows), objects=frame("objects", objects))
+
+
+def _t(month: int, day: int = 1) -> dt.datetime:
+    return dt.datetime(2025, month, day, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store() -> Store:
+    s = wfmine.open(":memory:")
+    s.ingest(
+        _batch(
+            [
+                ("csv:c1", "a", _t(1), 0),
+                ("csv:c1", "b", _t(2), 1),
+                ("csv:c2", "a", _t(2, 3), 0),
+            ]
+        )
+    )
+    return s
+
+
+def test_layout_and_manifest(store: Store, tmp_path: Path) -> None:
+    manifest = export_parquet(store, tmp_path)
+    assert (tmp_path / MANIFEST).is_file()
+    assert read_manifest(tmp_path) == manifest
+    events = manifest["tables"]["events"]
+    assert events["partition_by"] == ["source", "month"]
+    assert events["rows"] == 3
+    paths = sorted(p["path"] for p in events["partitions"])
+    assert paths == ["events/source=csv/month=2025-01", "events/source=csv/month=2025-02"]
+    for p in paths:
+        assert (tmp_path / p / "part-0.parquet").is_file()
+    assert manifest["case_notion"] == "work_item"
+    assert manifest["wfmine_version"] == wfmine.__version__
+    assert "case_id" in events["schema"] and "source" not in events["schema"]
+
+
+def test_polars_and_duckdb_read_the_flat_log(store: Store, tmp_path: Path) -> None:
+    export_parquet(store, tmp_path)
+    back = pl.read_parquet(tmp_path / "events", hive_partitioning=True)
+    log = store.log()
+    cols = log.columns
+    got = back.select(cols).sort("case_id", "timestamp", "seq", "event_id")
+    assert got.equals(log.select(cols))
+    n = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{tmp_path}/events/**/*.parquet', hive_partitioning=true)"
+        " WHERE source = 'csv' AND month = '2025-02'"
+    ).fetchall()[0][0]
+    assert n == 2
+
+
+def test_second_export_writes_only_what_changed(store: Store, tmp_path: Path) -> None:
+    export_parquet(store, tmp_path)
+    again = export_parquet(store, tmp_path)
+    assert again["last_export"]["written"] == []
+    store.ingest(_batch([("csv:c3", "a", _t(3), 0), ("csv:c2", "b", _t(2, 4), 1)]))
+    third = export_parquet(store, tmp_path)
+    written = third["last_export"]["written"]
+    assert "events/source=csv/month=2025-03" in written  # new partition
+    assert "events/source=csv/month=2025-02" in written  # changed partition
+    assert "events/source=csv/month=2025-01" not in written  # untouched
+    assert third["tables"]["events"]["rows"] == 5
+    back = pl.read_parquet(tmp_path / "events", hive_partitioning=True)
+    assert back.height == 5
+
+
+def test_other_case_notion_rewrites_everything(store: Store, tmp_path: Path) -> None:
+    export_parquet(store, tmp_path)
+    other = export_parquet(store, tmp_path, case_notion="object")
+    assert other["case_notion"] == "object"
+    assert len(other["last_export"]["written"]) > 0
+    assert other["last_export"]["unchanged"] == []
+
+
+def test_empty_store(tmp_path: Path) -> None:
+    manifest = export_parquet(wfmine.open(":memory:"), tmp_path)
+    assert manifest["tables"]["events"]["rows"] == 0
+    assert manifest["tables"]["events"]["partitions"] == []

@@ -1,0 +1,1 @@
+"""The Spark engine: wfmine's kernels on Apache Spark over a Parquet lake (work in progress)."""
