@@ -30,6 +30,7 @@ for all of them, fixed once:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -183,17 +184,25 @@ def scrub(batch: Batch, secrets: Iterable[str]) -> Batch:
     found = sorted({s for s in secrets if s and len(s) >= _MIN_SECRET}, key=len, reverse=True)
     if not found:
         return batch
+    tables = batch.tables()
+    scrubbed: dict[str, pl.DataFrame] = {}
     for table, columns in _TEXT_COLUMNS.items():
-        df: pl.DataFrame = getattr(batch, table)
-        if df.height == 0:
-            continue
         exprs = []
         for name in columns:
             expr = pl.col(name)
             for secret in found:
                 expr = expr.str.replace_all(secret, "***", literal=True)
             exprs.append(expr.alias(name))
-        setattr(batch, table, df.with_columns(exprs))
+        scrubbed[table] = tables[table].with_columns(exprs)
+    batch = dataclasses.replace(
+        batch,
+        raw_records=scrubbed["raw_records"],
+        events=scrubbed["events"],
+        objects=scrubbed["objects"],
+        object_links=scrubbed["object_links"],
+        accounts=scrubbed["accounts"],
+        quarantine=scrubbed["quarantine"],
+    )
     for i, warning in enumerate(batch.warnings):
         for secret in found:
             warning = warning.replace(secret, "***")

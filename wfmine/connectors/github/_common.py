@@ -168,7 +168,7 @@ def _signal_kinds() -> dict[str, str]:
     try:
         text = resources.files("wfmine").joinpath("data/signals.toml").read_text(encoding="utf-8")
         data = tomllib.loads(text)
-    except (OSError, tomllib.TOMLDecodeError, ModuleNotFoundError):
+    except (OSError, tomllib.TOMLDecodeError):
         return {}
     out: dict[str, str] = {}
     for tool in data.get("tool", []):

@@ -284,15 +284,10 @@ def finish(
     }
     # changelog and comment pages fetched apart from their issue: keep each raw,
     # attach it to its issue when the issue was read too
-    extras = (
-        (
-            "history",
-            reader.extra_histories,
-            "histories",
-            "changelog of issue {} ({} histories) has",
-        ),
+    extras: tuple[tuple[str, dict[str, list[tuple[dict[str, Any], str]]], str, str], ...] = (
+        ("history", reader.extra_histories, "histories", "changelog of issue {} ({} histories) has"),
         ("comment", reader.extra_comments, "comments", "comments of issue {} ({}) have"),
-    )
+    )  # fmt: skip
     for record_type, extra, attribute, label in extras:
         for issue_id, records in sorted(extra.items()):
             target = by_id.get(issue_id) or reader.issues.get(issue_id)
@@ -303,7 +298,8 @@ def finish(
                      "origin": ref.rsplit("#", 1)[0]}
                 )  # fmt: skip
                 if target is not None:
-                    getattr(target, attribute).setdefault(str(record["id"]), record)
+                    into = target.histories if attribute == "histories" else target.comments
+                    into.setdefault(str(record["id"]), record)
             if target is None:
                 reader.warnings.append(
                     label.format(issue_id, len(records)) + " no matching issue: kept raw, no events"
