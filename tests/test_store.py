@@ -320,3 +320,41 @@ def test_duplicate_keys_in_one_batch_are_written_once() -> None:
     b.events = pl.concat([b.events, b.events.head(2)])
     assert store.ingest(b)["added"]["events"] == 4
     assert store.log().equals(_read_back(store))
+
+
+def test_an_unchanged_input_is_held_and_a_changed_one_is_not(tmp_path) -> None:
+    import os
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.json").write_text("[]")
+    store = Store(tmp_path / "s.duckdb")
+    key = store.input_key(folder, kind="jira", options={"teams": {"P": "x"}})
+    assert store.held_input(key) is None
+    store.ingest(_batch(), origin=str(folder), input_key=key)
+    held = store.held_input(key)
+    assert held is not None and held["origin"] == str(folder)
+    assert store.input_key(folder, kind="jira", options={"teams": {"P": "x"}}) == key
+    # other options, another reader, a touched or added file: read it again
+    assert store.input_key(folder, kind="jira", options={"teams": {"P": "y"}}) != key
+    assert store.input_key(folder, kind="github", options={"teams": {"P": "x"}}) != key
+    st = (folder / "a.json").stat()
+    os.utime(folder / "a.json", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    touched = store.input_key(folder, kind="jira", options={"teams": {"P": "x"}})
+    assert touched != key and store.held_input(touched) is None
+    (folder / "b.json").write_text("[]")
+    assert store.input_key(folder, kind="jira", options={"teams": {"P": "x"}}) != touched
+
+
+def test_a_failed_run_holds_no_input(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    (tmp_path / "x.json").write_text("[]")
+    store = wfmine.open(":memory:")
+    key = store.input_key(tmp_path / "x.json", kind="jira")
+
+    def failing(self, con, table, df, run_id):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Store, "_write", failing)
+    with pytest.raises(RuntimeError):
+        store.ingest(_batch(), input_key=key)
+    assert store.held_input(key) is None

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -222,12 +222,15 @@ class Store:
         origin: str = "",
         scope: str = "",
         started_at: dt.datetime | None = None,
+        input_key: str | None = None,
     ) -> dict[str, Any]:
         """Write ``batch`` in one transaction and record the run in ``ingest_runs``.
 
         Returns the run summary: run id, rows *added* per table (rows already
         stored are skipped), quarantined records and warnings. ``scope`` names
         what an incremental cursor belongs to (e.g. a JQL query or a repo).
+        ``input_key`` (from :meth:`input_key`) records which input, unchanged,
+        the batch was read from, so a rerun can skip it (:meth:`held_input`).
         """
         batch.validate()
         started = started_at or _now()
@@ -245,7 +248,14 @@ class Store:
                     origin,
                     started,
                     _now(),
-                    json.dumps({"read": batch.counts(), "added": added, **batch.stats}),
+                    json.dumps(
+                        {
+                            "read": batch.counts(),
+                            "added": added,
+                            **batch.stats,
+                            **({"input_key": input_key} if input_key else {}),
+                        }
+                    ),
                     batch.cursor,
                     scope,
                     json.dumps(batch.warnings),
@@ -398,6 +408,62 @@ class Store:
             "accounts", "actors", "actor_accounts", "ingest_runs", "quarantine", "findings",
         ]  # fmt: skip
         return {n: _scalar(self._con, f"SELECT count(*) FROM {n}") for n in names}
+
+    def input_key(
+        self, path: str | Path, *, kind: str, options: Mapping[str, Any] | None = None
+    ) -> str:
+        """A key that changes whenever reading ``path`` could give another batch.
+
+        Made from the wfmine version and store schema, the reader ``kind``, its
+        ``options`` and, for every file at or under ``path``, its path relative
+        to ``path``, size and modification time (a ``stat`` each: nothing is
+        read). Pass it to :meth:`ingest` and ask :meth:`held_input` on the next
+        run. A reader changed without a new wfmine version is not noticed.
+        """
+        import hashlib
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            release = version("wfmine")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            release = "0"
+        root = Path(path)
+        digest = hashlib.sha256()
+        digest.update(
+            json.dumps(
+                [release, SCHEMA_VERSION, kind, str(root.resolve()), dict(options or {})],
+                sort_keys=True,
+                default=str,
+            ).encode()
+        )
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            if f.is_file():
+                rel = f.relative_to(root).as_posix() if root.is_dir() else f.name
+                digest.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        return digest.hexdigest()
+
+    def held_input(self, input_key: str) -> dict[str, Any] | None:
+        """The newest committed run that read the input of ``input_key``, or ``None``.
+
+        When it is not ``None`` the input is unchanged since that run: reading
+        it again would add nothing, so a rerun can skip it. Returns
+        ``run_id``, ``source``, ``origin`` and the run's ``counts``.
+        """
+        rows = self._con.execute(
+            """SELECT run_id, source, origin, counts FROM ingest_runs
+               WHERE status = 'ok' AND counts->>'input_key' = ?
+               ORDER BY run_id DESC LIMIT 1""",
+            [input_key],
+        ).fetchall()
+        if not rows:
+            return None
+        run_id, source, origin, counts = rows[0]
+        return {"run_id": run_id, "source": source, "origin": origin, "counts": json.loads(counts)}
 
     def holds_file(self, path: str | Path, *, verify: bool = False) -> dict[str, Any] | None:
         """The stored raw record of a standard-log file already ingested from ``path``, or ``None``.
