@@ -16,8 +16,9 @@ does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from wfmine.reports import Report
     from wfmine.workspace import Detected
 
-__all__ = ["Ingested", "Log", "ingest_path"]
+__all__ = ["Ingested", "Log", "durations", "ingest_path", "readable_findings"]
 
 
 @dataclass
@@ -67,6 +68,7 @@ def ingest_path(
     kind: str | None = None,
     progress: Callable[[Detected], None] | None = None,
     pull: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> Ingested:
     """Ingest a file, a folder of exports or a workspace into ``store``.
 
@@ -74,7 +76,8 @@ def ingest_path(
     connector configurations; anything else is recognised by content. When a
     ``roster.yaml`` is found (workspace root or the input folder), identities
     are resolved with it. With ``pull`` (default), a workspace's live-API
-    connectors are pulled incrementally too.
+    connectors are pulled incrementally too. ``options`` are reader options
+    added to every input's (e.g. ``{"classifier": "Activity classifier"}``).
     """
     from wfmine.errors import InputError
     from wfmine.workspace import (
@@ -112,6 +115,8 @@ def ingest_path(
     else:
         inputs, skipped = detect(path)
     result.skipped = [{"path": str(p), "reason": why} for p, why in skipped]
+    if options:
+        inputs = [replace(i, options={**i.options, **options}) for i in inputs]
     if not inputs and not result.loaded:
         raise InputError(f"{path}: no export wfmine can read was found")
     touched: set[str] = set()
@@ -249,16 +254,20 @@ class Log:
         return self.analysis.summary
 
     def directly_follows(self) -> pl.DataFrame:
-        """Directly-follows edges: ``source, target, frequency, wait_mean_s, wait_median_s, wait_p90_s``."""
-        return self.analysis.dfg
+        """Directly-follows edges: ``source, target, frequency, wait_mean, wait_median, wait_p90``.
+
+        Waits are durations here (``wait_mean_s`` … in seconds in
+        :attr:`Analysis.dfg` and the ``--json`` output).
+        """
+        return durations(self.analysis.dfg)
 
     def variants(self) -> pl.DataFrame:
         """Activity variants: ``activities, cases, coverage``."""
         return self.analysis.variants
 
     def case_durations(self) -> pl.DataFrame:
-        """Per case: start, end and duration."""
-        return self.analysis.case_durations
+        """Per case: start, end and duration (a duration)."""
+        return durations(self.analysis.case_durations)
 
     def throughput_weekly(self) -> pl.DataFrame:
         """Cases completed per week."""
@@ -270,7 +279,7 @@ class Log:
 
     def seams(self) -> pl.DataFrame:
         """Handoffs between teams and between humans and agents, ranked by waiting caused."""
-        return self.analysis.seams
+        return durations(self.analysis.seams)
 
     def process_map(self, metric: Literal["frequency", "wait"] = "frequency") -> go.Figure:
         """A plotly figure of the process map (renders inline in Jupyter)."""
@@ -307,8 +316,14 @@ class Log:
         return result
 
     def findings(self) -> pl.DataFrame:
-        """Findings: shadow agents, unowned seams, failure patterns, gate violations."""
-        return self.analysis.findings
+        """Findings: shadow agents, unowned seams, failure patterns, gate violations.
+
+        For a notebook: ``evidence`` and ``suggestion`` are structs (evidence's
+        nested objects as JSON text), ``first_seen``/``last_seen`` datetimes.
+        The store and ``--json`` keep the DESIGN.md shape
+        (:func:`wfmine.findings.findings_json`).
+        """
+        return readable_findings(self.analysis.findings)
 
     def metrics(self) -> dict[str, pl.DataFrame]:
         """The architect's metrics (throughput stability, recovery, seam coverage, …)."""
@@ -329,3 +344,82 @@ def _workspace_design_of(store: Store) -> Path | None:
         return None
     root = find_workspace(Path(store.path).parent)
     return workspace_design(root) if root is not None else None
+
+
+def readable_findings(frame: pl.DataFrame) -> pl.DataFrame:
+    """The findings frame with JSON text turned into structs and ISO text into datetimes.
+
+    Evidence differs by kind of finding, so its struct has every key any
+    finding uses (null where a finding has none); a key whose values are
+    objects, or of different kinds across findings, stays JSON text.
+    """
+    out = frame
+    for column in ("evidence", "suggestion"):
+        if column in out.columns:
+            out = out.with_columns(_json_struct(out.get_column(column)))
+    stamps = [c for c in ("first_seen", "last_seen") if c in out.columns]
+    if stamps and out.schema[stamps[0]] == pl.String:
+        out = out.with_columns(
+            pl.col(stamps).str.to_datetime(time_zone="UTC", time_unit="us", strict=False)
+        )
+    return out
+
+
+def _json_struct(texts: pl.Series) -> pl.Series:
+    """A column of JSON objects (a few per finding, never per event) as one struct column."""
+    rows: list[dict[str, Any]] = [json.loads(t) if t else {} for t in texts.to_list()]
+    keys = sorted({k for row in rows for k in row})
+    if not keys:
+        return texts
+    fields: dict[str, pl.DataType] = {}
+    for key in keys:
+        fields[key] = _field_type([row.get(key) for row in rows])
+    values = [
+        {k: _field_value(row.get(k), fields[k]) for k in keys} if row else None for row in rows
+    ]
+    return pl.Series(texts.name, values, dtype=pl.Struct(fields))
+
+
+def _field_type(values: list[Any]) -> pl.DataType:
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pl.Boolean()
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pl.Int64()
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return pl.Float64()
+    if present and all(isinstance(v, list) for v in present):
+        if all(not isinstance(x, dict | list) for v in present for x in v):
+            return pl.List(pl.String())
+    return pl.String()
+
+
+def _field_value(value: Any, dtype: pl.DataType) -> Any:
+    if value is None:
+        return None
+    if isinstance(dtype, pl.List):
+        return [None if x is None else str(x) for x in value]
+    if isinstance(dtype, pl.String) and not isinstance(value, str):
+        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(dtype, pl.Float64):
+        return float(value)
+    return value
+
+
+def durations(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every float column of seconds (``*_s``) as a duration, ``_s`` dropped.
+
+    >>> durations(pl.DataFrame({"wait_s": [90.5]})).schema["wait"]
+    Duration(time_unit='us')
+    """
+    cols = [
+        c
+        for c, t in frame.schema.items()
+        if c.endswith("_s") and t.is_numeric() and c[:-2] not in frame.columns
+    ]
+    if not cols:
+        return frame
+    return frame.with_columns(
+        (pl.col(c) * 1_000_000).round().cast(pl.Int64).cast(pl.Duration("us")).alias(c[:-2])
+        for c in cols
+    ).select([c[:-2] if c in cols else c for c in frame.columns])

@@ -72,6 +72,13 @@ def discover(
         typer.Option("--archive", help="Also run every report definition into its dated archive."),
     ] = False,
     top: Annotated[int, typer.Option(help="Rows in each table.")] = 10,
+    classifier: Annotated[
+        str | None,
+        typer.Option(
+            help="XES: the activity classifier, a name the log declares or attribute keys "
+            '("concept:name lifecycle:transition"); default concept:name.'
+        ),
+    ] = None,
 ) -> None:
     """Ingest PATH and show findings first, then how work flows (cases, paths, waits)."""
     import polars as pl
@@ -87,14 +94,18 @@ def discover(
     show = not as_json
     out = console()
     failed: dict[str, str] = {}
+    reader_options = {"classifier": classifier} if classifier else None
     with Store(store_path) as store:
         if show:
             with out.status(f"Reading {path} …") as status:
                 ingested = ingest_path(
-                    store, path, progress=lambda d: status.update(f"Loading {d.kind}: {d.path}")
+                    store,
+                    path,
+                    progress=lambda d: status.update(f"Loading {d.kind}: {d.path}"),
+                    options=reader_options,
                 )
         else:
-            ingested = ingest_path(store, path)
+            ingested = ingest_path(store, path, options=reader_options)
         validate_case_notion(store, case_notion)
         workspace = is_workspace(path)
         design_path = (
@@ -111,6 +122,7 @@ def discover(
                 "warnings": analysis.warnings,
                 "inputs": ingested.describe(),
                 "store": str(store_path),
+                "classifiers": _classifiers(store, ingested.loaded),
             }
             if analysis.design is not None:
                 payload.update(_design_job(analysis, store, design_path))
@@ -131,6 +143,7 @@ def discover(
         _fail_on_sections(failed)
         return
     print_inputs(out, payload["inputs"])
+    _print_classifiers(out, payload["classifiers"])
     print_scope(out, analysis)
     if analysis.design is not None:
         print_findings(out, analysis.findings, top=3)
@@ -142,6 +155,45 @@ def discover(
     if html is not None:
         out.print(f"Process map written to [bold]{html}[/bold]")
     _fail_on_sections(failed)
+
+
+def _classifiers(store: Store, loaded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per XES input read: the classifiers its log declares and the one used for activities."""
+    import json
+
+    paths = [str(item.get("path")) for item in loaded if item.get("kind") == "xes"]
+    if not paths:
+        return []
+    rows = store.connection.execute(
+        "SELECT DISTINCT origin, payload->'classifiers', payload->'classifier' FROM raw_records "
+        "WHERE source = 'xes' AND record_type = 'log' AND list_contains(?, origin) "
+        "ORDER BY origin",
+        [paths],
+    ).fetchall()
+    out: list[dict[str, Any]] = []
+    for origin, declared, used in rows:
+        names = json.loads(declared) if declared else []
+        out.append(
+            {
+                "path": origin,
+                "declared": {str(c["name"]): list(c["keys"]) for c in names if isinstance(c, dict)},
+                "used": json.loads(used) if used else ["concept:name"],
+            }
+        )
+    return out
+
+
+def _print_classifiers(out: Any, classifiers: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
+
+    for item in classifiers:
+        declared = "; ".join(
+            f"{name} ({' '.join(keys)})" for name, keys in item["declared"].items()
+        )
+        out.print(
+            f"[dim]Activity: {escape(' + '.join(item['used']))} — classifiers the log declares: "
+            f"{escape(declared or 'none')} (choose with --classifier)[/dim]"
+        )
 
 
 def _fail_on_sections(failed: dict[str, str]) -> None:

@@ -37,6 +37,13 @@ def ingest(
         str, typer.Option(help="Jira: environment variable holding the account email.")
     ] = "JIRA_EMAIL",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    classifier: Annotated[
+        str | None,
+        typer.Option(
+            help="XES: the activity classifier, a name the log declares or attribute keys "
+            '("concept:name lifecycle:transition"); default concept:name.'
+        ),
+    ] = None,
 ) -> None:
     """Load an export (or, with --url/--repo, pull a live API incrementally) into the store.
 
@@ -64,7 +71,8 @@ def ingest(
                 if root is None:
                     raise InputError("give an export PATH, or run inside a workspace")
                 target = root
-            payload = ingest_path(store, target, kind=kind).describe()
+            options = {"classifier": classifier} if classifier else None
+            payload = ingest_path(store, target, kind=kind, options=options).describe()
     if as_json:
         emit_json(payload)
         return
