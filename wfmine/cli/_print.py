@@ -130,7 +130,7 @@ def print_conformance(out: Any, analysis: Analysis) -> None:
         return
     s = result.summary
     fitness = s.get("log_fitness")
-    fit_text = f"fitness {fitness:.2f}" if isinstance(fitness, float) else "fitness –"
+    fit_text = f"fitness {fitness:.3f}" if isinstance(fitness, float) else "fitness –"
     out.print(
         f"\n[bold]Conformance[/bold]: {fit_text}; {human_count(s['fitting_cases'])} of "
         f"{human_count(s['cases'])} work items follow the designed flow"
