@@ -388,9 +388,9 @@ def _field_type(values: list[Any]) -> pl.DataType:
         return pl.Int64()
     if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
         return pl.Float64()
-    if present and all(isinstance(v, list) for v in present):
-        if all(not isinstance(x, dict | list) for v in present for x in v):
-            return pl.List(pl.String())
+    lists = present and all(isinstance(v, list) for v in present)
+    if lists and all(not isinstance(x, dict | list) for v in present for x in v):
+        return pl.List(pl.String())
     return pl.String()
 
 
