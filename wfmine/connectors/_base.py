@@ -27,10 +27,21 @@ from typing import Any, Final, Protocol
 
 from wfmine.model import Batch
 
-__all__ = ["SNIFF_BYTES", "FunctionReader", "Reader", "read_head", "read_text"]
+__all__ = [
+    "FOLDER_SNIFF_BYTES",
+    "SNIFF_BYTES",
+    "FunctionReader",
+    "Reader",
+    "read_head",
+    "read_text",
+]
 
-#: How much of a file a sniff reads.
+#: How much of a file given alone a sniff reads.
 SNIFF_BYTES: Final = 65536
+#: How much of each file of a folder a sniff reads: every file may be read (no
+#: cut-off at some number of files), so each one is read only as far as the
+#: markers a reader looks for sit (the first fields of the first record).
+FOLDER_SNIFF_BYTES: Final = 8192
 _BOM: Final = "\ufeff"
 
 

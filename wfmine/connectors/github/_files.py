@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from wfmine.connectors._base import read_head, read_text
+from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, read_head, read_text
 from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
     _EVENT_TYPES,
@@ -25,16 +25,17 @@ from wfmine.model import Batch
 def sniff(path: Path) -> bool:
     """True when ``path`` (a file, or a folder holding one) holds GitHub REST JSON.
 
-    Reads at most 64 KiB of each file until one matches: every file of a folder
-    may be read, so a folder with many files of one kind is still recognised.
+    Reads 64 KiB of a file, 8 KiB of each file of a folder until one matches: every file
+    of a folder may be read, so a folder with many files of one kind is still recognised.
     """
     try:
         files = sorted(_files(path)) if path.is_dir() else [path]
+        size = FOLDER_SNIFF_BYTES if path.is_dir() else SNIFF_BYTES
     except OSError:
         return False
     for file in files:
         try:
-            head = read_head(file)
+            head = read_head(file, size)
         except OSError:
             continue
         if head.lstrip()[:1] not in ("[", "{"):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from wfmine.connectors._base import read_head, read_text
+from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, read_head, read_text
 from wfmine.connectors.jira._collect import _Reader
 from wfmine.connectors.jira._common import (
     _CSV_DATE_FORMATS,
@@ -28,21 +28,21 @@ from wfmine.model import Batch
 def sniff(path: Path) -> bool:
     """True when ``path`` (a file, or a folder holding one) looks like a Jira export.
 
-    Reads at most 64 KiB of each file until one matches (every file of a
+    Reads 64 KiB of a file, 8 KiB of each file of a folder until one matches (every file of a
     folder may be read: no cut-off that splits a big export); never raises on
     foreign input.
     """
     try:
         if path.is_dir():
-            return any(_sniff_file(file) for file in sorted(_files(path)))
-        return _sniff_file(path)
+            return any(_sniff_file(f, FOLDER_SNIFF_BYTES) for f in sorted(_files(path)))
+        return _sniff_file(path, SNIFF_BYTES)
     except OSError:
         return False
 
 
-def _sniff_file(path: Path) -> bool:
+def _sniff_file(path: Path, size: int) -> bool:
     try:
-        head = read_head(path)
+        head = read_head(path, size)
     except OSError:
         return False
     if path.suffix.lower() == ".csv" or head[:1] not in "{[":
