@@ -15,6 +15,11 @@ whose timestamps are text), ``discover_dfg``, ``discover_performance_dfg``,
 ``get_variants``; for XES ``pm4py.read_xes`` (which uses ``rustxes`` when it is
 installed, as wfmine does) and the same three calls.
 
+``--baseline DIR`` adds a third column: the same wfmine command with ``DIR``
+first on ``PYTHONPATH`` (a copy of the package with some modules swapped for
+older versions), so a change is measured against what it replaces in the
+same run.
+
 Generated logs (a Markov process over 25 activities, pm4py column names
 ``case:concept:name``, ``concept:name``, ``time:timestamp``, ``org:resource``,
 ``org:group``) go to a temporary folder (``--keep DIR`` to reuse one) and are
@@ -119,11 +124,11 @@ class Run:
     out: str
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
     """Run ``cmd`` as a child; its wall time and its own peak RSS (``os.wait4``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or os.environ.copy())
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or os.environ.copy(), cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)  # this very child, not all children so far
         elapsed = time.perf_counter() - started
         code = os.waitstatus_to_exitcode(status)
@@ -144,16 +149,28 @@ def pm4py_cmd(kind: str, path: Path) -> list[str]:
     return [sys.executable, "-c", PM4PY_SCRIPT, kind, str(path)]
 
 
-def bench_case(label: str, kind: str, path: Path, tmp: Path, runs: int) -> dict[str, object]:
+def bench_case(
+    label: str, kind: str, path: Path, tmp: Path, runs: int, baseline: Path | None = None
+) -> dict[str, object]:
     wf: list[Run] = []
     pm: list[Run] = []
-    for i in range(runs):  # interleaved: both see the same machine load
+    base: list[Run] = []
+    base_env = None
+    if baseline is not None:
+        base_env = os.environ.copy()
+        base_env["PYTHONPATH"] = str(baseline)
+    for i in range(runs):  # interleaved: all see the same machine load
         db = tmp / f"store_{kind}_{i}.duckdb"
         for stale in (db, Path(str(db) + ".wal")):
             stale.unlink(missing_ok=True)
-        wf.append(measure(wfmine_cmd(path, db)))
+        wf.append(measure(wfmine_cmd(path, db), cwd=tmp))
         db.unlink(missing_ok=True)
-        pm.append(measure(pm4py_cmd(kind, path)))
+        pm.append(measure(pm4py_cmd(kind, path), cwd=tmp))
+        if base_env is not None:
+            for stale in (db, Path(str(db) + ".wal")):
+                stale.unlink(missing_ok=True)
+            base.append(measure(wfmine_cmd(path, db), env=base_env, cwd=tmp))
+            db.unlink(missing_ok=True)
     try:
         payload = json.loads(wf[-1].out)
     except ValueError:
@@ -162,7 +179,7 @@ def bench_case(label: str, kind: str, path: Path, tmp: Path, runs: int) -> dict[
     pt = statistics.median(r.seconds for r in pm)
     wm = max(r.rss_mib for r in wf)
     pmm = max(r.rss_mib for r in pm)
-    row = {
+    row: dict[str, object] = {
         "case": label,
         "events": payload["log"]["events"],
         "wfmine_s": round(wt, 2),
@@ -174,16 +191,33 @@ def bench_case(label: str, kind: str, path: Path, tmp: Path, runs: int) -> dict[
         "wfmine_runs": [round(r.seconds, 2) for r in wf],
         "pm4py_runs": [round(r.seconds, 2) for r in pm],
     }
+    if base:
+        bt = statistics.median(r.seconds for r in base)
+        row["baseline_s"] = round(bt, 2)
+        row["baseline_mib"] = round(max(r.rss_mib for r in base))
+        row["baseline_speedup"] = round(pt / bt, 2)
+        row["baseline_runs"] = [round(r.seconds, 2) for r in base]
+        same = json.loads(base[-1].out)
+        row["same_answers"] = all(
+            same.get(k) == payload.get(k)
+            for k in ("log", "start_activities", "end_activities", "dfg", "variants")
+        )
     print(_line(row), flush=True)
     return row
 
 
 def _line(row: dict[str, object]) -> str:
-    return (
+    text = (
         f"| {row['case']:<28} | {row['events']:>10,} | {row['wfmine_s']:>7.2f} s "
         f"{row['wfmine_mib']:>6} MiB | {row['pm4py_s']:>7.2f} s {row['pm4py_mib']:>6} MiB "
         f"| {row['speedup']:>5.2f}x | {row['memory_ratio']:>5.2f}x |"
     )
+    if "baseline_s" in row:
+        text += (
+            f" {row['baseline_s']:>7.2f} s {row['baseline_mib']:>6} MiB "
+            f"| {row['baseline_speedup']:>5.2f}x | {row['same_answers']} |"
+        )
+    return text
 
 
 def main() -> None:
@@ -194,6 +228,7 @@ def main() -> None:
     ap.add_argument("--xes", type=Path, nargs="*", default=[REAL_XES])
     ap.add_argument("--keep", type=Path, help="folder for generated logs (kept between runs)")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
+    ap.add_argument("--baseline", type=Path, help="a package copy to run as a third column")
     args = ap.parse_args()
 
     rows: list[dict[str, object]] = []
@@ -202,19 +237,26 @@ def main() -> None:
         data = args.keep or tmp
         print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}  load {os.getloadavg()[0]:.2f}  "
               f"median of {args.runs}, whole processes")  # fmt: skip
-        print(
+        head = (
             "| case                         |     events |   wfmine time, peak RSS "
             "|    pm4py time, peak RSS | speed | memory |"
         )
-        print("|---|---|---|---|---|---|")
+        if args.baseline:
+            head += " baseline time, peak RSS | baseline speed | same answers |"
+        print(head)
+        print("|---" * (9 if args.baseline else 6) + "|")
         for n in args.sizes:
             parquet, csv = generate(data, n)
             for fmt, path in (("parquet", parquet), ("csv", csv)):
                 if fmt in args.formats:
-                    rows.append(bench_case(f"{fmt} {n:,}", fmt, path, tmp, args.runs))
+                    rows.append(
+                        bench_case(f"{fmt} {n:,}", fmt, path, tmp, args.runs, args.baseline)
+                    )
         for xes in args.xes:
             if xes.exists():
-                rows.append(bench_case(f"xes {xes.name}", "xes", xes, tmp, args.runs))
+                rows.append(
+                    bench_case(f"xes {xes.name}", "xes", xes, tmp, args.runs, args.baseline)
+                )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2))
