@@ -1,230 +1,31 @@
-"""Slack workspace exports (zip or folder) into the store's object-centric tables.
-
-An export holds ``users.json``, ``channels.json`` (and, where present,
-``groups.json``, ``dms.json``, ``mpims.json``) and one folder per
-conversation with a JSON file per day (``<channel>/<YYYY-MM-DD>.json``).
-Everything is read in memory (zip members are never extracted).
-
-What becomes what:
-
-- **objects** — a ``thread`` per thread root, ``slack:<channel id>/<root ts>``;
-  a message outside any thread is its own ``thread``. Replies are events *on*
-  the thread object, so a thread reads as a small process.
-- **events** — one primary event per message: ``Message posted``, ``Thread
-  reply`` (``thread_ts != ts``), ``Bot message`` (``subtype: bot_message`` or
-  a ``bot_id``), ``Channel joined`` (``channel_join``/``group_join``) or
-  ``File shared`` (an old-style ``file_share`` message); plus derived events:
-  ``Message edited`` at ``edited.ts``, ``File shared`` per attached file, and
-  ``Reaction added`` per (reaction, user). Exports carry no reaction time, so
-  a reaction is placed at its message's ``ts`` and says so in
-  ``attrs.timestamp_source = "message_ts"``. ``event_id`` is
-  ``slack:<channel id>/<ts>`` (primary) plus ``/edited/<ts>``,
-  ``/file/<file id>`` or ``/reaction/<name>/<user>``.
-- **accounts** — ``slack:<user id>`` from ``users.json`` (platform fields in
-  attrs), and ``slack:<bot id>`` for bot messages that carry no user.
-- **object_links** — Jira keys, Jira URLs and GitHub PR/issue URLs found in
-  the message text and attachments link the thread to ``jira:<KEY>`` or
-  ``github:<owner>/<repo>#pr/<n>`` (relation ``mentions`` for a bare key,
-  ``url`` for a URL; evidence is the matched text).
-- **raw_records** — every message, user, conversation and integration-log
-  entry. Message text is *not* stored unless ``store_text=True``: the
-  message's ``text`` (and the text-bearing fields ``blocks``, attachment
-  ``text``/``pretext``/``fallback``/``title``, file ``preview``) are replaced
-  by ``"<field>_sha256"`` digests, so a record can still be matched against the
-  original export without keeping what people wrote. Everything else is kept.
-
-Options: ``channel_teams`` (channel name or id → team, sets ``events.team``),
-``store_text`` (default ``False``).
-
-About 600 lines on purpose: one pass over an export, with the redaction of
-what people wrote kept beside the code that stores messages.
-
-Bad input: an unreadable zip raises :class:`~wfmine.errors.FormatError`
-naming the file; a member whose path escapes the export, a day file that is
-not JSON, and a message without ``ts`` are quarantined with the reason while
-the rest loads.
-"""
+"""Slack: one pass over an export (zip or folder) into threads, events, accounts and links."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import re
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from pathlib import PurePosixPath
+from typing import Any
 
-from wfmine.connectors._base import FunctionReader
 from wfmine.connectors._batch import BatchBuilder
-from wfmine.connectors._refs import Ref, find_refs
-from wfmine.connectors._safezip import Tree, open_tree
+from wfmine.connectors._refs import find_refs
+from wfmine.connectors._safezip import Tree
+from wfmine.connectors.slack._text import (
+    _CONVERSATION_FILES,
+    _DAY_FILE,
+    _JOIN_SUBTYPES,
+    _META_FILES,
+    _NOT_BOT_SPEECH,
+    SOURCE,
+    _scan_texts,
+    _sha,
+    parse_ts,
+    redact,
+    ref_target,
+)
 from wfmine.errors import FormatError
 from wfmine.model import Batch, to_json
-
-__all__ = ["READER", "load", "ref_target", "sniff"]
-
-SOURCE: Final = "slack"
-
-_CONVERSATION_FILES: Final = {
-    "channels.json": "public_channel",
-    "groups.json": "private_channel",
-    "mpims.json": "mpim",
-    "dms.json": "im",
-}
-_META_FILES: Final = frozenset({*_CONVERSATION_FILES, "users.json", "integration_logs.json"})
-_DAY_FILE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
-_TS: Final = re.compile(r"^(\d{1,12})(?:\.(\d{1,6}))?$")
-_JOIN_SUBTYPES: Final = frozenset({"channel_join", "group_join"})
-#: Subtypes that are something other than a bot speaking even when ``bot_id`` is set.
-_NOT_BOT_SPEECH: Final = frozenset({"bot_add", "bot_remove", "channel_join", "group_join"})
-_TEXT_FIELDS: Final = ("text", "pretext", "fallback", "title")
-
-
-def sniff(path: Path) -> bool:
-    """Is ``path`` a Slack export (folder or zip)? Cheap, never raises on foreign input."""
-    try:
-        p = Path(path)
-        if p.is_dir():
-            roots = [p]
-            # an export unzipped into a wrapper folder: the folder holds only the export
-            entries = [c for c in p.iterdir() if not c.name.startswith(".")]
-            if len(entries) == 1 and entries[0].is_dir():
-                roots.append(entries[0])
-            for root in roots:
-                if (root / "channels.json").is_file() or (root / "users.json").is_file():
-                    return any(
-                        _DAY_FILE.match(f.name)
-                        for d in root.iterdir()
-                        if d.is_dir()
-                        for f in d.iterdir()
-                    )
-            return False
-        if p.suffix.lower() != ".zip":
-            return False
-        import zipfile
-
-        with zipfile.ZipFile(p) as zf:
-            names = zf.namelist()
-        has_meta = any(PurePosixPath(n).name in ("channels.json", "users.json") for n in names)
-        return has_meta and any(_DAY_FILE.match(PurePosixPath(n).name) for n in names)
-    except Exception:
-        return False
-
-
-def ref_target(ref: Ref) -> tuple[str, str]:
-    """The store object id a reference points to and the link relation (``mentions``/``url``)."""
-    if ref.kind == "jira_key":
-        return f"jira:{ref.value}", "mentions"
-    if ref.kind == "jira_url":
-        return f"jira:{ref.value}", "url"
-    repo, _, number = ref.value.partition("#")
-    what = "pr" if ref.kind == "github_pull" else "issue"
-    return f"github:{repo}#{what}/{number}", "url"
-
-
-def load(path: str | Path, options: Mapping[str, Any] | None = None) -> Batch:
-    """Read a Slack workspace export (zip or folder) into a :class:`~wfmine.model.Batch`."""
-    opts = dict(options or {})
-    unknown = set(opts) - {"channel_teams", "teams", "store_text"}
-    if unknown:
-        raise FormatError(path, f"unknown Slack option(s): {sorted(unknown)}")
-    # a connector file's [teams] table maps channels to teams
-    mapping = dict(opts.get("teams") or {}) | dict(opts.get("channel_teams") or {})
-    channel_teams = {str(k): str(v) for k, v in mapping.items()}
-    store_text = bool(opts.get("store_text", False))
-    if not Path(path).exists():
-        raise FormatError(path, "no such file or folder")
-    tree = open_tree(path)
-    try:
-        return _Loader(tree, channel_teams, store_text).run()
-    finally:
-        tree.close()
-
-
-def parse_ts(value: Any) -> dt.datetime | None:
-    """Read a Slack ``ts`` (``"1712345678.000100"``) as an exact UTC datetime, or ``None``."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = f"{value:.6f}"
-    if not isinstance(value, str):
-        return None
-    m = _TS.match(value.strip())
-    if not m:
-        return None
-    micros = int((m.group(2) or "0").ljust(6, "0"))
-    return dt.datetime.fromtimestamp(int(m.group(1)), dt.UTC) + dt.timedelta(microseconds=micros)
-
-
-def _sha(value: Any) -> str:
-    text = value if isinstance(value, str) else to_json(value)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def redact(message: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``message`` with what people wrote replaced by SHA-256 digests.
-
-    ``text`` → ``text_sha256``, ``blocks`` → ``blocks_sha256``, attachment
-    text fields → ``<field>_sha256``, file ``preview*`` fields dropped (with a
-    digest). Ids, users, timestamps, subtypes, reactions, bot and app fields
-    are kept as they are.
-    """
-    out: dict[str, Any] = {}
-    for key, value in message.items():
-        if key == "text" and isinstance(value, str):
-            out["text_sha256"] = _sha(value)
-        elif key == "blocks" and value:
-            out["blocks_sha256"] = _sha(value)
-        elif key == "attachments" and isinstance(value, list):
-            out[key] = [
-                _redact_fields(a, _TEXT_FIELDS) if isinstance(a, dict) else a for a in value
-            ]
-        elif key == "files" and isinstance(value, list):
-            out[key] = [_redact_file(f) if isinstance(f, dict) else f for f in value]
-        elif key == "file" and isinstance(value, dict):
-            out[key] = _redact_file(value)
-        elif key == "comment" and isinstance(value, dict):
-            out[key] = _redact_fields(value, ("comment",))
-        else:
-            out[key] = value
-    return out
-
-
-def _redact_fields(obj: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        (f"{k}_sha256" if k in fields and isinstance(v, str) else k): (
-            _sha(v) if k in fields and isinstance(v, str) else v
-        )
-        for k, v in obj.items()
-    }
-
-
-def _redact_file(obj: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in obj.items():
-        if k.startswith("preview") or k in ("plain_text", "initial_comment"):
-            out[f"{k}_sha256"] = _sha(v)
-        else:
-            out[k] = v
-    return out
-
-
-def _scan_texts(message: Mapping[str, Any]) -> list[str]:
-    """Every piece of text in a message where a reference may appear."""
-    texts: list[str] = []
-    if isinstance(message.get("text"), str):
-        texts.append(message["text"])
-    for att in message.get("attachments") or []:
-        if isinstance(att, dict):
-            for key in ("pretext", "title", "title_link", "text", "fallback", "from_url"):
-                if isinstance(att.get(key), str):
-                    texts.append(att[key])
-    files = list(message.get("files") or [])
-    if isinstance(message.get("file"), dict):
-        files.append(message["file"])
-    for f in files:
-        if isinstance(f, dict) and isinstance(f.get("title"), str):
-            texts.append(f["title"])
-    return texts
 
 
 class _Loader(BatchBuilder):
@@ -613,7 +414,3 @@ def _account_from_user(user: Mapping[str, Any]) -> dict[str, Any]:
         "platform_kind": kind,
         "attrs": to_json({k: v for k, v in attrs.items() if v is not None}),
     }
-
-
-#: The Slack export reader (see :class:`wfmine.connectors._base.Reader`).
-READER: Final = FunctionReader("slack", sniff, load)
