@@ -265,3 +265,24 @@ def test_live_github_pulls_are_conditional_across_runs(
         conditional = [r for r in server.requests if r.headers.get("If-None-Match") == '"v1"']
         assert conditional, "the second pull did not send If-None-Match"
     assert TOKEN.encode() not in Path(db).read_bytes()
+
+
+def test_a_large_tree_is_refused_before_anything_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mistyped path must not quietly load a home folder: say what, refuse, store untouched."""
+    import wfmine.cli._common as common
+    from wfmine.store import Store
+
+    monkeypatch.setattr(common, "LARGE_FILES", 20)
+    tree = tmp_path / "home"
+    for i in range(30):
+        (tree / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
+        (tree / f"d{i % 3}" / f"{i}.json").write_text('{"issues": []}', encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    code, out, err = _run("ingest", "jira", str(tree), "--db", str(db))
+    assert code == 2 and "large tree" in err and "30 files" in err, err
+    with Store(db) as store:
+        assert store.counts()["events"] == 0 and store.runs().height == 0
+    code, out, err = _run("ingest", "jira", str(tree), "--db", str(db), "--yes")
+    assert "large tree" not in err

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from wfmine.reports import Report
     from wfmine.workspace import Detected
 
-__all__ = ["Ingested", "Log", "durations", "ingest_path", "readable_findings"]
+__all__ = ["Ingested", "Log", "Plan", "durations", "ingest_path", "readable_findings"]
 
 
 @dataclass
@@ -61,6 +61,35 @@ class Ingested:
         }
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What an ingest is about to read: the inputs, their files and bytes."""
+
+    inputs: tuple[Detected, ...]
+    files: int
+    bytes: int
+
+    @classmethod
+    def of(cls, inputs: list[Detected]) -> Plan:
+        """Count the files and bytes under every input (a stat per file, nothing read)."""
+        files = size = 0
+        for item in inputs:
+            paths = [item.path] if item.path.is_file() else item.path.rglob("*")
+            for p in paths:
+                if p.is_file():
+                    files += 1
+                    size += p.stat().st_size
+        return cls(tuple(inputs), files, size)
+
+    def describe(self) -> str:
+        """``4 inputs (jira, github, slack, email): 1,310 files, 7.1 MB``."""
+        kinds = ", ".join(dict.fromkeys(i.kind for i in self.inputs))
+        return (
+            f"{len(self.inputs):,} inputs ({kinds}): {self.files:,} files, "
+            f"{self.bytes / 1e6:,.1f} MB"
+        )
+
+
 def ingest_path(
     store: Store,
     path: Path,
@@ -69,6 +98,7 @@ def ingest_path(
     progress: Callable[[Detected], None] | None = None,
     pull: bool = True,
     options: Mapping[str, Any] | None = None,
+    confirm: Callable[[Plan], None] | None = None,
 ) -> Ingested:
     """Ingest a file, a folder of exports or a workspace into ``store``.
 
@@ -78,6 +108,9 @@ def ingest_path(
     are resolved with it. With ``pull`` (default), a workspace's live-API
     connectors are pulled incrementally too. ``options`` are reader options
     added to every input's (e.g. ``{"classifier": "Activity classifier"}``).
+    ``confirm`` sees the :class:`Plan` (what will be read, files and bytes)
+    before anything is read, and may refuse it by raising (the CLI refuses a
+    large tree without ``--yes``).
     """
     from wfmine.errors import InputError
     from wfmine.workspace import (
@@ -119,6 +152,8 @@ def ingest_path(
         inputs = [replace(i, options={**i.options, **options}) for i in inputs]
     if not inputs and not result.loaded:
         raise InputError(f"{path}: no export wfmine can read was found")
+    if confirm is not None:
+        confirm(Plan.of(inputs))
     touched: set[str] = set()
     for item, summary, batch in ingest_inputs(store, inputs, progress=progress):
         result.loaded.append(

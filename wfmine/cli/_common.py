@@ -105,3 +105,30 @@ def design_for(design: Path | None, store_path: Path) -> Path | None:
 
     root = find_workspace(store_path.parent)
     return workspace_design(root) if root is not None else None
+
+
+#: a tree above either limit is read only with ``--yes`` (a mistyped path must not
+#: quietly load a home folder)
+LARGE_FILES = 5_000
+LARGE_BYTES = 2_000_000_000
+YES_HELP = "Read a large tree (over 5,000 files or 2 GB) without asking."
+
+
+def confirm_large(yes: bool, say: Callable[[str], None] | None = None) -> Callable[[Any], None]:
+    """A ``confirm`` for :func:`wfmine.api.ingest_path`: say what will be read; refuse a large tree.
+
+    Nothing is read (and nothing reaches the store) before this says yes.
+    """
+
+    def check(plan: Any) -> None:
+        if say is not None:
+            say(f"Reading {plan.describe()}")
+        if not yes and (plan.files > LARGE_FILES or plan.bytes > LARGE_BYTES):
+            from wfmine.errors import InputError
+
+            raise InputError(
+                f"that is a large tree ({plan.describe()}); nothing was read. "
+                "Check the path, or rerun with --yes to read it"
+            )
+
+    return check

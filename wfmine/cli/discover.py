@@ -17,6 +17,8 @@ import typer
 from wfmine.cli._common import (
     CASE_NOTION_HELP,
     DB_HELP,
+    YES_HELP,
+    confirm_large,
     console,
     emit_json,
     guarded,
@@ -72,6 +74,7 @@ def discover(
         typer.Option("--archive", help="Also run every report definition into its dated archive."),
     ] = False,
     top: Annotated[int, typer.Option(help="Rows in each table.")] = 10,
+    yes: Annotated[bool, typer.Option("--yes", help=YES_HELP)] = False,
     classifier: Annotated[
         str | None,
         typer.Option(
@@ -103,9 +106,10 @@ def discover(
                     path,
                     progress=lambda d: status.update(f"Loading {d.kind}: {d.path}"),
                     options=reader_options,
+                    confirm=confirm_large(yes, status.update),
                 )
         else:
-            ingested = ingest_path(store, path, options=reader_options)
+            ingested = ingest_path(store, path, options=reader_options, confirm=confirm_large(yes))
         validate_case_notion(store, case_notion)
         workspace = is_workspace(path)
         design_path = (

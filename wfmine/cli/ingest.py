@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from wfmine.cli._common import DB_HELP, console, emit_json, guarded, resolve_db
+from wfmine.cli._common import (
+    DB_HELP,
+    YES_HELP,
+    confirm_large,
+    console,
+    emit_json,
+    err_console,
+    guarded,
+    resolve_db,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +53,7 @@ def ingest(
             '("concept:name lifecycle:transition"); default concept:name.'
         ),
     ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help=YES_HELP)] = False,
 ) -> None:
     """Load an export (or, with --url/--repo, pull a live API incrementally) into the store.
 
@@ -72,7 +82,11 @@ def ingest(
                     raise InputError("give an export PATH, or run inside a workspace")
                 target = root
             options = {"classifier": classifier} if classifier else None
-            payload = ingest_path(store, target, kind=kind, options=options).describe()
+            # what will be read is said first (on stderr, so --json stays clean)
+            say = None if as_json else err_console().print
+            payload = ingest_path(
+                store, target, kind=kind, options=options, confirm=confirm_large(yes, say)
+            ).describe()
     if as_json:
         emit_json(payload)
         return
