@@ -12,9 +12,10 @@ Package layout: ``_base`` (the contract), ``_batch`` (the one batch builder
 and quarantine rule), ``_http`` (retries, errors with status and
 retry-after, the Link/token/offset paginators), ``_refs`` (references in
 text), ``_safezip`` (zip or folder exports), ``config`` (``connectors/*.toml``),
-``registry`` (kind -> reader), and one module or package per source:
-``jira/`` and ``github/`` (``_files`` reading exports, ``_collect``/``_records``
-records into events, ``_live`` the API pull), ``slack``, ``email``.
+``registry`` (kind -> reader), and one package per source, split along
+its jobs: ``jira/`` and ``github/`` (``_files`` reading exports,
+``_collect``/``_records``/``_output`` records into events, ``_live`` the API
+pull), ``slack/`` (``_text``, ``_loader``) and ``email/`` (``_mime``, ``_loader``).
 """
 
 from __future__ import annotations

@@ -305,7 +305,8 @@ class Http:
         except ValueError as exc:
             raise self._transient(
                 f"{_show(url)} answered {response.status_code} with a body that is not JSON "
-                f"({type(exc).__name__} at byte {getattr(exc, 'pos', '?')}); retry later",
+                f"({type(exc).__name__} at byte {exc.pos if isinstance(exc, json.JSONDecodeError) else '?'}); "
+                "retry later",
                 status=response.status_code,
             ) from None
         etag = response.headers.get("etag")
