@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,12 @@ from typer.testing import CliRunner
 from wfmine.simulate import DEVELOPMENT_SHAPES, HELD_OUT_SHAPES, SHAPES, simulate
 
 FLOW = [s for s in SHAPES if s != "stage-teams"]
+_MARKERS = {
+    "claude": "noreply@anthropic.com",
+    "cursor": "cursoragent@cursor.com",
+    "copilot": "Co-authored-by: Copilot",
+    "aider": "aider: ",
+}
 ITEMS, MONTHS = 45, 7
 
 
@@ -155,6 +162,18 @@ def test_ground_truth_matches_exports(orgs: dict[str, Path], shape: str) -> None
             assert sanctioned == s["sanctioned_tiers"]
             assert not set(s["tiers"]) & set(sanctioned)
             assert all(gt["risk_tiers"][c] in s["tiers"] for c in s["cases"])
+        if s["type"] == "ai_signature":
+            marker = _MARKERS[s["tool"]]
+            login = s["accounts"][0].partition(":")[2]
+            signed = {
+                key
+                for p in (root / "github").rglob("commits.json")
+                for c in _load(p)
+                if (c["author"] or {}).get("login") == login and marker in c["commit"]["message"]
+                for key in re.findall(r"\b[A-Z]+-\d+\b", c["commit"]["message"])
+            }
+            assert s["cases"] and set(s["cases"]) <= signed
+            assert s["actor"] not in {a["id"] for a in design["agents"]}
     # the true waits at seams run from the handing team's last act to the receiving team's first
     for s in gt["seam_waits"]:
         assert s["from"] != s["to"]

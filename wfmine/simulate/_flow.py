@@ -36,6 +36,12 @@ from wfmine.simulate._text import BUG_FORMS, STORY_VERBS, SUBJECTS, TASK_FORMS, 
 from wfmine.simulate._text import slugify as _slugify
 from wfmine.simulate._util import iso, zone
 
+_TRAILERS = {
+    "claude": "\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)\n\n"
+    "Co-Authored-By: Claude <noreply@anthropic.com>",
+    "cursor": "\n\nCo-authored-by: Cursor Agent <cursoragent@cursor.com>",
+    "copilot": "\n\nCo-authored-by: Copilot <copilot@github.com>",
+}
 #: problems that show within days of an item's start
 _EARLY = frozenset({"ci_fix", "rework_loop", "ping_pong"})
 _DEPS = ("requests", "urllib3", "pydantic", "jinja2", "lodash", "axios", "webpack", "boto3")
@@ -144,6 +150,8 @@ class ShapeFlow(Acts):
         self.statuses = dict(lay.statuses)
         self.gt = ShapeTruth()
         self.counter = {p.key: 0 for p in shape.projects}
+        self.ai_users = {a: (tool, start) for a, tool, start in shape.ai_users}
+        assert all(self.org[a].kind == "human" for a in self.ai_users)
         self.build_i = next(i for i, s in enumerate(shape.stages) if s.kind.startswith("build"))
 
     # -- who
@@ -490,7 +498,7 @@ class ShapeFlow(Acts):
         item.prs.append(pr)
         last = None
         for ct, msg in commits:
-            last = self._commit(pr, ct, eng, msg)
+            last = self._commit(pr, ct, eng, self._signed(pr, eng, ct, msg))
             self._act(case, eng, ct, "github:Commit pushed")
         assert last is not None
         done = self._check(pr, last.sha, last.t, True)
@@ -520,6 +528,32 @@ class ShapeFlow(Acts):
         )
         case.pr = pr
         return t
+
+    def _signed(self, pr: PullRequest, who: Actor, t: datetime, msg: str) -> str:
+        """The commit message, with the trailer of the AI tool ``who`` uses undeclared."""
+        use = self.ai_users.get(who.id)
+        if use is None or self._frac(t) < use[1] or self.rng.random() >= 0.6:
+            return msg
+        tool = use[0]
+        if tool == "aider":
+            msg = f"aider: {msg}"
+        else:
+            msg += _TRAILERS[tool]
+        if t <= self.end and pr.created <= self.end and pr.key:
+            entry = self.gt.shadow.setdefault(
+                who.id,
+                {
+                    "actor": who.id,
+                    "type": "ai_signature",
+                    "tool": tool,
+                    "severity": "medium",
+                    "accounts": [f"github:{who.github}"],
+                    "stages": [self.shape.stages[self.build_i].id],
+                    "cases": [],
+                },
+            )
+            entry["cases"].append(pr.key)
+        return msg
 
     def _review(self, case: Case, st: StageDef, t: datetime) -> datetime:
         rng, sh = self.rng, self.shape

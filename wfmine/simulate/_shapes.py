@@ -122,6 +122,8 @@ class Shape:
     agent_tiers: tuple[str, ...] = ("reversible",)
     #: team the agents and bots belong to
     platform_team: str = "engineering"
+    #: people who use an AI tool nobody declared: (actor id, tool, from this share of the window)
+    ai_users: tuple[tuple[str, str, float], ...] = ()
     #: the check stage planted stalls (8-11 days) happen in
     stall_stage: str = ""
     rates: Mapping[str, float] = field(default_factory=dict)
@@ -151,13 +153,21 @@ PROJECT_TEAMS = Shape(
     title="Northwind delivery (project teams)",
     summary=(
         "Three projects, each with its own cross-functional team that triages, builds, "
-        "reviews and tests its work; a shared SRE team deploys everything."
+        "reviews (two approvals) and tests its work; a shared SRE team deploys everything."
     ),
     structure="project_teams",
     stages=(
         StageDef("backlog", "intake", ("Backlog",), expected="2w", hours=12),
         StageDef("build", "build", ("In Progress", "Reopened"), performer="either", expected="10d"),
-        StageDef("review", "review", ("In Review",), performer="either", expected="1w", hours=5),
+        StageDef(
+            "review",
+            "review",
+            ("In Review",),
+            performer="either",
+            expected="1w",
+            hours=5,
+            approvals=2,
+        ),
         StageDef("qa", "check", ("Testing",), expected="8d", hours=6),
         StageDef("release", "deploy", ("Done",), team="sre", expected="3d"),
     ),
@@ -177,7 +187,9 @@ PROJECT_TEAMS = Shape(
     reopen_status="Reopened",
     agent_tiers=("reversible",),
     platform_team="sre",
+    ai_users=(("clara", "claude", 0.3),),
     stall_stage="qa",
+    late_rate=0.2,
     rates=_ro(
         {
             "ci_fix": 0.03,
@@ -205,7 +217,8 @@ LEAN = Shape(
     title="Lean delivery",
     summary=(
         "Three stages (todo, doing, done): engineers pull work, code review happens on "
-        "GitHub only, the author merges; one project with several components."
+        "GitHub only, the author merges; one project with several components. The end "
+        "status 'Shipped' is not in Jira's done category."
     ),
     structure="stage_teams",
     stages=(
@@ -220,14 +233,16 @@ LEAN = Shape(
             hours=8,
             profile="bimodal",
         ),
-        StageDef("done", "deploy", ("Done",), team="engineering", expected="2d"),
+        StageDef("done", "deploy", ("Shipped",), team="engineering", expected="2d"),
     ),
     projects=(ProjectDef("LEAN", "Lean app", ("app", "api", "auth", "infra"), "app"),),
     teams=(("product", 3), ("engineering", 8)),
     back=(("done", "doing"),),
     owned_seams=(("product", "engineering", "engineering"),),
     seam_hours={("product", "engineering"): 16},
+    end_category="indeterminate",
     agent_tiers=("reversible",),
+    ai_users=(("hugo", "cursor", 0.4),),
     stall_stage="doing",
     slack_app="Standup Digest",
     rates=_ro(
@@ -315,6 +330,7 @@ PLATFORM = Shape(
     slack_app="Morning Digest",
     agent_tiers=("reversible",),
     platform_team="operations",
+    ai_users=(("greta", "claude", 0.2), ("jamal", "aider", 0.5)),
     stall_stage="verify",
     rates=_ro(
         {
@@ -421,6 +437,7 @@ REGULATED = Shape(
     end_category="indeterminate",
     agent_tiers=("reversible",),
     platform_team="operations",
+    ai_users=(("leon", "cursor", 0.35),),
     stall_stage="security",
     late_rate=0.25,
     rates=_ro(
@@ -500,6 +517,7 @@ FEDERATED = Shape(
     slack_app="Release Radar",
     agent_tiers=("reversible", "irreversible"),
     platform_team="operations",
+    ai_users=(("ines", "copilot", 0.25), ("elena", "claude", 0.5)),
     stall_stage="qa",
     late_rate=0.2,
     rates=_ro(
