@@ -133,9 +133,17 @@ def pull(
             # the same CI events (check/<job id>) as a file export of the repository
             for run_id in sorted(set(run_ids)):
                 jobs_url = f"{api}/actions/runs/{run_id}/jobs"
-                for page in http.link_pages(jobs_url, params={"per_page": per_page}):
-                    for i, record in enumerate(_list_page(page.data, page.url)):
-                        collector.add_record(record, page.url, f"{page.url}#{i}", None)
+                try:
+                    for page in http.link_pages(jobs_url, params={"per_page": per_page}):
+                        for i, record in enumerate(_list_page(page.data, page.url)):
+                            collector.add_record(record, page.url, f"{page.url}#{i}", None)
+                except TerminalError as exc:
+                    if exc.status not in (404, 410):
+                        raise
+                    collector.warnings.append(
+                        f"{owner}/{repo}: the jobs of run {run_id} are not available "
+                        f"({exc.status}); the run's own conclusion is used"
+                    )
         except TerminalError as exc:
             if exc.status != 404:
                 raise
