@@ -197,7 +197,9 @@ def bench_case(
         row["baseline_mib"] = round(max(r.rss_mib for r in base))
         row["baseline_speedup"] = round(pt / bt, 2)
         row["baseline_runs"] = [round(r.seconds, 2) for r in base]
-        same = json.loads(base[-1].out)
+        # an older wfmine may have let DuckDB's progress bar onto stdout before the JSON
+        text = base[-1].out
+        same = json.loads(text[text.index("{") :]) if "{" in text else {}
         row["same_answers"] = all(
             same.get(k) == payload.get(k)
             for k in ("log", "start_activities", "end_activities", "dfg", "variants")

@@ -358,3 +358,9 @@ def test_a_failed_run_holds_no_input(monkeypatch: pytest.MonkeyPatch, tmp_path) 
     with pytest.raises(RuntimeError):
         store.ingest(_batch(), input_key=key)
     assert store.held_input(key) is None
+
+
+def test_duckdb_draws_no_progress_bar_into_json_output() -> None:
+    store = wfmine.open(":memory:")
+    setting = store.connection.execute("SELECT current_setting('enable_progress_bar')").fetchall()
+    assert setting == [(False,)]

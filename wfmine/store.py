@@ -140,6 +140,8 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(self.path, read_only=read_only)
+            # no progress bar: DuckDB draws it on stdout after 2 s, into `--json` output
+            self._con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
         #: events frames written by this object, per run, equal to the stored rows
