@@ -65,6 +65,56 @@ def test_the_report_opens_with_what_to_act_on(report_html: str) -> None:
     assert "rework_loop@review" in act  # the subject (no subject_name in this frame)
 
 
+OUTLINE = """\
+What to act on
+  Findings that matter most
+    Gate violations (1, 1 high)
+    Shadow agents (1, 1 high)
+    Recurring failures (2)
+    Unowned handoffs (1)
+How work flows
+  Process map
+  Paths through the process
+  Time in each stage
+    Time in each stage against the design
+  Handoffs between teams
+    Nobody owns these handoffs (1)
+Is it getting better
+  Metrics over time
+    Time to recover from a stall
+    Handoffs through an owned seam
+  Recurring failures
+  Agent readiness
+Every finding
+  Shadow agents
+  Gate violations
+Appendix
+  Case trails"""
+
+
+def _outline(html: str) -> str:
+    heads = re.finditer(
+        r'<h2 class="group-title">(.*?)</h2>|<section class="card[^"]*" id="s-\w+"><h3>(.*?)</h3>'
+        r"|<h4>(.*?)</h4>",
+        html,
+    )
+    lines = []
+    for m in heads:
+        group, section, sub = m.groups()
+        if group:
+            lines.append(group)
+        elif section:
+            lines.append("  " + section)
+        else:
+            lines.append("    " + re.sub(r"<[^>]+>", "", sub).strip())
+    return "\n".join(lines)
+
+
+def test_the_outline_is_stable(report_html: str) -> None:
+    """The page's outline as a reader scans it; review the change when this fails."""
+    assert _outline(report_html) == OUTLINE
+
+
 def test_source_text_is_escaped_everywhere(report_html: str) -> None:
     for evil in (EVIL_ACTIVITY, EVIL_ACTOR, EVIL_MESSAGE, EVIL_TITLE):
         assert evil not in report_html
