@@ -110,8 +110,12 @@ class Gate(_Model):
 
     def requirement(self, tier: Tier) -> Requirement:
         """The approval requirement for ``tier``."""
-        req: Requirement = getattr(self, tier)
-        return req
+        by_tier: dict[Tier, Requirement] = {
+            "reversible": self.reversible,
+            "irreversible": self.irreversible,
+            "high_stakes": self.high_stakes,
+        }
+        return by_tier[tier]
 
 
 class Seam(_Model):
