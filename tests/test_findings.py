@@ -195,7 +195,9 @@ def test_shadow_agents_of_the_three_types(found: pl.DataFrame) -> None:
         "sync-user": "undeclared_automation",
         "erin": "ai_signature",
         "github:reviewbot[bot]": "out_of_stage",
+        "ci": "unregistered_app",  # a CI bot no registry entry names
     }
+    assert shadow["ci"]["severity"] == "low"
     assert shadow["erin"]["evidence"]["stages"] == ["qa"]  # type: ignore[index]
 
 
@@ -400,7 +402,7 @@ def test_ai_signatures_outside_what_the_registry_sanctions() -> None:
     assert shadow["cat"]["evidence"]["stages"] == ["qa"]  # type: ignore[index]
 
 
-def test_platform_bots_are_automation_not_shadow_agents_outside_human_stages() -> None:
+def test_unregistered_bots_are_shadow_agents_low_outside_the_designed_stages() -> None:
     rows: list[dict[str, object]] = []
     for i in range(14):
         rows += [
@@ -412,11 +414,25 @@ def test_platform_bots_are_automation_not_shadow_agents_outside_human_stages() -
             {"case_id": f"c{i}", "activity": "Status: QA", "h": 24 * i + 3,
              "actor_id": "github:codecov[bot]", "actor_kind": "bot", "source": "jira"},
         ]  # fmt: skip
+    rows += [  # a chat app posting a digest on a platform the registry speaks about
+        {"case_id": f"digest{i}", "activity": "Bot message", "h": 24 * i + 8,
+         "actor_id": "github:digest[bot]", "actor_kind": "bot"}
+        for i in range(5)
+    ]  # fmt: skip
     df = findings(_log(rows), D, kinds=("shadow_agent",))
     assert _types(df) == {
         "github:coderabbitai[bot]": "undeclared_automation",  # an AI agent
-        "github:codecov[bot]": "undeclared_automation",
-    }  # in human-only QA
+        "github:codecov[bot]": "undeclared_automation",  # in human-only QA
+        "github:renovate[bot]": "unregistered_app",  # in build: sanctioned nowhere
+        "github:digest[bot]": "unregistered_app",
+    }
+    by = _by(df, "shadow_agent")
+    assert by["github:digest[bot]"]["severity"] == "low"  # outside the designed stages
+    assert by["github:digest[bot]"]["evidence"]["stages"] == []  # type: ignore[index]
+    # a registry that names no account of a platform says nothing about its apps
+    slack_only = as_design({**DESIGN, "agents": [{"id": "r", "accounts": ["slack:B1"]}]})
+    quiet = findings(_log(rows), slack_only, kinds=("shadow_agent",))
+    assert "github:digest[bot]" not in _types(quiet)
 
 
 def test_agents_on_their_own_pull_requests_stay_in_their_stage() -> None:

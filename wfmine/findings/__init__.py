@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from wfmine.conformance import ConformanceResult, check, check_store
+from wfmine.conformance import ConformanceResult, case_attributes, check, check_store
 from wfmine.design import Design
 from wfmine.findings._events import staged_events
 from wfmine.findings._shape import (
@@ -283,6 +283,7 @@ def findings(
             staged, actors, ai, design, declared=declared,
             accounts=links if links is not None else accounts,
             threshold=automation_threshold, signals=sig,
+            scopes=_agent_scopes(log, design, conformance, store),
         )  # fmt: skip
     if "unowned_seam" in kinds:
         performed = _performer_teams(judged, store) if store is not None else judged
@@ -298,10 +299,41 @@ def findings(
         found += failure_patterns(
             judged, design, events_attrs, min_cases=min_cases, min_weeks=min_weeks,
             scopes=_case_scopes(judged), tiers=tiers,
+            components=_case_components(store, log) if store is not None else None,
         )  # fmt: skip
     if "gate_violation" in kinds:
         found += gate_violations(conformance)
     return findings_frame(_named(found, names))
+
+
+def _agent_scopes(
+    log: pl.DataFrame,
+    design: Design | None,
+    conformance: ConformanceResult | None,
+    store: Store | None,
+) -> pl.DataFrame | None:
+    """``case_id, tier, project, components`` for the registry's scope limits (or ``None``)."""
+    if design is None or not any(a.tiers or a.projects or a.components for a in design.agents):
+        return None
+    frame = (
+        conformance.cases.select("case_id", "tier")
+        if conformance is not None
+        else pl.DataFrame(schema={"case_id": pl.String, "tier": pl.String})
+    )
+    if store is not None and any(a.projects or a.components for a in design.agents):
+        attrs = case_attributes(store, log).select("case_id", "project", "components")
+        frame = frame.join(attrs, on="case_id", how="full", coalesce=True)
+    elif "project" not in frame.columns:
+        frame = frame.with_columns(
+            pl.col("case_id").str.extract(r"^jira:([A-Z][A-Z0-9_]*)-\d+$", 1).alias("project")
+        )
+    return frame
+
+
+def _case_components(store: Store, log: pl.DataFrame) -> pl.DataFrame:
+    """``case_id, component``: each case's first component (the tracker's), where it has one."""
+    attrs = case_attributes(store, log)
+    return attrs.select("case_id", pl.col("components").list.sort().list.first().alias("component"))
 
 
 def _case_scopes(events: pl.DataFrame) -> pl.DataFrame:

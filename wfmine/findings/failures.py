@@ -22,9 +22,13 @@ request linked to no work item is not a run of the designed workflow.
 ``revert``       ``Revert merged``.
 ``ci_fix``       ``Check failed``, then ``Commit pushed``, then ``Check passed``
                  in the same case.
-``stall``        a finished stage visit longer than the stage's stall limit
-                 (:func:`stall_limits`): the design's expected time where it
-                 gives one; where it is silent a statistical limit.
+``stall``        work stuck: in a finished stage visit, a spell with nobody
+                 acting on the item (no comment, assignment, commit, status
+                 change; :func:`idle_spells`) longer than the stage's stall
+                 limit (:func:`stall_limits`): the design's expected time where
+                 it gives one; where it is silent a statistical limit. A long
+                 visit with work going on is over its expected time (a
+                 conformance timing deviation), not stalled.
 ``ping_pong``    A -> B -> A in the case's sequence of distinct consecutive
                  assignees (tracker assignments) -- or, in a log without
                  assignments, of performing teams and of resources -- within one
@@ -43,8 +47,10 @@ A pattern's signature is type + stage + scope (the case's project, e.g.
 ``SHOP`` of ``jira:SHOP-12``, where case ids carry one): a rise in one
 project is not diluted by the rest. It *recurs* when it appears in at least
 ``min_cases`` cases across at least ``min_weeks`` distinct ISO weeks. Its
-trend is the Mann–Kendall test (:mod:`wfmine.findings.trend`) on the weekly
-share of active cases showing it.
+trend is the Mann–Kendall test (:func:`wfmine.findings.trend.case_trend_test`)
+on the cases that could show it (those of its scope that reached its stage),
+ordered by when they started: is the share showing it rising or declining?
+The weekly counts are in the evidence for charts.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ import polars as pl
 from wfmine.design import Design
 from wfmine.findings._events import MAPPED, performed, stage_context
 from wfmine.findings._shape import Finding
-from wfmine.findings.trend import trend_test
+from wfmine.findings.trend import ALPHA, case_trend_test
 from wfmine.stages import first_in_group, last_in_group, shift_in_group, stage_visits
 from wfmine.units import human_duration
 
@@ -332,18 +338,81 @@ def _ci_fix(ctx: pl.DataFrame) -> pl.DataFrame:
     return _occ(df, "ci_fix", pl.col("stage_ctx"))
 
 
-def _stall(visits: pl.DataFrame, limits: pl.DataFrame, design: Design | None) -> pl.DataFrame:
-    if visits.height == 0 or limits.height == 0:
-        return _empty()
-    d = (
-        visit_durations(visits, design)
-        .join(limits.select("stage", "limit_s"), on="stage", how="inner")
-        .filter(pl.col("_dur") > pl.col("limit_s"))
+def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | None) -> pl.DataFrame:
+    """Per finished visit: its longest spell with nobody acting on the item.
+
+    Columns ``case_id, visit, stage, start, idle_from, idle_to, idle_s``. An
+    act is any event someone (not a bot) performed on the case while it was
+    in the visit -- mapped to a stage or not: a comment, an assignment, a
+    commit. The spell runs from one act (or the visit's start) to the next
+    act (or the visit's end, :func:`visit_durations`).
+    """
+    schema: dict[str, pl.DataType] = {
+        "case_id": pl.String(), "visit": pl.Int64(), "stage": pl.String(),
+        "start": pl.Datetime("us", "UTC"), "idle_from": pl.Datetime("us", "UTC"),
+        "idle_to": pl.Datetime("us", "UTC"), "idle_s": pl.Float64(),
+    }  # fmt: skip
+    finished = visit_durations(visits, design).select(
+        "case_id", "visit", "stage", "start", "_until"
     )
+    if finished.height == 0:
+        return pl.DataFrame(schema=schema)
+    bot = pl.col("actor_kind").fill_null("") == "bot"
+    acts = events.filter(pl.col("visit").is_not_null() & performed(events) & ~bot).select(
+        "case_id", "visit", pl.col("timestamp").alias("_t")
+    )
+    acts = acts.join(finished.select("case_id", "visit", "_until"), on=["case_id", "visit"])
+    acts = acts.filter(pl.col("_t") <= pl.col("_until")).drop("_until")
+    # each visit's marks: its start, its acts, its end; spells run between consecutive marks
+    marks = pl.concat(
+        [
+            finished.select("case_id", "visit", pl.col("start").alias("_t")),
+            acts,
+            finished.select("case_id", "visit", pl.col("_until").alias("_t")),
+        ]
+    ).sort("case_id", "visit", "_t")
+    key = pl.concat_str([pl.col("case_id"), pl.col("visit").cast(pl.String)], separator="\x00")
+    marks = marks.with_columns(key.alias("_cv"))
+    spells = marks.with_columns(shift_in_group(pl.col("_t"), "_cv", 1).alias("_from")).filter(
+        pl.col("_from").is_not_null()
+    )
+    spells = spells.with_columns(
+        (pl.col("_t") - pl.col("_from")).dt.total_seconds(fractional=True).alias("_s")
+    )
+    longest = spells.group_by("case_id", "visit").agg(
+        pl.col("_s").max().alias("idle_s"),
+        pl.col("_from").sort_by("_s").last().alias("idle_from"),
+        pl.col("_t").sort_by("_s").last().alias("idle_to"),
+    )
+    return (
+        finished.join(longest, on=["case_id", "visit"], how="inner")
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
+        .sort("case_id", "visit")
+    )
+
+
+def _stalled(
+    events: pl.DataFrame, visits: pl.DataFrame, limits: pl.DataFrame, design: Design | None
+) -> pl.DataFrame:
+    """The visits whose longest idle spell passed the stage's stall limit, with ``limit_s``."""
+    if visits.height == 0 or limits.height == 0:
+        return idle_spells(events, visits.head(0), design).with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("limit_s")
+        )
+    return (
+        idle_spells(events, visits, design)
+        .join(limits.select("stage", "limit_s"), on="stage", how="inner")
+        .filter(pl.col("idle_s") > pl.col("limit_s"))
+    )
+
+
+def _stall(
+    events: pl.DataFrame, visits: pl.DataFrame, limits: pl.DataFrame, design: Design | None
+) -> pl.DataFrame:
+    d = _stalled(events, visits, limits, design)
     return _occ(
-        d.rename({"_until": "timestamp"}),
-        "stall",
-        wait=pl.col("_dur") - pl.col("limit_s"),
+        d.rename({"idle_to": "timestamp"}), "stall", wait=pl.col("idle_s") - pl.col("limit_s")
     )
 
 
@@ -353,9 +422,10 @@ def stall_recoveries(
     """Every stalled stage visit and how long the work took to move again.
 
     Columns ``case_id``, ``stage``, ``start`` (visit start), ``stalled_at``
-    (start + the stage's stall limit: from then on the work counts as stuck),
-    ``recovered_at`` (the next progress: the case's next stage visit) and
-    ``recovery_s`` (``recovered_at - stalled_at``). ``events`` are
+    (the last act before the stall + the stage's stall limit: from then on
+    the work counts as stuck), ``recovered_at`` (the next progress: the next
+    act on the item, or the case's next stage visit) and ``recovery_s``
+    (``recovered_at - stalled_at``). ``events`` are
     :func:`wfmine.stages.stage_events` rows.
     """
     schema: dict[str, pl.DataType] = {
@@ -365,20 +435,16 @@ def stall_recoveries(
     }  # fmt: skip
     visits = stage_visits(events)
     limits = stall_limits(visits, design, factor=stall_factor)
-    if visits.height == 0 or limits.height == 0:
-        return pl.DataFrame(schema=schema)
     limit_us = (pl.col("limit_s") * 1_000_000).cast(pl.Int64)
     return (
-        visit_durations(visits, design)
-        .join(limits.select("stage", "limit_s"), on="stage", how="inner")
-        .filter(pl.col("_dur") > pl.col("limit_s"))
+        _stalled(events, visits, limits, design)
         .select(
             "case_id",
             "stage",
             "start",
-            (pl.col("start") + pl.duration(microseconds=limit_us)).alias("stalled_at"),
-            pl.col("_until").alias("recovered_at"),
-            (pl.col("_dur") - pl.col("limit_s")).alias("recovery_s"),
+            (pl.col("idle_from") + pl.duration(microseconds=limit_us)).alias("stalled_at"),
+            pl.col("idle_to").alias("recovered_at"),
+            (pl.col("idle_s") - pl.col("limit_s")).alias("recovery_s"),
         )
         .cast(schema)  # type: ignore[arg-type]
         .sort("stalled_at", "case_id")
@@ -511,7 +577,7 @@ def failure_occurrences(
         reopens,
         _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
         ci_fixes,
-        _stall(visits, limits, design),
+        _stall(events, visits, limits, design),
         _ping_pong(ctx, events_attrs, design is not None),
         _abandoned(ctx, visits, design, limits, reopens, abandon_factor),
     ]
@@ -702,6 +768,35 @@ def _suggestion(
     return None
 
 
+def _trend(at_risk: pl.DataFrame, cases: list[str]) -> dict[str, Any]:
+    """The case trend test over ``at_risk`` (``case_id, _start[, component]``), by component too.
+
+    A rise confined to one component is diluted by the rest of the project:
+    where cases carry a component, each component with enough cases is
+    tested as well, Bonferroni-corrected for the number tested, and a
+    significant one is the pattern's trend (named in ``component``).
+    """
+    hit = pl.col("case_id").is_in(pl.Series(cases, dtype=pl.String))
+    flagged = at_risk.with_columns(hit.alias("_hit"))
+    overall = case_trend_test(flagged["_start"].to_list(), flagged["_hit"].to_list())
+    if "component" not in flagged.columns or overall["trend"] in ("rising", "declining"):
+        return overall
+    tests: list[tuple[str, dict[str, Any]]] = []
+    for (component,), part in flagged.filter(pl.col("component").is_not_null()).group_by(
+        "component", maintain_order=True
+    ):
+        result = case_trend_test(part["_start"].to_list(), part["_hit"].to_list())
+        if "p" in result:
+            tests.append((str(component), result))
+    if not tests:
+        return overall
+    component, best = min(tests, key=lambda item: (float(item[1]["p"]), item[0]))
+    if float(best["p"]) < ALPHA / len(tests) and best["trend"] in ("rising", "declining"):
+        return {**best, "component": component, "components_tested": len(tests),
+                "overall": overall}  # fmt: skip
+    return {**overall, "components_tested": len(tests)}
+
+
 def failure_patterns(
     events: pl.DataFrame,
     design: Design | None = None,
@@ -712,12 +807,14 @@ def failure_patterns(
     occurrences: pl.DataFrame | None = None,
     scopes: pl.DataFrame | None = None,
     tiers: pl.DataFrame | None = None,
+    components: pl.DataFrame | None = None,
 ) -> list[Finding]:
     """Findings for recurring failure patterns, with weekly counts and a Mann–Kendall trend.
 
     ``events``: :func:`wfmine.stages.stage_events` of the cases to judge.
     ``scopes`` (``case_id, scope``): the project (or team) each case belongs
-    to, scoping signatures. ``tiers`` (``case_id, tier``): risk tiers
+    to, scoping signatures; ``components`` (``case_id, component``) scopes
+    trend tests further. ``tiers`` (``case_id, tier``): risk tiers
     (conformance's), for severity. Severity follows impact: ``high`` when the
     pattern touches at least 10 % of the cases in its scope, is rising, or
     hits high-stakes work; ``medium`` at 3 %; ``low`` otherwise.
@@ -740,6 +837,20 @@ def failure_patterns(
     in_scope = dict(cases_in.group_by("scope").len().iter_rows())
     weekly = weekly_pattern_counts(events, roots, scopes)
     visits = stage_visits(events) if design is not None else None
+    # the trend's population: the cases of the scope (that reached the stage), by start
+    starts = _with_scope(
+        events.group_by("case_id").agg(
+            (pl.col("timestamp").min().dt.epoch("us") / 1e6).alias("_start")
+        ),
+        scopes,
+    ).sort("_start", "case_id")
+    if components is not None and components.height:
+        starts = starts.join(
+            components.select("case_id", "component").unique("case_id", keep="first"),
+            on="case_id",
+            how="left",
+        )
+    visited = visits.select("case_id", "stage").unique() if visits is not None else None
     limits = (
         dict(stall_limits(visits, design).select("stage", "limit_s").iter_rows())
         if visits is not None
@@ -777,8 +888,11 @@ def failure_patterns(
             & pl.col("stage").eq_missing(pl.lit(row["stage"], dtype=pl.String))
             & pl.col("scope").eq_missing(pl.lit(row["scope"], dtype=pl.String))
         )
-        rates = series.filter(pl.col("rate").is_not_null())
-        mk = trend_test(rates["rate"].to_list())
+        at_risk = starts.filter(pl.col("scope").eq_missing(pl.lit(row["scope"], dtype=pl.String)))
+        if row["stage"] is not None and visited is not None:
+            reached = visited.filter(pl.col("stage") == row["stage"]).select("case_id")
+            at_risk = at_risk.join(reached, on="case_id", how="semi")
+        mk = _trend(at_risk, row["_all"])
         trend = str(mk["trend"])
         total = max(int(in_scope.get(row["scope"], 0)), row["cases"], 1)
         share = row["cases"] / total
@@ -837,7 +951,7 @@ def failure_patterns(
                         {"week": w.date().isoformat(), "cases": c, "active_cases": a}
                         for w, c, a in series.select("week", "cases", "active_cases").iter_rows()
                     ],
-                    "trend_test": {**mk, "series": "weekly cases with the pattern / active cases"},
+                    "trend_test": mk,
                     "recurrence_rule": f">= {min_cases} cases across >= {min_weeks} weeks",
                     "judged": "the cases conformance judges"
                     if design is not None

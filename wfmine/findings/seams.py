@@ -3,11 +3,13 @@
 A seam is a handoff of *work*: between two consecutive workflow steps of a
 case, the performing team changes (``team`` seams), or the performer kind
 changes between human and agent (``performer`` seams). Workflow steps are
-the acts someone performed that the design maps onto a stage (every act
-without a design, or when the design maps none) -- read from the stage
-events of the one stage-visit kernel (:func:`wfmine.stages.stage_events`).
-Messages and e-mails around a work item are conversation about the work,
-not the work changing hands, so they do not make a seam.
+the acts someone performed that the design maps onto a stage, and the acts
+of the team owning the stage the item is in (a tester's comments while the
+item is in QA are QA's work) -- every act without a design, or when the
+design maps none -- read from the stage events of the one stage-visit
+kernel (:func:`wfmine.stages.stage_events`). Other teams' messages and
+e-mails around a work item are conversation about the work, not the work
+changing hands, so they do not make a seam.
 
 Steps performed by automation (a bot account: CI, a tracker automation
 rule, a sync script) make no seam by themselves: automation moving an item
@@ -92,6 +94,19 @@ def _acts(events: pl.DataFrame, automation: Collection[str]) -> pl.DataFrame:
     return events.filter(performed(events) & ~bot)
 
 
+def _is_step(design: Design | None) -> pl.Expr:
+    """An act that moves the work: mapped onto a stage, or by the team owning the stage it is in.
+
+    A tester commenting on an item in QA is doing QA's work; a question from
+    another team on the item's thread is conversation about it.
+    """
+    if design is None:
+        return pl.lit(True)
+    owners = {s.id: s.team for s in design.stages if s.team}
+    owner = pl.col("at_stage").replace_strict(owners, default=None, return_dtype=pl.String)
+    return MAPPED | (pl.col("team") == owner).fill_null(False)
+
+
 def workflow_steps(
     log: pl.DataFrame, design: Design | None = None, *, automation: Collection[str] = ()
 ) -> pl.DataFrame:
@@ -99,7 +114,7 @@ def workflow_steps(
     acts = _acts(_events(log, design), automation)
     if design is None:
         return acts
-    steps = acts.filter(MAPPED)
+    steps = acts.filter(_is_step(design))
     return steps if steps.height else acts
 
 
@@ -129,7 +144,7 @@ def handoffs(
     events = _events(log, design)
     acts = _acts(events, automation).with_columns(_side(dimension).alias("_side"))
     acts = acts.filter(pl.col("_side").is_not_null())
-    steps = acts.filter(MAPPED) if design is not None else acts
+    steps = acts.filter(_is_step(design)) if design is not None else acts
     if design is not None and steps.height == 0:
         steps = acts
     if steps.height == 0:

@@ -1,6 +1,6 @@
 """Shadow agents: automation and AI at work where the design does not sanction it.
 
-Three kinds, all with the actor id as subject:
+Five kinds, all with the actor id as subject:
 
 ``undeclared_automation``  an actor that acts like automation -- by behaviour
                            (score over the threshold), or by a platform field /
@@ -21,6 +21,18 @@ Three kinds, all with the actor id as subject:
                            by in the signals data. Signed events whose performer
                            the export left out are attributed to the commit
                            author's e-mail identity, else to the PR author.
+``unregistered_app``       an app or bot account (platform fields, a known
+                           identifier, or declared so in the roster) that no
+                           registry entry names, acting anywhere on a platform
+                           the registry speaks about (a design whose registry
+                           names no Slack account says nothing about Slack
+                           apps); low severity outside the designed stages.
+``out_of_scope``           a registered agent deciding on work its entry's
+                           ``tiers``, ``projects`` or ``components`` do not
+                           cover (a review agent sanctioned for reversible work
+                           approving a high-stakes change; with gates, its
+                           approvals count, else any act in a stage): evidence
+                           type ``out_of_tier`` for tiers, else ``out_of_scope``.
 ``out_of_stage``           a registered agent acting in stages its registry entry
                            does not list. What an agent does on an object it
                            authored itself (requesting review of its own PR,
@@ -38,7 +50,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine.design import Design
+from wfmine.design import Design, activity_key, pattern_regex
 from wfmine.findings._events import MAPPED, stage_context
 from wfmine.findings._shape import Finding
 from wfmine.findings.signals import Signals, load_signals
@@ -124,6 +136,7 @@ def shadow_agents(
     accounts: pl.DataFrame | None = None,
     threshold: float = 0.5,
     signals: Signals | None = None,
+    scopes: pl.DataFrame | None = None,
 ) -> list[Finding]:
     """Shadow-agent findings.
 
@@ -133,6 +146,8 @@ def shadow_agents(
     id -> declared kind (the roster); ``accounts`` maps account ids to actor
     ids (to recognise registry entries given as accounts, and the tools they
     stand for, and to attribute signed events without a performer).
+    ``scopes`` (``case_id``, ``tier``, ``project``, ``components``): what each
+    case is, for the registry's ``tiers``/``projects``/``components`` limits.
     """
     declared = declared or {}
     sig = signals or load_signals()
@@ -151,6 +166,8 @@ def shadow_agents(
     out = _undeclared(actors, info, agents, declared, human_stages, risky, threshold)
     out += _signatures(ctx, actors, ai, design, links, agents, declared, human_stages, sig)
     out += _out_of_stage(ctx, design, agents, risky)
+    out += _out_of_scope(ctx, design, agents, scopes)
+    out += _unregistered(ctx, actors, design, agents, risky, human_stages, threshold)
     return _merge(out)
 
 
@@ -390,6 +407,203 @@ def _out_of_stage(
                 },
                 first_seen=min(i["first"] for i in items),
                 last_seen=max(i["last"] for i in items),
+            )
+        )
+    return out
+
+
+def _platform(account: str) -> str | None:
+    """The platform of an account id (``slack`` of ``slack:B0123``), if it names one."""
+    head, sep, _ = account.partition(":")
+    return head if sep and head in _PLATFORMS else None
+
+
+_PLATFORMS: Final = frozenset({"jira", "github", "slack", "email"})
+
+
+def _unregistered(
+    ctx: pl.DataFrame,
+    actors: pl.DataFrame,
+    design: Design | None,
+    agents: dict[str, str],
+    risky: set[str],
+    human_stages: set[str],
+    threshold: float,
+) -> list[Finding]:
+    if design is None or not design.agents:
+        return []
+    covered = {p for a in design.agents for acc in a.accounts if (p := _platform(acc))}
+    if not covered:
+        return []
+    apps = actors.filter(
+        pl.col("kind").is_in(["bot", "agent"])
+        & ((pl.col("basis") != "behaviour") | (pl.col("score") >= threshold))
+        & pl.col("basis").is_in(["platform", "identifier", "declared"])
+        & ~pl.col("actor_id").is_in(sorted(agents))
+    )
+    if apps.height == 0:
+        return []
+    acting = ctx.filter(
+        pl.col("actor_id").is_in(apps["actor_id"].implode())
+        & pl.col("source").is_in(sorted(covered))
+    )
+    rows = acting.group_by("actor_id").agg(
+        pl.len().alias("n"),
+        pl.col("source").unique().sort().alias("platforms"),
+        pl.col("stage").filter(MAPPED).unique().sort().alias("stages"),
+        pl.col("case_id").unique().sort().head(5).alias("cases"),
+        pl.col("timestamp").min().alias("first"),
+        pl.col("timestamp").max().alias("last"),
+    )
+    kinds = {r["actor_id"]: r for r in apps.iter_rows(named=True)}
+    out: list[Finding] = []
+    for row in rows.sort("actor_id").iter_rows(named=True):
+        actor = row["actor_id"]
+        stages = row["stages"]
+        in_human = sorted(set(stages) & human_stages)
+        severity = _severity(row["n"], bool(set(stages) & risky)) if stages else "low"
+        where = (
+            f"in {', '.join(stages)}"
+            if stages
+            else f"on {', '.join(row['platforms'])}, outside the designed stages"
+        )
+        out.append(
+            Finding(
+                kind="shadow_agent",
+                subject=actor,
+                severity=severity,
+                summary=(
+                    f"{actor} is an app or bot ({kinds[actor]['basis']}) acting {where} "
+                    f"({row['n']} events) that the design's agent registry does not name; "
+                    "register it or switch it off."
+                ),
+                evidence={
+                    "type": "unregistered_app",
+                    "detected_kind": kinds[actor]["kind"],
+                    "basis": kinds[actor]["basis"],
+                    "events": row["n"],
+                    "platforms": row["platforms"],
+                    "stages": stages,
+                    "human_only_stages": in_human,
+                    "cases": row["cases"],
+                },
+                first_seen=row["first"],
+                last_seen=row["last"],
+                assumption=(
+                    "The design assumes every app and bot acting on "
+                    f"{', '.join(row['platforms'])} is in its agent registry."
+                ),
+                suggestion={
+                    "patch": (f"agents:\n  - id: {actor}\n    stages: [{', '.join(stages)}]"),
+                    "effect": f"sanctions {row['n']} events; the rest of the registry is unchanged",
+                },
+            )
+        )
+    return out
+
+
+def _out_of_scope(
+    ctx: pl.DataFrame,
+    design: Design | None,
+    agents: dict[str, str],
+    scopes: pl.DataFrame | None,
+) -> list[Finding]:
+    if design is None or scopes is None or scopes.height == 0 or not agents:
+        return []
+    limited = [a for a in design.agents if a.tiers or a.projects or a.components]
+    if not limited:
+        return []
+    keys = pl.DataFrame(
+        {"actor_id": list(agents), "_agent": list(agents.values())},
+        schema={"actor_id": pl.String, "_agent": pl.String},
+    )
+    cols = [c for c in ("tier", "project", "components") if c in scopes.columns]
+    # what the scope limits is the agent's say on the work: its approvals where the design
+    # has gates (a review agent may comment on anything), else any act in a stage
+    patterns = sorted({p for g in design.gates for p in g.approvals})
+    decides = (
+        activity_key().str.contains("^(?:" + "|".join(pattern_regex(p) for p in patterns) + ")$")
+        if patterns
+        else MAPPED
+    )
+    acting = (
+        ctx.filter(decides)
+        .join(keys, on="actor_id", how="inner")
+        .join(scopes.select("case_id", *cols).unique("case_id"), on="case_id", how="left")
+    )
+    out: list[Finding] = []
+    for spec in limited:
+        mine = acting.filter(pl.col("_agent") == spec.id)
+        if mine.height == 0:
+            continue
+        tier_out = (
+            ~pl.col("tier").is_in(list(spec.tiers)).fill_null(True)
+            if spec.tiers and "tier" in cols
+            else pl.lit(False)
+        )
+        lowered = [p.lower() for p in spec.projects]
+        project_out = (
+            ~pl.col("project").str.to_lowercase().is_in(lowered).fill_null(False)
+            if spec.projects and "project" in cols
+            else pl.lit(False)
+        )
+        comps = [c.lower() for c in spec.components]
+        component_out = (
+            ~pl.col("components")
+            .list.eval(pl.element().str.to_lowercase().is_in(comps))
+            .list.any()
+            .fill_null(False)
+            if spec.components and "components" in cols
+            else pl.lit(False)
+        )
+        bad = mine.with_columns(
+            tier_out.alias("_t"), project_out.alias("_p"), component_out.alias("_c")
+        ).filter(pl.col("_t") | pl.col("_p") | pl.col("_c"))
+        if bad.height == 0:
+            continue
+        by_tier = bad.filter(pl.col("_t"))
+        tiers = (
+            sorted({t for t in by_tier.get_column("tier").to_list() if t}) if "tier" in cols else []
+        )
+        cases = sorted(set(bad.get_column("case_id").to_list()))
+        actor = str(bad.get_column("actor_id").mode().sort().first())
+        kind = "out_of_tier" if by_tier.height else "out_of_scope"
+        allowed = ", ".join(t.replace("_", "-") for t in spec.tiers) or "any"
+        worked = ", ".join(t.replace("_", "-") for t in tiers)
+        out.append(
+            Finding(
+                kind="shadow_agent",
+                subject=actor,
+                severity="high" if by_tier.height else "medium",
+                summary=(
+                    f"Registered agent {spec.id} acted on {len(cases)} cases of {worked} work "
+                    f"({by_tier.height} events); its registry entry sanctions it for {allowed} "
+                    "work only."
+                    if by_tier.height
+                    else f"Registered agent {spec.id} acted on {len(cases)} cases outside the "
+                    "projects or components its registry entry names."
+                ),
+                evidence={
+                    "type": kind,
+                    "agent": spec.id,
+                    "sanctioned_tiers": list(spec.tiers),
+                    "sanctioned_projects": list(spec.projects),
+                    "sanctioned_components": list(spec.components),
+                    "tiers": tiers,
+                    "events": bad.height,
+                    "stages": sorted(set(bad.get_column("stage").to_list())),
+                    "cases": cases[:10],
+                    "case_count": len(cases),
+                },
+                first_seen=bad.get_column("timestamp").min(),
+                last_seen=bad.get_column("timestamp").max(),
+                assumption=(
+                    f"The design assumes {spec.id} only acts on {allowed} work."
+                    if by_tier.height
+                    else f"The design assumes {spec.id} only acts on the projects and "
+                    "components its entry names."
+                ),
+                suggestion=None,
             )
         )
     return out
