@@ -159,9 +159,9 @@ def _cross_check(design: Design, marks: Mapping[tuple[str | int, ...], int], nam
     for i, (a, b) in enumerate(design.transitions):
         need_stage(a, ("transitions", i, 0), "transitions")
         need_stage(b, ("transitions", i, 1), "transitions")
-    for key, values in (("start", design.start), ("end", design.end)):
-        for i, value in enumerate(values):
-            need_stage(value, (key, i), key)
+    for key, listed in (("start", design.start), ("end", design.end)):
+        for i, stage_id in enumerate(listed):
+            need_stage(stage_id, (key, i), key)
     gated: set[str] = set()
     for i, gate in enumerate(design.gates):
         need_stage(gate.before, ("gates", i, "before"), "gates")
