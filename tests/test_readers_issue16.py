@@ -294,6 +294,28 @@ def test_a_live_pull_and_a_file_export_give_ci_the_same_ids(
     assert _ci_ids(live) == _ci_ids(exported)
 
 
+def test_a_run_whose_jobs_are_gone_keeps_its_own_conclusion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _ci_export(tmp_path / "export")
+    (root / "repos/acme/api/actions/runs/77/jobs.json").unlink()
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_FAKEtoken1234567890abcdef")
+    serve = _replay(root)
+
+    class Gone(FakeServer):
+        def _reply(self, request: Request) -> Reply:
+            self.requests.append(request)
+            if request.path.endswith("/jobs"):
+                return Reply(404, {"message": "Not Found"})
+            reply: Reply = serve(request)
+            return reply
+
+    with Gone({}) as srv:
+        batch = github.pull("acme", "api", base_url=srv.url, client=httpx.Client())
+    assert _ci_ids(batch.events) == ["github:acme/api#pr/1/run/77"]
+    assert any("jobs of run 77 are not available (404)" in w for w in batch.warnings)
+
+
 # -- credentials never stored, even when a server echoes them -------------------------------
 
 
