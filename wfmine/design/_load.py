@@ -195,6 +195,6 @@ def _cross_check(design: Design, marks: Mapping[tuple[str | int, ...], int], nam
                 )
             claimed[account] = agent.id
     for i, rule in enumerate(design.allow):
-        for key, value in (("from", rule.from_), ("to", rule.to), ("stage", rule.stage)):
-            if value is not None:
-                need_stage(value, ("allow", i, key), "allow")
+        for key, named in (("from", rule.from_), ("to", rule.to), ("stage", rule.stage)):
+            if named is not None:
+                need_stage(named, ("allow", i, key), "allow")
