@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from wfmine.simulate._flow import ShapeTruth
+from wfmine.simulate._flow_base import ShapeTruth
 from wfmine.simulate._model import BASE, World
 from wfmine.simulate._shape_org import build_shape_org
 from wfmine.simulate._shapes import HELD_OUT_SHAPES, Shape, StageDef
