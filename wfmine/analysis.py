@@ -365,6 +365,63 @@ class Analysis:
             .cast(schema)
         )
 
+    @cached_property
+    def stage_times(self) -> pl.DataFrame | None:
+        """Per stage: ``visits``, ``median_s``, ``p90_s``, ``expected_s`` and ``over_share``.
+
+        The time cases spend in each stage against the design's expectation
+        (``over_share``: the share of visits longer than expected; null where
+        the design expects nothing); slowest median first. ``None`` without a
+        design.
+        """
+        if self.conformance is None:
+            return None
+        timing = self.conformance.timing
+        schema = pl.Schema(
+            {
+                "stage": pl.String(),
+                "visits": pl.UInt32(),
+                "median_s": pl.Float64(),
+                "p90_s": pl.Float64(),
+                "expected_s": pl.Float64(),
+                "over_share": pl.Float64(),
+            }
+        )
+        if timing.height == 0:
+            return pl.DataFrame(schema=schema)
+        return (
+            timing.group_by("stage")
+            .agg(
+                pl.len().alias("visits"),
+                pl.col("duration_s").median().alias("median_s"),
+                pl.col("duration_s").quantile(0.9, interpolation="linear").alias("p90_s"),
+                pl.col("expected_s").first(),
+                (pl.col("duration_s") > pl.col("expected_s")).mean().alias("over_share"),
+            )
+            .sort(["median_s", "stage"], descending=[True, False], nulls_last=True)
+            .select(schema.names())
+            .cast(schema)
+        )
+
+    @cached_property
+    def duration_stats(self) -> dict[str, float | None]:
+        """Case durations of the cases in scope: ``median_s``, ``p90_s``, ``p99_s``, ``max_s``."""
+        d = self.case_durations.get_column("duration_s").drop_nulls()
+        if d.len() == 0:
+            return {"median_s": None, "p90_s": None, "p99_s": None, "max_s": None}
+
+        def q(share: float) -> float | None:
+            value = d.quantile(share, interpolation="linear")
+            return float(value) if value is not None else None
+
+        top = d.max()
+        return {
+            "median_s": q(0.5),
+            "p90_s": q(0.9),
+            "p99_s": q(0.99),
+            "max_s": float(top) if isinstance(top, int | float) else None,
+        }
+
     # -- findings and metrics -------------------------------------------------------------
 
     @cached_property

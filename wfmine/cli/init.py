@@ -24,8 +24,8 @@ path = "exports/{kind}"    # an export file or folder, relative to the workspace
 _REPORT = """name = "weekly"
 design = "design.yaml"
 window = "90d"
-sections = ["summary", "process_map", "variants", "stages", "seams", "shadow_agents",
-            "failure_patterns", "gate_violations", "metrics", "agent_readiness"]
+sections = ["all"]
+retain = 26              # keep the newest 26 reports of the archive
 schedule = "0 7 * * 1"
 output = "reports/out"
 """

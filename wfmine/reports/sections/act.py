@@ -45,8 +45,7 @@ def _kpis(ctx: Context) -> list[tuple[str, str, tuple[str, str] | None]]:
     prev = ctx.previous or {}
     s = ctx.summary
     scope = a.scope
-    durations = a.case_durations
-    median = durations.get_column("duration_s").median() if durations.height else None
+    median = a.duration_stats["median_s"]
     s["duration_median_s"] = median
     stability = a.metrics.get("stability") if isinstance(a.metrics, Mapping) else None
     per_week = None

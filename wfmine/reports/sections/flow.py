@@ -100,7 +100,7 @@ def _duration_chart(ctx: Context) -> Markup | None:
     d = ctx.analysis.case_durations.get_column("duration_s").drop_nulls()
     if not d.len():
         return None
-    hi = max(float(d.quantile(0.99) or 0.0), 1.0)
+    hi = max(ctx.analysis.duration_stats["p99_s"] or 0.0, 1.0)
     (scaled_hi,), unit = duration_axis([hi])
     assert scaled_hi is not None
     size = hi / scaled_hi if scaled_hi else 1.0
@@ -124,29 +124,6 @@ def _duration_chart(ctx: Context) -> Markup | None:
     return ctx.charts.embed(fig, height=300)
 
 
-def _stage_table(ctx: Context) -> list[dict[str, Any]]:
-    result = ctx.analysis.conformance
-    if result is None:
-        return []
-    timing = result.timing
-    if not {"stage", "duration_s"} <= set(timing.columns) or not timing.height:
-        return []
-    has_exp = "expected_s" in timing.columns
-    agg = (
-        timing.group_by("stage")
-        .agg(
-            pl.len().alias("visits"),
-            pl.col("duration_s").median().alias("median"),
-            pl.col("duration_s").quantile(0.9).alias("p90"),
-            (pl.col("expected_s").first() if has_exp else pl.lit(None, pl.Float64)).alias("expected"),
-            ((pl.col("duration_s") > pl.col("expected_s")).mean() if has_exp
-             else pl.lit(None, pl.Float64)).alias("over"),
-        )
-        .sort("median", descending=True, nulls_last=True)
-    )  # fmt: skip
-    return agg.to_dicts()
-
-
 def _slow_waits(ctx: Context) -> tuple[list[list[Any]], int]:
     a = ctx.analysis
     floor = max(3, -(-max(a.scope.cases, 1) // 100))
@@ -164,14 +141,15 @@ def section_stage_times(ctx: Context) -> Markup:
     a = ctx.analysis
     if not a.log.height:
         raise Unavailable("no events in this window")
-    d = a.case_durations.get_column("duration_s")
+    stats = a.duration_stats
     slow, floor = _slow_waits(ctx)
+    stages = a.stage_times
     return render(
         "sections/stage_times.html.j2",
         chart=_duration_chart(ctx),
-        median=d.median(),
-        p90=d.quantile(0.9),
-        stages=_stage_table(ctx),
+        median=stats["median_s"],
+        p90=stats["p90_s"],
+        stages=stages.to_dicts() if stages is not None else [],
         has_design=a.design is not None,
         slow=slow,
         floor=floor,
