@@ -42,9 +42,7 @@ def test_shuffled_rows_give_the_same_events(tmp_path: Path) -> None:
     )
     a = tabular.load(RECEIPT).events.sort("event_id")
     b = tabular.load(shuffled).events.sort("event_id")
-    # everything but the row a raw_ref points at is independent of row order
-    assert a.drop("raw_ref").equals(b.drop("raw_ref"))
-    assert not a.get_column("raw_ref").equals(b.get_column("raw_ref"))
+    assert a.equals(b)
 
 
 def test_mapping_quarantine_and_missing_column(tmp_path: Path) -> None:
@@ -89,10 +87,6 @@ def test_reingest_adds_nothing() -> None:
     assert all(v == 0 for v in store.ingest(batch)["added"].values())
 
 
-def _row_number(raw_ref: pl.Expr) -> pl.Expr:
-    return raw_ref.str.extract(r"#row (\d+)$").cast(pl.UInt32)
-
-
 def test_raw_rows_are_re_derived_from_the_file_byte_for_byte(tmp_path: Path) -> None:
     import json
 
@@ -102,6 +96,7 @@ def test_raw_rows_are_re_derived_from_the_file_byte_for_byte(tmp_path: Path) -> 
         'T1, open ,2024-03-01 10:00:00+01:00,ann,"a, quoted\nnote"\n'
         "T1,close,2024-03-01T12:00:00+02:00,bob,\n"
         "T2,open,2024-03-02,ann,x\n"
+        "T2,close,not a time,ann,y\n"
     )
     path.write_text(text)
     store = Store(":memory:")
@@ -110,22 +105,27 @@ def test_raw_rows_are_re_derived_from_the_file_byte_for_byte(tmp_path: Path) -> 
     assert raw.height == 1
     payload = json.loads(raw.item(0, "payload"))
     assert payload["file"]["size"] == len(text.encode())
+    # nothing per row is stored for this: raw_ref names the file's raw record
     events = store.table("events").sort("event_id")
-    rows = tabular.raw_rows(
-        raw.item(0, "payload"), events.select(_row_number(pl.col("raw_ref"))).to_series().to_list()
-    )
+    assert events.get_column("raw_ref").unique().to_list() == ["table:log"]
+    rows = tabular.raw_rows(raw.item(0, "payload"))
     original = pl.read_csv(path, infer_schema=False).with_row_index("row", offset=1)
-    assert rows.equals(original.filter(pl.col("row").is_in(rows.get_column("row"))))
-    joined = events.with_columns(_row_number(pl.col("raw_ref")).alias("row")).join(rows, on="row")
-    # each event is the row it points at: its case and activity are that row's cells
+    assert rows.drop("event_id").equals(original)
+    # each event is the row it is derived from; the quarantined row has no event
+    joined = events.join(rows, on="event_id")
+    assert joined.height == events.height == 3
     assert (
         joined.get_column("object_id") == "csv:log/" + joined.get_column("case:concept:name")
     ).all()
     assert (
         joined.get_column("activity") == joined.get_column("concept:name").str.strip_chars()
     ).all()
-    assert rows.filter(pl.col("row") == 1).item(0, "note") == "a, quoted\nnote"
-    assert rows.filter(pl.col("row") == 1).item(0, "concept:name") == " open "
+    first = rows.filter(pl.col("row") == 1)
+    assert first.item(0, "note") == "a, quoted\nnote" and first.item(0, "concept:name") == " open "
+    assert rows.filter(pl.col("row") == 4).item(0, "event_id") is None
+    assert "#row 4 " in store.table("quarantine").item(0, "record_ref")
+    some = tabular.raw_rows(payload, [events.item(0, "event_id")])
+    assert some.height == 1 and some.item(0, "event_id") == events.item(0, "event_id")
     # a changed file is refused, never silently re-read
     path.write_text(text.replace("ann", "amy"))
     with pytest.raises(FormatError, match="changed"):

@@ -18,17 +18,22 @@ nothing); with ``order="file"`` by row position within the case in file
 order. Rows with a missing case or activity or an unparsable timestamp are
 quarantined with their row number.
 
-**Raw rows.** A standard log's rows are not stored a second time as JSON
-text: each is re-derivable from the store and the file. The one raw record of
-a file (``record_type`` ``table``, ``record_id`` the dataset) holds the file's
-absolute path, size, modification time and SHA-256, its columns with their
-types and the mapping; each event's ``raw_ref`` is ``table:<dataset>#row <n>``
-(``n`` 1-based, header excluded, as in quarantine references), and the event
-keeps every value of the row: the mapped columns as its fields, every other
-column in ``attrs``. :func:`raw_rows` reads rows back from the file, after
-checking its hash, exactly as the reader saw them (CSV: each cell's text,
-byte for byte; Parquet: the stored values). Quarantined rows keep their
-whole content in ``quarantine``.
+**Raw rows.** A standard log's rows are not stored a second time (as JSON
+text or otherwise): each is re-derivable, byte for byte, from the store and
+the file. The one raw record of a file (``record_type`` ``table``,
+``record_id`` the dataset) holds the file's absolute path, size, modification
+time and SHA-256, its columns with their types, and the reader options that
+mapped it (columns, order, timestamp format, separator, dataset). An event
+keeps every value of its row (the mapped columns as its fields, every other
+column in ``attrs``) and its ``event_id`` (``<dataset>/<case>/<seq>``) is a
+deterministic function of the file's content, the same function idempotent
+re-ingest relies on. So :func:`raw_rows` checks the file against the stored
+hash, re-runs that mapping, and returns each event's row exactly as the
+reader saw it (CSV: each cell's text, byte for byte; Parquet: the stored
+values), with the row number; it refuses a file that is gone or changed.
+Quarantined rows keep their whole content (and row number) in
+``quarantine``. Nothing per row is written for this: ``raw_ref`` is the
+file's raw record, ``table:<dataset>``.
 
 Timestamps without ``timestamp_format`` are parsed with the first layout (of
 :func:`wfmine.formats.parse_utc_expr`'s) that reads a sample of the column;
@@ -104,6 +109,11 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
     Raises :class:`FormatError` when a mapped column is missing (naming it and
     the file's columns) or the file cannot be parsed.
     """
+    return _read(path, options, with_rows=False)
+
+
+def _read(path: Path | str, options: Mapping[str, Any] | None, *, with_rows: bool) -> Batch:
+    """:func:`load`; ``with_rows`` adds each event's file row (``_row``, 0-based) to its frame."""
     p = Path(path)
     opts = dict(options or {})
     if not p.is_file():
@@ -153,6 +163,7 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
                 source=source,
                 dataset=dataset,
                 origin=str(p),
+                with_rows=with_rows,
             )
         except pl.exceptions.PolarsError as exc:
             raise FormatError(p, f"cannot parse: {exc}") from None
@@ -160,7 +171,8 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
             file = fingerprint.result()
         except OSError as exc:
             raise FormatError(p, f"cannot read: {exc.strerror or exc}") from None
-    batch.raw_records = _raw_table(source, dataset, str(p), schema, mapping, file, separator)
+    used = {"order": order, "timestamp_format": fmt, "dataset": dataset, "separator": separator}
+    batch.raw_records = _raw_table(source, dataset, str(p), schema, mapping, file, used)
     batch.stats["files"] = 1
     return batch
 
@@ -175,6 +187,7 @@ def _build(
     source: str,
     dataset: str,
     origin: str,
+    with_rows: bool = False,
 ) -> Batch:
     prefix = f"{source}:{dataset}/"
     case_col, act_col, ts_col = mapping["case"], mapping["activity"], mapping["timestamp"]
@@ -247,8 +260,10 @@ def _build(
         pl.lit(source).alias("source"),
         (pl.lit(prefix) + pl.col("_case")).alias("object_id"),
         pl.col("_attrs").alias("attrs"),
-        (pl.lit(f"table:{dataset}#row ") + (pl.col("_row") + 1).cast(pl.String)).alias("raw_ref"),
+        pl.lit(f"table:{dataset}").alias("raw_ref"),
     ).cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
+    if with_rows:  # for raw_rows: which file row each event is (aligned with good)
+        events = events.with_columns(good.get_column("_row"))
 
     objects = (
         good.group_by("_case")
@@ -316,7 +331,7 @@ def _raw_table(
     schema: pl.Schema,
     mapping: Mapping[str, str],
     file: Mapping[str, Any] | None,
-    separator: str | None,
+    used: Mapping[str, Any] | None,
 ) -> pl.DataFrame:
     """The file's one raw record: what :func:`raw_rows` needs to re-derive every row."""
     payload: dict[str, Any] = {
@@ -326,8 +341,8 @@ def _raw_table(
     if file is not None:
         payload["file"] = dict(file)
         payload["format"] = source
-        if source == "csv":
-            payload["separator"] = separator
+    if used is not None:
+        payload["options"] = dict(used)
     return frame(
         "raw_records",
         [
@@ -386,32 +401,45 @@ def _reads_all(sample: pl.Series, layout: str, aware: bool) -> bool:
 
 
 def raw_rows(
-    raw_record: Mapping[str, Any] | str, rows: Sequence[int] | None = None
+    raw_record: Mapping[str, Any] | str, event_ids: Sequence[str] | None = None
 ) -> pl.DataFrame:
-    """Re-derive rows of a stored table's file: every column as the reader read it.
+    """Re-derive the rows behind a stored table's events, exactly as the reader read them.
 
     ``raw_record`` is the ``payload`` of the file's raw record (``table``), as
-    text or parsed; ``rows`` are 1-based row numbers (the ``n`` of an event's
-    ``raw_ref`` ``table:<dataset>#row <n>``), default all. CSV cells come back
-    as their text, byte for byte; Parquet values as stored. Raises
+    text or parsed. Returns one row per file row (or per one of ``event_ids``):
+    ``row`` (1-based, header excluded, as quarantine references count),
+    ``event_id`` (null for a quarantined row), then every column of the file
+    (CSV: each cell's text, byte for byte; Parquet: the stored values). Raises
     :class:`FormatError` when the file is gone or its bytes are not the ones
     ingested (its SHA-256 differs).
     """
     payload = json.loads(raw_record) if isinstance(raw_record, str) else dict(raw_record)
     file = payload.get("file")
-    if not isinstance(file, Mapping):
+    options = payload.get("options")
+    if not isinstance(file, Mapping) or not isinstance(options, Mapping):
         raise FormatError("raw record", "it names no file (stored by an older wfmine)")
     path = Path(str(file["path"]))
     if not path.is_file():
         raise FormatError(path, "the ingested file is gone; its rows cannot be re-derived")
-    now = file_fingerprint(path)
-    if now["sha256"] != file["sha256"]:
+    if file_fingerprint(path)["sha256"] != file["sha256"]:
         raise FormatError(path, "the file changed since it was ingested (its SHA-256 differs)")
-    if payload.get("format") == "parquet":
-        lf = pl.scan_parquet(path)
-    else:
-        lf = pl.scan_csv(path, separator=str(payload.get("separator") or ","), infer_schema=False)
-    lf = lf.with_row_index("row", offset=1)
-    if rows is not None:
-        lf = lf.filter(pl.col("row").is_in(pl.Series(list(rows), dtype=pl.UInt32)))
-    return lf.collect()
+    columns = payload.get("columns") or {}
+    roles = {k: v for k, v in (payload.get("mapping") or {}).items() if v in columns}
+    mapped = _read(path, {**roles, **options}, with_rows=True)
+    ids = mapped.events.select((pl.col("_row") + 1).cast(pl.UInt32).alias("row"), "event_id")
+    if event_ids is not None:
+        ids = ids.filter(pl.col("event_id").is_in(pl.Series(list(event_ids), dtype=pl.String)))
+    separator = str(options.get("separator") or ",")
+    lf = (
+        pl.scan_parquet(path)
+        if payload.get("format") == "parquet"
+        else pl.scan_csv(path, separator=separator, infer_schema=False)
+    )
+    rows = lf.with_row_index("row", offset=1).collect()
+    return (
+        rows.join(
+            ids, on="row", how="inner" if event_ids is not None else "left", maintain_order="left"
+        )
+        .select("row", "event_id", pl.exclude("row", "event_id"))
+        .sort("row")
+    )
