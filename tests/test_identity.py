@@ -317,10 +317,8 @@ def test_sample_org_correlation() -> None:
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
         pytest.skip(f"sample organisation not present: {missing}")
-    jira = pytest.importorskip("wfmine.connectors.jira")
-    github = pytest.importorskip("wfmine.connectors.github")
     from wfmine.connectors import email as em
-    from wfmine.connectors import slack
+    from wfmine.connectors import github, jira, slack
 
     store = wfmine.open(":memory:")
     store.ingest(jira.load(SAMPLE / "jira"))
