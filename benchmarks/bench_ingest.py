@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 CHILD = r"""
 import json, sys, time
@@ -115,10 +116,11 @@ def profile(org: Path, kind: str) -> None:
 
 def json_costs(org: Path) -> None:
     """Stdlib json vs orjson on the organisation's JSON files: decode, and encode per record."""
+    import importlib
     import json
 
-    try:
-        import orjson
+    try:  # optional: measured only where it is installed (not a wfmine dependency)
+        orjson: Any = importlib.import_module("orjson")
     except ImportError:
         orjson = None
     files = sorted(p for p in org.rglob("*.json") if p.is_file())
