@@ -107,3 +107,146 @@ def test_ocel_json_export_reads_back(tmp_path: Path) -> None:
     assert sorted(again.events.get_column("timestamp")) == sorted(
         store.table("events").get_column("timestamp")
     )
+
+
+# -- lossless round trips, as pm4py reads them ----------------------------------------
+
+pm4py_needed = pytest.mark.filterwarnings("ignore")
+
+
+def _pm4py_xes(path: Path) -> pl.DataFrame:
+    """pm4py's frame of an XES file: columns sorted, rows by case then file order."""
+    pm4py = pytest.importorskip("pm4py")
+    pdf = pm4py.read_xes(str(path), return_legacy_log_object=False).reset_index(drop=True)
+    df = pl.from_pandas(pdf).with_row_index("_pos")
+    df = df.with_columns(
+        pl.col(pl.Datetime(time_zone="*")).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    )
+    df = df.sort("case:concept:name", "time:timestamp", "_pos", maintain_order=True)
+    return df.drop("_pos").select(sorted(df.columns[1:]))
+
+
+@pm4py_needed
+@pytest.mark.parametrize(
+    "name",
+    [
+        "running-example.xes",
+        "roadtraffic100traces.xes",
+        "04_reviewing.xes.gz",
+        "08_receipt.xes.gz",
+        "13_SEPSIS_1t_per_variant.xes.gz",
+    ],
+)
+def test_xes_round_trip_is_lossless_for_pm4py(tmp_path: Path, name: str) -> None:
+    """XES -> wfmine -> XES: pm4py reads the same cases, events, activities, times, attributes."""
+    store = _store(name)
+    out = tmp_path / "rt.xes.gz"
+    assert export.store_to_xes(store, out) == store.table("events").height
+    original, back = _pm4py_xes(LOGS / name), _pm4py_xes(out)
+    assert back.columns == original.columns
+    assert back.schema == original.schema
+    assert back.equals(original)
+
+
+def test_xes_export_keeps_types_and_unprefixed_trace_ids(tmp_path: Path) -> None:
+    import datetime as dt
+
+    src = tmp_path / "typed.xes"
+    src.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">\n'
+        '<classifier name="Activity classifier" keys="concept:name lifecycle:transition"/>\n'
+        '<trace><string key="concept:name" value="c1"/><int key="amount" value="12"/>'
+        '<date key="due" value="2024-02-01T00:00:00.000+01:00"/>\n'
+        '<event><string key="concept:name" value="A"/><string key="lifecycle:transition"'
+        ' value="start"/><date key="time:timestamp" value="2024-01-01T10:00:00.000+00:00"/>'
+        '<float key="cost" value="1.5"/><boolean key="ok" value="true"/>'
+        '<string key="org:resource" value="Ann"/></event>\n'
+        "</trace>\n</log>\n"
+    )
+    store = Store(":memory:")
+    store.ingest(xes.load(src))
+    out = tmp_path / "out.xes"
+    export.store_to_xes(store, out)
+    text = out.read_text()
+    assert '<string key="concept:name" value="c1"/>' in text
+    assert '<int key="amount" value="12"/>' in text
+    assert '<date key="due" value="2024-01-31T23:00:00.000000+00:00"/>' in text
+    assert '<float key="cost" value="1.5"/>' in text
+    assert '<boolean key="ok" value="true"/>' in text
+    assert '<string key="lifecycle:transition" value="start"/>' in text
+    assert '<string key="org:resource" value="Ann"/>' in text
+    assert 'keys="concept:name lifecycle:transition"' in text
+    df, _ = xes.read_frame(out)
+    assert df.get_column("case:amount").to_list() == [12]
+    assert df.get_column("case:due").to_list() == [dt.datetime(2024, 1, 31, 23, 0)]
+
+
+def _ocel_tables(path: Path) -> dict[str, pl.DataFrame]:
+    pm4py = pytest.importorskip("pm4py")
+    log = pm4py.read_ocel2_json(str(path))
+    out = {}
+    for name in ("events", "objects", "relations", "o2o", "object_changes"):
+        pdf = getattr(log, name)
+        df = pl.from_pandas(pdf[sorted(pdf.columns)].astype(str))
+        out[name] = df.sort(pl.all())
+    return out
+
+
+@pm4py_needed
+def test_ocel_json_round_trip_is_lossless_for_pm4py(tmp_path: Path) -> None:
+    """OCEL 2.0 JSON -> wfmine -> OCEL 2.0 JSON: the same tables as pm4py reads them."""
+    pm4py = pytest.importorskip("pm4py")
+    src = tmp_path / "example.json"
+    pm4py.write_ocel2_json(pm4py.read_ocel2_sqlite(str(LOGS / "ocel20_example.sqlite")), str(src))
+    store = Store(":memory:")
+    store.ingest(ocel.load(src))
+    out = tmp_path / "back.json"
+    export.to_ocel_json(store, out)
+    original, back = _ocel_tables(src), _ocel_tables(out)
+    for name, table in original.items():
+        assert back[name].columns == table.columns, name
+        assert back[name].equals(table), name
+    # object attribute history keeps its real times (not 1970)
+    changes = back["object_changes"].filter(~pl.col("ocel:timestamp").str.starts_with("1970"))
+    assert changes.height == 3
+
+
+@pm4py_needed
+def test_ocel1_json_round_trip_as_ocel2_is_lossless_for_pm4py(tmp_path: Path) -> None:
+    pm4py = pytest.importorskip("pm4py")
+    src = tmp_path / "recruiting.json"
+    pm4py.write_ocel2_json(pm4py.read_ocel(str(LOGS / "recruiting-red.jsonocel")), str(src))
+    store = Store(":memory:")
+    store.ingest(ocel.load(LOGS / "recruiting-red.jsonocel"))
+    out = tmp_path / "back.json"
+    export.to_ocel_json(store, out)
+    original, back = _ocel_tables(src), _ocel_tables(out)
+    for name, table in original.items():
+        assert back[name].equals(table), name
+
+
+def test_ocel_export_keeps_same_instant_order_and_plain_resources(tmp_path: Path) -> None:
+    """Events at one instant keep their order (…/9 before …/10); resources are not prefixed."""
+    src = tmp_path / "ties.xes"
+    events = "".join(
+        f'<event><string key="concept:name" value="step{i}"/>'
+        f'<string key="org:resource" value="R{i}"/>'
+        '<date key="time:timestamp" value="2024-01-01T10:00:00.000+00:00"/></event>\n'
+        for i in range(12)
+    )
+    src.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">\n<trace>'
+        f'<string key="concept:name" value="c1"/>\n{events}</trace>\n</log>\n'
+    )
+    store = Store(":memory:")
+    store.ingest(xes.load(src))
+    out = tmp_path / "ties.json"
+    export.to_ocel_json(store, out)
+    import json
+
+    data = json.loads(out.read_text())
+    assert [e["type"] for e in data["events"]] == [f"step{i}" for i in range(12)]
+    for i, event in enumerate(data["events"]):
+        names = [a["name"] for a in event["attributes"]]
+        assert names.count("org:resource") == 1
+        assert {"name": "org:resource", "value": f"R{i}"} in event["attributes"]

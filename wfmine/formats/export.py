@@ -374,84 +374,184 @@ def to_parquet(store: Store, folder: str | Path) -> dict[str, Path]:
     return written
 
 
-_OCEL_EVENTS_SQL: Final = """
-WITH rel AS (
-    SELECT event_id,
-           list({'objectId': object_id, 'qualifier': coalesce(qualifier, '')}
-                ORDER BY object_id, qualifier) AS relationships
-    FROM event_objects GROUP BY event_id
+#: the id an object or event is exported under: the OCEL file's own for OCEL-read rows
+_OCEL_IDS_SQL: Final = """_ocel_oid AS (
+    SELECT object_id, CASE WHEN source = 'ocel' AND key IS NOT NULL THEN key ELSE object_id END
+           AS xid
+    FROM objects
+)"""
+
+_POINTER: Final = "'/' || replace(replace(k, '~', '~0'), '/', '~1')"
+
+_OCEL_EVENTS_SQL: Final = f"""
+WITH {_OCEL_IDS_SQL}, rel AS (
+    SELECT eo.event_id,
+           list({{'objectId': coalesce(m.xid, eo.object_id), 'qualifier': coalesce(qualifier, '')}}
+                ORDER BY eo.object_id, qualifier) AS relationships
+    FROM event_objects eo LEFT JOIN _ocel_oid m ON m.object_id = eo.object_id
+    GROUP BY eo.event_id
 )
-SELECT to_json({
-    'id': e.event_id,
+SELECT to_json({{
+    'id': CASE WHEN e.source = 'ocel' AND e.raw_ref LIKE 'event:%'
+               THEN substr(e.raw_ref, 7) ELSE e.event_id END,
     'type': e.activity,
     'time': strftime(timezone('UTC', e."timestamp"), '%Y-%m-%dT%H:%M:%S.%fZ'),
     'attributes': list_concat(
         list_transform(
             coalesce(json_keys(e.attrs), []::VARCHAR[]),
-            lambda k: {'name': k,
-                  'value': coalesce(json_extract_string(e.attrs,
-                             '/' || replace(replace(k, '~', '~0'), '/', '~1')), '')}),
-        CASE WHEN e.actor_id IS NULL THEN []
-             ELSE [{'name': 'org:resource', 'value': e.actor_id}] END,
-        CASE WHEN e.team IS NULL THEN []
-             ELSE [{'name': 'org:group', 'value': e.team}] END),
+            lambda k: {{'name': k, 'value': json_extract(e.attrs, {_POINTER})}}),
+        CASE WHEN coalesce(a.login, e.actor_id) IS NULL
+                  OR json_exists(e.attrs, '$."org:resource"') THEN []
+             ELSE [{{'name': 'org:resource', 'value': to_json(coalesce(a.login, e.actor_id))}}]
+        END,
+        CASE WHEN e.team IS NULL OR json_exists(e.attrs, '$."org:group"') THEN []
+             ELSE [{{'name': 'org:group', 'value': to_json(e.team)}}] END),
     'relationships': coalesce(r.relationships,
         CASE WHEN e.object_id IS NULL THEN []
-             ELSE [{'objectId': e.object_id, 'qualifier': ''}] END)
-})::VARCHAR
-FROM events e LEFT JOIN rel r USING (event_id)
+             ELSE [{{'objectId': coalesce(m.xid, e.object_id), 'qualifier': ''}}] END)
+}})::VARCHAR
+FROM events e
+LEFT JOIN rel r USING (event_id)
+LEFT JOIN accounts a ON a.account_id = e.actor_id
+LEFT JOIN _ocel_oid m ON m.object_id = e.object_id
 WHERE e."timestamp" IS NOT NULL
-ORDER BY e."timestamp", e.event_id
+ORDER BY e."timestamp", e.seq, e.event_id
 """
 
-_OCEL_OBJECTS_SQL: Final = """
-WITH rel AS (
-    SELECT from_object,
-           list({'objectId': to_object, 'qualifier': coalesce(relation, '')}
-                ORDER BY to_object, relation) AS relationships
-    FROM object_links WHERE to_object IN (SELECT object_id FROM objects)
-    GROUP BY from_object
+#: an attribute's first value at the epoch (OCEL 2.0's "initial value"), then its changes
+_OCEL_OBJECTS_SQL: Final = f"""
+WITH {_OCEL_IDS_SQL}, rel AS (
+    SELECT l.from_object,
+           list({{'objectId': coalesce(m.xid, l.to_object),
+                 'qualifier': CASE WHEN l.evidence = 'ocel:o2o' AND l.relation = 'related'
+                                   THEN '' ELSE coalesce(l.relation, '') END}}
+                ORDER BY l.to_object, l.relation) AS relationships
+    FROM object_links l JOIN _ocel_oid m ON m.object_id = l.to_object
+    GROUP BY l.from_object
 )
-SELECT to_json({
-    'id': o.object_id,
+SELECT to_json({{
+    'id': coalesce(m.xid, o.object_id),
     'type': o.object_type,
-    'attributes': list_transform(
-        coalesce(json_keys(o.attrs), []::VARCHAR[]),
-        lambda k: {'name': k, 'time': '1970-01-01T00:00:00Z',
-              'value': coalesce(json_extract_string(o.attrs,
-                         '/' || replace(replace(k, '~', '~0'), '/', '~1')), '')}),
+    'attributes': list_concat(
+        list_transform(
+            list_filter(coalesce(json_keys(o.attrs), []::VARCHAR[]), lambda k: k <> 'ocel:changes'),
+            lambda k: {{'name': k, 'time': '1970-01-01T00:00:00Z',
+                        'value': json_extract(o.attrs, {_POINTER})}}),
+        coalesce(list_transform(
+            CAST(json_extract(o.attrs, '$."ocel:changes"') AS JSON[]),
+            lambda c: {{'name': json_extract_string(c, '$.name'),
+                        'time': json_extract_string(c, '$.time'),
+                        'value': json_extract(c, '$.value')}}), [])),
     'relationships': coalesce(r.relationships, [])
-})::VARCHAR
-FROM objects o LEFT JOIN rel r ON r.from_object = o.object_id
-ORDER BY o.object_id
+}})::VARCHAR
+FROM objects o
+LEFT JOIN rel r ON r.from_object = o.object_id
+LEFT JOIN _ocel_oid m ON m.object_id = o.object_id
+ORDER BY coalesce(m.xid, o.object_id)
 """
+
+#: OCEL 2.0 attribute type of a JSON value type
+_OCEL_TYPES: Final = {
+    "BIGINT": "integer",
+    "UBIGINT": "integer",
+    "DOUBLE": "float",
+    "BOOLEAN": "boolean",
+    "VARCHAR": "string",
+}
+
+
+def _declared_types(store: Store) -> dict[str, dict[str, dict[str, str]]]:
+    """The attribute types the stored OCEL 2.0 JSON logs declare: kind -> type -> name -> type."""
+    out: dict[str, dict[str, dict[str, str]]] = {"objectTypes": {}, "eventTypes": {}}
+    rows = store.sql(
+        "SELECT payload FROM raw_records WHERE source = 'ocel' AND record_type = 'log'"
+    )
+    for text in rows.get_column("payload").to_list():
+        try:
+            meta: dict[str, Any] = json.loads(text)
+        except (TypeError, ValueError):
+            continue
+        for kind, by_type in out.items():
+            for item in meta.get(kind) or []:
+                if not isinstance(item, dict) or not item.get("name"):
+                    continue
+                attrs = by_type.setdefault(str(item["name"]), {})
+                for attr in item.get("attributes") or []:
+                    if isinstance(attr, dict) and attr.get("name"):
+                        attrs.setdefault(str(attr["name"]), str(attr.get("type") or "string"))
+    return out
 
 
 def _types(store: Store, table: str, type_col: str) -> list[dict[str, object]]:
-    extra = ", 'org:resource', 'org:group'" if table == "events" else ""
+    """``objectTypes`` / ``eventTypes``: each type's attributes with their OCEL types.
+
+    The types a read OCEL file declared are kept; others follow the JSON
+    values (integer, float, boolean, string).
+    """
+    if table == "events":
+        keys = f"""
+            SELECT e.{type_col} AS t, k, json_type(e.attrs, {_POINTER}) AS jt
+            FROM (SELECT *, unnest(coalesce(json_keys(attrs), []::VARCHAR[])) AS k FROM events) e
+            UNION ALL SELECT activity, 'org:resource', 'VARCHAR' FROM events
+                WHERE actor_id IS NOT NULL AND NOT json_exists(attrs, '$."org:resource"')
+            UNION ALL SELECT activity, 'org:group', 'VARCHAR' FROM events
+                WHERE team IS NOT NULL AND NOT json_exists(attrs, '$."org:group"')"""
+        kind = "eventTypes"
+    else:
+        keys = f"""
+            SELECT o.{type_col} AS t, k, json_type(o.attrs, {_POINTER}) AS jt
+            FROM (SELECT *, unnest(coalesce(json_keys(attrs), []::VARCHAR[])) AS k
+                  FROM objects) o WHERE k <> 'ocel:changes'
+            UNION ALL
+            SELECT o.{type_col}, json_extract_string(c, '$.name'), json_type(c, '$.value')
+            FROM (SELECT *, unnest(CAST(json_extract(attrs, '$."ocel:changes"') AS JSON[])) AS c
+                  FROM objects WHERE json_exists(attrs, '$."ocel:changes"')) o"""
+        kind = "objectTypes"
     rows = store.connection.execute(
         f"""
-        SELECT {type_col} AS t, list(DISTINCT k ORDER BY k) FILTER (WHERE k IS NOT NULL)
-        FROM (SELECT {type_col}, unnest(coalesce(json_keys(attrs), []::VARCHAR[])
-                                        || [NULL{extra}]) AS k
-              FROM {table} WHERE {type_col} IS NOT NULL)
+        SELECT t, list(DISTINCT k ORDER BY k) FILTER (WHERE k IS NOT NULL),
+               list(DISTINCT k || chr(0) || coalesce(jt, 'NULL'))
+        FROM (SELECT {type_col} AS t, NULL AS k, NULL AS jt FROM {table}
+              WHERE {type_col} IS NOT NULL
+              UNION ALL {keys})
+        WHERE t IS NOT NULL
         GROUP BY t ORDER BY t
         """
     ).fetchall()
-    return [
-        {"name": t, "attributes": [{"name": k, "type": "string"} for k in (keys or [])]}
-        for t, keys in rows
-    ]
+    declared = _declared_types(store)[kind]
+    out: list[dict[str, object]] = []
+    for t, names, typed in rows:
+        seen: dict[str, set[str]] = {}
+        for item in typed or []:
+            if item is None:
+                continue
+            name, _, jtype = str(item).partition("\x00")
+            if jtype not in ("NULL", "null"):
+                seen.setdefault(name, set()).add(_OCEL_TYPES.get(jtype, "string"))
+        attributes = []
+        # attributes a read file declared keep their place even when no value has them
+        for name in sorted(set(names or []) | set(declared.get(str(t), {}))):
+            given = declared.get(str(t), {}).get(name)
+            found = seen.get(name, set())
+            inferred = next(iter(found)) if len(found) == 1 else "string"
+            attributes.append({"name": name, "type": given or inferred})
+        out.append({"name": t, "attributes": attributes})
+    return out
 
 
 def to_ocel_json(store: Store, path: str | Path) -> dict[str, int]:
     """Write the store as an OCEL 2.0 JSON log; returns the counts written.
 
-    Objects keep their store ids and types, object links become object-to-object
+    Objects and events read from an OCEL file keep that file's ids (others
+    their store ids) and types; object links become object-to-object
     relationships (qualifier = relation), every event-object relation of an
     event becomes one of its relationships (an event without any gets its
-    primary object). Attribute values are written as strings; the actor and
-    team of an event as the attributes ``org:resource`` and ``org:group``.
+    primary object). Attribute values keep their JSON types and the types the
+    file declared; an object attribute's first value is its initial value
+    (time 1970-01-01, as OCEL 2.0 writes it) followed by its changes at their
+    times. Events are ordered by (time, seq), so events at the same instant
+    keep the order they had. An event's account login and team become
+    ``org:resource`` and ``org:group`` unless the event has them already.
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
