@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import typer
 
-from wfmine.cli import check, discover, findings, ingest, init, report, schedule, simulate
+from wfmine.cli import check, discover, findings, ingest, init, report, runs, schedule, simulate
+from wfmine.cli import design as design_cmd
+from wfmine.cli import drift as drift_cmd
 
 __all__ = ["app", "main"]
 
@@ -22,6 +24,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 for module in (discover, ingest, check, findings, report, schedule, simulate, init):
+    module.register(app)
+for module in (design_cmd, drift_cmd):
     module.register(app)
 
 

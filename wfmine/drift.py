@@ -1,0 +1,1 @@
+"""When the practised workflow changed (placeholder, filled in below)."""
