@@ -82,8 +82,18 @@ def discover(
             '("concept:name lifecycle:transition"); default concept:name.'
         ),
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="embedded, or spark: PATH is a lake (wfmine export --parquet).")
+    ] = "embedded",
+    master: Annotated[str | None, typer.Option(help="Spark master (default local[2]).")] = None,
 ) -> None:
     """Ingest PATH and show findings first, then how work flows (cases, paths, waits)."""
+    if engine != "embedded":
+        from wfmine.spark.cli import check_engine, discover_lake, render_text
+
+        lake = discover_lake(path, master=master, top=top) if check_engine(engine) else {}
+        emit_json(lake) if as_json else console().print(render_text(lake, top), markup=False)
+        return
     import polars as pl
 
     from wfmine.analysis import Analysis

@@ -1,0 +1,126 @@
+"""The Spark session, reading the lake, and moving small results to polars."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+
+from wfmine.errors import ConfigError, InputError
+from wfmine.lake import MANIFEST, read_manifest
+from wfmine.model import LOG_SCHEMA
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["DEFAULT_MASTER", "log_from_parquet", "require_pyspark", "session", "to_polars"]
+
+#: the master used when neither the caller nor the environment names one
+DEFAULT_MASTER: Final = "local[2]"
+_NEED: Final = "the Spark engine needs the spark extra: pip install 'wfmine[spark]'"
+
+# the flat log's columns as Spark SQL types (partition columns last, as Spark reads them)
+_SPARK_TYPES: Final = {
+    pl.String(): "STRING",
+    pl.Int64(): "BIGINT",
+    pl.Datetime("us", "UTC"): "TIMESTAMP",
+}
+
+
+def require_pyspark() -> None:
+    """Raise :class:`ConfigError` with the install hint when PySpark is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise ConfigError(_NEED) from None
+
+
+def session(
+    master: str | None = None,
+    *,
+    app_name: str = "wfmine",
+    conf: dict[str, str] | None = None,
+) -> SparkSession:
+    """The active Spark session, or a new one on ``master``.
+
+    ``master`` defaults to ``$SPARK_MASTER``, else ``local[2]``. A new
+    session runs in UTC (``spark.sql.session.timeZone``), with the UI off
+    and few shuffle partitions in local mode; ``conf`` overrides any of
+    that. An active session (e.g. a notebook's or ``spark-submit``'s) is
+    returned as it is.
+    """
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None and not conf:
+        return active
+    chosen = master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
+    if chosen.startswith("local"):
+        settings["spark.sql.shuffle.partitions"] = "8"
+    settings.update(conf or {})
+    builder = SparkSession.builder.master(chosen).appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _schema_ddl() -> str:
+    cols = [f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in LOG_SCHEMA.items()]
+    return ", ".join([*cols, "`month` STRING"])
+
+
+def log_from_parquet(folder: str | Path, spark: SparkSession | None = None) -> DataFrame:
+    """The lake's flat log (``folder/events``, see :mod:`wfmine.lake`) as a Spark DataFrame.
+
+    Columns are :data:`wfmine.model.LOG_SCHEMA` plus the partition column
+    ``month``; ``source`` and ``month`` come from the partition directories
+    (so a filter on them reads only those partitions).
+    """
+    require_pyspark()
+    root = Path(folder)
+    manifest = read_manifest(root)
+    if manifest is None:
+        raise InputError(f"{root}: no {MANIFEST}; write a lake with `wfmine export --parquet`")
+    spark = spark or session()
+    events = root / "events"
+    reader = spark.read.schema(_schema_ddl()).option("basePath", str(events))
+    if not manifest["tables"]["events"]["partitions"]:
+        return spark.createDataFrame([], _schema_ddl())
+    return reader.parquet(str(events)).select(*LOG_SCHEMA.keys(), "month")
+
+
+def to_polars(df: DataFrame, schema: dict[str, Any] | pl.Schema | None = None) -> pl.DataFrame:
+    """Collect a (small, aggregated) Spark DataFrame into polars through Arrow.
+
+    Timestamps come back as UTC-aware microseconds whatever the session's
+    time zone; ``schema`` casts the result (and shapes an empty one).
+    """
+    table = df.toArrow()
+    out = pl.from_arrow(table)
+    assert isinstance(out, pl.DataFrame)
+    fixes = [
+        pl.col(name).dt.convert_time_zone("UTC")
+        if dtype.time_zone is not None  # type: ignore[attr-defined]
+        else pl.col(name).dt.replace_time_zone("UTC")
+        for name, dtype in out.schema.items()
+        if isinstance(dtype, pl.Datetime)
+    ]
+    if fixes:
+        out = out.with_columns(fixes)
+    if schema is not None:
+        target = pl.Schema(schema)
+        if out.height == 0 and out.width != len(target):
+            return pl.DataFrame(schema=target)
+        out = out.select(target.names()).cast(target)  # type: ignore[arg-type]
+    return out
