@@ -284,5 +284,32 @@ def test_a_large_tree_is_refused_before_anything_is_read(
     assert code == 2 and "large tree" in err and "30 files" in err, err
     with Store(db) as store:
         assert store.counts()["events"] == 0 and store.runs().height == 0
-    code, out, err = _run("ingest", "jira", str(tree), "--db", str(db), "--yes")
+    code, _, err = _run("ingest", "jira", str(tree), "--db", str(db), "--yes")
     assert "large tree" not in err
+
+
+def test_runs_lists_ingest_runs_and_takes_one_back(tmp_path: Path) -> None:
+    """A mistaken ingest has a way back: wfmine runs --remove RUN, in one transaction."""
+    from wfmine.store import Store
+
+    xes = need(LOGS / "running-example.xes")
+    db = str(tmp_path / "s.duckdb")
+    assert _run("ingest", str(xes), "--db", db)[0] == 0
+    code, out, err = _run("runs", "--db", db, "--json")
+    assert code == 0, err
+    (run,) = json.loads(out)
+    assert run["events_added"] == 42 and run["status"] == "ok"
+    code, out, err = _run("runs", "--db", db, "--remove", str(run["run_id"]))
+    assert code == 0 and "Removed run" in out, err
+    with Store(db) as store:
+        counts = store.counts()
+        assert counts["events"] == 0 and counts["objects"] == 0 and counts["raw_records"] == 0
+        assert store.runs()["status"].to_list() == ["removed"]
+    code, _, err = _run("runs", "--db", db, "--remove", str(run["run_id"]))
+    assert code == 2 and "removed already" in err
+    code, _, err = _run("runs", "--db", db, "--remove", "99")
+    assert code == 2 and "no ingest run 99" in err
+    # and it can be read again
+    assert _run("ingest", str(xes), "--db", db)[0] == 0
+    with Store(db) as store:
+        assert store.counts()["events"] == 42

@@ -506,6 +506,47 @@ class Store:
         """The ingest runs, newest last."""
         return self.sql("SELECT * FROM ingest_runs ORDER BY run_id")
 
+    def remove_run(self, run_id: int) -> dict[str, int]:
+        """Take back what ingest run ``run_id`` added, in one transaction; returns rows removed.
+
+        Its events, raw records and quarantined records go, then whatever no
+        remaining event touches: event-object rows, objects, the links of
+        removed objects, accounts no event acts under. Rows the run found
+        already stored were never its own and stay. The run stays listed,
+        marked ``removed``. Identities and findings are derived: the next
+        analysis (``wfmine discover``) recomputes them.
+        """
+        known = self._con.execute(
+            "SELECT status FROM ingest_runs WHERE run_id = ?", [run_id]
+        ).fetchall()
+        if not known:
+            raise StoreError(f"{self.path}: there is no ingest run {run_id} (see wfmine runs)")
+        if known[0][0] == "removed":
+            raise StoreError(f"{self.path}: ingest run {run_id} was removed already")
+        steps = {
+            "event_objects": "DELETE FROM event_objects WHERE event_id IN "
+            "(SELECT event_id FROM events WHERE ingest_run = $run)",
+            "events": "DELETE FROM events WHERE ingest_run = $run",
+            "raw_records": "DELETE FROM raw_records WHERE ingest_run = $run",
+            "quarantine": "DELETE FROM quarantine WHERE ingest_run = $run",
+            "object_links": "DELETE FROM object_links WHERE from_object NOT IN "
+            "(SELECT object_id FROM events UNION SELECT object_id FROM event_objects) "
+            "OR to_object NOT IN "
+            "(SELECT object_id FROM events UNION SELECT object_id FROM event_objects)",
+            "objects": "DELETE FROM objects WHERE object_id NOT IN "
+            "(SELECT object_id FROM events UNION SELECT object_id FROM event_objects)",
+            "accounts": "DELETE FROM accounts WHERE account_id NOT IN "
+            "(SELECT actor_id FROM events WHERE actor_id IS NOT NULL)",
+        }
+        removed: dict[str, int] = {}
+        with self.transaction() as con:
+            for table, statement in steps.items():
+                before = _scalar(con, f"SELECT count(*) FROM {table}")
+                con.execute(statement, {"run": run_id} if "$run" in statement else None)
+                removed[table] = int(before) - int(_scalar(con, f"SELECT count(*) FROM {table}"))
+            con.execute("UPDATE ingest_runs SET status = 'removed' WHERE run_id = ?", [run_id])
+        return removed
+
     def last_cursor(self, source: str, scope: str = "") -> str | None:
         """The cursor of the newest successful run of ``source`` for ``scope``."""
         row = self._con.execute(

@@ -23,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (discover, ingest, check, findings, report, schedule, simulate, init):
+for module in (discover, ingest, runs, check, findings, report, schedule, simulate, init):
     module.register(app)
 for module in (design_cmd, drift_cmd):
     module.register(app)

@@ -1,0 +1,78 @@
+"""``wfmine runs``: the ingest runs of the store, and taking one back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wfmine.cli._common import DB_HELP, console, emit_json, guarded, resolve_db
+
+
+def register(app: typer.Typer) -> None:
+    app.command("runs")(runs)
+
+
+@guarded
+def runs(
+    remove: Annotated[
+        int | None,
+        typer.Option("--remove", help="Take back what this run added (one transaction)."),
+    ] = None,
+    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the ingest runs (what each read and added), or remove one with --remove RUN."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from wfmine.errors import InputError
+    from wfmine.store import Store
+
+    store_path = resolve_db(db)
+    if not store_path.exists():
+        raise InputError(f"{store_path}: no store here yet (wfmine ingest or wfmine discover)")
+    with Store(store_path) as store:
+        if remove is not None:
+            removed = store.remove_run(remove)
+            if as_json:
+                emit_json({"run_id": remove, "removed": removed})
+                return
+            parts = ", ".join(f"{n:,} {table}" for table, n in removed.items() if n)
+            console().print(
+                f"Removed run {remove}: {parts or 'nothing of its own was left'}. "
+                "Run wfmine discover to refresh identities and findings."
+            )
+            return
+        table = store.runs()
+    rows = []
+    for r in table.iter_rows(named=True):
+        counts = json.loads(r["counts"]) if r.get("counts") else {}
+        added = counts.get("added", {}) if isinstance(counts, dict) else {}
+        rows.append(
+            {
+                "run_id": r["run_id"], "source": r["source"], "origin": r["origin"],
+                "started_at": r["started_at"], "status": r["status"],
+                "events_added": added.get("events", 0) if isinstance(added, dict) else 0,
+            }
+        )  # fmt: skip
+    if as_json:
+        emit_json(rows)
+        return
+    out = console()
+    if not rows:
+        out.print("No ingest runs yet.")
+        return
+    view = Table(title=f"Ingest runs of {escape(str(store_path))}", title_justify="left")
+    for col, justify in (("run", "right"), ("source", "left"), ("from", "left"),
+                         ("when", "left"), ("status", "left"), ("events added", "right")):  # fmt: skip
+        view.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        view.add_row(
+            str(r["run_id"]), escape(str(r["source"])), escape(str(r["origin"])),
+            str(r["started_at"])[:16], escape(str(r["status"])), f"{r['events_added']:,}",
+        )  # fmt: skip
+    out.print(view)
+    out.print("[dim]Take one back with: wfmine runs --remove RUN[/dim]")
