@@ -700,3 +700,207 @@ end: [b]
     assert row["recovered_at"] == t0 + dt.timedelta(days=4)
     assert row["stalled_at"] > row["start"]
     assert row["recovery_s"] == (row["recovered_at"] - row["stalled_at"]).total_seconds()
+
+
+# -- issue 12: findings that hold on organisations wfmine has never seen ------------------
+
+
+def _kinds_of(df: pl.DataFrame, kind: str) -> set[str]:
+    return set(df.filter(pl.col("kind") == kind)["subject"].to_list())
+
+
+def test_a_late_approval_from_another_source_is_no_rework() -> None:
+    steps = [("Status: In Progress", "dev", "jira"), ("Status: In Review", "dev", "jira"),
+             ("Status: QA", "qa1", "jira"), ("PR approved", "rev", "github"),
+             ("Status: Done", "ops", "jira")]  # fmt: skip
+    assert _occ(_log(_flow("c", steps=steps)), DESIGN) == set()
+
+
+def test_a_designed_round_trip_once_is_no_failure_twice_is_a_loop() -> None:
+    design = {**DESIGN, "transitions": [["triage", "build"], ["build", "review"],
+                                        ["review", "build"], ["review", "qa"], ["qa", "deploy"]]}  # fmt: skip
+    there = [("Status: In Progress", "dev", "jira"), ("Status: In Review", "dev", "jira")]
+    back = [("Status: In Progress", "dev", "jira"), ("Status: In Review", "dev", "jira")]
+    rest = [("Status: QA", "qa1", "jira"), ("Status: Done", "ops", "jira")]
+    assert _occ(_log(_flow("c", steps=[*there, *back, *rest])), design) == set()
+    loop = _occ(_log(_flow("c", steps=[*there, *back, *back, *rest])), design)
+    assert {(t, st) for _, t, st in loop} == {("rework_loop", "review")}
+    # a move the design does not allow is rework at once
+    assert ("c", "rework_loop", "review") in _occ(
+        _log(_flow("c", steps=[*there, *back, *rest])), DESIGN
+    )
+
+
+def test_a_merged_pr_closes_its_case_and_unlinked_prs_are_not_judged() -> None:
+    rows = [
+        *_flow("jira:A-1", 0, [("Status: In Progress", "dev", "jira"),
+                               ("Commit pushed", "dev", "github")]),
+        *_flow("jira:A-2", 0, [("Status: In Progress", "dev", "jira"),
+                               ("PR merged", "ops", "github")]),
+    ]  # fmt: skip
+    for i in range(6):  # an automation's pull requests, linked to no work item
+        rows += _flow(f"github:r#pr/{i}", 24 * i, [("PR opened", "github:renovate[bot]", "github"),
+                                                   ("PR merged", "github:renovate[bot]", "github")])  # fmt: skip
+    rows.append({"case_id": "jira:Z-9", "activity": "Status: Triage", "h": 60 * 24,
+                 "actor_id": "pm", "source": "jira"})  # fmt: skip
+    log = _log(rows)
+    from wfmine.findings import failure_occurrences
+    from wfmine.findings.metrics import judged_events
+
+    d = as_design(DESIGN)
+    judged = judged_events(log, d)
+    assert not judged.filter(pl.col("case_id").str.starts_with("github:")).height
+    abandoned = failure_occurrences(judged, d).filter(pl.col("type") == "abandoned")
+    assert abandoned["case_id"].to_list() == ["jira:A-1"]
+
+
+def test_automation_makes_no_seam_and_the_wait_runs_from_act_to_act() -> None:
+    rows = [
+        {"case_id": "c", "activity": "Status: In Review", "h": 0, "actor_id": "dev",
+         "team": "engineering", "source": "jira"},
+        {"case_id": "c", "activity": "Comment added", "h": 10, "actor_id": "dev",
+         "team": "engineering", "source": "jira"},  # the giver's last act: not a stage event
+        {"case_id": "c", "activity": "Comment added", "h": 72, "actor_id": "qa1", "team": "qa",
+         "source": "jira"},  # the taker's first act
+        {"case_id": "c", "activity": "Status: QA", "h": 73, "actor_id": "qa1", "team": "qa",
+         "source": "jira"},
+        {"case_id": "c", "activity": "Status: Done", "h": 80, "actor_id": "jira-automation",
+         "team": "operations", "actor_kind": "bot", "source": "jira"},
+    ]  # fmt: skip
+    table = seams(_log(rows), D).filter(pl.col("dimension") == "team")
+    pairs = {(r["from"], r["to"]): r for r in table.iter_rows(named=True)}
+    assert set(pairs) == {("engineering", "qa")}  # the automation hands nothing to anyone
+    assert pairs[("engineering", "qa")]["wait_median_s"] == 62 * 3600
+
+
+def test_a_stall_is_nobody_acting_not_a_long_busy_visit() -> None:
+    from wfmine.findings._events import staged_events
+    from wfmine.findings.failures import failure_occurrences, idle_spells
+    from wfmine.stages import stage_visits
+
+    rows: list[dict[str, object]] = []
+    for case, busy in (("busy", True), ("stuck", False)):
+        rows.append({"case_id": case, "activity": "Status: QA", "h": 0, "actor_id": "qa1",
+                     "source": "jira"})  # fmt: skip
+        if busy:  # five days in QA (over the expected three), someone at it every day
+            rows += [{"case_id": case, "activity": "Comment added", "h": 24 * d, "actor_id": "qa1",
+                      "source": "jira"} for d in range(1, 5)]  # fmt: skip
+        rows.append({"case_id": case, "activity": "Status: Done", "h": 120, "actor_id": "ops",
+                     "source": "jira"})  # fmt: skip
+    d = as_design(DESIGN)
+    events = staged_events(_log(rows), d)
+    spells = dict(idle_spells(events, stage_visits(events), d).select("case_id", "idle_s").rows())
+    assert spells == {"busy": 24 * 3600.0, "stuck": 120 * 3600.0}
+    stalls = failure_occurrences(events, d).filter(pl.col("type") == "stall")
+    assert stalls["case_id"].to_list() == ["stuck"]
+
+
+def test_a_revert_and_what_it_causes_are_one_finding() -> None:
+    rows: list[dict[str, object]] = []
+    for i in range(4):
+        rows += _flow(f"c{i}", 24 * 8 * i, [
+            *_FLOW, ("Revert merged", "ops", "github"),
+            ("Status: In Progress", "dev", "jira"), ("Commit pushed", "dev", "github"),
+            ("Status: In Review", "dev", "jira"), ("Status: QA", "qa1", "jira"),
+            ("Status: Done", "ops", "jira"),
+        ])  # fmt: skip
+    found = findings(_log(rows), D, kinds=("failure_pattern",))
+    patterns = _by(found, "failure_pattern")
+    assert set(patterns) == {"revert@deploy"}
+    assert "reopen@deploy" in patterns["revert@deploy"]["evidence"]["consequences"]  # type: ignore[index]
+
+
+def test_an_agent_approving_work_above_its_tier_is_a_shadow_act() -> None:
+    spec = {**DESIGN, "risk": {"default": "high_stakes"},
+            "gates": [{"before": "deploy", "approvals": ["github:PR approved"]}],
+            "agents": [{"id": "reviewbot", "accounts": ["github:reviewbot[bot]"],
+                        "stages": ["review"], "tiers": ["reversible"]}]}  # fmt: skip
+    rows: list[dict[str, object]] = []
+    for i in range(3):
+        rows += _flow(f"jira:A-{i}", 24 * i, [
+            ("Status: In Review", "dev", "jira"),
+            ("Review comment added", "github:reviewbot[bot]", "github"),
+            ("PR approved", "github:reviewbot[bot]", "github"),
+            ("PR approved", "rev", "github"), ("PR approved", "rev2", "github"),
+            ("PR merged", "ops", "github"),
+        ])  # fmt: skip
+    design = as_design(spec)
+    df = findings(_log(rows), design, kinds=("shadow_agent",))
+    shadow = _by(df, "shadow_agent")
+    ev = shadow["github:reviewbot[bot]"]["evidence"]
+    assert ev["type"] == "out_of_tier"  # type: ignore[index]
+    assert ev["events"] == 3  # its approvals, not its comments  # type: ignore[index]
+    assert shadow["github:reviewbot[bot]"]["severity"] == "high"
+    relaxed = as_design({**spec, "agents": [{**spec["agents"][0], "tiers": []}]})
+    assert not _by(findings(_log(rows), relaxed, kinds=("shadow_agent",)), "shadow_agent")
+
+
+def _direct_bounces(sequence: list[str]) -> int:
+    runs = [x for i, x in enumerate(sequence) if i == 0 or x != sequence[i - 1]]
+    return sum(1 for i in range(2, len(runs)) if runs[i] == runs[i - 2])
+
+
+def test_ping_pong_on_a_classic_log_equals_a_direct_count() -> None:
+    import random
+
+    from wfmine.findings import failure_occurrences
+    from wfmine.findings._events import staged_events
+
+    rng = random.Random(5)
+    rows: list[dict[str, object]] = []
+    expected = 0
+    for c in range(30):
+        seq = [rng.choice("ABC") for _ in range(rng.randint(2, 9))]
+        expected += _direct_bounces(seq)
+        rows += [{"case_id": f"c{c}", "activity": "work", "h": 24 * c + i, "actor_id": None,
+                  "resource": who, "source": "xes"} for i, who in enumerate(seq)]  # fmt: skip
+    occ = failure_occurrences(staged_events(_log(rows), None))
+    assert occ.filter(pl.col("type") == "ping_pong").height == expected > 0
+    # the same on groups: org:group is the team
+    for row in rows:
+        row["team"], row["resource"] = row["resource"], "someone"
+    occ = failure_occurrences(staged_events(_log(rows), None))
+    assert occ.filter(pl.col("type") == "ping_pong").height == expected
+
+
+def test_without_a_design_only_the_costliest_seams_are_findings() -> None:
+    from wfmine.findings.seams import TOP_SEAMS
+
+    rows: list[dict[str, object]] = []
+    people = [f"p{i}" for i in range(12)]
+    for c in range(200):
+        a, b = people[c % 12], people[(c * 5 + 1) % 12]
+        rows += [{"case_id": f"c{c}", "activity": "work", "h": 24 * c, "resource": a,
+                  "actor_id": None, "source": "xes"},
+                 {"case_id": f"c{c}", "activity": "work", "h": 24 * c + 1 + c % 7, "resource": b,
+                  "actor_id": None, "source": "xes"}]  # fmt: skip
+    found = findings(_log(rows), kinds=("unowned_seam",))
+    assert 1 < found.height <= TOP_SEAMS + 1
+    assert "other handoffs" in set(found["subject"].to_list())
+
+
+def test_findings_read_as_a_person_reads_them(found: pl.DataFrame) -> None:
+    seam = _by(found, "unowned_seam")["qa -> operations"]
+    assert seam["subject_name"] == "qa → operations"
+    assert "every handoff from qa to operations has an owner" in str(seam["assumption"])
+    suggestion = seam["suggestion"]
+    assert isinstance(suggestion, dict)
+    assert "seams:" in suggestion["patch"] and "from: qa, to: operations" in suggestion["patch"]
+    assert "handoffs" in suggestion["effect"] and "median wait" in suggestion["effect"]
+    pattern = next(iter(_by(found, "failure_pattern").values()))
+    assert "_" not in str(pattern["summary"]).split(":")[0]  # "CI fail-and-fix", not "ci_fix"
+    gate_words = findings_json(found)[0]["summary"]
+    assert "two_humans" not in gate_words
+
+
+def test_metrics_take_the_stage_events_and_conformance_given() -> None:
+    from wfmine.conformance import check
+    from wfmine.stages import stage_events
+
+    log, ea = build(seed=5, cases=30)
+    staged = stage_events(log, D)
+    result = check(log, D)
+    given = metrics(log, D, events_attrs=ea, staged=staged, conformance=result)
+    computed = metrics(log, D, events_attrs=ea)
+    assert given["throughput"].equals(computed["throughput"])
+    assert given["failure_weekly"].equals(computed["failure_weekly"])

@@ -264,7 +264,7 @@ def findings(
     declared = {**_roster_kinds(roster), **declared}
     sig = signals or load_signals()
     account_map = links.select("account_id", "actor_id") if links is not None else None
-    if design is not None and conformance is None and "gate_violation" in kinds:
+    if design is not None and conformance is None:
         if store is not None:
             conformance = check_store(store, design, log=log)
         else:

@@ -892,8 +892,12 @@ def failure_patterns(
         if row["stage"] is not None and visited is not None:
             reached = visited.filter(pl.col("stage") == row["stage"]).select("case_id")
             at_risk = at_risk.join(reached, on="case_id", how="semi")
-        mk = _trend(at_risk, row["_all"])
-        trend = str(mk["trend"])
+        if row["type"] == "abandoned":
+            # open and idle at the log's end: late cases by construction, no trend to test
+            mk: dict[str, Any] = {"test": None, "trend": None, "why": "a state at the log's end"}
+        else:
+            mk = _trend(at_risk, row["_all"])
+        trend = mk["trend"]
         total = max(int(in_scope.get(row["scope"], 0)), row["cases"], 1)
         share = row["cases"] / total
         severity = (
@@ -919,9 +923,14 @@ def failure_patterns(
             "declining": ", declining",
             "stable": ", stable",
         }.get(trend, "")
+        cost = (
+            f", {human_duration(row['wait_s'])} of work stuck in all"
+            if row["type"] == "stall" and row["wait_s"]
+            else ""
+        )
         summary_text = (
-            f"{name[0].upper()}{name[1:]} recur: {row['cases']} cases ({share:.0%}) over "
-            f"{row['weeks']} weeks{trend_words}."
+            f"{name[0].upper()}{name[1:]} keeps happening: {row['cases']} cases "
+            f"({share:.0%}) over {row['weeks']} weeks{cost}{trend_words}."
         )
         assumption = _ASSUMPTIONS.get(row["type"], "the design assumes this does not recur").format(
             where=where, limit=human_duration(limit_s) if limit_s else "its usual time"

@@ -2,7 +2,8 @@
 
 A seam is a handoff of *work*: between two consecutive workflow steps of a
 case, the performing team changes (``team`` seams), or the performer kind
-changes between human and agent (``performer`` seams). Workflow steps are
+changes between human and agent (``performer`` seams); in a classic log
+that names resources and no groups, between resources. Workflow steps are
 the acts someone performed that the design maps onto a stage, and the acts
 of the team owning the stage the item is in (a tester's comments while the
 item is in QA are QA's work) -- every act without a design, or when the
@@ -119,6 +120,8 @@ def workflow_steps(
 
 
 def _side(dimension: str) -> pl.Expr:
+    if dimension == "resource":
+        return pl.coalesce(pl.col("resource"), pl.col("actor_id"))
     if dimension == "performer":
         kind = (
             pl.when(pl.col("agent").is_not_null())
@@ -139,7 +142,8 @@ def handoffs(
     """One row per handoff: ``case_id, from, to, left_at, taken_at, wait_s, rework, dimension``.
 
     ``log``: a flat log or its stage events. ``dimension`` is ``"team"``
-    (the ``team`` column) or ``"performer"`` (human / agent).
+    (the ``team`` column), ``"performer"`` (human / agent) or ``"resource"``
+    (the resource, for classic logs that name no group).
     """
     events = _events(log, design)
     acts = _acts(events, automation).with_columns(_side(dimension).alias("_side"))
@@ -231,6 +235,9 @@ def seams(
     detected by behaviour), whose steps hand nothing over.
     """
     events = _events(log, design)
+    if design is None and "team" in dimensions and not _has(events, "team"):
+        # a classic log with resources and no groups: work passes between resources
+        dimensions = ("resource", *(d for d in dimensions if d != "team"))
     parts = [
         handoffs(events, design, dimension=d, automation=automation)
         for d in dimensions
@@ -270,7 +277,10 @@ def seams(
 
 
 def _has(events: pl.DataFrame, dimension: str) -> bool:
-    column = "actor_kind" if dimension == "performer" else "team"
+    column = {"performer": "actor_kind", "resource": "resource"}.get(dimension, "team")
+    if dimension == "performer" and column in events.columns:
+        kinds = events.get_column(column).drop_nulls().unique().to_list()
+        return bool(set(kinds) & {"human", "agent"})
     return column in events.columns and events.get_column(column).null_count() < events.height
 
 
@@ -318,7 +328,9 @@ def unowned_seams(
         prev = row["_cum"] - row["wait_total_s"] / total
         subject = f"{row['from']} -> {row['to']}"
         name = f"{row['from']} → {row['to']}"
-        what = "handoff" if row["dimension"] == "team" else "handoff between performer kinds"
+        what = {"team": "handoff", "resource": "handoff between people"}.get(
+            row["dimension"], "handoff between performer kinds"
+        )
         median = human_duration(row["wait_median_s"])
         owner = row["to"] if row["dimension"] == "team" else "<team>"
         owner_note = (
@@ -331,8 +343,12 @@ def unowned_seams(
                 severity=_severity(prev, row["stall_share"] or 0.0),
                 summary=(
                     f"No one owns the {what} {name}: {human_count(row['handoffs'])} handoffs, "
-                    f"median wait {median}, {row['stall_share']:.0%} stall"
-                    + ("; name an owner in the design's seams." if design is not None else ".")
+                    f"median wait {median}, {row['stall_share']:.0%} stall; name an owner in "
+                    "the design's seams."
+                    if design is not None
+                    else f"Work handed over {name} waits among the longest: "
+                    f"{human_count(row['handoffs'])} handoffs, median wait {median}, "
+                    f"{human_duration(row['wait_total_s'])} of waiting in all."
                 ),
                 evidence={
                     "dimension": row["dimension"],
