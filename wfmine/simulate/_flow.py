@@ -189,6 +189,8 @@ class ShapeFlow(StageWork, Around):
                 pool = [p for p in people if p.id != case.item.reporter and not p.lead] or people
                 case.author = self.rng.choice(pool)
             return case.author
+        if st.kind == "review" and case.author is not None and case.author.team == team:
+            return case.author  # the author puts the work up for review
         exclude = {case.item.reporter, case.author.id if case.author else ""}
         pool = [p for p in people if p.id not in exclude] or people
         return self.rng.choice(pool)
@@ -227,6 +229,10 @@ class ShapeFlow(StageWork, Around):
                     self._act(case, hand, th, "slack:Message posted")
             wait = sh.seam_hours.get((case.team, team), 6.0)
             tw = self.clock.human(th, who, wait, 0.5)
+            # long waits at a seam, but bounded: a stall is planted, never an accident of the tail
+            cap = th + timedelta(hours=wait * 1.5 * 24 / 9)
+            if tw > cap:
+                tw = self.clock.snap(cap, who)
             case.stage = st.id
             if moved or st.kind == "deploy" or rng.random() < 0.4:
                 self._comment(
