@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import LOGS, need
+from tests.conftest import LOGS, SAMPLE, need
 from wfmine.cli import app
 
 runner = CliRunner()
@@ -106,11 +106,41 @@ def test_a_failed_discover_leaves_the_store_as_it_was(tmp_path: Path) -> None:
         assert store.counts() == before
 
 
-def test_init_creates_a_workspace(tmp_path: Path) -> None:
-    code, _, err = _run("init", str(tmp_path / "ws"))
+def test_init_makes_a_workspace_whose_discover_works_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a folder of exports: connectors by content, a drafted design, a working main job."""
+    import shutil
+
+    from wfmine.design import load_design
+
+    exports = tmp_path / "exports"
+    for source in ("jira", "github"):
+        shutil.copytree(SAMPLE / source, exports / source)
+    ws = tmp_path / "ws"
+    code, out, err = _run("init", str(ws), "--from", str(exports))
     assert code == 0, err
-    assert (tmp_path / "ws" / "connectors" / "jira.toml").exists()
-    assert (tmp_path / "ws" / "reports" / "weekly.toml").exists()
+    assert {p.stem for p in (ws / "connectors").glob("*.toml")} == {"jira", "github"}
+    design = load_design(ws / "design.yaml")  # validates as is
+    keys = {p for s in design.stages for p in s.activities}
+    assert any(k.startswith("jira:Status: ") for k in keys)
+    assert any(k.startswith("github:") for k in keys)
+    monkeypatch.chdir(ws)
+    code, out, err = _run("discover", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["check"]["cases"] > 0 and payload["reports"]
+    # twice is refused: it is a workspace already
+    code, _, err = _run("init", str(ws), "--from", str(exports))
+    assert code == 2 and "workspace already" in err
+
+
+def test_init_without_exports_says_what_to_do(tmp_path: Path) -> None:
+    code, out, err = _run("init", str(tmp_path / "ws"))
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "no export was found" in said and "example.toml.txt" in said
+    assert (tmp_path / "ws" / "connectors" / "example.toml.txt").exists()
 
 
 def test_check_needs_a_design_or_a_model(tmp_path: Path) -> None:
@@ -280,7 +310,7 @@ def test_a_large_tree_is_refused_before_anything_is_read(
         (tree / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
         (tree / f"d{i % 3}" / f"{i}.json").write_text('{"issues": []}', encoding="utf-8")
     db = tmp_path / "s.duckdb"
-    code, out, err = _run("ingest", "jira", str(tree), "--db", str(db))
+    code, _, err = _run("ingest", "jira", str(tree), "--db", str(db))
     assert code == 2 and "large tree" in err and "30 files" in err, err
     with Store(db) as store:
         assert store.counts()["events"] == 0 and store.runs().height == 0
