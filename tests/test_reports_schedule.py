@@ -81,11 +81,19 @@ def test_a_failed_pull_still_reports_and_says_so(workspace: Path) -> None:
         raise ConnectionError("jira unreachable")
 
     [result] = run_due(workspace, now=MON_0700, store=synthetic_log(evil=False), pull=pull)
-    assert result.status == "ok" and result.pull_error == "ConnectionError: jira unreachable"
+    # the report is built from what was stored, and says so; but the run failed, for cron
+    assert result.status == "error" and result.pull_error == "ConnectionError: jira unreachable"
+    assert result.error is not None and "pulling new data failed" in result.error
     assert result.report is not None
     assert (
         "Pulling new data failed (ConnectionError: jira unreachable)" in result.report.read_text()
     )
+    last = json.loads((result.report.parent / "last_run.json").read_text())
+    assert last["status"] == "error" and "jira unreachable" in last["error"]
+    # the slot stays due: the next run tries the pull again
+    assert last["last_ok_slot"] is None
+    index = (result.report.parent / "index.html").read_text()
+    assert "jira unreachable" in index
 
 
 def test_install_lines_hold_the_commands(workspace: Path) -> None:

@@ -334,7 +334,16 @@ def run_definition(
         report.save(target)
         atomic_write(target.with_suffix(".summary.json"), _json(report.summary))
         pruned = prune(folder, keep=definition.retain) if definition.retain else []
-        record.update(status="ok", report=str(target), error=None, last_ok_slot=record["slot"],
+        failed = pull_error is not None or bool(report.failed_sections)
+        problem = "; ".join(
+            ([f"pulling new data failed: {pull_error}"] if pull_error else [])
+            + [f"section {k} failed: {v}" for k, v in report.failed_sections.items()]
+        )
+        # a run that could not pull, or whose sections failed, wrote its report but is not
+        # ok: the index says so, and the slot stays due so the next run tries again
+        record.update(status="error" if failed else "ok", report=str(target),
+                      error=problem or None,
+                      last_ok_slot=record["last_ok_slot"] if failed else record["slot"],
                       size_bytes=target.stat().st_size, seconds=report.summary.get("build_seconds"),
                       failed_sections=report.failed_sections, pruned=[p.name for p in pruned])  # fmt: skip
         return Generated(target, report)

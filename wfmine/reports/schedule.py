@@ -131,11 +131,17 @@ def _run_one(
         log.error("%s: report failed: %s", definition.name, exc)
         return RunResult(definition.name, "error", slot, None, f"{type(exc).__name__}: {exc}",
                          pull_error, time.perf_counter() - started)  # fmt: skip
+    problems = [f"pulling new data failed ({pull_error})"] if pull_error else []
     if done.failed_sections:
-        log.warning("%s: wrote %s, but sections failed: %s", definition.name, done.path,
-                    "; ".join(f"{k}: {v}" for k, v in done.failed_sections.items()))  # fmt: skip
-    else:
-        log.info("%s: wrote %s", definition.name, done.path)
+        problems.append(
+            "sections failed: " + "; ".join(f"{k}: {v}" for k, v in done.failed_sections.items())
+        )
+    if problems:
+        # the report is written from what was stored, but the run failed: cron must see it
+        log.warning("%s: wrote %s, but %s", definition.name, done.path, "; ".join(problems))
+        return RunResult(definition.name, "error", slot, done.path, "; ".join(problems),
+                         pull_error, time.perf_counter() - started, done.failed_sections)  # fmt: skip
+    log.info("%s: wrote %s", definition.name, done.path)
     return RunResult(definition.name, "ok", slot, done.path, None, pull_error,
                      time.perf_counter() - started, done.failed_sections)  # fmt: skip
 
