@@ -1,1 +1,792 @@
-"""When the practised workflow changed (placeholder, filled in below)."""
+"""Drift: when the practised workflow changed, and whether a change of the design took effect.
+
+**Change points.** Four kinds of weekly series are built from the one stage
+kernel (:mod:`wfmine.stages`) under a design:
+
+- ``paths``: the distribution of the stage paths of the work items completed
+  each week (items whose path reaches an end stage; the rarer paths pooled);
+- ``wait``: per stage, the durations of its visits ending each week (the
+  final visit of an item left out: it has no end);
+- ``performer``: per stage, the events done by agents and bots vs people
+  each week (an agent taking over a stage);
+- ``gate``: the number of distinct approvers before the gated step, per
+  item reaching it each week (a gate tightened or loosened).
+
+Each series is tested for one change: every split week with at least
+``min_weeks`` weeks on both sides is a candidate; the statistic is the
+largest, over the candidates, of the Pearson chi-square of the before/after
+table (categorical series) or of the absolute standardised Mann–Whitney rank
+sum (waits). Its p-value comes from permuting the weeks (``permutations``
+times, seeded): the maximum over candidates is compared with the maxima of
+the permuted series, so trying many weeks does not make a change easier to
+find (a max-statistic guard). Across series a Bonferroni correction applies
+(``p_adjusted = p × series tested``); a change is reported when
+``p_adjusted < alpha``. Each side of a reported change is tested again
+(binary segmentation) for a second change. Weeks too early for a
+completed item to be typical (the first ``lead`` weeks, the median item
+duration) are left out of the path series: the first completions are the
+fastest ones, not a different practice.
+
+**Design changes.** :func:`design_changes` reads when the design changed:
+the ``changes:`` list of the design file (``[{date, description}]``; read
+from the raw YAML, the design model does not hold it yet) and, when the
+file is in a git repository, its history (``git log --follow``).
+:func:`change_effects` compares, per change, the ``weeks`` before with the
+``weeks`` after: conformance rate, median wait per stage, failure patterns
+per item and seam coverage, each with its test (Fisher's exact test on
+rates, Mann–Whitney on waits), and says whether the change took effect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import polars as pl
+import yaml
+
+from wfmine.conformance import ConformanceResult, check
+from wfmine.design import Design, load_design_text
+from wfmine.errors import DesignError
+from wfmine.findings import failure_occurrences
+from wfmine.findings.seams import handoffs
+from wfmine.stages import stage_events, stage_visits
+
+__all__ = [
+    "CHANGE_SCHEMA",
+    "EFFECT_SCHEMA",
+    "DriftReport",
+    "change_effects",
+    "change_points",
+    "design_changes",
+    "drift",
+    "load_design_with_changes",
+    "weekly_series",
+]
+
+#: paths kept apart in the path series; the rarer ones are pooled as "other"
+TOP_PATHS: Final = 8
+
+CHANGE_SCHEMA: Final = pl.Schema(
+    {
+        "series": pl.String(),  # "stage paths", "wait in review", "agents' share in review", ...
+        "kind": pl.String(),  # paths | wait | performer | gate
+        "stage": pl.String(),
+        "week": pl.Date(),  # the first week of the new practice
+        "before": pl.String(),
+        "after": pl.String(),
+        "effect": pl.Float64(),  # Cramér's V (categorical) or rank-biserial correlation (waits)
+        "statistic": pl.Float64(),
+        "p_value": pl.Float64(),  # permutation p of the max statistic over split weeks
+        "p_adjusted": pl.Float64(),  # Bonferroni over the series tested
+        "test": pl.String(),
+        "strength": pl.String(),  # strong | clear | weak (by p_adjusted and effect)
+    }
+)
+
+EFFECT_SCHEMA: Final = pl.Schema(
+    {
+        "date": pl.Date(),
+        "change": pl.String(),
+        "source": pl.String(),  # changes | git
+        "metric": pl.String(),
+        "stage": pl.String(),
+        "before": pl.Float64(),
+        "after": pl.Float64(),
+        "n_before": pl.Int64(),
+        "n_after": pl.Int64(),
+        "p_value": pl.Float64(),
+        "test": pl.String(),
+        "significant": pl.Boolean(),
+    }
+)
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Change points of the practice, the design's changes and their effects."""
+
+    change_points: pl.DataFrame  # CHANGE_SCHEMA
+    series_tested: int
+    weeks: int
+    changes: pl.DataFrame  # date, description, source
+    effects: pl.DataFrame  # EFFECT_SCHEMA
+    verdicts: pl.DataFrame  # date, change, source, took_effect, summary
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``wfmine drift --json`` payload (keys are stable)."""
+        return {
+            "weeks": self.weeks,
+            "series_tested": self.series_tested,
+            "change_points": _jsonable(self.change_points),
+            "design_changes": _jsonable(self.changes),
+            "effects": _jsonable(self.effects),
+            "verdicts": _jsonable(self.verdicts),
+        }
+
+
+def _jsonable(df: pl.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in row.items()}
+        for row in df.to_dicts()
+    ]
+
+
+def _week(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.truncate("1w").dt.date()
+
+
+# -- weekly series -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Series:
+    name: str
+    kind: str
+    stage: str | None
+    weeks: list[dt.date]
+    #: categorical: W x C counts; waits: None
+    counts: np.ndarray[Any, np.dtype[np.float64]] | None = None
+    labels: tuple[str, ...] = ()
+    #: waits: per week the values
+    values: list[np.ndarray[Any, np.dtype[np.float64]]] | None = None
+
+
+def _all_weeks(start: dt.date, end: dt.date) -> list[dt.date]:
+    n = (end - start).days // 7 + 1
+    return [start + dt.timedelta(weeks=i) for i in range(n)]
+
+
+def _categorical(
+    frame: pl.DataFrame, weeks: list[dt.date], name: str, kind: str, stage: str | None
+) -> _Series | None:
+    """``frame`` (``week``, ``cat``) as a week x category count matrix."""
+    if frame.height == 0:
+        return None
+    cats = tuple(sorted(str(c) for c in frame.get_column("cat").unique().to_list()))
+    if len(cats) < 2:
+        return None
+    counts = frame.group_by("week", "cat").len()
+    index = {w: i for i, w in enumerate(weeks)}
+    col = {c: j for j, c in enumerate(cats)}
+    m = np.zeros((len(weeks), len(cats)))
+    for w, c, n in counts.iter_rows():
+        if w in index:
+            m[index[w], col[str(c)]] += n
+    if m.sum() == 0:
+        return None
+    return _Series(name, kind, stage, weeks, counts=m, labels=cats)
+
+
+def weekly_series(
+    log: pl.DataFrame,
+    design: Design,
+    *,
+    accounts: pl.DataFrame | None = None,
+    result: ConformanceResult | None = None,
+) -> tuple[list[_Series], list[dt.date]]:
+    """The weekly series the change-point test reads (see the module docstring)."""
+    res = result if result is not None else check(log, design, accounts=accounts)
+    staged = stage_events(log, design, accounts=accounts)
+    staged = staged.join(res.cases.select("case_id"), on="case_id", how="semi")
+    if staged.height == 0:
+        return [], []
+    first = staged.get_column("timestamp").min()
+    last = staged.get_column("timestamp").max()
+    assert isinstance(first, dt.datetime) and isinstance(last, dt.datetime)
+    start = first.date() - dt.timedelta(days=first.weekday())
+    weeks = _all_weeks(start, last.date())
+    out: list[_Series] = []
+    # paths of completed work items, by completion week, after the lead-in
+    ends = set(design.end_stages)
+    done = res.cases.filter(pl.col("variant").list.last().is_in(sorted(ends)))
+    if done.height:
+        median: Any = done.get_column("duration_s").median()
+        lead_s = float(median or 0.0)
+        lead = int(np.ceil(lead_s / (7 * 86400)))
+        top = (
+            done.group_by("variant")
+            .len()
+            .sort(["len", "variant"], descending=[True, False])
+            .head(TOP_PATHS)
+            .get_column("variant")
+            .list.join(" > ")
+            .to_list()
+        )
+        path = pl.col("variant").list.join(" > ")
+        paths = done.select(
+            _week(pl.col("end")).alias("week"),
+            pl.when(path.is_in(top)).then(path).otherwise(pl.lit("other")).alias("cat"),
+        )
+        s = _categorical(paths, weeks[lead:], "stage paths", "paths", None)
+        if s is not None:
+            out.append(s)
+    visits = stage_visits(staged)
+    nxt = visits.with_columns(pl.col("visit").shift(-1).over("case_id").alias("_next"))
+    closed = nxt.filter(pl.col("_next").is_not_null()).with_columns(
+        (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur"),
+        _week(pl.col("end")).alias("week"),
+    )
+    index = {w: i for i, w in enumerate(weeks)}
+    own = staged.filter(
+        pl.col("performed")
+        & (pl.col("stage") == pl.col("at_stage"))
+        & pl.col("kind").is_in(["human", "agent"])
+    ).with_columns(_week(pl.col("timestamp")).alias("week"))
+    for stage in design.stage_ids:
+        part = closed.filter(pl.col("stage") == stage)
+        if part.height >= 20:
+            values: list[np.ndarray[Any, np.dtype[np.float64]]] = [np.zeros(0) for _ in weeks]
+            for (w,), grp in part.group_by("week"):
+                if w in index:
+                    values[index[w]] = grp.get_column("dur").to_numpy().astype(float)
+            out.append(_Series(f"wait in {stage}", "wait", stage, weeks, values=values))
+        kinds = own.filter(pl.col("stage") == stage).select("week", pl.col("kind").alias("cat"))
+        s = _categorical(kinds, weeks, f"agents' share of the work in {stage}", "performer", stage)
+        if s is not None and kinds.height >= 20:
+            out.append(s)
+    gate_series = _gate_series(staged, design, weeks)
+    if gate_series is not None:
+        out.append(gate_series)
+    return out, weeks
+
+
+def _gate_series(staged: pl.DataFrame, design: Design, weeks: list[dt.date]) -> _Series | None:
+    if not design.gates:
+        return None
+    from wfmine.design import pattern_regex
+
+    gate = design.gates[0]
+    rx = "^(?:" + "|".join(pattern_regex(p) for p in gate.approvals) + ")$"
+    key = pl.concat_str([pl.col("source").fill_null(""), pl.lit(":"), pl.col("activity")])
+    entry = (
+        staged.filter(pl.col("stage") == gate.before)
+        .group_by("case_id")
+        .agg(pl.col("pos").min().alias("_gate"), pl.col("timestamp").min().alias("_at"))
+    )
+    appr = (
+        staged.filter(key.str.contains(rx))
+        .join(entry, on="case_id")
+        .filter(pl.col("pos") < pl.col("_gate"))
+        .group_by("case_id")
+        .agg(pl.col("actor_id").n_unique().alias("n"))
+    )
+    per = entry.join(appr, on="case_id", how="left").select(
+        _week(pl.col("_at")).alias("week"),
+        pl.col("n").fill_null(0).clip(upper_bound=3).cast(pl.String).alias("cat"),
+    )
+    if per.height < 20:
+        return None
+    return _categorical(per, weeks, f"approvers before {gate.before}", "gate", gate.before)
+
+
+# -- the test ------------------------------------------------------------------------------
+
+
+def _chi2_splits(m: np.ndarray[Any, Any], lo: int, hi: int) -> np.ndarray[Any, Any]:
+    """Pearson chi-square of before/after tables for splits ``lo..hi-1`` of stacked ``m``.
+
+    ``m``: (R, W, C) counts; returns (R, hi - lo).
+    """
+    cum = np.cumsum(m, axis=1)
+    total = cum[:, -1:, :]  # (R, 1, C)
+    before = cum[:, lo - 1 : hi - 1, :]  # splits k: weeks < k
+    after = total - before
+    n_b = before.sum(axis=2, keepdims=True)
+    n_a = after.sum(axis=2, keepdims=True)
+    n = n_b + n_a
+    col = before + after
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_b = n_b * col / n
+        e_a = n_a * col / n
+        t = np.where(e_b > 0, (before - e_b) ** 2 / e_b, 0.0) + np.where(
+            e_a > 0, (after - e_a) ** 2 / e_a, 0.0
+        )
+        stat = t.sum(axis=2)
+    ok = (n_b[..., 0] > 0) & (n_a[..., 0] > 0)
+    return np.where(ok, stat, 0.0)
+
+
+def _rank_splits(
+    rank_sums: np.ndarray[Any, Any], sizes: np.ndarray[Any, Any], lo: int, hi: int
+) -> np.ndarray[Any, Any]:
+    """|z| of the Mann–Whitney rank sum of before vs after, for splits ``lo..hi-1``.
+
+    ``rank_sums``, ``sizes``: (R, W) per-week sums of the pooled ranks and counts.
+    """
+    cr = np.cumsum(rank_sums, axis=1)
+    cn = np.cumsum(sizes, axis=1)
+    n_total = cn[:, -1:]
+    r_b = cr[:, lo - 1 : hi - 1]
+    n_b = cn[:, lo - 1 : hi - 1]
+    n_a = n_total - n_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = n_b * (n_total + 1) / 2
+        var = n_b * n_a * (n_total + 1) / 12
+        z = np.where(var > 0, np.abs(r_b - expected) / np.sqrt(var), 0.0)
+    return np.asarray(z)
+
+
+@dataclass(frozen=True)
+class _Found:
+    split: int
+    statistic: float
+    p_value: float
+
+
+def _scan(
+    s: _Series, lo: int, hi: int, min_weeks: int, permutations: int, rng: np.random.Generator
+) -> _Found | None:
+    """The best split of weeks ``lo..hi`` (exclusive) and its permutation p-value."""
+    width = hi - lo
+    if width < 2 * min_weeks:
+        return None
+    first, last = min_weeks, width - min_weeks + 1  # split index within the segment
+    perms = np.stack([np.arange(width)] + [rng.permutation(width) for _ in range(permutations)])
+    if s.counts is not None:
+        seg = s.counts[lo:hi]
+        if (seg.sum(axis=0) > 0).sum() < 2:
+            return None
+        stats = _chi2_splits(seg[perms], first, last)
+    else:
+        assert s.values is not None
+        vals = s.values[lo:hi]
+        sizes = np.array([len(v) for v in vals], dtype=float)
+        if sizes.sum() < 2 * min_weeks:
+            return None
+        from scipy.stats import rankdata  # type: ignore[import-untyped, unused-ignore]
+
+        pooled = np.concatenate([v for v in vals if len(v)])
+        ranks = rankdata(pooled)
+        bounds = np.concatenate([[0], np.cumsum(sizes).astype(int)])
+        sums = np.array([ranks[bounds[i] : bounds[i + 1]].sum() for i in range(width)])
+        stats = _rank_splits(sums[perms], sizes[perms], first, last)
+    best = stats.max(axis=1)
+    observed = float(best[0])
+    if observed <= 0:
+        return None
+    p = float((1 + (best[1:] >= observed - 1e-12).sum()) / (permutations + 1))
+    split = lo + first + int(np.argmax(stats[0]))
+    return _Found(split, observed, p)
+
+
+def _describe(s: _Series, lo: int, split: int, hi: int) -> tuple[str, str, float]:
+    """Before / after in words, and the effect size, of a split."""
+    if s.counts is not None:
+        b = s.counts[lo:split].sum(axis=0)
+        a = s.counts[split:hi].sum(axis=0)
+        table = np.stack([b, a])
+        keep = table.sum(axis=0) > 0
+        table = table[:, keep]
+        labels = [lab for lab, k in zip(s.labels, keep, strict=True) if k]
+        n = table.sum()
+        exp = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
+        chi2 = float(np.where(exp > 0, (table - exp) ** 2 / exp, 0).sum())
+        v = float(np.sqrt(chi2 / n / max(1, min(table.shape) - 1))) if n else 0.0
+        if s.kind == "performer":
+            j = labels.index("agent") if "agent" in labels else None
+
+            def share(row: np.ndarray[Any, Any]) -> str:
+                tot = row.sum()
+                return (
+                    f"agents {row[j] / tot:.0%} of {int(tot)} events"
+                    if j is not None and tot
+                    else "n/a"
+                )
+
+            return share(table[0]), share(table[1]), v
+
+        def top(row: np.ndarray[Any, Any]) -> str:
+            tot = row.sum()
+            order = np.argsort(-row)[:3]
+            return "; ".join(f"{labels[i]} {row[i] / tot:.0%}" for i in order if row[i]) + (
+                f" (n={int(tot)})"
+            )
+
+        return top(table[0]), top(table[1]), v
+    assert s.values is not None
+    before = np.concatenate([np.zeros(0), *s.values[lo:split]])
+    after = np.concatenate([np.zeros(0), *s.values[split:hi]])
+    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped, unused-ignore]
+
+    u = float(mannwhitneyu(before, after).statistic) if len(before) and len(after) else 0.0
+    r = 1 - 2 * u / (len(before) * len(after)) if len(before) and len(after) else 0.0
+
+    def med(x: np.ndarray[Any, Any]) -> str:
+        return f"median {_human(float(np.median(x)))} (n={len(x)})" if len(x) else "n/a"
+
+    return med(before), med(after), abs(r)
+
+
+def _human(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+def change_points(
+    log: pl.DataFrame,
+    design: Design,
+    *,
+    accounts: pl.DataFrame | None = None,
+    alpha: float = 0.05,
+    permutations: int = 999,
+    min_weeks: int = 3,
+    seed: int = 0,
+    result: ConformanceResult | None = None,
+) -> tuple[pl.DataFrame, int, int]:
+    """Change points of the practised workflow (:data:`CHANGE_SCHEMA`), series tested, weeks.
+
+    See the module docstring for the series, the test and its guard.
+    """
+    series, weeks = weekly_series(log, design, accounts=accounts, result=result)
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    family = max(1, len(series))
+    for s in series:
+        lo0 = weeks.index(s.weeks[0]) if s.weeks and s.weeks[0] in weeks else 0
+        offset = lo0  # the series' week 0 in the full calendar
+        segments = [(0, len(s.weeks))]
+        depth = 0
+        while segments and depth < 3:
+            nxt: list[tuple[int, int]] = []
+            for lo, hi in segments:
+                found = _scan(s, lo, hi, min_weeks, permutations, rng)
+                if found is None:
+                    continue
+                p_adj = min(1.0, found.p_value * family)
+                if p_adj >= alpha:
+                    continue
+                before, after, effect = _describe(s, lo, found.split, hi)
+                strength = (
+                    "strong"
+                    if p_adj < alpha / 5 and effect >= 0.3
+                    else "clear"
+                    if effect >= 0.15
+                    else "weak"
+                )
+                test = (
+                    "max Pearson chi-square over split weeks"
+                    if s.counts is not None
+                    else "max |z| of the Mann-Whitney rank sum over split weeks"
+                ) + f", {permutations} week permutations, Bonferroni over {family} series"
+                rows.append(
+                    {
+                        "series": s.name,
+                        "kind": s.kind,
+                        "stage": s.stage,
+                        "week": weeks[offset + found.split],
+                        "before": before,
+                        "after": after,
+                        "effect": round(effect, 3),
+                        "statistic": round(found.statistic, 3),
+                        "p_value": found.p_value,
+                        "p_adjusted": p_adj,
+                        "test": test,
+                        "strength": strength,
+                    }
+                )
+                nxt += [(lo, found.split), (found.split, hi)]
+            segments = nxt
+            depth += 1
+    frame = pl.DataFrame(rows, schema=CHANGE_SCHEMA) if rows else pl.DataFrame(schema=CHANGE_SCHEMA)
+    return frame.sort(["week", "series"]), len(series), len(weeks)
+
+
+# -- the design's changes --------------------------------------------------------------------
+
+
+def load_design_with_changes(path: str | Path) -> tuple[Design, pl.DataFrame]:
+    """The design of ``path`` and its ``changes:`` list (``date, description, source``).
+
+    The design model does not know ``changes`` yet, so it is read from the
+    raw YAML and left out before validation.
+    """
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    changes = pl.DataFrame(schema={"date": pl.Date, "description": pl.String, "source": pl.String})
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raw = None
+    if isinstance(raw, dict) and "changes" in raw:
+        items = raw.pop("changes") or []
+        rows = []
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict) or "date" not in item:
+                raise DesignError(f"{p.name}: changes[{i}] needs a date (YYYY-MM-DD)")
+            when = item["date"]
+            if isinstance(when, str):
+                try:
+                    when = dt.date.fromisoformat(when[:10])
+                except ValueError:
+                    raise DesignError(
+                        f"{p.name}: changes[{i}].date {item['date']!r} is not a date (YYYY-MM-DD)"
+                    ) from None
+            if isinstance(when, dt.datetime):
+                when = when.date()
+            if not isinstance(when, dt.date):
+                raise DesignError(f"{p.name}: changes[{i}].date is not a date (YYYY-MM-DD)")
+            rows.append(
+                {
+                    "date": when,
+                    "description": str(item.get("description") or ""),
+                    "source": "changes",
+                }
+            )
+        if rows:
+            changes = pl.DataFrame(rows, schema=changes.schema)
+        design = load_design_text(yaml.safe_dump(raw, sort_keys=False), name=p.name)
+    else:
+        design = load_design_text(text, name=p.name)
+    return design, changes
+
+
+def design_changes(path: str | Path) -> pl.DataFrame:
+    """When the design changed: its ``changes:`` list and its git history (``date, description, source``).
+
+    Git is asked only when the file is inside a work tree; a failing or
+    missing git gives no history, not an error.
+    """
+    p = Path(path).resolve()
+    _, listed = load_design_with_changes(p)
+    rows: list[dict[str, Any]] = []
+    try:
+        inside = subprocess.run(
+            ["git", "-C", str(p.parent), "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        if inside.returncode == 0 and inside.stdout.strip() == "true":
+            res = subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(p.parent),
+                    "log",
+                    "--follow",
+                    "--format=%H%x09%aI%x09%s",
+                    "--",
+                    p.name,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=False,
+            )
+            if res.returncode == 0:
+                for line in res.stdout.splitlines():
+                    parts = line.split("\t", 2)
+                    if len(parts) >= 2:
+                        when = dt.datetime.fromisoformat(parts[1]).astimezone(dt.UTC).date()
+                        subject = parts[2] if len(parts) > 2 else ""
+                        rows.append(
+                            {
+                                "date": when,
+                                "description": f"{parts[0][:10]} {subject}",
+                                "source": "git",
+                            }
+                        )
+    except (OSError, subprocess.SubprocessError, ValueError):
+        rows = []
+    git = pl.DataFrame(rows, schema=listed.schema) if rows else listed.clear()
+    return pl.concat([listed, git]).sort("date")
+
+
+def _fisher(a_yes: int, a_n: int, b_yes: int, b_n: int) -> float:
+    from scipy.stats import fisher_exact  # type: ignore[import-untyped, unused-ignore]
+
+    if a_n == 0 or b_n == 0:
+        return 1.0
+    return float(fisher_exact([[a_yes, a_n - a_yes], [b_yes, b_n - b_yes]]).pvalue)
+
+
+def change_effects(
+    log: pl.DataFrame,
+    design: Design,
+    changes: pl.DataFrame,
+    *,
+    weeks: int = 8,
+    alpha: float = 0.05,
+    accounts: pl.DataFrame | None = None,
+    result: ConformanceResult | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per design change, before vs after (``weeks`` each side): did it take effect?
+
+    Returns (:data:`EFFECT_SCHEMA` rows, verdicts ``date, change, source,
+    took_effect, summary``). A metric is ``significant`` when its p-value is
+    below ``alpha`` divided by the metrics compared for that change.
+    """
+    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped, unused-ignore]
+
+    verdict_schema = {
+        "date": pl.Date,
+        "change": pl.String,
+        "source": pl.String,
+        "took_effect": pl.Boolean,
+        "summary": pl.String,
+    }
+    if changes.height == 0:
+        return pl.DataFrame(schema=EFFECT_SCHEMA), pl.DataFrame(schema=verdict_schema)
+    res = result if result is not None else check(log, design, accounts=accounts)
+    staged = stage_events(log, design, accounts=accounts).join(
+        res.cases.select("case_id"), on="case_id", how="semi"
+    )
+    cases = res.cases.select("case_id", "end", "fitness")
+    visits = res.visits.with_columns(
+        (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur")
+    )
+    occ = failure_occurrences(staged, design)
+    occ_cases = occ.select("case_id").unique()
+    team = handoffs(staged, design, dimension="team")
+    owned = {(s.from_, s.to) for s in design.seams}
+    rows: list[dict[str, Any]] = []
+    verdicts: list[dict[str, Any]] = []
+    for when, change, source in changes.select("date", "description", "source").iter_rows():
+        at = dt.datetime.combine(when, dt.time(), tzinfo=dt.UTC)
+        lo, hi = at - dt.timedelta(weeks=weeks), at + dt.timedelta(weeks=weeks)
+        metrics: list[dict[str, Any]] = []
+
+        def side(
+            frame: pl.DataFrame,
+            col: str,
+            lo: dt.datetime = lo,
+            at: dt.datetime = at,
+            hi: dt.datetime = hi,
+        ) -> tuple[pl.DataFrame, pl.DataFrame]:
+            b = frame.filter((pl.col(col) >= lo) & (pl.col(col) < at))
+            a = frame.filter((pl.col(col) >= at) & (pl.col(col) < hi))
+            return b, a
+
+        cb, ca = side(cases, "end")
+        fit_b = int((cb["fitness"] >= 1).sum())
+        fit_a = int((ca["fitness"] >= 1).sum())
+        metrics.append(
+            {
+                "metric": "conformance rate",
+                "stage": None,
+                "before": fit_b / cb.height if cb.height else None,
+                "after": fit_a / ca.height if ca.height else None,
+                "n_before": cb.height,
+                "n_after": ca.height,
+                "p_value": _fisher(fit_b, cb.height, fit_a, ca.height),
+                "test": "Fisher's exact test",
+            }
+        )
+        fb = cb.join(occ_cases, on="case_id", how="semi").height
+        fa = ca.join(occ_cases, on="case_id", how="semi").height
+        metrics.append(
+            {
+                "metric": "items with a failure pattern",
+                "stage": None,
+                "before": fb / cb.height if cb.height else None,
+                "after": fa / ca.height if ca.height else None,
+                "n_before": cb.height,
+                "n_after": ca.height,
+                "p_value": _fisher(fb, cb.height, fa, ca.height),
+                "test": "Fisher's exact test",
+            }
+        )
+        if team.height:
+            hb, ha = side(team, "taken_at")
+            ob = sum(1 for f, t in hb.select("from", "to").iter_rows() if (f, t) in owned)
+            oa = sum(1 for f, t in ha.select("from", "to").iter_rows() if (f, t) in owned)
+            metrics.append(
+                {
+                    "metric": "seam coverage",
+                    "stage": None,
+                    "before": ob / hb.height if hb.height else None,
+                    "after": oa / ha.height if ha.height else None,
+                    "n_before": hb.height,
+                    "n_after": ha.height,
+                    "p_value": _fisher(ob, hb.height, oa, ha.height),
+                    "test": "Fisher's exact test",
+                }
+            )
+        vb, va = side(visits, "end")
+        for stage in design.stage_ids:
+            xb = vb.filter(pl.col("stage") == stage).get_column("dur").to_numpy()
+            xa = va.filter(pl.col("stage") == stage).get_column("dur").to_numpy()
+            if len(xb) < 5 or len(xa) < 5:
+                continue
+            metrics.append(
+                {
+                    "metric": "median wait",
+                    "stage": stage,
+                    "before": float(np.median(xb)),
+                    "after": float(np.median(xa)),
+                    "n_before": len(xb),
+                    "n_after": len(xa),
+                    "p_value": float(mannwhitneyu(xb, xa).pvalue),
+                    "test": "Mann-Whitney U",
+                }
+            )
+        k = max(1, len(metrics))
+        moved = []
+        for m in metrics:
+            sig = m["p_value"] < alpha / k
+            rows.append({"date": when, "change": change, "source": source, **m, "significant": sig})
+            if sig:
+                what = m["metric"] + (f" in {m['stage']}" if m["stage"] else "")
+                if m["metric"] == "median wait":
+                    moved.append(f"{what} {_human(m['before'])} -> {_human(m['after'])}")
+                else:
+                    moved.append(f"{what} {m['before']:.0%} -> {m['after']:.0%}")
+        verdicts.append(
+            {
+                "date": when,
+                "change": change,
+                "source": source,
+                "took_effect": bool(moved),
+                "summary": (
+                    "took effect: " + "; ".join(moved)
+                    if moved
+                    else f"no measurable change in the {weeks} weeks around it"
+                ),
+            }
+        )
+    return pl.DataFrame(rows, schema=EFFECT_SCHEMA), pl.DataFrame(verdicts, schema=verdict_schema)
+
+
+def drift(
+    log: pl.DataFrame,
+    design: Design,
+    *,
+    design_path: str | Path | None = None,
+    changes: pl.DataFrame | None = None,
+    accounts: pl.DataFrame | None = None,
+    alpha: float = 0.05,
+    permutations: int = 999,
+    weeks: int = 8,
+    seed: int = 0,
+) -> DriftReport:
+    """Change points of the practice and, per design change, whether it took effect."""
+    result = check(log, design, accounts=accounts)
+    points, tested, n_weeks = change_points(
+        log,
+        design,
+        accounts=accounts,
+        alpha=alpha,
+        permutations=permutations,
+        seed=seed,
+        result=result,
+    )
+    known = (
+        changes
+        if changes is not None
+        else design_changes(design_path)
+        if design_path is not None
+        else pl.DataFrame(schema={"date": pl.Date, "description": pl.String, "source": pl.String})
+    )
+    effects, verdicts = change_effects(
+        log, design, known, weeks=weeks, alpha=alpha, accounts=accounts, result=result
+    )
+    return DriftReport(points, tested, n_weeks, known, effects, verdicts)
