@@ -343,3 +343,38 @@ def test_runs_lists_ingest_runs_and_takes_one_back(tmp_path: Path) -> None:
     assert _run("ingest", str(xes), "--db", db)[0] == 0
     with Store(db) as store:
         assert store.counts()["events"] == 42
+
+
+def test_wrong_answers_that_looked_like_answers_now_fail_loudly(
+    sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of these once printed an empty or wrong answer with exit 0."""
+    import shutil
+
+    root = tmp_path / "ws"
+    shutil.copytree(sample_workspace, root)
+    monkeypatch.chdir(root)
+    assert _run("discover", "--json", "--no-report")[0] == 0
+    # an unknown option value is refused with the valid ones
+    code, _, err = _run("findings", "--kind", "shadow")
+    assert code == 2 and "shadow_agent" in err
+    code, _, err = _run("check", "--case-notion", "tickets")
+    assert code == 2 and "work_item" in err and "pull_request" in err
+    code, _, err = _run("findings", "--window", "90 days")
+    assert code == 2 and "--window" in err
+    # findings and check use the workspace's design
+    code, out, _ = _run("findings", "--kind", "gate_violation", "--json")
+    assert code == 0 and len(json.loads(out)) > 0
+    code, out, _ = _run("check", "--json")
+    assert code == 0 and json.loads(out)["summary"]["gate_violations"] > 0
+    # a missing design is an error, not a report without one
+    code, _, err = _run("report", "--design", "/nope.yaml", "--out", str(tmp_path / "r.html"))
+    assert code == 2 and "/nope.yaml" in err and not (tmp_path / "r.html").exists()
+    # a design pattern that matches nothing is named, with the closest activities
+    design = root / "sample_logs" / "acme" / "design.yaml"
+    typo = design.read_text(encoding="utf-8").replace('"jira:Status: QA"', '"jira:Status: Q.A."')
+    (tmp_path / "typo.yaml").write_text(typo, encoding="utf-8")
+    code, out, _ = _run("check", "--design", str(tmp_path / "typo.yaml"))
+    said = " ".join(out.split())
+    assert code == 0 and "'jira:Status: Q.A.' matches no activity" in said
+    assert "closest: 'jira:Status: QA'" in said
