@@ -34,7 +34,7 @@ from wfmine.simulate import DEVELOPMENT_SHAPES, HELD_OUT_SHAPES, simulate
 from wfmine.store import Store
 
 ITEMS, MONTHS = 120, 6
-SEEDS = (1, 2)
+SEEDS = tuple(int(s) for s in os.environ.get("WFMINE_INFER_SEEDS", "1").split(","))
 
 
 def build_org(root: Path, shape: str, seed: int, items: int = ITEMS) -> tuple[Path, Path]:
