@@ -58,7 +58,8 @@ def test_each_suggestion_is_a_hunk_named_by_its_finding() -> None:
     patch = suggest_patch(DESIGN, found)
     design = load_design_text(patch.text)
     assert design.seam_owner("qa", "ops") == "ops"
-    assert design.stage("qa").expected is not None and design.stage("qa").expected.days == 3
+    expected = design.stage("qa").expected
+    assert expected is not None and expected.days == 3
     assert [a.id for a in design.agents] == ["bot"]
     assert len(design.stages) == 3  # the stage was updated by id, not appended
     assert [a["subject"] for a in patch.applied] == ["qa -> ops", "stall in qa", "bot"]
