@@ -45,7 +45,7 @@ def test_fitness_equals_pm4py(name: str, tmp_path: Path) -> None:
     net, im, fm = pm4py.discover_petri_net_inductive(df, noise_threshold=0.2)
     model = tmp_path / "model.pnml"
     pm4py.write_pnml(net, im, fm, str(model))
-    result = check_model(log, model)
+    result = check_model(log, model, alignments=True, token_replay=True)
     net, im, fm = pm4py.read_pnml(str(model))
     token = pm4py.fitness_token_based_replay(df, net, im, fm)
     aligned = pm4py.fitness_alignments(df, net, im, fm)
@@ -85,3 +85,74 @@ def test_bad_model_path(tmp_path: Path) -> None:
     (tmp_path / "m.txt").write_text("x")
     with pytest.raises(InputError, match=r"pnml or \.bpmn"):
         check_model(pl.DataFrame(), tmp_path / "m.txt")
+
+
+def _model(tmp_path: Path, name: str, noise: float) -> tuple[pl.DataFrame, object, Path]:
+    import pm4py
+
+    log, df = read_log(need(LOGS / name))
+    net, im, fm = pm4py.discover_petri_net_inductive(df, noise_threshold=noise)
+    model = tmp_path / "model.pnml"
+    pm4py.write_pnml(net, im, fm, str(model))
+    return log, df, model
+
+
+def test_token_replay_is_the_default_and_says_so(tmp_path: Path) -> None:
+    import pm4py
+
+    from wfmine.conformance.models import check_model
+
+    log, df, model = _model(tmp_path, "04_reviewing.xes.gz", 0.2)
+    result = check_model(log, model)
+    s = result.summary
+    assert s["method"] == "token_replay"
+    assert "alignment_log_fitness" not in s and "alignment_fitness" not in result.variants.columns
+    token = pm4py.fitness_token_based_replay(df, *pm4py.read_pnml(str(model)))
+    assert s["token_log_fitness"] == pytest.approx(token["log_fitness"], abs=1e-12)
+    aligned = check_model(log, model, alignments=True)
+    assert aligned.summary["method"] == "alignments"
+    assert aligned.summary["alignments_complete"] is True
+    assert aligned.summary["aligned_cases"] == s["cases"]
+    assert "token_log_fitness" not in aligned.summary
+
+
+def test_alignments_stop_at_the_time_limit_with_progress(tmp_path: Path) -> None:
+    from wfmine.conformance.models import check_model
+
+    log, _, model = _model(tmp_path, "13_SEPSIS_1t_per_variant.xes.gz", 0.0)
+    seen: list[tuple[int, int]] = []
+    result = check_model(
+        log, model, alignments=True, timeout=1.0, progress=lambda d, t, c, n, s: seen.append((d, t))
+    )
+    s = result.summary
+    assert s["alignments_complete"] is False
+    assert s["aligned_variants"] < s["variants"]
+    assert seen and seen[-1][1] == s["variants"]
+    aligned = result.variants.filter(pl.col("alignment_fitness").is_not_null())
+    assert aligned.height == s["aligned_variants"]
+
+
+def test_cli_check_model_method(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from wfmine.cli import app
+
+    _, _, model = _model(tmp_path, "running-example.xes", 0.0)
+    db = tmp_path / "s.duckdb"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["ingest", str(LOGS / "running-example.xes"), "--db", str(db)])
+    assert ok.exit_code == 0, ok.output
+    res = runner.invoke(app, ["check", "--model", str(model), "--db", str(db), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["summary"]["method"] == "token_replay"
+    res = runner.invoke(
+        app, ["check", "--model", str(model), "--db", str(db), "--alignments", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)["summary"]
+    assert summary["method"] == "alignments"
+    assert summary["alignment_log_fitness"] == pytest.approx(1.0, abs=1e-3)
+    text = runner.invoke(app, ["check", "--model", str(model), "--db", str(db)])
+    assert "Method: token-based replay" in text.stdout

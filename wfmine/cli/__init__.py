@@ -13,6 +13,7 @@ import typer
 from wfmine.cli import check, discover, findings, ingest, init, report, runs, schedule, simulate
 from wfmine.cli import design as design_cmd
 from wfmine.cli import drift as drift_cmd
+from wfmine.cli import export as export_cmd
 
 __all__ = ["app", "main"]
 
@@ -25,7 +26,7 @@ app = typer.Typer(
 )
 for module in (discover, ingest, runs, check, findings, report, schedule, simulate, init):
     module.register(app)
-for module in (design_cmd, drift_cmd):
+for module in (design_cmd, drift_cmd, export_cmd):
     module.register(app)
 
 

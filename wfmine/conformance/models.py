@@ -3,12 +3,13 @@
 Two uses:
 
 - :func:`check_model` — *model mode* for standard logs (XES, CSV, OCEL):
-  check a log against a PNML or BPMN model. Token-based replay and
-  alignments run once per distinct trace variant (a 1M-event log has
-  thousands of cases but often few variants) and are expanded to cases; the
-  aggregate log fitness is computed exactly as pm4py's
-  ``fitness_token_based_replay`` and ``fitness_alignments`` compute it, so the
-  figures are equal.
+  check a log against a PNML or BPMN model. Token-based replay (the
+  default: seconds) or, on request, alignments (optimal but can take minutes:
+  bounded by a time limit, with progress) run once per distinct trace
+  variant (a 1M-event log has thousands of cases but often few variants) and
+  are expanded to cases; the aggregate log fitness is computed exactly as
+  pm4py's ``fitness_token_based_replay`` and ``fitness_alignments`` compute
+  it, so the figures are equal. ``summary["method"]`` says which ran.
 - :func:`explain_variants` — turn a :class:`~wfmine.design.Design` into a
   Petri net (:func:`design_petri_net`) and align each deviating *stage*
   variant to it, giving optimal explanations in log and model moves.
@@ -23,15 +24,17 @@ pm4py is imported inside these functions: it costs about a second to import.
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
 
-from wfmine.stages import CASE_ORDER, Scope, case_scope, stage_events, stage_visits
 from wfmine.design import Design
 from wfmine.errors import InputError
+from wfmine.stages import CASE_ORDER, Scope, case_scope, stage_events, stage_visits
 
 __all__ = [
     "ModelCheck",
@@ -101,22 +104,37 @@ def _event_log(traces: list[list[str]]) -> Any:
     return EventLog([Trace([Event({_ACTIVITY_KEY: a}) for a in t]) for t in traces])
 
 
+#: progress of alignments: (variants aligned, variants, cases covered, cases, seconds)
+AlignProgress = Callable[[int, int, int, int, float], None]
+
+
 def check_model(
     log: pl.DataFrame,
     model: str | Path | PetriModel,
     *,
-    alignments: bool = True,
-    token_replay: bool = True,
+    alignments: bool = False,
+    token_replay: bool | None = None,
+    timeout: float | None = None,
+    progress: AlignProgress | None = None,
 ) -> ModelCheck:
-    """Token-based replay and alignment fitness of ``log`` on a PNML/BPMN model.
+    """Token-based replay (default) or alignment fitness of ``log`` on a PNML/BPMN model.
 
     ``model`` is a path or a ``(net, initial_marking, final_marking)``
     triple. Each distinct variant is replayed once. ``summary`` holds
-    ``token_log_fitness`` (``0.5·(1 − Σmissing/Σconsumed) + 0.5·(1 −
-    Σremaining/Σproduced)`` over all cases, as pm4py), ``alignment_log_fitness``
-    (``1 − Σcost/Σbwc``), the average trace fitness and the share of fitting
-    cases of each.
+    ``method`` (``"token_replay"`` or ``"alignments"``), ``token_log_fitness``
+    (``0.5·(1 − Σmissing/Σconsumed) + 0.5·(1 − Σremaining/Σproduced)`` over
+    all cases, as pm4py) or ``alignment_log_fitness`` (``1 − Σcost/Σbwc``),
+    the average trace fitness and the share of fitting cases.
+
+    ``alignments=True`` aligns the variants instead (``token_replay=True``
+    adds the token figures too), most frequent first, in batches: after each
+    batch ``progress`` is called, and once ``timeout`` seconds have passed no
+    further variant is aligned. Then ``summary["alignments_complete"]`` is
+    false, the variants left out have no alignment figures, and the alignment
+    figures cover ``summary["aligned_cases"]`` of the cases.
     """
+    if token_replay is None:
+        token_replay = not alignments
     net, im, fm = read_model(model) if isinstance(model, str | Path) else model
     per_case = trace_variants(log)
     variants = (
@@ -135,18 +153,73 @@ def check_model(
         columns["token_fit"] = [bool(r["trace_is_fit"]) for r in replay]
         for k in ("missing", "consumed", "remaining", "produced"):
             columns[f"{k}_tokens"] = [int(r[f"{k}_tokens"]) for r in replay]
+    complete = True
     if alignments:
-        from pm4py.algo.conformance.alignments.petri_net import algorithm as al
-
-        aligned = al.apply(ev_log, net, im, fm, parameters={"show_progress_bar": False})
-        columns["alignment_fitness"] = [float(a["fitness"]) for a in aligned]
-        columns["cost"] = [float(a["cost"]) for a in aligned]
-        columns["bwc"] = [float(a["bwc"]) for a in aligned]
+        weights = variants.get_column("cases").to_list()
+        found, complete = _align(traces, weights, (net, im, fm), timeout, progress)
+        columns["alignment_fitness"] = [None if a is None else a[0] for a in found]
+        columns["cost"] = [None if a is None else a[1] for a in found]
+        columns["bwc"] = [None if a is None else a[2] for a in found]
     variants = variants.with_columns(
-        pl.Series(k, v, dtype=pl.Boolean if k == "token_fit" else None) for k, v in columns.items()
-    )
+        pl.Series(k, v, dtype=pl.Boolean if k == "token_fit" else pl.Float64 if k in (
+            "alignment_fitness", "cost", "bwc") else None)
+        for k, v in columns.items()
+    )  # fmt: skip
     cases = per_case.join(variants, on="activities", how="left").sort("case_id")
-    return ModelCheck(variants=variants, cases=cases, summary=_model_summary(variants))
+    summary: dict[str, Any] = {"method": "alignments" if alignments else "token_replay"}
+    summary.update(_model_summary(variants))
+    if alignments:
+        aligned = variants.filter(pl.col("alignment_fitness").is_not_null())
+        summary["alignments_complete"] = complete
+        summary["aligned_variants"] = aligned.height
+        summary["aligned_cases"] = int(aligned.get_column("cases").sum())
+        if timeout is not None:
+            summary["timeout_s"] = timeout
+    return ModelCheck(variants=variants, cases=cases, summary=summary)
+
+
+def _align(
+    traces: list[list[str]],
+    weights: list[int],
+    model: PetriModel,
+    timeout: float | None,
+    progress: AlignProgress | None,
+) -> tuple[list[tuple[float, float, float] | None], bool]:
+    """pm4py's alignment (fitness, cost, bwc) of each trace, most frequent first, within ``timeout``.
+
+    Traces are aligned in batches (about 2% of them each, one pm4py call per
+    batch); pm4py's own time limits (per log call and per trace) are set to the
+    time left, so one hard trace cannot run past the limit. Returns the
+    figures (``None`` for traces not aligned in time) and whether all were.
+    """
+    from pm4py.algo.conformance.alignments.petri_net import algorithm as al
+
+    net, im, fm = model
+    started = time.perf_counter()
+    found: list[tuple[float, float, float] | None] = [None] * len(traces)
+    total_cases = sum(weights)
+    done_cases = 0
+    step = max(1, len(traces) // 50)
+    for begin in range(0, len(traces), step):
+        left = None if timeout is None else timeout - (time.perf_counter() - started)
+        if left is not None and left <= 0:
+            return found, False
+        params: dict[Any, Any] = {"show_progress_bar": False}
+        if left is not None:
+            params[al.Parameters.PARAM_MAX_ALIGN_TIME] = left
+            params[al.Parameters.PARAM_MAX_ALIGN_TIME_TRACE] = left
+        batch = traces[begin : begin + step]
+        aligned = al.apply(_event_log(batch), net, im, fm, parameters=params)
+        for offset, a in enumerate(aligned):
+            if a is not None and a.get("fitness") is not None:
+                found[begin + offset] = (float(a["fitness"]), float(a["cost"]), float(a["bwc"]))
+                done_cases += weights[begin + offset]
+        if progress is not None:
+            count = sum(f is not None for f in found)
+            progress(count, len(traces), done_cases, total_cases, time.perf_counter() - started)
+        if any(a is None or a.get("fitness") is None for a in aligned):
+            return found, False
+    return found, True
 
 
 def _model_summary(v: pl.DataFrame) -> dict[str, Any]:
@@ -166,10 +239,14 @@ def _model_summary(v: pl.DataFrame) -> dict[str, Any]:
         out["token_average_trace_fitness"] = s["f"] / n if ok else 0.0
         out["token_fitting_cases_pct"] = 100.0 * s["fit"] / n if ok else 0.0
     if "alignment_fitness" in v.columns:
+        # over the aligned variants only (all of them unless a time limit stopped alignments)
+        v = v.filter(pl.col("alignment_fitness").is_not_null())
+        n = int(v.get_column("cases").sum())
         s = v.select((pl.col("cost") * w).sum().alias("cost"), (pl.col("bwc") * w).sum().alias("bwc"),
                      (pl.col("alignment_fitness") * w).sum().alias("f"),
                      w.filter(pl.col("alignment_fitness") == 1.0).sum().alias("fit")).row(0, named=True)  # fmt: skip
-        out["alignment_log_fitness"] = 1.0 - (s["cost"] / s["bwc"] if s["bwc"] > 0 else 0.0)
+        bwc = s["bwc"] or 0.0
+        out["alignment_log_fitness"] = 1.0 - (s["cost"] / bwc if bwc > 0 else 0.0)
         out["alignment_average_trace_fitness"] = s["f"] / n if n else 0.0
         out["alignment_fitting_cases_pct"] = 100.0 * s["fit"] / n if n else 0.0
     return out
