@@ -804,10 +804,15 @@ def test_a_revert_and_what_it_causes_are_one_finding() -> None:
             ("Status: In Review", "dev", "jira"), ("Status: QA", "qa1", "jira"),
             ("Status: Done", "ops", "jira"),
         ])  # fmt: skip
-    found = findings(_log(rows), D, kinds=("failure_pattern",))
+    teams = {"dev": "engineering", "rev": "engineering", "qa1": "qa", "ops": "operations"}
+    for row in rows:
+        row["team"] = teams[str(row["actor_id"])]
+    found = findings(_log(rows), D, kinds=("failure_pattern", "unowned_seam"))
     patterns = _by(found, "failure_pattern")
     assert set(patterns) == {"revert@deploy"}
     assert "reopen@deploy" in patterns["revert@deploy"]["evidence"]["consequences"]  # type: ignore[index]
+    # the handoffs back to engineering and on again are the revert's, not a seam's
+    assert set(_by(found, "unowned_seam")) == {"qa -> operations"}
 
 
 def test_an_agent_approving_work_above_its_tier_is_a_shadow_act() -> None:

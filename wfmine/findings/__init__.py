@@ -37,7 +37,7 @@ from wfmine.findings._shape import (
     sort_findings,
 )
 from wfmine.findings.actors import AUTOMATION_THRESHOLD, ai_events, classify_actors
-from wfmine.findings.failures import failure_occurrences, failure_patterns
+from wfmine.findings.failures import ROOT_TYPES, failure_occurrences, failure_patterns
 from wfmine.findings.metrics import judged_events, metrics
 from wfmine.findings.seams import seams, unowned_seams
 from wfmine.findings.shadow import shadow_agents
@@ -184,7 +184,8 @@ def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
                 },
                 first_seen=first.get("gated_at"),
                 last_seen=first.get("gated_at"),
-                subject_name=f"{case[0]} ({_TIER_WORDS.get(tier, tier)})",
+                subject_name=f"{str(case[0]).partition(':')[2] or case[0]}, "
+                f"{_TIER_WORDS.get(tier, tier)} work",
                 assumption=(
                     f"The design assumes no {_TIER_WORDS.get(tier, tier)} change reaches {gate} "
                     f"without {_REQUIREMENT_WORDS.get(required, required)}."
@@ -285,7 +286,16 @@ def findings(
             threshold=automation_threshold, signals=sig,
             scopes=_agent_scopes(log, design, conformance, store),
         )  # fmt: skip
+    occurrences = (
+        failure_occurrences(judged, design, events_attrs)
+        if {"unowned_seam", "failure_pattern"} & set(kinds)
+        else None
+    )
     if "unowned_seam" in kinds:
+        assert occurrences is not None
+        roots = occurrences.filter(pl.col("type").is_in(list(ROOT_TYPES))).select(
+            "case_id", pl.col("timestamp").alias("root_at")
+        )
         performed = _performer_teams(judged, store) if store is not None else judged
         # actors acting like plain automation hand nothing over, whatever they are declared
         automation = set(
@@ -293,12 +303,14 @@ def findings(
                 "actor_id"
             ].to_list()
         )
-        found += unowned_seams(performed, design, min_handoffs=min_handoffs, automation=automation)
+        found += unowned_seams(
+            performed, design, min_handoffs=min_handoffs, automation=automation, roots=roots
+        )
     if "failure_pattern" in kinds:
         tiers = conformance.cases.select("case_id", "tier") if conformance is not None else None
         found += failure_patterns(
             judged, design, events_attrs, min_cases=min_cases, min_weeks=min_weeks,
-            scopes=_case_scopes(judged), tiers=tiers,
+            occurrences=occurrences, scopes=_case_scopes(judged), tiers=tiers,
             components=_case_components(store, log) if store is not None else None,
         )  # fmt: skip
     if "gate_violation" in kinds:
@@ -351,8 +363,12 @@ def _named(items: list[Finding], names: dict[str, str]) -> list[Finding]:
     """Give actor findings the actor's display name (raw ids stay in subject and evidence)."""
     out: list[Finding] = []
     for f in items:
-        if f.kind == "shadow_agent" and f.subject in names and f.subject_name in (None, f.subject):
-            f = replace(f, subject_name=names[f.subject])
+        name = names.get(f.subject)
+        if f.kind == "shadow_agent" and name and f.subject_name in (None, f.subject):
+            summary = f.summary
+            if name != f.subject and summary.startswith(f.subject):
+                summary = f"{name} ({f.subject})" + summary[len(f.subject) :]
+            f = replace(f, subject_name=name, summary=summary)
         out.append(f)
     return out
 

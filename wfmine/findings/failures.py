@@ -74,6 +74,7 @@ __all__ = [
     "MIN_LOOP_CYCLES",
     "MIN_WEEKS",
     "OCCURRENCE_SCHEMA",
+    "ROOT_TYPES",
     "failure_occurrences",
     "failure_patterns",
     "stall_limits",
@@ -734,7 +735,7 @@ _ASSUMPTIONS: Final = {
     "reopen": "the design assumes work that reached its end stage stays done",
     "revert": "the design assumes the checks before {where} stop changes that must be reverted",
     "ci_fix": "the design assumes work reaches CI ready to pass",
-    "stall": "the design assumes a visit to {where} takes at most {limit}",
+    "stall": "the design assumes work in {where} is never left untouched for more than {limit}",
     "ping_pong": "the design assumes work in {where} stays with whoever picked it up",
     "abandoned": "the design assumes work that enters {where} moves on within {limit}",
 }
@@ -929,8 +930,8 @@ def failure_patterns(
             else ""
         )
         summary_text = (
-            f"{name[0].upper()}{name[1:]} keeps happening: {row['cases']} cases "
-            f"({share:.0%}) over {row['weeks']} weeks{cost}{trend_words}."
+            f"{name[0].upper()}{name[1:]}: {row['cases']} cases ({share:.0%}) over "
+            f"{row['weeks']} weeks{cost}{trend_words}."
         )
         assumption = _ASSUMPTIONS.get(row["type"], "the design assumes this does not recur").format(
             where=where, limit=human_duration(limit_s) if limit_s else "its usual time"

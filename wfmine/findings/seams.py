@@ -225,6 +225,7 @@ def seams(
     stall_factor: float = STALL_FACTOR,
     dimensions: tuple[str, ...] = ("team", "performer"),
     automation: Collection[str] = (),
+    roots: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The seam table: every observed ``from -> to`` with its figures, owned or not.
 
@@ -232,7 +233,11 @@ def seams(
     Stall threshold: ``stall_factor`` x the median wait of all handoffs of
     the same dimension. ``owned`` is null without a design. ``automation``:
     actor ids taken for automation beyond the log's ``actor_kind`` (e.g.
-    detected by behaviour), whose steps hand nothing over.
+    detected by behaviour), whose steps hand nothing over. ``roots``
+    (``case_id, root_at``): when a case was reverted or reopened; the
+    handoffs that follow are that event's consequences (evidence on its
+    finding), not a seam's (the handoff *into* a reopen -- the one who
+    reopens takes the work -- is the event itself and counts).
     """
     events = _events(log, design)
     if design is None and "team" in dimensions and not _has(events, "team"):
@@ -246,7 +251,15 @@ def seams(
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame(schema=_SEAM_SCHEMA)
-    h = pl.concat(parts).with_columns(
+    h = pl.concat(parts)
+    if roots is not None and roots.height:
+        first = roots.group_by("case_id").agg(pl.col("root_at").min())
+        h = (
+            h.join(first, on="case_id", how="left")
+            .filter(pl.col("root_at").is_null() | (pl.col("taken_at") <= pl.col("root_at")))
+            .drop("root_at")
+        )
+    h = h.with_columns(
         (pl.col("wait_s") > stall_factor * pl.col("wait_s").median().over("dimension")).alias(
             "_stall"
         )
@@ -301,6 +314,7 @@ def unowned_seams(
     table: pl.DataFrame | None = None,
     automation: Collection[str] = (),
     top: int = TOP_SEAMS,
+    roots: pl.DataFrame | None = None,
 ) -> list[Finding]:
     """Findings for seams nobody owns, ranked by the total waiting they cause.
 
@@ -314,7 +328,7 @@ def unowned_seams(
     t = (
         table
         if table is not None
-        else seams(log, design, stall_factor=stall_factor, automation=automation)
+        else seams(log, design, stall_factor=stall_factor, automation=automation, roots=roots)
     )
     un = t.filter((pl.col("owned") != True).fill_null(True) & (pl.col("handoffs") >= min_handoffs))  # noqa: E712
     if un.height == 0:

@@ -167,7 +167,7 @@ def shadow_agents(
     out += _signatures(ctx, actors, ai, design, links, agents, declared, human_stages, sig)
     out += _out_of_stage(ctx, design, agents, risky)
     out += _out_of_scope(ctx, design, agents, scopes)
-    out += _unregistered(ctx, actors, design, agents, risky, human_stages, threshold)
+    out += _unregistered(ctx, actors, design, agents, risky, human_stages, threshold, links)
     return _merge(out)
 
 
@@ -429,9 +429,13 @@ def _unregistered(
     risky: set[str],
     human_stages: set[str],
     threshold: float,
+    links: pl.DataFrame,
 ) -> list[Finding]:
     if design is None or not design.agents:
         return []
+    accounts_of: dict[str, list[str]] = {}
+    for account, actor in links.iter_rows():
+        accounts_of.setdefault(actor, []).append(account)
     covered = {p for a in design.agents for acc in a.accounts if (p := _platform(acc))}
     if not covered:
         return []
@@ -494,12 +498,26 @@ def _unregistered(
                     f"{', '.join(row['platforms'])} is in its agent registry."
                 ),
                 suggestion={
-                    "patch": (f"agents:\n  - id: {actor}\n    stages: [{', '.join(stages)}]"),
-                    "effect": f"sanctions {row['n']} events; the rest of the registry is unchanged",
+                    "patch": _registry_entry(actor, accounts_of.get(actor, []), stages),
+                    "effect": (
+                        f"sanctions its {row['n']} events on {', '.join(row['platforms'])}, "
+                        "if the app is meant to run"
+                    ),
                 },
             )
         )
     return out
+
+
+def _registry_entry(actor: str, accounts: list[str], stages: list[str]) -> str:
+    """A registry entry for ``actor`` as the design file writes it."""
+    lines = ["agents:", f"  - id: {actor}"]
+    own = sorted(a for a in accounts if a != actor)
+    if own:
+        lines.append(f"    accounts: [{', '.join(own)}]")
+    if stages:
+        lines.append(f"    stages: [{', '.join(stages)}]")
+    return "\n".join(lines)
 
 
 def _out_of_scope(
