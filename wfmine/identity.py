@@ -33,7 +33,7 @@ kind if any, else the detected one. Behavioural detection is the findings
 layer's job.
 
 The result never depends on input order: accounts and evidence are sorted
-before a union-find (networkx's UnionFind) joins them, strongest evidence first.
+before a union-find joins them, strongest evidence first.
 """
 
 from __future__ import annotations
@@ -396,39 +396,46 @@ def _resolve(
     all_ids = sorted(set(accounts.get_column("account_id").to_list()) | set(owner))
     info = {row["account_id"]: row for row in accounts.iter_rows(named=True)}
 
-    from networkx.utils import UnionFind
+    parent = {a: a for a in all_ids}
+    person_of: dict[str, str | None] = {a: owner.get(a) for a in all_ids}
 
-    groups_of = UnionFind(all_ids)
-    # the person each group belongs to, by the group's current root
-    person_of: dict[str, str | None] = {}
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
 
     # roster people first: their accounts form fixed groups
     for listed in roster.people:
-        if listed.accounts:
-            groups_of.union(*listed.accounts)
+        for acc in listed.accounts[1:]:
+            ra, rb = find(listed.accounts[0]), find(acc)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
     for a in all_ids:
-        if owner.get(a):
-            person_of[groups_of[a]] = owner[a]
+        if person_of[a]:
+            person_of[find(a)] = person_of[a]
 
     edges, notes = _evidence_edges(accounts, author_emails)
     applied: dict[str, list[_Edge]] = {}
     for edge in edges:
-        ra, rb = groups_of[edge.a], groups_of[edge.b]
-        if ra != rb:
-            pa, pb = person_of.get(ra), person_of.get(rb)
-            if pa and pb and pa != pb:
-                notes.append(
-                    f"{edge.detail}: not merged, the roster puts them under {pa!r} and {pb!r}"
-                )
-                continue
-            groups_of.union(ra, rb)
-            person_of[groups_of[ra]] = pa or pb
+        ra, rb = find(edge.a), find(edge.b)
+        if ra == rb:
+            applied.setdefault(edge.a, []).append(edge)
+            applied.setdefault(edge.b, []).append(edge)
+            continue
+        pa, pb = person_of.get(ra), person_of.get(rb)
+        if pa and pb and pa != pb:
+            notes.append(f"{edge.detail}: not merged, the roster puts them under {pa!r} and {pb!r}")
+            continue
+        keep, drop = min(ra, rb), max(ra, rb)
+        parent[drop] = keep
+        person_of[keep] = pa or pb
         applied.setdefault(edge.a, []).append(edge)
         applied.setdefault(edge.b, []).append(edge)
 
     groups: dict[str, list[str]] = {}
     for a in all_ids:
-        groups.setdefault(groups_of[a], []).append(a)
+        groups.setdefault(find(a), []).append(a)
     for listed in roster.people:  # roster people without any account still get an actor
         if not listed.accounts:
             groups.setdefault(f"roster:{listed.id}", [])
