@@ -69,6 +69,7 @@ class SimResult:
         gt = self.ground_truth
         return {
             "out": str(self.out_dir),
+            "shape": gt.get("shape", "stage-teams"),
             "seed": self.seed,
             "items": len(gt["work_items"]),
             "months": self.months,
@@ -80,6 +81,18 @@ class SimResult:
                 "failure_patterns": _count_by_type(gt["failure_patterns"]),
                 "gate_violations": len(gt["gate_violations"]),
                 "deviations": len(gt["deviations"]),
+                **{
+                    k: len(gt[k])
+                    for k in (
+                        "late_approvals",
+                        "designed_round_trips",
+                        "root_events",
+                        "automation_prs",
+                        "automation_moves",
+                        "trends",
+                    )
+                    if k in gt
+                },
             },
         }
 

@@ -19,6 +19,7 @@ from wfmine.simulate._flow_base import Case, ShapeTruth
 from wfmine.simulate._model import (
     BASE,
     Item,
+    Mail,
     World,
 )
 from wfmine.simulate._org import Actor
@@ -213,13 +214,25 @@ class ShapeFlow(StageWork, Around):
             hand = case.last_actor
             u = rng.random()
             th = case.last_t
-            if u < 0.35:
+            mail: Mail | None = None
+            key = case.item.key
+            if u < 0.3:
                 th = self.clock.human(case.last_t, hand, 0.4)
                 case.item.histories.append(self._assign(th, hand.id, hand, who))
                 self._act(case, hand, th, "jira:Assignee changed")
+            elif u < 0.38:
+                th = self.clock.human(case.last_t, hand, 0.3)
+                mail = self._mail(
+                    th,
+                    hand.id,
+                    [who.id],
+                    f"{key}: ready for {team}",
+                    f"Hi {who.name.split()[0]},\n\n{key} ({jira_url(key)}) is ready for you.\n\n"
+                    f"{hand.name}\n",
+                )
+                self._act(case, hand, th, "email:Email sent")
             elif u < 0.6:
                 th = self.clock.human(case.last_t, hand, 0.3)
-                key = case.item.key
                 text = f"<{jira_url(key)}|{key}> is ready for {team} — over to you, {who.name.split()[0]}."
                 if case.thread is not None:  # on the item's thread
                     self._msg(case.thread.channel, th, hand.id, text, parent=case.thread)
@@ -234,7 +247,18 @@ class ShapeFlow(StageWork, Around):
             if tw > cap:
                 tw = self.clock.snap(cap, who)
             case.stage = st.id
-            if moved or st.kind == "deploy" or rng.random() < 0.4:
+            if mail is not None:
+                self._mail(
+                    tw,
+                    who.id,
+                    [hand.id],
+                    f"Re: {mail.subject}",
+                    "Thanks, I'll take it from here.\n",
+                    parent=mail,
+                )
+                self._act(case, who, tw, "email:Email replied")
+                ts = self.clock.human(tw, who, 0.3)
+            elif moved or st.kind == "deploy" or rng.random() < 0.4:
                 self._comment(
                     case, tw, who, rng.choice(["Picking this up.", "On it.", "Taking this one."])
                 )
