@@ -102,6 +102,25 @@ class Report:
         """Write the report to ``path`` (atomically, readable like any file the user writes)."""
         return atomic_write(Path(path), self._html)
 
+    def __repr__(self) -> str:
+        sections = self.section_status
+        failed = self.failed_sections
+        state = f", {len(failed)} failed" if failed else ""
+        return (
+            f"<Report {self.title!r}: {self.summary.get('scope', '')}; "
+            f"{len(sections)} sections{state}; {len(self._html) / 1e6:.1f} MB of HTML>"
+        )
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the scope and how to open the report (the page itself is large)."""
+        from html import escape
+
+        return (
+            f"<b>{escape(self.title)}</b><br>{escape(str(self.summary.get('scope', '')))}"
+            f"<br>{len(self.section_status)} sections, {len(self._html) / 1e6:.1f} MB: "
+            "<code>report.save('report.html')</code> and open it in a browser."
+        )
+
     @property
     def section_status(self) -> dict[str, str]:
         """``{section id: "ok" | "skipped: <why>" | "failed: <error>"}``."""
