@@ -68,6 +68,9 @@ _CREATED: Final = "Issue created"
 _STATUS: Final = "Status: "
 _LEVELS: Final = ("none", "agent_review", "human_approval", "two_humans")
 _TIER_OF_LEVEL: Final = ("reversible", "reversible", "irreversible", "high_stakes")
+#: the default tier is the weakest approval this share of the other work ships on; a
+#: component or label needs twice that share (and a significant difference) to be stricter
+_DEFAULT_Q: Final = 0.15
 
 
 @dataclass(frozen=True)
@@ -794,7 +797,7 @@ def _shares(levels: pl.Series) -> list[float]:
     return [float((approved == lv).sum()) / n if n else 0.0 for lv in (1, 2, 3)]
 
 
-def _floor(levels: pl.Series, q: float = 0.2) -> int:
+def _floor(levels: pl.Series, q: float = 0.3) -> int:
     """The practised requirement: the weakest approval at least ``q`` of the approved cases ship on.
 
     A gate is known by what is *enough* in practice: work that ships on an
@@ -841,7 +844,7 @@ def _gate_practice(
     if levels.height == 0:
         return _empty_gate()
     attrs = case_attributes(store, staged) if store is not None else None
-    overall = _floor(levels["level"])
+    overall = _floor(levels["level"], _DEFAULT_Q)
     picked: list[dict[str, Any]] = []
     rest_levels = levels["level"]
     if attrs is not None:
@@ -880,7 +883,7 @@ def _gate_practice(
             rest = joined.filter(~hit)
             if rest.height:
                 rest_levels = rest["level"]
-                overall = _floor(rest_levels)
+                overall = _floor(rest_levels, _DEFAULT_Q)
     rows: list[dict[str, Any]] = [
         {
             "criterion": "default",
