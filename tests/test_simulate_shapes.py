@@ -89,12 +89,18 @@ def test_cli_rejects_unknown_shape(tmp_path: Path) -> None:
     assert info["items"] == 5 and info["shape"] == "lean" and info["months"] == 9
 
 
-@pytest.mark.parametrize("shape", ["lean", "regulated"])
+@pytest.mark.parametrize("shape", FLOW)
 def test_deterministic(orgs: dict[str, Path], tmp_path: Path, shape: str) -> None:
-    simulate(tmp_path / "again", seed=11, items=ITEMS, months=MONTHS, shape=shape)
-    assert _tree(tmp_path / "again") == _tree(orgs[shape])
-    simulate(tmp_path / "other", seed=12, items=ITEMS, months=MONTHS, shape=shape)
-    assert _tree(tmp_path / "other")["ground_truth.json"] != _tree(orgs[shape])["ground_truth.json"]
+    simulate(tmp_path / "a", seed=3, items=12, months=2, shape=shape)
+    simulate(tmp_path / "b", seed=3, items=12, months=2, shape=shape)
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+    simulate(tmp_path / "c", seed=4, items=12, months=2, shape=shape)
+    assert _tree(tmp_path / "c")["ground_truth.json"] != _tree(tmp_path / "a")["ground_truth.json"]
+
+
+def test_same_bytes_at_full_size(orgs: dict[str, Path], tmp_path: Path) -> None:
+    simulate(tmp_path / "again", seed=11, items=ITEMS, months=MONTHS, shape="regulated")
+    assert _tree(tmp_path / "again") == _tree(orgs["regulated"])
 
 
 @pytest.mark.parametrize("shape", FLOW)
