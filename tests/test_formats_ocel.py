@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from wfmine.errors import FormatError
@@ -112,3 +113,31 @@ def test_not_ocel(tmp_path: Path) -> None:
     with pytest.raises(FormatError) as info:
         ocel.load(bad)
     assert info.value.position is not None and info.value.position.startswith("line 1")
+
+
+# -- OCEL 2.0 XML ---------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_ocel2_xml_reads_as_its_json_and_as_pm4py(tmp_path: Path) -> None:
+    pm4py = pytest.importorskip("pm4py")
+    from wfmine.connectors.registry import READERS
+    from wfmine.formats import xes as xes_format
+
+    log = pm4py.read_ocel2_sqlite(str(LOGS / "ocel20_example.sqlite"))
+    as_xml, as_json = tmp_path / "example.xml", tmp_path / "example.json"
+    pm4py.write_ocel2_xml(log, str(as_xml))
+    pm4py.write_ocel2_json(log, str(as_json))
+    assert ocel.sniff(as_xml) and not xes_format.sniff(as_xml)
+    assert [k for k, r in READERS.items() if r.sniff(as_xml)] == ["ocel"]
+    a = ocel.load(as_xml, {"dataset": "ex"})
+    b = ocel.load(as_json, {"dataset": "ex"})
+    for table in ("events", "objects", "event_objects", "object_links"):
+        x = getattr(a, table).sort(pl.all())
+        y = getattr(b, table).sort(pl.all())
+        assert x.equals(y), table
+    theirs = pm4py.read_ocel2_xml(str(as_xml))
+    assert a.events.height == len(theirs.events)
+    assert a.objects.height == len(theirs.objects)
+    assert a.event_objects.height == len(theirs.relations)
+    assert a.object_links.height == len(theirs.o2o)

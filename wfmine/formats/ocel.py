@@ -1,4 +1,8 @@
-"""OCEL reader: object-centric event logs (OCEL 2.0 JSON, OCEL 1.0 JSON-OCEL, OCEL 2.0 SQLite).
+"""OCEL reader: object-centric event logs (OCEL 2.0 JSON, XML and SQLite, OCEL 1.0 JSON-OCEL).
+
+OCEL 2.0 XML (``<log><object-types>…<events>``) is read into the shape of
+OCEL 2.0 JSON, attribute values typed by the types the file declares
+(integer, float, boolean; times and strings as text), and mapped the same way.
 
 OCEL is the store's own shape, so the mapping is direct (``dataset`` is the
 file name without its suffix, or ``options["dataset"]``):
@@ -39,7 +43,7 @@ from wfmine.model import EVENT_SCHEMA, Batch, frame, to_json
 
 __all__ = ["load", "sniff"]
 
-SUFFIXES: Final = (".jsonocel", ".json", ".sqlite", ".sqlite3", ".db", ".ocel")
+SUFFIXES: Final = (".jsonocel", ".json", ".xmlocel", ".xml", ".sqlite", ".sqlite3", ".db", ".ocel")
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _OCEL_SQL_TABLES: Final = frozenset({"event", "object", "event_object"})
 _JSON_MARKERS: Final = ('"objectTypes"', '"eventTypes"', '"ocel:global-log"', '"ocel:events"')
@@ -55,6 +59,8 @@ def sniff(path: Path) -> bool:
         if head.startswith(_SQLITE_MAGIC):
             return _sqlite_tables(path) >= _OCEL_SQL_TABLES
         text = head.decode("utf-8", errors="replace").lstrip()
+        if text.startswith("<"):
+            return _is_ocel_xml(text)
         return text.startswith("{") and any(m in text for m in _JSON_MARKERS)
     except (OSError, sqlite3.Error):
         return False
@@ -82,7 +88,12 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
     dataset = dataset_name(p, opts, SUFFIXES)
     with p.open("rb") as fh:
         head = fh.read(16)
-    parts = _read_sqlite(p) if head.startswith(_SQLITE_MAGIC) else _read_json(p)
+    if head.startswith(_SQLITE_MAGIC):
+        parts = _read_sqlite(p)
+    elif head.lstrip().startswith(b"<"):
+        parts = _read_xml(p)
+    else:
+        parts = _read_json(p)
     kind = str(parts["_kind"])
     batch = _build(parts, dataset=dataset, origin=str(p))
     batch.stats["files"] = 1
@@ -100,6 +111,114 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
         ],
     )
     return batch
+
+
+# -- XML -------------------------------------------------------------------------------
+
+_XML_MARKERS: Final = ("<object-types", "<event-types", "<objects", "<events")
+
+
+def _is_ocel_xml(head: str) -> bool:
+    """An OCEL 2.0 XML log: a ``<log>`` root with OCEL 2.0 sections (and no XES traces)."""
+    lower = head.lower()
+    return "<log" in lower and any(m in lower for m in _XML_MARKERS) and "<trace" not in lower
+
+
+def _typed(value: str | None, kind: str | None) -> Any:
+    """An XML attribute text as the JSON value of its declared OCEL type."""
+    if value is None:
+        return None
+    kind = (kind or "string").lower()
+    try:
+        if "int" in kind:
+            return int(value)
+        if "float" in kind or "double" in kind:
+            return float(value)
+    except ValueError:
+        return value
+    if "bool" in kind and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def _read_xml(path: Path) -> dict[str, Any]:
+    """OCEL 2.0 XML into the OCEL 2.0 JSON shape, then mapped as JSON is."""
+    from xml.etree import ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise FormatError(
+            path, f"malformed XML: {exc}", position=f"line {line}, column {column + 1}"
+        ) from None
+    if root.tag != "log" or root.find("events") is None:
+        raise FormatError(path, "not an OCEL 2.0 XML log: no <log> root with <events>")
+
+    def declared(section: str, item: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+        listed: list[dict[str, Any]] = []
+        types: dict[str, dict[str, str]] = {}
+        for node in root.iterfind(f"{section}/{item}"):
+            attrs = [
+                {"name": a.get("name"), "type": a.get("type") or "string"}
+                for a in node.iterfind("attributes/attribute")
+            ]
+            name = str(node.get("name"))
+            listed.append({"name": name, "attributes": attrs})
+            types[name] = {str(a["name"]): str(a["type"]) for a in attrs}
+        return listed, types
+
+    object_types, object_attr = declared("object-types", "object-type")
+    event_types, event_attr = declared("event-types", "event-type")
+
+    def relationships(node: ET.Element) -> list[dict[str, Any]]:
+        return [
+            {"objectId": r.get("object-id"), "qualifier": r.get("qualifier") or ""}
+            for r in node.iterfind("objects/relationship")
+        ]
+
+    objects = []
+    for node in root.iterfind("objects/object"):
+        kinds = object_attr.get(str(node.get("type")), {})
+        objects.append(
+            {
+                "id": node.get("id"),
+                "type": node.get("type"),
+                "attributes": [
+                    {
+                        "name": a.get("name"),
+                        "time": a.get("time"),
+                        "value": _typed(a.text, kinds.get(str(a.get("name")))),
+                    }
+                    for a in node.iterfind("attributes/attribute")
+                ],
+                "relationships": relationships(node),
+            }
+        )
+    events = []
+    for node in root.iterfind("events/event"):
+        kinds = event_attr.get(str(node.get("type")), {})
+        events.append(
+            {
+                "id": node.get("id"),
+                "type": node.get("type"),
+                "time": node.get("time"),
+                "attributes": [
+                    {"name": a.get("name"), "value": _typed(a.text, kinds.get(str(a.get("name"))))}
+                    for a in node.iterfind("attributes/attribute")
+                ],
+                "relationships": relationships(node),
+            }
+        )
+    data = {
+        "objectTypes": object_types,
+        "eventTypes": event_types,
+        "objects": objects,
+        "events": events,
+    }
+    parts = _from_ocel2(path, data)
+    parts["_kind"] = "ocel2-xml"
+    return parts
 
 
 # -- JSON ------------------------------------------------------------------------------
