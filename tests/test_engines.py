@@ -1,0 +1,321 @@
+"""The shared engine suite: every kernel on the embedded engine (polars) and on Spark, same logs, same results.
+
+Logs: small real logs (``../shared/realdata/logs``), the sample workspace's
+store log (read back from the Parquet lake, as ``wfmine discover --engine
+spark`` reads it), and generated logs with many timestamp ties, seq ties
+broken only by ``event_id``, missing resources, cases without a work item,
+and rows shuffled before they reach either engine.
+
+Equality is exact (values, dtypes, row order) except for float columns that
+are sums in a different order (means, sums, standard deviations) and the
+percentile interpolation, written differently by the two engines (see
+:mod:`wfmine.spark.kernels`): those are compared with a relative tolerance
+of 1e-12. ``pos`` of the stage kernel is case-local on Spark by design
+(:mod:`wfmine.spark.stages`) and compared as an order only.
+
+One Spark session (``local[2]``, 2 shuffle partitions, UI off) serves the
+whole module. It is skipped, with the reason, only when Java or PySpark is
+missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import wfmine
+from wfmine import discovery
+from wfmine.api import ingest_path
+from wfmine.conformance import check
+from wfmine.design import Design, load_design, load_design_text
+from wfmine.findings.failures import failure_occurrences
+from wfmine.lake import export_parquet
+from wfmine.stages import case_scope, stage_events, stage_visits
+
+from .conftest import LOGS, ROOT, SAMPLE
+
+if shutil.which("java") is None:
+    pytest.skip("the Spark engine suite needs Java (no `java` on PATH)", allow_module_level=True)
+try:
+    import pyspark  # noqa: F401
+except ImportError:
+    pytest.skip(
+        "the Spark engine suite needs the spark extra: pip install -e '.[test,spark]'",
+        allow_module_level=True,
+    )
+
+import wfmine.spark as ws
+from wfmine.spark.conformance import failure_counts_polars
+
+REAL_LOGS = ("running-example.xes", "04_reviewing.xes.gz", "03_repairExample.xes.gz")
+TOL: dict[str, Any] = {"check_exact": False, "rel_tol": 1e-12, "abs_tol": 1e-9}
+
+GEN_DESIGN = """
+stages:
+  - {id: todo, activities: ["jira:Status: To Do", "jira:Issue created"]}
+  - {id: build, activities: ["jira:Status: In Progress", "github:Commit pushed"]}
+  - {id: review, activities: ["jira:Status: In Review", "github:PR approved"]}
+  - {id: qa, activities: ["jira:Status: QA"]}
+  - {id: done, activities: ["jira:Status: Done", "github:PR merged"]}
+transitions: [[todo, build], [build, review], [review, build], [review, qa], [qa, done]]
+"""
+
+
+# -- logs ------------------------------------------------------------------------------
+
+
+def generated_log(seed: int, cases: int = 60) -> pl.DataFrame:
+    """A two-source log with ties everywhere, shuffled rows (see the module docstring)."""
+    rng = random.Random(seed)
+    statuses = ["Issue created", "Status: To Do", "Status: In Progress", "Status: In Review"]
+    statuses += ["Status: QA", "Status: Done"]
+    rows: list[dict[str, Any]] = []
+    base = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
+    people = ["ann", "bob", "cy", None]
+    teams = {"ann": "dev", "bob": "dev", "cy": "qa"}
+    for c in range(cases):
+        has_issue = rng.random() > 0.15
+        case = f"jira:P-{c}" if has_issue else f"github:r#pr/{c}"
+        t = base + dt.timedelta(hours=rng.randrange(0, 2000))
+        n = rng.randrange(1, 14)
+        for k in range(n):
+            t += dt.timedelta(hours=rng.choice([0, 0, 1, 3, 24]))  # many ties
+            from_jira = has_issue and rng.random() < 0.55
+            if from_jira:
+                act = rng.choice(statuses)
+                src, obj, otype = "jira", case, "issue"
+            else:
+                act = rng.choice(["Commit pushed", "PR approved", "PR merged", "Comment"])
+                src, obj, otype = "github", f"github:r#pr/{c}", "pull_request"
+            who = rng.choice(people)
+            rows.append(
+                {
+                    "case_id": case,
+                    "activity": act,
+                    "timestamp": t,
+                    "seq": rng.randrange(0, 3),  # ties left for event_id to break
+                    "event_id": f"{obj}/{k:03d}",
+                    "actor_id": None if who is None else f"{src}:{who}",
+                    "resource": who,
+                    "actor_kind": None if who is None else "human",
+                    "team": teams.get(who) if who else None,
+                    "source": src,
+                    "object_id": obj,
+                    "object_type": otype,
+                }
+            )
+    df = pl.DataFrame(rows, schema=wfmine.model.LOG_SCHEMA)
+    return df.sample(fraction=1.0, shuffle=True, seed=seed)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    session = ws.session(
+        "local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.sql.adaptive.enabled": "false",
+            "spark.driver.memory": "1g",
+        },
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[pl.DataFrame, Path]]:
+    """Each named log as (embedded flat log, lake folder)."""
+    out: dict[str, tuple[pl.DataFrame, Path]] = {}
+    root = tmp_path_factory.mktemp("lakes")
+    for name in REAL_LOGS:
+        path = LOGS / name
+        if not path.exists():
+            continue
+        store = wfmine.open(":memory:")
+        ingest_path(store, path)
+        export_parquet(store, root / name)
+        out[name] = (store.log(), root / name)
+    if (SAMPLE / "design.yaml").exists():
+        store = wfmine.open(":memory:")
+        ingest_path(store, ROOT)
+        export_parquet(store, root / "sample")
+        out["sample"] = (store.log(), root / "sample")
+    for seed in (1, 2):
+        log = generated_log(seed)
+        folder = root / f"generated-{seed}"
+        (folder / "events").mkdir(parents=True)
+        # a lake written straight from the (shuffled) frame, one file per source
+        for (src,), part in log.group_by("source"):
+            target = folder / "events" / f"source={src}" / "month=all"
+            target.mkdir(parents=True)
+            part.drop("source").write_parquet(target / "part-0.parquet")
+        (folder / "manifest.json").write_text(
+            '{"tables": {"events": {"partitions": [{"path": "events"}]}}}'
+        )
+        out[f"generated-{seed}"] = (log, folder)
+    return out
+
+
+@pytest.fixture(scope="module")
+def frames(spark: Any, lake: dict[str, tuple[pl.DataFrame, Path]]) -> dict[str, Any]:
+    return {name: ws.log_from_parquet(folder, spark).cache() for name, (_, folder) in lake.items()}
+
+
+def _names() -> list[str]:
+    names = [n for n in REAL_LOGS if (LOGS / n).exists()]
+    if (SAMPLE / "design.yaml").exists():
+        names.append("sample")
+    return [*names, "generated-1", "generated-2"]
+
+
+LOG_NAMES = _names()
+DESIGNED = [n for n in LOG_NAMES if n == "sample" or n.startswith("generated")]
+
+
+def _design(name: str) -> Design:
+    if name == "sample":
+        return load_design(SAMPLE / "design.yaml")
+    return load_design_text(GEN_DESIGN)
+
+
+# -- discovery kernels -----------------------------------------------------------------
+
+Kernel = tuple[Callable[[pl.DataFrame], pl.DataFrame], Callable[[Any], pl.DataFrame]]
+KERNELS: dict[str, Kernel] = {
+    "directly_follows": (discovery.directly_follows, ws.directly_follows),
+    "performance_dfg": (discovery.performance_dfg, ws.performance_dfg),
+    "variants": (discovery.variants, ws.variants),
+    "case_durations": (discovery.case_durations, ws.case_durations),
+    "handover": (discovery.handover_frame, ws.handover),
+    "seams_team": (
+        lambda log: discovery.handover_frame(log, resource_key="team"),
+        lambda df: ws.handover(df, resource="team"),
+    ),
+}
+
+
+@pytest.mark.parametrize("log_name", LOG_NAMES)
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_discovery_kernel_equal(
+    kernel: str, log_name: str, lake: dict[str, Any], frames: dict[str, Any]
+) -> None:
+    embedded, on_spark = KERNELS[kernel]
+    log = lake[log_name][0]
+    expected = embedded(log)
+    got = on_spark(frames[log_name])
+    assert expected.height > 0 or kernel == "seams_team"  # real logs may name no team
+    assert_frame_equal(got, expected, **TOL)
+
+
+@pytest.mark.parametrize("log_name", LOG_NAMES)
+def test_boundaries_and_summary_equal(
+    log_name: str, lake: dict[str, Any], frames: dict[str, Any]
+) -> None:
+    log, df = lake[log_name][0], frames[log_name]
+    assert list(ws.start_activities(df).items()) == list(discovery.start_activities(log).items())
+    assert list(ws.end_activities(df).items()) == list(discovery.end_activities(log).items())
+    assert ws.log_summary(df) == discovery.log_summary(log)
+
+
+def test_percentiles_are_exact_linear_interpolation(spark: Any) -> None:
+    """Spark's `percentile` = polars' linear quantile = numpy's default, on awkward counts."""
+    from pyspark.sql import functions as F
+
+    rng = random.Random(7)
+    groups = {
+        n: [float(rng.randrange(0, 10**6)) / 7 for _ in range(n)]
+        for n in (1, 2, 3, 4, 7, 10, 11, 1000)
+    }
+    rows = [(n, v) for n, values in groups.items() for v in values]
+    df = spark.createDataFrame(rows, "n INT, v DOUBLE")
+    got = df.groupBy("n").agg(F.percentile("v", 0.5).alias("m"), F.percentile("v", 0.9).alias("p"))
+    for row in got.collect():
+        s = pl.Series(groups[row["n"]])
+        assert row["m"] == pytest.approx(s.median(), rel=1e-15, abs=0)
+        assert row["p"] == pytest.approx(s.quantile(0.9, interpolation="linear"), rel=1e-15, abs=0)
+
+
+# -- stage visits, conformance, failure patterns ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def staged(lake: dict[str, Any], frames: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in DESIGNED:
+        out[name] = ws.stage_events(frames[name], _design(name)).cache()
+    return out
+
+
+@pytest.mark.parametrize("log_name", DESIGNED)
+def test_stage_events_and_visits_equal(
+    log_name: str, lake: dict[str, Any], staged: dict[str, Any]
+) -> None:
+    from wfmine.spark.stages import stage_events_polars
+
+    design = _design(log_name)
+    expected = stage_events(lake[log_name][0], design)
+    got = stage_events_polars(staged[log_name])
+    order = ["case_id", "timestamp", "seq", "event_id"]
+    exp_sorted = expected.sort(order)
+    got_sorted = got.sort(order)
+    # pos is global in polars, case-local on Spark: the same order within each case
+    assert got_sorted["pos"].to_list() == (
+        exp_sorted.select(pl.col("pos").rank("ordinal").over("case_id").cast(pl.Int64) - 1)
+        .to_series()
+        .to_list()
+    )
+    assert_frame_equal(got_sorted.drop("pos"), exp_sorted.drop("pos"))
+    assert expected["visit"].drop_nulls().len() > 0
+    visits = ws.stage_visits(staged[log_name])
+    assert_frame_equal(visits.drop("pos"), stage_visits(expected).drop("pos"))
+
+
+@pytest.mark.parametrize("log_name", DESIGNED)
+def test_check_equal(
+    log_name: str, lake: dict[str, Any], frames: dict[str, Any], staged: dict[str, Any]
+) -> None:
+    design = _design(log_name)
+    expected = check(lake[log_name][0], design).cases
+    got = ws.check(frames[log_name], design, staged=staged[log_name])
+    assert expected.height > 0
+    assert_frame_equal(got, expected, **TOL)
+
+
+@pytest.mark.parametrize("log_name", DESIGNED)
+def test_failure_counts_equal(
+    log_name: str, lake: dict[str, Any], frames: dict[str, Any], staged: dict[str, Any]
+) -> None:
+    design = _design(log_name)
+    events = stage_events(lake[log_name][0], design)
+    in_scope, _ = case_scope(events)
+    events = events.join(in_scope, on="case_id", how="semi", maintain_order="left")
+    expected = failure_counts_polars(failure_occurrences(events, design))
+    got = ws.failure_counts(frames[log_name], design, staged=staged[log_name])
+    assert_frame_equal(got, expected)
+
+
+# -- the CLI ---------------------------------------------------------------------------
+
+
+def test_discover_engine_spark_json(lake: dict[str, Any], spark: Any) -> None:
+    from wfmine.spark.cli import discover_lake
+
+    log, folder = lake["sample"] if "sample" in lake else next(iter(lake.values()))
+    payload = discover_lake(folder)
+    embedded = wfmine.analysis.discover_payload(log)
+    for key in ("log", "start_activities", "end_activities"):
+        assert payload[key] == embedded[key]
+    got = pl.DataFrame(payload["dfg"])
+    assert_frame_equal(got, pl.DataFrame(embedded["dfg"]), **TOL)
+    assert [v["activities"] for v in payload["variants"]] == [
+        v["activities"] for v in embedded["variants"]
+    ]
