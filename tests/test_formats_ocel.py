@@ -141,3 +141,50 @@ def test_ocel2_xml_reads_as_its_json_and_as_pm4py(tmp_path: Path) -> None:
     assert a.objects.height == len(theirs.objects)
     assert a.event_objects.height == len(theirs.relations)
     assert a.object_links.height == len(theirs.o2o)
+
+
+# -- OCEL CSV (pm4py's extended table) ------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("with_objects", [True, False])
+def test_ocel_csv_equals_pm4py(tmp_path: Path, with_objects: bool) -> None:
+    pm4py = pytest.importorskip("pm4py")
+    from wfmine.connectors.registry import READERS
+
+    log = pm4py.read_ocel2_sqlite(str(LOGS / "ocel20_example.sqlite"))
+    events, objects = tmp_path / "example.csv", tmp_path / "example_objects.csv"
+    pm4py.write_ocel_csv(log, str(events), str(objects))
+    if not with_objects:
+        objects.unlink()
+    assert [k for k, r in READERS.items() if r.sniff(events)] == ["ocel"]
+    ours = ocel.load(events, {"dataset": "ex"})
+    theirs = pm4py.read_ocel_csv(str(events), str(objects) if with_objects else None)
+    prefix = "ocel:ex/"
+    assert sorted(ours.events.get_column("event_id").str.strip_prefix(prefix)) == sorted(
+        theirs.events["ocel:eid"]
+    )
+    got = {
+        (e.removeprefix(prefix), o.removeprefix(prefix))
+        for e, o, _ in ours.event_objects.iter_rows()
+    }
+    assert got == set(zip(theirs.relations["ocel:eid"], theirs.relations["ocel:oid"], strict=True))
+    types = dict(
+        zip(ours.objects.get_column("key"), ours.objects.get_column("object_type"), strict=True)
+    )
+    assert types == dict(zip(theirs.objects["ocel:oid"], theirs.objects["ocel:type"], strict=True))
+    # same instants, activities and attribute values as pm4py reads them
+    ev = ours.events.sort("seq")
+    pm = theirs.events.sort_values(["ocel:timestamp"], kind="stable")
+    assert ev.get_column("activity").to_list() == list(pm["ocel:activity"])
+    stamps = [t.replace(tzinfo=None) for t in ev.get_column("timestamp").to_list()]
+    assert stamps == [t.to_pydatetime().replace(tzinfo=None) for t in pm["ocel:timestamp"]]
+    attrs = [json.loads(a) for a in ev.get_column("attrs").to_list()]
+    for row, (_, expected) in zip(attrs, pm.iterrows(), strict=True):
+        for key, value in row.items():
+            assert expected[key] == value
+    if with_objects:
+        by_key = dict(
+            zip(ours.objects.get_column("key"), ours.objects.get_column("attrs"), strict=True)
+        )
+        assert json.loads(by_key["PO1"])["po_product"] == "Cows"

@@ -1,6 +1,7 @@
 """OCEL reader: object-centric event logs (OCEL 2.0 JSON, XML and SQLite, OCEL 1.0 JSON-OCEL).
 
-OCEL 2.0 XML (``<log><object-types>…<events>``) is read into the shape of
+OCEL CSV (pm4py's extended table, :mod:`wfmine.formats.ocel_csv`) is read
+too. OCEL 2.0 XML (``<log><object-types>…<events>``) is read into the shape of
 OCEL 2.0 JSON, attribute values typed by the types the file declares
 (integer, float, boolean; times and strings as text), and mapped the same way.
 
@@ -43,7 +44,17 @@ from wfmine.model import EVENT_SCHEMA, Batch, frame, to_json
 
 __all__ = ["load", "sniff"]
 
-SUFFIXES: Final = (".jsonocel", ".json", ".xmlocel", ".xml", ".sqlite", ".sqlite3", ".db", ".ocel")
+SUFFIXES: Final = (
+    ".jsonocel",
+    ".json",
+    ".xmlocel",
+    ".xml",
+    ".csv",
+    ".sqlite",
+    ".sqlite3",
+    ".db",
+    ".ocel",
+)
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _OCEL_SQL_TABLES: Final = frozenset({"event", "object", "event_object"})
 _JSON_MARKERS: Final = ('"objectTypes"', '"eventTypes"', '"ocel:global-log"', '"ocel:events"')
@@ -61,7 +72,11 @@ def sniff(path: Path) -> bool:
         text = head.decode("utf-8", errors="replace").lstrip()
         if text.startswith("<"):
             return _is_ocel_xml(text)
-        return text.startswith("{") and any(m in text for m in _JSON_MARKERS)
+        if not text.startswith("{"):
+            from wfmine.formats import ocel_csv
+
+            return ocel_csv.sniff(path)
+        return any(m in text for m in _JSON_MARKERS)
     except (OSError, sqlite3.Error):
         return False
 
@@ -92,6 +107,10 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
         parts = _read_sqlite(p)
     elif head.lstrip().startswith(b"<"):
         parts = _read_xml(p)
+    elif not head.lstrip().startswith(b"{") and _is_ocel_csv(p):
+        from wfmine.formats import ocel_csv
+
+        parts = ocel_csv.read_parts(p, opts)
     else:
         parts = _read_json(p)
     kind = str(parts["_kind"])
@@ -111,6 +130,12 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
         ],
     )
     return batch
+
+
+def _is_ocel_csv(path: Path) -> bool:
+    from wfmine.formats import ocel_csv
+
+    return ocel_csv.sniff(path)
 
 
 # -- XML -------------------------------------------------------------------------------
