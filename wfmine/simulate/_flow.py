@@ -52,9 +52,9 @@ class ShapeFlow(StageWork, Around):
                 continue
             if p == "no_approval" and tier == "reversible":
                 continue
-            if p == "missing_two_humans" and (
-                tier != "high_stakes" or any(s.approvals >= 2 for s in sh.stages)
-            ):
+            # two humans are needed for high-stakes work, or for all work after a dual review
+            dual = any(s.approvals >= 2 for s in sh.stages)
+            if p == "missing_two_humans" and tier != "high_stakes" and not dual:
                 continue
             for tr in sh.trends:
                 in_scope = tr.component is None or tr.component in comps

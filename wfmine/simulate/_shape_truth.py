@@ -98,6 +98,7 @@ def design(shape: Shape) -> dict[str, Any]:
         },
         {"id": "github-actions", "accounts": ["github:github-actions[bot]"], "stages": [build]},
     ]
+    dual = any(st.approvals >= 2 for st in shape.stages)
     moved: list[str] = []
     for i, st in enumerate(shape.stages):
         if st.by_automation:
@@ -150,8 +151,9 @@ def design(shape: Shape) -> dict[str, Any]:
             {
                 "before": ids[-1],
                 "approvals": ["github:PR approved"],
-                "reversible": "agent_review",
-                "irreversible": "human_approval",
+                # a dual-approval review stage: two people approve every change
+                "reversible": "two_humans" if dual else "agent_review",
+                "irreversible": "two_humans" if dual else "human_approval",
                 "high_stakes": "two_humans",
             }
         ],

@@ -201,7 +201,7 @@ PROJECT_TEAMS = Shape(
             "ping_pong": 0.025,
             "out_of_tier": 0.25,
             "no_approval": 0.1,
-            "missing_two_humans": 0.3,
+            "missing_two_humans": 0.05,
         }
     ),
     trends=(
@@ -451,6 +451,7 @@ REGULATED = Shape(
             "ping_pong": 0.02,
             "out_of_tier": 0.25,
             "no_approval": 0.1,
+            "missing_two_humans": 0.05,
             "skipped": 0.02,
         }
     ),
@@ -531,6 +532,7 @@ FEDERATED = Shape(
             "ping_pong": 0.03,
             "out_of_tier": 0.25,
             "no_approval": 0.1,
+            "missing_two_humans": 0.05,
         }
     ),
     trends=(
