@@ -266,6 +266,27 @@ def test_trend_test_on_planted_rising_declining_and_flat_series() -> None:
     assert trend_test([0, 0, 0, 0, 0, 0, 0, 0, 0, 1])["trend"] == "too little data"
 
 
+def test_case_trend_test_on_planted_rising_declining_and_flat_cases() -> None:
+    import numpy as np
+
+    from wfmine.findings.trend import case_trend_test
+
+    rng = np.random.default_rng(8)
+    starts = np.sort(rng.uniform(0, 26 * 7 * 86400, 600))
+    share = np.linspace(0.05, 0.35, starts.size)  # the rate rises sevenfold over half a year
+    rising = rng.random(starts.size) < share
+    declining = rng.random(starts.size) < share[::-1]
+    flat = np.arange(starts.size) % 5 == 0  # one case in five, all along
+    assert case_trend_test(starts.tolist(), rising.tolist())["trend"] == "rising"
+    assert case_trend_test(starts.tolist(), declining.tolist())["trend"] == "declining"
+    steady = case_trend_test(starts.tolist(), flat.tolist())
+    assert steady["trend"] == "stable"
+    assert 0.5 <= steady["ci95"][0] <= steady["ci95"][1] <= 2.0
+    # forty cases cannot tell a steady rate from a doubling: no claim either way
+    few = case_trend_test(starts[::15].tolist(), flat[::15].tolist())
+    assert few["trend"] == "too little data"
+
+
 def test_trend_test_agrees_with_mann_kendall_by_hand() -> None:
     import math
 

@@ -32,7 +32,7 @@ __all__ = [
     "MIN_CASES",
     "MIN_EVENTS",
     "MIN_POINTS",
-    "MIN_STABLE",
+    "STABLE_RATIO",
     "TREND_LABELS",
     "case_trend_test",
     "trend_test",
@@ -78,9 +78,9 @@ def trend_test(
 
 #: cases with the pattern the per-case test needs before saying anything
 MIN_CASES: Final = 5
-#: ... and before "no significant change" reads as "stable": with fewer, a change of
-#: the rate by half or double goes unseen more often than not
-MIN_STABLE: Final = 30
+#: "no significant change" reads as "stable" only when the 95 % interval of the later
+#: half's rate over the earlier half's lies within 1/STABLE_RATIO .. STABLE_RATIO
+STABLE_RATIO: Final = 2.0
 _WEEK_S: Final = 7 * 86400.0
 
 
@@ -99,8 +99,10 @@ def case_trend_test(
     (Mann–Kendall on the per-case series, ties corrected) uses every case
     instead of a handful of weekly rates, so a planted rise is seen with
     far fewer cases. ``"too little data"`` below ``MIN_CASES`` cases with the
-    pattern or ``min_weeks`` weeks of starts; ``"stable"`` only with at least
-    ``MIN_STABLE`` such cases.
+    pattern or ``min_weeks`` weeks of starts; with no significant change,
+    ``"stable"`` only when the data rule out a large one (the later half's
+    rate within ``STABLE_RATIO`` of the earlier half's, 95 % interval),
+    else ``"too little data"``.
     """
     t = np.asarray(starts, dtype=float)
     f = np.asarray(flags, dtype=float)
@@ -115,10 +117,25 @@ def case_trend_test(
         return {**out, "trend": "too little data", "min_cases": MIN_CASES, "min_weeks": min_weeks}
     res = stats.kendalltau(t, f, method="asymptotic")
     tau, p = float(res.statistic), float(res.pvalue)
+    out = {**out, "tau": round(tau, 4), "p": round(p, 5)}
     if p < alpha:
-        trend = "rising" if tau > 0 else "declining"
-    elif hits < MIN_STABLE:
-        trend = "too little data"  # too few cases to tell a steady rate from a slow change
-    else:
-        trend = "stable"
-    return {**out, "trend": trend, "tau": round(tau, 4), "p": round(p, 5)}
+        return {**out, "trend": "rising" if tau > 0 else "declining"}
+    # no significant change: "stable" only if the data rule out a large one -- the rate
+    # in the later half of the cases within STABLE_RATIO of the earlier half's (95 %)
+    order = np.argsort(t, kind="stable")
+    half = t.size // 2
+    first, second = f[order[:half]], f[order[half:]]
+    a, b = float(first.sum()), float(second.sum())
+    if a == 0 or b == 0:
+        return {**out, "trend": "too little data"}
+    ratio = (b / second.size) / (a / first.size)
+    se = math.sqrt(1 / a - 1 / first.size + 1 / b - 1 / second.size)
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    low, high = ratio * math.exp(-z * se), ratio * math.exp(z * se)
+    steady = low >= 1 / STABLE_RATIO and high <= STABLE_RATIO
+    return {
+        **out,
+        "trend": "stable" if steady else "too little data",
+        "later_to_earlier": round(ratio, 3),
+        "ci95": [round(low, 3), round(high, 3)],
+    }
