@@ -18,7 +18,8 @@ that child, from ``os.wait4``) is its alone:
 
 The table gives seconds and MiB per stage and size, and the growth exponent
 ``k`` of time ~ n^k (least squares over the sizes; 1.0 is linear). A stage
-that runs past ``--timeout`` is reported as such, not waited for. Machine
+that runs past ``--timeout`` or above ``--max-mib`` of memory is stopped and
+reported as such (the machine is shared), not waited for. Machine
 load is printed: other work on the machine moves the figures. Not part of the
 test run; no timing is asserted anywhere.
 """
@@ -103,34 +104,71 @@ def write_design(path: Path) -> Path:
     return path
 
 
-def run(stage: str, parquet: Path, db: Path, design: Path, timeout: float) -> dict[str, float]:
+def _rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run(
+    stage: str, parquet: Path, db: Path, design: Path, timeout: float, max_mib: float
+) -> dict[str, float]:
+    """One stage in a fresh child; stopped (not failed) past ``timeout`` or ``max_mib``."""
     import threading
 
     started = time.perf_counter()
+    stopped: dict[str, float] = {}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             [sys.executable, "-c", CHILD, stage, str(parquet), str(db), str(design)],
             stdout=out,
             stderr=err,
         )
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
+        done = threading.Event()
+
+        def watch() -> None:  # the machine is shared: never let one stage take it all
+            while not done.wait(0.5):
+                rss = _rss_mib(proc.pid)
+                if rss > max_mib:
+                    stopped["memory"] = rss
+                elif time.perf_counter() - started > timeout:
+                    stopped["timeout"] = timeout
+                else:
+                    continue
+                proc.kill()
+                return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)  # this very child: its own max RSS
         finally:
-            timer.cancel()
+            done.set()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         text, problem = out.read().decode(), err.read().decode()
-    if time.perf_counter() - started >= timeout:
-        return {"timeout": timeout, "rss_mib": usage.ru_maxrss / 1024}
+    if stopped:
+        return {**stopped, "rss_mib": usage.ru_maxrss / 1024}
     if proc.returncode:
-        raise RuntimeError(f"{stage} failed:\n{problem[-3000:]}")
+        print(f"  {stage} failed: {problem[-500:]}", file=sys.stderr)
+        return {"failed": proc.returncode, "rss_mib": usage.ru_maxrss / 1024}
     result: dict[str, float] = json.loads(text.strip().splitlines()[-1])
     result["wall_s"] = time.perf_counter() - started
     result["rss_mib"] = usage.ru_maxrss / 1024
     return result
+
+
+def _entry(r: dict[str, float]) -> dict[str, float]:
+    for why in ("timeout", "memory", "failed"):
+        if why in r:
+            return {why: r[why], "mib": r["rss_mib"]}
+    return {"s": r["stage_s"], "mib": r["rss_mib"]}
 
 
 def exponent(sizes: list[int], seconds: list[float]) -> float | None:
@@ -148,6 +186,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 3_000_000, 10_000_000])
     ap.add_argument("--stages", nargs="*", default=list(STAGES))
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--max-mib", type=float, default=8192, help="stop a stage above this RSS")
     ap.add_argument("--keep", type=Path, help="folder for generated logs (kept between runs)")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = ap.parse_args()
@@ -165,26 +204,21 @@ def main() -> None:
                 stale.unlink(missing_ok=True)
             needs_store = any(s != "ingest" for s in args.stages)
             if "ingest" not in args.stages and needs_store:
-                run("ingest", parquet, db, design, args.timeout)
+                run("ingest", parquet, db, design, args.timeout, args.max_mib)
             for stage in ("ingest", "discovery", "conformance", "findings"):
                 if stage not in args.stages and not (
                     stage == "discovery" and "read log" in args.stages
                 ):
                     continue
-                r = run(stage, parquet, db, design, args.timeout)
+                r = run(stage, parquet, db, design, args.timeout, args.max_mib)
+                print(f"  {n:,} {stage}: {r}", file=sys.stderr, flush=True)
                 if stage == "ingest":
-                    table["ingest"][n] = {"s": r.get("stage_s", math.nan), "mib": r["rss_mib"]}
-                    if "timeout" in r:
-                        table["ingest"][n]["timeout"] = r["timeout"]
+                    table["ingest"][n] = _entry(r)
                     continue
                 if "read log" in table and n not in table["read log"] and "log_s" in r:
                     table["read log"][n] = {"s": r["log_s"], "mib": r["rss_mib"]}
                 if stage in table:
-                    entry = {"s": r.get("stage_s", math.nan), "mib": r.get("rss_mib", math.nan)}
-                    if "timeout" in r:
-                        entry["timeout"] = r["timeout"]
-                    table[stage][n] = entry
-                print(f"  {n:,} {stage}: {r}", file=sys.stderr, flush=True)
+                    table[stage][n] = _entry(r)
             db.unlink(missing_ok=True)
     head = "| stage | " + " | ".join(f"{n:,} events" for n in args.sizes) + " | growth k |"
     print(head)
@@ -196,10 +230,14 @@ def main() -> None:
             if e is None:
                 cells.append("–")
             elif "timeout" in e:
-                cells.append(f"> {e['timeout']:.0f} s")
+                cells.append(f"> {e['timeout']:.0f} s (stopped)")
+            elif "memory" in e:
+                cells.append(f"> {e['memory']:.0f} MiB (stopped)")
+            elif "failed" in e:
+                cells.append("failed")
             else:
                 cells.append(f"{e['s']:.2f} s, {e['mib']:.0f} MiB")
-        ok = [n for n in args.sizes if n in by_size and "timeout" not in by_size[n]]
+        ok = [n for n in args.sizes if n in by_size and "s" in by_size[n]]
         k = exponent(ok, [by_size[n]["s"] for n in ok])
         growth = f"{k:.2f}" if k is not None else "–"
         print(f"| {stage} | " + " | ".join(cells) + f" | {growth} |")
