@@ -274,6 +274,7 @@ def findings(
         staged = staged_events(log, design, accounts=account_map)
     judged = judged_events(log, design, staged=staged, conformance=conformance)
     names = _display_names(store)
+    case_attrs = case_attributes(store, log) if store is not None else None
     found: list[Finding] = []
     actors = classify_actors(
         log, accounts, events_attrs, signals=sig, threshold=automation_threshold
@@ -284,7 +285,7 @@ def findings(
             staged, actors, ai, design, declared=declared,
             accounts=links if links is not None else accounts,
             threshold=automation_threshold, signals=sig,
-            scopes=_agent_scopes(log, design, conformance, store),
+            scopes=_agent_scopes(design, conformance, case_attrs),
         )  # fmt: skip
     occurrences = (
         failure_occurrences(judged, design, events_attrs)
@@ -311,7 +312,7 @@ def findings(
         found += failure_patterns(
             judged, design, events_attrs, min_cases=min_cases, min_weeks=min_weeks,
             occurrences=occurrences, scopes=_case_scopes(judged), tiers=tiers,
-            components=_case_components(store, log) if store is not None else None,
+            components=_case_components(case_attrs),
         )  # fmt: skip
     if "gate_violation" in kinds:
         found += gate_violations(conformance)
@@ -319,10 +320,9 @@ def findings(
 
 
 def _agent_scopes(
-    log: pl.DataFrame,
     design: Design | None,
     conformance: ConformanceResult | None,
-    store: Store | None,
+    case_attrs: pl.DataFrame | None,
 ) -> pl.DataFrame | None:
     """``case_id, tier, project, components`` for the registry's scope limits (or ``None``)."""
     if design is None or not any(a.tiers or a.projects or a.components for a in design.agents):
@@ -332,20 +332,19 @@ def _agent_scopes(
         if conformance is not None
         else pl.DataFrame(schema={"case_id": pl.String, "tier": pl.String})
     )
-    if store is not None and any(a.projects or a.components for a in design.agents):
-        attrs = case_attributes(store, log).select("case_id", "project", "components")
-        frame = frame.join(attrs, on="case_id", how="full", coalesce=True)
-    elif "project" not in frame.columns:
-        frame = frame.with_columns(
-            pl.col("case_id").str.extract(r"^jira:([A-Z][A-Z0-9_]*)-\d+$", 1).alias("project")
-        )
-    return frame
+    if case_attrs is not None:
+        attrs = case_attrs.select("case_id", "project", "components")
+        return frame.join(attrs, on="case_id", how="full", coalesce=True)
+    project = pl.col("case_id").str.extract(r"^jira:([A-Z][A-Z0-9_]*)-\d+$", 1)
+    return frame.with_columns(project.alias("project"))
 
 
-def _case_components(store: Store, log: pl.DataFrame) -> pl.DataFrame:
+def _case_components(case_attrs: pl.DataFrame | None) -> pl.DataFrame | None:
     """``case_id, component``: each case's first component (the tracker's), where it has one."""
-    attrs = case_attributes(store, log)
-    return attrs.select("case_id", pl.col("components").list.sort().list.first().alias("component"))
+    if case_attrs is None:
+        return None
+    first = pl.col("components").list.sort().list.first()
+    return case_attrs.select("case_id", first.alias("component"))
 
 
 def _case_scopes(events: pl.DataFrame) -> pl.DataFrame:
