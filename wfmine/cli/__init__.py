@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typer
 
+from wfmine.cli import agents as agents_cmd
 from wfmine.cli import check, discover, findings, ingest, init, report, runs, schedule, simulate
 from wfmine.cli import design as design_cmd
 from wfmine.cli import drift as drift_cmd
@@ -26,7 +27,7 @@ app = typer.Typer(
 )
 for module in (discover, ingest, runs, check, findings, report, schedule, simulate, init):
     module.register(app)
-for module in (design_cmd, drift_cmd, export_cmd):
+for module in (design_cmd, drift_cmd, export_cmd, agents_cmd):
     module.register(app)
 
 
