@@ -29,10 +29,9 @@ from wfmine.design import Design, load_design
 from wfmine.drift import change_effects, change_points, design_changes, drift
 from wfmine.store import Store
 
-from .test_infer import build_org
+from .test_infer import ITEMS, build_org
 
-ORGS = (("stage-teams", 1), ("project-teams", 2), ("platform", 3))
-ITEMS = 120
+ORGS = (("stage-teams", 1), ("project-teams", 1), ("platform", 1))
 KINDS = ("agent", "stage", "gate")
 
 

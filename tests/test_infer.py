@@ -37,15 +37,25 @@ ITEMS, MONTHS = 120, 6
 SEEDS = tuple(int(s) for s in os.environ.get("WFMINE_INFER_SEEDS", "1").split(","))
 
 
+_BUILT: dict[tuple[str, int, int], tuple[Path, Path]] = {}
+
+
 def build_org(root: Path, shape: str, seed: int, items: int = ITEMS) -> tuple[Path, Path]:
-    """Simulate and ingest one organisation; returns (its folder, its store file)."""
+    """Simulate and ingest one organisation; returns (its folder, its store file).
+
+    Built once per test session (tests/test_drift.py reads the same ones).
+    """
     from wfmine.api import ingest_path
 
-    folder = root / f"{shape}-{seed}"
+    known = _BUILT.get((shape, seed, items))
+    if known is not None and known[1].exists():
+        return known
+    folder = root / f"{shape}-{seed}-{items}"
     simulate(folder, seed=seed, items=items, months=MONTHS, shape=shape)
-    db = root / f"{shape}-{seed}.duckdb"
+    db = root / f"{shape}-{seed}-{items}.duckdb"
     with Store(db) as store:
         ingest_path(store, folder)
+    _BUILT[(shape, seed, items)] = (folder, db)
     return folder, db
 
 

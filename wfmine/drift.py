@@ -7,8 +7,9 @@ kernel (:mod:`wfmine.stages`) under a design:
   each week (items whose path reaches an end stage; the rarer paths pooled);
 - ``wait``: per stage, the durations of its visits ending each week (the
   final visit of an item left out: it has no end);
-- ``performer``: per stage, the events done by agents and bots vs people
-  each week (an agent taking over a stage);
+- ``performer``: per stage and activity (30 events or more), the events
+  done by agents and bots vs people each week (an agent taking over a stage
+  takes over its acts; the stage's mix of activities would dilute it);
 - ``gate``: the number of distinct approvers before the gated step, per
   item reaching it each week (a gate tightened or loosened).
 
@@ -21,11 +22,13 @@ times, seeded): the maximum over candidates is compared with the maxima of
 the permuted series, so trying many weeks does not make a change easier to
 find (a max-statistic guard). Across series a Bonferroni correction applies
 (``p_adjusted = p × series tested``); a change is reported when
-``p_adjusted < alpha``. Each side of a reported change is tested again
-(binary segmentation) for a second change. Weeks too early for a
-completed item to be typical (the first ``lead`` weeks, the median item
-duration) are left out of the path series: the first completions are the
-fastest ones, not a different practice.
+``p_adjusted < alpha`` and its effect size reaches ``min_effect``. Each
+side of a reported change is tested again (binary segmentation, Bonferroni
+also over the segments) for a second change. As many weeks as the median
+item takes are left out at the start of the path series (the first
+completions are the fastest items, not a different practice) and at the
+end of the wait and performer series (items still in flight have not shown
+their long visits and later acts yet).
 
 **Design changes.** :func:`design_changes` reads when the design changed:
 the ``changes:`` list of the design file (``[{date, description}]``; read
@@ -84,7 +87,7 @@ CHANGE_SCHEMA: Final = pl.Schema(
         "p_value": pl.Float64(),  # permutation p of the max statistic over split weeks
         "p_adjusted": pl.Float64(),  # Bonferroni over the series tested
         "test": pl.String(),
-        "strength": pl.String(),  # strong | clear | weak (by p_adjusted and effect)
+        "strength": pl.String(),  # strong | clear (by p_adjusted and effect)
     }
 )
 
@@ -204,10 +207,12 @@ def weekly_series(
     # paths of completed work items, by completion week, after the lead-in
     ends = set(design.end_stages)
     done = res.cases.filter(pl.col("variant").list.last().is_in(sorted(ends)))
+    # the median item duration, in weeks: early completions are the fast items, and in the
+    # last weeks items are still in flight (their long visits and later acts not yet seen)
+    median: Any = done.get_column("duration_s").median() if done.height else None
+    lead = min(int(np.ceil(float(median or 0.0) / (7 * 86400))), max(0, len(weeks) // 4))
+    body = weeks[: len(weeks) - lead] if lead else weeks
     if done.height:
-        median: Any = done.get_column("duration_s").median()
-        lead_s = float(median or 0.0)
-        lead = int(np.ceil(lead_s / (7 * 86400)))
         top = (
             done.group_by("variant")
             .len()
@@ -231,7 +236,7 @@ def weekly_series(
         (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur"),
         _week(pl.col("end")).alias("week"),
     )
-    index = {w: i for i, w in enumerate(weeks)}
+    index = {w: i for i, w in enumerate(body)}
     own = staged.filter(
         pl.col("performed")
         & (pl.col("stage") == pl.col("at_stage"))
@@ -240,15 +245,31 @@ def weekly_series(
     for stage in design.stage_ids:
         part = closed.filter(pl.col("stage") == stage)
         if part.height >= 20:
-            values: list[np.ndarray[Any, np.dtype[np.float64]]] = [np.zeros(0) for _ in weeks]
+            values: list[np.ndarray[Any, np.dtype[np.float64]]] = [np.zeros(0) for _ in body]
             for (w,), grp in part.group_by("week"):
                 if w in index:
                     values[index[w]] = grp.get_column("dur").to_numpy().astype(float)
-            out.append(_Series(f"wait in {stage}", "wait", stage, weeks, values=values))
-        kinds = own.filter(pl.col("stage") == stage).select("week", pl.col("kind").alias("cat"))
-        s = _categorical(kinds, weeks, f"agents' share of the work in {stage}", "performer", stage)
-        if s is not None and kinds.height >= 20:
-            out.append(s)
+            out.append(_Series(f"wait in {stage}", "wait", stage, body, values=values))
+        # per activity of the stage: an agent taking over is a change in who does each act,
+        # which the stage's mix of activities would dilute
+        in_stage = own.filter(pl.col("stage") == stage)
+        busy = (
+            in_stage.group_by("activity")
+            .len()
+            .filter(pl.col("len") >= 30)
+            .sort("activity")
+            .get_column("activity")
+            .to_list()
+        )
+        for activity in busy:
+            kinds = in_stage.filter(pl.col("activity") == activity).select(
+                "week", pl.col("kind").alias("cat")
+            )
+            s = _categorical(
+                kinds, body, f"agents' share of '{activity}' in {stage}", "performer", stage
+            )
+            if s is not None:
+                out.append(s)
     gate_series = _gate_series(staged, design, weeks)
     if gate_series is not None:
         out.append(gate_series)
@@ -436,14 +457,19 @@ def change_points(
     *,
     accounts: pl.DataFrame | None = None,
     alpha: float = 0.05,
-    permutations: int = 999,
+    permutations: int = 1999,
     min_weeks: int = 3,
+    min_effect: float = 0.4,
     seed: int = 0,
     result: ConformanceResult | None = None,
 ) -> tuple[pl.DataFrame, int, int]:
     """Change points of the practised workflow (:data:`CHANGE_SCHEMA`), series tested, weeks.
 
-    See the module docstring for the series, the test and its guard.
+    See the module docstring for the series, the test and its guard. A
+    significant change smaller than ``min_effect`` (Cramér's V, or the
+    rank-biserial correlation of waits) is not reported: week-to-week
+    wandering of a busy series (one reviewer away for a month) is
+    significant without being a change of practice.
     """
     series, weeks = weekly_series(log, design, accounts=accounts, result=result)
     rng = np.random.default_rng(seed)
@@ -456,26 +482,26 @@ def change_points(
         depth = 0
         while segments and depth < 3:
             nxt: list[tuple[int, int]] = []
+            tests = len(segments)  # Bonferroni also over the segments tested at this depth
             for lo, hi in segments:
                 found = _scan(s, lo, hi, min_weeks, permutations, rng)
                 if found is None:
                     continue
-                p_adj = min(1.0, found.p_value * family)
+                p_adj = min(1.0, found.p_value * family * tests)
                 if p_adj >= alpha:
                     continue
                 before, after, effect = _describe(s, lo, found.split, hi)
-                strength = (
-                    "strong"
-                    if p_adj < alpha / 5 and effect >= 0.3
-                    else "clear"
-                    if effect >= 0.15
-                    else "weak"
-                )
+                if effect < min_effect:
+                    continue
+                strength = "strong" if p_adj < alpha / 5 and effect >= 0.6 else "clear"
                 test = (
                     "max Pearson chi-square over split weeks"
                     if s.counts is not None
                     else "max |z| of the Mann-Whitney rank sum over split weeks"
-                ) + f", {permutations} week permutations, Bonferroni over {family} series"
+                ) + (
+                    f", {permutations} week permutations, Bonferroni over {family} series"
+                    + (f" x {tests} segments" if tests > 1 else "")
+                )
                 rows.append(
                     {
                         "series": s.name,
@@ -764,12 +790,17 @@ def drift(
     changes: pl.DataFrame | None = None,
     accounts: pl.DataFrame | None = None,
     alpha: float = 0.05,
-    permutations: int = 999,
+    permutations: int = 1999,
     weeks: int = 8,
     seed: int = 0,
+    result: ConformanceResult | None = None,
 ) -> DriftReport:
-    """Change points of the practice and, per design change, whether it took effect."""
-    result = check(log, design, accounts=accounts)
+    """Change points of the practice and, per design change, whether it took effect.
+
+    ``result``: the conformance of ``log`` under ``design`` when already
+    computed (``Analysis.conformance``), so it is not computed again.
+    """
+    result = result if result is not None else check(log, design, accounts=accounts)
     points, tested, n_weeks = change_points(
         log,
         design,

@@ -34,7 +34,7 @@ def drift(
     alpha: Annotated[
         float, typer.Option(help="Report a change when its corrected p-value is below this.")
     ] = 0.05,
-    permutations: Annotated[int, typer.Option(help="Week permutations per series.")] = 999,
+    permutations: Annotated[int, typer.Option(help="Week permutations per series.")] = 1999,
     weeks: Annotated[
         int, typer.Option(help="Weeks before and after each design change to compare.")
     ] = 8,
