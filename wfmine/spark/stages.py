@@ -13,7 +13,8 @@ same algorithm written with window functions over the case window
 - the previous authoritative stage is ``last(code, ignorenulls)`` over the
   rows before; moves back start a segment (a running sum);
 - a stage entered for the first time in its segment is a new visit even
-  below the furthest stage (``row_number`` over ``(case, segment, stage)``);
+  below the furthest stage (a running "last position of each stage", so
+  every step stays in the one case window: one sort per case partition);
 - the furthest stage reached is the segment-local running maximum, kept in
   one case window by offsetting each segment above the earlier ones (as the
   embedded kernel does);
@@ -185,13 +186,19 @@ def stage_events(
         "_back",
         F.col("sets_stage") & ~first & F.coalesce(F.col("_code") < previous, F.lit(False)),
     )
-    ev = ev.withColumn("_seg1", F.sum((first | F.col("_back")).cast("bigint")).over(upto))
-    seen = Window.partitionBy("case_id", "_seg1", F.when(F.col("_cand"), F.col("_code"))).orderBy(
-        F.col("pos")
-    )
-    ev = ev.withColumn("_novel", F.col("sets_stage") & (F.row_number().over(seen) == 1))
-    w = case_window(ev)
-    upto = w.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    # a stage is novel when no candidate event of it lies between the segment's start
+    # and this event: one running "last position of stage k" per stage, all in the
+    # same case window (no second sort by (case, segment, stage))
+    seg_start = F.max(F.when(first | F.col("_back"), F.col("pos"))).over(upto)
+    last_seen = [
+        F.when(
+            F.col("_code") == k,
+            F.max(F.when(F.col("_cand") & (F.col("_code") == k), F.col("pos"))).over(before),
+        )
+        for k in range(len(design.stage_ids))
+    ]
+    seen_since = F.coalesce(*last_seen, F.lit(None).cast("bigint")) >= seg_start
+    ev = ev.withColumn("_novel", F.col("sets_stage") & ~F.coalesce(seen_since, F.lit(False)))
     ev = ev.withColumn(
         "_seg", F.sum((first | F.col("_back") | F.col("_novel")).cast("bigint")).over(upto)
     )
