@@ -563,9 +563,17 @@ def infer_design(
         key=lambda m: (rank[m[0]], rank[m[1]]),
     )
     firsts = visits.filter(pl.col("visit") == 1).group_by("stage").len()
-    lasts = visits.group_by("case_id").agg(pl.col("stage").last()).group_by("stage").len()
+    ended = visits
+    if store is not None:
+        # items still open in their tracker end nowhere yet: where they are is not an end
+        attrs = case_attributes(store, staged)
+        if "open" in attrs.columns:
+            still = attrs.filter(pl.col("open").fill_null(False)).select("case_id")
+            ended = visits.join(still, on="case_id", how="anti")
+    lasts = ended.group_by("case_id").agg(pl.col("stage").last()).group_by("stage").len()
     start = [s for s in stage_order if _share(firsts, s, n_cases) >= min_share] or stage_order[:1]
-    end = [s for s in stage_order if _share(lasts, s, n_cases) >= 2 * min_share] or stage_order[-1:]
+    n_ended = max(ended.get_column("case_id").n_unique(), 1)
+    end = [s for s in stage_order if _share(lasts, s, n_ended) >= 2 * min_share] or stage_order[-1:]
     gated = _gated_stage(members, stage_order)
     gate = _gate_practice(staged, gated, store) if gated is not None else _empty_gate()
     team_of = dict(stage_rows.select("stage", "team").iter_rows())
