@@ -257,3 +257,37 @@ def test_cli_design_infer_refuses_bad_input(tmp_path: Path) -> None:
     assert res.exit_code == 2
     res = CliRunner().invoke(app, ["design", "infer", "--min-share", "2"])
     assert res.exit_code == 2
+
+
+def test_a_log_without_tracker_gets_a_step_per_activity() -> None:
+    import datetime as dt
+
+    t0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    rows = []
+    for i in range(20):
+        acts = (
+            ["register", "check", "decide", "pay"]
+            if i % 4
+            else ["register", "decide", "check", "pay"]
+        )
+        for j, act in enumerate(acts):
+            rows.append(
+                {
+                    "case_id": f"c{i}",
+                    "activity": act,
+                    "timestamp": t0 + dt.timedelta(days=i, hours=j),
+                    "seq": j,
+                    "event_id": f"{i}/{j}",
+                    "actor_id": ["ann", "bob"][j % 2],
+                    "actor_kind": "human",
+                    "team": ["front", "back"][j % 2],
+                    "source": "xes",
+                    "object_id": f"c{i}",
+                    "object_type": "case",
+                }
+            )
+    draft = infer_design(pl.DataFrame(rows))
+    assert draft.design.stage_ids == ("register", "check", "decide", "pay")
+    assert ("register", "check") in draft.design.transitions
+    assert draft.design.end_stages == ("pay",)
+    assert draft.design.seam_owner("front", "back") == "back"
