@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -364,3 +365,28 @@ def test_duckdb_draws_no_progress_bar_into_json_output() -> None:
     store = wfmine.open(":memory:")
     setting = store.connection.execute("SELECT current_setting('enable_progress_bar')").fetchall()
     assert setting == [(False,)]
+
+
+def test_findings_keep_their_name_assumption_and_suggestion(tmp_path: Path) -> None:
+    """Findings stored and read back keep every DESIGN.md key (schema v3)."""
+    import datetime as dt
+
+    import polars as pl
+
+    from wfmine.store import SCHEMA_VERSION, Store
+
+    row = {
+        "finding_id": "f1", "kind": "unowned_seam", "subject": "qa -> operations",
+        "severity": "high", "summary": "No one owns it.", "evidence": '{"cases": ["a"]}',
+        "first_seen": "2025-01-01T00:00:00Z", "last_seen": "2025-02-01T00:00:00Z",
+        "trend": "stable", "generated_at": dt.datetime(2025, 2, 2, tzinfo=dt.UTC),
+        "subject_name": "qa → operations", "assumption": "every handoff has an owner",
+        "suggestion": '{"patch": "seams: []", "effect": "covers 3 handoffs"}',
+    }  # fmt: skip
+    with Store(tmp_path / "s.duckdb") as store:
+        assert store.schema_version() == SCHEMA_VERSION >= 3
+        store.replace_findings(pl.DataFrame([row]))
+        back = store.table("findings").row(0, named=True)
+    assert back["subject_name"] == "qa → operations"
+    assert back["assumption"] == "every handoff has an owner"
+    assert "covers 3 handoffs" in back["suggestion"]

@@ -112,6 +112,15 @@ _MIGRATIONS.append(
     # version 2: conditional-request cache of the live clients (URL -> ETag, body)
     ["""CREATE TABLE http_cache (url VARCHAR PRIMARY KEY, etag VARCHAR, body JSON)"""]
 )
+_MIGRATIONS.append(
+    # version 3: findings keep the subject as a person reads it, the broken assumption and
+    # the suggested design edit (DESIGN.md "Findings")
+    [
+        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS subject_name VARCHAR",
+        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS assumption VARCHAR",
+        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS suggestion JSON",
+    ]
+)
 
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 
@@ -368,10 +377,16 @@ class Store:
         with self.transaction() as con:
             con.execute("DELETE FROM findings")
             if findings.height:
-                con.register("_f", findings.to_arrow())
+                frame = findings.with_columns(
+                    pl.lit(None, dtype=pl.String).alias(c)
+                    for c in ("subject_name", "assumption", "suggestion")
+                    if c not in findings.columns
+                )
+                con.register("_f", frame.to_arrow())
                 con.execute(
                     "INSERT INTO findings SELECT finding_id, kind, subject, severity, summary, "
-                    "evidence, first_seen, last_seen, trend, generated_at FROM _f"
+                    "evidence, first_seen, last_seen, trend, generated_at, subject_name, "
+                    "assumption, suggestion FROM _f"
                 )
                 con.unregister("_f")
 
