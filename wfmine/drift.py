@@ -118,7 +118,7 @@ class DriftReport:
     weeks: int
     changes: pl.DataFrame  # date, description, source
     effects: pl.DataFrame  # EFFECT_SCHEMA
-    verdicts: pl.DataFrame  # date, change, source, took_effect, summary
+    verdicts: pl.DataFrame  # date, change, source, took_effect (null: no data), summary
 
     def as_dict(self) -> dict[str, Any]:
         """The ``wfmine drift --json`` payload (keys are stable)."""
@@ -771,11 +771,15 @@ def change_effects(
                 "date": when,
                 "change": change,
                 "source": source,
-                "took_effect": bool(moved),
+                "took_effect": bool(moved) if cb.height and ca.height else None,
                 "summary": (
                     "took effect: " + "; ".join(moved)
                     if moved
                     else f"no measurable change in the {weeks} weeks around it"
+                    if cb.height and ca.height
+                    else f"nothing to compare: no work item completed in the {weeks} weeks "
+                    + ("after" if cb.height else "before" if ca.height else "before or after")
+                    + " it"
                 ),
             }
         )

@@ -86,6 +86,8 @@ def drift(
     if as_json:
         emit_json(payload)
         return
+    from rich.markup import escape
+
     con = console()
     con.print(
         f"[bold]Drift[/bold] over {report.weeks} weeks: {report.series_tested} weekly series "
@@ -95,14 +97,16 @@ def drift(
         con.print("No change in the practised workflow.")
     for row in report.change_points.iter_rows(named=True):
         con.print(
-            f"- week of {row['week']}: [bold]{row['series']}[/bold] changed ({row['strength']}, "
-            f"p={row['p_adjusted']:.3f} corrected, effect {row['effect']:.2f}): "
-            f"{row['before']}  ->  {row['after']}"
+            f"- week of {row['week']}: [bold]{escape(row['series'])}[/bold] changed "
+            f"({row['strength']}, p={row['p_adjusted']:.3f} corrected, effect "
+            f"{row['effect']:.2f}): {escape(row['before'])}  ->  {escape(row['after'])}"
         )
     if report.changes.height:
         con.print(f"\n[bold]Design changes[/bold] ({report.changes.height}):")
         for row in report.verdicts.iter_rows(named=True):
-            con.print(f"- {row['date']} {row['change']} ({row['source']}): {row['summary']}")
+            con.print(
+                escape(f"- {row['date']} {row['change']} ({row['source']}): {row['summary']}")
+            )
     else:
         con.print(
             "\nNo design change known (no `changes:` list in the design, no git history of it)."
