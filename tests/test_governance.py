@@ -362,8 +362,17 @@ def test_dora_on_the_sample_equals_a_direct_count(sample: tuple[Path, Path]) -> 
     )
     restore = revert_prs.join(opened, on="object_id")
     secs = (restore["restored"] - restore["detected"]).dt.total_seconds(fractional=True)
-    if reopened.height == 0:
-        assert summary["restore_median_s"] == pytest.approx(secs.median())
+    # ... and of a reopen: the reopen -> the work item's next merge after it
+    after = reopened.select("case_id", "reopened_at").join(merges, on="case_id")
+    nxt = (
+        after.filter(pl.col("deployed_at") > pl.col("reopened_at"))
+        .group_by("case_id", "reopened_at")
+        .agg(pl.col("deployed_at").min())
+    )
+    secs = pl.concat(
+        [secs, (nxt["deployed_at"] - nxt["reopened_at"]).dt.total_seconds(fractional=True)]
+    )
+    assert summary["restore_median_s"] == pytest.approx(secs.median())
     assert weekly["failed"].sum() == failed.height
 
 

@@ -164,8 +164,9 @@ def inputs_of(
     if isinstance(source, Inputs):
         return source
     if isinstance(source, Analysis):
-        cached = _CACHE.get(source)
-        if cached is not None and events_attrs is None and commit_links is None:
+        default = events_attrs is None and commit_links is None
+        cached = _CACHE.get(source) if default else None
+        if cached is not None:
             return cached
         design = source.design
         conformance = source.conformance
@@ -175,9 +176,8 @@ def inputs_of(
             commit_links = (
                 store_commit_links(source.store) if commit_links is None else commit_links
             )
-        log = source.log
-        built = _build(log, design, conformance, events_attrs, commit_links, staged)
-        if events_attrs is None or source.store is not None:
+        built = _build(source.log, design, conformance, events_attrs, commit_links, staged)
+        if default:
             _CACHE[source] = built
         return built
     if design is not None and conformance is None:
