@@ -390,3 +390,14 @@ def test_findings_keep_their_name_assumption_and_suggestion(tmp_path: Path) -> N
     assert back["subject_name"] == "qa → operations"
     assert back["assumption"] == "every handoff has an owner"
     assert "covers 3 handoffs" in back["suggestion"]
+
+
+def test_removing_a_run_is_never_answered_from_memory() -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_batch())
+    extra = _batch()
+    extra.events = extra.events.with_columns(pl.col("event_id") + "/2")
+    second = store.ingest(extra)
+    store.remove_run(second["run_id"])
+    assert store.log().height == 4
+    assert store.log().equals(_read_back(store))

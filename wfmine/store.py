@@ -554,6 +554,7 @@ class Store:
             "(SELECT actor_id FROM events WHERE actor_id IS NOT NULL)",
         }
         removed: dict[str, int] = {}
+        self.forget_written()  # the frames this session wrote may be the ones taken back
         with self.transaction() as con:
             for table, statement in steps.items():
                 before = _scalar(con, f"SELECT count(*) FROM {table}")
