@@ -39,6 +39,14 @@ from wfmine.errors import InputError
 from wfmine.findings import findings as find_all
 from wfmine.findings import metrics as architect_metrics
 from wfmine.findings import seams as seam_table
+from wfmine.findings._shape import findings_frame, sort_findings
+from wfmine.governance import (
+    Inputs,
+    build_inputs,
+    reviewer_findings,
+    store_attrs,
+    store_commit_links,
+)
 from wfmine.model import LOG_SCHEMA
 from wfmine.stages import CASE_ORDER, OUT_OF_SCOPE_SCHEMA, in_case_order
 from wfmine.store import Store
@@ -426,13 +434,48 @@ class Analysis:
 
     @cached_property
     def findings(self) -> pl.DataFrame:
-        """Every finding (:data:`wfmine.findings.FINDING_SCHEMA`), computed once."""
-        return find_all(
+        """Every finding (:data:`wfmine.findings.FINDING_SCHEMA`), computed once.
+
+        The detectors of :func:`wfmine.findings.findings`, plus a
+        ``reviewer_quality`` finding for each agent reviewer whose approvals are
+        followed by failure measurably more often than people's
+        (:func:`wfmine.governance.reviewer_findings`).
+        """
+        found = find_all(
             self.window_log,
             self.design,
             store=self.store,
             conformance=self.conformance,
             staged=self.staged,
+        )
+        if self.design is None:
+            return found
+        reviewers = findings_frame(reviewer_findings(self.governance, names=self.display_names))
+        if reviewers.height == 0:
+            return found
+        return sort_findings(pl.concat([found, reviewers.select(found.columns)]))
+
+    @cached_property
+    def display_names(self) -> dict[str, str]:
+        """Actor id -> the name a person reads (from the store's identities)."""
+        if self.store is None:
+            return {}
+        rows = self.store.sql(
+            "SELECT actor_id, display_name FROM actors WHERE display_name IS NOT NULL"
+        )
+        return {str(k): str(v) for k, v in rows.iter_rows()}
+
+    @cached_property
+    def governance(self) -> Inputs:
+        """What the agent-governance figures share (:mod:`wfmine.governance`), computed once."""
+        store = self.store
+        return build_inputs(
+            self.log,
+            self.design,
+            self.conformance,
+            store_attrs(store) if store is not None else None,
+            store_commit_links(store) if store is not None else None,
+            self.staged,
         )
 
     @cached_property

@@ -32,6 +32,7 @@ KIND_TITLES: Final = {
     "unowned_seam": ("unowned seam", "unowned seams"),
     "failure_pattern": ("failure pattern", "failure patterns"),
     "gate_violation": ("gate violation", "gate violations"),
+    "reviewer_quality": ("agent reviewer worse than people", "agent reviewers worse than people"),
 }
 _SEVERITY: Final = {"high": 0, "medium": 1, "low": 2}
 _SEVERITY_STYLE: Final = {"high": "bold red", "medium": "yellow", "low": "dim"}

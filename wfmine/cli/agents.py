@@ -61,7 +61,6 @@ def agents(
     from wfmine.governance import (
         cohort_table,
         delivery,
-        inputs_of,
         reviewer_audit,
         reviewer_comparison,
         reviewer_findings,
@@ -84,11 +83,8 @@ def agents(
                 "no design: give --design FILE, or run in a workspace that has design.yaml"
             )
         analysis = Analysis.of(store, chosen, window=span, case_notion=case_notion)
-        names_rows = store.sql(
-            "SELECT actor_id, display_name FROM actors WHERE display_name IS NOT NULL"
-        )
-        names = {str(k): str(v) for k, v in names_rows.iter_rows()}
-        inp = inputs_of(analysis)
+        names = analysis.display_names
+        inp = analysis.governance
         audit = reviewer_audit(inp, window_days=days)
         comparison = reviewer_comparison(inp, window_days=days)
         found = findings_frame(reviewer_findings(inp, window_days=days, names=names))

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     unowned_seam = "unowned_seam"
     failure_pattern = "failure_pattern"
     gate_violation = "gate_violation"
+    reviewer_quality = "reviewer_quality"
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ import polars as pl
 from wfmine.model import to_json
 
 __all__ = [
+    "ALL_FINDING_KINDS",
     "FINDING_KINDS",
     "FINDING_SCHEMA",
     "SEVERITY_RANK",
@@ -37,6 +38,9 @@ FINDING_KINDS: Final[tuple[str, ...]] = (
     "failure_pattern",
     "gate_violation",
 )
+#: every kind an analysis reports: the detectors' and the reviewer audit's
+#: (:func:`wfmine.governance.reviewer_findings`)
+ALL_FINDING_KINDS: Final[tuple[str, ...]] = (*FINDING_KINDS, "reviewer_quality")
 
 FINDING_SCHEMA: Final = pl.Schema(
     {

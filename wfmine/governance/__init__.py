@@ -20,7 +20,15 @@ Definitions, and where they differ from Apache DevLake's: docs/metrics.md.
 
 from __future__ import annotations
 
-from wfmine.governance._inputs import COHORTS, Inputs, inputs_of
+from wfmine.governance._inputs import (
+    COHORTS,
+    HasInputs,
+    Inputs,
+    build_inputs,
+    inputs_of,
+    store_attrs,
+    store_commit_links,
+)
 from wfmine.governance.cohorts import METRICS, cohort_table, metric_by
 from wfmine.governance.delivery import delivery, failure_decline
 from wfmine.governance.dora import deployments, dora_summary, dora_weekly, failures
@@ -42,8 +50,10 @@ __all__ = [
     "METRICS",
     "MIN_RATE_DIFF",
     "OUTCOMES",
+    "HasInputs",
     "Inputs",
     "approvals",
+    "build_inputs",
     "cohort_table",
     "delivery",
     "deployments",
@@ -57,5 +67,7 @@ __all__ = [
     "reviewer_audit",
     "reviewer_comparison",
     "reviewer_findings",
+    "store_attrs",
+    "store_commit_links",
     "wilson",
 ]

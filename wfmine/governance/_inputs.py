@@ -31,13 +31,11 @@ performed any of its events, ``automation`` when only automation did.
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import polars as pl
 
-from wfmine.analysis import Analysis
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design
 from wfmine.findings._events import staged_events
@@ -49,8 +47,12 @@ from wfmine.store import Store
 __all__ = [
     "COHORTS",
     "REVIEW_ACTIVITIES",
+    "HasInputs",
     "Inputs",
+    "build_inputs",
     "inputs_of",
+    "store_attrs",
+    "store_commit_links",
 ]
 
 #: the cohorts a PR or case can belong to, in the order tables list them
@@ -126,7 +128,30 @@ class Inputs:
     conformance: ConformanceResult | None
 
 
-_CACHE: weakref.WeakKeyDictionary[Analysis, Inputs] = weakref.WeakKeyDictionary()
+class HasInputs(Protocol):
+    """What the governance figures read from an analysis: its inputs, computed once.
+
+    :class:`wfmine.analysis.Analysis` is one (its ``governance`` attribute),
+    and the parts it builds them from.
+    """
+
+    @property
+    def governance(self) -> Inputs: ...
+
+    @property
+    def log(self) -> pl.DataFrame: ...
+
+    @property
+    def design(self) -> Design | None: ...
+
+    @property
+    def conformance(self) -> ConformanceResult | None: ...
+
+    @property
+    def staged(self) -> pl.DataFrame | None: ...
+
+    @property
+    def store(self) -> Store | None: ...
 
 
 def store_attrs(store: Store) -> pl.DataFrame:
@@ -146,7 +171,7 @@ def store_commit_links(store: Store) -> pl.DataFrame:
 
 
 def inputs_of(
-    source: Analysis | pl.DataFrame | Inputs,
+    source: HasInputs | pl.DataFrame | Inputs,
     design: Design | None = None,
     *,
     conformance: ConformanceResult | None = None,
@@ -154,40 +179,34 @@ def inputs_of(
     commit_links: pl.DataFrame | None = None,
     staged: pl.DataFrame | None = None,
 ) -> Inputs:
-    """The shared inputs of an :class:`~wfmine.analysis.Analysis` (cached) or of a flat log.
+    """The shared inputs of an analysis (computed once, by the analysis) or of a flat log.
 
     For a flat log give the ``design`` and, if computed, its ``conformance``
     result and ``staged`` events; ``events_attrs`` (``event_id, attrs`` and
     optionally ``account_id``) enables AI signatures and revert targets.
-    For an analysis with a store they come from the store unless given.
     """
     if isinstance(source, Inputs):
         return source
-    if isinstance(source, Analysis):
-        default = events_attrs is None and commit_links is None
-        cached = _CACHE.get(source) if default else None
-        if cached is not None:
-            return cached
-        design = source.design
-        conformance = source.conformance
-        staged = source.staged
-        if source.store is not None:
-            events_attrs = store_attrs(source.store) if events_attrs is None else events_attrs
-            commit_links = (
-                store_commit_links(source.store) if commit_links is None else commit_links
-            )
-        built = _build(source.log, design, conformance, events_attrs, commit_links, staged)
-        if default:
-            _CACHE[source] = built
-        return built
+    if not isinstance(source, pl.DataFrame):
+        if events_attrs is None and commit_links is None:
+            return source.governance
+        # other attributes or links than the store's: the analysis' parts, built anew
+        store = source.store
+        if store is not None:
+            events_attrs = store_attrs(store) if events_attrs is None else events_attrs
+            commit_links = store_commit_links(store) if commit_links is None else commit_links
+        return build_inputs(
+            source.log, source.design, source.conformance, events_attrs, commit_links,
+            source.staged,
+        )  # fmt: skip
     if design is not None and conformance is None:
         from wfmine.conformance import check
 
         conformance = check(source, design, staged=staged)
-    return _build(source, design, conformance, events_attrs, commit_links, staged)
+    return build_inputs(source, design, conformance, events_attrs, commit_links, staged)
 
 
-def _build(
+def build_inputs(
     log: pl.DataFrame,
     design: Design | None,
     conformance: ConformanceResult | None,

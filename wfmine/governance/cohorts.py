@@ -33,12 +33,11 @@ from typing import Final
 
 import polars as pl
 
-from wfmine.analysis import Analysis
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design
 from wfmine.errors import InputError
 from wfmine.findings.failures import visit_durations
-from wfmine.governance._inputs import Inputs, inputs_of
+from wfmine.governance._inputs import HasInputs, Inputs, inputs_of
 from wfmine.governance.reviewers import Z95, pr_outcomes, wilson
 from wfmine.stages import stage_visits
 
@@ -137,7 +136,7 @@ def _frame(inp: Inputs, metric: str, window_days: float) -> tuple[pl.DataFrame, 
 
 
 def metric_by(
-    source: Analysis | pl.DataFrame | Inputs,
+    source: HasInputs | pl.DataFrame | Inputs,
     metric: str,
     by: str | None = "performer_kind",
     *,
@@ -178,7 +177,7 @@ def metric_by(
 
 
 def cohort_table(
-    source: Analysis | pl.DataFrame | Inputs,
+    source: HasInputs | pl.DataFrame | Inputs,
     *,
     design: Design | None = None,
     conformance: ConformanceResult | None = None,

@@ -14,11 +14,12 @@ rate).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import polars as pl
 
-from wfmine.analysis import Analysis
 from wfmine.findings.trend import trend_test
-from wfmine.governance._inputs import inputs_of
+from wfmine.governance._inputs import HasInputs, inputs_of
 from wfmine.governance.dora import dora_summary, dora_weekly
 
 __all__ = ["delivery", "failure_decline"]
@@ -47,7 +48,14 @@ def failure_decline(failure_weekly: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def delivery(analysis: Analysis, *, window_days: float = 14) -> dict[str, pl.DataFrame]:
+class _Delivering(HasInputs, Protocol):
+    """An analysis: its governance inputs and its architect's metrics."""
+
+    @property
+    def metrics(self) -> dict[str, pl.DataFrame]: ...
+
+
+def delivery(analysis: _Delivering, *, window_days: float = 14) -> dict[str, pl.DataFrame]:
     """The delivery figures of an analysis by name (see the module docstring)."""
     inp = inputs_of(analysis)
     m = analysis.metrics

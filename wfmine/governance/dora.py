@@ -44,11 +44,10 @@ from typing import Any, Final
 
 import polars as pl
 
-from wfmine.analysis import Analysis
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design
 from wfmine.errors import InputError
-from wfmine.governance._inputs import DEPLOY_ACTIVITIES, Inputs, inputs_of, week
+from wfmine.governance._inputs import DEPLOY_ACTIVITIES, HasInputs, Inputs, inputs_of, week
 
 __all__ = ["DEFINITIONS", "deployments", "dora_summary", "dora_weekly", "failures"]
 
@@ -248,7 +247,7 @@ def _aggregate(
 
 
 def dora_weekly(
-    source: Analysis | pl.DataFrame | Inputs,
+    source: HasInputs | pl.DataFrame | Inputs,
     *,
     by: str | None = None,
     design: Design | None = None,
@@ -291,7 +290,7 @@ def dora_weekly(
 
 
 def dora_summary(
-    source: Analysis | pl.DataFrame | Inputs,
+    source: HasInputs | pl.DataFrame | Inputs,
     *,
     by: str | None = None,
     design: Design | None = None,

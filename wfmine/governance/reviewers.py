@@ -49,12 +49,11 @@ from typing import Any, Final
 import polars as pl
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
-from wfmine.analysis import Analysis
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design
 from wfmine.findings._events import stage_context
 from wfmine.findings._shape import Finding
-from wfmine.governance._inputs import Inputs, inputs_of
+from wfmine.governance._inputs import HasInputs, Inputs, inputs_of
 
 __all__ = [
     "ALPHA",
@@ -210,7 +209,7 @@ AUDIT_KEYS: Final = ("level", "reviewer", "kind", "sanctioned", "tier")
 
 
 def reviewer_audit(
-    source: Analysis | pl.DataFrame | Inputs,
+    source: HasInputs | pl.DataFrame | Inputs,
     design: Design | None = None,
     *,
     conformance: ConformanceResult | None = None,
@@ -338,7 +337,7 @@ _COMPARISON_SCHEMA: Final = pl.Schema(
 
 
 def reviewer_comparison(
-    source: Analysis | pl.DataFrame | Inputs,
+    source: HasInputs | pl.DataFrame | Inputs,
     design: Design | None = None,
     *,
     conformance: ConformanceResult | None = None,
@@ -412,7 +411,7 @@ def reviewer_comparison(
 
 
 def reviewer_findings(
-    source: Analysis | pl.DataFrame | Inputs,
+    source: HasInputs | pl.DataFrame | Inputs,
     design: Design | None = None,
     *,
     conformance: ConformanceResult | None = None,
