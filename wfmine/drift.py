@@ -50,11 +50,9 @@ from typing import Any, Final
 
 import numpy as np
 import polars as pl
-import yaml
 
 from wfmine.conformance import ConformanceResult, check
-from wfmine.design import Design, load_design_text
-from wfmine.errors import DesignError
+from wfmine.design import Design, load_design
 from wfmine.findings import failure_occurrences
 from wfmine.findings.seams import handoffs
 from wfmine.stages import stage_events, stage_visits
@@ -531,46 +529,14 @@ def change_points(
 def load_design_with_changes(path: str | Path) -> tuple[Design, pl.DataFrame]:
     """The design of ``path`` and its ``changes:`` list (``date, description, source``).
 
-    The design model does not know ``changes`` yet, so it is read from the
-    raw YAML and left out before validation.
+    Both come from the one reading of the design file (:func:`wfmine.design.load_design`).
     """
-    p = Path(path)
-    text = p.read_text(encoding="utf-8")
-    changes = pl.DataFrame(schema={"date": pl.Date, "description": pl.String, "source": pl.String})
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raw = None
-    if isinstance(raw, dict) and "changes" in raw:
-        items = raw.pop("changes") or []
-        rows = []
-        for i, item in enumerate(items if isinstance(items, list) else []):
-            if not isinstance(item, dict) or "date" not in item:
-                raise DesignError(f"{p.name}: changes[{i}] needs a date (YYYY-MM-DD)")
-            when = item["date"]
-            if isinstance(when, str):
-                try:
-                    when = dt.date.fromisoformat(when[:10])
-                except ValueError:
-                    raise DesignError(
-                        f"{p.name}: changes[{i}].date {item['date']!r} is not a date (YYYY-MM-DD)"
-                    ) from None
-            if isinstance(when, dt.datetime):
-                when = when.date()
-            if not isinstance(when, dt.date):
-                raise DesignError(f"{p.name}: changes[{i}].date is not a date (YYYY-MM-DD)")
-            rows.append(
-                {
-                    "date": when,
-                    "description": str(item.get("description") or ""),
-                    "source": "changes",
-                }
-            )
-        if rows:
-            changes = pl.DataFrame(rows, schema=changes.schema)
-        design = load_design_text(yaml.safe_dump(raw, sort_keys=False), name=p.name)
-    else:
-        design = load_design_text(text, name=p.name)
+    design = load_design(path)
+    schema = {"date": pl.Date, "description": pl.String, "source": pl.String}
+    rows = [
+        {"date": c.date, "description": c.description, "source": "changes"} for c in design.changes
+    ]
+    changes = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     return design, changes
 
 

@@ -179,6 +179,13 @@ def _transition(value: object) -> object:
 Transition = Annotated[tuple[str, str], BeforeValidator(_transition)]
 
 
+class Change(_Model):
+    """A dated change of the design (``changes:``), for judging whether it took effect."""
+
+    date: dt.date
+    description: str = Field(min_length=1)
+
+
 class Design(_Model):
     """A designed workflow (see ``docs/design.md``).
 
@@ -204,6 +211,8 @@ class Design(_Model):
     seams: list[Seam] = Field(default_factory=list)
     agents: list[AgentSpec] = Field(default_factory=list)
     allow: list[AllowRule] = Field(default_factory=list)
+    #: when the design changed and how (``wfmine drift`` compares before and after)
+    changes: list[Change] = Field(default_factory=list)
 
     # -- derived views -------------------------------------------------------------
 

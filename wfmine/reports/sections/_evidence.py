@@ -28,6 +28,7 @@ KIND_TITLES: Final = {
     "unowned_seam": ("Unowned handoffs", "handoffs between teams that nobody owns in the design"),
     "shadow_agent": ("Shadow agents", "automation or AI at work that the design does not sanction"),
     "failure_pattern": ("Recurring failures", "breakages that keep coming back"),
+    "reviewer_quality": ("Agent reviewers", "review agents whose approvals are followed by reverts or reopens more often than people's"),
 }  # fmt: skip
 
 _WORDS: Final = {
