@@ -85,6 +85,8 @@ Is it getting better
     Handoffs through an owned seam
   Recurring failures
   Agent readiness
+  Agents and delivery
+  Has the practice changed
 Every finding
   Shadow agents
   Gate violations

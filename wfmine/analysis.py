@@ -33,20 +33,17 @@ from typing import Any, Final
 import polars as pl
 
 from wfmine import conformance, discovery, stages
+from wfmine import drift as drift_layer
+from wfmine import governance as gov
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design, load_design, unmatched_patterns
+from wfmine.drift import DriftReport
 from wfmine.errors import InputError
 from wfmine.findings import findings as find_all
 from wfmine.findings import metrics as architect_metrics
 from wfmine.findings import seams as seam_table
 from wfmine.findings._shape import findings_frame, sort_findings
-from wfmine.governance import (
-    Inputs,
-    build_inputs,
-    reviewer_findings,
-    store_attrs,
-    store_commit_links,
-)
+from wfmine.governance import Inputs
 from wfmine.model import LOG_SCHEMA
 from wfmine.stages import CASE_ORDER, OUT_OF_SCOPE_SCHEMA, in_case_order
 from wfmine.store import Store
@@ -450,7 +447,7 @@ class Analysis:
         )
         if self.design is None:
             return found
-        reviewers = findings_frame(reviewer_findings(self.governance, names=self.display_names))
+        reviewers = findings_frame(gov.reviewer_findings(self.governance, names=self.display_names))
         if reviewers.height == 0:
             return found
         return sort_findings(pl.concat([found, reviewers.select(found.columns)]))
@@ -469,12 +466,12 @@ class Analysis:
     def governance(self) -> Inputs:
         """What the agent-governance figures share (:mod:`wfmine.governance`), computed once."""
         store = self.store
-        return build_inputs(
+        return gov.build_inputs(
             self.log,
             self.design,
             self.conformance,
-            store_attrs(store) if store is not None else None,
-            store_commit_links(store) if store is not None else None,
+            gov.store_attrs(store) if store is not None else None,
+            gov.store_commit_links(store) if store is not None else None,
             self.staged,
         )
 
@@ -492,6 +489,43 @@ class Analysis:
             return seam_table(self.log)
         ids = self.log.select("case_id").unique()
         return seam_table(self.staged.join(ids, on="case_id", how="semi"), self.design)
+
+    @cached_property
+    def reviewer_audit(self) -> pl.DataFrame | None:
+        """What happened to the work each reviewer approved (:func:`wfmine.governance.reviewer_audit`)."""
+        return gov.reviewer_audit(self.governance) if self.design is not None else None
+
+    @cached_property
+    def reviewer_comparison(self) -> pl.DataFrame | None:
+        """Each agent reviewer against people on comparable work (same tier and stage)."""
+        return gov.reviewer_comparison(self.governance) if self.design is not None else None
+
+    @cached_property
+    def cohorts(self) -> pl.DataFrame:
+        """Every metric split by who did the work (:func:`wfmine.governance.cohort_table`)."""
+        return gov.cohort_table(self.governance)
+
+    @cached_property
+    def delivery(self) -> dict[str, pl.DataFrame]:
+        """DORA metrics weekly and by cohort, and the architect's measures beside them."""
+        return gov.delivery(self)
+
+    @cached_property
+    def drift(self) -> DriftReport | None:
+        """When the practice changed, and whether the design's changes took effect."""
+        if self.design is None:
+            return None
+        changes = (
+            drift_layer.design_changes(self.design_path) if self.design_path is not None else None
+        )
+        return drift_layer.drift(
+            self.window_log,
+            self.design,
+            changes=changes,
+            accounts=self.accounts,
+            result=self.conformance,
+            staged=self.staged,
+        )
 
     # -- discovery of the cases in scope --------------------------------------------------
 

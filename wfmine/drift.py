@@ -189,10 +189,15 @@ def weekly_series(
     *,
     accounts: pl.DataFrame | None = None,
     result: ConformanceResult | None = None,
+    staged: pl.DataFrame | None = None,
 ) -> tuple[list[_Series], list[dt.date]]:
-    """The weekly series the change-point test reads (see the module docstring)."""
+    """The weekly series the change-point test reads (see the module docstring).
+
+    ``staged``: :func:`wfmine.stages.stage_events` of ``log`` when the caller has it.
+    """
     res = result if result is not None else check(log, design, accounts=accounts)
-    staged = stage_events(log, design, accounts=accounts)
+    if staged is None:
+        staged = stage_events(log, design, accounts=accounts)
     staged = staged.join(res.cases.select("case_id"), on="case_id", how="semi")
     if staged.height == 0:
         return [], []
@@ -460,6 +465,7 @@ def change_points(
     min_effect: float = 0.4,
     seed: int = 0,
     result: ConformanceResult | None = None,
+    staged: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int, int]:
     """Change points of the practised workflow (:data:`CHANGE_SCHEMA`), series tested, weeks.
 
@@ -469,7 +475,7 @@ def change_points(
     wandering of a busy series (one reviewer away for a month) is
     significant without being a change of practice.
     """
-    series, weeks = weekly_series(log, design, accounts=accounts, result=result)
+    series, weeks = weekly_series(log, design, accounts=accounts, result=result, staged=staged)
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     family = max(1, len(series))
@@ -610,6 +616,7 @@ def change_effects(
     alpha: float = 0.05,
     accounts: pl.DataFrame | None = None,
     result: ConformanceResult | None = None,
+    staged: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per design change, before vs after (``weeks`` each side): did it take effect?
 
@@ -629,9 +636,9 @@ def change_effects(
     if changes.height == 0:
         return pl.DataFrame(schema=EFFECT_SCHEMA), pl.DataFrame(schema=verdict_schema)
     res = result if result is not None else check(log, design, accounts=accounts)
-    staged = stage_events(log, design, accounts=accounts).join(
-        res.cases.select("case_id"), on="case_id", how="semi"
-    )
+    if staged is None:
+        staged = stage_events(log, design, accounts=accounts)
+    staged = staged.join(res.cases.select("case_id"), on="case_id", how="semi")
     cases = res.cases.select("case_id", "end", "fitness")
     visits = res.visits.with_columns(
         (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur")
@@ -764,13 +771,17 @@ def drift(
     weeks: int = 8,
     seed: int = 0,
     result: ConformanceResult | None = None,
+    staged: pl.DataFrame | None = None,
 ) -> DriftReport:
     """Change points of the practice and, per design change, whether it took effect.
 
-    ``result``: the conformance of ``log`` under ``design`` when already
-    computed (``Analysis.conformance``), so it is not computed again.
+    ``result`` and ``staged``: the conformance and the stage events of ``log``
+    under ``design`` when already computed (``Analysis.conformance``,
+    ``Analysis.staged``), so they are not computed again.
     """
     result = result if result is not None else check(log, design, accounts=accounts)
+    if staged is None:
+        staged = stage_events(log, design, accounts=accounts)
     points, tested, n_weeks = change_points(
         log,
         design,
@@ -779,6 +790,7 @@ def drift(
         permutations=permutations,
         seed=seed,
         result=result,
+        staged=staged,
     )
     known = (
         changes
@@ -788,6 +800,7 @@ def drift(
         else pl.DataFrame(schema={"date": pl.Date, "description": pl.String, "source": pl.String})
     )
     effects, verdicts = change_effects(
-        log, design, known, weeks=weeks, alpha=alpha, accounts=accounts, result=result
-    )
+        log, design, known, weeks=weeks, alpha=alpha, accounts=accounts, result=result,
+        staged=staged,
+    )  # fmt: skip
     return DriftReport(points, tested, n_weeks, known, effects, verdicts)

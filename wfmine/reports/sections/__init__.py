@@ -19,7 +19,7 @@ from typing import Final
 from markupsafe import Markup
 
 from wfmine.reports._render import render
-from wfmine.reports.sections import act, better, cases, detail, flow
+from wfmine.reports.sections import act, better, cases, detail, flow, governance
 from wfmine.reports.sections._context import Context, Unavailable
 
 __all__ = [
@@ -42,6 +42,8 @@ SECTIONS: Final[dict[str, tuple[str, Callable[[Context], Markup]]]] = {
     "metrics": ("Metrics over time", better.section_metrics),
     "failure_patterns": ("Recurring failures", better.section_failure_patterns),
     "agent_readiness": ("Agent readiness", better.section_agent_readiness),
+    "agents": ("Agents and delivery", governance.section_agents),
+    "drift": ("Has the practice changed", governance.section_drift),
     "shadow_agents": ("Shadow agents", detail.section_shadow_agents),
     "gate_violations": ("Gate violations", detail.section_gate_violations),
     "cases": ("Case trails", cases.section_cases),
@@ -54,7 +56,7 @@ GROUPS: Final = (
     ("flow", "How work flows", "Where work goes, how long it waits and where it changes hands.",
      ("process_map", "variants", "stage_times", "seams")),
     ("better", "Is it getting better", "The operating model week by week.",
-     ("metrics", "failure_patterns", "agent_readiness")),
+     ("metrics", "failure_patterns", "agent_readiness", "agents", "drift")),
     ("detail", "Every finding", "The evidence behind each finding.",
      ("shadow_agents", "gate_violations")),
     ("appendix", "Appendix", "", ("cases",)),
