@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 __all__ = [
     "ALPHA",
@@ -55,6 +54,8 @@ def trend_test(
     Returns ``test``, ``trend`` (one of :data:`TREND_LABELS`), ``n``, and
     when tested ``tau``, ``p`` (two-sided) and ``sen_slope`` (per week).
     """
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # 0.5 s: on use
+
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     n = int(x.size)
     out: dict[str, Any] = {"test": "mann-kendall (kendall tau vs time)", "n": n}
@@ -104,6 +105,8 @@ def case_trend_test(
     rate within ``STABLE_RATIO`` of the earlier half's, 95 % interval),
     else ``"too little data"``.
     """
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # 0.5 s: on use
+
     t = np.asarray(starts, dtype=float)
     f = np.asarray(flags, dtype=float)
     hits = int(f.sum())

@@ -47,7 +47,6 @@ import math
 from typing import Any, Final
 
 import polars as pl
-from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design
@@ -289,6 +288,8 @@ def _cmh(tables: list[tuple[int, int, int, int]]) -> dict[str, float | None]:
     Each table is ``(a, n1, c, n0)``: failures and size of the agent group,
     failures and size of the human group.
     """
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # 0.5 s: on use
+
     s_a = s_e = s_v = or_num = or_den = rd_num = rd_den = 0.0
     for a, n1, c, n0 in tables:
         n = n1 + n0
@@ -352,6 +353,8 @@ def reviewer_comparison(
     Cochran–Mantel–Haenszel, ``rate_diff`` the MH-weighted difference,
     ``worse`` whether the agent is measurably worse).
     """
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # 0.5 s: on use
+
     if outcome not in OUTCOMES:
         from wfmine.errors import InputError
 
