@@ -123,3 +123,27 @@ def test_the_scope_of_a_design_comes_from_the_check(store: wfmine.Store, design_
 def test_a_frame_without_the_needed_columns_is_refused() -> None:
     with pytest.raises(wfmine.InputError, match="lacks the columns"):
         Analysis(pl.DataFrame({"case_id": ["a"]}))
+
+
+def test_a_rerun_with_no_new_input_reads_nothing_and_gives_the_same_answer(
+    workspace: Path,
+) -> None:
+    first = CliRunner().invoke(app, ["discover", "--json", "--no-report"])
+    assert first.exit_code == 0, first.output
+    from wfmine.workspace import reader
+
+    with counting(load=reader("jira").load) as loads:
+        second = CliRunner().invoke(app, ["discover", "--json", "--no-report"])
+    assert second.exit_code == 0, second.output
+    a, b = json.loads(first.stdout), json.loads(second.stdout)
+    assert all(item.get("unchanged") for item in b["inputs"]["loaded"])
+    assert loads["load"] == 0
+    for key in ("log", "dfg", "variants", "findings", "check", "scope"):
+        assert a[key] == b[key], key
+    # a changed input is read again
+    page = next((workspace / "sample_logs" / "acme" / "jira").glob("*.json"))
+    page.write_text(page.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    third = CliRunner().invoke(app, ["discover", "--json", "--no-report"])
+    loaded = json.loads(third.stdout)["inputs"]["loaded"]
+    kinds = {i["kind"]: i.get("unchanged", False) for i in loaded}
+    assert kinds["jira"] is False and kinds["github"] is True

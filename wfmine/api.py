@@ -155,7 +155,34 @@ def ingest_path(
     if confirm is not None:
         confirm(Plan.of(inputs))
     touched: set[str] = set()
-    for item, summary, batch in ingest_inputs(store, inputs, progress=progress):
+    held: list[Detected] = []
+    if is_workspace:
+        # a workspace rerun re-reads nothing it already holds: an input whose files (paths,
+        # sizes, modification times), reader and options are those of a committed run adds
+        # nothing, so it is not read (Store.input_key: a stat per file)
+        fresh: list[Detected] = []
+        keys: dict[Path, str] = {}
+        for item in inputs:
+            key = store.input_key(item.path, kind=item.kind, options=item.options)
+            if store.held_input(key) is not None:
+                held.append(item)
+            else:
+                fresh.append(item)
+                keys[item.path] = key
+        for item in held:
+            result.loaded.append(
+                {
+                    "kind": item.kind, "path": str(item.path), "run_id": None,
+                    "events_read": 0, "events_added": 0, "quarantined": 0,
+                    "warnings": [], "unchanged": True,
+                }
+            )  # fmt: skip
+        inputs_to_read, input_keys = fresh, keys
+    else:
+        inputs_to_read, input_keys = inputs, {}
+    for item, summary, batch in ingest_inputs(
+        store, inputs_to_read, progress=progress, input_keys=input_keys
+    ):
         result.loaded.append(
             {
                 "kind": item.kind,
@@ -174,7 +201,11 @@ def ingest_path(
     if roster is not None or any(not i.standard for i in inputs):
         from wfmine.identity import apply_identities
 
-        apply_identities(store, roster)
+        roster_key = store.input_key(roster, kind="roster") if roster is not None else "none"
+        unchanged = is_workspace and not inputs_to_read and store.meta("roster_key") == roster_key
+        if not unchanged:  # identities follow the accounts and the roster: both as before
+            apply_identities(store, roster)
+            store.set_meta("roster_key", roster_key)
         result.roster = roster
     result.object_ids = None if is_workspace else sorted(touched)
     if result.object_ids is not None:

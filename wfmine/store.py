@@ -517,6 +517,17 @@ class Store:
             }
         return None
 
+    def meta(self, key: str) -> str | None:
+        """A value the store keeps about itself (``schema_meta``), e.g. the roster it resolved with."""
+        rows = self._con.execute("SELECT value FROM schema_meta WHERE key = ?", [key]).fetchall()
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key`` in ``schema_meta`` (``version`` is the schema's own)."""
+        if key == "version":
+            raise StoreError(f"{self.path}: the schema version is not set by hand")
+        self._con.execute("INSERT OR REPLACE INTO schema_meta VALUES (?, ?)", [key, value])
+
     def runs(self) -> pl.DataFrame:
         """The ingest runs, newest last."""
         return self.sql("SELECT * FROM ingest_runs ORDER BY run_id")

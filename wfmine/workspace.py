@@ -208,8 +208,13 @@ def ingest_inputs(
     inputs: list[Detected],
     *,
     progress: Callable[[Detected], None] | None = None,
+    input_keys: Mapping[Path, str] | None = None,
 ) -> list[tuple[Detected, dict[str, Any], Batch]]:
-    """Load and ingest each input (one transaction each); returns (input, summary, batch)."""
+    """Load and ingest each input (one transaction each); returns (input, summary, batch).
+
+    ``input_keys`` (:meth:`Store.input_key` by input path) are recorded with
+    each run, so a later run can tell an unchanged input and skip it.
+    """
     results: list[tuple[Detected, dict[str, Any], Batch]] = []
     for item in inputs:
         if progress is not None:
@@ -218,7 +223,8 @@ def ingest_inputs(
             batch = reader(item.kind).load(item.path, item.options)
         except OSError as exc:
             raise FormatError(item.path, exc.strerror or str(exc)) from None
-        summary = store.ingest(batch, origin=str(item.path))
+        key = (input_keys or {}).get(item.path)
+        summary = store.ingest(batch, origin=str(item.path), input_key=key)
         results.append((item, summary, batch))
     return results
 

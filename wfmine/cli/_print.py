@@ -52,6 +52,12 @@ def _plural(n: int, kind: str) -> str:
 def print_inputs(out: Any, inputs: Mapping[str, Any]) -> None:
     """One line per input read (new events, quarantined records, warnings) and per skip."""
     for item in inputs["loaded"]:
+        if item.get("unchanged"):
+            out.print(
+                f"[green]✓[/green] {_esc(item['kind'])}: {_esc(item['path'])} "
+                "(unchanged since it was read: not read again)"
+            )
+            continue
         q = f", {item['quarantined']} quarantined" if item["quarantined"] else ""
         out.print(
             f"[green]✓[/green] {_esc(item['kind'])}: {_esc(item['path'])} "
