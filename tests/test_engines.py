@@ -55,6 +55,9 @@ except ImportError:
 import wfmine.spark as ws
 from wfmine.spark.conformance import failure_counts_polars
 
+# PySpark 4 warns that it has not been certified with pandas 3 (its Arrow UDFs work)
+pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
+
 REAL_LOGS = ("running-example.xes", "04_reviewing.xes.gz", "03_repairExample.xes.gz")
 TOL: dict[str, Any] = {"check_exact": False, "rel_tol": 1e-12, "abs_tol": 1e-9}
 
@@ -319,3 +322,21 @@ def test_discover_engine_spark_json(lake: dict[str, Any], spark: Any) -> None:
     assert [v["activities"] for v in payload["variants"]] == [
         v["activities"] for v in embedded["variants"]
     ]
+
+
+def test_cli_discover_engine_spark(lake: dict[str, Any], spark: Any) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from wfmine.cli import app
+
+    log, folder = lake["sample"] if "sample" in lake else next(iter(lake.values()))
+    result = CliRunner().invoke(app, ["discover", "--engine", "spark", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {"log", "start_activities", "end_activities", "dfg", "variants"} <= set(payload)
+    assert payload["log"] == discovery.log_summary(log)
+    bad = CliRunner().invoke(app, ["discover", "--engine", "flink", str(folder)])
+    assert bad.exit_code == 2
+    assert "embedded, spark" in bad.stderr
