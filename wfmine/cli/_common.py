@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
@@ -17,6 +17,18 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 DB_HELP = "Store file (default: .wfmine/store.duckdb of the workspace around the current folder)."
+WINDOW_HELP = 'The period to analyse: "90d", "12w", "48h" or "all".'
+CASE_NOTION_HELP = "What a case is: work_item (default), object, or an object type of the store."
+
+# the options every command spells the same way
+DbOption = Annotated[Path | None, typer.Option("--db", help=DB_HELP)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+WindowOption = Annotated[str, typer.Option(help=WINDOW_HELP)]
+CaseNotionOption = Annotated[str, typer.Option(help=CASE_NOTION_HELP)]
+DesignOption = Annotated[
+    Path | None,
+    typer.Option("--design", help="Design file (YAML); default: the workspace's design."),
+]
 
 
 def console() -> Any:
@@ -68,8 +80,6 @@ def emit_json(value: Any) -> None:
     """Print ``value`` as JSON (stable key order for keys we control)."""
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
-
-CASE_NOTION_HELP = "What a case is: work_item (default), object, or an object type of the store."
 
 #: case notions every store knows (object types come on top)
 CASE_NOTIONS = ("work_item", "object")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from wfmine.cli._common import (
-    CASE_NOTION_HELP,
-    DB_HELP,
+    CaseNotionOption,
+    DbOption,
+    DesignOption,
+    JsonOption,
+    WindowOption,
     console,
     design_for,
     emit_json,
@@ -36,20 +38,15 @@ def _pct(value: Any) -> str:
 
 @guarded
 def agents(
-    design: Annotated[
-        Path | None,
-        typer.Option("--design", help="Design file (YAML); default: the workspace's design."),
-    ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    window: Annotated[
-        str, typer.Option(help='The period to analyse: "90d", "12w", "48h" or "all".')
-    ] = "all",
+    design: DesignOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    window: WindowOption = "all",
     days: Annotated[
         float,
         typer.Option(help="Days after a merge in which a revert, reopen or fix counts against it."),
     ] = 14,
-    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
+    case_notion: CaseNotionOption = "work_item",
 ) -> None:
     """What happened to the work each reviewer approved, every metric by cohort, DORA weekly."""
     import polars as pl

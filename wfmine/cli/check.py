@@ -8,8 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from wfmine.cli._common import (
-    CASE_NOTION_HELP,
-    DB_HELP,
+    CaseNotionOption,
+    DbOption,
+    DesignOption,
+    JsonOption,
+    WindowOption,
     console,
     design_for,
     emit_json,
@@ -25,19 +28,14 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def check(
-    design: Annotated[
-        Path | None,
-        typer.Option("--design", help="Design file (YAML); default: the workspace's design."),
-    ] = None,
+    design: DesignOption = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="A process model (PNML or BPMN) instead.")
     ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    window: Annotated[
-        str, typer.Option(help='The period to analyse: "90d", "12w", "48h" or "all".')
-    ] = "all",
-    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    window: WindowOption = "all",
+    case_notion: CaseNotionOption = "work_item",
     top: Annotated[int, typer.Option(help="Rows in each table.")] = 10,
     alignments: Annotated[
         bool,

@@ -8,8 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from wfmine.cli._common import (
-    CASE_NOTION_HELP,
-    DB_HELP,
+    CaseNotionOption,
+    DbOption,
+    DesignOption,
+    JsonOption,
+    WindowOption,
     console,
     design_for,
     emit_json,
@@ -44,16 +47,16 @@ def _open_store(db: Path | None) -> tuple[Any, Path]:
 @app.command("infer")
 @guarded
 def infer(
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    db: DbOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the draft design here (else print it).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     min_share: Annotated[
         float,
         typer.Option(help="Keep a transition practised by at least this share of work items."),
     ] = 0.02,
-    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
+    case_notion: CaseNotionOption = "work_item",
     name: Annotated[str, typer.Option(help="The draft's name.")] = "Inferred design",
 ) -> None:
     """Draft a design file from the observed log, a comment on every line saying what it rests on."""
@@ -100,19 +103,14 @@ def infer(
 @app.command("suggest")
 @guarded
 def suggest(
-    design: Annotated[
-        Path | None,
-        typer.Option("--design", help="Design file (YAML); default: the workspace's design."),
-    ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    design: DesignOption = None,
+    db: DbOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the patched design here.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    window: Annotated[
-        str, typer.Option(help='The period to analyse: "90d", "12w", "48h" or "all".')
-    ] = "all",
-    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
+    as_json: JsonOption = False,
+    window: WindowOption = "all",
+    case_notion: CaseNotionOption = "work_item",
 ) -> None:
     """Print the findings' suggested design edits as one reviewable patch (unified diff)."""
     from wfmine.analysis import Analysis

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from wfmine.cli._common import (
-    CASE_NOTION_HELP,
-    DB_HELP,
+    CaseNotionOption,
+    DbOption,
+    DesignOption,
+    JsonOption,
     console,
     design_for,
     emit_json,
@@ -25,12 +27,9 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def drift(
-    design: Annotated[
-        Path | None,
-        typer.Option("--design", help="Design file (YAML); default: the workspace's design."),
-    ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    design: DesignOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
     alpha: Annotated[
         float, typer.Option(help="Report a change when its corrected p-value is below this.")
     ] = 0.05,
@@ -38,7 +37,7 @@ def drift(
     weeks: Annotated[
         int, typer.Option(help="Weeks before and after each design change to compare.")
     ] = 8,
-    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
+    case_notion: CaseNotionOption = "work_item",
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the JSON payload to this file.")
     ] = None,

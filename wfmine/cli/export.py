@@ -19,8 +19,9 @@ from typing import Annotated, Any
 import typer
 
 from wfmine.cli._common import (
-    CASE_NOTION_HELP,
-    DB_HELP,
+    CaseNotionOption,
+    DbOption,
+    JsonOption,
     console,
     emit_json,
     guarded,
@@ -57,9 +58,9 @@ def export(
             "--parquet", help="Write the Parquet lake (partitioned by source and month) here."
         ),
     ] = None,
-    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    case_notion: CaseNotionOption = "work_item",
+    db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Export the store: XES or OCEL 2.0 JSON that pm4py reads back as ingested, or Parquet."""
     from wfmine.errors import InputError

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from wfmine.cli._common import (
-    CASE_NOTION_HELP,
-    DB_HELP,
+    CaseNotionOption,
+    DbOption,
+    DesignOption,
+    WindowOption,
     console,
     design_for,
     emit_json,
@@ -36,17 +37,12 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def findings(
-    design: Annotated[
-        Path | None,
-        typer.Option("--design", help="Design file (YAML); default: the workspace's design."),
-    ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    design: DesignOption = None,
+    db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of findings.")] = False,
     kind: Annotated[Kind | None, typer.Option(help="Only this kind of finding.")] = None,
-    window: Annotated[
-        str, typer.Option(help='The period to analyse: "90d", "12w", "48h" or "all".')
-    ] = "all",
-    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
+    window: WindowOption = "all",
+    case_notion: CaseNotionOption = "work_item",
 ) -> None:
     """Compute, store and print findings (exit 0: findings are results, not errors)."""
     import polars as pl

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from wfmine.cli._common import (
-    DB_HELP,
     YES_HELP,
+    DbOption,
+    JsonOption,
     confirm_large,
     console,
     emit_json,
@@ -30,7 +31,7 @@ def ingest(
         typer.Argument(help="jira, github, slack, email, xes, ocel, csv, parquet; omit to detect."),
     ] = None,
     path: Annotated[Path | None, typer.Argument(help="Export file or folder.")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    db: DbOption = None,
     url: Annotated[
         str | None, typer.Option(help="Live API base URL (Jira site or GitHub API).")
     ] = None,
@@ -45,7 +46,7 @@ def ingest(
     email_env: Annotated[
         str, typer.Option(help="Jira: environment variable holding the account email.")
     ] = "JIRA_EMAIL",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     classifier: Annotated[
         str | None,
         typer.Option(

@@ -18,7 +18,11 @@ from typing import Annotated
 
 import typer
 
-from wfmine.cli._common import DB_HELP, console, guarded
+from wfmine.cli._common import (
+    DbOption,
+    console,
+    guarded,
+)
 
 _TEMPLATE = """# A connector: where one source's exports (or its live API) are.
 # Copy this file to <name>.toml, uncomment, and set the path or url.
@@ -67,7 +71,7 @@ def init(
             "--from", help="Exports to read (a folder or file); default: the folder's own."
         ),
     ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    db: DbOption = None,
 ) -> None:
     """Create a workspace: connectors for the exports found, a drafted design, a report."""
     from wfmine.errors import InputError

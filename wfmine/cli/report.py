@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from wfmine.cli._common import (
-    CASE_NOTION_HELP,
-    DB_HELP,
+    CaseNotionOption,
+    DbOption,
     console,
     design_for,
     err_console,
@@ -36,8 +36,8 @@ def report(
     window: Annotated[
         str, typer.Option(help='Without a definition: "90d", "12w", "48h" or "all".')
     ] = "all",
-    case_notion: Annotated[str, typer.Option(help=CASE_NOTION_HELP)] = "work_item",
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
+    case_notion: CaseNotionOption = "work_item",
+    db: DbOption = None,
 ) -> None:
     """Render a report definition (or the whole store with --design) to HTML.
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wfmine.cli._common import DB_HELP, console, emit_json, guarded, resolve_db
+from wfmine.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    guarded,
+    resolve_db,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -21,8 +27,8 @@ def runs(
         int | None,
         typer.Option("--remove", help="Take back what this run added (one transaction)."),
     ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help=DB_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the ingest runs (what each read and added), or remove one with --remove RUN."""
     from rich.markup import escape
