@@ -301,7 +301,7 @@ def test_failure_counts_equal(
     events = stage_events(lake[log_name][0], design)
     in_scope, _ = case_scope(events)
     events = events.join(in_scope, on="case_id", how="semi", maintain_order="left")
-    expected = failure_counts_polars(failure_occurrences(events, design))
+    expected = failure_counts_polars(failure_occurrences(events, design), design)
     got = ws.failure_counts(frames[log_name], design, staged=staged[log_name])
     assert_frame_equal(got, expected)
 

@@ -21,9 +21,11 @@ no stage (always out of scope, removed from every output).
 What does not partition by case is left to the single-machine step over the
 aggregates: the summary's headline figures (from the per-case rows returned
 here), and the two failure types whose thresholds are statistics over all
-cases — ``stall`` (a stage's limit is a Tukey fence over every visit of the
-stage) and ``abandoned`` (idle until the log's end, judged against the usual
-last activities). :func:`failure_counts` reports the five case-local types.
+cases — ``stall`` where the design gives a stage no expected time (its
+limit is then a Tukey fence over every visit of the stage) and ``abandoned``
+(idle until the log's end, judged against the usual last activities).
+:func:`failure_counts` reports the five case-local types, and ``stall`` when
+every stage has an expected time.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CASE_LOCAL_FAILURES",
     "CHECK_CASE_SCHEMA",
+    "case_local_failures",
     "check",
     "failure_counts",
     "failure_occurrences_spark",
@@ -53,6 +56,20 @@ __all__ = [
 
 #: failure types whose every occurrence is decided within its case
 CASE_LOCAL_FAILURES: Final = ("rework_loop", "reopen", "revert", "ci_fix", "ping_pong")
+
+
+def case_local_failures(design: Design) -> tuple[str, ...]:
+    """The failure types :func:`failure_counts` reports for ``design``.
+
+    ``stall`` joins :data:`CASE_LOCAL_FAILURES` when the design gives every
+    stage an ``expected`` time: the stall limit is then the design's, not a
+    statistic over all visits, and every stall is decided within its case.
+    """
+    if all(stage.expected is not None for stage in design.stages):
+        return (*CASE_LOCAL_FAILURES, "stall")
+    return CASE_LOCAL_FAILURES
+
+
 _PLACEHOLDER: Final = "\x00wfmine:placeholder"
 _BUCKETS_PER_PARTITION: Final = 2
 
@@ -191,7 +208,7 @@ def failure_occurrences_spark(
     accounts: pl.DataFrame | None = None,
     staged: DataFrame | None = None,
 ) -> DataFrame:
-    """The case-local failure occurrences (:data:`CASE_LOCAL_FAILURES`) as a Spark DataFrame.
+    """The case-local failure occurrences (:func:`case_local_failures`) as a Spark DataFrame.
 
     Each bucket runs the embedded :func:`failure_occurrences` on the stage
     events of its cases in scope (as the findings judge them).
@@ -204,13 +221,14 @@ def failure_occurrences_spark(
     )
     work_items = flags["work_items"]
     schema = pl.Schema(OCCURRENCE_SCHEMA)
+    types = case_local_failures(design)
 
     def run(table: Any) -> Any:
         frame = _bucket_frame(table, work_items)
         in_scope, _ = case_scope(frame)
         frame = frame.join(in_scope, on="case_id", how="semi", maintain_order="left")
         occ = failure_occurrences(frame, design)
-        occ = occ.filter(pl.col("type").is_in(list(CASE_LOCAL_FAILURES)))
+        occ = occ.filter(pl.col("type").is_in(list(types)))
         return _arrow(occ, schema)
 
     occurrences: DataFrame = _bucketed(events).applyInArrow(run, _ddl(schema))
@@ -226,7 +244,8 @@ def failure_counts(
 ) -> pl.DataFrame:
     """Failure-pattern counts on Spark: per (``type``, ``stage``) ``occurrences`` and ``cases``.
 
-    The five case-local types (:data:`CASE_LOCAL_FAILURES`); sorted by type, stage.
+    The case-local types (:func:`case_local_failures`: five, and ``stall`` when
+    the design gives every stage an expected time); sorted by type, stage.
     """
     from pyspark.sql import functions as F
 
@@ -237,9 +256,9 @@ def failure_counts(
     return to_polars(agg, OCCURRENCE_COUNT_SCHEMA).sort(["type", "stage"], nulls_last=True)
 
 
-def failure_counts_polars(occurrences: pl.DataFrame) -> pl.DataFrame:
+def failure_counts_polars(occurrences: pl.DataFrame, design: Design) -> pl.DataFrame:
     """The same counts from embedded occurrences (what the shared test suite compares with)."""
-    occ = occurrences.filter(pl.col("type").is_in(list(CASE_LOCAL_FAILURES)))
+    occ = occurrences.filter(pl.col("type").is_in(list(case_local_failures(design))))
     return (
         occ.group_by("type", "stage")
         .agg(
