@@ -30,6 +30,7 @@ frame, row for row, as the SQL path gives.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -149,10 +150,13 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(self.path, read_only=read_only)
-            # no progress bar: DuckDB draws it on stdout after 2 s, into `--json` output
-            self._con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
+        # no progress bar: DuckDB draws it on stdout after 2 s, into `--json` output. In
+        # Jupyter it draws a widget instead (not on stdout) and, without ipywidgets, refuses
+        # the setting: there is nothing to turn off then
+        with contextlib.suppress(duckdb.InvalidInputException):
+            self._con.execute("SET enable_progress_bar = false")
         #: events frames written by this object, per run, equal to the stored rows
         self._written: dict[int, pl.DataFrame] = {}
         #: build the flat log in SQL (the reference the polars path is tested against)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -66,6 +67,10 @@ def session(
     }
     if chosen.startswith("local"):
         settings["spark.sql.shuffle.partitions"] = "8"
+        # the Python workers run wfmine's own kernels: they need this interpreter (its
+        # packages), not whichever python3 comes first on PATH
+        settings["spark.pyspark.python"] = sys.executable
+        settings["spark.pyspark.driver.python"] = sys.executable
     settings.update(conf or {})
     builder = SparkSession.builder.master(chosen).appName(app_name)
     for key, value in settings.items():
