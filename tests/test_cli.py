@@ -378,3 +378,45 @@ def test_wrong_answers_that_looked_like_answers_now_fail_loudly(
     said = " ".join(out.split())
     assert code == 0 and "'jira:Status: Q.A.' matches no activity" in said
     assert "closest: 'jira:Status: QA'" in said
+
+
+def test_failing_badly_becomes_one_line(tmp_path: Path) -> None:
+    """A --db whose parent is a file, a report into a read-only folder: one line, exit 2."""
+    xes = need(LOGS / "running-example.xes")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    code, out, err = _run("discover", str(xes), "--db", str(blocker / "s.duckdb"))
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err + out, err
+    assert "cannot create the store's folder" in err
+
+
+def test_a_read_only_store_can_be_read(
+    sample_store: Path, sample_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """findings, check and report need no write access to the store."""
+    import os
+    import shutil
+    import stat
+
+    import wfmine.store
+
+    copy = tmp_path / "ro.duckdb"
+    shutil.copy(sample_store, copy)
+    copy.chmod(stat.S_IRUSR | stat.S_IRGRP)
+    before = copy.read_bytes()
+    real_access = os.access
+    # as root every file is writable: make this one read-only for the store as for a user
+    monkeypatch.setattr(
+        wfmine.store.os,
+        "access",
+        lambda p, mode: False if Path(p) == copy and mode == os.W_OK else real_access(p, mode),
+    )
+    design = str(sample_workspace / "sample_logs" / "acme" / "design.yaml")
+    for args in (
+        ["findings", "--design", design, "--json"],
+        ["check", "--design", design, "--json"],
+        ["report", "--design", design, "--out", str(tmp_path / "r.html")],
+    ):
+        code, _, err = _run(*args, "--db", str(copy))
+        assert code == 0, (args, err)
+    assert copy.read_bytes() == before  # nothing was written

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,8 +147,19 @@ class Store:
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
+        #: opened without write access (``read_only=True``): analyses run, nothing is stored
+        self.read_only = read_only
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            parent = Path(self.path).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"{self.path}: cannot create the store's folder {parent}: "
+                    f"{exc.strerror or exc}"
+                ) from None
+            if read_only and not Path(self.path).exists():
+                raise StoreError(f"{self.path}: there is no store there")
         try:
             self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
@@ -952,6 +964,17 @@ def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def open_for_reading(path: str | Path) -> Store:
+    """The store at ``path``, read-write when the file may be written, else read-only.
+
+    Reading needs no write access: on a read-only file (an archived store, a
+    shared one) the analyses run, and what they would store is not stored.
+    """
+    p = Path(path)
+    writable = not p.exists() or os.access(p, os.W_OK)
+    return Store(p, read_only=not writable)
 
 
 def open_store(path: str | Path = ":memory:", *, read_only: bool = False) -> Store:

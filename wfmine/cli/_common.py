@@ -53,10 +53,19 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except WfmineError as exc:
             _fail(str(exc))
-        except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             _fail(str(exc))
+        except OSError as exc:  # a missing, unreadable or full disk, a folder that is a file
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
         except KeyboardInterrupt:
             _fail("interrupted")
+        except Exception as exc:
+            import duckdb
+
+            if isinstance(exc, duckdb.Error):  # the store's engine: a full disk, a lock
+                _fail(f"the store could not be written or read: {exc}")
+            raise
 
     return wrapper
 

@@ -63,7 +63,7 @@ def agents(
         reviewer_findings,
     )
     from wfmine.governance.dora import definitions
-    from wfmine.store import Store
+    from wfmine.store import open_for_reading
     from wfmine.window import parse_window
 
     span = parse_window(window, "--window")
@@ -72,7 +72,7 @@ def agents(
     store_path = resolve_db(db)
     if not store_path.exists():
         raise InputError(f"{store_path}: no store there (run `wfmine ingest` first, or give --db)")
-    with Store(store_path) as store:
+    with open_for_reading(store_path) as store:
         validate_case_notion(store, case_notion)
         chosen = design_for(design, store_path)
         if chosen is None:

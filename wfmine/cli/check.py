@@ -57,14 +57,14 @@ def check(
     """
     from wfmine.analysis import Analysis
     from wfmine.errors import InputError
-    from wfmine.store import Store
+    from wfmine.store import open_for_reading
     from wfmine.window import parse_window
 
     if design is not None and model is not None:
         raise InputError("give one of --design FILE or --model FILE, not both")
     span = parse_window(window, "--window")
     store_path = resolve_db(db)
-    with Store(store_path) as store:
+    with open_for_reading(store_path) as store:
         validate_case_notion(store, case_notion)
         if model is not None:
             from wfmine.conformance.models import check_model
@@ -88,7 +88,8 @@ def check(
 
             analysis = Analysis.of(store, chosen, window=span, case_notion=case_notion)
             res = analysis.conformance
-            store_result(store, res)
+            if not store.read_only:  # a read-only store is read, not written
+                store_result(store, res)
     payload = _payload(res)
     if analysis is not None:
         payload["scope"] = analysis.scope.as_dict()

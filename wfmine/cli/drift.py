@@ -49,7 +49,7 @@ def drift(
     from wfmine.drift import design_changes, load_design_with_changes
     from wfmine.drift import drift as run
     from wfmine.errors import InputError
-    from wfmine.store import Store
+    from wfmine.store import open_for_reading
 
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be between 0 and 1 (got {alpha})")
@@ -66,7 +66,7 @@ def drift(
             "no design: give --design FILE, or run in a workspace that has design.yaml"
         )
     loaded, _ = load_design_with_changes(chosen)
-    with Store(store_path) as store:
+    with open_for_reading(store_path) as store:
         validate_case_notion(store, case_notion)
         log = store.log(case_notion=case_notion)
         accounts = store_accounts(store)

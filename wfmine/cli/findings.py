@@ -50,18 +50,19 @@ def findings(
     from wfmine.analysis import Analysis
     from wfmine.cli._print import print_findings, print_scope
     from wfmine.findings import findings_json, store_findings
-    from wfmine.store import Store
+    from wfmine.store import open_for_reading
     from wfmine.window import parse_window
 
     span = parse_window(window, "--window")
     store_path = resolve_db(db)
-    with Store(store_path) as store:
+    with open_for_reading(store_path) as store:
         validate_case_notion(store, case_notion)
         analysis = Analysis.of(
             store, design_for(design, store_path), window=span, case_notion=case_notion
         )
         found = analysis.findings
-        store_findings(store, found)
+        if not store.read_only:  # a read-only store is read, not written
+            store_findings(store, found)
     if kind is not None:
         found = found.filter(pl.col("kind") == kind.value)
     if as_json:

@@ -47,7 +47,7 @@ def report(
     from wfmine.analysis import Analysis
     from wfmine.errors import InputError
     from wfmine.reports import build_report, run_definition
-    from wfmine.store import Store
+    from wfmine.store import open_for_reading
     from wfmine.window import parse_window
     from wfmine.workspace import find_workspace
 
@@ -58,7 +58,7 @@ def report(
             raise InputError("give a report definition (reports/*.toml) or --design FILE")
         definition = candidates[0]
     store_path = resolve_db(db, definition)
-    with Store(store_path, read_only=store_path.exists()) as store:
+    with open_for_reading(store_path) as store:
         if definition is not None:
             generated = run_definition(definition, store=store, out=out)
             written, failed = generated.path, generated.failed_sections
