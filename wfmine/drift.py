@@ -38,6 +38,10 @@ file is in a git repository, its history (``git log --follow``).
 ``weeks`` after: conformance rate, median wait per stage, failure patterns
 per item and seam coverage, each with its test (Fisher's exact test on
 rates, Mann–Whitney on waits), and says whether the change took effect.
+
+Why one module of about 800 lines: the weekly series, the permutation scan
+over them and the before/after effects of design changes are one method,
+sharing the series definitions and the correction for multiple tests.
 """
 
 from __future__ import annotations

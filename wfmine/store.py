@@ -26,6 +26,11 @@ checks first that the store holds no other events in the requested scope (one
 ``count(*)``); raw access through :attr:`Store.connection` or a non-``SELECT``
 :meth:`Store.sql` makes it stop trusting that memory. The result is the same
 frame, row for row, as the SQL path gives.
+
+Why one module of about a thousand lines: :class:`Store` is the transaction
+boundary. Every method shares its connection, its migrations and the frames
+this session wrote (read-back is skipped only while they are trusted); a
+split would spread that state over several modules.
 """
 
 from __future__ import annotations

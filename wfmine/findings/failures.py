@@ -51,6 +51,12 @@ trend is the Mann–Kendall test (:func:`wfmine.findings.trend.case_trend_test`)
 on the cases that could show it (those of its scope that reached its stage),
 ordered by when they started: is the share showing it rising or declining?
 The weekly counts are in the evidence for charts.
+
+Why one module of about a thousand lines: the detectors share the
+occurrence schema, the stage context and the stall limits, and the
+precedence between them (a reopen beats a rework loop, a loop's stall
+belongs to the loop, a revert's consequences are its evidence) has to read
+in one place.
 """
 
 from __future__ import annotations

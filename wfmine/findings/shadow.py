@@ -41,6 +41,10 @@ Five kinds, all with the actor id as subject:
                            irreversible or human-only stage, where any act counts.
 
 Severity grows with stage risk (irreversible or human-only stages) and volume.
+
+Why a little over 600 lines: the three ways an agent acts in the shadow
+(undeclared, signed work, out of its sanction) share one evidence merge, so
+one actor gives one finding.
 """
 
 from __future__ import annotations
