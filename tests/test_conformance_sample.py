@@ -119,7 +119,9 @@ def _evaluate(folder: Path, label: str) -> Figures:
         for d in truth["deviations"]
         if d.get("cause") not in late
     }
-    after_merge = {key(d["case"]) for d in truth["deviations"] if d.get("cause") == "approval_after_merge"}
+    after_merge = {
+        key(d["case"]) for d in truth["deviations"] if d.get("cause") == "approval_after_merge"
+    }
     gate_categories = set(
         dev.filter(pl.col("aspect") == "gate").select("case_id", "category").iter_rows()
     )

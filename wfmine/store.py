@@ -160,8 +160,7 @@ class Store:
                 parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(
-                    f"{self.path}: cannot create the store's folder {parent}: "
-                    f"{exc.strerror or exc}"
+                    f"{self.path}: cannot create the store's folder {parent}: {exc.strerror or exc}"
                 ) from None
             if read_only and not Path(self.path).exists():
                 raise StoreError(f"{self.path}: there is no store there")

@@ -38,16 +38,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from wfmine.stages import (
-    OUT_OF_SCOPE_SCHEMA,
-    SCOPES,
-    VISIT_SCHEMA,
-    Scope,
-    UnknownKind,
-    case_scope,
-    stage_events,
-    stage_visits,
-)
 from wfmine.conformance.flow import FLOW_CATEGORIES, flow_deviations, flow_fitness
 from wfmine.conformance.gates import (
     CASE_ATTRS_SCHEMA,
@@ -60,6 +50,16 @@ from wfmine.conformance.gates import (
 from wfmine.conformance.performers import performer_deviations
 from wfmine.conformance.timing import stage_timing, timing_deviations
 from wfmine.design import Design, activity_key, pattern_regex
+from wfmine.stages import (
+    OUT_OF_SCOPE_SCHEMA,
+    SCOPES,
+    VISIT_SCHEMA,
+    Scope,
+    UnknownKind,
+    case_scope,
+    stage_events,
+    stage_visits,
+)
 
 if TYPE_CHECKING:
     from wfmine.store import Store

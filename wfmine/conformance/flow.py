@@ -57,8 +57,8 @@ from typing import Final
 
 import polars as pl
 
-from wfmine.stages import first_in_group, last_in_group, shift_in_group
 from wfmine.design import Design
+from wfmine.stages import first_in_group, last_in_group, shift_in_group
 
 __all__ = ["FLOW_CATEGORIES", "flow_deviations", "flow_fitness", "out_of_place"]
 
