@@ -140,7 +140,8 @@ def discover(
             }
             if analysis.design is not None:
                 payload.update(_design_job(analysis, store, design_path))
-            payload["seams"] = _seams(analysis, top)
+            # the handoffs between teams (and humans and agents), most waiting first
+            payload["seams"] = analysis.seams.to_dicts()
             if workspace and (report or archive):
                 payload["reports"] = _reports(
                     analysis, store, path, latest=report, archive=archive, failed=failed
@@ -238,13 +239,6 @@ def _design_job(analysis: Analysis, store: Store, design_path: Path | None) -> d
         "findings": findings_json(analysis.findings),
         "stage_variants": paths.to_dicts() if paths is not None else [],
     }
-
-
-def _seams(analysis: Analysis, top: int) -> list[dict[str, Any]]:
-    """The handoffs between teams (and humans and agents) causing the most waiting."""
-    table = analysis.seams
-    rows: list[dict[str, Any]] = table.to_dicts()
-    return rows
 
 
 def _reports(
