@@ -116,10 +116,7 @@ def read_frame(path: str | os.PathLike[str]) -> tuple[pl.DataFrame, dict[str, An
         raise FormatError(p, "no such file")
     if not p.is_file():
         raise FormatError(p, "not a file")
-    try:
-        import rustxes
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise FormatError(p, f"the XES reader needs rustxes ({exc})") from None
+    import rustxes  # a declared dependency; imported here, where a log is read
 
     captured: list[str] = []
     with _named_for_rustxes(p) as target, _captured_stderr(captured):

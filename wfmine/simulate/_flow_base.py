@@ -10,6 +10,7 @@ team's last act to the receiving team's first.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -193,6 +194,6 @@ class FlowBase(Acts):
             return  # not in the exports
         self.gt.failures.setdefault((ftype, stage, case.project.key), []).append(case.item.key)
 
+    @abstractmethod
     def _walk(self, case: Case, start: int, t: datetime) -> datetime | None:
-        """Play stages ``start..`` of the case (``ShapeFlow``)."""
-        raise NotImplementedError
+        """Play stages ``start..`` of the case (``ShapeFlow`` does; the stage work calls it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -32,10 +33,8 @@ _SPARK_TYPES: Final = {
 
 def require_pyspark() -> None:
     """Raise :class:`ConfigError` with the install hint when PySpark is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise ConfigError(_NEED) from None
+    if importlib.util.find_spec("pyspark") is None:  # the optional extra is not installed
+        raise ConfigError(_NEED)
 
 
 def session(
