@@ -67,9 +67,9 @@ def session(
     if chosen.startswith("local"):
         settings["spark.sql.shuffle.partitions"] = "8"
         # the Python workers run wfmine's own kernels: they need this interpreter (its
-        # packages), not whichever python3 comes first on PATH
-        settings["spark.pyspark.python"] = sys.executable
-        settings["spark.pyspark.driver.python"] = sys.executable
+        # packages), not whichever python3 comes first on PATH. PySpark reads the worker's
+        # interpreter from the environment when the context starts
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings.update(conf or {})
     builder = SparkSession.builder.master(chosen).appName(app_name)
     for key, value in settings.items():
