@@ -94,7 +94,6 @@ def discover(
         lake = discover_lake(path, master=master, top=top) if check_engine(engine) else {}
         emit_json(lake) if as_json else console().print(render_text(lake, top), markup=False)
         return
-    import polars as pl
 
     from wfmine.analysis import Analysis
     from wfmine.api import ingest_path
@@ -126,9 +125,8 @@ def discover(
             design if design is not None else (workspace_design(path) if workspace else None)
         )
         with out.status("Analysing …") if show else _null():
-            log = store.log(case_notion=case_notion)
-            if ingested.object_ids is not None:
-                log = log.filter(pl.col("object_id").is_in(ingested.object_ids))
+            # only what this input touched (a file, a folder), or the whole workspace
+            log = store.log(case_notion=case_notion, objects=ingested.object_ids)
             analysis = Analysis.of(log, design_path, window=span, store=store)
             payload: dict[str, Any] = {
                 **analysis.discover_payload(top=top),
