@@ -117,6 +117,11 @@ _HUMANS: tuple[tuple[str, str, str, str, str, bool], ...] = (
 
 def _human(pid: str, name: str, team: str, tz: str, login: str, lead: bool) -> Actor:
     first = name.split()[0].lower().replace("é", "e").replace("í", "i")
+    return person(pid, name, team, tz, login, first, lead)
+
+
+def person(pid: str, name: str, team: str, tz: str, login: str, mailbox: str, lead: bool) -> Actor:
+    """A person of a simulated organisation: accounts on every platform, working hours by zone."""
     start = 8.0 + _num(pid + "start", 0, 3) * 0.5
     if tz == "Asia/Kolkata":
         start = 10.0
@@ -132,7 +137,7 @@ def _human(pid: str, name: str, team: str, tz: str, login: str, lead: bool) -> A
         github=login,
         github_id=_num("gh" + login, 1_200_000, 90_000_000),
         slack=_slack_id("U", pid),
-        email=f"{first}@{DOMAIN}",
+        email=f"{mailbox}@{DOMAIN}",
         lead=lead,
     )
 

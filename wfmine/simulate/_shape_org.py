@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from wfmine.simulate._org import (
     AUTOMATION_ACCOUNT,
-    DOMAIN,
     Actor,
     Org,
     _hex,
-    _jira_account,
-    _num,
     _slack_id,
+    person,
 )
 from wfmine.simulate._shapes import Shape
 
@@ -73,25 +71,8 @@ _NAMES: tuple[tuple[str, str, str], ...] = (
 
 def _human(first: str, last: str, tz: str, team: str, lead: bool) -> Actor:
     pid = first.lower()
-    start = 8.0 + _num(pid + "start", 0, 3) * 0.5
-    if tz == "Asia/Kolkata":
-        start = 10.0
     login = f"{first[0].lower()}{last.lower()}"
-    return Actor(
-        id=pid,
-        name=f"{first} {last}",
-        team=team,
-        kind="human",
-        tz=tz,
-        start_hour=start,
-        end_hour=start + 9.0,
-        jira=_jira_account(pid),
-        github=login,
-        github_id=_num("gh" + login, 1_200_000, 90_000_000),
-        slack=_slack_id("U", pid),
-        email=f"{pid}@{DOMAIN}",
-        lead=lead,
-    )
+    return person(pid, f"{first} {last}", team, tz, login, pid, lead)
 
 
 def app_bot_id(name: str) -> str:
