@@ -611,6 +611,22 @@ def _fisher(a_yes: int, a_n: int, b_yes: int, b_n: int) -> float:
     return float(fisher_exact([[a_yes, a_n - a_yes], [b_yes, b_n - b_yes]]).pvalue)
 
 
+def _rate_row(
+    metric: str, k_before: int, n_before: int, k_after: int, n_after: int
+) -> dict[str, Any]:
+    """A before/after share of work items, compared with Fisher's exact test."""
+    return {
+        "metric": metric,
+        "stage": None,
+        "before": k_before / n_before if n_before else None,
+        "after": k_after / n_after if n_after else None,
+        "n_before": n_before,
+        "n_after": n_after,
+        "p_value": _fisher(k_before, n_before, k_after, n_after),
+        "test": "Fisher's exact test",
+    }
+
+
 def change_effects(
     log: pl.DataFrame,
     design: Design,
@@ -672,48 +688,18 @@ def change_effects(
         cb, ca = side(cases, "end")
         fit_b = int((cb["fitness"] >= 1).sum())
         fit_a = int((ca["fitness"] >= 1).sum())
-        metrics.append(
-            {
-                "metric": "conformance rate",
-                "stage": None,
-                "before": fit_b / cb.height if cb.height else None,
-                "after": fit_a / ca.height if ca.height else None,
-                "n_before": cb.height,
-                "n_after": ca.height,
-                "p_value": _fisher(fit_b, cb.height, fit_a, ca.height),
-                "test": "Fisher's exact test",
-            }
-        )
+        metrics.append(_rate_row("conformance rate", fit_b, cb.height, fit_a, ca.height))
         fb = cb.join(occ_cases, on="case_id", how="semi").height
         fa = ca.join(occ_cases, on="case_id", how="semi").height
-        metrics.append(
-            {
-                "metric": "items with a failure pattern",
-                "stage": None,
-                "before": fb / cb.height if cb.height else None,
-                "after": fa / ca.height if ca.height else None,
-                "n_before": cb.height,
-                "n_after": ca.height,
-                "p_value": _fisher(fb, cb.height, fa, ca.height),
-                "test": "Fisher's exact test",
-            }
-        )
+        metrics.append(_rate_row("items with a failure pattern", fb, cb.height, fa, ca.height))
         if team.height:
             hb, ha = side(team, "taken_at")
-            ob = sum(1 for f, t in hb.select("from", "to").iter_rows() if (f, t) in owned)
-            oa = sum(1 for f, t in ha.select("from", "to").iter_rows() if (f, t) in owned)
-            metrics.append(
-                {
-                    "metric": "seam coverage",
-                    "stage": None,
-                    "before": ob / hb.height if hb.height else None,
-                    "after": oa / ha.height if ha.height else None,
-                    "n_before": hb.height,
-                    "n_after": ha.height,
-                    "p_value": _fisher(ob, hb.height, oa, ha.height),
-                    "test": "Fisher's exact test",
-                }
+            pairs = pl.DataFrame(
+                sorted(owned), schema={"from": pl.String, "to": pl.String}, orient="row"
             )
+            ob = hb.join(pairs, on=["from", "to"], how="semi").height
+            oa = ha.join(pairs, on=["from", "to"], how="semi").height
+            metrics.append(_rate_row("seam coverage", ob, hb.height, oa, ha.height))
         vb, va = side(visits, "end")
         for stage in design.stage_ids:
             xb = vb.filter(pl.col("stage") == stage).get_column("dur").to_numpy()
