@@ -507,10 +507,12 @@ def _abandoned(
     limits: pl.DataFrame,
     reopens: pl.DataFrame,
     factor: float,
+    log_end: dt.datetime | None = None,
 ) -> pl.DataFrame:
     if ctx.height == 0:
         return _empty()
-    log_end = ctx["timestamp"].max()
+    if log_end is None:
+        log_end = ctx["timestamp"].max()  # type: ignore[assignment]
     idle = (pl.lit(log_end) - pl.col("timestamp")).dt.total_seconds(fractional=True)
     last = ctx.filter(last_in_group("case_id")).select(
         "case_id", "timestamp", "activity", pl.col("at_stage").alias("_at")
@@ -564,6 +566,8 @@ def failure_occurrences(
     *,
     stall_factor: float = STALL_FACTOR,
     abandon_factor: float = ABANDON_FACTOR,
+    limits: pl.DataFrame | None = None,
+    log_end: dt.datetime | None = None,
 ) -> pl.DataFrame:
     """Every occurrence of every failure type (:data:`OCCURRENCE_SCHEMA`, deduplicated).
 
@@ -573,10 +577,17 @@ def failure_occurrences(
     signals (the tracker's reopen flag, assignments). Consequences of a
     revert or reopen are still listed here; :func:`failure_patterns` folds
     them into their root.
+
+    Two inputs are statistics over *all* cases, not only these: the stall
+    limits (:func:`stall_limits`) and the log's end (the time ``abandoned``
+    measures idleness to). By default both come from ``events``; a caller
+    that judges the cases in parts (the Spark path, one bucket of cases at a
+    time) computes them once over the whole log and passes them in.
     """
     ctx = _ctx(events)
     visits = stage_visits(events)
-    limits = stall_limits(visits, design, factor=stall_factor)
+    if limits is None:
+        limits = stall_limits(visits, design, factor=stall_factor)
     reopens = _reopen(ctx, visits, events_attrs, design)
     ci_fixes = _ci_fix(ctx)
     parts = [
@@ -586,7 +597,7 @@ def failure_occurrences(
         ci_fixes,
         _stall(events, visits, limits, design),
         _ping_pong(ctx, events_attrs, design is not None),
-        _abandoned(ctx, visits, design, limits, reopens, abandon_factor),
+        _abandoned(ctx, visits, design, limits, reopens, abandon_factor, log_end),
     ]
     out = pl.concat(parts)
     return out.unique(maintain_order=False).sort(
