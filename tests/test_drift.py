@@ -200,6 +200,23 @@ def test_design_changes_from_the_file_and_git(tmp_path: Path, orgs: list[dict[st
     conf = effects.filter(pl.col("metric") == "conformance rate").row(0, named=True)
     assert conf["after"] > conf["before"] and conf["significant"]
     assert verdicts.get_column("took_effect").to_list() == [True]
+    # changes outside the log's span cannot be measured there, and say why
+    last = log.get_column("timestamp").max()
+    first = log.get_column("timestamp").min()
+    assert isinstance(last, dt.datetime) and isinstance(first, dt.datetime)
+    outside = pl.DataFrame(
+        {
+            "date": [last.date() + dt.timedelta(days=30), first.date() - dt.timedelta(days=30)],
+            "description": ["later", "earlier"],
+            "source": ["changes", "changes"],
+        }
+    )
+    _, late = change_effects(log, org["design"], outside, accounts=org["accounts"])
+    assert late.get_column("took_effect").to_list() == [None, None]
+    assert late.get_column("summary").to_list() == [
+        f"too early to tell: made after the log's last event ({last:%Y-%m-%d})",
+        f"nothing to compare: made before the log's first event ({first:%Y-%m-%d})",
+    ]
     # git history: each commit of the file is a change
     repo = tmp_path / "repo"
     repo.mkdir()

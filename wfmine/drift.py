@@ -669,8 +669,18 @@ def change_effects(
     owned = {(s.from_, s.to) for s in design.seams}
     rows: list[dict[str, Any]] = []
     verdicts: list[dict[str, Any]] = []
+    first_ts, last_ts = (log.get_column("timestamp").min(), log.get_column("timestamp").max())
     for when, change, source in changes.select("date", "description", "source").iter_rows():
         at = dt.datetime.combine(when, dt.time(), tzinfo=dt.UTC)
+        outside = _outside_log(at, first_ts, last_ts)
+        if outside is not None:
+            # a change made after the log ends (or before it starts) has no "after" (or
+            # "before") in this data: say so rather than compare two empty sides
+            verdicts.append(
+                {"date": when, "change": change, "source": source, "took_effect": None,
+                 "summary": outside}
+            )  # fmt: skip
+            continue
         lo, hi = at - dt.timedelta(weeks=weeks), at + dt.timedelta(weeks=weeks)
         metrics: list[dict[str, Any]] = []
 
@@ -747,6 +757,19 @@ def change_effects(
             }
         )
     return pl.DataFrame(rows, schema=EFFECT_SCHEMA), pl.DataFrame(verdicts, schema=verdict_schema)
+
+
+def _outside_log(at: dt.datetime, first: object, last: object) -> str | None:
+    """Why a change at ``at`` cannot be measured in a log spanning ``first`` .. ``last``, if so."""
+    if not isinstance(first, dt.datetime) or not isinstance(last, dt.datetime):
+        return "nothing to compare: the log has no events"
+    tz = dt.UTC if first.tzinfo is not None else None
+    at = at if tz is not None else at.replace(tzinfo=None)
+    if at > last:
+        return f"too early to tell: made after the log's last event ({last:%Y-%m-%d})"
+    if at < first:
+        return f"nothing to compare: made before the log's first event ({first:%Y-%m-%d})"
+    return None
 
 
 def drift(
