@@ -3,8 +3,9 @@
 Each route maps a path to a *script*: a list of responses served in turn
 (the last one repeats), so a test can say "429 with Retry-After, then the
 page" or "500, then success". A response is a :class:`Reply`, or a callable
-taking the request (method, path, query, headers) and returning one. Every
-request is recorded (with its headers) so tests can assert on what was sent.
+taking the request (method, path, query, headers) and returning one (it may
+block, e.g. on an event, to make the server hang). Every request is recorded
+(with its headers) so tests can assert on what was sent.
 
     with FakeServer({"/items": [Reply(429, headers={"Retry-After": "2"}), Reply(200, [1])]}) as srv:
         httpx.get(srv.url + "/items")
@@ -93,10 +94,13 @@ class FakeServer:
             if script is None:
                 return Reply(404, {"message": "Not Found"})
             if callable(script):
-                return script(request)
-            n = self._served.get(request.path, 0)
-            self._served[request.path] = n + 1
-            step = script[min(n, len(script) - 1)]
+                step: Reply | Callable[[Request], Reply] = script
+            else:
+                n = self._served.get(request.path, 0)
+                self._served[request.path] = n + 1
+                step = script[min(n, len(script) - 1)]
+        # a callable runs outside the lock: one that waits (a hanging server) blocks only
+        # its own request
         return step(request) if callable(step) else step
 
     def hits(self, path: str) -> int:

@@ -19,7 +19,7 @@ from wfmine.connectors import github, jira
 from wfmine.connectors._base import Reader
 from wfmine.connectors.config import ConnectorConfig, load_configs
 from wfmine.connectors.registry import READERS, reader
-from wfmine.errors import ConfigError, FormatError, InputError
+from wfmine.errors import ConfigError, ConnectorError, FormatError, InputError
 from wfmine.model import Batch
 from wfmine.store import Store
 
@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_DB",
     "ConnectorConfig",
     "Detected",
+    "PullFailure",
     "Reader",
     "config_inputs",
     "connector_configs",
@@ -34,6 +35,7 @@ __all__ = [
     "detect",
     "find_workspace",
     "ingest_inputs",
+    "pull_connectors",
     "pull_live",
     "reader",
     "workspace_design",
@@ -134,6 +136,72 @@ def pull_live(store: Store, cfg: ConnectorConfig) -> dict[str, Any]:
         store.save_http_cache(etags)
         return summary
     raise ConfigError(f"{cfg.file}: live pulls exist for jira and github only")
+
+
+@dataclass(frozen=True)
+class PullFailure:
+    """A live connector of a workspace run that could not be pulled (the rest still load)."""
+
+    name: str
+    kind: str
+    url: str
+    file: str
+    error: str
+    #: the HTTP status of the answer that failed (``None``: unreachable, timed out)
+    status: int | None = None
+
+    def line(self) -> str:
+        """The one line a person reads: which connector, where, and why."""
+        return (
+            f"live connector {self.name} ({self.kind}, {self.url}) was not pulled: {self.error}; "
+            "the other inputs were loaded, and this run counts as failed"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "connector": self.name, "kind": self.kind, "url": self.url, "file": self.file,
+            "error": self.error, "status": self.status,
+        }  # fmt: skip
+
+
+def pull_connectors(
+    store: Store,
+    configs: list[ConnectorConfig],
+    *,
+    progress: Callable[[ConnectorConfig], None] | None = None,
+) -> tuple[list[dict[str, Any]], list[PullFailure]]:
+    """Pull every live-API connector of ``configs`` (one transaction each).
+
+    A connector whose source cannot be read (unreachable, refused, gone) does
+    not stop the others, nor the export files of the same run: it is returned
+    as a :class:`PullFailure`, and the caller says so and fails the run
+    (``wfmine ingest`` exits 1 after loading the rest). Returns the summaries
+    of the pulls that committed (the keys :func:`wfmine.api.ingest_path`
+    reports per input) and the failures, in configuration order.
+    """
+    loaded: list[dict[str, Any]] = []
+    failures: list[PullFailure] = []
+    for cfg in configs:
+        if cfg.url is None or cfg.path is not None:
+            continue
+        if progress is not None:
+            progress(cfg)
+        try:
+            summary = pull_live(store, cfg)
+        except ConnectorError as exc:
+            failures.append(
+                PullFailure(cfg.name, cfg.kind, cfg.url, cfg.file, str(exc), exc.status)
+            )
+            continue
+        loaded.append(
+            {
+                "kind": cfg.kind, "path": cfg.url, "run_id": summary["run_id"],
+                "events_read": summary["read"]["events"],
+                "events_added": summary["added"]["events"],
+                "quarantined": summary["quarantined"], "warnings": summary["warnings"],
+            }
+        )  # fmt: skip
+    return loaded, failures
 
 
 def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from wfmine.errors import WfmineError
+
+if TYPE_CHECKING:
+    from wfmine.store import Store
+    from wfmine.workspace import PullFailure
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,10 +71,40 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             import duckdb
 
             if isinstance(exc, duckdb.Error):  # the store's engine: a full disk, a lock
-                _fail(f"the store could not be written or read: {exc}")
+                _fail(store_error_line(exc))
             raise
 
     return wrapper
+
+
+_WRITE_FAILED = re.compile(r'Could not write file "(?P<file>[^"]+)": (?P<reason>.+)')
+
+
+def store_error_line(exc: BaseException) -> str:
+    """One line for an error of the store's engine, naming its root cause.
+
+    A write that fails (a full disk, a file-size limit) aborts the transaction,
+    and what surfaces is often a follow-up error ("Current transaction is
+    aborted"): the chain is searched for the I/O error that caused it.
+    """
+    import duckdb
+
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    root = next((e for e in chain if isinstance(e, duckdb.IOException)), exc)
+    text = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
+    match = _WRITE_FAILED.search(text)
+    if match is not None:
+        reason = match["reason"].rstrip(".")
+        store = match["file"].removesuffix(".wal")  # its write-ahead log is the store too
+        return (
+            f"{store}: the store could not be written ({reason}: is the disk full?); "
+            "the write was rolled back and the store holds what it held before it"
+        )
+    return f"the store could not be written or read: {text}"
 
 
 def _fail(message: str) -> NoReturn:
@@ -151,3 +188,58 @@ def confirm_large(yes: bool, say: Callable[[str], None] | None = None) -> Callab
             )
 
     return check
+
+
+def fail_on_pulls(failures: Sequence[PullFailure]) -> None:
+    """Live connectors that could not be pulled: one red line each (stderr), then exit 1.
+
+    Exit 1 as for a scheduled run whose pull failed (``wfmine schedule --once``)
+    and a report section that could not be built: what could be done was done
+    and is printed, but the run is not clean, and a script or cron must see it.
+    """
+    if not failures:
+        return
+    from rich.markup import escape
+
+    warn = err_console()
+    for failure in failures:
+        warn.print(f"[bold red]✗ {escape(failure.line())}[/bold red]", soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+@contextmanager
+def writing_store(path: Path) -> Iterator[Store]:
+    """Open the store at ``path`` for a command that writes it.
+
+    A command that fails before anything was committed to a store it created
+    leaves no store behind: no empty file, no ``.wal``, no folder it made. A
+    store that existed, or that holds a committed run (an earlier input of the
+    same command), is kept as it is.
+    """
+    from wfmine.store import Store
+
+    fresh = str(path) != ":memory:" and not path.exists()
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()] if fresh else []
+    store = Store(path)
+    try:
+        yield store
+    except BaseException:
+        empty = fresh and _holds_no_run(store)
+        store.close()
+        if empty:
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            for folder in made:  # deepest first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        raise
+    store.close()
+
+
+def _holds_no_run(store: Store) -> bool:
+    import duckdb
+
+    try:
+        return store.runs().height == 0
+    except duckdb.Error:  # a store the failure left unreadable holds nothing worth keeping
+        return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +16,11 @@ from wfmine.cli._common import (
     console,
     emit_json,
     err_console,
+    fail_on_pulls,
     guarded,
+    is_workspace,
     resolve_db,
+    writing_store,
 )
 
 
@@ -60,12 +64,11 @@ def ingest(
 
     Without arguments inside a workspace, every connector of ``connectors/*.toml`` is run.
     """
-    from wfmine.api import ingest_path
     from wfmine.errors import InputError
-    from wfmine.store import Store
 
     store_path = resolve_db(db, path)
-    with Store(store_path) as store:
+    failures: list[Any] = []
+    with writing_store(store_path) as store:
         if url is not None or repo is not None:
             summary = _pull(
                 store, kind, url=url, jql=jql, repo=repo, token_env=token_env, email_env=email_env
@@ -85,14 +88,34 @@ def ingest(
             options = {"classifier": classifier} if classifier else None
             # what will be read is said first (on stderr, so --json stays clean)
             say = None if as_json else err_console().print
-            payload = ingest_path(
-                store, target, kind=kind, options=options, confirm=confirm_large(yes, say)
-            ).describe()
+            if kind is None and is_workspace(target):
+                payload, failures = _workspace(store, target, options, confirm_large(yes, say), say)
+            else:
+                from wfmine.api import ingest_path
+
+                payload = ingest_path(
+                    store,
+                    target,
+                    kind=kind,
+                    options=options,
+                    confirm=confirm_large(yes, say),
+                    progress=_loading(say),
+                ).describe()
     if as_json:
         emit_json(payload)
-        return
+    else:
+        _print(payload)
+    fail_on_pulls(failures)
+
+
+def _print(payload: dict[str, Any]) -> None:
     out = console()
     for item in payload["loaded"]:
+        if item.get("unchanged"):
+            out.print(
+                f"[green]✓[/green] {item['kind']}: {item['path']} — unchanged, not read again"
+            )
+            continue
         out.print(
             f"[green]✓[/green] {item['kind']}: {item.get('path', '')} — "
             f"{item['events_added']} new events, {item['quarantined']} quarantined"
@@ -101,6 +124,61 @@ def ingest(
             out.print(f"  [yellow]![/yellow] {w}")
     for item in payload["skipped"]:
         out.print(f"[dim]- skipped {item['path']}: {item['reason']}[/dim]")
+
+
+def _loading(say: Callable[[str], None] | None) -> Callable[[Any], None] | None:
+    """Say which input is being read, as it starts (stderr: ``--json`` stays clean)."""
+    from rich.markup import escape
+
+    if say is None:
+        return None
+    return lambda item: say(f"[dim]Loading {escape(item.kind)}: {escape(str(item.path))}[/dim]")
+
+
+def _workspace(
+    store: Any,
+    root: Path,
+    options: dict[str, Any] | None,
+    confirm: Any,
+    say: Callable[[str], None] | None,
+) -> tuple[dict[str, Any], list[Any]]:
+    """Every connector of workspace ``root``: live pulls first, then the export files.
+
+    A live connector that cannot be pulled does not stop the rest: the failures
+    are returned (the caller names them and exits 1 after the rest is loaded).
+    """
+    from rich.markup import escape
+
+    from wfmine.api import ingest_path
+    from wfmine.workspace import config_inputs, connector_configs, pull_connectors
+
+    def pulling(cfg: Any) -> None:
+        if say is not None:
+            say(f"[dim]Pulling {escape(cfg.kind)}: {escape(str(cfg.url))}[/dim]")
+
+    configs = connector_configs(root)
+    pulled, failures = pull_connectors(store, configs, progress=pulling)
+    if any(item["events_added"] for item in pulled):
+        # the pulls brought new accounts: identities are resolved again below
+        store.set_meta("roster_key", "")
+    if config_inputs(configs):
+        payload = ingest_path(
+            store, root, pull=False, options=options, confirm=confirm, progress=_loading(say)
+        ).describe()
+        payload["loaded"][:0] = pulled
+    else:  # live connectors only: nothing to read from files, identities still resolved
+        from wfmine.identity import apply_identities
+
+        roster = root / "roster.yaml"
+        if pulled:
+            apply_identities(store, roster if roster.is_file() else None)
+        payload = {
+            "loaded": pulled,
+            "skipped": [],
+            "roster": str(roster) if roster.is_file() else None,
+        }
+    payload["failed"] = [f.as_dict() for f in failures]
+    return payload, failures
 
 
 def _pull(

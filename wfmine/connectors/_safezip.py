@@ -11,6 +11,16 @@ reason) so that the connector can quarantine them and say so.
 A zip that is truncated or corrupt raises :class:`~wfmine.errors.FormatError`
 naming the file (and the member, when only one member is damaged), because a
 half-read archive would silently lose records.
+
+Size limits (zip bombs): a member larger than :data:`MAX_MEMBER_BYTES`
+uncompressed is refused (quarantined by the connector, the rest loads), and
+an archive whose members hold more than :data:`MAX_TOTAL_BYTES` in total is
+refused as a whole, naming the member that crosses the limit. Both are
+checked twice: first on the sizes the archive *declares*, before a byte is
+decompressed, then on the bytes that really come out, while a member is
+streamed in chunks, so a member that lies about its size is stopped after at
+most its declared size (and then fails its checksum) rather than decompressed
+in full. Memory stays bounded by the member limit.
 """
 
 from __future__ import annotations
@@ -24,11 +34,20 @@ from typing import Final
 
 from wfmine.errors import FormatError
 
-__all__ = ["MAX_MEMBER_BYTES", "Tree", "open_tree", "unsafe_reason"]
+__all__ = ["MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "Tree", "open_tree", "unsafe_reason"]
 
 #: A member larger than this (uncompressed) is refused: exports hold small JSON
-#: day files, and a bigger member is more likely a zip bomb than a record.
-MAX_MEMBER_BYTES: Final = 512 * 1024 * 1024
+#: day files (a users.json of 10,000 people is ~30 MB), and a bigger member is
+#: more likely a zip bomb than a record.
+MAX_MEMBER_BYTES: Final = 256 * 1024 * 1024
+#: An archive whose members hold more than this in total (uncompressed) is refused.
+MAX_TOTAL_BYTES: Final = 4 * 1024 * 1024 * 1024
+#: Members are decompressed this many bytes at a time.
+_CHUNK: Final = 1024 * 1024
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:,.0f} MiB"
 
 
 def unsafe_reason(name: str) -> str | None:
@@ -63,6 +82,9 @@ class Tree:
     _zip: zipfile.ZipFile | None = None
     _root: Path | None = None
     _members: dict[str, list[zipfile.ZipInfo]] = field(default_factory=dict)
+    #: uncompressed bytes really read from distinct members so far, and which members
+    _read_total: int = 0
+    _counted: set[str] = field(default_factory=set)
 
     def read(self, name: str) -> bytes:
         """The bytes of member ``name`` (its first copy); a damaged zip member raises ``FormatError``."""
@@ -75,15 +97,53 @@ class Tree:
         shadow the earlier, so a reader takes every copy (a folder has one).
         """
         if self._zip is not None:
-            try:
-                members: list[str | zipfile.ZipInfo] = [*self._members.get(name, [])] or [name]
-                return [self._zip.read(member) for member in members]
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-                raise FormatError(
-                    self.origin, f"damaged zip member: {exc}", position=name
-                ) from None
+            members = self._members.get(name)
+            if not members:
+                raise FormatError(self.origin, "no such zip member", position=name)
+            return [self._stream(info) for info in members]
         assert self._root is not None
         return [(self._root / name).read_bytes()]
+
+    def _stream(self, info: zipfile.ZipInfo) -> bytes:
+        """Decompress one member in chunks, counting the bytes that really come out.
+
+        The member and archive limits are enforced on those counts (the declared
+        sizes were checked when the archive was opened, but they can lie).
+        """
+        assert self._zip is not None
+        key = f"{info.filename}@{info.header_offset}"
+        counted = key in self._counted
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with self._zip.open(info) as member:
+                while chunk := member.read(_CHUNK):
+                    size += len(chunk)
+                    if size > MAX_MEMBER_BYTES:
+                        raise FormatError(
+                            self.origin,
+                            f"zip member decompresses to more than {_mib(MAX_MEMBER_BYTES)} "
+                            f"(it declares {info.file_size:,} bytes): refused as a likely zip bomb",
+                            position=info.filename,
+                        )
+                    if not counted and self._read_total + size > MAX_TOTAL_BYTES:
+                        raise FormatError(
+                            self.origin,
+                            f"the zip's members decompress to more than {_mib(MAX_TOTAL_BYTES)} "
+                            "in total: refused as a likely zip bomb",
+                            position=info.filename,
+                        )
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise FormatError(
+                self.origin,
+                f"damaged zip member (its data does not match its declared size or checksum): {exc}",
+                position=info.filename,
+            ) from None
+        if not counted:
+            self._counted.add(key)
+            self._read_total += size
+        return b"".join(chunks)
 
     def where(self, name: str) -> str:
         """A human-readable location of member ``name`` (for raw records and quarantine)."""
@@ -116,23 +176,34 @@ def open_tree(path: str | os.PathLike[str]) -> Tree:
         tree.names.sort()
         return tree
     try:
+        # no testzip(): it would decompress every member (a bomb in full) before any
+        # check; each member's checksum is verified as it is streamed instead
         zf = zipfile.ZipFile(p)
-        bad = zf.testzip()
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
         raise FormatError(p, f"not a readable zip archive (truncated or corrupt?): {exc}") from None
-    if bad is not None:
-        zf.close()
-        raise FormatError(p, "damaged zip member (CRC mismatch)", position=bad)
     tree = Tree(origin=str(p), is_zip=True, _zip=zf)
+    declared = 0
     for info in zf.infolist():
         if info.is_dir():
             continue
         reason = unsafe_reason(info.filename)
         if reason is None and info.file_size > MAX_MEMBER_BYTES:
-            reason = f"member larger than {MAX_MEMBER_BYTES} bytes uncompressed"
+            reason = (
+                f"member declares {info.file_size:,} bytes uncompressed, more than the "
+                f"{_mib(MAX_MEMBER_BYTES)} a member may hold (a likely zip bomb): not decompressed"
+            )
         if reason is not None:
             tree.refused.append((info.filename, reason))
             continue
+        declared += info.file_size
+        if declared > MAX_TOTAL_BYTES:
+            zf.close()
+            raise FormatError(
+                p,
+                f"the zip's members declare more than {_mib(MAX_TOTAL_BYTES)} uncompressed in "
+                "total: refused as a likely zip bomb, nothing was decompressed",
+                position=info.filename,
+            )
         copies = tree._members.setdefault(info.filename, [])
         copies.append(info)
         if len(copies) == 1:

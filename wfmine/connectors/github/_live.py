@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from wfmine.connectors._http import Http, new_client
 from wfmine.connectors.github._collect import _Collector
@@ -106,19 +106,25 @@ def pull(
                     for i, record in enumerate(_list_page(page.data, page.url)):
                         collector.add_record(record, page.url, f"{page.url}#{i}", number)
         since_param = {"since": _iso(watermark)} if watermark else {}
-        for path in ("issues", "issues/comments", "pulls/comments"):
-            params = {"sort": "updated", "direction": "desc", "per_page": per_page, **since_param}
+        for path in ("issues", "issues/comments", "pulls/comments", "issues/events"):
+            params: dict[str, Any] = {"per_page": per_page}
+            if path != "issues/events":
+                params.update(sort="updated", direction="desc", **since_param)
             if path == "issues":
                 params["state"] = "all"
-            for page in http.link_pages(f"{api}/{path}", params=params):
-                for i, record in enumerate(_list_page(page.data, page.url)):
-                    collector.add_record(record, page.url, f"{page.url}#{i}", None)
-        for page in http.link_pages(f"{api}/issues/events", params={"per_page": per_page}):
-            items = _list_page(page.data, page.url)
-            for i, record in enumerate(items):
-                collector.add_record(record, page.url, f"{page.url}#{i}", None)
-            if _older_than(items, watermark, "created_at"):
-                break
+            try:
+                for page in http.link_pages(f"{api}/{path}", params=params):
+                    items = _list_page(page.data, page.url)
+                    for i, record in enumerate(items):
+                        collector.add_record(record, page.url, f"{page.url}#{i}", None)
+                    if path == "issues/events" and _older_than(items, watermark, "created_at"):
+                        break
+            except TerminalError as exc:
+                # a repository with Issues disabled answers 410 Gone on its issue lists:
+                # what is gone is skipped and said; the PRs, reviews and checks still load
+                if exc.status != 410:
+                    raise
+                collector.warnings.append(_GONE[path].format(repo=f"{owner}/{repo}"))
         run_params: dict[str, Any] = {"per_page": per_page}
         if watermark:
             run_params["created"] = f">={watermark:%Y-%m-%d}"
@@ -157,6 +163,18 @@ def pull(
     if watermark is not None and (newest is None or newest < watermark):
         newest = watermark
     return finish(collector, cursor=_iso(newest) if newest else since)
+
+
+#: what a 410 Gone on each issue list means for the pull (GitHub: Issues disabled)
+_GONE: Final = {
+    "issues": "{repo}: Issues are disabled on this repository (410 Gone on /issues): "
+    "its issues were skipped; pull requests, reviews, commits and checks were loaded",
+    "issues/comments": "{repo}: issue comments are gone (410 Gone on /issues/comments): "
+    "skipped, so pull-request conversation comments are missing",
+    "pulls/comments": "{repo}: review comments are gone (410 Gone on /pulls/comments): skipped",
+    "issues/events": "{repo}: issue events are gone (410 Gone on /issues/events): skipped, "
+    "so labels, assignments and reopenings of pull requests are missing",
+}
 
 
 def _list_page(data: Any, url: str) -> list[Any]:
