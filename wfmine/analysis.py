@@ -49,7 +49,7 @@ from wfmine.stages import CASE_ORDER, OUT_OF_SCOPE_SCHEMA, in_case_order
 from wfmine.store import Store
 from wfmine.window import Window, parse_window
 
-__all__ = ["Analysis", "Scope", "conform_log", "discover_payload"]
+__all__ = ["Analysis", "Scope", "conform_log", "discover_frames", "discover_payload"]
 
 #: how a design's scope is decided, in the words every output uses
 SCOPE_RULE: Final = "work items with at least one event mapped to a stage of the design"
@@ -556,7 +556,11 @@ class Analysis:
 
     def discover_payload(self, *, top: int = 10) -> dict[str, Any]:
         """The ``wfmine discover --json`` payload of the cases in scope (keys are stable)."""
-        return discover_payload(
+        return _as_dicts(self.discover_frames(top=top))
+
+    def discover_frames(self, *, top: int = 10) -> dict[str, Any]:
+        """:meth:`discover_payload` with its tables left as frames (the CLI writes them whole)."""
+        return discover_frames(
             self.log, top=top, summary=self.summary, dfg=self.dfg, variants=self.variants
         )
 
@@ -574,6 +578,24 @@ def discover_payload(
     ``summary``, ``dfg`` and ``variants`` are taken as given when the caller
     has computed them already.
     """
+    return _as_dicts(discover_frames(log, top=top, summary=summary, dfg=dfg, variants=variants))
+
+
+def discover_frames(
+    log: pl.DataFrame,
+    *,
+    top: int = 10,
+    summary: dict[str, Any] | None = None,
+    dfg: pl.DataFrame | None = None,
+    variants: pl.DataFrame | None = None,
+) -> dict[str, Any]:
+    """:func:`discover_payload` with ``dfg``, ``variants``, ``busiest_edges`` and
+    ``slowest_waits`` as frames, whose ``to_dicts()`` are the payload's lists.
+
+    A million-event log has tens of thousands of variants: the CLI writes
+    them as JSON column by column (:func:`wfmine.cli._print.json_text`)
+    instead of making a dict per row first.
+    """
     dfg = discovery.directly_follows(log) if dfg is None else dfg
     var = discovery.variants(log) if variants is None else variants
     slowest = dfg.sort(
@@ -583,10 +605,27 @@ def discover_payload(
     )
     return {
         "log": summary if summary is not None else discovery.log_summary(log),
-        "start_activities": dict(discovery.start_activities(log)),
-        "end_activities": dict(discovery.end_activities(log)),
-        "dfg": dfg.to_dicts(),
-        "variants": var.to_dicts(),
-        "busiest_edges": dfg.head(top).to_dicts(),
-        "slowest_waits": slowest.head(top).to_dicts(),
+        # every case follows one variant: its first and last activities are the variant's
+        "start_activities": _boundary(var, first=True),
+        "end_activities": _boundary(var, first=False),
+        "dfg": dfg,
+        "variants": var,
+        "busiest_edges": dfg.head(top),
+        "slowest_waits": slowest.head(top),
     }
+
+
+def _boundary(variants: pl.DataFrame, *, first: bool) -> dict[str, int]:
+    """:func:`wfmine.discovery.start_activities` (``first``) or ``end_activities``, from the
+    variants: the same counts in the same order, without another pass over the events."""
+    trace = pl.col("activities")
+    counts = (
+        variants.group_by((trace.list.first() if first else trace.list.last()).alias("activity"))
+        .agg(pl.col("cases").sum())
+        .sort(["cases", "activity"], descending=[True, False])
+    )
+    return dict(zip(counts["activity"].to_list(), counts["cases"].to_list(), strict=True))
+
+
+def _as_dicts(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.to_dicts() if isinstance(v, pl.DataFrame) else v for k, v in payload.items()}

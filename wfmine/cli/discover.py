@@ -9,6 +9,7 @@ same cases and findings and say which.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,6 +28,7 @@ from wfmine.cli._common import (
     validate_case_notion,
 )
 from wfmine.cli._print import (
+    json_text,
     print_conformance,
     print_findings,
     print_flow,
@@ -129,7 +131,7 @@ def discover(
             log = store.log(case_notion=case_notion, objects=ingested.object_ids)
             analysis = Analysis.of(log, design_path, window=span, store=store)
             payload: dict[str, Any] = {
-                **analysis.discover_payload(top=top),
+                **analysis.discover_frames(top=top),
                 "scope": analysis.scope.as_dict(),
                 "warnings": analysis.warnings,
                 "inputs": ingested.describe(),
@@ -139,7 +141,7 @@ def discover(
             if analysis.design is not None:
                 payload.update(_design_job(analysis, store, design_path))
             # the handoffs between teams (and humans and agents), most waiting first
-            payload["seams"] = analysis.seams.to_dicts()
+            payload["seams"] = analysis.seams
             if workspace and (report or archive):
                 payload["reports"] = _reports(
                     analysis, store, path, latest=report, archive=archive, failed=failed
@@ -152,7 +154,8 @@ def discover(
             html.parent.mkdir(parents=True, exist_ok=True)
             fig.write_html(str(html), include_plotlyjs=True, full_html=True)
     if as_json:
-        emit_json(payload)
+        # the text emit_json would print, with the frames written column by column
+        sys.stdout.write(json_text(payload) + "\n")
         _fail_on_sections(failed)
         return
     print_inputs(out, payload["inputs"])
