@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 CHILD = r"""
-import json, sys, time
+import json, resource, sys, time
 from pathlib import Path
 from wfmine.store import Store
 from wfmine.workspace import detect, reader
@@ -56,7 +56,46 @@ t3 = time.perf_counter()
 print(json.dumps({"load": t1 - t0, "write": t2 - t1, "close": t3 - t2,
                   "events": batch.events.height, "raw": batch.raw_records.height,
                   "quarantined": batch.quarantine.height,
-                  "added": summary["added"]["events"]}))
+                  "added": summary["added"]["events"],
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+#: The identity check: the four exports ingested into one store file the way
+#: ``wfmine ingest DIR`` does (:func:`wfmine.api.ingest_path`, identities
+#: resolved with the roster), then ingested again (must add nothing); prints a
+#: SHA-256 of every store table in stored order (tables with a primary key in key
+#: order; run times left out), so two
+#: packages can be compared row for row, ids, payloads and order included.
+CHECK_CHILD = r"""
+import hashlib, json, resource, sys, time
+from pathlib import Path
+from wfmine.api import ingest_path
+from wfmine.store import Store
+org, db = Path(sys.argv[1]), sys.argv[2]
+t0 = time.perf_counter()
+store = Store(db)
+first = ingest_path(store, org)
+seconds = time.perf_counter() - t0
+events = sum(r["events_read"] for r in first.loaded)
+again = ingest_path(store, org)
+counts = store.runs().tail(len(again.loaded)).get_column("counts").to_list()
+added = sum(sum(json.loads(c)["added"].values()) for c in counts)
+tables = {}
+keyed = {"objects": "object_id", "accounts": "account_id", "actors": "actor_id",
+         "actor_accounts": "account_id"}  # upserted: the key orders them, not the storage
+for name in ("raw_records", "events", "event_objects", "objects", "object_links", "accounts",
+             "actors", "actor_accounts", "quarantine", "ingest_runs"):
+    df = store.table(name)
+    if name in keyed:
+        df = df.sort(keyed[name])
+    if name == "ingest_runs":
+        df = df.drop("started_at", "finished_at")
+    tables[name] = [df.height, hashlib.sha256(df.write_csv().encode()).hexdigest()[:16]]
+tables["objects touched"] = [len(first.object_ids or []),
+                             hashlib.sha256("\n".join(first.object_ids or []).encode())
+                             .hexdigest()[:16]]
+print(json.dumps({"tables": tables, "rerun_added": added, "seconds": seconds, "events": events,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -69,7 +108,15 @@ def simulate(folder: Path, items: int, seed: int) -> Path:
     return folder
 
 
-def run_child(org: Path, kind: str, db: Path) -> dict[str, float]:
+def _env(baseline: Path | None) -> dict[str, str] | None:
+    if baseline is None:
+        return None
+    env = os.environ.copy()
+    env["PYTHONPATH"] = str(baseline)
+    return env
+
+
+def run_child(org: Path, kind: str, db: Path, baseline: Path | None = None) -> dict[str, float]:
     import json
 
     for stale in (db, Path(str(db) + ".wal")):
@@ -79,8 +126,26 @@ def run_child(org: Path, kind: str, db: Path) -> dict[str, float]:
         check=True,
         capture_output=True,
         text=True,
+        env=_env(baseline),
     ).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def check_tables(org: Path, db: Path, baseline: Path | None = None) -> dict[str, Any]:
+    """The identity check (:data:`CHECK_CHILD`) under this package or ``baseline``."""
+    import json
+
+    for stale in (db, Path(str(db) + ".wal")):
+        stale.unlink(missing_ok=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK_CHILD, str(org), str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_env(baseline),
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
 
@@ -170,6 +235,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--json-costs", action="store_true")
+    ap.add_argument("--check", action="store_true", help="hash the store tables (identity check)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="a copy of an older package (DIR/wfmine): measured side by side, tables compared",
+    )
     args = ap.parse_args()
     if args.json_costs:
         if args.org is None:
@@ -187,28 +258,78 @@ def main() -> None:
         )
         print(
             "| connector | events | raw records | quarantined | read+build s | store write s "
-            "| close s | events/s (read+build+write) |"
-        )
-        print("|---|---|---|---|---|---|---|---|")
-        totals = {"events": 0.0, "seconds": 0.0}
+            "| close s | events/s (read+build+write) | peak MiB |"
+            + (" baseline read+build s | baseline write s | baseline events/s "
+               "| baseline peak MiB | speed-up |" if args.baseline else "")
+        )  # fmt: skip
+        print("|---" * (14 if args.baseline else 9) + "|")
+        totals = {"events": 0.0, "seconds": 0.0, "base": 0.0, "peak": 0.0, "base_peak": 0.0}
         for kind in ("jira", "github", "slack", "email"):
-            runs = [run_child(org, kind, tmp / f"{kind}.duckdb") for _ in range(args.runs)]
+            runs, base = [], []
+            for _ in range(args.runs):  # interleaved: both see the same machine load
+                runs.append(run_child(org, kind, tmp / f"{kind}.duckdb"))
+                if args.baseline:
+                    base.append(run_child(org, kind, tmp / f"{kind}.duckdb", args.baseline))
             load = statistics.median(r["load"] for r in runs)
             write = statistics.median(r["write"] for r in runs)
             close = statistics.median(r["close"] for r in runs)
+            peak = max(r["peak_mib"] for r in runs)
             r = runs[0]
             rate = r["events"] / (load + write)
             totals["events"] += r["events"]
             totals["seconds"] += load + write
-            print(
+            totals["peak"] = max(totals["peak"], peak)
+            line = (
                 f"| {kind} | {r['events']:,.0f} | {r['raw']:,.0f} | {r['quarantined']:,.0f} "
-                f"| {load:.2f} | {write:.2f} | {close:.2f} | {rate:,.0f} |",
-                flush=True,
+                f"| {load:.2f} | {write:.2f} | {close:.2f} | {rate:,.0f} | {peak:,.0f} |"
             )
-        print(
+            if base:
+                b_load = statistics.median(b["load"] for b in base)
+                b_write = statistics.median(b["write"] for b in base)
+                b_peak = max(b["peak_mib"] for b in base)
+                totals["base"] += b_load + b_write
+                totals["base_peak"] = max(totals["base_peak"], b_peak)
+                same = all(base[0][k] == r[k] for k in ("events", "raw", "quarantined", "added"))
+                line += (
+                    f" {b_load:.2f} | {b_write:.2f} | {r['events'] / (b_load + b_write):,.0f} "
+                    f"| {b_peak:,.0f} | {(b_load + b_write) / (load + write):.1f}x"
+                    f"{'' if same else ' (counts differ!)'} |"
+                )
+            print(line, flush=True)
+        line = (
             f"| all four | {totals['events']:,.0f} | | | | | "
-            f"| {totals['events'] / totals['seconds']:,.0f} |"
+            f"| {totals['events'] / totals['seconds']:,.0f} | {totals['peak']:,.0f} |"
         )
+        if args.baseline:
+            line += (
+                f" | | {totals['events'] / totals['base']:,.0f} | {totals['base_peak']:,.0f} "
+                f"| {totals['base'] / totals['seconds']:.1f}x |"
+            )
+        print(line)
+        if args.check or args.baseline:
+            mine = check_tables(org, tmp / "check.duckdb")
+            print(
+                f"\ningest_path (all four into one store, identities resolved): "
+                f"{mine['events']:,} events in {mine['seconds']:.2f} s, "
+                f"{mine['events'] / mine['seconds']:,.0f} events/s, peak {mine['peak_mib']:,.0f} MiB"
+            )
+            print(f"idempotent: a rerun of ingest_path added {mine['rerun_added']} rows")
+            if args.baseline:
+                theirs = check_tables(org, tmp / "check.duckdb", args.baseline)
+                print("| store table | rows | sha256 (stored order) | baseline | equal |")
+                print("|---|---|---|---|---|")
+                for name, (rows, digest) in mine["tables"].items():
+                    b_rows, b_digest = theirs["tables"].get(name, [None, None])
+                    print(f"| {name} | {rows:,} | {digest} | {b_digest} | "
+                          f"{'yes' if (rows, digest) == (b_rows, b_digest) else 'NO'} |")  # fmt: skip
+                print(
+                    f"baseline ingest_path: {theirs['seconds']:.2f} s, "
+                    f"{theirs['events'] / theirs['seconds']:,.0f} events/s, peak "
+                    f"{theirs['peak_mib']:,.0f} MiB; its rerun added {theirs['rerun_added']} rows"
+                )
+            else:
+                for name, (rows, digest) in mine["tables"].items():
+                    print(f"  {name}: {rows:,} rows, sha256 {digest}")
         if args.profile:
             for kind in ("jira", "github", "slack", "email"):
                 profile(org, kind)

@@ -13,7 +13,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-from wfmine.connectors._batch import BatchBuilder
+from wfmine.connectors._batch import BatchBuilder, json_text
 from wfmine.connectors._refs import Ref, find_refs
 from wfmine.connectors.email._mime import (
     _FORWARD_PREFIXES,
@@ -33,7 +33,7 @@ from wfmine.connectors.email._mime import (
     unfold_header_value,
 )
 from wfmine.errors import FormatError
-from wfmine.model import Batch, to_json
+from wfmine.model import Batch
 
 # -- the loader ----------------------------------------------------------------------
 
@@ -310,7 +310,7 @@ class _Loader(BatchBuilder):
             events.append({
                 "event_id": event_id, "activity": activity, "timestamp": mail.moment, "seq": 0,
                 "actor_id": f"email:{mail.sender[1]}" if mail.sender else None, "team": None,
-                "source": SOURCE, "object_id": thread_id, "attrs": to_json(attrs),
+                "source": SOURCE, "object_id": thread_id, "attrs": json_text(attrs),
                 "raw_ref": f"email:{mid}",
             })  # fmt: skip
             event_objects.append(
@@ -325,7 +325,7 @@ class _Loader(BatchBuilder):
             if mail.duplicates:
                 payload["duplicate_origins"] = mail.duplicates
             raw.append({"source": SOURCE, "record_type": "email", "record_id": mid,
-                        "payload": to_json(payload), "origin": mail.origin})  # fmt: skip
+                        "payload": json_text(payload), "origin": mail.origin})  # fmt: skip
         objects: list[dict[str, Any]] = []
         for root in sorted(threads):
             group = sorted(threads[root], key=lambda m: (m.moment, m.mid))
@@ -337,7 +337,7 @@ class _Loader(BatchBuilder):
             objects.append({
                 "object_id": thread_id, "object_type": "email_thread", "source": SOURCE,
                 "key": root, "title": head.norm_subject or None,
-                "attrs": to_json({
+                "attrs": json_text({
                     "messages": len(group), "root_present": head.mid == root,
                     "participants": len({m.sender[1] for m in group if m.sender}),
                     "list_ids": list_ids,
@@ -391,5 +391,5 @@ def _account(address: str, mails: list[_Mail]) -> dict[str, Any]:
     }
     return {
         "account_id": f"email:{address}", "source": SOURCE, "login": address,
-        "display_name": display, "email": address, "platform_kind": kind, "attrs": to_json(attrs),
+        "display_name": display, "email": address, "platform_kind": kind, "attrs": json_text(attrs),
     }  # fmt: skip

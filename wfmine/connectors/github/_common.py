@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any, Final
 
+import orjson
+
+from wfmine.connectors._batch import STDLIB_DECODER
 from wfmine.model import to_utc
 
 _HTML_REPO: Final = re.compile(r"https?://github\.com/([^/\s]+)/([^/\s#?]+)/")
@@ -24,6 +27,7 @@ _CLOSES_GH: Final = re.compile(
     r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\b[\s:]+([\w.-]+/[\w.-]+)?#(\d+)", re.I
 )
 _SNIFF_BYTES: Final = 65536
+_BOM_BYTES: Final = b"\xef\xbb\xbf"
 _EVENT_TYPES: Final = (
     "PullRequestEvent", "PullRequestReviewEvent", "PullRequestReviewCommentEvent",
     "IssuesEvent", "IssueCommentEvent", "PushEvent", "CreateEvent", "WatchEvent",
@@ -64,6 +68,18 @@ _TRUST: Final = {"pull": 0, "review": 0, "review_comment": 0, "issue_comment": 0
                  "issue": 3, "push": 4}  # fmt: skip
 
 
+def read_file_documents(data: bytes) -> tuple[list[Any], str | None]:
+    """:func:`read_documents` of a file's bytes: one document by orjson when it is one.
+
+    Anything else (several documents, bytes that are not UTF-8, ``NaN``) is read
+    by :func:`read_documents` from the text as ``read_text`` gives it.
+    """
+    try:
+        return [orjson.loads(data.removeprefix(_BOM_BYTES))], None
+    except orjson.JSONDecodeError:
+        return read_documents(data.decode("utf-8", "surrogateescape").removeprefix("\ufeff"))
+
+
 def read_documents(text: str) -> tuple[list[Any], str | None]:
     """Decode one JSON document, or several concatenated (``gh api --paginate``, NDJSON).
 
@@ -73,7 +89,7 @@ def read_documents(text: str) -> tuple[list[Any], str | None]:
     >>> read_documents('[1,2][3]')
     ([[1, 2], [3]], None)
     """
-    decoder = json.JSONDecoder()
+    decoder = STDLIB_DECODER
     docs: list[Any] = []
     pos = 0
     length = len(text)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, read_head, read_text
+from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, read_head
 from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
     _EVENT_TYPES,
@@ -15,7 +15,7 @@ from wfmine.connectors.github._common import (
     _iso,
     _records,
     classify,
-    read_documents,
+    read_file_documents,
 )
 from wfmine.connectors.github._output import finish
 from wfmine.errors import FormatError
@@ -60,16 +60,17 @@ def _add_file(collector: _Collector, path: Path, *, single: bool, root: Path | N
     collector.stats["files"] += 1
     origin = str(path)
     try:
-        text = read_text(path)
+        data = path.read_bytes()
     except OSError as exc:
         if single:
             raise FormatError(path, f"cannot be read: {type(exc).__name__}") from None
         collector.reject(origin, f"file cannot be read: {type(exc).__name__}", "")
         return
-    docs, problem = read_documents(text)
+    docs, problem = read_file_documents(data)
     if problem and not docs:
         if single:
             raise FormatError(path, f"not valid JSON: {problem}")
+        text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
         collector.reject(origin, f"not valid JSON: {problem}", text[:2000])
         return
     if problem:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from wfmine.connectors._batch import json_text
 from wfmine.connectors._refs import find_refs
 from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
@@ -15,7 +16,7 @@ from wfmine.connectors.github._common import (
     _repo_of,
     parse_trailers,
 )
-from wfmine.model import Batch, to_json
+from wfmine.model import Batch
 
 
 def _finish_commits(c: _Collector) -> None:
@@ -116,7 +117,7 @@ def finish(c: _Collector, *, cursor: str | None) -> Batch:
         row: dict[str, Any] = {
             "event_id": event_id, "activity": activity, "timestamp": p.timestamp,
             "seq": _RANK.get(activity, 20), "actor_id": p.actor_id, "team": None,
-            "source": "github", "object_id": oid, "attrs": to_json(p.attrs), "raw_ref": p.raw_ref,
+            "source": "github", "object_id": oid, "attrs": json_text(p.attrs), "raw_ref": p.raw_ref,
         }  # fmt: skip
         current = events.get(event_id)
         if current is None or (p.trust, p.raw_ref) < (current[0], current[1]):
@@ -155,12 +156,12 @@ def finish(c: _Collector, *, cursor: str | None) -> Batch:
     objects = []
     for oid in sorted(c.objects):
         row = dict(c.objects[oid][2])
-        row["attrs"] = to_json(row["attrs"])
+        row["attrs"] = json_text(row["attrs"])
         objects.append(row)
     accounts = []
     for aid in sorted(c.accounts):
         row = dict(c.accounts[aid])
-        row["attrs"] = to_json(row["attrs"])
+        row["attrs"] = json_text(row["attrs"])
         accounts.append(row)
     batch = c.build(
         events=rows,

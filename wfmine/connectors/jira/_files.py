@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, read_head, read_text
+from wfmine.connectors._batch import parse_json
 from wfmine.connectors.jira._collect import _Reader
 from wfmine.connectors.jira._common import (
     _CSV_DATE_FORMATS,
@@ -76,8 +77,8 @@ def add_file(reader: _Reader, path: Path, *, single: bool) -> None:
         add_csv(reader, path)
         return
     try:
-        text = read_text(path)
-        doc = json.loads(text)
+        data = path.read_bytes()
+        doc = parse_json(data)
     except OSError as exc:
         if single:
             raise FormatError(path, f"cannot be read: {exc}") from None
@@ -93,7 +94,7 @@ def add_file(reader: _Reader, path: Path, *, single: bool) -> None:
         reader.reject(
             origin,
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-            text[:2000],
+            exc.doc[:2000],
         )
         return
     if not reader.add_document(doc, origin):

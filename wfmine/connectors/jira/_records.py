@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wfmine.connectors._batch import json_text
 from wfmine.connectors.jira._collect import _Issue, _Reader
 from wfmine.connectors.jira._common import (
     _ACCOUNT_KIND,
@@ -19,7 +20,7 @@ from wfmine.connectors.jira._common import (
     _safe_ts,
     _updated,
 )
-from wfmine.model import Batch, to_json
+from wfmine.model import Batch
 
 # -- building the batch --------------------------------------------------------------
 
@@ -54,7 +55,7 @@ class _Builder:
                 "display_name": user.get("displayName"),
                 "email": user.get("emailAddress") or None,
                 "platform_kind": kind,
-                "attrs": to_json(attrs),
+                "attrs": json_text(attrs),
             }
         return account_id
 
@@ -100,7 +101,7 @@ class _Builder:
         payload = issue.get("_csv") if entry.from_csv else issue
         self.reader.raw.append(
             {"source": "jira", "record_type": "issue", "record_id": record_id,
-             "payload": to_json(payload), "origin": entry.origin}
+             "payload": json_text(payload), "origin": entry.origin}
         )  # fmt: skip
         team = self.team(fields)
         current_status = fields.get("status") if isinstance(fields.get("status"), dict) else None
@@ -119,7 +120,7 @@ class _Builder:
         self.event(
             event_id=f"{oid}/created", activity="Issue created", timestamp=fields["created"], seq=0,
             actor_id=creator, team=team, object_id=oid, raw_ref=raw_ref,
-            attrs=to_json({"type": _get(fields, "issuetype", "name"), "status": first_status,
+            attrs=json_text({"type": _get(fields, "issuetype", "name"), "status": first_status,
                            "priority": _get(fields, "priority", "name"),
                            "project": _get(fields, "project", "key")}),
         )  # fmt: skip
@@ -136,7 +137,7 @@ class _Builder:
                 event_id=f"{oid}/c/{cid}", activity="Comment added", timestamp=stamp,
                 seq=_int(cid) * 1000, actor_id=self.account(comment.get("author")), team=team,
                 object_id=oid, raw_ref=raw_ref,
-                attrs=to_json({"comment_id": cid, "jsd_public": comment.get("jsdPublic")}),
+                attrs=json_text({"comment_id": cid, "jsd_public": comment.get("jsdPublic")}),
             )  # fmt: skip
         if "changelog" not in issue:
             self.snapshot_events(oid, fields, current_status, team, raw_ref)
@@ -145,7 +146,7 @@ class _Builder:
             {
                 "object_id": oid, "object_type": "issue", "source": "jira", "key": key,
                 "title": fields.get("summary"),
-                "attrs": to_json({
+                "attrs": json_text({
                     "project": _get(fields, "project", "key"),
                     "type": _get(fields, "issuetype", "name"),
                     "status": status_name,
@@ -225,7 +226,7 @@ class _Builder:
             self.event(
                 event_id=f"{oid}/h/{hid}/{event_suffix}", activity=activity,
                 timestamp=history["created"], seq=_int(hid) * 1000 + j, actor_id=actor, team=team,
-                object_id=oid, raw_ref=raw_ref, attrs=to_json(attrs),
+                object_id=oid, raw_ref=raw_ref, attrs=json_text(attrs),
             )  # fmt: skip
 
     def snapshot_events(
@@ -248,7 +249,7 @@ class _Builder:
             self.event(
                 event_id=f"{oid}/snapshot/status", activity=f"Status: {name}", timestamp=when,
                 seq=900_000_000_000, actor_id=None, team=team, object_id=oid, raw_ref=raw_ref,
-                attrs=to_json({"to": name, "status_category": category, "snapshot": True}),
+                attrs=json_text({"to": name, "status_category": category, "snapshot": True}),
             )  # fmt: skip
         resolution = _get(fields, "resolution", "name")
         if resolution and _safe_ts(fields.get("resolutiondate")) is not None:
@@ -256,7 +257,7 @@ class _Builder:
                 event_id=f"{oid}/snapshot/resolution", activity="Resolution set",
                 timestamp=fields["resolutiondate"], seq=900_000_000_001, actor_id=None, team=team,
                 object_id=oid, raw_ref=raw_ref,
-                attrs=to_json({"resolution": resolution, "snapshot": True}),
+                attrs=json_text({"resolution": resolution, "snapshot": True}),
             )  # fmt: skip
 
 
@@ -294,7 +295,7 @@ def finish(
             for record, ref in records:
                 reader.raw.append(
                     {"source": "jira", "record_type": record_type,
-                     "record_id": f"{issue_id}/{record['id']}", "payload": to_json(record),
+                     "record_id": f"{issue_id}/{record['id']}", "payload": json_text(record),
                      "origin": ref.rsplit("#", 1)[0]}
                 )  # fmt: skip
                 if target is not None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from wfmine.connectors._batch import BatchBuilder
+from wfmine.connectors._batch import BatchBuilder, json_text, parse_json
 from wfmine.connectors._refs import find_refs
 from wfmine.connectors._safezip import Tree
 from wfmine.connectors.slack._text import (
@@ -25,7 +25,7 @@ from wfmine.connectors.slack._text import (
     ref_target,
 )
 from wfmine.errors import FormatError
-from wfmine.model import Batch, to_json
+from wfmine.model import Batch
 
 
 class _Loader(BatchBuilder):
@@ -55,7 +55,7 @@ class _Loader(BatchBuilder):
         """Parse one member's bytes; bytes that are not UTF-8 stay in the records that hold them."""
         self.stats["files"] += 1
         try:
-            return json.loads(data.decode("utf-8", "surrogateescape").removeprefix("\ufeff"))
+            return parse_json(data)
         except json.JSONDecodeError as exc:
             self.reject(where, f"not JSON: {exc}", data[:2000].decode("utf-8", "replace"))
             return None
@@ -169,7 +169,7 @@ class _Loader(BatchBuilder):
 
     def _raw(self, record_type: str, record_id: str, payload: Any, member: str) -> dict[str, Any]:
         return {"source": SOURCE, "record_type": record_type, "record_id": record_id,
-                "payload": to_json(payload), "origin": self.tree.where(member)}  # fmt: skip
+                "payload": json_text(payload), "origin": self.tree.where(member)}  # fmt: skip
 
     def _read_conversations(self, rel: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Folder name → conversation (id, name, type) from the conversation list files."""
@@ -236,7 +236,7 @@ class _Loader(BatchBuilder):
             "account_id": f"slack:{uid}", "source": SOURCE,
             "login": prof.get("name") or (bot or {}).get("username") or uid,
             "display_name": prof.get("real_name") or prof.get("display_name") or (bot or {}).get("username"),
-            "email": None, "platform_kind": kind, "attrs": to_json(attrs),
+            "email": None, "platform_kind": kind, "attrs": json_text(attrs),
         }  # fmt: skip
 
     def _message(
@@ -309,7 +309,7 @@ class _Loader(BatchBuilder):
             self.events.append({
                 "event_id": eid, "activity": act, "timestamp": when, "seq": seq, "actor_id": who,
                 "team": team, "source": SOURCE, "object_id": object_id,
-                "attrs": to_json({k: v for k, v in attrs.items() if v is not None}), "raw_ref": raw_ref,
+                "attrs": json_text({k: v for k, v in attrs.items() if v is not None}), "raw_ref": raw_ref,
             })  # fmt: skip
             self.event_objects.append(
                 {"event_id": eid, "object_id": object_id, "qualifier": "thread"}
@@ -362,7 +362,7 @@ class _Loader(BatchBuilder):
             attrs["root_present"] = True
             if m.get("reply_count") is not None:
                 attrs["reply_count"] = m.get("reply_count")
-        obj["attrs"] = to_json(attrs)
+        obj["attrs"] = json_text(attrs)
         for text in _scan_texts(m):
             for ref in find_refs(text):
                 target, relation = ref_target(ref)
@@ -412,5 +412,5 @@ def _account_from_user(user: Mapping[str, Any]) -> dict[str, Any]:
         "display_name": display or None,
         "email": (profile.get("email") or None),
         "platform_kind": kind,
-        "attrs": to_json({k: v for k, v in attrs.items() if v is not None}),
+        "attrs": json_text({k: v for k, v in attrs.items() if v is not None}),
     }
