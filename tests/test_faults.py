@@ -128,22 +128,31 @@ def test_a_full_disk_during_a_store_write_is_one_line_and_the_store_is_kept(
 # -- a repository with Issues disabled -----------------------------------------------------
 
 
-def _replay(root: Path, *, gone: tuple[str, ...] = (), hang: threading.Event | None = None,
-            asked: threading.Event | None = None) -> Callable[[Request], Reply]:  # fmt: skip
-    """Serve a GitHub export laid out by API path; 410 under ``gone``; hang on repo ``web``."""
+def _replay(
+    root: Path, *, gone: tuple[str, ...] = (), prs: int | None = None
+) -> Callable[[Request], Reply]:
+    """Serve a GitHub export laid out by API path (``[]`` where it has none).
+
+    ``gone``: paths of acme/api answering 410; ``prs``: serve only the first PRs (a
+    smaller repository: fewer requests).
+    """
 
     def reply(request: Request) -> Reply:
         path = request.path
-        if path.startswith("/repos/acme/web/") and hang is not None:
-            if asked is not None:
-                asked.set()
-            hang.wait(30)  # until the client is killed (the test sets it on the way out)
         if any(path == f"/repos/acme/api/{g}" for g in gone):
             return Reply(410, {"message": "Issues are disabled for this repo"})
         file = root / (path.lstrip("/") + ".json")
         if request.param("state") == "open" or not file.is_file():
             return Reply(200, {"workflow_runs": []} if path.endswith("/actions/runs") else [])
-        return Reply(200, file.read_bytes())
+        since = request.param("since")
+        if since is None and (prs is None or not path.endswith("/pulls")):
+            return Reply(200, file.read_bytes())
+        items = json.loads(file.read_bytes())
+        if prs is not None and path.endswith("/pulls"):
+            items = items[:prs]
+        if since is not None:  # as GitHub: only what was updated since
+            items = [i for i in items if str(i.get("updated_at", "")) >= since]
+        return Reply(200, items)
 
     return reply
 
@@ -182,15 +191,14 @@ def test_a_repository_with_issues_disabled_loads_everything_else(
 
 
 def _workspace(root: Path, url: str, *, big: int = 0) -> Path:
-    """Connectors: GitHub live (acme/api, acme/web), the Jira export, the XES log, a big CSV."""
+    """Connectors: GitHub live (acme/infra, acme/web), then files: an XES log and a big CSV."""
     (root / "connectors").mkdir(parents=True)
-    for name, repo in (("a_api", "acme/api"), ("b_web", "acme/web")):
+    for name, repo in (("a_infra", "acme/infra"), ("b_web", "acme/web")):
         (root / "connectors" / f"{name}.toml").write_text(
             f'kind = "github"\nurl = "{url}"\n[options]\nrepo = "{repo}"\n', encoding="utf-8"
         )
-    shutil.copytree(need(SAMPLE / "jira"), root / "jira")
     shutil.copy(need(LOGS / "running-example.xes"), root / "log.xes")
-    files = [("c_jira", "jira", "jira"), ("d_log", "xes", "log.xes")]
+    files = [("d_log", "xes", "log.xes")]
     if big:
         files.append(("e_big", "csv", _big_csv(root / "big.csv", big).name))
     for name, kind, rel in files:
@@ -204,7 +212,7 @@ def test_an_unreachable_live_connector_does_not_stop_the_others(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    serve = _replay(need(GITHUB))
+    serve = _replay(need(GITHUB), prs=4)
 
     def down_for_web(request: Request) -> Reply:  # acme/web: down for maintenance
         if request.path.startswith("/repos/acme/web/"):
@@ -218,14 +226,14 @@ def test_an_unreachable_live_connector_does_not_stop_the_others(
         json_code, json_out, _ = _run("ingest", "--json")
     assert code == 1, err
     said = " ".join(out.split())
-    assert "github: " + srv.url in said and "jira: " in said and "xes: " in said
+    assert "github: " + srv.url in said and "xes: " in said
     [line] = [x for x in " ".join(err.split()).split("✗ ")[1:]]
     assert line.startswith(f"live connector b_web (github, {srv.url}) was not pulled:")
     assert "retry later" in line and "this run counts as failed" in line
     with Store(root / ".wfmine" / "store.duckdb", read_only=True) as store:
         runs = store.runs()
         sources = store.sql("SELECT DISTINCT source FROM events ORDER BY 1")["source"].to_list()
-    assert sources == ["github", "jira", "xes"]
+    assert sources == ["github", "xes"]
     assert runs.filter(pl.col("scope") == "acme/web").height == 0  # nothing of it committed
     # the rerun (files unchanged) is still not clean while acme/web is down, in JSON too
     assert json_code == 1
@@ -352,3 +360,93 @@ def test_a_member_lying_about_its_size_is_stopped_while_streamed(
             tree.read("general/2024-01-05.json")  # stopped at 1,000 bytes, then its CRC fails
     finally:
         tree.close()
+
+
+# -- SIGKILL at several points of a multi-source run ----------------------------------------
+
+
+def _per_input(db: Path) -> dict[str, tuple[int, int]]:
+    """Per committed input (its origin and scope): the events and raw records it added."""
+    with Store(db, read_only=True) as store:
+        rows = store.sql(
+            "SELECT r.origin || ' ' || r.scope AS input, "
+            "(SELECT count(*) FROM events e WHERE e.ingest_run = r.run_id) AS events, "
+            "(SELECT count(*) FROM raw_records w WHERE w.ingest_run = r.run_id) AS raw "
+            "FROM ingest_runs r WHERE r.status = 'ok'"
+        )
+        orphans = store.sql(
+            "SELECT count(*) AS n FROM events WHERE ingest_run NOT IN "
+            "(SELECT run_id FROM ingest_runs WHERE status = 'ok')"
+        )
+    assert orphans["n"][0] == 0
+    return {r["input"]: (r["events"], r["raw"]) for r in rows.iter_rows(named=True)}
+
+
+def _said(child: subprocess.Popen[str], text: str) -> None:
+    """Read the child's stderr until a line says ``text``."""
+    assert child.stderr is not None
+    for line in child.stderr:
+        if text in line:
+            return
+    raise AssertionError(f"the run ended before saying {text!r}")
+
+
+def test_sigkill_at_several_points_of_a_multi_source_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One transaction per input: a killed run leaves whole inputs; a rerun completes the rest."""
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    serve = _replay(need(GITHUB), prs=4)
+    hanging = {"on": False}
+    asked, release = threading.Event(), threading.Event()
+
+    def reply(request: Request) -> Reply:
+        if hanging["on"] and request.path.startswith("/repos/acme/web/"):
+            asked.set()
+            release.wait(30)  # hangs until the client is killed
+        return serve(request)
+
+    with _Replaying(reply) as srv:
+        root = _workspace(tmp_path / "ws", srv.url, big=40_000)
+        monkeypatch.chdir(root)
+        assert _run("ingest", "--db", str(root / "clean.duckdb"))[0] == 0
+        clean = _snapshot(root / "clean.duckdb")
+        whole = _per_input(root / "clean.duckdb")
+
+        def killed(name: str, until: Callable[[subprocess.Popen[str], Path], None]) -> Path:
+            db = root / f"{name}.duckdb"
+            child = _cli("ingest", "--db", str(db), cwd=root)
+            until(child, db)
+            child.kill()
+            child.communicate()
+            assert child.returncode == -signal.SIGKILL
+            return db
+
+        def in_the_second_pull(child: subprocess.Popen[str], db: Path) -> None:
+            assert asked.wait(30)
+
+        def between_inputs(child: subprocess.Popen[str], db: Path) -> None:
+            _said(child, "Loading csv")  # the pulls and the XES log are committed
+
+        def in_the_big_file(child: subprocess.Popen[str], db: Path) -> None:
+            _said(child, "Loading csv")
+            wal = db.with_name(db.name + ".wal")
+            size = db.stat().st_size
+            while child.poll() is None and db.stat().st_size == size and not wal.exists():
+                release.wait(0.01)  # until the engine writes the CSV's rows
+
+        hanging["on"] = True
+        stores = [killed("k_pull", in_the_second_pull)]
+        hanging["on"] = False
+        release.set()
+        stores += [killed("k_between", between_inputs), killed("k_file", in_the_big_file)]
+        for db in stores:
+            committed = _per_input(db)  # it opens, and holds whole inputs only
+            assert committed and all(whole[k] == v for k, v in committed.items()), db.name
+            assert len(committed) < len(whole), db.name
+            code, out, err = _run("ingest", "--db", str(db))
+            assert code == 0, err
+            assert _snapshot(db) == clean, db.name
+            assert "unchanged, not read again" in out or db.stem == "k_pull"
+            code, out, _ = _run("runs", "--db", str(db), "--json")
+            assert {r["status"] for r in json.loads(out)} == {"ok"}

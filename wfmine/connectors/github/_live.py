@@ -116,6 +116,10 @@ def pull(
                 for page in http.link_pages(f"{api}/{path}", params=params):
                     items = _list_page(page.data, page.url)
                     for i, record in enumerate(items):
+                        if path == "issues/events" and _before(record, watermark, "created_at"):
+                            # read by the pull that set the watermark; its embedded issue
+                            # would replace the stored PR with a thinner record of it
+                            continue
                         collector.add_record(record, page.url, f"{page.url}#{i}", None)
                     if path == "issues/events" and _older_than(items, watermark, "created_at"):
                         break
@@ -182,6 +186,14 @@ def _list_page(data: Any, url: str) -> list[Any]:
     if not isinstance(data, list | dict):
         raise TerminalError(f"{url.split('?')[0]} did not answer a JSON list or object")
     return records
+
+
+def _before(record: Any, watermark: dt.datetime | None, key: str) -> bool:
+    """True for a record stamped (``key``) before the watermark."""
+    if watermark is None or not isinstance(record, dict):
+        return False
+    stamp = _ts(record.get(key))
+    return stamp is not None and stamp < watermark
 
 
 def _older_than(items: list[Any], watermark: dt.datetime | None, key: str) -> bool:
