@@ -14,8 +14,10 @@ import datetime as dt
 import functools
 import hashlib
 import math
+import os
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -23,7 +25,7 @@ from markupsafe import Markup
 
 from wfmine.units import DASH, human_count, human_duration
 
-__all__ = ["asset", "environment", "render", "slug"]
+__all__ = ["asset", "environment", "render", "slug", "user_cache"]
 
 
 def slug(prefix: str, value: str) -> str:
@@ -106,11 +108,42 @@ def _words(value: object) -> str:
     return text.replace("_", " ")
 
 
+def user_cache() -> Path | None:
+    """wfmine's cache folder (``$WFMINE_CACHE_DIR``, else ``$XDG_CACHE_HOME/wfmine`` or
+    ``~/.cache/wfmine``), made if needed; ``None`` when it cannot be written.
+
+    It holds only what is derived from wfmine's own files and the installed
+    packages (compiled templates, the packed plotly.js), each keyed by what it
+    was made from: a report never depends on it, it is only made sooner.
+    """
+    base = os.environ.get("WFMINE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "wfmine",
+    )
+    path = Path(base)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The report's Jinja2 environment (autoescape on, undefined names are errors)."""
+    """The report's Jinja2 environment (autoescape on, undefined names are errors).
+
+    Compiled templates are kept in :func:`user_cache` (Jinja's bytecode cache,
+    keyed by each template's name and source), so a report in a new process
+    does not compile its templates again.
+    """
+    cache = user_cache()
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("wfmine.reports", "templates"),
+        bytecode_cache=(
+            jinja2.FileSystemBytecodeCache(str(cache), "__wfmine_jinja2_%s.cache")
+            if cache is not None
+            else None
+        ),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
