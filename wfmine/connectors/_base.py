@@ -20,6 +20,7 @@ from the contract fails the type check, not a user's run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "SNIFF_BYTES",
     "FunctionReader",
     "Reader",
+    "export_files",
     "read_head",
     "read_text",
 ]
@@ -95,3 +97,25 @@ def read_text(path: Path) -> str:
     with the original bytes recoverable from the payload.
     """
     return path.read_bytes().decode("utf-8", "surrogateescape").removeprefix(_BOM)
+
+
+def export_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """The files under ``folder`` whose suffix (lower-cased) is one of ``suffixes``, sorted.
+
+    Hidden entries (a name starting with ``.``, at any depth) are left out;
+    links to folders are not followed, links to files are kept — as
+    ``Path.rglob("*")`` with ``is_file()`` gives them, with one ``os.walk``
+    instead of a ``relative_to`` per path.
+    """
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in suffixes:
+                continue
+            path = os.path.join(dirpath, name)
+            if os.path.isfile(path):
+                found.append(path)
+    # in the order of sorted Paths: by their parts, so "a/b" comes before "a-c"
+    found.sort(key=lambda text: text.split(os.sep))
+    return [Path(text) for text in found]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, read_head
+from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, export_files, read_head
 from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
     _EVENT_TYPES,
@@ -29,7 +29,7 @@ def sniff(path: Path) -> bool:
     of a folder may be read, so a folder with many files of one kind is still recognised.
     """
     try:
-        files = sorted(_files(path)) if path.is_dir() else [path]
+        files = _files(path) if path.is_dir() else [path]
         size = FOLDER_SNIFF_BYTES if path.is_dir() else SNIFF_BYTES
     except OSError:
         return False
@@ -49,11 +49,8 @@ def sniff(path: Path) -> bool:
     return False
 
 
-def _files(folder: Path) -> Iterable[Path]:
-    for p in folder.rglob("*"):
-        hidden = any(part.startswith(".") for part in p.relative_to(folder).parts)
-        if p.is_file() and not hidden and p.suffix.lower() in (".json", ".ndjson", ".jsonl"):
-            yield p
+def _files(folder: Path) -> list[Path]:
+    return export_files(folder, (".json", ".ndjson", ".jsonl"))
 
 
 def _add_file(collector: _Collector, path: Path, *, single: bool, root: Path | None) -> None:
@@ -119,7 +116,7 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
         raise FormatError(path, "no such file or folder")
     collector = _Collector()
     if path.is_dir():
-        for file in sorted(_files(path)):
+        for file in _files(path):
             _add_file(collector, file, single=False, root=path)
     else:
         _add_file(collector, path, single=True, root=None)

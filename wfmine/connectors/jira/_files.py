@@ -7,11 +7,17 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, read_head, read_text
+from wfmine.connectors._base import (
+    FOLDER_SNIFF_BYTES,
+    SNIFF_BYTES,
+    export_files,
+    read_head,
+    read_text,
+)
 from wfmine.connectors._batch import parse_json
 from wfmine.connectors.jira._collect import _Reader
 from wfmine.connectors.jira._common import (
@@ -35,7 +41,7 @@ def sniff(path: Path) -> bool:
     """
     try:
         if path.is_dir():
-            return any(_sniff_file(f, FOLDER_SNIFF_BYTES) for f in sorted(_files(path)))
+            return any(_sniff_file(f, FOLDER_SNIFF_BYTES) for f in _files(path))
         return _sniff_file(path, SNIFF_BYTES)
     except OSError:
         return False
@@ -49,22 +55,20 @@ def _sniff_file(path: Path, size: int) -> bool:
     if path.suffix.lower() == ".csv" or head[:1] not in "{[":
         first = head.splitlines()[0] if head else ""
         return "Issue key" in first and "Summary" in first
-    compact = re.sub(r"\s+", "", head)
-    if '"fields":{' in compact and '"key":"' in compact:
-        return True
+    # plain substring tests first: most files of a mixed folder have none of the names
+    if '"fields"' in head and '"key"' in head:
+        compact = re.sub(r"\s+", "", head)
+        if '"fields":{' in compact and '"key":"' in compact:
+            return True
     # a changelog page: histories with "items" and a Jira-style "fieldtype"
+    if '"values"' not in head or '"items"' not in head or '"fieldtype"' not in head:
+        return False
+    compact = re.sub(r"\s+", "", head)
     return '"values":[' in compact and '"items":[' in compact and '"fieldtype":"' in compact
 
 
-def _files(folder: Path) -> Iterable[Path]:
-    for p in folder.rglob("*"):
-        hidden = any(part.startswith(".") for part in p.relative_to(folder).parts)
-        if (
-            p.is_file()
-            and not hidden
-            and p.suffix.lower() in (".json", ".csv", ".ndjson", ".jsonl")
-        ):
-            yield p
+def _files(folder: Path) -> list[Path]:
+    return export_files(folder, (".json", ".csv", ".ndjson", ".jsonl"))
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -262,7 +266,7 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
         raise FormatError(path, "no such file or folder")
     reader = _Reader()
     if path.is_dir():
-        for file in sorted(_files(path)):
+        for file in _files(path):
             add_file(reader, file, single=False)
     else:
         add_file(reader, path, single=True)
