@@ -25,6 +25,7 @@ in full. Memory stays bounded by the member limit.
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 import zlib
@@ -113,7 +114,7 @@ class Tree:
         assert self._zip is not None
         key = f"{info.filename}@{info.header_offset}"
         counted = key in self._counted
-        chunks: list[bytes] = []
+        buffer = io.BytesIO()  # grows in place: no second copy of the member to join
         size = 0
         try:
             with self._zip.open(info) as member:
@@ -133,7 +134,7 @@ class Tree:
                             "in total: refused as a likely zip bomb",
                             position=info.filename,
                         )
-                    chunks.append(chunk)
+                    buffer.write(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
             raise FormatError(
                 self.origin,
@@ -143,7 +144,7 @@ class Tree:
         if not counted:
             self._counted.add(key)
             self._read_total += size
-        return b"".join(chunks)
+        return buffer.getvalue()
 
     def where(self, name: str) -> str:
         """A human-readable location of member ``name`` (for raw records and quarantine)."""
