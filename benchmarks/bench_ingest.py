@@ -17,10 +17,17 @@ work on the machine moves the figures.
 standard-library JSON decoder, in polars and in the store, from cProfile.
 ``--json-costs`` times only decoding every JSON export file and re-encoding
 every record as the raw records store it (compact, keys sorted), with the
-standard library and, when it can be imported, with orjson, and says how many
-records orjson encodes to the very same text (it runs under any Python that
-has orjson, with no wfmine import). Not part of the test run; no timing is
-asserted anywhere.
+standard library and with orjson, and says how many records orjson encodes
+to the very same text (no wfmine import).
+
+``--baseline DIR`` runs every measurement a second time, interleaved, with
+``DIR`` first on ``PYTHONPATH`` (a copy of an older package: ``git archive
+<rev> wfmine | tar -x -C DIR``), and then the identity check under both: the
+four exports ingested into one store by :func:`wfmine.api.ingest_path` (as
+``wfmine ingest DIR``), every store table hashed, and a rerun that must add
+no row (``--check`` runs the check alone). CPU seconds (all threads) are
+printed beside the wall-clock ones: on a shared machine they move less.
+Not part of the test run; no timing is asserted anywhere.
 """
 
 from __future__ import annotations
@@ -45,15 +52,15 @@ from wfmine.workspace import detect, reader
 path = Path(sys.argv[1]); kind = sys.argv[2]
 found, _ = detect(path)
 item = next(d for d in found if d.kind == kind)
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 batch = reader(item.kind).load(item.path, item.options)
 t1 = time.perf_counter()
 store = Store(sys.argv[3])
 summary = store.ingest(batch, origin=str(item.path))
-t2 = time.perf_counter()
+c2, t2 = time.process_time(), time.perf_counter()
 store.close()
 t3 = time.perf_counter()
-print(json.dumps({"load": t1 - t0, "write": t2 - t1, "close": t3 - t2,
+print(json.dumps({"load": t1 - t0, "write": t2 - t1, "close": t3 - t2, "cpu": c2 - c0,
                   "events": batch.events.height, "raw": batch.raw_records.height,
                   "quarantined": batch.quarantine.height,
                   "added": summary["added"]["events"],
@@ -181,13 +188,10 @@ def profile(org: Path, kind: str) -> None:
 
 def json_costs(org: Path) -> None:
     """Stdlib json vs orjson on the organisation's JSON files: decode, and encode per record."""
-    import importlib
     import json
 
-    try:  # optional: measured only where it is installed (not a wfmine dependency)
-        orjson: Any = importlib.import_module("orjson")
-    except ImportError:
-        orjson = None
+    import orjson
+
     files = sorted(p for p in org.rglob("*.json") if p.is_file())
     blobs = [p.read_bytes() for p in files]
     t = time.perf_counter()
@@ -209,9 +213,6 @@ def json_costs(org: Path) -> None:
     size = sum(len(b) for b in blobs) / 2**20
     print(f"# JSON in {len(files)} files, {size:.0f} MiB, {len(records):,} records")
     print(f"stdlib: decode {std_decode:.2f} s, encode (sorted keys) {std_encode:.2f} s")
-    if orjson is None:
-        print("orjson: not importable here (run this under a Python that has it)")
-        return
     t = time.perf_counter()
     for b in blobs:
         orjson.loads(b)
@@ -258,12 +259,13 @@ def main() -> None:
         )
         print(
             "| connector | events | raw records | quarantined | read+build s | store write s "
-            "| close s | events/s (read+build+write) | peak MiB |"
+            "| close s | events/s (read+build+write) | CPU s | peak MiB |"
             + (" baseline read+build s | baseline write s | baseline events/s "
-               "| baseline peak MiB | speed-up |" if args.baseline else "")
+               "| baseline CPU s | baseline peak MiB | speed-up |" if args.baseline else "")
         )  # fmt: skip
-        print("|---" * (14 if args.baseline else 9) + "|")
-        totals = {"events": 0.0, "seconds": 0.0, "base": 0.0, "peak": 0.0, "base_peak": 0.0}
+        print("|---" * (16 if args.baseline else 10) + "|")
+        totals = {"events": 0.0, "seconds": 0.0, "base": 0.0, "peak": 0.0, "base_peak": 0.0,
+                  "cpu": 0.0, "base_cpu": 0.0}  # fmt: skip
         for kind in ("jira", "github", "slack", "email"):
             runs, base = [], []
             for _ in range(args.runs):  # interleaved: both see the same machine load
@@ -273,37 +275,43 @@ def main() -> None:
             load = statistics.median(r["load"] for r in runs)
             write = statistics.median(r["write"] for r in runs)
             close = statistics.median(r["close"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
             peak = max(r["peak_mib"] for r in runs)
             r = runs[0]
             rate = r["events"] / (load + write)
             totals["events"] += r["events"]
             totals["seconds"] += load + write
+            totals["cpu"] += cpu
             totals["peak"] = max(totals["peak"], peak)
             line = (
                 f"| {kind} | {r['events']:,.0f} | {r['raw']:,.0f} | {r['quarantined']:,.0f} "
-                f"| {load:.2f} | {write:.2f} | {close:.2f} | {rate:,.0f} | {peak:,.0f} |"
+                f"| {load:.2f} | {write:.2f} | {close:.2f} | {rate:,.0f} | {cpu:.2f} "
+                f"| {peak:,.0f} |"
             )
             if base:
                 b_load = statistics.median(b["load"] for b in base)
                 b_write = statistics.median(b["write"] for b in base)
+                b_cpu = statistics.median(b.get("cpu", float("nan")) for b in base)
                 b_peak = max(b["peak_mib"] for b in base)
                 totals["base"] += b_load + b_write
+                totals["base_cpu"] += b_cpu
                 totals["base_peak"] = max(totals["base_peak"], b_peak)
                 same = all(base[0][k] == r[k] for k in ("events", "raw", "quarantined", "added"))
                 line += (
                     f" {b_load:.2f} | {b_write:.2f} | {r['events'] / (b_load + b_write):,.0f} "
-                    f"| {b_peak:,.0f} | {(b_load + b_write) / (load + write):.1f}x"
+                    f"| {b_cpu:.2f} | {b_peak:,.0f} | {(b_load + b_write) / (load + write):.1f}x"
                     f"{'' if same else ' (counts differ!)'} |"
                 )
             print(line, flush=True)
         line = (
             f"| all four | {totals['events']:,.0f} | | | | | "
-            f"| {totals['events'] / totals['seconds']:,.0f} | {totals['peak']:,.0f} |"
+            f"| {totals['events'] / totals['seconds']:,.0f} | {totals['cpu']:.2f} "
+            f"| {totals['peak']:,.0f} |"
         )
         if args.baseline:
             line += (
-                f" | | {totals['events'] / totals['base']:,.0f} | {totals['base_peak']:,.0f} "
-                f"| {totals['base'] / totals['seconds']:.1f}x |"
+                f" | | {totals['events'] / totals['base']:,.0f} | {totals['base_cpu']:.2f} "
+                f"| {totals['base_peak']:,.0f} | {totals['base'] / totals['seconds']:.1f}x |"
             )
         print(line)
         if args.check or args.baseline:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from wfmine.connectors._batch import BatchBuilder
-from wfmine.connectors._refs import find_refs
 from wfmine.connectors.github._common import (
     _CLOSES_GH,
     _CLOSES_WORD,
@@ -30,6 +29,7 @@ from wfmine.connectors.github._common import (
     _ts,
     classify,
     parse_trailers,
+    refs_in,
 )
 
 
@@ -49,6 +49,22 @@ class _Pending:
     trust: int
     object_id: str | None = None  # set for commit-level events
     related: tuple[str, ...] = ()
+
+
+#: the user fields an account's attrs keep
+_USER_ATTRS: Final = ("type", "id", "node_id", "site_admin")
+
+
+def _user_kind(user: dict[str, Any], login: str) -> str:
+    """human / bot / agent / unknown of a GitHub user object, from platform fields and the signals."""
+    known = _signal_kinds().get(login.lower())
+    if known == "agent":
+        return "agent"
+    if user.get("type") == "Bot" or login.endswith("[bot]") or known == "bot":
+        return "bot"
+    if user.get("type") == "User":
+        return "human"
+    return "unknown"
 
 
 @dataclass
@@ -82,31 +98,27 @@ class _Collector(BatchBuilder):
             return None
         login = user["login"]
         account_id = f"github:{login}"
-        known = _signal_kinds().get(login.lower())
-        if known == "agent":
-            kind = "agent"
-        elif user.get("type") == "Bot" or login.endswith("[bot]") or known == "bot":
-            kind = "bot"
-        elif user.get("type") == "User":
-            kind = "human"
-        else:
-            kind = "unknown"
         row = self.accounts.get(account_id)
-        attrs = {k: user[k] for k in ("type", "id", "node_id", "site_admin") if k in user}
-        attrs.update({k: v for k, v in extra.items() if v is not None})
         if row is None:
+            attrs = {k: user[k] for k in _USER_ATTRS if k in user}
+            attrs.update({k: v for k, v in extra.items() if v is not None})
             self.accounts[account_id] = {
                 "account_id": account_id, "source": "github", "login": login,
                 "display_name": user.get("name"), "email": user.get("email"),
-                "platform_kind": kind, "attrs": attrs,
+                "platform_kind": _user_kind(user, login), "attrs": attrs,
             }  # fmt: skip
             return account_id
-        for k, v in attrs.items():
-            row["attrs"].setdefault(k, v)
-        if (row["platform_kind"] in ("unknown", "human") and kind in ("bot", "agent")) or row[
-            "platform_kind"
-        ] == "unknown":
-            row["platform_kind"] = kind
+        known = row["attrs"]
+        for k in _USER_ATTRS:
+            if k in user and k not in known:
+                known[k] = user[k]
+        for k, v in extra.items():
+            if v is not None and k not in known:
+                known[k] = v
+        if row["platform_kind"] in ("unknown", "human"):
+            kind = _user_kind(user, login)
+            if kind in ("bot", "agent") or row["platform_kind"] == "unknown":
+                row["platform_kind"] = kind
         return account_id
 
     def put_object(self, oid: str, trust: int, updated: Any, row: dict[str, Any]) -> None:
@@ -143,15 +155,9 @@ class _Collector(BatchBuilder):
                 record,
             )
             return
-        handlers: dict[str, Callable[[dict[str, Any], str, str, int | None], str | None]] = {
-            "pull": self._pull, "issue": self._issue, "review": self._review, "commit": self._commit,
-            "review_comment": self._review_comment, "issue_comment": self._issue_comment,
-            "issue_event": self._issue_event, "check_run": self._check_run,
-            "workflow_run": self._workflow_run, "repo_event": self._repo_event,
-        }  # fmt: skip
-        handler = handlers[kind]
+        handler = _HANDLERS[kind]
         try:
-            problem = handler(record, origin, ref, pr_hint)
+            problem = handler(self, record, origin, ref, pr_hint)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problem = f"{kind} record is malformed ({type(exc).__name__}: {exc})"
         if problem:
@@ -563,7 +569,7 @@ class _Collector(BatchBuilder):
             4,
             object_id=oid,
         )
-        for ref in find_refs(message):
+        for ref in refs_in(message):
             if ref.kind in ("jira_key", "jira_url"):
                 self.link(
                     oid,
@@ -576,15 +582,15 @@ class _Collector(BatchBuilder):
 
     def _text_links(self, oid: str, repo: str, title: Any, body: Any, branch: Any) -> None:
         if isinstance(title, str):
-            for ref in find_refs(title):
+            for ref in refs_in(title):
                 if ref.kind in ("jira_key", "jira_url"):
                     self.link(oid, f"jira:{ref.value}", "title", f"title: {title}")
         if isinstance(branch, str):
-            for ref in find_refs(branch):
+            for ref in refs_in(branch):
                 if ref.kind == "jira_key":
                     self.link(oid, f"jira:{ref.value}", "branch", f"branch: {branch}")
         if isinstance(body, str):
-            for ref in find_refs(body):
+            for ref in refs_in(body):
                 if ref.kind in ("jira_key", "jira_url"):
                     at = body.find(ref.evidence)
                     before = body[max(0, at - 30) : at]
@@ -604,3 +610,13 @@ class _Collector(BatchBuilder):
                 target = f"github:{m.group(1) or repo}#issue/{m.group(2)}"
                 if target != oid:
                     self.link(oid, target, "closes", f"body: {m.group(0)}")
+
+
+#: record kind -> its handler (one table, not one per record)
+_HANDLERS: Final[dict[str, Callable[[_Collector, dict[str, Any], str, str, int | None], str | None]]] = {
+    "pull": _Collector._pull, "issue": _Collector._issue, "review": _Collector._review,
+    "commit": _Collector._commit, "review_comment": _Collector._review_comment,
+    "issue_comment": _Collector._issue_comment, "issue_event": _Collector._issue_event,
+    "check_run": _Collector._check_run, "workflow_run": _Collector._workflow_run,
+    "repo_event": _Collector._repo_event,
+}  # fmt: skip

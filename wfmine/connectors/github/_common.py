@@ -14,6 +14,7 @@ from typing import Any, Final
 import orjson
 
 from wfmine.connectors._batch import STDLIB_DECODER
+from wfmine.connectors._refs import Ref, find_refs
 from wfmine.model import to_utc
 
 _HTML_REPO: Final = re.compile(r"https?://github\.com/([^/\s]+)/([^/\s#?]+)/")
@@ -195,7 +196,25 @@ def _signal_kinds() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def refs_in(text: str | None) -> tuple[Ref, ...]:
+    """:func:`~wfmine.connectors._refs.find_refs` of a text, remembered: a PR's title and body
+    come again in its issue record and in every issue event that embeds the issue."""
+    return tuple(find_refs(text))
+
+
 def _ts(value: Any) -> dt.datetime | None:
+    if isinstance(value, str):
+        return _ts_text(value)
+    try:
+        return to_utc(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _ts_text(value: str) -> dt.datetime | None:
+    """:func:`_ts` of a text: records repeat the same stamps (an event's embedded issue)."""
     try:
         return to_utc(value)
     except (TypeError, ValueError):

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from wfmine.connectors._batch import json_text
-from wfmine.connectors._refs import find_refs
 from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
     _FAILED,
@@ -15,6 +14,7 @@ from wfmine.connectors.github._common import (
     _get,
     _repo_of,
     parse_trailers,
+    refs_in,
 )
 from wfmine.model import Batch
 
@@ -48,7 +48,7 @@ def _finish_commits(c: _Collector) -> None:
         when = committer_info.get("date") or author_info.get("date")
         c.event(repo, None, None, "commit", "Commit pushed", when, actor, attrs, raw_ref, 0,
                    object_id=oid, related=related)  # fmt: skip
-        for ref in find_refs(message):
+        for ref in refs_in(message):
             if ref.kind in ("jira_key", "jira_url"):
                 c.link(oid, f"jira:{ref.value}", "commit_message",
                           f"commit_message: {_first_line(message)}")  # fmt: skip
