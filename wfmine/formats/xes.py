@@ -45,9 +45,10 @@ import tempfile
 import time
 import zlib
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 from xml.parsers import expat
 
 import polars as pl
@@ -111,6 +112,16 @@ def read_frame(path: str | os.PathLike[str]) -> tuple[pl.DataFrame, dict[str, An
     rows in file order. Raises :class:`FormatError` with the position of the
     problem when the file is not a well-formed XES log.
     """
+    p, df, meta, captured = _parse(path)
+    _complete(p, captured, _ends_with_log_close(p))
+    return df, meta
+
+
+def _parse(path: str | os.PathLike[str]) -> tuple[Path, pl.DataFrame, dict[str, Any], str]:
+    """``rustxes``' frame and meta, and what it wrote to stderr; not yet checked for a cut.
+
+    Raises :class:`FormatError` when ``rustxes`` cannot read the file.
+    """
     p = Path(path)
     if not p.exists():
         raise FormatError(p, "no such file")
@@ -127,21 +138,30 @@ def read_frame(path: str | os.PathLike[str]) -> tuple[pl.DataFrame, dict[str, An
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             failure = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if failure is None and "".join(captured):
-        sys.stderr.write("".join(captured))
-    if failure is None and not _ends_with_log_close(p):
-        # rustxes returns what it read so far from a truncated file: never keep half a log
-        failure = "the file ends before </log>"
     if failure is not None:
-        problem, position = locate_problem(p)
-        if problem is None:
-            problem = f"not a readable XES log ({failure})"
-        raise FormatError(p, problem, position=position)
+        _fail(p, failure)
     try:
         meta = json.loads(meta_text) if meta_text else {}
     except ValueError:
         meta = {"raw": meta_text}
-    return df, meta
+    return p, df, meta, "".join(captured)
+
+
+def _complete(path: Path, captured: str, ends_with_log: bool) -> None:
+    """Refuse a cut file (``rustxes`` returns what it read before the cut); else replay
+    what ``rustxes`` wrote to stderr."""
+    if not ends_with_log:
+        # rustxes returns what it read so far from a truncated file: never keep half a log
+        _fail(path, "the file ends before </log>")
+    if captured:
+        sys.stderr.write(captured)
+
+
+def _fail(path: Path, failure: str) -> NoReturn:
+    problem, position = locate_problem(path)
+    if problem is None:
+        problem = f"not a readable XES log ({failure})"
+    raise FormatError(path, problem, position=position)
 
 
 def _ends_with_log_close(path: Path) -> bool:
@@ -332,17 +352,28 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
     p = Path(path)
     opts = dict(options or {})
     dataset = dataset_name(p, opts, SUFFIXES)
-    df, meta = read_frame(p)
-    declared = declared_classifiers(meta)
-    keys = classifier_keys(opts.get("classifier"), declared, df.columns, origin=str(p))
-    if keys != [_ACTIVITY]:
-        df = _classified(df, keys)
-        dataset = f"{dataset}@{'+'.join(keys)}"
-    batch = from_frame(df, meta, dataset=dataset, origin=str(p))
-    try:
-        file = file_fingerprint(p)
-    except OSError as exc:
-        raise FormatError(p, f"cannot read: {exc.strerror or exc}") from None
+    p, df, meta, captured = _parse(p)
+    # rustxes holds the interpreter while it parses; the mapping below is polars, which
+    # does not: meanwhile the file is read once more on the other core, for the check that
+    # it is not cut short (a gzip stream is inflated to its end) and for its SHA-256
+    with ThreadPoolExecutor(1) as pool:
+        whole = pool.submit(_ends_with_log_close, p)
+        fingerprint = pool.submit(file_fingerprint, p)
+        try:
+            declared = declared_classifiers(meta)
+            keys = classifier_keys(opts.get("classifier"), declared, df.columns, origin=str(p))
+            if keys != [_ACTIVITY]:
+                df = _classified(df, keys)
+                dataset = f"{dataset}@{'+'.join(keys)}"
+            batch = from_frame(df, meta, dataset=dataset, origin=str(p))
+        except FormatError:
+            _complete(p, captured, whole.result())  # a cut file is what to say first
+            raise
+        _complete(p, captured, whole.result())
+        try:
+            file = fingerprint.result()
+        except OSError as exc:
+            raise FormatError(p, f"cannot read: {exc.strerror or exc}") from None
     types = {name: str(dtype) for name, dtype in df.schema.items()}
     batch.raw_records = _raw_log(
         {**meta, "file": file, "attribute_types": types, "classifier": keys}, dataset, str(p)
