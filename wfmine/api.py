@@ -154,7 +154,7 @@ def ingest_path(
         raise InputError(f"{path}: no export wfmine can read was found")
     if confirm is not None:
         confirm(Plan.of(inputs))
-    touched: set[str] = set()
+    touched: list[pl.Series] = []
     held: list[Detected] = []
     if is_workspace:
         # a workspace rerun re-reads nothing it already holds: an input whose files (paths,
@@ -194,9 +194,11 @@ def ingest_path(
                 "warnings": summary["warnings"],
             }
         )
-        touched.update(batch.objects.get_column("object_id").to_list())
-        touched.update(batch.events.get_column("object_id").unique().to_list())
-        touched.update(batch.event_objects.get_column("object_id").unique().to_list())
+        touched += [
+            batch.objects.get_column("object_id"),
+            batch.events.get_column("object_id"),
+            batch.event_objects.get_column("object_id"),
+        ]
     roster = _find_roster(path, [i.path for i in inputs])
     if roster is not None or any(not i.standard for i in inputs):
         from wfmine.identity import apply_identities
@@ -207,15 +209,18 @@ def ingest_path(
             apply_identities(store, roster)
             store.set_meta("roster_key", roster_key)
         result.roster = roster
-    result.object_ids = None if is_workspace else sorted(touched)
-    if result.object_ids is not None:
-        # fold in the objects linked to what was read (a PR's case is its Jira issue)
-        mapping = store.case_map()
-        cases = mapping.filter(pl.col("object_id").is_in(result.object_ids))
-        members = mapping.filter(pl.col("case_id").is_in(cases.get_column("case_id").unique()))
-        result.object_ids = sorted(
-            set(result.object_ids) | set(members.get_column("object_id").to_list())
+    if not is_workspace:
+        # the objects read, with the objects linked to them folded in (a PR's case is its Jira
+        # issue): one frame of ids, deduplicated and sorted in polars, never a Python set
+        ids = (
+            pl.concat(touched).drop_nulls().unique()
+            if touched
+            else pl.Series("object_id", [], dtype=pl.String)
         )
+        mapping = store.case_map()
+        cases = mapping.filter(pl.col("object_id").is_in(ids)).get_column("case_id").unique()
+        members = mapping.filter(pl.col("case_id").is_in(cases)).get_column("object_id")
+        result.object_ids = pl.concat([ids, members]).unique().sort().to_list()
     return result
 
 

@@ -329,16 +329,17 @@ class Store:
         con.register("_staged", _arrow(staged))
         try:
             if before == 0:
-                con.execute(f"INSERT INTO {table} SELECT * FROM _staged")
+                inserted = con.execute(f"INSERT INTO {table} SELECT * FROM _staged").fetchall()
             else:
                 # IS NOT DISTINCT FROM: a NULL key part still matches, so re-ingest stays idempotent
                 on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM t."{k}"' for k in keys)
-                con.execute(
+                inserted = con.execute(
                     f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t ON {on}"
-                )
+                ).fetchall()
         finally:
             con.unregister("_staged")
-        return _scalar(con, f"SELECT count(*) FROM {table}") - before
+        # an INSERT answers with the rows it added: no second count of the table
+        return int(inserted[0][0]) if inserted else 0
 
     def put_result(self, name: str, df: pl.DataFrame) -> None:
         """Replace the derived-result table ``result_<name>`` with ``df`` (one transaction)."""
