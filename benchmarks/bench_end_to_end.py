@@ -15,6 +15,10 @@ whose timestamps are text), ``discover_dfg``, ``discover_performance_dfg``,
 ``get_variants``; for XES ``pm4py.read_xes`` (which uses ``rustxes`` when it is
 installed, as wfmine does) and the same three calls.
 
+The CPU column is each child's user + system time (median): on a shared
+machine it moves much less with load than wall time does. ``--profile DIR``
+runs wfmine once more per case under ``cProfile`` and writes the stats there.
+
 ``--baseline DIR`` adds a third column: the same wfmine command with ``DIR``
 first on ``PYTHONPATH`` (a copy of the package with some modules swapped for
 older versions), so a change is measured against what it replaces in the
@@ -122,6 +126,7 @@ class Run:
     seconds: float
     rss_mib: float
     out: str
+    cpu_s: float = 0.0  # the child's user + system time: what machine load moves least
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
@@ -138,7 +143,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None 
         text, problem = out.read().decode(), err.read().decode()
     if code != 0:
         raise RuntimeError(f"{cmd} failed ({code}):\n{problem[-3000:]}")
-    return Run(elapsed, usage.ru_maxrss / 1024, text)
+    return Run(elapsed, usage.ru_maxrss / 1024, text, usage.ru_utime + usage.ru_stime)
 
 
 def wfmine_cmd(path: Path, db: Path) -> list[str]:
@@ -147,6 +152,20 @@ def wfmine_cmd(path: Path, db: Path) -> list[str]:
 
 def pm4py_cmd(kind: str, path: Path) -> list[str]:
     return [sys.executable, "-c", PM4PY_SCRIPT, kind, str(path)]
+
+
+def profile_case(label: str, path: Path, tmp: Path, folder: Path) -> Path:
+    """One more wfmine run under cProfile (not timed): ``folder/<label>.prof``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder.resolve() / (label.replace(" ", "_").replace(",", "") + ".prof")
+    db = tmp / "store_profile.duckdb"
+    for stale in (db, Path(str(db) + ".wal")):
+        stale.unlink(missing_ok=True)
+    cmd = wfmine_cmd(path, db)
+    measure([cmd[0], "-m", "cProfile", "-o", str(target), *cmd[1:]], cwd=tmp)
+    db.unlink(missing_ok=True)
+    print(f"# profile: {target} (python -m pstats {target})", flush=True)
+    return target
 
 
 def bench_case(
@@ -190,6 +209,8 @@ def bench_case(
         "memory_ratio": round(wm / pmm, 2),
         "wfmine_runs": [round(r.seconds, 2) for r in wf],
         "pm4py_runs": [round(r.seconds, 2) for r in pm],
+        "wfmine_cpu_s": round(statistics.median(r.cpu_s for r in wf), 2),
+        "pm4py_cpu_s": round(statistics.median(r.cpu_s for r in pm), 2),
     }
     if base:
         bt = statistics.median(r.seconds for r in base)
@@ -197,6 +218,7 @@ def bench_case(
         row["baseline_mib"] = round(max(r.rss_mib for r in base))
         row["baseline_speedup"] = round(pt / bt, 2)
         row["baseline_runs"] = [round(r.seconds, 2) for r in base]
+        row["baseline_cpu_s"] = round(statistics.median(r.cpu_s for r in base), 2)
         # an older wfmine may have let DuckDB's progress bar onto stdout before the JSON
         text = base[-1].out
         same = json.loads(text[text.index("{") :]) if "{" in text else {}
@@ -212,12 +234,14 @@ def _line(row: dict[str, object]) -> str:
     text = (
         f"| {row['case']:<28} | {row['events']:>10,} | {row['wfmine_s']:>7.2f} s "
         f"{row['wfmine_mib']:>6} MiB | {row['pm4py_s']:>7.2f} s {row['pm4py_mib']:>6} MiB "
-        f"| {row['speedup']:>5.2f}x | {row['memory_ratio']:>5.2f}x |"
+        f"| {row['speedup']:>5.2f}x | {row['memory_ratio']:>5.2f}x "
+        f"| {row['wfmine_cpu_s']:>6.2f} / {row['pm4py_cpu_s']:>6.2f} |"
     )
     if "baseline_s" in row:
         text += (
             f" {row['baseline_s']:>7.2f} s {row['baseline_mib']:>6} MiB "
-            f"| {row['baseline_speedup']:>5.2f}x | {row['same_answers']} |"
+            f"| {row['baseline_speedup']:>5.2f}x | {row['baseline_cpu_s']:>6.2f} "
+            f"| {row['same_answers']} |"
         )
     return text
 
@@ -231,6 +255,11 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="folder for generated logs (kept between runs)")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
     ap.add_argument("--baseline", type=Path, help="a package copy to run as a third column")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        help="also run wfmine once per case under cProfile, writing <case>.prof here",
+    )
     args = ap.parse_args()
 
     rows: list[dict[str, object]] = []
@@ -241,12 +270,12 @@ def main() -> None:
               f"median of {args.runs}, whole processes")  # fmt: skip
         head = (
             "| case                         |     events |   wfmine time, peak RSS "
-            "|    pm4py time, peak RSS | speed | memory |"
+            "|    pm4py time, peak RSS | speed | memory | CPU s wfmine / pm4py |"
         )
         if args.baseline:
-            head += " baseline time, peak RSS | baseline speed | same answers |"
+            head += " baseline time, peak RSS | baseline speed | baseline CPU s | same answers |"
         print(head)
-        print("|---" * (9 if args.baseline else 6) + "|")
+        print("|---" * (11 if args.baseline else 7) + "|")
         for n in args.sizes:
             parquet, csv = generate(data, n)
             for fmt, path in (("parquet", parquet), ("csv", csv)):
@@ -254,11 +283,15 @@ def main() -> None:
                     rows.append(
                         bench_case(f"{fmt} {n:,}", fmt, path, tmp, args.runs, args.baseline)
                     )
+                    if args.profile:
+                        profile_case(f"{fmt} {n:,}", path, tmp, args.profile)
         for xes in args.xes:
             if xes.exists():
                 rows.append(
                     bench_case(f"xes {xes.name}", "xes", xes, tmp, args.runs, args.baseline)
                 )
+                if args.profile:
+                    profile_case(f"xes {xes.name}", xes, tmp, args.profile)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2))
