@@ -41,16 +41,29 @@ checked is the payload :meth:`BatchBuilder.keep_raw` stores.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import orjson
 import polars as pl
 
-from wfmine.model import Batch, to_json
+from wfmine.model import (
+    ACCOUNT_SCHEMA,
+    EVENT_OBJECT_SCHEMA,
+    EVENT_SCHEMA,
+    OBJECT_LINK_SCHEMA,
+    OBJECT_SCHEMA,
+    QUARANTINE_SCHEMA,
+    RAW_RECORD_SCHEMA,
+    UTC_TS,
+    Batch,
+    to_json,
+    to_utc,
+)
 
 __all__ = [
     "EVIDENCE_CHARS",
@@ -61,6 +74,7 @@ __all__ = [
     "parse_json",
     "payload_text",
     "scrub",
+    "utc",
 ]
 
 #: The most of a quarantined record's payload that is kept (every reader, one rule).
@@ -126,6 +140,61 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return to_json(value)
+
+
+def utc(value: Any) -> dt.datetime | None:
+    """:func:`wfmine.model.to_utc`, the same moment for every value, without its regex pass.
+
+    An aware UTC ``datetime`` is returned as it is; ISO text has a ``+hhmm``
+    offset written ``+hh:mm`` by slicing, as ``to_utc``'s substitution does.
+
+    >>> utc("2026-01-05T09:41:13.810+0100").isoformat()
+    '2026-01-05T08:41:13.810000+00:00'
+    """
+    if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+        return value
+    if not isinstance(value, str) or not value:
+        return to_utc(value)
+    text = value.strip()
+    if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdecimal():
+        text = f"{text[:-2]}:{text[-2:]}"
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+_SCHEMAS: Final = {
+    "raw_records": RAW_RECORD_SCHEMA,
+    "events": EVENT_SCHEMA,
+    "event_objects": EVENT_OBJECT_SCHEMA,
+    "objects": OBJECT_SCHEMA,
+    "object_links": OBJECT_LINK_SCHEMA,
+    "accounts": ACCOUNT_SCHEMA,
+    "quarantine": QUARANTINE_SCHEMA,
+}
+
+
+def _frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """:func:`wfmine.model.frame` of row dicts: the same frame, built a column at a time.
+
+    Missing keys are nulls, unknown keys an error (one set union, not one per
+    row); timestamps go through :func:`utc`.
+    """
+    schema = _SCHEMAS[table]
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    extra = set().union(*rows) - set(schema)
+    if extra:
+        raise KeyError(f"unknown columns for {table}: {sorted(extra)}")
+    columns = []
+    for name, dtype in schema.items():
+        values = [row.get(name) for row in rows]
+        if name == "timestamp":
+            values = [utc(v) for v in values]
+            dtype = UTC_TS
+        columns.append(pl.Series(name, values, dtype=dtype))
+    return pl.DataFrame(columns)
 
 
 def payload_text(payload: Any) -> str | None:
@@ -240,20 +309,28 @@ class BatchBuilder:
             self.warnings.append(f"skipped {len(names)} file(s), {why}: {', '.join(names)}")
         self.skipped = []
         self._texts.clear()
-        batch = Batch.from_rows(
-            self.source,
-            events=events,
-            raw_records=self.raw,
-            event_objects=event_objects,
-            objects=objects,
-            object_links=[
-                {"from_object": a, "to_object": b, "relation": r, "evidence": e}
-                for (a, b, r), e in sorted(self.links.items())
-            ],
-            accounts=accounts,
-            quarantine=sorted(self.quarantine, key=lambda q: (q["record_ref"], q["reason"])),
+        links = sorted(self.links.items())
+        batch = Batch(
+            source=self.source,
+            events=_frame("events", list(events)),
+            raw_records=_frame("raw_records", self.raw),
+            event_objects=_frame("event_objects", list(event_objects)),
+            objects=_frame("objects", list(objects)),
+            object_links=pl.DataFrame(
+                {
+                    "from_object": [k[0] for k, _ in links],
+                    "to_object": [k[1] for k, _ in links],
+                    "relation": [k[2] for k, _ in links],
+                    "evidence": [e for _, e in links],
+                },
+                schema=OBJECT_LINK_SCHEMA,
+            ),
+            accounts=_frame("accounts", list(accounts)),
+            quarantine=_frame(
+                "quarantine", sorted(self.quarantine, key=lambda q: (q["record_ref"], q["reason"]))
+            ),
             cursor=cursor,
-            warnings=self.warnings,
+            warnings=list(self.warnings),
         )
         return scrub(batch, self.secrets)
 

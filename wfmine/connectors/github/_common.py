@@ -13,9 +13,8 @@ from typing import Any, Final
 
 import orjson
 
-from wfmine.connectors._batch import STDLIB_DECODER
+from wfmine.connectors._batch import STDLIB_DECODER, utc
 from wfmine.connectors._refs import Ref, find_refs
-from wfmine.model import to_utc
 
 _HTML_REPO: Final = re.compile(r"https?://github\.com/([^/\s]+)/([^/\s#?]+)/")
 _API_REPO: Final = re.compile(r"/repos/([^/\s]+)/([^/\s#?]+)")
@@ -207,7 +206,7 @@ def _ts(value: Any) -> dt.datetime | None:
     if isinstance(value, str):
         return _ts_text(value)
     try:
-        return to_utc(value)
+        return utc(value)
     except (TypeError, ValueError):
         return None
 
@@ -216,7 +215,7 @@ def _ts(value: Any) -> dt.datetime | None:
 def _ts_text(value: str) -> dt.datetime | None:
     """:func:`_ts` of a text: records repeat the same stamps (an event's embedded issue)."""
     try:
-        return to_utc(value)
+        return utc(value)
     except (TypeError, ValueError):
         return None
 
