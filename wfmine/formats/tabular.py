@@ -238,14 +238,22 @@ def _build(
     # sorted by case: seq is the position in the case's run of rows (no hashing, no second sort)
     index = pl.int_range(pl.len(), dtype=pl.Int64)
     first = pl.when(pl.col("_case").ne_missing(pl.col("_case").shift(1))).then(index)
-    good = (
+    rows_ok = (
         work.lazy()
         .filter(pl.col("_reason").is_null())
         .select("_row", "_case", "_act", "_ts", "_res", "_grp", "_attrs", *case_attr)
-        .sort(keys, nulls_last=True)
-        .with_columns((index - first.forward_fill()).alias("_seq"))
-        .collect()
     )
+    seq = (index - first.forward_fill()).alias("_seq")
+    if order == "content":
+        good = rows_ok.sort(keys, nulls_last=True).with_columns(seq).collect()
+    else:
+        # a stable sort by the case alone keeps file order inside a case: that is the
+        # "file" order, and the "time" order too when each case's rows are in time order
+        # already (most exports): one pass checks it, a multi-key sort is the fallback
+        good = rows_ok.sort("_case", maintain_order=True, nulls_last=True).with_columns(seq)
+        good = good.collect()
+        if order == "time" and not _time_ordered(good):
+            good = good.lazy().sort(keys, nulls_last=True).with_columns(seq).collect()
     del work
 
     events = good.select(
@@ -265,18 +273,19 @@ def _build(
     if with_rows:  # for raw_rows: which file row each event is (aligned with good)
         events = events.with_columns(good.get_column("_row"))
 
-    objects = (
-        good.group_by("_case")
-        .agg(*(pl.col(c).drop_nulls().first() for c in case_attr))
-        .sort("_case")
-        .select(
-            (pl.lit(prefix) + pl.col("_case")).alias("object_id"),
-            pl.lit("case").alias("object_type"),
-            pl.lit(source).alias("source"),
-            pl.col("_case").alias("key"),
-            pl.lit(None, pl.String).alias("title"),
-            json_object_expr(case_attr, strip_prefix="case:").alias("attrs"),
-        )
+    # good is sorted by case: each case's first row names it, in order (no hashing)
+    cases = (
+        good.group_by("_case").agg(*(pl.col(c).drop_nulls().first() for c in case_attr))
+        if case_attr
+        else good.filter(first.is_not_null()).select("_case")
+    )
+    objects = cases.sort("_case").select(
+        (pl.lit(prefix) + pl.col("_case")).alias("object_id"),
+        pl.lit("case").alias("object_type"),
+        pl.lit(source).alias("source"),
+        pl.col("_case").alias("key"),
+        pl.lit(None, pl.String).alias("title"),
+        json_object_expr(case_attr, strip_prefix="case:").alias("attrs"),
     )
     names = good.get_column("_res").drop_nulls().unique().sort()
     accounts = pl.DataFrame({"r": names}, schema={"r": pl.String}).select(
@@ -322,6 +331,13 @@ def _build(
         }
     )
     return batch
+
+
+def _time_ordered(rows: pl.DataFrame) -> bool:
+    """Whether ``rows`` (grouped by ``_case``) have non-decreasing ``_ts`` inside each case."""
+    same = pl.col("_case") == pl.col("_case").shift(1)
+    back = same & (pl.col("_ts") < pl.col("_ts").shift(1))
+    return not bool(rows.select(back.fill_null(False).any()).item())
 
 
 def _raw_table(
