@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from wfmine.connectors._batch import json_text
-from wfmine.connectors.github._collect import _Collector
+from wfmine.connectors.github._collect import _Collector, _Pending
 from wfmine.connectors.github._common import (
     _FAILED,
     _RANK,
@@ -96,7 +96,9 @@ def finish(c: _Collector, *, cursor: str | None) -> Batch:
     """Resolve pending events to their objects, merge duplicates, and build the batch."""
     _finish_commits(c)
     _finish_checks(c)
-    events: dict[str, tuple[int, str, dict[str, Any], tuple[str, ...]]] = {}
+    # event id -> (trust, raw_ref, pending, object id, activity) of the most trusted record;
+    # the row (attrs as JSON) is built for that one only
+    best: dict[str, tuple[int, str, _Pending, str, str]] = {}
     actors: dict[str, tuple[int, str, str]] = {}
     for p in c.pending:
         if p.object_id is not None:
@@ -114,31 +116,33 @@ def finish(c: _Collector, *, cursor: str | None) -> Batch:
                 }.get(activity, activity)
             _ensure_object(c, oid, p.repo, p.number, is_pr)
         event_id = f"{oid}/{p.suffix}"
+        current = best.get(event_id)
+        if current is None or (p.trust, p.raw_ref) < (current[0], current[1]):
+            best[event_id] = (p.trust, p.raw_ref, p, oid, activity)
+        if p.actor_id is not None:
+            known = actors.get(event_id)
+            if known is None or (p.trust, p.raw_ref) < known[:2]:
+                actors[event_id] = (p.trust, p.raw_ref, p.actor_id)
+    events: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}
+    for event_id, (_, _, p, oid, activity) in best.items():
         row: dict[str, Any] = {
             "event_id": event_id, "activity": activity, "timestamp": p.timestamp,
             "seq": _RANK.get(activity, 20), "actor_id": p.actor_id, "team": None,
             "source": "github", "object_id": oid, "attrs": json_text(p.attrs), "raw_ref": p.raw_ref,
         }  # fmt: skip
-        current = events.get(event_id)
-        if current is None or (p.trust, p.raw_ref) < (current[0], current[1]):
-            events[event_id] = (p.trust, p.raw_ref, row, p.related)
-        if p.actor_id is not None:
-            known = actors.get(event_id)
-            if known is None or (p.trust, p.raw_ref) < known[:2]:
-                actors[event_id] = (p.trust, p.raw_ref, p.actor_id)
-    # the most trusted record may lack the actor (a pull list has no merged_by):
-    # take it from the most trusted record that names one
-    for event_id, (_, _, row, _) in events.items():
+        # the most trusted record may lack the actor (a pull list has no merged_by):
+        # take it from the most trusted record that names one
         if row["actor_id"] is None and event_id in actors:
             row["actor_id"] = actors[event_id][2]
+        events[event_id] = (row, p.related)
     merged_at: dict[str, list[dt.datetime]] = {}
-    for _, _, row, _ in events.values():
+    for row, _ in events.values():
         if row["activity"] == "PR merged":
             merged_at.setdefault(row["object_id"], []).append(row["timestamp"])
     rows: list[dict[str, Any]] = []
     event_objects: list[dict[str, Any]] = []
     for event_id in sorted(events):
-        _, _, row, related = events[event_id]
+        row, related = events[event_id]
         if row["activity"] == "PR closed" and any(
             abs((row["timestamp"] - m).total_seconds()) <= 60
             for m in merged_at.get(row["object_id"], [])
