@@ -930,3 +930,111 @@ def test_metrics_take_the_stage_events_and_conformance_given() -> None:
     computed = metrics(log, D, events_attrs=ea)
     assert given["throughput"].equals(computed["throughput"])
     assert given["failure_weekly"].equals(computed["failure_weekly"])
+
+
+# -- rules that hold on organisations of other shapes --------------------------------
+
+
+def test_a_late_approval_of_an_earlier_stage_is_no_handoff() -> None:
+    # the second approval lands on GitHub after QA took the item: the review's work
+    # finishing, not the item handed back to engineering and on to QA again
+    rows = [
+        {"case_id": "c", "activity": "Status: In Review", "h": 0, "actor_id": "dev",
+         "team": "engineering", "source": "jira"},
+        {"case_id": "c", "activity": "PR approved", "h": 2, "actor_id": "rev",
+         "team": "engineering"},
+        {"case_id": "c", "activity": "Status: QA", "h": 30, "actor_id": "qa1", "team": "qa",
+         "source": "jira"},
+        {"case_id": "c", "activity": "PR approved", "h": 33, "actor_id": "rev2",
+         "team": "engineering"},
+        {"case_id": "c", "activity": "Comment added", "h": 40, "actor_id": "qa1", "team": "qa",
+         "source": "jira"},
+        {"case_id": "c", "activity": "Status: Done", "h": 50, "actor_id": "ops",
+         "team": "operations", "source": "jira"},
+    ]  # fmt: skip
+    table = seams(_log(rows), D).filter(pl.col("dimension") == "team")
+    pairs = {(r["from"], r["to"]): r["handoffs"] for r in table.iter_rows(named=True)}
+    assert pairs == {("engineering", "qa"): 1, ("qa", "operations"): 1}
+
+
+def test_the_way_back_of_a_designed_round_trip_is_owned() -> None:
+    spec = {
+        **DESIGN,
+        "transitions": [["triage", "build"], ["build", "review"], ["review", "qa"],
+                        ["qa", "build"], ["qa", "deploy"], ["deploy", "build"]],
+    }  # fmt: skip
+    d = as_design(spec)
+    owned = {(s.from_, s.to): s.owner for s in d.owned_seams}
+    # QA sends work back to build by design: the return of the owned engineering -> qa
+    assert owned[("qa", "engineering")] == "qa" and d.seam_owner("qa", "engineering") == "qa"
+    # a revert from deploy goes back to build too, but nobody owns engineering -> operations
+    assert ("operations", "engineering") not in owned
+    assert ("qa", "engineering") not in {(s.from_, s.to) for s in D.owned_seams}
+    rows: list[dict[str, object]] = []
+    for i in range(4):
+        rows += _flow(f"c{i}", 24 * 8 * i, [
+            ("Status: In Progress", "dev", "jira"), ("Status: In Review", "dev", "jira"),
+            ("Status: QA", "qa1", "jira"), ("Status: In Progress", "qa1", "jira"),
+            ("Commit pushed", "dev", "github"), ("Status: In Review", "dev", "jira"),
+            ("Status: QA", "qa1", "jira"), ("Status: Done", "ops", "jira"),
+        ])  # fmt: skip
+    teams = {"dev": "engineering", "qa1": "qa", "ops": "operations"}
+    for row in rows:
+        row["team"] = teams[str(row["actor_id"])]
+    unowned = set(_by(findings(_log(rows), d, kinds=("unowned_seam",)), "unowned_seam"))
+    assert unowned == {"qa -> operations"}
+    assert "qa -> engineering" in _by(findings(_log(rows), D, kinds=("unowned_seam",)),
+                                      "unowned_seam")  # fmt: skip
+
+
+def test_weekday_seconds_leave_weekends_out() -> None:
+    from wfmine.findings.failures import weekday_seconds
+
+    fri = dt.datetime(2025, 1, 10, 16, tzinfo=dt.UTC)
+    frame = pl.DataFrame(
+        {
+            "a": [fri, fri, dt.datetime(2025, 1, 11, 10, tzinfo=dt.UTC), T0],
+            "b": [
+                dt.datetime(2025, 1, 13, 10, tzinfo=dt.UTC),  # Friday 16:00 -> Monday 10:00
+                fri + dt.timedelta(hours=2),
+                dt.datetime(2025, 1, 12, 14, tzinfo=dt.UTC),  # all weekend
+                T0 + dt.timedelta(days=14),  # two weeks
+            ],
+        }
+    )
+    got = frame.select((weekday_seconds(pl.col("a"), pl.col("b")) / 3600).alias("h"))["h"]
+    assert got.to_list() == [18.0, 2.0, 0.0, 240.0]
+
+
+def test_stall_limits_per_project_where_the_design_gives_no_time() -> None:
+    """QA worked in hours on FAST and in days on SLOW: one limit pooled over both is blind to
+    a week-long stall on FAST; each project's own limit sees it (and none of SLOW's visits)."""
+    from wfmine.findings._events import staged_events
+    from wfmine.findings.failures import failure_occurrences, stall_limits
+    from wfmine.stages import stage_visits
+
+    spec = {**DESIGN, "stages": [{k: v for k, v in s.items() if k != "expected" or s["id"] != "qa"}
+                                 for s in DESIGN["stages"]]}  # fmt: skip
+    d = as_design(spec)
+    rows: list[dict[str, object]] = []
+    for project, hours in (("FAST", 3.0), ("SLOW", 4 * 24.0)):
+        for i in range(14):
+            case = f"jira:{project}-{i}"
+            start = 24 * 7 * (i % 7) + (i // 7) * 24  # Mondays and Tuesdays
+            took = 24 * 8.0 if (project, i) == ("FAST", 3) else hours * (1 + (i % 3) / 4)
+            rows += [
+                {"case_id": case, "activity": "Status: QA", "h": start, "actor_id": "qa1",
+                 "team": "qa", "source": "jira"},
+                {"case_id": case, "activity": "Status: Done", "h": start + took,
+                 "actor_id": "ops", "team": "operations", "source": "jira"},
+            ]  # fmt: skip
+    events = staged_events(_log(rows), d)
+    limits = stall_limits(stage_visits(events), d, per_project=True).filter(pl.col("stage") == "qa")
+    by = dict(limits.select("scope", "limit_s").rows())
+    assert set(by) == {None, "FAST", "SLOW"} and by["FAST"] < 24 * 3600 * 2 < by["SLOW"]
+    assert by[None] > 8 * 5 / 7 * 24 * 3600  # pooled: the FAST stall is under it
+    assert all("weekdays" in b for b in limits["basis"])
+    stalls = failure_occurrences(events, d).filter(pl.col("type") == "stall")
+    assert stalls["case_id"].to_list() == ["jira:FAST-3"]
+    # one limit per stage by default (the Spark engine computes the same)
+    assert stall_limits(stage_visits(events), d).columns == ["stage", "visits", "limit_s", "basis"]

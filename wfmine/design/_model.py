@@ -327,9 +327,39 @@ class Design(_Model):
             frontier = nxt
         return None
 
+    @cached_property
+    def owned_seams(self) -> tuple[Seam, ...]:
+        """The handoffs the design owns: ``seams``, and the way back of its round trips.
+
+        A designed round trip is an owned seam ``a -> b`` that the design also
+        draws back: a transition from a stage team ``b`` owns back to an earlier
+        stage team ``a`` owns (security sending work back to build). Its return
+        ``b -> a`` is the same designed loop, so it is owned too, by the same
+        owner, unless ``seams`` names the return itself. A move back with no
+        owned way out (a revert from a deploy team nobody owns the handoff to) owns
+        nothing.
+        """
+        owner = {(s.from_, s.to): s.owner for s in self.seams}
+        team = {s.id: s.team for s in self.stages}
+        derived: dict[tuple[str, str], Seam] = {}
+        for later, earlier in self.transitions:
+            if self.order[earlier] >= self.order[later]:
+                continue
+            back = (team.get(later), team.get(earlier))
+            if back[0] is None or back[1] is None or back[0] == back[1]:
+                continue
+            way_out = owner.get((back[1], back[0]))
+            if way_out is None or (back[0], back[1]) in owner:
+                continue
+            derived.setdefault(
+                (back[0], back[1]),
+                Seam.model_validate({"from": back[0], "to": back[1], "owner": way_out}),
+            )
+        return (*self.seams, *derived.values())
+
     def seam_owner(self, from_: str, to: str) -> str | None:
         """The owner of the seam ``from_ -> to`` (teams or performer kinds), or ``None``."""
-        for seam in self.seams:
+        for seam in self.owned_seams:
             if seam.from_ == from_ and seam.to == to:
                 return seam.owner
         return None

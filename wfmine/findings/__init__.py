@@ -26,7 +26,7 @@ import polars as pl
 
 from wfmine.conformance import ConformanceResult, case_attributes, check, check_store
 from wfmine.design import Design
-from wfmine.findings._events import staged_events
+from wfmine.findings._events import PROJECT, staged_events
 from wfmine.findings._shape import (
     FINDING_KINDS,
     FINDING_SCHEMA,
@@ -350,8 +350,7 @@ def _case_components(case_attrs: pl.DataFrame | None) -> pl.DataFrame | None:
 def _case_scopes(events: pl.DataFrame) -> pl.DataFrame:
     """``case_id, scope``: the project a case id names (``SHOP`` of ``jira:SHOP-12``), if any."""
     ids = events.select("case_id").unique()
-    project = pl.col("case_id").str.extract(r"^jira:([A-Z][A-Z0-9_]*)-\d+$", 1)
-    out = ids.select("case_id", project.alias("scope"))
+    out = ids.select("case_id", PROJECT.alias("scope"))
     # one project is no scope: the signature would only get longer
     if out.get_column("scope").drop_nulls().n_unique() < 2:
         return out.with_columns(pl.lit(None, dtype=pl.String).alias("scope"))

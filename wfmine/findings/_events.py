@@ -16,10 +16,12 @@ from wfmine.design import Design
 from wfmine.model import LOG_SCHEMA
 from wfmine.stages import CASE_ORDER, in_case_order, stage_events
 
-__all__ = ["MAPPED", "performed", "stage_context", "staged_events"]
+__all__ = ["MAPPED", "PROJECT", "performed", "stage_context", "staged_events"]
 
 #: an event the design maps onto one of its stages (``other`` is unmapped activity)
 MAPPED: Final = pl.col("stage").is_not_null() & (pl.col("stage") != "other")
+#: the project a case id names (``SHOP`` of ``jira:SHOP-12``), null where it names none
+PROJECT: Final = pl.col("case_id").str.extract(r"^jira:([A-Z][A-Z0-9_]*)-\d+$", 1)
 
 
 def stage_context() -> pl.Expr:

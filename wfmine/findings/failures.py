@@ -67,7 +67,7 @@ from typing import Any, Final
 import polars as pl
 
 from wfmine.design import Design
-from wfmine.findings._events import MAPPED, performed, stage_context
+from wfmine.findings._events import MAPPED, PROJECT, performed, stage_context
 from wfmine.findings._shape import Finding
 from wfmine.findings.trend import ALPHA, case_trend_test
 from wfmine.stages import first_in_group, last_in_group, shift_in_group, stage_visits
@@ -83,9 +83,11 @@ __all__ = [
     "ROOT_TYPES",
     "failure_occurrences",
     "failure_patterns",
+    "limit_of",
     "stall_limits",
     "stall_recoveries",
     "visit_durations",
+    "weekday_seconds",
     "weekly_pattern_counts",
 ]
 
@@ -114,6 +116,10 @@ MEDIAN_FLOOR: Final = 2.0
 MIN_LIMIT_S: Final = 3600.0
 #: visits of a stage needed to estimate its fence
 MIN_VISITS: Final = 10
+#: the ``basis`` of a stall limit that is the design's expected time (calendar time)
+EXPECTED_BASIS: Final = "the design's expected time"
+#: how the ``basis`` of a statistical stall limit says it counts weekdays only
+WEEKDAYS_NOTE: Final = "on weekdays"
 #: without a design: idle longer than this x the p90 gap between events of cases
 ABANDON_FACTOR: Final = 3.0
 #: activities (docs/contracts.md) that close an item on its platform
@@ -156,8 +162,28 @@ def _ctx(events: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(stage_context().alias("stage_ctx"))
 
 
+def weekday_seconds(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """Seconds of ``[start, end)`` that fall on a weekday (Monday to Friday, UTC).
+
+    Work waits over a weekend without being stuck: for a stage worked in
+    hours, most of the spread of its calendar times is nights and weekends.
+    """
+    cal = (end - start).dt.total_seconds(fractional=True)
+    d0, d1 = start.dt.date(), end.dt.date()
+    weekend_days = (d1 - d0).dt.total_days() - pl.business_day_count(d0, d1)
+    into_day = (start - start.dt.truncate("1d")).dt.total_seconds(fractional=True)
+    into_end = (end - end.dt.truncate("1d")).dt.total_seconds(fractional=True)
+    weekend_s = (
+        86400.0 * weekend_days
+        - pl.when(start.dt.weekday() >= 6).then(into_day).otherwise(0.0)
+        + pl.when(end.dt.weekday() >= 6).then(into_end).otherwise(0.0)
+    )
+    return cal - weekend_s
+
+
 def visit_durations(visits: pl.DataFrame, design: Design | None) -> pl.DataFrame:
-    """Finished visits with ``_dur`` (seconds) and ``_until`` (when the visit ended).
+    """Finished visits with ``_dur`` (seconds), ``_wdur`` (of them, the seconds on weekdays:
+    :func:`weekday_seconds`) and ``_until`` (when the visit ended).
 
     A visit lasts until the case's next visit starts -- the waiting belongs
     to the stage the work sits in. In an *end* stage the case is finished, so
@@ -172,36 +198,15 @@ def visit_durations(visits: pl.DataFrame, design: Design | None) -> pl.DataFrame
         visits.with_columns(nxt.alias("next_start"), until.alias("_until"))
         .filter(pl.col("next_start").is_not_null())
         .with_columns(
-            (pl.col("_until") - pl.col("start")).dt.total_seconds(fractional=True).alias("_dur")
+            (pl.col("_until") - pl.col("start")).dt.total_seconds(fractional=True).alias("_dur"),
+            weekday_seconds(pl.col("start"), pl.col("_until")).alias("_wdur"),
         )
     )
 
 
-def stall_limits(
-    visits: pl.DataFrame, design: Design | None, *, factor: float = STALL_FACTOR
-) -> pl.DataFrame:
-    """Per stage: ``visits``, ``limit_s`` (the stall limit) and ``basis`` (how it was set).
-
-    ``visits`` are :func:`wfmine.stages.stage_visits` rows. Where the design
-    gives the stage an expected time, that is the limit. Where it is silent
-    the limit is statistical, from the finished visits: Tukey's upper fence
-    exp(Q3 + 1.5 x IQR) of the log visit durations (visit times are
-    right-skewed) -- of all visits or of the slower half, whichever is lower
-    (a hump of visits moved straight through widens the IQR of all) -- with at
-    least ``MIN_VISITS`` visits, else ``factor`` x the median; capped at ``P90_CAP`` x the p90 visit (a mixture of fast and slow
-    visits has an unbounded IQR) and never below ``MEDIAN_FLOOR`` x the
-    median nor ``MIN_LIMIT_S`` (visits that all take the same time have no
-    spread: a visit just over it is no stall).
-    """
-    schema = {"stage": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64, "basis": pl.String}
-    expected: dict[str, float] = {}
-    if design is not None:
-        expected = {
-            s.id: s.expected.total_seconds() for s in design.stages if s.expected is not None
-        }
-    d = visit_durations(visits, design)
-    if d.height == 0:
-        return pl.DataFrame(schema=schema)
+def _limit_stats(d: pl.DataFrame, by: list[str], factor: float) -> pl.DataFrame:
+    """The statistical stall limit (weekday seconds) of the visits ``d`` per group ``by``."""
+    d = d.with_columns(pl.col("_wdur").alias("_dur"))
     log_dur = pl.col("_dur").clip(lower_bound=1.0).log()
     q1 = log_dur.quantile(0.25, interpolation="linear")
     q3 = log_dur.quantile(0.75, interpolation="linear")
@@ -210,7 +215,7 @@ def stall_limits(
     slow = log_dur.filter(pl.col("_dur") >= pl.col("_dur").median())
     s1 = slow.quantile(0.25, interpolation="linear")
     s3 = slow.quantile(0.75, interpolation="linear")
-    per = d.group_by("stage").agg(
+    per = d.group_by(by).agg(
         pl.len().alias("visits"),
         pl.min_horizontal(q3 + FENCE_IQR * (q3 - q1), s3 + FENCE_IQR * (s3 - s1))
         .exp()
@@ -219,27 +224,144 @@ def stall_limits(
         (P90_CAP * pl.col("_dur").quantile(0.9, interpolation="linear")).alias("_cap"),
         (MEDIAN_FLOOR * pl.col("_dur").median()).alias("_floor"),
     )
-    exp_s = pl.col("stage").replace_strict(expected, default=None, return_dtype=pl.Float64)
     use_fence = pl.col("visits") >= MIN_VISITS
     raw = pl.when(use_fence).then(pl.col("_fence")).otherwise(pl.col("_small"))
     statistical = pl.max_horizontal(
         pl.min_horizontal(raw, pl.col("_cap")), pl.col("_floor"), pl.lit(MIN_LIMIT_S)
     )
-    return per.select(
-        "stage",
-        pl.col("visits").cast(pl.UInt32),
-        pl.coalesce(exp_s, statistical).alias("limit_s"),
-        pl.when(exp_s.is_not_null())
-        .then(pl.lit("the design's expected time"))
-        .when(use_fence)
+    basis = (
+        pl.when(use_fence)
         .then(
             pl.lit(
-                "Q3 + 1.5 IQR of log visit durations, all or the slower half (within 2x median .. 4x p90, >= 1 h)"
+                "Q3 + 1.5 IQR of log visit durations, all or the slower half (within 2x median "
+                f".. 4x p90, >= 1 h), {WEEKDAYS_NOTE}"
             )
         )
-        .otherwise(pl.format("{} x median visit (>= 1 h)", pl.lit(factor)))
+        .otherwise(
+            pl.format("{} x median visit (>= 1 h), {}", pl.lit(factor), pl.lit(WEEKDAYS_NOTE))
+        )
+    )
+    return per.with_columns(statistical.alias("_stat"), basis.alias("_basis"))
+
+
+def stall_limits(
+    visits: pl.DataFrame,
+    design: Design | None,
+    *,
+    factor: float = STALL_FACTOR,
+    per_project: bool = False,
+) -> pl.DataFrame:
+    """Stall limits per stage: ``stage``, ``visits``, ``limit_s`` and ``basis`` (how it was set).
+
+    ``visits`` are :func:`wfmine.stages.stage_visits` rows. Where the design
+    gives the stage an expected time, that is the limit. Where it is silent
+    the limit is statistical, from the finished visits' time on weekdays
+    (:func:`weekday_seconds`; the idle spells it is compared with are counted
+    the same way -- work waiting over a weekend is not stuck, and for a stage
+    worked in hours the weekends would otherwise be most of the spread, pushing
+    the limit far above any real stall): Tukey's upper fence
+    exp(Q3 + 1.5 x IQR) of the log visit durations (visit times are
+    right-skewed) -- of all visits or of the slower half, whichever is lower
+    (a hump of visits moved straight through widens the IQR of all) -- with at
+    least ``MIN_VISITS`` visits, else ``factor`` x the median; capped at
+    ``P90_CAP`` x the p90 visit (a mixture of fast and slow visits has an
+    unbounded IQR) and never below ``MEDIAN_FLOOR`` x the median nor
+    ``MIN_LIMIT_S`` (visits that all take the same time have no spread: a
+    visit just over it is no stall).
+
+    ``per_project``: add a ``scope`` column (null on the rows above: the limit
+    of all the stage's visits) and, where the design is silent, a statistical
+    limit per project (the case's, :data:`wfmine.findings._events.PROJECT`)
+    for each project with at least ``MIN_VISITS`` finished visits of the
+    stage, when the log has two projects or more: a stage worked at different
+    paces in different projects (hours in one, days in another) has a
+    different usual time in each, and one limit pooled over both is blind to
+    stalls in the fast one. :func:`limit_of` picks a visit's limit: its
+    project's, else the stage's.
+    """
+    schema = {
+        "stage": pl.String, "scope": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64,
+        "basis": pl.String,
+    }  # fmt: skip
+    if not per_project:
+        schema.pop("scope")
+    expected: dict[str, float] = {}
+    if design is not None:
+        expected = {
+            s.id: s.expected.total_seconds() for s in design.stages if s.expected is not None
+        }
+    d = visit_durations(visits, design)
+    if d.height == 0:
+        return pl.DataFrame(schema=schema)
+    exp_s = pl.col("stage").replace_strict(expected, default=None, return_dtype=pl.Float64)
+    pooled = _limit_stats(d, ["stage"], factor).select(
+        "stage",
+        *([pl.lit(None, dtype=pl.String).alias("scope")] if per_project else []),
+        pl.col("visits").cast(pl.UInt32),
+        pl.coalesce(exp_s, pl.col("_stat")).alias("limit_s"),
+        pl.when(exp_s.is_not_null())
+        .then(pl.lit(EXPECTED_BASIS))
+        .otherwise(pl.col("_basis"))
         .alias("basis"),
-    ).cast(schema)  # type: ignore[arg-type]
+    )
+    scoped = d.filter(~pl.col("stage").is_in(list(expected))).with_columns(PROJECT.alias("scope"))
+    scoped = scoped.filter(pl.col("scope").is_not_null())
+    if not per_project or scoped.get_column("scope").n_unique() < 2:
+        return pooled.cast(schema).sort("stage")  # type: ignore[arg-type]
+    per_scope = (
+        _limit_stats(scoped, ["stage", "scope"], factor)
+        .filter(pl.col("visits") >= MIN_VISITS)
+        .select(
+            "stage",
+            "scope",
+            pl.col("visits").cast(pl.UInt32),
+            pl.col("_stat").alias("limit_s"),
+            (pl.col("_basis") + pl.lit(", of the project's own visits")).alias("basis"),
+        )
+    )
+    return pl.concat([pooled.cast(schema), per_scope.cast(schema)]).sort(  # type: ignore[arg-type]
+        "stage", "scope", nulls_last=False
+    )
+
+
+def limit_of(frame: pl.DataFrame, limits: pl.DataFrame, stage: str = "stage") -> pl.DataFrame:
+    """``frame`` (``case_id`` and a ``stage`` column) with ``limit_s``: the stall limit of its
+    project's visits of the stage where :func:`stall_limits` set one, else the stage's.
+
+    Adds ``weekdays``: the limit is statistical, counted on weekdays (the
+    design's expected time is calendar time). Rows of stages without a limit
+    are dropped. ``limits`` without a ``scope`` column (one limit per stage)
+    is read as pooled limits.
+    """
+    if "scope" not in limits.columns:
+        limits = limits.with_columns(pl.lit(None, dtype=pl.String).alias("scope"))
+    if "weekdays" not in limits.columns:
+        # limits set before they were counted on weekdays say so by their basis
+        weekdays = (
+            pl.col("basis").fill_null("").str.contains(WEEKDAYS_NOTE, literal=True)
+            if "basis" in limits.columns
+            else pl.lit(False)
+        )
+        limits = limits.with_columns(weekdays.alias("weekdays"))
+    pooled = limits.filter(pl.col("scope").is_null()).select(
+        pl.col("stage").alias(stage), pl.col("limit_s").alias("_pooled"), pl.col("weekdays")
+    )
+    scoped = limits.filter(pl.col("scope").is_not_null()).select(
+        pl.col("stage").alias(stage),
+        pl.col("scope").alias("_scope"),
+        "limit_s",
+        pl.col("weekdays").alias("_sw"),
+    )
+    out = (
+        frame.with_columns(PROJECT.alias("_scope"))
+        .join(scoped, on=[stage, "_scope"], how="left")
+        .join(pooled, on=stage, how="left")
+        .with_columns(
+            pl.coalesce("limit_s", "_pooled").alias("limit_s"),
+            pl.coalesce("_sw", "weekdays").alias("weekdays"),
+        )
+    )
+    return out.filter(pl.col("limit_s").is_not_null()).drop("_scope", "_pooled", "_sw")
 
 
 def _rework(
@@ -348,7 +470,9 @@ def _ci_fix(ctx: pl.DataFrame) -> pl.DataFrame:
 def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | None) -> pl.DataFrame:
     """Per finished visit: its longest spell with nobody acting on the item.
 
-    Columns ``case_id, visit, stage, start, idle_from, idle_to, idle_s``. An
+    Columns ``case_id, visit, stage, start, idle_from, idle_to, idle_s`` and
+    the same of its longest spell counted on weekdays (``idle_wd_from``,
+    ``idle_wd_to``, ``idle_wd_s``: :func:`weekday_seconds`). An
     act is any event someone (not a bot) performed on the case while it was
     in the visit -- mapped to a stage or not: a comment, an assignment, a
     commit. The spell runs from one act (or the visit's start) to the next
@@ -358,6 +482,8 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
         "case_id": pl.String(), "visit": pl.Int64(), "stage": pl.String(),
         "start": pl.Datetime("us", "UTC"), "idle_from": pl.Datetime("us", "UTC"),
         "idle_to": pl.Datetime("us", "UTC"), "idle_s": pl.Float64(),
+        "idle_wd_from": pl.Datetime("us", "UTC"), "idle_wd_to": pl.Datetime("us", "UTC"),
+        "idle_wd_s": pl.Float64(),
     }  # fmt: skip
     finished = visit_durations(visits, design).select(
         "case_id", "visit", "stage", "start", "_until"
@@ -384,12 +510,16 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
         pl.col("_from").is_not_null()
     )
     spells = spells.with_columns(
-        (pl.col("_t") - pl.col("_from")).dt.total_seconds(fractional=True).alias("_s")
+        (pl.col("_t") - pl.col("_from")).dt.total_seconds(fractional=True).alias("_s"),
+        weekday_seconds(pl.col("_from"), pl.col("_t")).alias("_w"),
     )
     longest = spells.group_by("case_id", "visit").agg(
         pl.col("_s").max().alias("idle_s"),
         pl.col("_from").sort_by("_s").last().alias("idle_from"),
         pl.col("_t").sort_by("_s").last().alias("idle_to"),
+        pl.col("_w").max().alias("idle_wd_s"),
+        pl.col("_from").sort_by("_w").last().alias("idle_wd_from"),
+        pl.col("_t").sort_by("_w").last().alias("idle_wd_to"),
     )
     return (
         finished.join(longest, on=["case_id", "visit"], how="inner")
@@ -402,16 +532,28 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
 def _stalled(
     events: pl.DataFrame, visits: pl.DataFrame, limits: pl.DataFrame, design: Design | None
 ) -> pl.DataFrame:
-    """The visits whose longest idle spell passed the stage's stall limit, with ``limit_s``."""
+    """The visits whose longest idle spell passed the stage's stall limit, with ``limit_s``.
+
+    The spell is counted as the limit is: on weekdays for a statistical limit,
+    in calendar time for the design's expected time (``weekdays``).
+    """
     if visits.height == 0 or limits.height == 0:
-        return idle_spells(events, visits.head(0), design).with_columns(
-            pl.lit(None, dtype=pl.Float64).alias("limit_s")
+        return (
+            idle_spells(events, visits.head(0), design)
+            .drop("idle_wd_s", "idle_wd_from", "idle_wd_to")
+            .with_columns(
+                pl.lit(None, dtype=pl.Float64).alias("limit_s"),
+                pl.lit(None, dtype=pl.Boolean).alias("weekdays"),
+            )
         )
-    return (
-        idle_spells(events, visits, design)
-        .join(limits.select("stage", "limit_s"), on="stage", how="inner")
-        .filter(pl.col("idle_s") > pl.col("limit_s"))
-    )
+    spells = limit_of(idle_spells(events, visits, design), limits)
+    wd = pl.col("weekdays")
+    spells = spells.with_columns(
+        pl.when(wd).then(pl.col("idle_wd_s")).otherwise(pl.col("idle_s")).alias("idle_s"),
+        pl.when(wd).then(pl.col("idle_wd_from")).otherwise(pl.col("idle_from")).alias("idle_from"),
+        pl.when(wd).then(pl.col("idle_wd_to")).otherwise(pl.col("idle_to")).alias("idle_to"),
+    ).drop("idle_wd_s", "idle_wd_from", "idle_wd_to")
+    return spells.filter(pl.col("idle_s") > pl.col("limit_s"))
 
 
 def _stall(
@@ -441,7 +583,7 @@ def stall_recoveries(
         "recovery_s": pl.Float64(),
     }  # fmt: skip
     visits = stage_visits(events)
-    limits = stall_limits(visits, design, factor=stall_factor)
+    limits = stall_limits(visits, design, factor=stall_factor, per_project=True)
     limit_us = (pl.col("limit_s") * 1_000_000).cast(pl.Int64)
     return (
         _stalled(events, visits, limits, design)
@@ -449,7 +591,16 @@ def stall_recoveries(
             "case_id",
             "stage",
             "start",
-            (pl.col("idle_from") + pl.duration(microseconds=limit_us)).alias("stalled_at"),
+            # a weekday limit passes at the spell's end minus its excess (weekdays)
+            pl.when(pl.col("weekdays"))
+            .then(
+                pl.col("idle_to")
+                - pl.duration(
+                    microseconds=((pl.col("idle_s") - pl.col("limit_s")) * 1e6).cast(pl.Int64)
+                )
+            )
+            .otherwise(pl.col("idle_from") + pl.duration(microseconds=limit_us))
+            .alias("stalled_at"),
             pl.col("idle_to").alias("recovered_at"),
             (pl.col("idle_s") - pl.col("limit_s")).alias("recovery_s"),
         )
@@ -538,9 +689,11 @@ def _abandoned(
                 pl.col("_done").is_null() | pl.col("case_id").is_in(reopened["case_id"].implode())
             )
             .filter(~closing)
-            .join(limits.select(pl.col("stage").alias("_at"), "limit_s"), on="_at", how="inner")
         )
-        return _occ(open_.filter(idle > pl.col("limit_s")), "abandoned", pl.col("_at"))
+        open_ = limit_of(open_, limits, stage="_at")
+        wd_idle = weekday_seconds(pl.col("timestamp"), pl.lit(log_end))
+        counted = pl.when(pl.col("weekdays")).then(wd_idle).otherwise(idle)
+        return _occ(open_.filter(counted > pl.col("limit_s")), "abandoned", pl.col("_at"))
     gap = (
         pl.col("timestamp") - shift_in_group(pl.col("timestamp"), "case_id", 1)
     ).dt.total_seconds(fractional=True)
@@ -579,15 +732,16 @@ def failure_occurrences(
     them into their root.
 
     Two inputs are statistics over *all* cases, not only these: the stall
-    limits (:func:`stall_limits`) and the log's end (the time ``abandoned``
-    measures idleness to). By default both come from ``events``; a caller
-    that judges the cases in parts (the Spark path, one bucket of cases at a
-    time) computes them once over the whole log and passes them in.
+    limits (:func:`stall_limits` with ``per_project=True``) and the log's end
+    (the time ``abandoned`` measures idleness to). By default both come from
+    ``events``; a caller that judges the cases in parts (the Spark path, one
+    bucket of cases at a time) computes them once over the whole log and
+    passes them in (limits with no ``scope`` column are one limit per stage).
     """
     ctx = _ctx(events)
     visits = stage_visits(events)
     if limits is None:
-        limits = stall_limits(visits, design, factor=stall_factor)
+        limits = stall_limits(visits, design, factor=stall_factor, per_project=True)
     reopens = _reopen(ctx, visits, events_attrs, design)
     ci_fixes = _ci_fix(ctx)
     parts = [
@@ -768,14 +922,25 @@ def _subject_name(type_: str, stage: str | None, scope: str | None) -> str:
 
 
 def _suggestion(
-    type_: str, stage: str | None, design: Design | None, limit_s: float | None, row: dict[str, Any]
+    type_: str,
+    stage: str | None,
+    design: Design | None,
+    limit: tuple[float | None, str | None, bool],
+    row: dict[str, Any],
 ) -> dict[str, str] | None:
-    """A design edit where the log supports one (a stall limit the design does not state)."""
-    if design is None or stage is None or stage not in design.order:
+    """A design edit where the log supports one (a stall limit the design does not state).
+
+    ``limit``: the limit, its basis, whether it is one project's own (a
+    design's expected time is the stage's, so a project's limit is no edit).
+    """
+    limit_s, basis, own = limit
+    if design is None or stage is None or stage not in design.order or own:
         return None
     st = design.stage(stage)
     if type_ in ("stall", "abandoned") and st.expected is None and limit_s:
-        days = max(1, round(limit_s / 86400))
+        weekdays = basis is not None and WEEKDAYS_NOTE in basis
+        # an expected time is calendar time: five weekdays are a week
+        days = max(1, round(limit_s * (7 / 5 if weekdays else 1) / 86400))
         return {
             "patch": f"stages:\n  - id: {stage}\n    expected: {days}d",
             "effect": (
@@ -870,7 +1035,10 @@ def failure_patterns(
         )
     visited = visits.select("case_id", "stage").unique() if visits is not None else None
     limits = (
-        dict(stall_limits(visits, design).select("stage", "limit_s").iter_rows())
+        {
+            (r["stage"], r["scope"]): (r["limit_s"], r["basis"])
+            for r in stall_limits(visits, design, per_project=True).iter_rows(named=True)
+        }
         if visits is not None
         else {}
     )
@@ -931,7 +1099,18 @@ def failure_patterns(
         subject = "@".join(parts) + (f"/{row['scope']}" if row["scope"] else "")
         name = _subject_name(row["type"], row["stage"], row["scope"])
         where = row["stage"] or "a stage"
-        limit_s = limits.get(row["stage"]) if row["stage"] else None
+        limit_s, basis = (
+            limits.get((row["stage"], row["scope"]), limits.get((row["stage"], None), (None, None)))
+            if row["stage"]
+            else (None, None)
+        )
+        own_limit = (row["stage"], row["scope"]) in limits
+        on_weekdays = basis is not None and WEEKDAYS_NOTE in basis
+        limit_words = (
+            human_duration(limit_s) + (" of weekdays" if on_weekdays else "")
+            if limit_s
+            else "its usual time"
+        )
         caused = follow.filter(
             (pl.col("root_type") == row["type"]) & pl.col("case_id").is_in(row["_all"])
         )
@@ -951,7 +1130,7 @@ def failure_patterns(
             f"{row['weeks']} weeks{cost}{trend_words}."
         )
         assumption = _ASSUMPTIONS.get(row["type"], "the design assumes this does not recur").format(
-            where=where, limit=human_duration(limit_s) if limit_s else "its usual time"
+            where=where, limit=limit_words
         )
         out.append(
             Finding(
@@ -972,6 +1151,7 @@ def failure_patterns(
                     "high_stakes_cases": row["high_stakes_cases"],
                     "wait_s": round(row["wait_s"], 1) if row["wait_s"] else None,
                     "stall_limit_s": round(limit_s, 1) if limit_s else None,
+                    "stall_limit_basis": basis if limit_s else None,
                     "consequences": consequence_list,
                     "consequence_cases": caused.height,
                     "weekly": [
@@ -989,7 +1169,9 @@ def failure_patterns(
                 trend=trend,
                 subject_name=name,
                 assumption=assumption[0].upper() + assumption[1:] + ".",
-                suggestion=_suggestion(row["type"], row["stage"], design, limit_s, row),
+                suggestion=_suggestion(
+                    row["type"], row["stage"], design, (limit_s, basis, own_limit), row
+                ),
             )
         )
     return out

@@ -161,7 +161,7 @@ def metrics(
     h = handoffs(log, view, dimension="team")
     if h.height and view is not None:
         owned = pl.lit(False)
-        for s in view.seams:
+        for s in view.owned_seams:
             owned = owned | ((pl.col("from") == s.from_) & (pl.col("to") == s.to))
         out["seam_coverage"] = (
             h.with_columns(owned.alias("owned"))

@@ -4,7 +4,9 @@ A seam is a handoff of *work*: between two consecutive workflow steps of a
 case, the performing team changes (``team`` seams), or the performer kind
 changes between human and agent (``performer`` seams); in a classic log
 that names resources and no groups, between resources. Workflow steps are
-the acts someone performed that the design maps onto a stage, and the acts
+the acts someone performed that the design maps onto the stage the item is
+in (late work of an earlier stage, such as an approval landing after the
+tracker moved the item on, is not the item coming back), and the acts
 of the team owning the stage the item is in (a tester's comments while the
 item is in QA are QA's work) -- every act without a design, or when the
 design maps none -- read from the stage events of the one stage-visit
@@ -26,7 +28,8 @@ the two status changes.
 For every ``from -> to`` pair the table gives handoffs, median / p90 wait,
 total wait, the share that stalls, and the share followed by rework (the case
 comes back to the giving side later). Against a design each seam is owned
-(listed under ``seams:``) or unowned.
+(listed under ``seams:``, or the way back of a designed round trip:
+:attr:`wfmine.design.Design.owned_seams`) or unowned.
 
 >>> import polars as pl
 >>> seams(pl.DataFrame(schema={"case_id": pl.String, "timestamp": pl.Datetime("us", "UTC"),
@@ -96,16 +99,28 @@ def _acts(events: pl.DataFrame, automation: Collection[str]) -> pl.DataFrame:
 
 
 def _is_step(design: Design | None) -> pl.Expr:
-    """An act that moves the work: mapped onto a stage, or by the team owning the stage it is in.
+    """An act that moves the work: mapped onto the stage the item is in (or a later one), or by
+    the team owning the stage it is in.
 
     A tester commenting on an item in QA is doing QA's work; a question from
-    another team on the item's thread is conversation about it.
+    another team on the item's thread is conversation about it. Late work of
+    an earlier stage (a second approval landing after the tracker moved the
+    item on to QA) is that stage's work finishing, not the item handed back:
+    the item never left QA. Once the item is in an end stage, work of an
+    earlier stage is new work on a finished item (a revert), not late work.
     """
     if design is None:
         return pl.lit(True)
     owners = {s.id: s.team for s in design.stages if s.team}
     owner = pl.col("at_stage").replace_strict(owners, default=None, return_dtype=pl.String)
-    return MAPPED | (pl.col("team") == owner).fill_null(False)
+    order = design.order
+    own = pl.col("stage").replace_strict(order, default=None, return_dtype=pl.Int64)
+    at = pl.col("at_stage").replace_strict(order, default=None, return_dtype=pl.Int64)
+    # after the end stage, work of an earlier stage is new work on a finished item (a
+    # revert), not late work: its handoff into it is the root event's and counts
+    finished = pl.col("at_stage").is_in(list(design.end_stages))
+    late = ((own < at) & ~finished).fill_null(False)
+    return (MAPPED & ~late) | (pl.col("team") == owner).fill_null(False)
 
 
 def workflow_steps(
@@ -209,7 +224,7 @@ def _owned_expr(design: Design | None) -> tuple[pl.Expr, pl.Expr]:
         return pl.lit(None, dtype=pl.Boolean), pl.lit(None, dtype=pl.String)
     owned: Any = pl.lit(False)
     owner: Any = pl.lit(None, dtype=pl.String)
-    for seam in reversed(design.seams):
+    for seam in reversed(design.owned_seams):
         cond = ((pl.col("from") == seam.from_) | pl.lit(seam.from_ == "*")) & (
             (pl.col("to") == seam.to) | pl.lit(seam.to == "*")
         )

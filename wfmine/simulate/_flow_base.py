@@ -197,3 +197,7 @@ class FlowBase(Acts):
     @abstractmethod
     def _walk(self, case: Case, start: int, t: datetime) -> datetime | None:
         """Play stages ``start..`` of the case (``ShapeFlow`` does; the stage work calls it)."""
+
+    @abstractmethod
+    def _enter(self, case: Case, st: StageDef, t: datetime) -> datetime:
+        """Enter stage ``st`` with its handoff (``ShapeFlow`` does; a round trip calls it)."""

@@ -45,6 +45,19 @@ def failure_stage(shape: Shape, ftype: str) -> StageDef:
     return next(st for st in shape.stages if st.kind.startswith("build"))
 
 
+def owned_pairs(shape: Shape) -> set[tuple[str, str]]:
+    """The team handoffs the design owns: its owned seams, and the way back of each one the
+    design draws as a round trip (a designed move back from a stage of the receiving team
+    to a stage of the giving team)."""
+    owned = {(a, b) for a, b, _ in shape.owned_seams}
+    teams = {st.id: st.team for st in shape.stages}
+    for frm, to in shape.back:
+        back = (teams[frm], teams[to])
+        if all(back) and back[0] != back[1] and (back[1], back[0]) in owned:
+            owned.add(back)
+    return owned
+
+
 def keyorder(key: str) -> tuple[str, int]:
     """Work-item keys sorted by project, then number."""
     project, _, num = key.rpartition("-")
@@ -75,7 +88,8 @@ def design(shape: Shape) -> dict[str, Any]:
         if st.team:
             d["team"] = st.team
         d["performer"] = st.performer
-        d["expected"] = st.expected
+        if st.expected:
+            d["expected"] = st.expected
         d["activities"] = _activities(shape, st)
         if st.kind == "deploy":
             d["irreversible"] = True
@@ -202,7 +216,7 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
 
     seams = [s for s in truth.seams if _visible(s["picked_at"], end)]
     seams.sort(key=lambda s: (keyorder(s["case"]), s["picked_at"]))
-    owned = {(a, b) for a, b, _ in shape.owned_seams}
+    owned = owned_pairs(shape)
     pairs: dict[tuple[str, str], list[str]] = {}
     for s in seams:
         pairs.setdefault((s["from"], s["to"]), []).append(s["case"])
@@ -229,6 +243,7 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
         }
         if ftype == "stall":
             entry["days"] = {c: truth.stall_days[c] for c in cs if c in truth.stall_days}
+            entry["days_range"] = list(shape.stall_days(stage, project))
         if ftype == "reopen":
             entry["via"] = {c: truth.reopen_via[c] for c in cs if c in truth.reopen_via}
         failures.append(entry)
@@ -287,12 +302,17 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
                 "components": list(p.components),
                 "repo": p.repo,
                 "team": p.team or None,
+                "pace": p.pace,
             }
             for p in shape.projects
         },
         "shadow_agents": shadow,
         "unowned_seams": unowned,
-        "owned_seams": [{"from": a, "to": b} for a, b, _ in shape.owned_seams],
+        "owned_seams": [{"from": a, "to": b} for a, b, _ in shape.owned_seams]
+        + [
+            {"from": a, "to": b, "round_trip": True}
+            for a, b in sorted(owned - {(a, b) for a, b, _ in shape.owned_seams})
+        ],
         "seam_waits": seams,
         "failure_patterns": failures,
         "trends": trends,

@@ -52,6 +52,7 @@ class StageDef:
     #: owning team; "" when each project's own team owns it
     team: str = ""
     performer: Literal["human", "agent", "either"] = "human"
+    #: the design's expected time of a visit ("": the design gives none)
     expected: str = "3d"
     #: typical working hours of a visit (``normal`` and ``bimodal`` profiles)
     hours: float = 6.0
@@ -74,6 +75,9 @@ class ProjectDef:
     repo: str
     team: str = ""
     weight: float = 1.0
+    #: how long this project's checks take against the stage's ``hours`` (its planted
+    #: stalls scale with it: a slow project's stall is longer than its slow normal visit)
+    pace: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ class Shape:
     teams: tuple[tuple[str, int], ...]
     #: designed moves back (besides the forward chain): sanctioned round trips
     back: tuple[tuple[str, str], ...] = ()
+    #: the stage planted round trips start from, back to the build stage ("": the review)
+    round_trip_stage: str = ""
     #: owned handoffs (from team, to team, owner)
     owned_seams: tuple[tuple[str, str, str], ...] = ()
     #: typical wait in working hours at a handoff from one team to another
@@ -126,6 +132,9 @@ class Shape:
     ai_users: tuple[tuple[str, str, float], ...] = ()
     #: the check stage planted stalls (8-11 days) happen in
     stall_stage: str = ""
+    #: a check visit lasts at most three times its typical time (its tail bounded, as the
+    #: waits at seams are: a stall is planted, never an accident of the tail)
+    bounded_checks: bool = False
     rates: Mapping[str, float] = field(default_factory=dict)
     #: share of items with a late approval (dual-approval review stages only)
     late_rate: float = 0.0
@@ -138,6 +147,12 @@ class Shape:
 
     def stage(self, sid: str) -> StageDef:
         return next(s for s in self.stages if s.id == sid)
+
+    def stall_days(self, stage: str, project: str) -> tuple[float, float]:
+        """How long a planted stall lasts (days): 8-11, longer in a slow project's checks."""
+        pace = next(p.pace for p in self.projects if p.key == project)
+        scale = max(1.0, pace / 3) if self.stage(stage).kind == "check" else 1.0
+        return 8.0 * scale, 11.0 * scale
 
     @property
     def team_names(self) -> tuple[str, ...]:
@@ -355,6 +370,162 @@ PLATFORM = Shape(
     irreversible=("gateway",),
 )
 
+SECURE = Shape(
+    name="secure-delivery",
+    title="Secure delivery (designed security round trips)",
+    summary=(
+        "Stage teams: engineering builds, reviews (two approvals) and also releases; between "
+        "review and release a security team reviews every change and, by design, sends work "
+        "back to build when it finds a problem; QA tests after security."
+    ),
+    structure="stage_teams",
+    stages=(
+        _INTAKE,
+        StageDef(
+            "build",
+            "build",
+            ("In Progress",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+        ),
+        StageDef(
+            "review",
+            "review",
+            ("Code Review",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+            hours=5,
+            approvals=2,
+        ),
+        StageDef("appsec", "check", ("Security Review",), team="security", expected="5d", hours=8),
+        StageDef("qa", "check", ("Testing",), team="qa", expected="1w", hours=6),
+        StageDef("release", "deploy", ("Done",), team="engineering", performer="either"),
+    ),
+    projects=(
+        ProjectDef("SEC", "Identity service", ("login", "tokens", "admin", "audit"), "identity"),
+        ProjectDef("APP", "Customer app", ("mobile", "web", "notifications"), "customer-app"),
+    ),
+    teams=(("product", 3), ("engineering", 8), ("security", 3), ("qa", 3)),
+    # security sends work back to build; reopened and reverted work goes back to build
+    back=(("appsec", "build"), ("release", "build")),
+    round_trip_stage="appsec",
+    owned_seams=(
+        ("product", "engineering", "engineering"),
+        ("engineering", "security", "security"),
+    ),
+    seam_hours={
+        ("product", "engineering"): 8,
+        ("engineering", "security"): 10,
+        ("security", "engineering"): 6,
+        ("security", "qa"): 18,
+        ("qa", "engineering"): 12,
+        ("engineering", "product"): 10,
+    },
+    reopen_status="Reopened",
+    agent_tiers=("reversible",),
+    platform_team="engineering",
+    ai_users=(("elena", "copilot", 0.3),),
+    stall_stage="appsec",
+    bounded_checks=True,
+    late_rate=0.25,
+    rates=_ro(
+        {
+            "ci_fix": 0.03,
+            "rework_loop": 0.03,
+            "round_trip": 0.1,
+            "stall": 0.04,
+            "revert": 0.025,
+            "reopen": 0.03,
+            "ping_pong": 0.025,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+            "missing_two_humans": 0.05,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "SEC"),
+        TrendDef("rework_loop", "declining", "APP"),
+    ),
+    high_stakes=("tokens",),
+    irreversible=("admin",),
+)
+
+LINES = Shape(
+    name="product-lines",
+    title="Product lines at two paces",
+    summary=(
+        "Two product-line teams each build and review (two approvals) their own work; a shared "
+        "QA team tests both lines, the web line's changes in hours and the data line's in days, "
+        "with no expected time in the design; a shared ops team releases."
+    ),
+    structure="project_teams",
+    stages=(
+        StageDef("backlog", "intake", ("Backlog",), expected="2w", hours=12),
+        StageDef("build", "build", ("In Progress",), performer="either", expected="10d"),
+        StageDef(
+            "review",
+            "review",
+            ("In Review",),
+            performer="either",
+            expected="1w",
+            hours=5,
+            approvals=2,
+        ),
+        StageDef("qa", "check", ("QA",), team="qa", expected="", hours=4),
+        StageDef("release", "deploy", ("Done",), team="ops", expected="3d"),
+    ),
+    projects=(
+        ProjectDef(
+            "WEB", "Web storefront", ("cart", "search", "pages"), "storefront", "web", pace=0.5
+        ),
+        ProjectDef(
+            "DW", "Data warehouse", ("ingest", "models", "exports"), "warehouse", "data", pace=6.0
+        ),
+    ),
+    teams=(("web", 6), ("data", 5), ("qa", 3), ("ops", 3)),
+    back=(("review", "build"), ("release", "build")),
+    owned_seams=(
+        ("web", "qa", "qa"),
+        ("qa", "ops", "ops"),
+    ),
+    seam_hours={
+        ("web", "qa"): 4,
+        ("data", "qa"): 20,
+        ("qa", "ops"): 6,
+        ("ops", "web"): 8,
+        ("ops", "data"): 8,
+    },
+    reopen_status="",
+    agent_tiers=("reversible",),
+    platform_team="ops",
+    ai_users=(("hugo", "cursor", 0.3),),
+    stall_stage="qa",
+    bounded_checks=True,
+    late_rate=0.25,
+    rates=_ro(
+        {
+            "ci_fix": 0.03,
+            "rework_loop": 0.03,
+            "round_trip": 0.05,
+            "stall": 0.08,
+            "revert": 0.025,
+            "reopen": 0.025,
+            "ping_pong": 0.025,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+            "missing_two_humans": 0.05,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "WEB", "cart"),
+        TrendDef("rework_loop", "declining", "DW"),
+    ),
+    high_stakes=("search",),
+    irreversible=("models",),
+)
+
 # ---------------------------------------------------------------- held out
 
 REGULATED = Shape(
@@ -545,7 +716,7 @@ FEDERATED = Shape(
 
 #: the shapes ``_flow`` plays (``stage-teams`` is ``_work``'s Acme)
 FLOW_SHAPES: Mapping[str, Shape] = MappingProxyType(
-    {s.name: s for s in (PROJECT_TEAMS, LEAN, PLATFORM, REGULATED, FEDERATED)}
+    {s.name: s for s in (PROJECT_TEAMS, LEAN, PLATFORM, SECURE, LINES, REGULATED, FEDERATED)}
 )
 
 #: every shape, in the order ``wfmine simulate --shape`` lists them
@@ -556,8 +727,8 @@ HELD_OUT_SHAPES: tuple[str, ...] = ("regulated", "federated")
 
 They exist so that quality tests can score detectors on organisations the
 detectors were not developed against (several seeds each). Develop against
-``stage-teams``, ``project-teams``, ``lean`` and ``platform``
-(``DEVELOPMENT_SHAPES``).
+``stage-teams``, ``project-teams``, ``lean``, ``platform``, ``secure-delivery`` and
+``product-lines`` (``DEVELOPMENT_SHAPES``).
 """
 
 DEVELOPMENT_SHAPES: tuple[str, ...] = tuple(s for s in SHAPES if s not in HELD_OUT_SHAPES)

@@ -202,7 +202,8 @@ class StageWork(FlowBase):
                 self._act(case, author, c.t, "github:Commit pushed")
                 t = self._check(pr, c.sha, c.t, True)
             self._fail(case, "rework_loop", st.id, t)
-        if case.plan == "round_trip" and not case.cause and st.statuses:
+        trip_here = sh.round_trip_stage in ("", st.id)
+        if case.plan == "round_trip" and not case.cause and st.statuses and trip_here:
             t = self.clock.human(t, r1, 4)
             self._human_review(pr, r1, t, "CHANGES_REQUESTED", "This needs another pass in build.")
             self._act(case, r1, t, "github:Changes requested")
@@ -249,33 +250,71 @@ class StageWork(FlowBase):
             te = t + timedelta(seconds=st.seconds)
             self._move(case, te, self.a("jira-automation"), nxt.statuses[0])
             return te
+        if case.plan == "round_trip" and not case.cause and sh.round_trip_stage == st.id:
+            t = self._sent_back(case, st, t)
         who = case.current
         assert who is not None
         if case.plan == "stall" and st.id == sh.stall_stage and not case.cause:
             return self._stall(case, st, t, "Finally done here — this sat blocked for over a week.")
+        pace = case.project.pace
         if st.profile == "bimodal":
-            hours = st.hours * 0.15 if rng.random() < 0.5 else st.hours * 3
+            hours = (st.hours * 0.15 if rng.random() < 0.5 else st.hours * 3) * pace
             spread = 0.25
         else:
-            hours, spread = st.hours, 0.5
+            hours, spread = st.hours * pace, 0.5
         te = self.clock.human(t, who, hours, spread)
+        # long checks, but bounded: a stall is planted, never an accident of the tail
+        cap = t + timedelta(hours=hours * 3 * 24 / 9)
+        if sh.bounded_checks and te > cap:
+            te = self.clock.snap(cap, who)
         self._comment(
             case, te, who, rng.choice(["Checked — all good.", "Verified.", "Passed, moving on."])
         )
         return te
 
+    def _sent_back(self, case: Case, st: StageDef, t: datetime) -> datetime:
+        """A designed round trip from a check stage: its team sends the work back to build.
+
+        The author reworks the change on the same pull request, it is approved
+        again and comes back to ``st``; every move is one the design allows.
+        """
+        sh = self.shape
+        who, pr, author = case.current, case.pr, case.author
+        assert who is not None and pr is not None and author is not None
+        build = sh.stages[self.build_i]
+        review = next(s for s in sh.stages if s.kind == "review")
+        tf = self.clock.human(t, who, st.hours * case.project.pace * 0.5)
+        self._comment(case, tf, who, "Findings to fix before this can go on: back to build.")
+        self._move(case, self.clock.human(tf, who, 0.2), who, build.statuses[0])
+        self.gt.round_trips.append({"case": case.item.key, "from": st.id, "to": build.id})
+        t = self._enter(case, build, case.last_t)
+        c = self._commit(
+            pr, self.clock.human(t, author, 4), author, f"{case.item.key}: Address review findings"
+        )
+        self._act(case, author, c.t, "github:Commit pushed")
+        t = self._enter(case, review, self._check(pr, c.sha, c.t, True))
+        team = self.members(self.team_of(review, case.project))
+        r = self._pick(team, (author.id,))
+        ta = self.clock.human(t, r, 3)
+        self._human_review(pr, r, ta, "APPROVED")
+        self._act(case, r, ta, "github:PR approved")
+        return self._enter(case, st, ta)
+
     def _stall(self, case: Case, st: StageDef, t: datetime, text: str) -> datetime:
-        """The planted stall: nothing happens for 8-11 days, then the stage's owner acts."""
+        """The planted stall: nothing happens for 8-11 days (longer in a slow project's
+        checks: ``ProjectDef.pace``), then the stage's owner acts."""
         who = case.current or case.last_actor
         assert who is not None
-        te = self._stall_end(t, who, self.rng.uniform(8.0, 11.0))
+        lo, hi = self.shape.stall_days(st.id, case.project.key)
+        te = self._stall_end(t, who, self.rng.uniform(lo, hi), lo / 8)
         self._comment(case, te, who, text)
         self._fail(case, "stall", st.id, te)
         self.gt.stall_days[case.item.key] = round((te - t).total_seconds() / 86400, 2)
         return te
 
-    def _stall_end(self, t: datetime, who: Actor, days: float) -> datetime:
-        """A working moment of ``who`` 8-11 days after ``t`` (weekends moved, not overrun)."""
+    def _stall_end(self, t: datetime, who: Actor, days: float, scale: float = 1.0) -> datetime:
+        """A working moment of ``who`` 8-11 days (x ``scale``) after ``t`` (weekends moved,
+        not overrun)."""
         te = t + timedelta(days=days)
         for shift in (0, -1, -2, 1, 2, -3, 3):
             cand = te + timedelta(days=shift)
@@ -285,7 +324,7 @@ class StageWork(FlowBase):
             hour = min(max(loc.hour + loc.minute / 60, who.start_hour + 0.5), who.end_hour - 0.5)
             loc = loc.replace(hour=int(hour), minute=int(hour % 1 * 60))
             cand = loc.astimezone(UTC).replace(second=loc.second, microsecond=0)
-            if timedelta(days=8) <= cand - t <= timedelta(days=11):
+            if timedelta(days=8 * scale) <= cand - t <= timedelta(days=11 * scale):
                 return cand
         return te.replace(microsecond=0)
 
