@@ -250,24 +250,37 @@ class BatchBuilder:
         is given (a redacted copy, for readers that must not store what people
         wrote); returns True when the record was quarantined, so the caller skips it.
         """
-        if isinstance(record, str):
-            text = record
-        else:
-            try:  # orjson refuses lone surrogates: text it writes holds no undecodable byte
-                clean = orjson.dumps(record, option=_ORJSON_OPTIONS).decode()
-            except TypeError:
-                text = to_json(record)
-            else:
-                self._texts[id(record)] = (record, clean)
-                return False
-        if not _SURROGATE.search(text):
+        if not self.unreadable(record):
             return False
+        text = record if isinstance(record, str) else to_json(record)
         reason = f"{what} holds bytes that are not UTF-8"
         if payload is None:
             self.reject(ref, f"{reason} (kept escaped in the payload)", text)
         else:
             self.reject(ref, reason, payload)
         return True
+
+    def unreadable(self, record: Any) -> bool:
+        """Whether ``record`` holds bytes that are not UTF-8 (lone surrogates, see ``read_text``).
+
+        A record that holds none keeps the JSON text the check made, for
+        :meth:`keep_raw` and :meth:`record_text`.
+        """
+        if isinstance(record, str):
+            return bool(_SURROGATE.search(record))
+        try:  # orjson refuses lone surrogates: text it writes holds no undecodable byte
+            clean = orjson.dumps(record, option=_ORJSON_OPTIONS).decode()
+        except TypeError:
+            return bool(_SURROGATE.search(to_json(record)))
+        self._texts[id(record)] = (record, clean)
+        return False
+
+    def record_text(self, record: Any) -> str:
+        """``record`` as JSON text (:func:`json_text`), taken from its check when it had one."""
+        checked = self._texts.get(id(record))
+        if checked is not None and checked[0] is record:
+            return checked[1]
+        return json_text(record)
 
     def reject(self, ref: str, reason: str, payload: Any = None) -> None:
         """Quarantine one record: its position and reason always, its payload up to the cap."""

@@ -44,6 +44,8 @@ class _Loader(BatchBuilder):
             "files": 0, "messages": 0, "threads": 0, "duplicates": 0, "skipped_files": 0,
         }  # fmt: skip
         self.referenced_users: dict[str, dict[str, Any]] = {}
+        #: member -> its location text (Tree.where), one per file, not one per message
+        self._where: dict[str, str] = {}
 
     # -- helpers --------------------------------------------------------------------
 
@@ -112,7 +114,10 @@ class _Loader(BatchBuilder):
             events=sorted(self.events, key=lambda r: r["event_id"]),
             event_objects=sorted(self.event_objects, key=lambda r: r["event_id"]),
             objects=[
-                {k: v for k, v in self.objects[o].items() if k != "_attrs"}
+                {
+                    **{k: v for k, v in self.objects[o].items() if k != "_attrs"},
+                    "attrs": json_text(self.objects[o]["_attrs"]),
+                }
                 for o in sorted(self.objects)
             ],
             accounts=[self.accounts[k] for k in sorted(self.accounts)],
@@ -137,9 +142,10 @@ class _Loader(BatchBuilder):
             if not isinstance(message, dict):
                 self.reject(where, "message is not a JSON object", message)
                 continue
-            if self.reject_unreadable(
-                where, message, "message", payload=None if self.store_text else redact(message)
-            ):
+            if self.unreadable(message):  # redacted only then, not for every message
+                self.reject_unreadable(
+                    where, message, "message", payload=None if self.store_text else redact(message)
+                )
                 continue
             ts = message.get("ts")
             moment = parse_ts(ts)
@@ -168,8 +174,11 @@ class _Loader(BatchBuilder):
         return candidates[0][1]
 
     def _raw(self, record_type: str, record_id: str, payload: Any, member: str) -> dict[str, Any]:
+        origin = self._where.get(member)
+        if origin is None:
+            origin = self._where[member] = self.tree.where(member)
         return {"source": SOURCE, "record_type": record_type, "record_id": record_id,
-                "payload": json_text(payload), "origin": self.tree.where(member)}  # fmt: skip
+                "payload": self.record_text(payload), "origin": origin}  # fmt: skip
 
     def _read_conversations(self, rel: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Folder name → conversation (id, name, type) from the conversation list files."""
@@ -362,7 +371,6 @@ class _Loader(BatchBuilder):
             attrs["root_present"] = True
             if m.get("reply_count") is not None:
                 attrs["reply_count"] = m.get("reply_count")
-        obj["attrs"] = json_text(attrs)
         for text in _scan_texts(m):
             for ref in find_refs(text):
                 target, relation = ref_target(ref)
