@@ -250,8 +250,8 @@ def _build(
         # a stable sort by the case alone keeps file order inside a case: that is the
         # "file" order, and the "time" order too when each case's rows are in time order
         # already (most exports): one pass checks it, a multi-key sort is the fallback
-        good = rows_ok.sort("_case", maintain_order=True, nulls_last=True).with_columns(seq)
-        good = good.collect()
+        by_case = rows_ok.sort("_case", maintain_order=True, nulls_last=True)
+        good = by_case.with_columns(seq).collect()
         if order == "time" and not _time_ordered(good):
             good = good.lazy().sort(keys, nulls_last=True).with_columns(seq).collect()
     del work
