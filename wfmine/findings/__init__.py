@@ -157,13 +157,14 @@ def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
         tier = str(first.get("tier") or "")
         required = str(first.get("required") or "")
         gate = first.get("gate")
+        shown = str(case[0]).partition(":")[2] or str(case[0])  # ACME-12 of jira:ACME-12
         out.append(
             Finding(
                 kind="gate_violation",
                 subject=str(case[0]),
                 severity="high" if tier in ("high_stakes", "irreversible") else "medium",
                 summary=(
-                    f"{case[0]} passed the gate before {gate} without what it needs: "
+                    f"{shown} passed the gate before {gate} without what it needs: "
                     f"{_VIOLATION_WORDS.get(violation, violation.replace('_', ' '))}; "
                     f"{_TIER_WORDS.get(tier, tier)} work needs "
                     f"{_REQUIREMENT_WORDS.get(required, required.replace('_', ' '))}."
@@ -184,8 +185,7 @@ def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
                 },
                 first_seen=first.get("gated_at"),
                 last_seen=first.get("gated_at"),
-                subject_name=f"{str(case[0]).partition(':')[2] or case[0]}, "
-                f"{_TIER_WORDS.get(tier, tier)} work",
+                subject_name=f"{shown}, {_TIER_WORDS.get(tier, tier)} work",
                 assumption=(
                     f"The design assumes no {_TIER_WORDS.get(tier, tier)} change reaches {gate} "
                     f"without {_REQUIREMENT_WORDS.get(required, required)}."

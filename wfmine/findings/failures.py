@@ -1107,10 +1107,12 @@ def failure_patterns(
         own_limit = (row["stage"], row["scope"]) in limits
         on_weekdays = basis is not None and WEEKDAYS_NOTE in basis
         limit_words = (
-            human_duration(limit_s) + (" of weekdays" if on_weekdays else "")
+            human_duration(limit_s) + (", counting weekdays only" if on_weekdays else "")
             if limit_s
             else "its usual time"
         )
+        if own_limit and row["scope"]:
+            where = f"{where} on {row['scope']}"  # the project's own limit
         caused = follow.filter(
             (pl.col("root_type") == row["type"]) & pl.col("case_id").is_in(row["_all"])
         )
@@ -1126,12 +1128,20 @@ def failure_patterns(
             else ""
         )
         summary_text = (
-            f"{name[0].upper()}{name[1:]}: {row['cases']} cases ({share:.0%}) over "
+            f"{name[0].upper()}{name[1:]}: {row['cases']} cases ({share:.0%}) still open and "
+            f"untouched for more than {limit_words} when the log ends."
+            if row["type"] == "abandoned"
+            else f"{name[0].upper()}{name[1:]}: {row['cases']} cases ({share:.0%}) over "
             f"{row['weeks']} weeks{cost}{trend_words}."
         )
         assumption = _ASSUMPTIONS.get(row["type"], "the design assumes this does not recur").format(
             where=where, limit=limit_words
         )
+        if on_weekdays and row["type"] in ("stall", "abandoned"):
+            assumption = (
+                f"the design gives {row['stage']} no expected time; its own visits set the limit "
+                f"for work in {where}: {limit_words}"
+            )
         out.append(
             Finding(
                 kind="failure_pattern",
