@@ -75,12 +75,17 @@ from wfmine.units import human_duration
 
 __all__ = [
     "CLOSING_ACTIVITIES",
+    "EXPECTED_BASIS",
     "FAILURE_TYPES",
+    "FENCE_BASIS",
     "MIN_CASES",
     "MIN_LOOP_CYCLES",
     "MIN_WEEKS",
     "OCCURRENCE_SCHEMA",
+    "PROJECT_BASIS",
     "ROOT_TYPES",
+    "SMALL_BASIS",
+    "WEEKDAYS_NOTE",
     "failure_occurrences",
     "failure_patterns",
     "limit_of",
@@ -120,6 +125,15 @@ MIN_VISITS: Final = 10
 EXPECTED_BASIS: Final = "the design's expected time"
 #: how the ``basis`` of a statistical stall limit says it counts weekdays only
 WEEKDAYS_NOTE: Final = "on weekdays"
+#: the ``basis`` of a statistical limit set by the fence (``MIN_VISITS`` visits or more)
+FENCE_BASIS: Final = (
+    "Q3 + 1.5 IQR of log visit durations, all or the slower half (within 2x median .. 4x p90, "
+    f">= 1 h), {WEEKDAYS_NOTE}"
+)
+#: ... and with fewer visits (``{}``: the factor)
+SMALL_BASIS: Final = "{} x median visit (>= 1 h), " + WEEKDAYS_NOTE
+#: ... and one project's own limit adds
+PROJECT_BASIS: Final = ", of the project's own visits"
 #: without a design: idle longer than this x the p90 gap between events of cases
 ABANDON_FACTOR: Final = 3.0
 #: activities (docs/contracts.md) that close an item on its platform
@@ -231,15 +245,8 @@ def _limit_stats(d: pl.DataFrame, by: list[str], factor: float) -> pl.DataFrame:
     )
     basis = (
         pl.when(use_fence)
-        .then(
-            pl.lit(
-                "Q3 + 1.5 IQR of log visit durations, all or the slower half (within 2x median "
-                f".. 4x p90, >= 1 h), {WEEKDAYS_NOTE}"
-            )
-        )
-        .otherwise(
-            pl.format("{} x median visit (>= 1 h), {}", pl.lit(factor), pl.lit(WEEKDAYS_NOTE))
-        )
+        .then(pl.lit(FENCE_BASIS))
+        .otherwise(pl.format(SMALL_BASIS, pl.lit(factor)))
     )
     return per.with_columns(statistical.alias("_stat"), basis.alias("_basis"))
 
@@ -316,7 +323,7 @@ def stall_limits(
             "scope",
             pl.col("visits").cast(pl.UInt32),
             pl.col("_stat").alias("limit_s"),
-            (pl.col("_basis") + pl.lit(", of the project's own visits")).alias("basis"),
+            (pl.col("_basis") + pl.lit(PROJECT_BASIS)).alias("basis"),
         )
     )
     return pl.concat([pooled.cast(schema), per_scope.cast(schema)]).sort(  # type: ignore[arg-type]
