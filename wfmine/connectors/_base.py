@@ -126,18 +126,27 @@ def export_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
 
     Hidden entries (a name starting with ``.``, at any depth) are left out;
     links to folders are not followed, links to files are kept — as
-    ``Path.rglob("*")`` with ``is_file()`` gives them, with one ``os.walk``
-    instead of a ``relative_to`` per path.
+    ``Path.rglob("*")`` with ``is_file()`` gives them, from ``os.scandir``
+    entries (their type comes with the listing: no ``stat`` per file).
     """
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if name.startswith(".") or os.path.splitext(name)[1].lower() not in suffixes:
-                continue
-            path = os.path.join(dirpath, name)
-            if os.path.isfile(path):
-                found.append(path)
+    pending = [os.fspath(folder)]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+                        elif os.path.splitext(name)[1].lower() in suffixes and entry.is_file():
+                            found.append(entry.path)
+                    except OSError:
+                        continue
+        except OSError:
+            continue
     # in the order of sorted Paths: by their parts, so "a/b" comes before "a-c"
     found.sort(key=lambda text: text.split(os.sep))
     return [Path(text) for text in found]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -49,10 +50,22 @@ def sniff(path: Path) -> bool:
 
 def _sniff_file(path: Path, size: int) -> bool:
     try:
-        head = read_head(path, size)
+        st = path.stat()
     except OSError:
         return False
-    if path.suffix.lower() == ".csv" or head[:1] not in "{[":
+    return _sniff_content(str(path), st.st_size, st.st_mtime_ns, size)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _sniff_content(path: str, file_size: int, mtime_ns: int, size: int) -> bool:
+    """The sniff of one file, remembered while its size and modification time stay: detection
+    asks again for every folder above the file (a folder of 4,000 GitHub files, 3 times)."""
+    del file_size, mtime_ns  # the key: a changed file is read again
+    try:
+        head = read_head(Path(path), size)
+    except OSError:
+        return False
+    if Path(path).suffix.lower() == ".csv" or head[:1] not in "{[":
         first = head.splitlines()[0] if head else ""
         return "Issue key" in first and "Summary" in first
     # plain substring tests first: most files of a mixed folder have none of the names
