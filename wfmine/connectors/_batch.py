@@ -27,9 +27,12 @@ standard library's speed, with the same text: compact, keys sorted, non-ASCII
 kept. What orjson refuses (bytes that are not UTF-8, lone surrogates, ``NaN``,
 integers past 64 bits when written, keys that are not strings) takes the
 standard library's path, so those records are read, checked and stored as
-before. One difference is left, in form only: a float below 1e-4 or from
+before. Two differences are left. In form only: a float below 1e-4 or from
 1e16 up is written in orjson's shortest form (``0.00001`` for ``1e-05``), the
-same number. A record is encoded once: the text :meth:`BatchBuilder.reject_unreadable`
+same number. And orjson reads an integer outside 64 bits (below -2**63 or
+above 2**64-1) as a float, where the standard library kept every digit; the
+four sources' APIs send none (their ids fit JavaScript's 2**53), but an
+export holding one keeps it to double precision only. A record is encoded once: the text :meth:`BatchBuilder.reject_unreadable`
 checked is the payload :meth:`BatchBuilder.keep_raw` stores.
 
 >>> b = BatchBuilder("demo")
