@@ -47,6 +47,7 @@ from typing import Any
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
+import wfmine
 from wfmine.store import Store
 from wfmine.workspace import detect, reader
 path = Path(sys.argv[1]); kind = sys.argv[2]
@@ -64,7 +65,8 @@ print(json.dumps({"load": t1 - t0, "write": t2 - t1, "close": t3 - t2, "cpu": c2
                   "events": batch.events.height, "raw": batch.raw_records.height,
                   "quarantined": batch.quarantine.height,
                   "added": summary["added"]["events"],
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "package": wfmine.__file__}))
 """
 
 #: The identity check: the four exports ingested into one store file the way
@@ -76,6 +78,7 @@ print(json.dumps({"load": t1 - t0, "write": t2 - t1, "close": t3 - t2, "cpu": c2
 CHECK_CHILD = r"""
 import hashlib, json, resource, sys, time
 from pathlib import Path
+import wfmine
 from wfmine.api import ingest_path
 from wfmine.store import Store
 org, db = Path(sys.argv[1]), sys.argv[2]
@@ -102,7 +105,8 @@ tables["objects touched"] = [len(first.object_ids or []),
                              hashlib.sha256("\n".join(first.object_ids or []).encode())
                              .hexdigest()[:16]]
 print(json.dumps({"tables": tables, "rerun_added": added, "seconds": seconds, "events": events,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "package": wfmine.__file__}))
 """
 
 
@@ -123,7 +127,14 @@ def _env(baseline: Path | None) -> dict[str, str] | None:
     return env
 
 
-def run_child(org: Path, kind: str, db: Path, baseline: Path | None = None) -> dict[str, float]:
+def _check_package(result: dict[str, Any], baseline: Path | None) -> None:
+    """Refuse a "baseline" figure that was measured on this package after all."""
+    package = Path(result.pop("package"))
+    if baseline is not None and not package.is_relative_to(baseline.resolve()):
+        raise SystemExit(f"the baseline run imported {package}, not the copy in {baseline}")
+
+
+def run_child(org: Path, kind: str, db: Path, baseline: Path | None = None) -> dict[str, Any]:
     import json
 
     for stale in (db, Path(str(db) + ".wal")):
@@ -134,8 +145,10 @@ def run_child(org: Path, kind: str, db: Path, baseline: Path | None = None) -> d
         capture_output=True,
         text=True,
         env=_env(baseline),
+        cwd=db.parent,  # not the repository: "-c" puts the working folder first on sys.path
     ).stdout
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    _check_package(result, baseline)
     return result
 
 
@@ -151,8 +164,10 @@ def check_tables(org: Path, db: Path, baseline: Path | None = None) -> dict[str,
         capture_output=True,
         text=True,
         env=_env(baseline),
+        cwd=db.parent,
     ).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    _check_package(result, baseline)
     return result
 
 
