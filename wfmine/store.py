@@ -747,9 +747,7 @@ class Store:
                 if sources:
                     events = events.filter(pl.col("source").is_in(list(sources)))
                 if wanted is not None:
-                    events = events.filter(
-                        pl.col("object_id").is_in(wanted.get_column("object_id"))
-                    )
+                    events = _of_objects(events, wanted.get_column("object_id"))
                 # the store holding exactly the rows written this session (its whole count,
                 # kept by DuckDB, says so) holds no other in scope either: no filtered count
                 total = sum(f.height for f in frames)
@@ -783,17 +781,14 @@ class Store:
         actor = pl.col("actor_id")
         # an object's events come in runs (a case's events are together): join each run's
         # first row with the cases, then hand the result to every row of the run by position
-        obj = pl.col("object_id")
-        starts = events.select(
-            ((pl.int_range(pl.len()) == 0) | obj.ne_missing(obj.shift(1))).alias("s")
-        ).to_series()
+        starts, run = _object_runs(events)
         heads = (
             events.filter(starts)
             .select("object_id")
             .join(cases, on="object_id", how="left", maintain_order="left")
             .drop("object_id")
         )
-        of_run = heads[(starts.cum_sum() - 1).cast(pl.UInt32)]
+        of_run = heads[run]
         df = (
             pl.concat([events, of_run], how="horizontal")
             .lazy()
@@ -820,6 +815,23 @@ class Store:
         if not _is_log_ordered(df):
             df = df.sort(list(_LOG_ORDER), nulls_last=True, maintain_order=True)
         return df
+
+
+def _object_runs(events: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Where each run of equal ``object_id`` starts (a mask) and each row's run number."""
+    obj = pl.col("object_id")
+    starts = events.select(
+        ((pl.int_range(pl.len()) == 0) | obj.ne_missing(obj.shift(1))).alias("s")
+    ).to_series()
+    return starts, (starts.cum_sum() - 1).cast(pl.UInt32)
+
+
+def _of_objects(events: pl.DataFrame, objects: pl.Series) -> pl.DataFrame:
+    """The rows of ``events`` whose ``object_id`` is one of ``objects``, looked up once per run."""
+    starts, run = _object_runs(events)
+    heads = events.filter(starts).get_column("object_id")
+    keep = heads.is_in(objects.implode()).fill_null(False)
+    return events if keep.all() else events.filter(keep.gather(run))
 
 
 def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_item") -> pl.DataFrame:

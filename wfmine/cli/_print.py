@@ -389,10 +389,10 @@ def _list_json(s: pl.Series, depth: int) -> pl.Series:
     inner_nulls = (s.list.drop_nulls().list.len() != s.list.len()).any()
     if inner_nulls or (inner == pl.String and _needs_escape(s.explode().drop_nulls()).any()):
         return _python_json(s, depth)  # nulls inside lists, escapes: the rare case
-    item = pl.element().cast(pl.String)
-    if inner == pl.String:
-        item = pl.lit('"') + pl.element() + pl.lit('"')
     pad = "\n" + "  " * (depth + 1)
-    body = s.list.eval(item).list.join("," + pad)
-    wrapped = pl.lit("[" + pad) + pl.lit(body) + pl.lit("\n" + "  " * depth + "]")
+    if inner == pl.String:  # nothing to escape: the quotes go into the separator
+        body = pl.lit('"') + pl.lit(s.list.join('",' + pad + '"')) + pl.lit('"')
+    else:
+        body = pl.lit(s.list.eval(pl.element().cast(pl.String)).list.join("," + pad))
+    wrapped = pl.lit("[" + pad) + body + pl.lit("\n" + "  " * depth + "]")
     return pl.select(pl.when(s.list.len() == 0).then(pl.lit("[]")).otherwise(wrapped)).to_series()
