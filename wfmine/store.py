@@ -27,6 +27,21 @@ checks first that the store holds no other events in the requested scope (one
 :meth:`Store.sql` makes it stop trusting that memory. The result is the same
 frame, row for row, as the SQL path gives.
 
+**Raw records of standard logs.** DESIGN.md promises that every input record
+is kept *or re-derivable byte for byte*. The connectors' records (API JSON,
+messages) are kept verbatim in ``raw_records``, one row each: their fields
+are what identity and agent detection read. A standard log's rows (CSV,
+Parquet, XES events) are not stored a second time: one raw record per file
+(``record_type`` ``table`` or ``log``) holds the file's absolute path, size,
+modification time and SHA-256, its columns and types and the reader options
+that mapped it, and every event keeps all of its row's values (mapped columns
+as fields, the rest in ``attrs``) under an ``event_id`` that names its row's
+case and position. :func:`wfmine.formats.tabular.raw_rows` re-derives the
+rows behind any events from that record and the file, byte for byte, and
+refuses a file that is gone or changed; rows that could not be read are kept
+whole in ``quarantine``. Writing a million rows again as JSON text would
+double the store and the ingest time for nothing that is not already there.
+
 Why one module of about a thousand lines: :class:`Store` is the transaction
 boundary. Every method shares its connection, its migrations and the frames
 this session wrote (read-back is skipped only while they are trusted); a
