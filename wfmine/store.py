@@ -36,10 +36,11 @@ Parquet, XES events) are not stored a second time: one raw record per file
 modification time and SHA-256, its columns and types and the reader options
 that mapped it, and every event keeps all of its row's values (mapped columns
 as fields, the rest in ``attrs``) under an ``event_id`` that names its row's
-case and position. :func:`wfmine.formats.tabular.raw_rows` re-derives the
-rows behind any events from that record and the file, byte for byte, and
-refuses a file that is gone or changed; rows that could not be read are kept
-whole in ``quarantine``. Writing a million rows again as JSON text would
+case and position. For CSV and Parquet :func:`wfmine.formats.tabular.raw_rows`
+re-derives the rows behind any events from that record and the file, byte for
+byte, and refuses a file that is gone or changed; an XES event names its trace
+and position in it, in a file its SHA-256 identifies. Rows that could not be
+read are kept whole in ``quarantine``. Writing a million rows again as JSON text would
 double the store and the ingest time for nothing that is not already there.
 
 Why one module of about a thousand lines: :class:`Store` is the transaction
