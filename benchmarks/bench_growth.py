@@ -17,7 +17,9 @@ that child, from ``os.wait4``) is its alone:
 - **findings**: ``findings`` with that design.
 
 The table gives seconds and MiB per stage and size, and the growth exponent
-``k`` of time ~ n^k (least squares over the sizes; 1.0 is linear). A stage
+``k`` of time ~ n^k (least squares over the sizes; 1.0 is linear), from
+wall time and from CPU time (every thread of the stage's process, which the
+load of a shared machine moves much less). A stage
 that runs past ``--timeout`` or above ``--max-mib`` of memory is stopped and
 reported as such (the machine is shared), not waited for. Machine
 load is printed: other work on the machine moves the figures. Not part of the
@@ -61,6 +63,7 @@ t_start = time.perf_counter()
 from wfmine.store import Store
 out = {}
 t0 = time.perf_counter()
+c0 = time.process_time()  # CPU of every thread of this process
 out["import_s"] = t0 - t_start
 if stage == "ingest":
     from wfmine.formats import tabular
@@ -73,7 +76,9 @@ else:
     store = Store(db)
     log = store.log()
     t1 = time.perf_counter()
+    c1 = time.process_time()
     out["log_s"] = t1 - t0
+    out["log_cpu_s"] = c1 - c0
     if stage == "discovery":
         from wfmine import discovery as d
         d.directly_follows(log); d.variants(log); d.start_activities(log)
@@ -86,8 +91,9 @@ else:
         from wfmine.design import load_design
         from wfmine.findings import findings
         findings(log, load_design(design), store=store)
-    t0 = t1
+    t0, c0 = t1, c1
 out["stage_s"] = time.perf_counter() - t0
+out["stage_cpu_s"] = time.process_time() - c0
 print(json.dumps(out))
 """
 
@@ -168,7 +174,7 @@ def _entry(r: dict[str, float]) -> dict[str, float]:
     for why in ("timeout", "memory", "failed"):
         if why in r:
             return {why: r[why], "mib": r["rss_mib"]}
-    return {"s": r["stage_s"], "mib": r["rss_mib"]}
+    return {"s": r["stage_s"], "cpu_s": r.get("stage_cpu_s", 0.0), "mib": r["rss_mib"]}
 
 
 def exponent(sizes: list[int], seconds: list[float]) -> float | None:
@@ -216,13 +222,17 @@ def main() -> None:
                     table["ingest"][n] = _entry(r)
                     continue
                 if "read log" in table and n not in table["read log"] and "log_s" in r:
-                    table["read log"][n] = {"s": r["log_s"], "mib": r["rss_mib"]}
+                    table["read log"][n] = {
+                        "s": r["log_s"],
+                        "cpu_s": r.get("log_cpu_s", 0.0),
+                        "mib": r["rss_mib"],
+                    }
                 if stage in table:
                     table[stage][n] = _entry(r)
             db.unlink(missing_ok=True)
     head = "| stage | " + " | ".join(f"{n:,} events" for n in args.sizes) + " | growth k |"
-    print(head)
-    print("|---" * (len(args.sizes) + 2) + "|")
+    print(head + " k (CPU) |")
+    print("|---" * (len(args.sizes) + 3) + "|")
     for stage, by_size in table.items():
         cells = []
         for n in args.sizes:
@@ -236,11 +246,15 @@ def main() -> None:
             elif "failed" in e:
                 cells.append("failed")
             else:
-                cells.append(f"{e['s']:.2f} s, {e['mib']:.0f} MiB")
+                cells.append(
+                    f"{e['s']:.2f} s ({e.get('cpu_s', 0.0):.1f} CPU s), {e['mib']:.0f} MiB"
+                )
         ok = [n for n in args.sizes if n in by_size and "s" in by_size[n]]
         k = exponent(ok, [by_size[n]["s"] for n in ok])
+        kc = exponent(ok, [by_size[n].get("cpu_s", 0.0) for n in ok])
         growth = f"{k:.2f}" if k is not None else "–"
-        print(f"| {stage} | " + " | ".join(cells) + f" | {growth} |")
+        growth_cpu = f"{kc:.2f}" if kc is not None else "–"
+        print(f"| {stage} | " + " | ".join(cells) + f" | {growth} | {growth_cpu} |")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(
