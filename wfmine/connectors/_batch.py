@@ -237,7 +237,8 @@ class BatchBuilder:
     #: (file, why) for every file of a folder the reader did not recognise
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: id(record) -> (record, its JSON text) for records checked by reject_unreadable, so
-    #: keep_raw stores that text instead of encoding the record again (cleared by build)
+    #: keep_raw stores that text instead of encoding the record again (taken by it; the
+    #: rest cleared by build)
     _texts: dict[int, tuple[Any, str]] = field(default_factory=dict, repr=False)
 
     def skip(self, path: str, why: str) -> None:
@@ -263,11 +264,12 @@ class BatchBuilder:
             self.reject(ref, reason, payload)
         return True
 
-    def unreadable(self, record: Any) -> bool:
+    def unreadable(self, record: Any, *, keep_text: bool = True) -> bool:
         """Whether ``record`` holds bytes that are not UTF-8 (lone surrogates, see ``read_text``).
 
-        A record that holds none keeps the JSON text the check made, for
-        :meth:`keep_raw` and :meth:`record_text`.
+        A record that holds none keeps the JSON text the check made (unless
+        ``keep_text`` is false: the record is not stored as it is), for one
+        :meth:`keep_raw` or :meth:`record_text`, which takes it.
         """
         if isinstance(record, str):
             return bool(_SURROGATE.search(record))
@@ -275,12 +277,13 @@ class BatchBuilder:
             clean = orjson.dumps(record, option=_ORJSON_OPTIONS).decode()
         except TypeError:
             return bool(_SURROGATE.search(to_json(record)))
-        self._texts[id(record)] = (record, clean)
+        if keep_text:
+            self._texts[id(record)] = (record, clean)
         return False
 
     def record_text(self, record: Any) -> str:
         """``record`` as JSON text (:func:`json_text`), taken from its check when it had one."""
-        checked = self._texts.get(id(record))
+        checked = self._texts.pop(id(record), None)
         if checked is not None and checked[0] is record:
             return checked[1]
         return json_text(record)
@@ -295,7 +298,7 @@ class BatchBuilder:
 
     def keep_raw(self, record_type: str, record_id: str, payload: Any, origin: str) -> str:
         """Keep one source record verbatim; returns the ``raw_ref`` of events built from it."""
-        checked = self._texts.get(id(payload))
+        checked = self._texts.pop(id(payload), None)
         text = checked[1] if checked is not None and checked[0] is payload else None
         self.raw.append(
             {"source": self.source, "record_type": record_type, "record_id": record_id,

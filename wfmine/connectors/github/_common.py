@@ -195,7 +195,7 @@ def _signal_kinds() -> dict[str, str]:
     return out
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 12)
 def refs_in(text: str | None) -> tuple[Ref, ...]:
     """:func:`~wfmine.connectors._refs.find_refs` of a text, remembered: a PR's title and body
     come again in its issue record and in every issue event that embeds the issue."""

@@ -142,7 +142,9 @@ class _Loader(BatchBuilder):
             if not isinstance(message, dict):
                 self.reject(where, "message is not a JSON object", message)
                 continue
-            if self.unreadable(message):  # redacted only then, not for every message
+            # redacted only when quarantined, not for every message; its text is kept for the
+            # raw record only when the record is stored as it is
+            if self.unreadable(message, keep_text=self.store_text):
                 self.reject_unreadable(
                     where, message, "message", payload=None if self.store_text else redact(message)
                 )
