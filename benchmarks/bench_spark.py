@@ -47,16 +47,15 @@ transitions: [[s0, s1], [s1, s2], [s2, s3], [s2, s1]]
 """
 
 
-def lake(n_events: int, files: int = 8) -> Path:
-    """The generated log as a lake folder (the flat log's columns)."""
-    import polars as pl
-    from bench_discovery import generate
+#: events generated and written per chunk for logs larger than this (bounded memory)
+CHUNK = 10_000_000
 
-    folder = DATA / f"lake_{n_events}"
-    if (folder / "manifest.json").exists():
-        return folder
-    src = generate(n_events)
-    df = pl.read_parquet(src).with_columns(
+
+def _flat(df: Any) -> Any:
+    """The generator's columns as the flat log's (ids prefixed by the source)."""
+    import polars as pl
+
+    df = df.with_columns(
         ("csv:" + pl.col("case_id")).alias("case_id"),
         pl.format("csv:{}/{}", "case_id", "seq").alias("event_id"),
         ("csv:" + pl.col("resource")).alias("actor_id"),
@@ -66,13 +65,90 @@ def lake(n_events: int, files: int = 8) -> Path:
     )
     cols = ["case_id", "activity", "timestamp", "seq", "event_id", "actor_id", "resource"]
     cols += ["actor_kind", "team", "object_id", "object_type"]
-    df = df.select(cols)
+    return df.select(cols)
+
+
+def _chunk(n_events: int, rng: Any, cum: Any, first_case: int) -> Any:
+    """``generate``'s traces for ~n_events (same transition matrix ``cum``), cases from ``first_case``."""
+    import numpy as np
+    import polars as pl
+
+    n_act = cum.shape[0]
+    mean_len = 10
+    n_cases = n_events // mean_len
+    lengths = np.clip(rng.poisson(mean_len, n_cases), 2, 60)
+    total = int(lengths.sum())
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    pos = np.arange(total) - starts
+    acts = np.empty(total, dtype=np.int16)
+    acts[pos == 0] = rng.integers(0, 3, size=int((pos == 0).sum()))
+    u = rng.random(total)
+    for step in range(1, int(lengths.max())):
+        idx = np.nonzero(pos == step)[0]
+        acts[idx] = (u[idx, None] > cum[acts[idx - 1]]).sum(axis=1).clip(max=n_act - 1)
+    case_ids = first_case + np.repeat(np.arange(n_cases), lengths)
+    case_start = rng.integers(0, 365 * 86400, size=n_cases)
+    gaps = rng.exponential(3600, size=total).astype(np.int64)
+    gaps[pos == 0] = 0
+    cum_gaps = np.cumsum(gaps)
+    case_offset = np.repeat(cum_gaps[np.cumsum(lengths) - lengths], lengths)
+    ts = 1_704_067_200 + np.repeat(case_start, lengths) + (cum_gaps - case_offset)
+    return pl.DataFrame(
+        {
+            "case_id": pl.Series(case_ids).cast(pl.String),
+            "activity": "activity " + pl.Series(acts).cast(pl.String),
+            "timestamp": pl.from_epoch(pl.Series(ts), time_unit="s").dt.replace_time_zone("UTC"),
+            "seq": pl.Series(pos, dtype=pl.Int64),
+            "resource": "R" + pl.Series(rng.integers(0, 60, size=total)).cast(pl.String),
+            "team": "G" + pl.Series(rng.integers(0, 8, size=total)).cast(pl.String),
+        }
+    ).with_columns(pl.col("timestamp").dt.cast_time_unit("us"))
+
+
+def lake(n_events: int, files: int = 8) -> Path:
+    """The generated log as a lake folder (the flat log's columns).
+
+    Up to :data:`CHUNK` events it is ``bench_discovery.generate``'s log (the
+    same rows as the discovery benchmark). Larger logs are generated and
+    written :data:`CHUNK` events at a time (one file each; the same
+    transition matrix, each chunk's traces from its own seed, case ids
+    running on), so generation needs the memory of one chunk.
+    """
+    import numpy as np
+    import polars as pl
+    from bench_discovery import generate
+
+    folder = DATA / f"lake_{n_events}"
+    if (folder / "manifest.json").exists():
+        return folder
     target = folder / "events" / "source=csv" / "month=all"
     target.mkdir(parents=True, exist_ok=True)
-    step = -(-df.height // files)
-    for i in range(files):
-        df.slice(i * step, step).write_parquet(target / f"part-{i}.parquet")
-    manifest = {"tables": {"events": {"rows": df.height, "partitions": [{"path": "events"}]}}}
+    rows = 0
+    if n_events <= CHUNK:
+        df = _flat(pl.read_parquet(generate(n_events)))
+        step = -(-df.height // files)
+        for i in range(files):
+            df.slice(i * step, step).write_parquet(target / f"part-{i}.parquet")
+        rows = df.height
+    else:
+        rng = np.random.default_rng(1)  # the transition matrix as ``generate`` draws it
+        n_act = 25
+        trans = np.full((n_act, n_act), 0.002)
+        for a in range(n_act):
+            succ = rng.choice(n_act, size=rng.integers(3, 6), replace=False)
+            trans[a, succ] += rng.random(len(succ)) * 3
+        trans /= trans.sum(axis=1, keepdims=True)
+        cum = trans.cumsum(axis=1)
+        first_case = 0
+        for i in range(-(-n_events // CHUNK)):
+            n = min(CHUNK, n_events - i * CHUNK)
+            df = _chunk(n, np.random.default_rng([1, i]), cum, first_case)
+            first_case += n // 10
+            _flat(df).write_parquet(target / f"part-{i}.parquet")
+            rows += df.height
+            print(f"  generated chunk {i}: {rows:,} events", flush=True)
+            del df
+    manifest = {"tables": {"events": {"rows": rows, "partitions": [{"path": "events"}]}}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -159,7 +235,14 @@ def _stages(spark: Any) -> dict[int, int]:
 
 
 def spark_kernels(design: Any) -> dict[str, Callable[[Any], Any]]:
+    """Aggregating kernels collect their (small) frames; the per-visit and per-case ones
+    (stage visits, the conformance check) are written to Spark's ``noop`` sink: computed
+    in full, kept on the cluster, as a job over 10^8+ cases would write them."""
     import wfmine.spark as ws
+    from wfmine.spark.stages import stage_visits_spark
+
+    def sink(frame: Any) -> None:
+        frame.write.format("noop").mode("overwrite").save()
 
     return {
         "dfg": ws.directly_follows,
@@ -167,15 +250,24 @@ def spark_kernels(design: Any) -> dict[str, Callable[[Any], Any]]:
         "variants": ws.variants,
         "case_durations": ws.case_durations,
         "handover_team": lambda df: ws.handover(df, resource="team"),
-        "stage_visits": lambda df: ws.stage_visits(ws.stage_events(df, design)),
-        "check": lambda df: ws.check(df, design),
+        "stage_visits": lambda df: sink(stage_visits_spark(ws.stage_events(df, design))),
+        "check": lambda df: sink(ws.check_spark(df, design)),
+        "failure_counts": lambda df: ws.failure_counts(df, design),
     }
 
 
 def embedded_kernels(design: Any) -> dict[str, Callable[[Any], Any]]:
     import wfmine.discovery as d
     from wfmine.conformance import check
-    from wfmine.stages import stage_events, stage_visits
+    from wfmine.findings.failures import failure_occurrences
+    from wfmine.spark.conformance import failure_counts_polars
+    from wfmine.stages import case_scope, stage_events, stage_visits
+
+    def failures(log: Any) -> Any:
+        events = stage_events(log, design)
+        in_scope, _ = case_scope(events)
+        events = events.join(in_scope, on="case_id", how="semi", maintain_order="left")
+        return failure_counts_polars(failure_occurrences(events, design))
 
     return {
         "dfg": d.directly_follows,
@@ -185,31 +277,127 @@ def embedded_kernels(design: Any) -> dict[str, Callable[[Any], Any]]:
         "handover_team": lambda log: d.handover_frame(log, resource_key="team"),
         "stage_visits": lambda log: stage_visits(stage_events(log, design)),
         "check": lambda log: check(log, design).cases,
+        "failure_counts": failures,
     }
 
 
-def run(size: int, master: str, only: list[str] | None) -> list[dict[str, Any]]:
+def _load_avg() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def embedded_child(size: int, name: str) -> None:
+    """One embedded kernel on the lake's rows, in this (child) process: prints its JSON."""
     import polars as pl
 
+    from wfmine.design import load_design_text
+
+    log = pl.read_parquet(lake(size) / "events", hive_partitioning=True)
+    kernel = embedded_kernels(load_design_text(DESIGN))[name]
+    base = _rss(os.getpid())
+    with Peak(lambda: [os.getpid()]) as peak:
+        t = time.perf_counter()
+        kernel(log)
+        elapsed = time.perf_counter() - t
+    print(json.dumps({"seconds": elapsed, "loaded": base, "peak_above": max(0, peak.peak - base)}))
+
+
+def embedded(size: int, name: str, cap: int) -> dict[str, Any]:
+    """:func:`embedded_child` in a fresh process, stopped when its RSS passes ``cap`` bytes."""
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--embedded-child", str(size), name]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t = time.perf_counter()
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, _rss(child.pid))
+        if peak > cap:
+            child.kill()
+            child.wait()
+            return {"killed_at_rss": peak, "after_s": time.perf_counter() - t}
+        time.sleep(0.2)
+    out, err = child.communicate()
+    if child.returncode != 0:
+        return {"failed": (err.strip().splitlines() or ["?"])[-1], "peak_rss": peak}
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["peak_rss"] = peak
+    return result
+
+
+def _emit(rows: list[dict[str, Any]], row: dict[str, Any], log: Path | None) -> None:
+    """Keep ``row`` and append it to ``log`` at once (a long run leaves what finished)."""
+    rows.append(row)
+    if log is not None:
+        with log.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def _available() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_embedded(
+    size: int, only: list[str] | None, cap: int, rows: list[dict[str, Any]], log: Path | None
+) -> None:
+    from wfmine.design import load_design_text
+
+    for name in embedded_kernels(load_design_text(DESIGN)):
+        if only and name not in only:
+            continue
+        # never take the shared machine's last gigabytes: the cap, or what is free less 4 GiB
+        limit = min(cap, _available() - 4 * 2**30)
+        got = embedded(size, name, limit)
+        load = _load_avg()
+        row = {"size": size, "kernel": name, "engine": "embedded", **got, "load_avg": load}
+        _emit(rows, {**row, "cap": limit}, log)
+        if "seconds" in got:
+            print(
+                f"  embedded {name:16s} {got['seconds']:8.1f}s  "
+                f"peak +{got['peak_above'] / 2**30:4.1f} GiB above the loaded log "
+                f"({got['loaded'] / 2**30:.1f} GiB)  load {load}",
+                flush=True,
+            )
+        else:
+            print(f"  embedded {name:16s} did not finish: {got}  load {load}", flush=True)
+
+
+def run(
+    size: int,
+    master: str,
+    only: list[str] | None,
+    cap: int,
+    log: Path | None = None,
+    driver_memory: str = "10g",
+) -> list[dict[str, Any]]:
     import wfmine.spark as ws
     from wfmine.design import load_design_text
 
     folder = lake(size)
     design = load_design_text(DESIGN)
     rows: list[dict[str, Any]] = []
+    run_embedded(size, only, cap, rows, log)  # first: the Spark JVM holds its heap after
+    # ~16 shuffle partitions per 10M events (~20-80 MiB of shuffle each)
+    partitions = max(16, 16 * size // 10_000_000)
     t0 = time.perf_counter()
     spark = ws.session(
         master,
         conf={
             "spark.ui.enabled": "true",
-            "spark.driver.memory": "10g",
-            "spark.sql.shuffle.partitions": "16",
+            "spark.driver.memory": driver_memory,
+            "spark.sql.shuffle.partitions": str(partitions),
         },
     )
     started = time.perf_counter() - t0
     jvm = _jvm_pid()
     df = ws.log_from_parquet(folder, spark)
-    print(f"{size:,} events: Spark session {started:.1f}s on {master}", flush=True)
+    print(
+        f"{size:,} events: Spark session {started:.1f}s on {master}, "
+        f"{partitions} shuffle partitions, load {_load_avg()}",
+        flush=True,
+    )
     t = time.perf_counter()
     ws.directly_follows(df.limit(100_000))  # JIT and code generation warm-up, not measured
     print(f"  warm-up {time.perf_counter() - t:.1f}s", flush=True)
@@ -223,46 +411,24 @@ def run(size: int, master: str, only: list[str] | None) -> list[dict[str, Any]]:
             elapsed = time.perf_counter() - t
         after = _stages(spark)
         shuffle = sum(v for k, v in after.items() if k not in before)
-        rows.append(
-            {
-                "size": size,
-                "kernel": name,
-                "engine": "spark",
-                "seconds": elapsed,
-                "shuffle_bytes": shuffle,
-                "peak_rss": peak.peak,
-            }
-        )
+        load = _load_avg()
+        row = {
+            "size": size,
+            "kernel": name,
+            "engine": "spark",
+            "seconds": elapsed,
+            "shuffle_bytes": shuffle,
+            "peak_rss": peak.peak,
+            "load_avg": load,
+            "shuffle_partitions": partitions,
+        }
+        _emit(rows, row, log)
         print(
             f"  spark    {name:16s} {elapsed:8.1f}s  shuffle {shuffle / 2**20:8.0f} MiB  "
-            f"peak {peak.peak / 2**30:5.1f} GiB",
+            f"peak {peak.peak / 2**30:5.1f} GiB  load {load}",
             flush=True,
         )
     spark.stop()
-    log = pl.read_parquet(folder / "events", hive_partitioning=True)
-    base = _rss(os.getpid())
-    for name, kernel in embedded_kernels(design).items():
-        if only and name not in only:
-            continue
-        with Peak(lambda: [os.getpid()]) as peak:
-            t = time.perf_counter()
-            kernel(log)
-            elapsed = time.perf_counter() - t
-        rows.append(
-            {
-                "size": size,
-                "kernel": name,
-                "engine": "embedded",
-                "seconds": elapsed,
-                "shuffle_bytes": None,
-                "peak_rss": max(0, peak.peak - base),
-            }
-        )
-        print(
-            f"  embedded {name:16s} {elapsed:8.1f}s  "
-            f"peak +{max(0, peak.peak - base) / 2**30:4.1f} GiB",
-            flush=True,
-        )
     return rows
 
 
@@ -271,14 +437,31 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000_000])
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--kernels", nargs="*", default=None)
+    parser.add_argument("--generate-only", action="store_true", help="write the lakes, run nothing")
+    parser.add_argument(
+        "--embedded-cap-gib", type=float, default=16.0,
+        help="stop an embedded kernel whose process passes this RSS (the machine is shared)",
+    )  # fmt: skip
+    parser.add_argument("--embedded-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--driver-memory", default="10g", help="Spark's driver (= executor) heap")
     args = parser.parse_args()
+    if args.embedded_child:
+        embedded_child(int(args.embedded_child[0]), args.embedded_child[1])
+        return
+    if args.generate_only:
+        for size in args.sizes:
+            print(lake(size), flush=True)
+        return
     rows: list[dict[str, Any]] = []
-    for size in args.sizes:
-        rows += run(size, args.master, args.kernels)
     RESULTS.mkdir(parents=True, exist_ok=True)
     tag = "_".join(str(s) for s in args.sizes) + (
         "_" + "_".join(args.kernels) if args.kernels else ""
     )
+    partial = RESULTS / f"spark_{tag}.jsonl"  # each row as it finishes
+    partial.unlink(missing_ok=True)
+    cap = int(args.embedded_cap_gib * 2**30)
+    for size in args.sizes:
+        rows += run(size, args.master, args.kernels, cap, partial, args.driver_memory)
     out = RESULTS / f"spark_{tag}.json"
     out.write_text(
         json.dumps({"master": args.master, "cpus": os.cpu_count(), "rows": rows}, indent=2)

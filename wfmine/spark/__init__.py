@@ -31,7 +31,7 @@ import polars as pl
 
 from wfmine.design import Design
 from wfmine.spark._engine import DEFAULT_MASTER, log_from_parquet, session, to_polars
-from wfmine.spark.conformance import CASE_LOCAL_FAILURES, check, failure_counts
+from wfmine.spark.conformance import check, check_spark, failure_counts, stall_limits
 from wfmine.spark.kernels import (
     case_durations,
     directly_follows,
@@ -48,11 +48,11 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
-    "CASE_LOCAL_FAILURES",
     "DEFAULT_MASTER",
     "SparkLog",
     "case_durations",
     "check",
+    "check_spark",
     "directly_follows",
     "end_activities",
     "failure_counts",
@@ -63,6 +63,7 @@ __all__ = [
     "session",
     "stage_events",
     "stage_visits",
+    "stall_limits",
     "start_activities",
     "to_polars",
     "variants",
@@ -115,4 +116,8 @@ class SparkLog:
         return check(self.df, design)
 
     def failure_counts(self, design: Design) -> pl.DataFrame:
+        """Every failure type's occurrences and cases per stage (whole-log stall limits)."""
         return failure_counts(self.df, design)
+
+    def stall_limits(self, design: Design) -> pl.DataFrame:
+        return stall_limits(self.df, design)

@@ -18,14 +18,25 @@ without one is out of scope, :func:`wfmine.stages.case_scope`). The second
 reaches each bucket as a one-event placeholder case of a work-item type and
 no stage (always out of scope, removed from every output).
 
-What does not partition by case is left to the single-machine step over the
-aggregates: the summary's headline figures (from the per-case rows returned
-here), and the two failure types whose thresholds are statistics over all
-cases — ``stall`` where the design gives a stage no expected time (its
-limit is then a Tukey fence over every visit of the stage) and ``abandoned``
-(idle until the log's end, judged against the usual last activities).
-:func:`failure_counts` reports the five case-local types, and ``stall`` when
-every stage has an expected time.
+Two failure types need statistics over *all* cases, not only a bucket's:
+``stall`` where the design gives a stage no expected time (its limit is then
+statistical, over every finished visit of the stage, per project where the
+log has several: :func:`wfmine.findings.failures.stall_limits`) and
+``abandoned`` (idle until the log's end, against the limit of the stage the
+case is in). They are computed once, before the buckets are judged: a first
+pass per bucket returns the stage visits of its cases in scope (the embedded
+:func:`wfmine.stages.stage_visits`) and its last timestamp; the driver runs
+the embedded ``stall_limits`` itself over all the visits (so the definition
+is written once, and follows that function wherever it goes) and takes the
+log's end as the buckets' maximum. Limits and end reach every bucket's
+:func:`failure_occurrences` (its ``limits=`` and ``log_end=``), so
+:func:`failure_counts` reports every type of
+:data:`wfmine.findings.failures.FAILURE_TYPES`, equal to the embedded counts
+(the shared engine suite). The cost is the visits on the driver: about 60
+bytes a visit (docs/scale.md).
+
+The summary's headline figures are left to the single-machine step over
+the per-case rows returned here.
 """
 
 from __future__ import annotations
@@ -37,38 +48,27 @@ import polars as pl
 
 from wfmine.conformance import check as embedded_check
 from wfmine.design import Design
-from wfmine.findings.failures import failure_occurrences
+from wfmine.findings.failures import (
+    OCCURRENCE_SCHEMA,
+    STALL_FACTOR,
+    failure_occurrences,
+)
+from wfmine.findings.failures import stall_limits as embedded_stall_limits
 from wfmine.spark._engine import to_polars
 from wfmine.spark.stages import STAGE_EVENT_SCHEMA, log_flags, stage_events
-from wfmine.stages import UnknownKind, case_scope
+from wfmine.stages import VISIT_SCHEMA, UnknownKind, case_scope, stage_visits
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 __all__ = [
-    "CASE_LOCAL_FAILURES",
     "CHECK_CASE_SCHEMA",
-    "case_local_failures",
     "check",
+    "check_spark",
     "failure_counts",
     "failure_occurrences_spark",
+    "stall_limits",
 ]
-
-#: failure types whose every occurrence is decided within its case
-CASE_LOCAL_FAILURES: Final = ("rework_loop", "reopen", "revert", "ci_fix", "ping_pong")
-
-
-def case_local_failures(design: Design) -> tuple[str, ...]:
-    """The failure types :func:`failure_counts` reports for ``design``.
-
-    ``stall`` joins :data:`CASE_LOCAL_FAILURES` when the design gives every
-    stage an ``expected`` time: the stall limit is then the design's, not a
-    statistic over all visits, and every stall is decided within its case.
-    """
-    if all(stage.expected is not None for stage in design.stages):
-        return (*CASE_LOCAL_FAILURES, "stall")
-    return CASE_LOCAL_FAILURES
-
 
 _PLACEHOLDER: Final = "\x00wfmine:placeholder"
 _BUCKETS_PER_PARTITION: Final = 2
@@ -122,6 +122,7 @@ def _arrow(df: pl.DataFrame, schema: pl.Schema) -> Any:
     plain = {
         pl.String(): pa.string(),
         pl.Int64(): pa.int64(),
+        pl.UInt32(): pa.int64(),
         pl.Float64(): pa.float64(),
         pl.Boolean(): pa.bool_(),
         pl.Datetime("us", "UTC"): pa.timestamp("us", tz="UTC"),
@@ -131,14 +132,28 @@ def _arrow(df: pl.DataFrame, schema: pl.Schema) -> Any:
     return table.cast(target)
 
 
+def _bucket_count(events: DataFrame) -> int:
+    partitions = int(events.sparkSession.conf.get("spark.sql.shuffle.partitions") or "8")
+    return max(1, partitions * _BUCKETS_PER_PARTITION)
+
+
 def _bucketed(events: DataFrame) -> Any:
     """``events`` grouped by a hash bucket of the case id (a few buckets per shuffle partition)."""
     from pyspark.sql import functions as F
 
-    spark = events.sparkSession
-    partitions = int(spark.conf.get("spark.sql.shuffle.partitions") or "8")
-    buckets = max(1, partitions * _BUCKETS_PER_PARTITION)
+    buckets = _bucket_count(events)
     return events.groupBy(F.pmod(F.xxhash64("case_id"), F.lit(buckets)).alias("_bucket"))
+
+
+def _partitioned(events: DataFrame) -> DataFrame:
+    """``events`` with their ``_bucket`` (as :func:`_bucketed`), exchanged into partitions by it:
+    grouping the result by ``_bucket`` again needs no second exchange (several passes over
+    the same buckets, :func:`failure_counts`, read one persisted exchange)."""
+    from pyspark.sql import functions as F
+
+    buckets = _bucket_count(events)
+    bucket = F.pmod(F.xxhash64("case_id"), F.lit(buckets))
+    return events.withColumn("_bucket", bucket).repartition(buckets, "_bucket")
 
 
 def _bucket_frame(table: Any, work_items: bool) -> pl.DataFrame:
@@ -165,22 +180,16 @@ def _bucket_frame(table: Any, work_items: bool) -> pl.DataFrame:
     return frame.sort("case_id", "pos")
 
 
-def check(
+def check_spark(
     df: DataFrame,
     design: Design,
     *,
     accounts: pl.DataFrame | None = None,
     unknown_kind: UnknownKind = "human",
     staged: DataFrame | None = None,
-) -> pl.DataFrame:
-    """Per-case conformance on Spark: ``ConformanceResult.cases`` of :func:`wfmine.conformance.check`.
-
-    One row per case in scope (``fitness``, ``flow_deviations``,
-    ``performer_deviations``, ``gate_violations``, ``timing_deviations``,
-    ``variant``, ``gate_ok``, ...), ordered by case, equal to the embedded
-    result. ``staged`` is :func:`wfmine.spark.stages.stage_events` of ``df``
-    when the caller has it.
-    """
+) -> DataFrame:
+    """:func:`check`'s per-case rows as a Spark DataFrame (:data:`CHECK_CASE_SCHEMA`, unordered),
+    for a log whose cases are too many to collect: write it where the cluster writes."""
     flags = log_flags(df)
     events = (
         staged
@@ -197,8 +206,103 @@ def check(
         cases = result.cases.filter(pl.col("case_id") != _PLACEHOLDER)
         return _arrow(cases, CHECK_CASE_SCHEMA)
 
-    out = _bucketed(events).applyInArrow(run, _ddl(CHECK_CASE_SCHEMA))
+    out: DataFrame = _bucketed(events).applyInArrow(run, _ddl(CHECK_CASE_SCHEMA))
+    return out
+
+
+def check(
+    df: DataFrame,
+    design: Design,
+    *,
+    accounts: pl.DataFrame | None = None,
+    unknown_kind: UnknownKind = "human",
+    staged: DataFrame | None = None,
+) -> pl.DataFrame:
+    """Per-case conformance on Spark: ``ConformanceResult.cases`` of :func:`wfmine.conformance.check`.
+
+    One row per case in scope (``fitness``, ``flow_deviations``,
+    ``performer_deviations``, ``gate_violations``, ``timing_deviations``,
+    ``variant``, ``gate_ok``, ...), ordered by case, equal to the embedded
+    result. ``staged`` is :func:`wfmine.spark.stages.stage_events` of ``df``
+    when the caller has it.
+    """
+    out = check_spark(df, design, accounts=accounts, unknown_kind=unknown_kind, staged=staged)
     return to_polars(out, CHECK_CASE_SCHEMA).sort("case_id")
+
+
+_VISITS: Final = pl.Schema({**VISIT_SCHEMA, "_end": pl.Datetime("us", "UTC")})
+
+
+def _in_scope(table: Any, work_items: bool) -> pl.DataFrame:
+    """A bucket's stage events of the cases in scope (as the findings judge them), in case order."""
+    frame = _bucket_frame(table, work_items)
+    in_scope, _ = case_scope(frame)
+    return frame.join(in_scope, on="case_id", how="semi", maintain_order="left")
+
+
+def _whole_log(
+    parted: DataFrame, design: Design, work_items: bool, factor: float
+) -> tuple[pl.DataFrame, dt.datetime | None]:
+    """The stall limits over every case in scope, and the last timestamp of those cases.
+
+    ``parted``: the stage events with their bucket (:func:`_partitioned`). Each
+    bucket returns the stage visits of its cases in scope (the embedded
+    :func:`wfmine.stages.stage_visits`) and its last timestamp; the driver
+    runs the embedded :func:`wfmine.findings.failures.stall_limits` over all
+    of them (the definition is that function's, whatever it becomes).
+    """
+
+    def visits(table: Any) -> Any:
+        frame = _in_scope(table, work_items)
+        out = stage_visits(frame).with_columns(pl.lit(None, dtype=_VISITS["_end"]).alias("_end"))
+        last = pl.DataFrame({"_end": [frame["timestamp"].max()]}, schema={"_end": _VISITS["_end"]})
+        return _arrow(pl.concat([out, last], how="diagonal_relaxed"), _VISITS)
+
+    rows = to_polars(parted.groupBy("_bucket").applyInArrow(visits, _ddl(_VISITS)), _VISITS)
+    ends = rows["_end"].drop_nulls()
+    log_end = ends.max() if ends.len() else None
+    whole = rows.filter(pl.col("case_id").is_not_null()).drop("_end").sort("case_id", "visit")
+    limits = embedded_stall_limits(whole, design, factor=factor, per_project=True)
+    return limits, log_end  # type: ignore[return-value]
+
+
+def _occurrences(parted: DataFrame, design: Design, work_items: bool, factor: float) -> DataFrame:
+    """Every occurrence, per bucket, against the whole log's limits and end (``parted``: as above)."""
+    limits, log_end = _whole_log(parted, design, work_items, factor)
+    schema = pl.Schema(OCCURRENCE_SCHEMA)
+
+    def run(table: Any) -> Any:
+        frame = _in_scope(table, work_items)
+        occ = failure_occurrences(
+            frame, design, stall_factor=factor, limits=limits, log_end=log_end
+        )
+        return _arrow(occ, schema)
+
+    occurrences: DataFrame = parted.groupBy("_bucket").applyInArrow(run, _ddl(schema))
+    return occurrences
+
+
+def stall_limits(
+    df: DataFrame,
+    design: Design,
+    *,
+    accounts: pl.DataFrame | None = None,
+    staged: DataFrame | None = None,
+    factor: float = STALL_FACTOR,
+) -> pl.DataFrame:
+    """The whole log's stall limits, as :func:`failure_counts` judges stalls and abandoned cases.
+
+    The embedded :func:`wfmine.findings.failures.stall_limits` (``per_project=True``,
+    as :func:`wfmine.findings.failures.failure_occurrences` takes it) over the
+    stage visits of every case in scope, computed per bucket on Spark and
+    collected to the driver (see :func:`_whole_log`).
+    """
+    flags = log_flags(df)
+    events = (
+        staged if staged is not None else stage_events(df, design, accounts=accounts, flags=flags)
+    )
+    limits, _ = _whole_log(_partitioned(events), design, flags["work_items"], factor)
+    return limits
 
 
 def failure_occurrences_spark(
@@ -207,32 +311,22 @@ def failure_occurrences_spark(
     *,
     accounts: pl.DataFrame | None = None,
     staged: DataFrame | None = None,
+    stall_factor: float = STALL_FACTOR,
 ) -> DataFrame:
-    """The case-local failure occurrences (:func:`case_local_failures`) as a Spark DataFrame.
+    """Every failure occurrence (:data:`wfmine.findings.failures.OCCURRENCE_SCHEMA`) as a Spark DataFrame.
 
     Each bucket runs the embedded :func:`failure_occurrences` on the stage
-    events of its cases in scope (as the findings judge them).
+    events of its cases in scope (as the findings judge them), with the
+    stall limits and the log's end of the whole log (:func:`stall_limits`,
+    computed here first). The stage events are computed for that pass and
+    again for the returned frame unless ``staged`` is persisted;
+    :func:`failure_counts` keeps them for both.
     """
-    from wfmine.findings.failures import OCCURRENCE_SCHEMA
-
     flags = log_flags(df)
     events = (
         staged if staged is not None else stage_events(df, design, accounts=accounts, flags=flags)
     )
-    work_items = flags["work_items"]
-    schema = pl.Schema(OCCURRENCE_SCHEMA)
-    types = case_local_failures(design)
-
-    def run(table: Any) -> Any:
-        frame = _bucket_frame(table, work_items)
-        in_scope, _ = case_scope(frame)
-        frame = frame.join(in_scope, on="case_id", how="semi", maintain_order="left")
-        occ = failure_occurrences(frame, design)
-        occ = occ.filter(pl.col("type").is_in(list(types)))
-        return _arrow(occ, schema)
-
-    occurrences: DataFrame = _bucketed(events).applyInArrow(run, _ddl(schema))
-    return occurrences
+    return _occurrences(_partitioned(events), design, flags["work_items"], stall_factor)
 
 
 def failure_counts(
@@ -241,26 +335,38 @@ def failure_counts(
     *,
     accounts: pl.DataFrame | None = None,
     staged: DataFrame | None = None,
+    stall_factor: float = STALL_FACTOR,
 ) -> pl.DataFrame:
     """Failure-pattern counts on Spark: per (``type``, ``stage``) ``occurrences`` and ``cases``.
 
-    The case-local types (:func:`case_local_failures`: five, and ``stall`` when
-    the design gives every stage an expected time); sorted by type, stage.
+    Every type of :data:`wfmine.findings.failures.FAILURE_TYPES` (the
+    whole-log stall limits and log end computed first, :func:`stall_limits`);
+    sorted by type, stage. :func:`failure_counts_polars` is the embedded side.
+    The stage events are computed and exchanged into buckets once, kept
+    (memory, then disk) for the two passes over them, and released.
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    occ = failure_occurrences_spark(df, design, accounts=accounts, staged=staged)
-    agg = occ.groupBy("type", "stage").agg(
-        F.count(F.lit(1)).alias("occurrences"), F.count_distinct("case_id").alias("cases")
+    flags = log_flags(df)
+    events = (
+        staged if staged is not None else stage_events(df, design, accounts=accounts, flags=flags)
     )
-    return to_polars(agg, OCCURRENCE_COUNT_SCHEMA).sort(["type", "stage"], nulls_last=True)
+    parted = _partitioned(events).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        occ = _occurrences(parted, design, flags["work_items"], stall_factor)
+        agg = occ.groupBy("type", "stage").agg(
+            F.count(F.lit(1)).alias("occurrences"), F.count_distinct("case_id").alias("cases")
+        )
+        return to_polars(agg, OCCURRENCE_COUNT_SCHEMA).sort(["type", "stage"], nulls_last=True)
+    finally:
+        parted.unpersist()
 
 
-def failure_counts_polars(occurrences: pl.DataFrame, design: Design) -> pl.DataFrame:
-    """The same counts from embedded occurrences (what the shared test suite compares with)."""
-    occ = occurrences.filter(pl.col("type").is_in(list(case_local_failures(design))))
+def failure_counts_polars(occurrences: pl.DataFrame) -> pl.DataFrame:
+    """The same counts from embedded occurrences (:func:`wfmine.findings.failures.failure_occurrences`)."""
     return (
-        occ.group_by("type", "stage")
+        occurrences.group_by("type", "stage")
         .agg(
             pl.len().cast(pl.Int64).alias("occurrences"),
             pl.col("case_id").n_unique().cast(pl.Int64).alias("cases"),
