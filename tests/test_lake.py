@@ -121,3 +121,60 @@ def test_empty_store(tmp_path: Path) -> None:
     manifest = export_parquet(wfmine.open(":memory:"), tmp_path)
     assert manifest["tables"]["events"]["rows"] == 0
     assert manifest["tables"]["events"]["partitions"] == []
+
+
+# -- wfmine discover --engine spark: what fails before Spark starts ---------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--master", "local[2]", "{missing}"], "does not exist; write a lake"),
+        (["{lake}"], "has no manifest.json"),
+        (["--master", "nope", "{real}"], "unknown Spark master 'nope'"),
+    ],
+)
+def test_discover_engine_spark_fails_in_one_line(
+    store: Store, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """A missing lake, a folder that is no lake and an unknown master: exit 2, one line, no JVM."""
+    from typer.testing import CliRunner
+
+    from wfmine.cli import app
+
+    export_parquet(store, tmp_path / "real")
+    (tmp_path / "plain").mkdir()
+    paths = {"missing": tmp_path / "gone", "lake": tmp_path / "plain", "real": tmp_path / "real"}
+    argv = [a.format(**paths) for a in args]
+    result = CliRunner().invoke(app, ["discover", "--engine", "spark", *argv])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_spark_without_java_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wfmine.errors import ConfigError
+    from wfmine.spark._engine import require_java
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(ConfigError, match="needs Java 17"):
+        require_java()
+
+
+@pytest.mark.parametrize(
+    "master",
+    [
+        "local",
+        "local[2]",
+        "local[*]",
+        "local[4, 2]",
+        "spark://h:7077",
+        "yarn",
+        "k8s://https://h:6443",
+    ],
+)
+def test_spark_masters_accepted(master: str) -> None:
+    from wfmine.spark._engine import check_master
+
+    assert check_master(master) == master

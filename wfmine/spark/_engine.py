@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -17,11 +19,26 @@ from wfmine.model import LOG_SCHEMA
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["DEFAULT_MASTER", "log_from_parquet", "require_pyspark", "session", "to_polars"]
+__all__ = [
+    "DEFAULT_MASTER",
+    "check_lake",
+    "check_master",
+    "log_from_parquet",
+    "require_java",
+    "require_pyspark",
+    "session",
+    "to_polars",
+]
 
 #: the master used when neither the caller nor the environment names one
 DEFAULT_MASTER: Final = "local[2]"
 _NEED: Final = "the Spark engine needs the spark extra: pip install 'wfmine[spark]'"
+_NO_JAVA: Final = "the Spark engine needs Java 17+: no `java` on PATH and no JAVA_HOME"
+#: master URLs Spark accepts (https://spark.apache.org/docs/latest/submitting-applications.html)
+_MASTER: Final = re.compile(
+    r"local(\[(\d+|\*)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]"
+    r"|spark://[^\s/]+(:\d+)?(,[^\s/]+(:\d+)?)*|yarn|k8s://\S+|connect://\S+"
+)
 
 # the flat log's columns as Spark SQL types (partition columns last, as Spark reads them)
 _SPARK_TYPES: Final = {
@@ -35,6 +52,23 @@ def require_pyspark() -> None:
     """Raise :class:`ConfigError` with the install hint when PySpark is missing."""
     if importlib.util.find_spec("pyspark") is None:  # the optional extra is not installed
         raise ConfigError(_NEED)
+
+
+def check_master(master: str) -> str:
+    """``master`` if Spark can parse it (``local[N]``, ``spark://HOST:PORT``, ``yarn``,
+    ``k8s://URL``, ...), else a :class:`ConfigError` naming the forms (the CLI exits 2)."""
+    if _MASTER.fullmatch(master.strip()) is None:
+        raise ConfigError(
+            f"unknown Spark master {master!r}: use local[N], spark://HOST:PORT, yarn or k8s://URL"
+        )
+    return master.strip()
+
+
+def require_java() -> None:
+    """Raise :class:`ConfigError` when there is no Java to start Spark's JVM with."""
+    home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (home and Path(home, "bin", "java").exists()):
+        raise ConfigError(_NO_JAVA)
 
 
 def session(
@@ -57,7 +91,9 @@ def session(
     active = SparkSession.getActiveSession()
     if active is not None and master is None and not conf:
         return active
-    chosen = master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
+    chosen = check_master(master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER)
+    if not chosen.startswith(("spark://", "yarn", "k8s://", "connect://")):
+        require_java()  # local mode starts a JVM here (a cluster's driver may be remote)
     settings = {
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
@@ -74,7 +110,11 @@ def session(
     builder = SparkSession.builder.master(chosen).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start or refused the settings: say so in one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"Spark did not start on {chosen}: {first}") from exc
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -82,6 +122,16 @@ def session(
 def _schema_ddl() -> str:
     cols = [f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in LOG_SCHEMA.items()]
     return ", ".join([*cols, "`month` STRING"])
+
+
+def check_lake(folder: str | Path) -> dict[str, Any]:
+    """The lake's manifest, or an :class:`InputError` when ``folder`` is no lake."""
+    root = Path(folder)
+    manifest = read_manifest(root)
+    if manifest is None:
+        what = "does not exist" if not root.exists() else f"has no {MANIFEST}"
+        raise InputError(f"{root}: {what}; write a lake with `wfmine export --parquet {root}`")
+    return manifest
 
 
 def log_from_parquet(folder: str | Path, spark: SparkSession | None = None) -> DataFrame:
@@ -93,9 +143,7 @@ def log_from_parquet(folder: str | Path, spark: SparkSession | None = None) -> D
     """
     require_pyspark()
     root = Path(folder)
-    manifest = read_manifest(root)
-    if manifest is None:
-        raise InputError(f"{root}: no {MANIFEST}; write a lake with `wfmine export --parquet`")
+    manifest = check_lake(root)
     spark = spark or session()
     events = root / "events"
     reader = spark.read.schema(_schema_ddl()).option("basePath", str(events))

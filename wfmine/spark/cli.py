@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from wfmine.errors import ConfigError
-from wfmine.spark._engine import log_from_parquet, session
+from wfmine.spark._engine import check_lake, check_master, log_from_parquet, session
 from wfmine.spark.kernels import (
     directly_follows,
     end_activities,
@@ -41,6 +41,9 @@ def discover_lake(lake: Path, *, master: str | None = None, top: int = 10) -> di
     The session is the active one when there is one, else a new one on
     ``master`` (default ``$SPARK_MASTER`` or ``local[2]``).
     """
+    check_lake(lake)  # before the JVM starts: a wrong path fails at once
+    if master is not None:
+        check_master(master)
     spark = session(master)
     df = log_from_parquet(lake, spark).cache()
     try:
