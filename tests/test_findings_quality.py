@@ -6,9 +6,9 @@ are simulated with seeds the detectors were *not* tuned on, each ingested
 once (``wfmine.api.ingest_path``, identities resolved with its
 ``roster.yaml``) and analysed with DEFAULT settings through
 ``wfmine.Log(store, design=...)``. Quality bar: precision and recall >= 0.9
-for every kind on every organisation (on the held-out shapes, which no
-detector was tuned on, a miss is an expected failure: reported, not tuned
-away). ``pytest -s`` prints the table, with the planted trends and how they
+for every kind on every organisation (a held-out shape, which no detector
+was tuned on, that missed it when last scored is an expected failure,
+``HELD_OUT_BELOW_BAR``: reported, not tuned away). ``pytest -s`` prints the table, with the planted trends and how they
 came out and the seam waits against the planted ones. Each organisation is
 evaluated when a test first asks for it, so ``-k "not held"`` scores the
 development shapes only and ``-k held`` the held-out ones.
@@ -305,6 +305,12 @@ def _name(org: Org) -> str:
     return f"{shape}{held}, seed {seed}, {items} items, {months} months"
 
 
+#: held-out shapes not yet at the bar on every seed when last scored (issue 12's closing
+#: run: federated seed 57 missed stall@qa/SHOP, failure-pattern recall 0.80); a held-out
+#: shape that reached it on every seed is held to it like a development shape
+HELD_OUT_BELOW_BAR: tuple[str, ...] = ("federated",)
+
+
 def _param(org: Org) -> Any:
     """A held-out organisation is scored and shown, but it was never tuned on: a miss there
     is reported (xfail), not hidden by tuning the detectors to it."""
@@ -312,7 +318,7 @@ def _param(org: Org) -> Any:
     held = shape in HELD_OUT_SHAPES
     marks = (
         [pytest.mark.xfail(reason="held-out shape: scored, never tuned on", strict=False)]
-        if held
+        if shape in HELD_OUT_BELOW_BAR
         else []
     )
     where = "held-out" if held else "dev"
