@@ -344,9 +344,8 @@ def run_embedded(
 ) -> None:
     from wfmine.design import load_design_text
 
-    for name in embedded_kernels(load_design_text(DESIGN)):
-        if only and name not in only:
-            continue
+    kernels = embedded_kernels(load_design_text(DESIGN))
+    for name in only or list(kernels):
         # never take the shared machine's last gigabytes: the cap, or what is free less 4 GiB
         limit = min(cap, _available() - 4 * 2**30)
         got = embedded(size, name, limit)
@@ -371,6 +370,7 @@ def run(
     cap: int,
     log: Path | None = None,
     driver_memory: str = "10g",
+    with_embedded: bool = True,
 ) -> list[dict[str, Any]]:
     import wfmine.spark as ws
     from wfmine.design import load_design_text
@@ -378,7 +378,8 @@ def run(
     folder = lake(size)
     design = load_design_text(DESIGN)
     rows: list[dict[str, Any]] = []
-    run_embedded(size, only, cap, rows, log)  # first: the Spark JVM holds its heap after
+    if with_embedded:
+        run_embedded(size, only, cap, rows, log)  # first: the Spark JVM holds its heap after
     # ~16 shuffle partitions per 10M events (~20-80 MiB of shuffle each)
     partitions = max(16, 16 * size // 10_000_000)
     t0 = time.perf_counter()
@@ -401,9 +402,9 @@ def run(
     t = time.perf_counter()
     ws.directly_follows(df.limit(100_000))  # JIT and code generation warm-up, not measured
     print(f"  warm-up {time.perf_counter() - t:.1f}s", flush=True)
-    for name, kernel in spark_kernels(design).items():
-        if only and name not in only:
-            continue
+    kernels = spark_kernels(design)
+    for name in only or list(kernels):  # in the order asked for
+        kernel = kernels[name]
         before = _stages(spark)
         with Peak(lambda: _tree(jvm)) as peak:
             t = time.perf_counter()
@@ -444,6 +445,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--embedded-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--driver-memory", default="10g", help="Spark's driver (= executor) heap")
+    parser.add_argument("--no-embedded", action="store_true", help="the Spark side only")
     args = parser.parse_args()
     if args.embedded_child:
         embedded_child(int(args.embedded_child[0]), args.embedded_child[1])
@@ -457,11 +459,14 @@ def main() -> None:
     tag = "_".join(str(s) for s in args.sizes) + (
         "_" + "_".join(args.kernels) if args.kernels else ""
     )
+    tag += "_spark" if args.no_embedded else ""
     partial = RESULTS / f"spark_{tag}.jsonl"  # each row as it finishes
     partial.unlink(missing_ok=True)
     cap = int(args.embedded_cap_gib * 2**30)
     for size in args.sizes:
-        rows += run(size, args.master, args.kernels, cap, partial, args.driver_memory)
+        rows += run(
+            size, args.master, args.kernels, cap, partial, args.driver_memory, not args.no_embedded
+        )
     out = RESULTS / f"spark_{tag}.json"
     out.write_text(
         json.dumps({"master": args.master, "cpus": os.cpu_count(), "rows": rows}, indent=2)
