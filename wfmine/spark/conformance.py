@@ -32,8 +32,8 @@ log's end as the buckets' maximum. Limits and end reach every bucket's
 :func:`failure_occurrences` (its ``limits=`` and ``log_end=``), so
 :func:`failure_counts` reports every type of
 :data:`wfmine.findings.failures.FAILURE_TYPES`, equal to the embedded counts
-(the shared engine suite). The cost is the visits on the driver: about 60
-bytes a visit (docs/scale.md).
+(the shared engine suite). The cost is the visits on the driver: about 73
+bytes a visit in polars (docs/scale.md says what that is at 10^9 events).
 
 The summary's headline figures are left to the single-machine step over
 the per-case rows returned here.
