@@ -666,7 +666,13 @@ def change_effects(
     occ = failure_occurrences(staged, design)
     occ_cases = occ.select("case_id").unique()
     team = handoffs(staged, design, dimension="team")
-    owned = {(s.from_, s.to) for s in design.seams}
+    # the pairs the design owns, as the seam detector reads them (wildcards and the way
+    # back of a designed round trip included)
+    owned = {
+        (a, b)
+        for a, b in team.select("from", "to").unique().iter_rows()
+        if design.seam_owner(a, b) is not None
+    }
     rows: list[dict[str, Any]] = []
     verdicts: list[dict[str, Any]] = []
     first_ts, last_ts = (log.get_column("timestamp").min(), log.get_column("timestamp").max())
