@@ -48,7 +48,7 @@ import polars as pl
 from wfmine.design import Design
 from wfmine.findings._events import MAPPED, performed, staged_events
 from wfmine.findings._shape import Finding
-from wfmine.stages import first_in_group, shift_in_group
+from wfmine.stages import first_in_group, last_in_group, shift_in_group
 from wfmine.units import human_count, human_duration
 
 __all__ = [
@@ -163,49 +163,156 @@ def handoffs(
     events = _events(log, design)
     acts = _acts(events, automation).with_columns(_side(dimension).alias("_side"))
     acts = acts.filter(pl.col("_side").is_not_null())
+    if acts.height == 0:
+        return pl.DataFrame(schema=_HANDOFF_SCHEMA)
+    if design is None and _in_time_order(acts):
+        return _adjacent_handoffs(acts, dimension)
+    acts = _coded(acts)
     steps = acts.filter(_is_step(design)) if design is not None else acts
     if design is not None and steps.height == 0:
         steps = acts
-    if steps.height == 0:
-        return pl.DataFrame(schema=_HANDOFF_SCHEMA)
+    return _finish(_asof_handoffs(steps, acts), dimension)
+
+
+def _in_time_order(steps: pl.DataFrame) -> bool:
+    """Is every case's timestamp non-decreasing down the frame (cases contiguous)?"""
+    back = (pl.col("timestamp") < pl.col("timestamp").shift(1)) & ~first_in_group("case_id")
+    return not bool(steps.select(back.fill_null(True).any()).item())
+
+
+def _coded(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``_case`` (the case's number) and ``_code`` (its side's number) added.
+
+    The cases are contiguous, so a case's number is a running count; sides are
+    numbered by their sorted value. The as-of joins match on these integers
+    instead of string pairs.
+    """
+    return frame.with_columns(
+        first_in_group("case_id").cum_sum().cast(pl.Int64).alias("_case"),
+        pl.col("_side").rank("dense").cast(pl.Int64).alias("_code"),
+    )
+
+
+def _runs(steps: pl.DataFrame) -> pl.DataFrame:
+    """One row per handoff: ``case_id, from, to, _b_first, rework`` (and the codes if any).
+
+    ``_b_first``: the taker's first step; ``rework``: the case comes back to the
+    giving side later.
+    """
     change = first_in_group("case_id") | (pl.col("_side") != pl.col("_side").shift(1))
     runs = steps.filter(change).with_columns(
         pl.int_range(pl.len(), dtype=pl.Int64).over("case_id").alias("_run")
     )
     last_run = runs.group_by("case_id", "_side").agg(pl.col("_run").max().alias("_last"))
-    h = (
+    codes = [c for c in ("_case", "_code") if c in steps.columns]
+    extra = [shift_in_group(pl.col("_code"), "case_id", 1).alias("_from_code")] if codes else []
+    return (
         runs.with_columns(
             shift_in_group(pl.col("_side"), "case_id", 1).alias("from"),
             pl.col("_side").alias("to"),
             pl.col("timestamp").alias("_b_first"),
+            *extra,
         )
         .filter(pl.col("from").is_not_null())
-        .select("case_id", "from", "to", "_b_first", "_run")
+        .select(
+            "case_id",
+            "from",
+            "to",
+            "_b_first",
+            "_run",
+            *codes,
+            *[e.meta.output_name() for e in extra],
+        )
         .join(last_run.rename({"_side": "from"}), on=["case_id", "from"], how="left")
         .with_columns((pl.col("_last") > pl.col("_run")).fill_null(False).alias("rework"))
     )
-    # the giver's last act before the taker's first step, and the taker's first act after it
-    any_acts = acts.select("case_id", "_side", "timestamp").sort("timestamp")
+
+
+def _asof_handoffs(steps: pl.DataFrame, acts: pl.DataFrame) -> pl.DataFrame:
+    """The handoffs of ``steps`` with ``left_at`` and ``taken_at`` from the acts (as-of joins).
+
+    The giver's last act before the taker's first step, and the taker's first
+    act after it; both frames carry ``_case`` and ``_code`` (:func:`_coded`,
+    numbered over ``acts``, of which ``steps`` is a subset).
+    """
+    h = _runs(steps)
+    any_acts = acts.select("_case", "_code", "timestamp").sort("timestamp")
     left = h.sort("_b_first").join_asof(
-        any_acts.rename({"_side": "from", "timestamp": "left_at"}),
+        any_acts.rename({"_code": "_from_code", "timestamp": "left_at"}),
         left_on="_b_first",
         right_on="left_at",
-        by=["case_id", "from"],
+        by=["_case", "_from_code"],
         strategy="backward",
         check_sortedness=False,
     )
     left = left.with_columns(pl.coalesce("left_at", "_b_first").alias("left_at"))
     taken = left.sort("left_at").join_asof(
-        any_acts.rename({"_side": "to", "timestamp": "taken_at"}),
+        any_acts.rename({"timestamp": "taken_at"}),
         left_on="left_at",
         right_on="taken_at",
-        by=["case_id", "to"],
+        by=["_case", "_code"],
         strategy="forward",
         check_sortedness=False,
     )
-    taken = taken.with_columns(
+    return taken.with_columns(
         pl.min_horizontal(pl.coalesce("taken_at", "_b_first"), "_b_first").alias("taken_at")
     )
+
+
+def _adjacent_handoffs(steps: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    """:func:`handoffs` when every act is a step (no design), in time order within each case.
+
+    The giver's last act before the taker's first step is then the row before
+    it, and the taker's first act after that is the step itself -- unless
+    timestamps tie around the change (another act of the giver at the very
+    instant the taker starts, or of the taker at the instant the giver left):
+    those handoffs, and only those, are taken through the as-of joins.
+    """
+    coded = _coded(steps)
+    ts = pl.col("timestamp")
+    same = ~first_in_group("case_id")
+    marked = coded.with_columns(
+        pl.when(same).then(ts.shift(1)).otherwise(None).alias("_prev_at"),
+        # a tie the shift could miss: with the next row, or between the two rows before
+        (
+            ((ts == ts.shift(-1)) & ~last_in_group("case_id")).fill_null(False)
+            | ((ts.shift(1) == ts.shift(2)) & same & same.shift(1)).fill_null(False)
+        ).alias("_tied"),
+    )
+    change = first_in_group("case_id") | (pl.col("_side") != pl.col("_side").shift(1))
+    runs = marked.filter(change).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("_case").alias("_run")
+    )
+    last_run = runs.group_by("_case", "_code").agg(pl.col("_run").max().alias("_last"))
+    h = (
+        runs.with_columns(
+            shift_in_group(pl.col("_side"), "_case", 1).alias("from"),
+            shift_in_group(pl.col("_code"), "_case", 1).alias("_from_code"),
+            pl.col("_side").alias("to"),
+            ts.alias("_b_first"),
+        )
+        .filter(pl.col("from").is_not_null())
+        .join(last_run.rename({"_code": "_from_code"}), on=["_case", "_from_code"], how="left")
+        .with_columns((pl.col("_last") > pl.col("_run")).fill_null(False).alias("rework"))
+    )
+    plain = h.filter(~pl.col("_tied")).with_columns(
+        pl.col("_prev_at").alias("left_at"), pl.col("_b_first").alias("taken_at")
+    )
+    tied = h.filter(pl.col("_tied"))
+    if tied.height:
+        cases = tied.select("_case").unique()
+        acts = coded.join(cases, on="_case", how="semi")
+        redo = _asof_handoffs(acts, acts).join(
+            tied.select("_case", "_b_first", "_run"), on=["_case", "_b_first", "_run"], how="semi"
+        )
+        plain = pl.concat([plain.select(_PARTS), redo.select(_PARTS)], how="vertical_relaxed")
+    return _finish(plain, dimension)
+
+
+_PARTS: Final = ("case_id", "from", "to", "left_at", "taken_at", "rework")
+
+
+def _finish(taken: pl.DataFrame, dimension: str) -> pl.DataFrame:
     return (
         taken.with_columns(
             (pl.col("taken_at") - pl.col("left_at"))
@@ -215,7 +322,7 @@ def handoffs(
         )
         .select(list(_HANDOFF_SCHEMA))
         .cast(_HANDOFF_SCHEMA)  # type: ignore[arg-type]
-        .sort("case_id", "taken_at", "from", "to")
+        .sort("case_id", "taken_at", "from", "to", "left_at", "rework")
     )
 
 
