@@ -169,6 +169,40 @@ def test_event_without_timestamp_is_quarantined(tmp_path: Path) -> None:
     assert "time:timestamp" in batch.quarantine.row(0, named=True)["reason"]
 
 
+def test_event_named_only_by_the_global_default_is_quarantined(tmp_path: Path) -> None:
+    # rustxes fills the log's global default (here "name") into an event without a
+    # concept:name: that is no activity, so the event is quarantined, not named "name"
+    text = (LOGS / "running-example.xes").read_text()
+    assert '<string key="concept:name" value="name"/>' in text  # the global default
+    text = text.replace('<string key="concept:name" value="register request"/>', "", 1)
+    path = tmp_path / "oneunnamed.xes"
+    path.write_text(text)
+    batch = xes.load(path)
+    assert batch.events.height == 41
+    assert "name" not in batch.events.get_column("activity").to_list()
+    assert batch.quarantine.height == 1
+    assert "global default 'name'" in batch.quarantine.row(0, named=True)["reason"]
+
+
+def test_a_classifier_keeps_the_events_own_name_and_exports_it_back(tmp_path: Path) -> None:
+    from wfmine.formats.export import store_to_xes
+
+    src = LOGS / "03_repairExample.xes.gz"
+    opts = {"classifier": "MXML Legacy Classifier"}
+    with Store(tmp_path / "a.duckdb") as store:
+        store.ingest(xes.load(src, opts))
+        first = store.sql("SELECT activity, timestamp, attrs FROM events ORDER BY ALL")
+        store_to_xes(store, tmp_path / "out.xes")
+    assert first.row(0, named=True)["activity"].endswith("+complete")
+    assert '"concept:name":' in first.row(0, named=True)["attrs"]
+    # the export writes the events' own concept:name; read again with the same classifier,
+    # it gives the same events
+    with Store(tmp_path / "b.duckdb") as store:
+        store.ingest(xes.load(tmp_path / "out.xes", opts))
+        again = store.sql("SELECT activity, timestamp, attrs FROM events ORDER BY ALL")
+    assert again.equals(first)
+
+
 def test_sniff_rejects_foreign_files(tmp_path: Path) -> None:
     assert not xes.sniff(LOGS / "receipt.csv")
     assert not xes.sniff(LOGS / "recruiting-red.jsonocel")

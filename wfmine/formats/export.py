@@ -301,6 +301,13 @@ def store_to_xes(
         .join(extra, on="event_id", how="left", maintain_order="left")
         .join(cases, on="case_id", how="left", maintain_order="left")
         .rename({"_login": "resource", "_team": "team"})
+        # an XES log read with another classifier keeps the event's own concept:name among
+        # its attributes (the activity is the classifier's joined keys): write it back
+        .with_columns(
+            pl.coalesce(
+                pl.col("attrs").str.json_path_match("$['concept:name']"), pl.col("activity")
+            ).alias("activity")
+        )
     )
     dates, classifiers = _xes_meta(store)
     return to_xes(

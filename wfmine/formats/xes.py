@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -365,7 +365,7 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
             if keys != [_ACTIVITY]:
                 df = _classified(df, keys)
                 dataset = f"{dataset}@{'+'.join(keys)}"
-            batch = from_frame(df, meta, dataset=dataset, origin=str(p))
+            batch = from_frame(df, meta, dataset=dataset, origin=str(p), classifier=keys)
         except FormatError:
             _complete(p, captured, whole.result())  # a cut file is what to say first
             raise
@@ -426,22 +426,47 @@ def classifier_keys(
     return keys
 
 
+#: the column holding a non-default classifier's activity; ``concept:name`` itself stays
+#: an event attribute (kept in ``attrs``, so an export writes it back as it was)
+_CLASSIFIED: Final = "wfmine:classified"
+
+
 def _classified(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """The frame with ``concept:name`` replaced by the classifier's joined values.
+    """The frame with the classifier's joined values as the activity (:data:`_CLASSIFIED`).
 
     An event without one of the keys has no activity (and is quarantined).
     """
     joined = pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="+")
-    return df.with_columns(joined.alias(_ACTIVITY))
+    return df.with_columns(joined.alias(_CLASSIFIED))
+
+
+def _global_default(meta: Mapping[str, Any], key: str) -> str | None:
+    """The text of the log's global default event attribute ``key``, if it declares one.
+
+    rustxes writes a global default into every event that lacks the attribute,
+    so an event whose value equals it may have had none.
+    """
+    for attr in meta.get("global_event_attrs") or []:
+        if isinstance(attr, dict) and attr.get("key") == key:
+            value = (attr.get("value") or {}).get("content")
+            return value if isinstance(value, str) else None
+    return None
 
 
 def from_frame(
-    df: pl.DataFrame, meta: Mapping[str, Any], *, dataset: str, origin: str = ""
+    df: pl.DataFrame,
+    meta: Mapping[str, Any],
+    *,
+    dataset: str,
+    origin: str = "",
+    classifier: Sequence[str] = (_ACTIVITY,),
 ) -> Batch:
     """Map a ``rustxes`` frame (one row per event) and its meta onto store tables.
 
     Split from :func:`load` so other readers of XES-shaped frames (pm4py data
     frames, CSV with the pm4py column names) can reuse the mapping.
+    ``classifier``: the activity's keys; with other keys than ``concept:name``
+    the frame carries their joined values (:func:`_classified`).
     """
     if df.width and _ACTIVITY not in df.columns:
         raise FormatError(origin, "no event has a concept:name attribute (the activity)")
@@ -455,10 +480,15 @@ def from_frame(
         return batch
 
     schema = df.schema
+    # the activity: concept:name, or a classifier's joined keys (concept:name then stays an
+    # attribute of the event, as the file had it)
+    activity = _ACTIVITY if list(classifier) == [_ACTIVITY] else _CLASSIFIED
     event_attr_cols = {
         name: dtype
         for name, dtype in schema.items()
-        if not name.startswith("case:") and name not in (_ACTIVITY, _TIME, _RESOURCE, _GROUP)
+        if not name.startswith("case:")
+        and name not in (activity, _TIME, _RESOURCE, _GROUP)
+        and name != _CLASSIFIED
     }
     case_attr_cols = {
         name: dtype for name, dtype in schema.items() if name.startswith("case:") and name != _CASE
@@ -478,11 +508,18 @@ def from_frame(
     reason = (
         pl.when(pl.col("_case").is_null())
         .then(pl.lit("trace has no concept:name (case id)"))
-        .when(pl.col(_ACTIVITY).is_null())
+        .when(pl.col(activity).is_null())
         .then(pl.lit("event has no concept:name (activity)"))
         .when(pl.col("_ts").is_null())
         .then(pl.lit("event has no time:timestamp"))
     )
+    default_name = _global_default(meta, _ACTIVITY)
+    if default_name is not None and _ACTIVITY in classifier:
+        # an event whose name is the log's global default placeholder had no name of its
+        # own: unknown is unknown, never an activity called "name" or "__INVALID__"
+        reason = reason.when(pl.col(_ACTIVITY).cast(pl.String) == default_name).then(
+            pl.lit(f"event has no concept:name (only the log's global default {default_name!r})")
+        )
     if default_ts is not None:
         reason = reason.when(pl.col("_ts") == pl.lit(default_ts).cast(UTC_TS)).then(
             pl.lit("event has no time:timestamp (only the log's global default)")
@@ -497,7 +534,7 @@ def from_frame(
         (pl.lit(prefix) + pl.col("_case") + pl.lit("/") + pl.col("_seq").cast(pl.String)).alias(
             "event_id"
         ),
-        pl.col(_ACTIVITY).cast(pl.String).alias("activity"),
+        pl.col(activity).cast(pl.String).alias("activity"),
         pl.col("_ts").alias("timestamp"),
         pl.col("_seq").alias("seq"),
         (pl.lit("xes:") + resource).alias("actor_id"),
