@@ -33,6 +33,7 @@ import polars as pl
 
 from wfmine.findings.signals import Signals, load_signals
 from wfmine.model import to_json
+from wfmine.stages import CASE_ORDER, first_in_group, in_case_order, shift_in_group
 
 __all__ = ["AUTOMATION_THRESHOLD", "ai_events", "behaviour_features", "classify_actors"]
 
@@ -255,39 +256,63 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
     share of the actor's messages that repeat another one after digits are
     masked (from ``texts``: ``event_id``, ``text``).
     """
-    base = log.filter(pl.col("actor_id").is_not_null()).sort(
-        ["case_id", "timestamp", "seq", "event_id"]
+    base = log.filter(pl.col("actor_id").is_not_null())
+    if not in_case_order(base):
+        base = base.sort(list(CASE_ORDER))
+    # integer codes for the case (cases are contiguous) and the actor: the windows and
+    # groupings below key on these instead of strings, in the same row order
+    base = base.with_columns(
+        first_in_group("case_id").cum_sum().cast(pl.Int64).alias("_case"),
+        pl.col("actor_id").cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_actor"),
+    )
+    ts = pl.col("timestamp")
+    # the actor's previous event in the same case: the row before it among the case's
+    # events by that actor, in case order (a stable sort on one integer key, and back)
+    width = int(base.select(pl.col("_actor").max().fill_null(0)).item()) + 1
+    pair = (pl.col("_case") * width + pl.col("_actor")).alias("_pair")
+    own_prev = (
+        base.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), pair, ts)
+        .sort("_pair", maintain_order=True)
+        .select("_row", shift_in_group(ts, "_pair", 1).alias("_own_prev"))
+        .sort("_row")
+        .get_column("_own_prev")
     )
     react = base.with_columns(
-        pl.col("actor_id").shift(1).over("case_id").alias("_prev_actor"),
-        pl.col("timestamp").shift(1).over("case_id").alias("_prev_ts"),
-        pl.col("timestamp").shift(1).over(["case_id", "actor_id"]).alias("_own_prev"),
+        shift_in_group(pl.col("_actor"), "_case", 1).alias("_prev_actor"),
+        shift_in_group(ts, "_case", 1).alias("_prev_ts"),
+        own_prev,
     ).with_columns(
         pl.when(
             pl.col("_prev_actor").is_not_null()
-            & (pl.col("_prev_actor") != pl.col("actor_id"))
+            & (pl.col("_prev_actor") != pl.col("_actor"))
             & (
                 pl.col("_own_prev").is_null()
                 | ((pl.col("_prev_ts") - pl.col("_own_prev")).dt.total_seconds() > SESSION_S)
             )
         )
-        .then((pl.col("timestamp") - pl.col("_prev_ts")).dt.total_seconds(fractional=True))
+        .then((ts - pl.col("_prev_ts")).dt.total_seconds(fractional=True))
         .alias("_react")
     )
-    own = base.sort(["actor_id", "timestamp", "seq", "event_id"]).with_columns(
-        (pl.col("timestamp") - pl.col("timestamp").shift(1).over("actor_id"))
-        .dt.total_seconds(fractional=True)
-        .alias("_gap")
+    # the gaps between an actor's own events depend only on its sorted timestamps
+    own = (
+        base.select("_actor", "timestamp")
+        .sort("_actor", "timestamp")
+        .with_columns(
+            pl.when(first_in_group("_actor"))
+            .then(None)
+            .otherwise(ts - ts.shift(1))
+            .dt.total_seconds(fractional=True)
+            .alias("_gap")
+        )
     )
-    gaps = own.group_by("actor_id").agg(
+    ids = base.group_by("_actor").agg(pl.col("actor_id").first())
+    gaps = own.group_by("_actor").agg(
         (pl.col("_gap").std() / pl.col("_gap").mean()).alias("interval_cv")
     )
-    hours = base.group_by("actor_id", pl.col("timestamp").dt.hour().alias("_h")).agg(
-        pl.len().alias("_n")
-    )
+    hours = base.group_by("_actor", ts.dt.hour().alias("_h")).agg(pl.len().alias("_n"))
     entropy = (
-        hours.with_columns((pl.col("_n") / pl.col("_n").sum().over("actor_id")).alias("_p"))
-        .group_by("actor_id")
+        hours.with_columns((pl.col("_n") / pl.col("_n").sum().over("_actor")).alias("_p"))
+        .group_by("_actor")
         .agg((-(pl.col("_p") * pl.col("_p").log()).sum() / math.log(24)).alias("hour_entropy"))
     )
     starts = pl.DataFrame({"_start": list(range(24))}, schema={"_start": pl.Int8})
@@ -296,27 +321,26 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
         .with_columns(
             (((pl.col("_h").cast(pl.Int16) - pl.col("_start")) % 24) < WORKDAY_HOURS).alias("_in")
         )
-        .group_by("actor_id", "_start")
+        .group_by("_actor", "_start")
         .agg(pl.col("_n").filter(pl.col("_in")).sum().alias("_inside"), pl.col("_n").sum())
-        .group_by("actor_id")
+        .group_by("_actor")
         .agg((1 - (pl.col("_inside") / pl.col("_n")).max()).alias("off_hours_share"))
     )
-    main = react.group_by("actor_id").agg(
+    main = react.group_by("_actor").agg(
         pl.len().alias("events"),
-        pl.col("case_id").n_unique().alias("cases"),
+        pl.col("_case").n_unique().alias("cases"),
         pl.col("_react").drop_nulls().len().alias("reactions"),
         pl.col("_react").median().alias("reaction_median_s"),
         (pl.col("_react") < 60).mean().alias("fast_reaction_share"),
-        (pl.col("timestamp").dt.weekday() >= 6).mean().alias("weekend_share"),
-        (pl.len() / pl.col("timestamp").dt.date().n_unique()).alias("events_per_day"),
-        pl.col("timestamp").min().alias("first_seen"),
-        pl.col("timestamp").max().alias("last_seen"),
+        (ts.dt.weekday() >= 6).mean().alias("weekend_share"),
+        (pl.len() / ts.dt.date().n_unique()).alias("events_per_day"),
+        ts.min().alias("first_seen"),
+        ts.max().alias("last_seen"),
     )
-    out = (
-        main.join(gaps, on="actor_id", how="left")
-        .join(entropy, on="actor_id", how="left")
-        .join(workday, on="actor_id", how="left")
-    )
+    main = ids.join(main, on="_actor").join(gaps, on="_actor", how="left")
+    main = main.join(entropy, on="_actor", how="left").join(workday, on="_actor", how="left")
+    main = main.drop("_actor")
+    out = main
     if texts is not None and texts.height:
         t = (
             base.select("event_id", "actor_id")
@@ -408,8 +432,12 @@ def classify_actors(
     *,
     signals: Signals | None = None,
     threshold: float = AUTOMATION_THRESHOLD,
+    ai: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Classify every actor of ``log`` as human, bot, agent or unknown, with score and evidence.
+
+    ``ai``: :func:`ai_events` of the same ``events_attrs`` and signals, when the
+    caller has computed it already.
 
     ``accounts`` (optional): the store's ``accounts`` rows (``account_id``,
     ``login``, ``email``, ``platform_kind``, ``attrs``), with an ``actor_id``
@@ -478,7 +506,7 @@ def classify_actors(
         )
     )
 
-    ai = ai_events(events_attrs, sig)
+    ai = ai_events(events_attrs, sig) if ai is None else ai
     ev_plat = _event_platform(events_attrs)
     per_event = base.select("event_id", "actor_id")
     ai_counts = (
