@@ -224,7 +224,12 @@ def test_an_unreachable_live_connector_does_not_stop_the_others(
         monkeypatch.chdir(root)
         code, out, err = _run("ingest")
         json_code, json_out, _ = _run("ingest", "--json")
+        # the main job reads the same way: the rest analysed, the failed pull named, exit 1
+        disc_code, disc_out, disc_err = _run("discover", "--no-report")
     assert code == 1, err
+    assert disc_code == 1, disc_err
+    assert "live connector b_web" in " ".join(disc_err.split())
+    assert "cases" in disc_out
     said = " ".join(out.split())
     assert "github: " + srv.url in said and "xes: " in said
     [line] = [x for x in " ".join(err.split()).split("✗ ")[1:]]

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from wfmine.reports import Report
-    from wfmine.workspace import Detected
+    from wfmine.workspace import ConnectorConfig, Detected, PullFailure
 
 __all__ = ["Ingested", "Log", "Plan", "durations", "ingest_path", "readable_findings"]
 
@@ -52,12 +52,15 @@ class Ingested:
     #: objects the inputs touched (``None``: the whole workspace store is meant)
     object_ids: list[str] | None = None
     roster: Path | None = None
+    #: live connectors of a workspace that could not be pulled (the rest was loaded)
+    failed: list[PullFailure] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         return {
             "loaded": self.loaded,
             "skipped": self.skipped,
             "roster": str(self.roster) if self.roster else None,
+            "failed": [f.as_dict() for f in self.failed],
         }
 
 
@@ -97,6 +100,7 @@ def ingest_path(
     kind: str | None = None,
     progress: Callable[[Detected], None] | None = None,
     pull: bool = True,
+    pulling: Callable[[ConnectorConfig], None] | None = None,
     options: Mapping[str, Any] | None = None,
     confirm: Callable[[Plan], None] | None = None,
 ) -> Ingested:
@@ -106,7 +110,9 @@ def ingest_path(
     connector configurations; anything else is recognised by content. When a
     ``roster.yaml`` is found (workspace root or the input folder), identities
     are resolved with it. With ``pull`` (default), a workspace's live-API
-    connectors are pulled incrementally too. ``options`` are reader options
+    connectors are pulled incrementally too (``pulling`` sees each as it starts;
+    one that cannot be pulled is listed in ``failed`` and the rest still
+    loads). ``options`` are reader options
     added to every input's (e.g. ``{"classifier": "Activity classifier"}``).
     ``confirm`` sees the :class:`Plan` (what will be read, files and bytes)
     before anything is read, and may refuse it by raising (the CLI refuses a
@@ -119,7 +125,7 @@ def ingest_path(
         connector_configs,
         detect,
         ingest_inputs,
-        pull_live,
+        pull_connectors,
     )
 
     path = Path(path)
@@ -134,23 +140,19 @@ def ingest_path(
         configs = connector_configs(path)
         inputs = config_inputs(configs)
         skipped = []
-        for cfg in configs:
-            if cfg.url is not None and cfg.path is None and pull:
-                summary = pull_live(store, cfg)
-                result.loaded.append(
-                    {
-                        "kind": cfg.kind, "path": cfg.url, "run_id": summary["run_id"],
-                        "events_read": summary["read"]["events"],
-                        "events_added": summary["added"]["events"],
-                        "quarantined": summary["quarantined"], "warnings": summary["warnings"],
-                    }
-                )  # fmt: skip
+        if pull:
+            # one live connector that cannot be pulled does not stop the others nor the
+            # export files: it is reported in ``failed`` and the caller fails the run
+            pulled, result.failed = pull_connectors(store, configs, progress=pulling)
+            result.loaded += pulled
     else:
         inputs, skipped = detect(path)
     result.skipped = [{"path": str(p), "reason": why} for p, why in skipped]
     if options:
         inputs = [replace(i, options={**i.options, **options}) for i in inputs]
     if not inputs and not result.loaded:
+        if result.failed:  # nothing to load but the live connectors, and none could be pulled
+            raise InputError(f"{path}: " + "; ".join(f.line() for f in result.failed))
         raise InputError(f"{path}: no export wfmine can read was found")
     if confirm is not None:
         confirm(Plan.of(inputs))
@@ -200,11 +202,18 @@ def ingest_path(
             batch.event_objects.get_column("object_id"),
         ]
     roster = _find_roster(path, [i.path for i in inputs])
-    if roster is not None or any(not i.standard for i in inputs):
+    # a live pull that brought events brings accounts too: identities are resolved again
+    pulled_new = any(item.get("events_added") for item in result.loaded if item["run_id"])
+    if roster is not None or pulled_new or any(not i.standard for i in inputs):
         from wfmine.identity import apply_identities
 
         roster_key = store.input_key(roster, kind="roster") if roster is not None else "none"
-        unchanged = is_workspace and not inputs_to_read and store.meta("roster_key") == roster_key
+        unchanged = (
+            is_workspace
+            and not inputs_to_read
+            and not pulled_new
+            and store.meta("roster_key") == roster_key
+        )
         if not unchanged:  # identities follow the accounts and the roster: both as before
             apply_identities(store, roster)
             store.set_meta("roster_key", roster_key)

@@ -22,10 +22,12 @@ from wfmine.cli._common import (
     confirm_large,
     console,
     emit_json,
+    fail_on_pulls,
     guarded,
     is_workspace,
     resolve_db,
     validate_case_notion,
+    writing_store,
 )
 from wfmine.cli._print import (
     json_text,
@@ -99,7 +101,6 @@ def discover(
 
     from wfmine.analysis import Analysis
     from wfmine.api import ingest_path
-    from wfmine.store import Store
     from wfmine.window import parse_window
     from wfmine.workspace import workspace_design
 
@@ -109,7 +110,7 @@ def discover(
     out = console()
     failed: dict[str, str] = {}
     reader_options = {"classifier": classifier} if classifier else None
-    with Store(store_path) as store:
+    with writing_store(store_path) as store:
         if show:
             with out.status(f"Reading {path} …") as status:
                 ingested = ingest_path(
@@ -156,6 +157,7 @@ def discover(
     if as_json:
         # the text emit_json would print, with the frames written column by column
         sys.stdout.write(json_text(payload) + "\n")
+        fail_on_pulls(ingested.failed)
         _fail_on_sections(failed)
         return
     print_inputs(out, payload["inputs"])
@@ -170,6 +172,7 @@ def discover(
         out.print(f"Report written to [bold]{written}[/bold]")
     if html is not None:
         out.print(f"Process map written to [bold]{html}[/bold]")
+    fail_on_pulls(ingested.failed)
     _fail_on_sections(failed)
 
 

@@ -150,35 +150,15 @@ def _workspace(
     from rich.markup import escape
 
     from wfmine.api import ingest_path
-    from wfmine.workspace import config_inputs, connector_configs, pull_connectors
 
     def pulling(cfg: Any) -> None:
         if say is not None:
             say(f"[dim]Pulling {escape(cfg.kind)}: {escape(str(cfg.url))}[/dim]")
 
-    configs = connector_configs(root)
-    pulled, failures = pull_connectors(store, configs, progress=pulling)
-    if any(item["events_added"] for item in pulled):
-        # the pulls brought new accounts: identities are resolved again below
-        store.set_meta("roster_key", "")
-    if config_inputs(configs):
-        payload = ingest_path(
-            store, root, pull=False, options=options, confirm=confirm, progress=_loading(say)
-        ).describe()
-        payload["loaded"][:0] = pulled
-    else:  # live connectors only: nothing to read from files, identities still resolved
-        from wfmine.identity import apply_identities
-
-        roster = root / "roster.yaml"
-        if pulled:
-            apply_identities(store, roster if roster.is_file() else None)
-        payload = {
-            "loaded": pulled,
-            "skipped": [],
-            "roster": str(roster) if roster.is_file() else None,
-        }
-    payload["failed"] = [f.as_dict() for f in failures]
-    return payload, failures
+    ingested = ingest_path(
+        store, root, options=options, confirm=confirm, progress=_loading(say), pulling=pulling
+    )
+    return ingested.describe(), ingested.failed
 
 
 def _pull(

@@ -76,9 +76,12 @@ def _puller(root: Path, store_path: Path) -> Callable[[Any], None]:
     def pull(definition: Any) -> None:
         del definition  # every report of a workspace reads the same store
         from wfmine.api import ingest_path
+        from wfmine.errors import ConnectorError
         from wfmine.store import Store
 
         with Store(store_path) as store:
-            ingest_path(store, root)
+            failed = ingest_path(store, root).failed
+        if failed:  # the files were loaded; the run is marked failed with what the pull said
+            raise ConnectorError("; ".join(f.line() for f in failed))
 
     return pull
