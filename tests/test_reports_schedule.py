@@ -130,3 +130,21 @@ def test_serve_stops_within_a_second(workspace: Path) -> None:
     assert time.monotonic() - started < 1.0
     assert results == [0]
     assert json.loads((folder / "last_run.json").read_text())["status"] == "ok"
+
+
+def test_a_report_that_cannot_be_written_names_the_file_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only folder: the error names ``r.html``, not the temporary file beside it."""
+    import tempfile
+
+    from wfmine.reports.archive import atomic_write
+
+    def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".r.html.x1.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError) as caught:
+        atomic_write(tmp_path / "r.html", "<html></html>")
+    assert caught.value.filename == str(tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
