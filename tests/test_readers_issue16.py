@@ -176,6 +176,9 @@ def test_folder_detection_reads_past_the_first_200_files(tmp_path: Path, kind: s
     (tmp_path / "z.json").write_text(json.dumps(doc))
     module = jira if kind == "jira" else github
     assert module.sniff(tmp_path)
+    if kind == "github":  # the 250 foreign files are counted in one readable line
+        [line] = [w for w in github.load(tmp_path).warnings if w.startswith("skipped 250")]
+        assert "a009.json and 240 more" in line and "a010.json" not in line
 
 
 # -- a status change with toString: null --------------------------------------------------

@@ -84,6 +84,8 @@ __all__ = [
 QUARANTINE_PAYLOAD_CHARS: Final = 20_000
 #: The most of a link's evidence text that is kept.
 EVIDENCE_CHARS: Final = 500
+#: How many skipped files a warning names (the rest are counted).
+SKIPPED_NAMED: Final = 10
 #: A lone surrogate: a byte that was not UTF-8, kept by ``surrogateescape``.
 _SURROGATE: Final = re.compile("[\udc80-\udcff]")
 #: The shortest text taken as a secret to scrub (shorter ones would hit ordinary words).
@@ -325,7 +327,11 @@ class BatchBuilder:
             by_reason.setdefault(why, []).append(path)
         for why, paths in sorted(by_reason.items()):
             names = sorted(set(paths))
-            self.warnings.append(f"skipped {len(names)} file(s), {why}: {', '.join(names)}")
+            shown = ", ".join(names[:SKIPPED_NAMED])
+            more = len(names) - SKIPPED_NAMED
+            if more > 0:  # a line a person reads: the first few, and how many more
+                shown += f" and {more:,} more"
+            self.warnings.append(f"skipped {len(names)} file(s), {why}: {shown}")
         self.skipped = []
         self._texts.clear()
         links = sorted(self.links.items())
