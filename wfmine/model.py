@@ -36,6 +36,7 @@ import polars as pl
 __all__ = [
     "ACCOUNT_SCHEMA",
     "ACTOR_KINDS",
+    "BATCH_SCHEMAS",
     "EVENT_OBJECT_SCHEMA",
     "EVENT_SCHEMA",
     "LOG_SCHEMA",
@@ -151,7 +152,8 @@ LOG_SCHEMA: Final = pl.Schema(
     }
 )
 
-_SCHEMAS: Final[dict[str, pl.Schema]] = {
+#: The schema of each table a connector batch carries, by table name.
+BATCH_SCHEMAS: Final[dict[str, pl.Schema]] = {
     "raw_records": RAW_RECORD_SCHEMA,
     "events": EVENT_SCHEMA,
     "event_objects": EVENT_OBJECT_SCHEMA,
@@ -177,7 +179,7 @@ def frame(table: str, rows: Iterable[Mapping[str, Any]] | None = None) -> pl.Dat
     ...                          "relation": "closes", "evidence": "title: P-1"}]).height
     1
     """
-    schema = _SCHEMAS[table]
+    schema = BATCH_SCHEMAS[table]
     if rows is None:
         return pl.DataFrame(schema=schema)
     materialised = list(rows)
@@ -290,7 +292,7 @@ class Batch:
     def validate(self) -> None:
         """Check every frame has exactly its table's schema (raises ``ValueError``)."""
         for name, df in self.tables().items():
-            expected = _SCHEMAS[name]
+            expected = BATCH_SCHEMAS[name]
             if df.schema != expected:
                 raise ValueError(
                     f"batch table {name!r} has schema {dict(df.schema)}, expected {dict(expected)}"

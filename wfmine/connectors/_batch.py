@@ -55,13 +55,8 @@ import orjson
 import polars as pl
 
 from wfmine.model import (
-    ACCOUNT_SCHEMA,
-    EVENT_OBJECT_SCHEMA,
-    EVENT_SCHEMA,
+    BATCH_SCHEMAS,
     OBJECT_LINK_SCHEMA,
-    OBJECT_SCHEMA,
-    QUARANTINE_SCHEMA,
-    RAW_RECORD_SCHEMA,
     UTC_TS,
     Batch,
     to_json,
@@ -169,24 +164,13 @@ def utc(value: Any) -> dt.datetime | None:
     return moment.astimezone(dt.UTC)
 
 
-_SCHEMAS: Final = {
-    "raw_records": RAW_RECORD_SCHEMA,
-    "events": EVENT_SCHEMA,
-    "event_objects": EVENT_OBJECT_SCHEMA,
-    "objects": OBJECT_SCHEMA,
-    "object_links": OBJECT_LINK_SCHEMA,
-    "accounts": ACCOUNT_SCHEMA,
-    "quarantine": QUARANTINE_SCHEMA,
-}
-
-
 def _frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     """:func:`wfmine.model.frame` of row dicts: the same frame, built a column at a time.
 
     Missing keys are nulls, unknown keys an error (one set union, not one per
     row); timestamps go through :func:`utc`.
     """
-    schema = _SCHEMAS[table]
+    schema = BATCH_SCHEMAS[table]
     if not rows:
         return pl.DataFrame(schema=schema)
     extra = set().union(*rows) - set(schema)
