@@ -29,6 +29,10 @@ from wfmine.analysis import Analysis
 from wfmine.cli import app
 from wfmine.findings import findings as find_all
 from wfmine.findings import metrics
+from wfmine.findings.actors import ai_events, behaviour_features
+from wfmine.findings.failures import failure_occurrences
+from wfmine.findings.seams import handoffs
+from wfmine.governance._inputs import store_attrs
 
 
 @contextmanager
@@ -67,6 +71,36 @@ def test_the_main_job_computes_each_analysis_once(workspace: Path) -> None:
     assert result.exit_code == 0, result.output
     # the report of the same run reads the same analysis: nothing is computed again
     assert counts == {"check": 1, "stage_events": 1, "findings": 1, "metrics": 1}, counts
+
+
+def test_the_main_job_shares_the_parts_of_findings_metrics_and_governance(
+    workspace: Path,
+) -> None:
+    """What the findings, metrics, seams and governance read alike is computed once."""
+    with counting(
+        handoffs=handoffs,
+        failure_occurrences=failure_occurrences,
+        ai_events=ai_events,
+        case_attributes=conformance.case_attributes,
+        behaviour_features=behaviour_features,
+        store_attrs=store_attrs,
+    ) as counts:
+        result = CliRunner().invoke(app, ["discover", "--json"])
+    assert result.exit_code == 0, result.output
+    # the store's attrs are read once; the AI signatures, case attributes and actor
+    # behaviour computed once; the failure occurrences once for findings and
+    # governance (the metrics count theirs without the attrs, as they always have);
+    # the team handoffs of the cases in scope once for the seam table and the
+    # metrics, the performer handoffs once, and the unowned-seam finding's two
+    # (performers' own teams, automation taken out) on their own inputs
+    assert counts == {
+        "store_attrs": 1,
+        "ai_events": 1,
+        "case_attributes": 1,
+        "behaviour_features": 1,
+        "failure_occurrences": 2,
+        "handoffs": 4,
+    }, counts
 
 
 def test_cli_notebook_and_report_show_the_same_scope_and_findings(workspace: Path) -> None:

@@ -43,6 +43,10 @@ from wfmine.findings import findings as find_all
 from wfmine.findings import metrics as architect_metrics
 from wfmine.findings import seams as seam_table
 from wfmine.findings._shape import findings_frame, sort_findings
+from wfmine.findings.actors import ai_events
+from wfmine.findings.failures import failure_occurrences
+from wfmine.findings.metrics import judged_events
+from wfmine.findings.seams import handoffs
 from wfmine.governance import Inputs
 from wfmine.model import LOG_SCHEMA
 from wfmine.stages import CASE_ORDER, OUT_OF_SCOPE_SCHEMA, in_case_order
@@ -326,18 +330,20 @@ class Analysis:
         """The check against the design (``None`` without one), with everything the store knows."""
         if self.design is None:
             return None
-        attrs = (
-            conformance.case_attributes(self.store, self.window_log)
-            if self.store is not None
-            else None
-        )
         return conformance.check(
             self.window_log,
             self.design,
-            case_attrs=attrs,
+            case_attrs=self.case_attrs,
             accounts=self.accounts,
             staged=self.staged,
         )
+
+    @cached_property
+    def case_attrs(self) -> pl.DataFrame | None:
+        """The store's case attributes of the window's cases (:func:`wfmine.conformance.case_attributes`)."""
+        if self.store is None:
+            return None
+        return conformance.case_attributes(self.store, self.window_log)
 
     @property
     def visits(self) -> pl.DataFrame | None:
@@ -444,6 +450,10 @@ class Analysis:
             store=self.store,
             conformance=self.conformance,
             staged=self.staged,
+            events_attrs=self.events_attrs,
+            ai=self.ai_events,
+            occurrences=self.occurrences,
+            case_attrs=self.case_attrs,
         )
         if self.design is None:
             return found
@@ -470,25 +480,63 @@ class Analysis:
             self.log,
             self.design,
             self.conformance,
-            gov.store_attrs(store) if store is not None else None,
+            self.events_attrs,
             gov.store_commit_links(store) if store is not None else None,
             self.staged,
+            occurrences=self.occurrences,
+            ai=self.ai_events,
         )
+
+    @cached_property
+    def events_attrs(self) -> pl.DataFrame | None:
+        """``event_id, attrs, account_id`` of the store's events (read once)."""
+        return gov.store_attrs(self.store) if self.store is not None else None
+
+    @cached_property
+    def ai_events(self) -> pl.DataFrame:
+        """The events signed by an AI tool (:func:`wfmine.findings.actors.ai_events`)."""
+        return ai_events(self.events_attrs)
+
+    @cached_property
+    def judged(self) -> pl.DataFrame:
+        """The stage events of the cases in scope (:func:`wfmine.findings.metrics.judged_events`)."""
+        return judged_events(
+            self.window_log, self.design, staged=self.staged, conformance=self.conformance
+        )
+
+    @cached_property
+    def occurrences(self) -> pl.DataFrame:
+        """Every failure occurrence of the cases in scope, with the store's attrs."""
+        return failure_occurrences(self.judged, self.design, self.events_attrs)
+
+    @cached_property
+    def team_handoffs(self) -> pl.DataFrame:
+        """The handoffs between teams of the cases in scope (:func:`wfmine.findings.seams.handoffs`)."""
+        return handoffs(self.judged, self.design, dimension="team")
 
     @cached_property
     def metrics(self) -> dict[str, pl.DataFrame]:
         """The architect's metrics (:func:`wfmine.findings.metrics`) of the cases in scope."""
         return architect_metrics(
-            self.window_log, self.design, staged=self.staged, conformance=self.conformance
+            self.window_log,
+            self.design,
+            staged=self.staged,
+            conformance=self.conformance,
+            occurrences=self._metric_occurrences,
+            team_handoffs=self.team_handoffs,
         )
+
+    @cached_property
+    def _metric_occurrences(self) -> pl.DataFrame:
+        """The failure occurrences the metrics count: without the store's attrs (as they always were)."""
+        if self.events_attrs is None:
+            return self.occurrences
+        return failure_occurrences(self.judged, self.design, None)
 
     @cached_property
     def seams(self) -> pl.DataFrame:
         """Handoffs between teams and between humans and agents, ranked by waiting caused."""
-        if self.staged is None:
-            return seam_table(self.log)
-        ids = self.log.select("case_id").unique()
-        return seam_table(self.staged.join(ids, on="case_id", how="semi"), self.design)
+        return seam_table(self.judged, self.design, computed={"team": self.team_handoffs})
 
     @cached_property
     def reviewer_audit(self) -> pl.DataFrame | None:

@@ -231,6 +231,9 @@ def findings(
     min_weeks: int = 2,
     min_handoffs: int = 3,
     kinds: Sequence[str] = FINDING_KINDS,
+    ai: pl.DataFrame | None = None,
+    occurrences: pl.DataFrame | None = None,
+    case_attrs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every finding about ``log``, in the DESIGN.md shape, sorted by kind, severity, subject.
 
@@ -245,6 +248,10 @@ def findings(
     them (both computed here once otherwise). With a design the detectors
     judge the cases conformance judges. ``roster``: a roster file or
     mapping, for declared kinds when the store has no identity resolution.
+    ``ai`` (:func:`wfmine.findings.actors.ai_events` of the events' attrs and
+    signals), ``occurrences`` (:func:`failure_occurrences` of the judged
+    events) and ``case_attrs`` (:func:`wfmine.conformance.case_attributes` of
+    the store and log): taken as given when the caller has computed them.
 
     Defaults: automation threshold 0.5 (behaviour score), a failure pattern
     recurs in >= 3 cases across >= 2 weeks, an unowned seam needs >= 3 handoffs.
@@ -274,24 +281,22 @@ def findings(
         staged = staged_events(log, design, accounts=account_map)
     judged = judged_events(log, design, staged=staged, conformance=conformance)
     names = _display_names(store)
-    case_attrs = case_attributes(store, log) if store is not None else None
+    if case_attrs is None and store is not None:
+        case_attrs = case_attributes(store, log)
     found: list[Finding] = []
+    ai = ai_events(events_attrs, sig) if ai is None else ai
     actors = classify_actors(
-        log, accounts, events_attrs, signals=sig, threshold=automation_threshold
+        log, accounts, events_attrs, signals=sig, threshold=automation_threshold, ai=ai
     )
     if "shadow_agent" in kinds:
-        ai = ai_events(events_attrs, sig)
         found += shadow_agents(
             staged, actors, ai, design, declared=declared,
             accounts=links if links is not None else accounts,
             threshold=automation_threshold, signals=sig,
             scopes=_agent_scopes(design, conformance, case_attrs),
         )  # fmt: skip
-    occurrences = (
-        failure_occurrences(judged, design, events_attrs)
-        if {"unowned_seam", "failure_pattern"} & set(kinds)
-        else None
-    )
+    if occurrences is None and {"unowned_seam", "failure_pattern"} & set(kinds):
+        occurrences = failure_occurrences(judged, design, events_attrs)
     if "unowned_seam" in kinds:
         assert occurrences is not None
         roots = occurrences.filter(pl.col("type").is_in(list(ROOT_TYPES))).select(

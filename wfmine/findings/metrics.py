@@ -86,11 +86,17 @@ def metrics(
     events_attrs: pl.DataFrame | None = None,
     staged: pl.DataFrame | None = None,
     conformance: ConformanceResult | None = None,
+    occurrences: pl.DataFrame | None = None,
+    team_handoffs: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The architect's metrics as a dict of frames (see the module docstring).
 
     ``staged`` / ``conformance``: the stage events and conformance result of
     the same log and design, when the caller has them (computed otherwise).
+    ``occurrences`` (:func:`wfmine.findings.failures.failure_occurrences` of the
+    judged events and ``events_attrs``) and ``team_handoffs``
+    (:func:`wfmine.findings.seams.handoffs` of the judged events, ``"team"``):
+    taken as given when the caller has them.
 
     >>> import polars as pl
     >>> from wfmine.model import LOG_SCHEMA
@@ -147,7 +153,7 @@ def metrics(
         schema_overrides={"within_expected_share": pl.Float64, "mean": pl.Float64,
                           "cv": pl.Float64, "p10": pl.Float64, "p90": pl.Float64},
     )  # fmt: skip
-    occ = failure_occurrences(log, view, events_attrs)
+    occ = failure_occurrences(log, view, events_attrs) if occurrences is None else occurrences
     recoveries = stall_recoveries(log, view)
     out["recovery"] = (
         recoveries.group_by(_week(pl.col("stalled_at")))
@@ -158,7 +164,7 @@ def metrics(
         )
         .sort("week")
     )
-    h = handoffs(log, view, dimension="team")
+    h = handoffs(log, view, dimension="team") if team_handoffs is None else team_handoffs
     if h.height and view is not None:
         owned = pl.lit(False)
         for s in view.owned_seams:

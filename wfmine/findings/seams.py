@@ -40,7 +40,7 @@ comes back to the giving side later). Against a design each seam is owned
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 import polars as pl
@@ -348,8 +348,12 @@ def seams(
     dimensions: tuple[str, ...] = ("team", "performer"),
     automation: Collection[str] = (),
     roots: pl.DataFrame | None = None,
+    computed: Mapping[str, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """The seam table: every observed ``from -> to`` with its figures, owned or not.
+
+    ``computed``: :func:`handoffs` of the same events, design and automation by
+    dimension, where the caller has them already.
 
     ``log``: a flat log or its stage events (:func:`wfmine.stages.stage_events`).
     Stall threshold: ``stall_factor`` x the median wait of all handoffs of
@@ -365,8 +369,9 @@ def seams(
     if design is None and "team" in dimensions and not _has(events, "team"):
         # a classic log with resources and no groups: work passes between resources
         dimensions = ("resource", *(d for d in dimensions if d != "team"))
+    given = computed or {}
     parts = [
-        handoffs(events, design, dimension=d, automation=automation)
+        given[d] if d in given else handoffs(events, design, dimension=d, automation=automation)
         for d in dimensions
         if _has(events, d)
     ]

@@ -213,7 +213,13 @@ def build_inputs(
     events_attrs: pl.DataFrame | None,
     commit_links: pl.DataFrame | None,
     staged: pl.DataFrame | None,
+    *,
+    occurrences: pl.DataFrame | None = None,
+    ai: pl.DataFrame | None = None,
 ) -> Inputs:
+    """The shared inputs; ``occurrences`` (:func:`failure_occurrences` of the judged
+    events and ``events_attrs``) and ``ai`` (:func:`ai_events` of ``events_attrs``)
+    are taken as given when the caller has computed them."""
     if staged is None:
         staged = staged_events(log, design)
     ids = log.select("case_id").unique()
@@ -221,12 +227,12 @@ def build_inputs(
         ids = conformance.cases.select("case_id")
     events = staged.join(ids, on="case_id", how="semi", maintain_order="left")
     events = events.with_columns(performer_expr(design).alias("performer"))
-    occ = failure_occurrences(events, design, events_attrs)
+    occ = failure_occurrences(events, design, events_attrs) if occurrences is None else occurrences
     if conformance is not None:
         tiers = conformance.cases.select("case_id", pl.col("tier").cast(pl.String))
     else:
         tiers = ids.with_columns(pl.lit(None, dtype=pl.String).alias("tier"))
-    signed = ai_events(events_attrs).select("event_id").unique()
+    signed = (ai_events(events_attrs) if ai is None else ai).select("event_id").unique()
     reverts = _reverts(events, events_attrs)
     prs = _pull_requests(events, signed, commit_links, reverts)
     reverts = _revert_targets(reverts, prs)
