@@ -531,7 +531,7 @@ class Analysis:
         """The failure occurrences the metrics count: without the store's attrs (as they always were)."""
         if self.events_attrs is None:
             return self.occurrences
-        return failure_occurrences(self.judged, self.design, None)
+        return failure_occurrences(self.judged, self.design, None, same_events=self.occurrences)
 
     @cached_property
     def seams(self) -> pl.DataFrame:

@@ -497,30 +497,30 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
     )
     if finished.height == 0:
         return pl.DataFrame(schema=schema)
+    # each finished visit by one integer (``_v``): the marks are sorted and grouped on it
+    finished = finished.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_v"))
     bot = pl.col("actor_kind").fill_null("") == "bot"
     acts = events.filter(pl.col("visit").is_not_null() & performed(events) & ~bot).select(
         "case_id", "visit", pl.col("timestamp").alias("_t")
     )
-    acts = acts.join(finished.select("case_id", "visit", "_until"), on=["case_id", "visit"])
-    acts = acts.filter(pl.col("_t") <= pl.col("_until")).drop("_until")
+    acts = acts.join(finished.select("case_id", "visit", "_v", "_until"), on=["case_id", "visit"])
+    acts = acts.filter(pl.col("_t") <= pl.col("_until")).select("_v", "_t")
     # each visit's marks: its start, its acts, its end; spells run between consecutive marks
     marks = pl.concat(
         [
-            finished.select("case_id", "visit", pl.col("start").alias("_t")),
+            finished.select("_v", pl.col("start").alias("_t")),
             acts,
-            finished.select("case_id", "visit", pl.col("_until").alias("_t")),
+            finished.select("_v", pl.col("_until").alias("_t")),
         ]
-    ).sort("case_id", "visit", "_t")
-    key = pl.concat_str([pl.col("case_id"), pl.col("visit").cast(pl.String)], separator="\x00")
-    marks = marks.with_columns(key.alias("_cv"))
-    spells = marks.with_columns(shift_in_group(pl.col("_t"), "_cv", 1).alias("_from")).filter(
+    ).sort("_v", "_t")
+    spells = marks.with_columns(shift_in_group(pl.col("_t"), "_v", 1).alias("_from")).filter(
         pl.col("_from").is_not_null()
     )
     spells = spells.with_columns(
         (pl.col("_t") - pl.col("_from")).dt.total_seconds(fractional=True).alias("_s"),
         weekday_seconds(pl.col("_from"), pl.col("_t")).alias("_w"),
     )
-    longest = spells.group_by("case_id", "visit").agg(
+    longest = spells.group_by("_v").agg(
         pl.col("_s").max().alias("idle_s"),
         pl.col("_from").sort_by("_s").last().alias("idle_from"),
         pl.col("_t").sort_by("_s").last().alias("idle_to"),
@@ -529,7 +529,7 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
         pl.col("_t").sort_by("_w").last().alias("idle_wd_to"),
     )
     return (
-        finished.join(longest, on=["case_id", "visit"], how="inner")
+        finished.join(longest, on="_v", how="inner")
         .select(list(schema))
         .cast(schema)  # type: ignore[arg-type]
         .sort("case_id", "visit")
@@ -719,6 +719,10 @@ def _abandoned(
     return _occ(last.filter(~ended & (idle > limit)), "abandoned", pl.col("_at"))
 
 
+#: the occurrence types that read no event attrs (the same with or without them)
+_WITHOUT_ATTRS: Final = ("rework_loop", "revert", "ci_fix", "stall")
+
+
 def failure_occurrences(
     events: pl.DataFrame,
     design: Design | None = None,
@@ -728,6 +732,7 @@ def failure_occurrences(
     abandon_factor: float = ABANDON_FACTOR,
     limits: pl.DataFrame | None = None,
     log_end: dt.datetime | None = None,
+    same_events: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every occurrence of every failure type (:data:`OCCURRENCE_SCHEMA`, deduplicated).
 
@@ -744,19 +749,29 @@ def failure_occurrences(
     ``events``; a caller that judges the cases in parts (the Spark path, one
     bucket of cases at a time) computes them once over the whole log and
     passes them in (limits with no ``scope`` column are one limit per stage).
+
+    ``same_events``: this function's result for the same events, design,
+    factors, limits and log end with other ``events_attrs``; the types that
+    do not read the attrs (:data:`_WITHOUT_ATTRS`) are taken from it.
     """
     ctx = _ctx(events)
     visits = stage_visits(events)
     if limits is None:
         limits = stall_limits(visits, design, factor=stall_factor, per_project=True)
     reopens = _reopen(ctx, visits, events_attrs, design)
-    ci_fixes = _ci_fix(ctx)
+    if same_events is not None:
+        shared = [same_events.filter(pl.col("type").is_in(list(_WITHOUT_ATTRS)))]
+    else:
+        ci_fixes = _ci_fix(ctx)
+        shared = [
+            _rework(ctx, visits, design, ci_fixes),
+            _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
+            ci_fixes,
+            _stall(events, visits, limits, design),
+        ]
     parts = [
-        _rework(ctx, visits, design, ci_fixes),
+        *shared,
         reopens,
-        _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
-        ci_fixes,
-        _stall(events, visits, limits, design),
         _ping_pong(ctx, events_attrs, design is not None),
         _abandoned(ctx, visits, design, limits, reopens, abandon_factor, log_end),
     ]

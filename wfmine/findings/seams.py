@@ -92,10 +92,14 @@ def _events(log: pl.DataFrame, design: Design | None) -> pl.DataFrame:
 
 def _acts(events: pl.DataFrame, automation: Collection[str]) -> pl.DataFrame:
     """The acts of people and agents: performed, not by a bot or known automation."""
+    return events.filter(_is_act(events, automation))
+
+
+def _is_act(events: pl.DataFrame, automation: Collection[str]) -> pl.Expr:
     bot = (pl.col("actor_kind").fill_null("") == "bot") | pl.col("actor_id").is_in(
         sorted(automation)
     ).fill_null(False)
-    return events.filter(performed(events) & ~bot)
+    return performed(events) & ~bot
 
 
 def _is_step(design: Design | None) -> pl.Expr:
@@ -161,8 +165,16 @@ def handoffs(
     (the resource, for classic logs that name no group).
     """
     events = _events(log, design)
-    acts = _acts(events, automation).with_columns(_side(dimension).alias("_side"))
-    acts = acts.filter(pl.col("_side").is_not_null())
+    # only the columns the handoffs read: the filtered copies of a million events stay small
+    keep = ["case_id", "timestamp", *(["stage", "at_stage", "team"] if design is not None else [])]
+    acts = (
+        events.lazy()
+        .filter(_is_act(events, automation))
+        .with_columns(_side(dimension).alias("_side"))
+        .filter(pl.col("_side").is_not_null())
+        .select(*keep, "_side")
+        .collect()
+    )
     if acts.height == 0:
         return pl.DataFrame(schema=_HANDOFF_SCHEMA)
     if design is None and _in_time_order(acts):
