@@ -506,7 +506,11 @@ class Analysis:
 
     @cached_property
     def occurrences(self) -> pl.DataFrame:
-        """Every failure occurrence of the cases in scope, with the store's attrs."""
+        """Every failure occurrence of the cases in scope, with the store's attrs.
+
+        One set for the findings, the metrics' weekly counts and governance: a
+        reopen the tracker flags counts in all three or in none.
+        """
         return failure_occurrences(self.judged, self.design, self.events_attrs)
 
     @cached_property
@@ -522,16 +526,9 @@ class Analysis:
             self.design,
             staged=self.staged,
             conformance=self.conformance,
-            occurrences=self._metric_occurrences,
+            occurrences=self.occurrences,
             team_handoffs=self.team_handoffs,
         )
-
-    @cached_property
-    def _metric_occurrences(self) -> pl.DataFrame:
-        """The failure occurrences the metrics count: without the store's attrs (as they always were)."""
-        if self.events_attrs is None:
-            return self.occurrences
-        return failure_occurrences(self.judged, self.design, None, same_events=self.occurrences)
 
     @cached_property
     def seams(self) -> pl.DataFrame:

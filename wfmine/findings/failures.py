@@ -719,10 +719,6 @@ def _abandoned(
     return _occ(last.filter(~ended & (idle > limit)), "abandoned", pl.col("_at"))
 
 
-#: the occurrence types that read no event attrs (the same with or without them)
-_WITHOUT_ATTRS: Final = ("rework_loop", "revert", "ci_fix", "stall")
-
-
 def failure_occurrences(
     events: pl.DataFrame,
     design: Design | None = None,
@@ -732,7 +728,6 @@ def failure_occurrences(
     abandon_factor: float = ABANDON_FACTOR,
     limits: pl.DataFrame | None = None,
     log_end: dt.datetime | None = None,
-    same_events: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every occurrence of every failure type (:data:`OCCURRENCE_SCHEMA`, deduplicated).
 
@@ -749,28 +744,18 @@ def failure_occurrences(
     ``events``; a caller that judges the cases in parts (the Spark path, one
     bucket of cases at a time) computes them once over the whole log and
     passes them in (limits with no ``scope`` column are one limit per stage).
-
-    ``same_events``: this function's result for the same events, design,
-    factors, limits and log end with other ``events_attrs``; the types that
-    do not read the attrs (:data:`_WITHOUT_ATTRS`) are taken from it.
     """
     ctx = _ctx(events)
     visits = stage_visits(events)
     if limits is None:
         limits = stall_limits(visits, design, factor=stall_factor, per_project=True)
     reopens = _reopen(ctx, visits, events_attrs, design)
-    if same_events is not None:
-        shared = [same_events.filter(pl.col("type").is_in(list(_WITHOUT_ATTRS)))]
-    else:
-        ci_fixes = _ci_fix(ctx)
-        shared = [
-            _rework(ctx, visits, design, ci_fixes),
-            _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
-            ci_fixes,
-            _stall(events, visits, limits, design),
-        ]
+    ci_fixes = _ci_fix(ctx)
     parts = [
-        *shared,
+        _rework(ctx, visits, design, ci_fixes),
+        _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
+        ci_fixes,
+        _stall(events, visits, limits, design),
         reopens,
         _ping_pong(ctx, events_attrs, design is not None),
         _abandoned(ctx, visits, design, limits, reopens, abandon_factor, log_end),
