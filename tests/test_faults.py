@@ -247,6 +247,25 @@ def test_an_unreachable_live_connector_does_not_stop_the_others(
     assert payload["failed"][0]["status"] == 503
 
 
+def test_a_workspace_of_live_connectors_that_all_fail_is_one_line_and_no_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    with _Replaying(lambda request: Reply(401, {"message": "Bad credentials"})) as srv:
+        root = tmp_path / "ws"
+        (root / "connectors").mkdir(parents=True)
+        (root / "connectors" / "a.toml").write_text(
+            f'kind = "github"\nurl = "{srv.url}"\n[options]\nrepo = "acme/api"\n'
+        )
+        monkeypatch.chdir(root)
+        code, out, err = _run("ingest")
+    assert code == 2, out + err
+    said = " ".join(err.split())
+    assert "live connector a (github" in said and "nothing else to load" in said
+    assert "other inputs were loaded" not in said and TOKEN not in out + err
+    assert not (root / ".wfmine").exists()
+
+
 # -- no empty store left behind ------------------------------------------------------------
 
 

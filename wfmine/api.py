@@ -152,7 +152,11 @@ def ingest_path(
         inputs = [replace(i, options={**i.options, **options}) for i in inputs]
     if not inputs and not result.loaded:
         if result.failed:  # nothing to load but the live connectors, and none could be pulled
-            raise InputError(f"{path}: " + "; ".join(f.line() for f in result.failed))
+            said = "; ".join(
+                f"live connector {f.name} ({f.kind}, {f.url}) was not pulled: {f.error}"
+                for f in result.failed
+            )
+            raise InputError(f"{path}: {said}; the workspace has nothing else to load")
         raise InputError(f"{path}: no export wfmine can read was found")
     if confirm is not None:
         confirm(Plan.of(inputs))
