@@ -36,7 +36,8 @@ from wfmine import discovery
 from wfmine.api import ingest_path
 from wfmine.conformance import check
 from wfmine.design import Design, load_design, load_design_text
-from wfmine.findings.failures import FAILURE_TYPES, failure_occurrences, stall_limits
+from wfmine.findings.failures import FAILURE_TYPES, failure_occurrences
+from wfmine.findings.stalls import stall_limits
 from wfmine.lake import export_parquet
 from wfmine.stages import case_scope, stage_events, stage_visits
 

@@ -590,7 +590,7 @@ def _visits(durations: list[float], stage: str = "review") -> pl.DataFrame:
 
 
 def test_the_design_expected_time_is_the_stall_limit_where_it_gives_one() -> None:
-    from wfmine.findings.failures import stall_limits
+    from wfmine.findings.stalls import stall_limits
 
     day = 86400.0
     limits = stall_limits(_visits([600.0] * 12), D).row(0, named=True)
@@ -598,7 +598,7 @@ def test_the_design_expected_time_is_the_stall_limit_where_it_gives_one() -> Non
 
 
 def test_statistical_stall_limits_survive_zero_spread_and_mixtures() -> None:
-    from wfmine.findings.failures import stall_limits
+    from wfmine.findings.stalls import stall_limits
 
     day = 86400.0
     silent = as_design({**DESIGN, "stages": [{k: v for k, v in s.items() if k != "expected"}
@@ -988,7 +988,7 @@ def test_the_way_back_of_a_designed_round_trip_is_owned() -> None:
 
 
 def test_weekday_seconds_leave_weekends_out() -> None:
-    from wfmine.findings.failures import weekday_seconds
+    from wfmine.findings.stalls import weekday_seconds
 
     fri = dt.datetime(2025, 1, 10, 16, tzinfo=dt.UTC)
     frame = pl.DataFrame(
@@ -1010,7 +1010,8 @@ def test_stall_limits_per_project_where_the_design_gives_no_time() -> None:
     """QA worked in hours on FAST and in days on SLOW: one limit pooled over both is blind to
     a week-long stall on FAST; each project's own limit sees it (and none of SLOW's visits)."""
     from wfmine.findings._events import staged_events
-    from wfmine.findings.failures import failure_occurrences, stall_limits
+    from wfmine.findings.failures import failure_occurrences
+    from wfmine.findings.stalls import stall_limits
     from wfmine.stages import stage_visits
 
     spec = {**DESIGN, "stages": [{k: v for k, v in s.items() if k != "expected" or s["id"] != "qa"}

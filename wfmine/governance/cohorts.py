@@ -18,7 +18,7 @@ revert_rate       share  merged PRs reverted within ``window_days`` of the merge
 rework_rate       share  cases with a ``rework_loop`` occurrence (wfmine.findings.failures)
 stall_rate        share  cases with a ``stall`` occurrence
 wait_per_stage    s      per stage: finished stage visits' duration (time the case spent in
-                         the stage, :func:`wfmine.findings.failures.visit_durations`)
+                         the stage, :func:`wfmine.findings.stalls.visit_durations`)
 ================  =====  =================================================================
 
 Durations are medians with a distribution-free 95 % interval of the median
@@ -36,7 +36,7 @@ import polars as pl
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design
 from wfmine.errors import InputError
-from wfmine.findings.failures import visit_durations
+from wfmine.findings.stalls import visit_durations
 from wfmine.governance._inputs import HasInputs, Inputs, inputs_of
 from wfmine.governance.reviewers import Z95, pr_outcomes, wilson
 from wfmine.stages import stage_visits

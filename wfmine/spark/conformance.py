@@ -21,7 +21,7 @@ no stage (always out of scope, removed from every output).
 Two failure types need statistics over *all* cases, not only a bucket's:
 ``stall`` where the design gives a stage no expected time (its limit is then
 statistical, over every finished visit of the stage, per project where the
-log has several: :func:`wfmine.findings.failures.stall_limits`) and
+log has several: :func:`wfmine.findings.stalls.stall_limits`) and
 ``abandoned`` (idle until the log's end, against the limit of the stage the
 case is in). They are computed once, before the buckets are judged: a first
 pass per bucket returns the stage visits of its cases in scope (the embedded
@@ -48,12 +48,9 @@ import polars as pl
 
 from wfmine.conformance import check as embedded_check
 from wfmine.design import Design
-from wfmine.findings.failures import (
-    OCCURRENCE_SCHEMA,
-    STALL_FACTOR,
-    failure_occurrences,
-)
-from wfmine.findings.failures import stall_limits as embedded_stall_limits
+from wfmine.findings.failures import OCCURRENCE_SCHEMA, failure_occurrences
+from wfmine.findings.stalls import STALL_FACTOR
+from wfmine.findings.stalls import stall_limits as embedded_stall_limits
 from wfmine.spark._engine import to_polars
 from wfmine.spark.stages import STAGE_EVENT_SCHEMA, log_flags, stage_events
 from wfmine.stages import VISIT_SCHEMA, UnknownKind, case_scope, stage_visits
@@ -248,7 +245,7 @@ def _whole_log(
     ``parted``: the stage events with their bucket (:func:`_partitioned`). Each
     bucket returns the stage visits of its cases in scope (the embedded
     :func:`wfmine.stages.stage_visits`) and its last timestamp; the driver
-    runs the embedded :func:`wfmine.findings.failures.stall_limits` over all
+    runs the embedded :func:`wfmine.findings.stalls.stall_limits` over all
     of them (the definition is that function's, whatever it becomes).
     """
 
@@ -292,7 +289,7 @@ def stall_limits(
 ) -> pl.DataFrame:
     """The whole log's stall limits, as :func:`failure_counts` judges stalls and abandoned cases.
 
-    The embedded :func:`wfmine.findings.failures.stall_limits` (``per_project=True``,
+    The embedded :func:`wfmine.findings.stalls.stall_limits` (``per_project=True``,
     as :func:`wfmine.findings.failures.failure_occurrences` takes it) over the
     stage visits of every case in scope, computed per bucket on Spark and
     collected to the driver (see :func:`_whole_log`).
