@@ -154,6 +154,40 @@ def test_the_scope_of_a_design_comes_from_the_check(store: wfmine.Store, design_
     assert abs(paths["coverage"].sum() - 1.0) < 1e-9
 
 
+def test_a_file_rerun_reads_nothing_and_answers_for_the_same_cases(tmp_path: Path) -> None:
+    """``wfmine discover FILE`` twice: the second run reads no byte of the unchanged file
+    (the run's covered objects say which cases it holds); a new file in the same store is
+    answered for alone, and a changed file is read again."""
+    from wfmine.formats import tabular
+
+    log = tmp_path / "log.csv"
+    other = tmp_path / "other.csv"
+    rows = ["case:concept:name,concept:name,time:timestamp,org:resource"]
+    rows += [f"c{i % 7},a{i % 3},2024-01-0{1 + i % 9}T10:{i:02d}:00Z,r{i % 2}" for i in range(40)]
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    other.write_text(rows[0] + "\nz1,x,2024-02-01T00:00:00Z,r9\nz1,y,2024-02-02T00:00:00Z,r9\n")
+    db = ["--db", str(tmp_path / "s.duckdb")]
+    first = CliRunner().invoke(app, ["discover", str(log), "--json", *db])
+    assert first.exit_code == 0, first.output
+    with counting(load=tabular.load) as loads:
+        second = CliRunner().invoke(app, ["discover", str(log), "--json", *db])
+    assert second.exit_code == 0, second.output
+    a, b = json.loads(first.stdout), json.loads(second.stdout)
+    assert loads["load"] == 0 and b["inputs"]["loaded"][0]["unchanged"] is True
+    for key in ("log", "dfg", "variants", "start_activities", "end_activities", "scope", "seams"):
+        assert a[key] == b[key], key
+    # another file into the same store: its own cases only, then the first file's again
+    alone = json.loads(CliRunner().invoke(app, ["discover", str(other), "--json", *db]).stdout)
+    assert alone["log"]["cases"] == 1 and alone["log"]["events"] == 2
+    again = json.loads(CliRunner().invoke(app, ["discover", str(log), "--json", *db]).stdout)
+    assert again["log"] == a["log"] and again["inputs"]["loaded"][0]["unchanged"] is True
+    # a changed file is read again
+    log.write_text(log.read_text(encoding="utf-8") + "c0,a9,2024-01-20T10:00:00Z,r0\n")
+    third = json.loads(CliRunner().invoke(app, ["discover", str(log), "--json", *db]).stdout)
+    assert third["inputs"]["loaded"][0].get("unchanged", False) is False
+    assert third["log"]["events"] == a["log"]["events"] + 1
+
+
 def test_a_frame_without_the_needed_columns_is_refused() -> None:
     with pytest.raises(wfmine.InputError, match="lacks the columns"):
         Analysis(pl.DataFrame({"case_id": ["a"]}))

@@ -335,6 +335,11 @@ def test_an_unchanged_input_is_held_and_a_changed_one_is_not(tmp_path) -> None:
     store.ingest(_batch(), origin=str(folder), input_key=key)
     held = store.held_input(key)
     assert held is not None and held["origin"] == str(folder)
+    # the run says which objects its input covers; a run from before it kept them says nothing
+    covered = store.run_objects(held["run_id"])
+    assert covered is not None and covered.to_list() == _batch().object_ids().to_list()
+    store.connection.execute("DELETE FROM run_objects")
+    assert store.run_objects(held["run_id"]) is None
     assert store.input_key(folder, kind="jira", options={"teams": {"P": "x"}}) == key
     # other options, another reader, a touched or added file: read it again
     assert store.input_key(folder, kind="jira", options={"teams": {"P": "y"}}) != key

@@ -161,31 +161,29 @@ def ingest_path(
     if confirm is not None:
         confirm(Plan.of(inputs))
     touched: list[pl.Series] = []
-    held: list[Detected] = []
-    if is_workspace:
-        # a workspace rerun re-reads nothing it already holds: an input whose files (paths,
-        # sizes, modification times), reader and options are those of a committed run adds
-        # nothing, so it is not read (Store.input_key: a stat per file)
-        fresh: list[Detected] = []
-        keys: dict[Path, str] = {}
-        for item in inputs:
-            key = store.input_key(item.path, kind=item.kind, options=item.options)
-            if store.held_input(key) is not None:
-                held.append(item)
-            else:
-                fresh.append(item)
-                keys[item.path] = key
-        for item in held:
-            result.loaded.append(
-                {
-                    "kind": item.kind, "path": str(item.path), "run_id": None,
-                    "events_read": 0, "events_added": 0, "quarantined": 0,
-                    "warnings": [], "unchanged": True,
-                }
-            )  # fmt: skip
-        inputs_to_read, input_keys = fresh, keys
-    else:
-        inputs_to_read, input_keys = inputs, {}
+    # a rerun re-reads nothing it already holds: an input whose files (paths, sizes,
+    # modification times), reader and options are those of a committed run adds nothing, so
+    # it is not read (Store.input_key: a stat per file). Outside a workspace the answer is
+    # the input's cases, so the held run must also say which objects it covers
+    inputs_to_read: list[Detected] = []
+    input_keys: dict[Path, str] = {}
+    for item in inputs:
+        key = store.input_key(item.path, kind=item.kind, options=item.options)
+        held_run = store.held_input(key)
+        covered = store.run_objects(held_run["run_id"]) if held_run is not None else None
+        if held_run is None or (not is_workspace and covered is None):
+            inputs_to_read.append(item)
+            input_keys[item.path] = key
+            continue
+        if covered is not None:
+            touched.append(covered)
+        result.loaded.append(
+            {
+                "kind": item.kind, "path": str(item.path), "run_id": None,
+                "events_read": 0, "events_added": 0, "quarantined": 0,
+                "warnings": [], "unchanged": True,
+            }
+        )  # fmt: skip
     for item, summary, batch in ingest_inputs(
         store, inputs_to_read, progress=progress, input_keys=input_keys
     ):
@@ -200,11 +198,7 @@ def ingest_path(
                 "warnings": summary["warnings"],
             }
         )
-        touched += [
-            batch.objects.get_column("object_id"),
-            batch.events.get_column("object_id"),
-            batch.event_objects.get_column("object_id"),
-        ]
+        touched.append(batch.object_ids())
     roster = _find_roster(path, [i.path for i in inputs])
     # a live pull that brought events brings accounts too: identities are resolved again
     pulled_new = any(item.get("events_added") for item in result.loaded if item["run_id"])
@@ -212,12 +206,7 @@ def ingest_path(
         from wfmine.identity import apply_identities
 
         roster_key = store.input_key(roster, kind="roster") if roster is not None else "none"
-        unchanged = (
-            is_workspace
-            and not inputs_to_read
-            and not pulled_new
-            and store.meta("roster_key") == roster_key
-        )
+        unchanged = not inputs_to_read and not pulled_new and store.meta("roster_key") == roster_key
         if not unchanged:  # identities follow the accounts and the roster: both as before
             apply_identities(store, roster)
             store.set_meta("roster_key", roster_key)

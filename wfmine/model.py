@@ -298,6 +298,23 @@ class Batch:
                     f"batch table {name!r} has schema {dict(df.schema)}, expected {dict(expected)}"
                 )
 
+    def object_ids(self) -> pl.Series:
+        """The objects this batch touches: its objects and those its events and event-object
+        rows name (unique, sorted; the scope of "what this input covers")."""
+        return (
+            pl.concat(
+                [
+                    self.objects.get_column("object_id"),
+                    self.events.get_column("object_id"),
+                    self.event_objects.get_column("object_id"),
+                ]
+            )
+            .drop_nulls()
+            .unique()
+            .sort()
+            .rename("object_id")
+        )
+
     def counts(self) -> dict[str, int]:
         """Rows per table, for run summaries."""
         return {name: df.height for name, df in self.tables().items()}

@@ -12,6 +12,12 @@ actor per person or bot across sources), ``ingest_runs``, ``quarantine``,
 ``findings``, plus ``schema_meta`` for the schema version. Derived results
 (conformance, findings) are written with :meth:`Store.put_result`.
 
+**Reruns read nothing they hold.** A run records the key of its input
+(:meth:`Store.input_key`: reader, options, and a ``stat`` of every file) and
+the objects it covers (``run_objects``), so ``wfmine discover FILE`` (or a
+folder, or a workspace) run again on an unchanged input skips it without
+opening it (:meth:`Store.held_input`) and still answers for exactly its cases.
+
 Writes are idempotent: a batch row whose key is already stored is skipped, so
 re-ingesting the same input adds nothing. A run that raises leaves every table
 as it was. Frames go to DuckDB as Arrow (string views, no copy), never as
@@ -143,6 +149,12 @@ _MIGRATIONS.append(
         "ALTER TABLE findings ADD COLUMN IF NOT EXISTS assumption VARCHAR",
         "ALTER TABLE findings ADD COLUMN IF NOT EXISTS suggestion JSON",
     ]
+)
+
+_MIGRATIONS.append(
+    # version 4: the objects each run's input covers, so a rerun that skips an unchanged
+    # input (Store.held_input) still knows which cases it holds (Store.run_objects)
+    ["""CREATE TABLE IF NOT EXISTS run_objects (run_id BIGINT, object_id VARCHAR)"""]
 )
 
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -287,6 +299,15 @@ class Store:
             run_id = _scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs")
             for table, df in batch.tables().items():
                 added[table] = self._write(con, table, df, run_id)
+            covered = batch.object_ids()
+            if covered.len():
+                con.register("_covered", _arrow(covered.to_frame()))
+                try:
+                    con.execute(
+                        "INSERT INTO run_objects SELECT ?, object_id FROM _covered", [run_id]
+                    )
+                finally:
+                    con.unregister("_covered")
             con.execute(
                 "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
                 [
@@ -519,6 +540,21 @@ class Store:
         run_id, source, origin, counts = rows[0]
         return {"run_id": run_id, "source": source, "origin": origin, "counts": json.loads(counts)}
 
+    def run_objects(self, run_id: int) -> pl.Series | None:
+        """The objects the input of run ``run_id`` covers (:meth:`wfmine.model.Batch.object_ids`),
+        or ``None`` for a run written before the store kept them (schema version < 4)."""
+        rows = self.sql(
+            "SELECT object_id FROM run_objects WHERE run_id = ? ORDER BY object_id", [run_id]
+        )
+        if rows.height == 0:
+            counts = self._con.execute(
+                "SELECT counts FROM ingest_runs WHERE run_id = ?", [run_id]
+            ).fetchall()
+            read = json.loads(counts[0][0]).get("read", {}) if counts else {}
+            # a run that read no object at all covers none; otherwise its rows predate the table
+            return rows.get_column("object_id") if not any(read.values()) else None
+        return rows.get_column("object_id")
+
     def holds_file(self, path: str | Path, *, verify: bool = False) -> dict[str, Any] | None:
         """The stored raw record of a standard-log file already ingested from ``path``, or ``None``.
 
@@ -591,6 +627,7 @@ class Store:
             "(SELECT event_id FROM events WHERE ingest_run = $run)",
             "events": "DELETE FROM events WHERE ingest_run = $run",
             "raw_records": "DELETE FROM raw_records WHERE ingest_run = $run",
+            "run_objects": "DELETE FROM run_objects WHERE run_id = $run",
             "quarantine": "DELETE FROM quarantine WHERE ingest_run = $run",
             "object_links": "DELETE FROM object_links WHERE from_object NOT IN "
             "(SELECT object_id FROM events UNION SELECT object_id FROM event_objects) "
