@@ -164,11 +164,33 @@ def utc(value: Any) -> dt.datetime | None:
     return moment.astimezone(dt.UTC)
 
 
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
+
+
+def utc_series(name: str, values: Iterable[Any]) -> pl.Series:
+    """A ``Datetime("us", "UTC")`` series of moments as :func:`utc` reads them.
+
+    Built from integer microseconds since the epoch: polars converts a list of
+    ``datetime`` objects one Python call at a time, about five times slower
+    than a list of integers. The same instants, exactly (integer arithmetic).
+
+    >>> utc_series("t", ["2026-01-05T09:41:13.810+0100", None]).to_list()[0].isoformat()
+    '2026-01-05T08:41:13.810000+00:00'
+    """
+    micros: list[int | None] = []
+    append = micros.append
+    for value in values:
+        moment = value if type(value) is dt.datetime and value.tzinfo is dt.UTC else utc(value)
+        append(None if moment is None else (moment - _EPOCH) // _MICROSECOND)
+    return pl.Series(name, micros, dtype=pl.Int64).cast(UTC_TS)
+
+
 def _frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     """:func:`wfmine.model.frame` of row dicts: the same frame, built a column at a time.
 
     Missing keys are nulls, unknown keys an error (one set union, not one per
-    row); timestamps go through :func:`utc`.
+    row); timestamps go through :func:`utc` (:func:`utc_series`).
     """
     schema = BATCH_SCHEMAS[table]
     if not rows:
@@ -178,12 +200,20 @@ def _frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         raise KeyError(f"unknown columns for {table}: {sorted(extra)}")
     columns = []
     for name, dtype in schema.items():
-        values = [row.get(name) for row in rows]
         if name == "timestamp":
-            values = [utc(v) for v in values]
-            dtype = UTC_TS
-        columns.append(pl.Series(name, values, dtype=dtype))
+            columns.append(utc_series(name, [row.get(name) for row in rows]))
+        else:
+            columns.append(pl.Series(name, [row.get(name) for row in rows], dtype=dtype))
     return pl.DataFrame(columns)
+
+
+def _table(table: str, rows: Iterable[Mapping[str, Any]] | pl.DataFrame) -> pl.DataFrame:
+    """A table given as a frame (its schema checked) or as row dicts (:func:`_frame`)."""
+    if isinstance(rows, pl.DataFrame):
+        if rows.schema != BATCH_SCHEMAS[table]:
+            raise TypeError(f"frame for {table} has schema {rows.schema}, not the store's")
+        return rows
+    return _frame(table, list(rows))
 
 
 def payload_text(payload: Any) -> str | None:
@@ -299,13 +329,17 @@ class BatchBuilder:
     def build(
         self,
         *,
-        events: Iterable[Mapping[str, Any]] = (),
-        event_objects: Iterable[Mapping[str, Any]] = (),
-        objects: Iterable[Mapping[str, Any]] = (),
-        accounts: Iterable[Mapping[str, Any]] = (),
+        events: Iterable[Mapping[str, Any]] | pl.DataFrame = (),
+        event_objects: Iterable[Mapping[str, Any]] | pl.DataFrame = (),
+        objects: Iterable[Mapping[str, Any]] | pl.DataFrame = (),
+        accounts: Iterable[Mapping[str, Any]] | pl.DataFrame = (),
         cursor: str | None = None,
     ) -> Batch:
-        """The batch: links sorted, quarantine sorted by position, skipped files named, credentials scrubbed."""
+        """The batch: links sorted, quarantine sorted by position, skipped files named, credentials scrubbed.
+
+        A table may come as row dicts or as a frame built a column at a time
+        (its schema must be the store table's, exactly).
+        """
         by_reason: dict[str, list[str]] = {}
         for path, why in self.skipped:
             by_reason.setdefault(why, []).append(path)
@@ -321,10 +355,10 @@ class BatchBuilder:
         links = sorted(self.links.items())
         batch = Batch(
             source=self.source,
-            events=_frame("events", list(events)),
+            events=_table("events", events),
             raw_records=_frame("raw_records", self.raw),
-            event_objects=_frame("event_objects", list(event_objects)),
-            objects=_frame("objects", list(objects)),
+            event_objects=_table("event_objects", event_objects),
+            objects=_table("objects", objects),
             object_links=pl.DataFrame(
                 {
                     "from_object": [k[0] for k, _ in links],
@@ -334,7 +368,7 @@ class BatchBuilder:
                 },
                 schema=OBJECT_LINK_SCHEMA,
             ),
-            accounts=_frame("accounts", list(accounts)),
+            accounts=_table("accounts", accounts),
             quarantine=_frame(
                 "quarantine", sorted(self.quarantine, key=lambda q: (q["record_ref"], q["reason"]))
             ),

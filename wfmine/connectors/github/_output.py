@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from wfmine.connectors._batch import json_text
+import polars as pl
+
+from wfmine.connectors._batch import json_text, utc_series
 from wfmine.connectors.github._collect import _Collector, _Pending
 from wfmine.connectors.github._common import (
     _FAILED,
@@ -123,40 +124,45 @@ def finish(c: _Collector, *, cursor: str | None) -> Batch:
             known = actors.get(event_id)
             if known is None or (p.trust, p.raw_ref) < known[:2]:
                 actors[event_id] = (p.trust, p.raw_ref, p.actor_id)
-    events: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}
-    for event_id, (_, _, p, oid, activity) in best.items():
-        row: dict[str, Any] = {
-            "event_id": event_id, "activity": activity, "timestamp": p.timestamp,
-            "seq": _RANK.get(activity, 20), "actor_id": p.actor_id, "team": None,
-            "source": "github", "object_id": oid, "attrs": json_text(p.attrs), "raw_ref": p.raw_ref,
-        }  # fmt: skip
-        # the most trusted record may lack the actor (a pull list has no merged_by):
-        # take it from the most trusted record that names one
-        if row["actor_id"] is None and event_id in actors:
-            row["actor_id"] = actors[event_id][2]
-        events[event_id] = (row, p.related)
     merged_at: dict[str, list[dt.datetime]] = {}
-    for row, _ in events.values():
-        if row["activity"] == "PR merged":
-            merged_at.setdefault(row["object_id"], []).append(row["timestamp"])
-    rows: list[dict[str, Any]] = []
-    event_objects: list[dict[str, Any]] = []
-    for event_id in sorted(events):
-        row, related = events[event_id]
-        if row["activity"] == "PR closed" and any(
-            abs((row["timestamp"] - m).total_seconds()) <= 60
-            for m in merged_at.get(row["object_id"], [])
+    for _, _, p, oid, activity in best.values():
+        if activity == "PR merged":
+            merged_at.setdefault(oid, []).append(p.timestamp)
+    # the events a column at a time, in event-id order
+    ids: list[str] = []
+    activities: list[str] = []
+    moments: list[dt.datetime] = []
+    actor_ids: list[str | None] = []
+    object_ids: list[str] = []
+    attrs: list[str] = []
+    raw_refs: list[str] = []
+    related_rows: list[tuple[int, str]] = []  # (position in ids, a further object)
+    for event_id in sorted(best):
+        _, raw_ref, p, oid, activity = best[event_id]
+        if (
+            activity == "PR closed"
+            and oid in merged_at
+            and any(abs((p.timestamp - m).total_seconds()) <= 60 for m in merged_at[oid])
         ):
             continue  # GitHub closes a PR when it merges it: one step, not two
-        rows.append(row)
-        qualifier = "commit" if "@" in row["object_id"] else "work_item"
-        event_objects.append(
-            {"event_id": event_id, "object_id": row["object_id"], "qualifier": qualifier}
-        )
-        for other in related:
-            event_objects.append(
-                {"event_id": event_id, "object_id": other, "qualifier": "pull_request"}
-            )
+        # the most trusted record may lack the actor (a pull list has no merged_by): take
+        # it from the most trusted record that names one
+        actor = p.actor_id
+        if actor is None:
+            named = actors.get(event_id)
+            if named is not None:
+                actor = named[2]
+        for other in p.related:
+            related_rows.append((len(ids), other))
+        ids.append(event_id)
+        activities.append(activity)
+        moments.append(p.timestamp)
+        actor_ids.append(actor)
+        object_ids.append(oid)
+        attrs.append(json_text(p.attrs))
+        raw_refs.append(raw_ref)
+    events = _event_frame(ids, activities, moments, actor_ids, object_ids, attrs, raw_refs)
+    event_objects = _event_object_frame(events, related_rows)
     objects = []
     for oid in sorted(c.objects):
         row = dict(c.objects[oid][2])
@@ -168,7 +174,7 @@ def finish(c: _Collector, *, cursor: str | None) -> Batch:
         row["attrs"] = json_text(row["attrs"])
         accounts.append(row)
     batch = c.build(
-        events=rows,
+        events=events,
         event_objects=event_objects,
         objects=objects,
         accounts=accounts,
@@ -189,3 +195,59 @@ def _ensure_object(c: _Collector, oid: str, repo: str, number: int, is_pr: bool)
         "object_id": oid, "object_type": "pull_request" if is_pr else "gh_issue",
         "source": "github", "key": f"{repo}#{number}", "title": None, "attrs": {},
     })  # fmt: skip
+
+
+def _event_frame(
+    ids: list[str],
+    activities: list[str],
+    moments: list[dt.datetime],
+    actor_ids: list[str | None],
+    object_ids: list[str],
+    attrs: list[str],
+    raw_refs: list[str],
+) -> pl.DataFrame:
+    """The events table from its columns; ``seq`` is the activity's rank (20 when unranked)."""
+    n = len(ids)
+    activity = pl.Series("activity", activities, dtype=pl.String)
+    return pl.DataFrame(
+        [
+            pl.Series("event_id", ids, dtype=pl.String),
+            activity,
+            utc_series("timestamp", moments),
+            activity.replace_strict(_RANK, default=20, return_dtype=pl.Int64).alias("seq"),
+            pl.Series("actor_id", actor_ids, dtype=pl.String),
+            pl.Series("team", [None] * n, dtype=pl.String),
+            pl.Series("source", ["github"] * n, dtype=pl.String),
+            pl.Series("object_id", object_ids, dtype=pl.String),
+            pl.Series("attrs", attrs, dtype=pl.String),
+            pl.Series("raw_ref", raw_refs, dtype=pl.String),
+        ]
+    )
+
+
+def _event_object_frame(events: pl.DataFrame, related: list[tuple[int, str]]) -> pl.DataFrame:
+    """Each event's own object (``commit`` when its id names one, else ``work_item``), then
+    the objects it also touches (``pull_request``), in event order."""
+    own = events.select(
+        "event_id",
+        "object_id",
+        pl.when(pl.col("object_id").str.contains("@", literal=True))
+        .then(pl.lit("commit"))
+        .otherwise(pl.lit("work_item"))
+        .alias("qualifier"),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_at"),
+        pl.lit(0, dtype=pl.Int64).alias("_part"),
+    )
+    if related:
+        at = pl.Series("_at", [i for i, _ in related], dtype=pl.Int64)
+        further = pl.DataFrame(
+            [
+                events.get_column("event_id").gather(at),
+                pl.Series("object_id", [o for _, o in related], dtype=pl.String),
+                pl.Series("qualifier", ["pull_request"] * len(related), dtype=pl.String),
+                at,
+                pl.int_range(1, len(related) + 1, dtype=pl.Int64, eager=True).alias("_part"),
+            ]
+        )
+        own = pl.concat([own, further]).sort("_at", "_part", maintain_order=True)
+    return own.drop("_at", "_part")
