@@ -396,3 +396,18 @@ def test_cli_discover_engine_spark(lake: dict[str, Any], spark: Any) -> None:
     bad = CliRunner().invoke(app, ["discover", "--engine", "flink", str(folder)])
     assert bad.exit_code == 2
     assert "embedded, spark" in bad.stderr
+
+
+def test_log_from_parquet_on_either_engine(lake: dict[str, Any], spark: Any) -> None:
+    """``wfmine.Log.from_parquet(DIR, engine=...)``: the same lake, the same figures."""
+    from wfmine.errors import ConfigError
+
+    log, folder = lake["sample"] if "sample" in lake else next(iter(lake.values()))
+    embedded = wfmine.Log.from_parquet(folder)
+    assert embedded.events.height == log.height
+    assert_frame_equal(embedded.directly_follows(), wfmine.Log(log).directly_follows(), **TOL)
+    on_spark = wfmine.Log.from_parquet(folder, engine="spark", spark=spark)
+    assert isinstance(on_spark, ws.SparkLog)
+    assert_frame_equal(on_spark.dfg(), discovery.directly_follows(embedded.events), **TOL)
+    with pytest.raises(ConfigError, match="embedded, spark"):
+        wfmine.Log.from_parquet(folder, engine="flink")  # type: ignore[call-overload]

@@ -178,3 +178,15 @@ def test_spark_masters_accepted(master: str) -> None:
     from wfmine.spark._engine import check_master
 
     assert check_master(master) == master
+
+
+def test_the_lake_reads_back_as_a_log(store: Store, tmp_path: Path) -> None:
+    """``wfmine.Log.from_parquet``: the embedded engine reads the lake into the same log."""
+    from wfmine.errors import InputError
+
+    export_parquet(store, tmp_path / "lake")
+    log = wfmine.Log.from_parquet(tmp_path / "lake")
+    assert log.events.equals(store.log())
+    assert log.variants().equals(wfmine.Log(store).variants())
+    with pytest.raises(InputError, match=r"has no manifest\.json"):
+        wfmine.Log.from_parquet(tmp_path)

@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import polars as pl
 
@@ -36,8 +36,10 @@ if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
     import plotly.graph_objects as go
+    from pyspark.sql import SparkSession
 
     from wfmine.reports import Report
+    from wfmine.spark import SparkLog
     from wfmine.workspace import ConnectorConfig, Detected, PullFailure
 
 __all__ = ["Ingested", "Log", "Plan", "durations", "ingest_path", "readable_findings"]
@@ -294,6 +296,67 @@ class Log:
     def _store(self) -> Store:
         assert self.store is not None
         return self.store
+
+    @overload
+    @classmethod
+    def from_parquet(
+        cls,
+        folder: str | Path,
+        *,
+        engine: Literal["embedded"] = ...,
+        design: Design | str | Path | None = ...,
+        window: Window | str | None = ...,
+    ) -> Log: ...
+
+    @overload
+    @classmethod
+    def from_parquet(
+        cls,
+        folder: str | Path,
+        *,
+        engine: Literal["spark"],
+        spark: SparkSession | None = ...,
+        master: str | None = ...,
+    ) -> SparkLog: ...
+
+    @classmethod
+    def from_parquet(
+        cls,
+        folder: str | Path,
+        *,
+        engine: str = "embedded",
+        design: Design | str | Path | None = None,
+        window: Window | str | None = None,
+        spark: SparkSession | None = None,
+        master: str | None = None,
+    ) -> Log | SparkLog:
+        """The lake at ``folder`` (``wfmine export --parquet``, :mod:`wfmine.lake`) on an engine.
+
+        ``engine="embedded"``: its flat log read into memory, as a :class:`Log`
+        (every figure, finding and report). ``engine="spark"``: a
+        :class:`wfmine.spark.SparkLog` on ``spark`` (a session you have) or a
+        new one on ``master`` (default ``$SPARK_MASTER`` or ``local[2]``),
+        whose kernels return the same polars frames; pass the design to its
+        design kernels (``check``, ``stage_visits``, ``failure_counts``).
+        """
+        from wfmine.errors import ConfigError
+
+        if engine == "embedded":
+            if spark is not None or master is not None:
+                raise ConfigError("spark= and master= are for engine='spark'")
+            from wfmine.lake import read_log
+
+            return cls(read_log(folder), design=design, window=window)
+        if engine == "spark":
+            if design is not None or window is not None:
+                raise ConfigError(
+                    "engine='spark' takes no design= or window=: pass the design to the "
+                    "SparkLog's kernels (check, stage_visits, failure_counts)"
+                )
+            from wfmine.spark import SparkLog
+
+            return SparkLog.from_parquet(folder, spark=spark, master=master)
+        raise ConfigError(f"unknown engine {engine!r}: use one of embedded, spark")
 
     def with_design(self, design: Design | str | Path | None) -> Log:
         """The same events under another design (``None``: none)."""

@@ -50,10 +50,11 @@ from typing import Any, Final
 
 import polars as pl
 
+from wfmine.errors import InputError
 from wfmine.model import LOG_SCHEMA
 from wfmine.store import Store
 
-__all__ = ["LAKE_FORMAT", "MANIFEST", "export_parquet", "read_manifest"]
+__all__ = ["LAKE_FORMAT", "MANIFEST", "check_lake", "export_parquet", "read_log", "read_manifest"]
 
 #: the manifest's file name inside the lake folder
 MANIFEST: Final = "manifest.json"
@@ -71,6 +72,32 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+def check_lake(folder: str | Path) -> dict[str, Any]:
+    """The lake's manifest, or an :class:`InputError` when ``folder`` is no lake."""
+    root = Path(folder)
+    manifest = read_manifest(root)
+    if manifest is None:
+        what = "does not exist" if not root.exists() else f"has no {MANIFEST}"
+        raise InputError(f"{root}: {what}; write a lake with `wfmine export --parquet {root}`")
+    return manifest
+
+
+def read_log(folder: str | Path) -> pl.DataFrame:
+    """The lake's flat log read into memory (:data:`wfmine.model.LOG_SCHEMA`), in log order
+    (case, time, sequence, event id): the embedded engine's view of what Spark reads."""
+    root = Path(folder)
+    manifest = check_lake(root)
+    if not manifest["tables"]["events"]["partitions"]:
+        return pl.DataFrame(schema=LOG_SCHEMA)
+    events = pl.scan_parquet(root / "events" / "**" / "*.parquet", hive_partitioning=True)
+    return (
+        events.select(LOG_SCHEMA.names())
+        .cast(dict(LOG_SCHEMA))  # type: ignore[arg-type]
+        .sort("case_id", "timestamp", "seq", "event_id", nulls_last=True)
+        .collect()
+    )
 
 
 def export_parquet(store: Store, folder: Path, *, case_notion: str = "work_item") -> dict[str, Any]:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from wfmine.errors import ConfigError, InputError
-from wfmine.lake import MANIFEST, read_manifest
+from wfmine.errors import ConfigError
+from wfmine.lake import check_lake
 from wfmine.model import LOG_SCHEMA
 
 if TYPE_CHECKING:
@@ -122,16 +122,6 @@ def session(
 def _schema_ddl() -> str:
     cols = [f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in LOG_SCHEMA.items()]
     return ", ".join([*cols, "`month` STRING"])
-
-
-def check_lake(folder: str | Path) -> dict[str, Any]:
-    """The lake's manifest, or an :class:`InputError` when ``folder`` is no lake."""
-    root = Path(folder)
-    manifest = read_manifest(root)
-    if manifest is None:
-        what = "does not exist" if not root.exists() else f"has no {MANIFEST}"
-        raise InputError(f"{root}: {what}; write a lake with `wfmine export --parquet {root}`")
-    return manifest
 
 
 def log_from_parquet(folder: str | Path, spark: SparkSession | None = None) -> DataFrame:
