@@ -4,12 +4,15 @@ One definition, read by the failure detectors (``stall``, ``abandoned``),
 the seams, governance and the Spark engine: where the design gives a stage
 an expected time, that is the limit; where it is silent, a statistical limit
 from the stage's finished visits (:func:`stall_limits`), per project where
-the log has several. Visit times are counted on weekdays
-(:func:`weekday_seconds`) -- work waiting over a weekend is not stuck.
+the log has several, and per kind of work item (issue type, priority:
+:func:`work_item_kinds`) where the kinds' usual times at the stage are far
+apart. Visit times are counted on weekdays (:func:`weekday_seconds`) -- work
+waiting over a weekend is not stuck.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import polars as pl
@@ -21,6 +24,8 @@ from wfmine.stages import shift_in_group
 __all__ = [
     "EXPECTED_BASIS",
     "FENCE_BASIS",
+    "KIND_ATTRIBUTES",
+    "KIND_BASIS",
     "MIN_VISITS",
     "PROJECT_BASIS",
     "SMALL_BASIS",
@@ -30,6 +35,7 @@ __all__ = [
     "stall_limits",
     "visit_durations",
     "weekday_seconds",
+    "work_item_kinds",
 ]
 
 #: fallback stall limit (x median visit) when a stage has too few visits for a fence
@@ -57,6 +63,14 @@ FENCE_BASIS: Final = (
 SMALL_BASIS: Final = "{} x median visit (>= 1 h), " + WEEKDAYS_NOTE
 #: ... and one project's own limit adds
 PROJECT_BASIS: Final = ", of the project's own visits"
+#: the work-item attributes a stage's visits may be split by (:func:`work_item_kinds`), with
+#: the words a limit's ``basis`` names them by
+KIND_ATTRIBUTES: Final = {"type": "issue type", "priority": "priority"}
+#: ... and one kind's own limit adds (``{value}``, ``{label}``: the kind and its attribute)
+KIND_BASIS: Final = ", of its {value} items only (the {label}s' usual times here are far apart)"
+#: kinds are far apart when the middle halves of their visits do not overlap and their
+#: medians are more than ``MEDIAN_FLOOR`` x apart (log scale)
+KIND_APART_LOG: Final = math.log(MEDIAN_FLOOR)
 
 
 def weekday_seconds(start: pl.Expr, end: pl.Expr) -> pl.Expr:
@@ -134,12 +148,188 @@ def _limit_stats(d: pl.DataFrame, by: list[str], factor: float) -> pl.DataFrame:
     return per.with_columns(statistical.alias("_stat"), basis.alias("_basis"))
 
 
+def work_item_kinds(events: pl.DataFrame, events_attrs: pl.DataFrame | None) -> pl.DataFrame | None:
+    """Per case, the kind of work item it is: ``case_id`` and the :data:`KIND_ATTRIBUTES`
+    (``type``, ``priority``) its tracker recorded when it created the item.
+
+    Read from the attrs of the case's own creation event (a Jira issue's
+    ``Issue created`` carries its issue type and priority); ``None`` when
+    ``events_attrs`` is ``None`` or no case has them (a log without a tracker).
+    """
+    if events_attrs is None or events.height == 0:
+        return None
+    created = events.filter(
+        (pl.col("activity") == "Issue created") & (pl.col("object_id") == pl.col("case_id"))
+    ).select("case_id", "event_id")
+    if created.height == 0:
+        return None
+    attrs = events_attrs.select("event_id", "attrs").join(created, on="event_id", how="semi")
+    kinds = created.join(attrs, on="event_id", how="inner").select(
+        "case_id",
+        *(pl.col("attrs").str.json_path_match(f"$.{a}").alias(a) for a in KIND_ATTRIBUTES),
+    )
+    kinds = kinds.unique("case_id", keep="first", maintain_order=True)
+    if (
+        kinds.height == 0
+        or kinds.select(
+            pl.all_horizontal(pl.col(a).is_null() for a in KIND_ATTRIBUTES).all()
+        ).item()
+    ):
+        return None
+    return kinds
+
+
+def _words(values: list[str]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def _kind_groups(d: pl.DataFrame, attrs: list[str]) -> pl.DataFrame:
+    """Per (stage, scope) whose visits split by a work-item attribute: each of its kinds
+    (``_attr``, ``_value``) with its group (``_group``: 0 the fastest).
+
+    Per attribute, the kinds with at least ``MIN_VISITS`` visits, in order of
+    their median log duration: a kind starts a new, slower group when the
+    middle half of its visits (lower to upper quartile) lies above the
+    middle halves of all faster kinds and its median is more than
+    ``MEDIAN_FLOOR`` x the next faster kind's (closer than that, the limit's
+    own floor already spans both); other kinds join the group before them.
+    The visits split when there are two groups or more; of the attributes
+    that split them, the one whose kinds explain the largest share of the
+    variance of log durations (eta squared) is kept.
+    """
+    key = pl.concat_str([pl.col("stage"), pl.col("scope").fill_null("")], separator="\x00")
+    tried: list[pl.DataFrame] = []
+    for a in attrs:
+        per = (
+            d.filter(pl.col(a).is_not_null())
+            .group_by("stage", "scope", pl.col(a).alias("_value"))
+            .agg(
+                pl.len().alias("_n"),
+                pl.col("_log").quantile(0.25, interpolation="linear").alias("_q1"),
+                pl.col("_log").quantile(0.75, interpolation="linear").alias("_q3"),
+                pl.col("_log").median().alias("_med"),
+                pl.col("_log").mean().alias("_m"),
+                ((pl.col("_log") - pl.col("_log").mean()) ** 2).sum().alias("_ss"),
+            )
+            .filter(pl.col("_n") >= MIN_VISITS)
+            .with_columns(key.alias("_key"))
+            .sort("_key", "_med", "_value")
+        )
+        faster_q3 = pl.col("_q3").cum_max().shift(1).over("_key")
+        faster_med = pl.col("_med").shift(1).over("_key")
+        apart = (pl.col("_q1") > faster_q3) & (pl.col("_med") > faster_med + KIND_APART_LOG)
+        per = per.with_columns(
+            apart.fill_null(False).cum_sum().over("_key").alias("_group"),
+            ((pl.col("_n") * pl.col("_m")).sum() / pl.col("_n").sum()).over("_key").alias("_gm"),
+        )
+        between = (pl.col("_n") * (pl.col("_m") - pl.col("_gm")) ** 2).sum()
+        split = (
+            per.group_by("_key")
+            .agg(
+                pl.col("_group").max().alias("_top"),
+                (between / (between + pl.col("_ss").sum())).alias("_share"),
+            )
+            .filter(pl.col("_top") >= 1)
+        )
+        tried.append(
+            per.join(split, on="_key", how="inner").select(
+                "stage", "scope", "_key", pl.lit(a).alias("_attr"), "_value", "_group", "_share"
+            )
+        )
+    if not tried:
+        return pl.DataFrame()
+    found = pl.concat(tried)
+    best = (
+        found.select("_key", "_attr", "_share")
+        .unique()
+        .sort("_share", "_attr", descending=[True, False])
+        .unique("_key", keep="first", maintain_order=True)
+    )
+    return found.join(best.select("_key", "_attr"), on=["_key", "_attr"], how="semi").drop(
+        "_key", "_share"
+    )
+
+
+def _kind_limits(
+    d: pl.DataFrame, kinds: pl.DataFrame, factor: float, own: pl.DataFrame
+) -> pl.DataFrame:
+    """The limits of the groups of kinds of work item whose usual times at a stage are apart.
+
+    ``d``: the statistical stages' finished visits with ``scope`` (their
+    project where it has its own limit at the stage, ``own``; else null: the
+    stage's pool). Where :func:`_kind_groups` splits a (stage, scope), each
+    group of kinds gets a limit from its own visits alone (the same
+    statistics as every statistical limit); each row names its ``cases``
+    (every case of the group's kinds in the scope), which :func:`limit_of` reads.
+    """
+    attrs = [a for a in KIND_ATTRIBUTES if a in kinds.columns]
+    d = d.join(kinds.select("case_id", *attrs), on="case_id", how="left").with_columns(
+        pl.col("_wdur").clip(lower_bound=1.0).log().alias("_log")
+    )
+    groups = _kind_groups(d, attrs)
+    if groups.height == 0:
+        return pl.DataFrame()
+    # each visit and each case as (attribute, value), to meet the groups
+    on = ["stage", "scope", "_attr", "_value"]
+    long = pl.concat(
+        [d.select(pl.exclude(attrs), pl.lit(a).alias("_attr"), pl.col(a).alias("_value"))
+         for a in attrs]
+    )  # fmt: skip
+    grouped = long.join(groups, on=on, how="inner", nulls_equal=True)
+    keys = ["stage", "scope", "_attr", "_group"]
+    stats = _limit_stats(grouped, keys, factor)
+    names = groups.sort("_value").group_by(keys).agg(pl.col("_value").alias("_values"))
+    stats = stats.join(names, on=keys, how="inner", nulls_equal=True)
+    labels = {a: KIND_ATTRIBUTES[a] for a in attrs}
+    rows = stats.with_columns(
+        pl.format("{}={}", "_attr", pl.col("_values").list.join(",")).alias("kind"),
+        (
+            pl.col("_basis")
+            + pl.when(pl.col("scope").is_not_null())
+            .then(pl.lit(PROJECT_BASIS))
+            .otherwise(pl.lit(""))
+            + pl.struct("_attr", "_values").map_elements(
+                lambda r: KIND_BASIS.format(value=_words(r["_values"]), label=labels[r["_attr"]]),
+                return_dtype=pl.String,
+            )
+        ).alias("basis"),
+    )
+    # the members: every case of the group's kinds in its scope -- the project's, or (scope
+    # null) those of the projects without a limit of their own at the stage
+    cases = pl.concat(
+        [kinds.select("case_id", PROJECT.alias("_project"), pl.lit(a).alias("_attr"),
+                      pl.col(a).alias("_value")) for a in attrs]
+    ).filter(pl.col("_value").is_not_null())  # fmt: skip
+    in_project = groups.filter(pl.col("scope").is_not_null()).join(
+        cases, left_on=["scope", "_attr", "_value"], right_on=["_project", "_attr", "_value"]
+    )
+    pooled = groups.filter(pl.col("scope").is_null()).join(cases, on=["_attr", "_value"])
+    pooled = pooled.join(
+        own.rename({"scope": "_project"}), on=["stage", "_project"], how="anti"
+    ).drop("_project")
+    members = (
+        pl.concat([in_project.select(*keys, "case_id"), pooled.select(*keys, "case_id")])
+        .group_by(keys)
+        .agg(pl.col("case_id").unique().sort().alias("cases"))
+    )
+    return rows.join(members, on=keys, how="left", nulls_equal=True).select(
+        "stage",
+        "scope",
+        "kind",
+        pl.col("visits").cast(pl.UInt32),
+        pl.col("_stat").alias("limit_s"),
+        "basis",
+        pl.col("cases").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+    )
+
+
 def stall_limits(
     visits: pl.DataFrame,
     design: Design | None,
     *,
     factor: float = STALL_FACTOR,
     per_project: bool = False,
+    kinds: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Stall limits per stage: ``stage``, ``visits``, ``limit_s`` and ``basis`` (how it was set).
 
@@ -166,10 +356,25 @@ def stall_limits(
     stage, when the log has two projects or more: a stage worked at different
     paces in different projects (hours in one, days in another) has a
     different usual time in each, and one limit pooled over both is blind to
-    stalls in the fast one. :func:`limit_of` picks a visit's limit: its
-    project's, else the stage's.
+    stalls in the fast one.
+
+    ``kinds`` (:func:`work_item_kinds`: per case its issue type and
+    priority): add ``kind`` and ``cases`` columns (null on the rows above)
+    and, where the design is silent, a limit per group of kinds of work item
+    whose usual times at the stage are far apart, within the project where
+    it has its own limit, else within the stage's visits (:func:`_kind_groups`:
+    each kind with at least ``MIN_VISITS`` visits; the middle halves of two
+    groups' visits do not overlap and their medians are more than
+    ``MEDIAN_FLOOR`` x apart). One team re-testing bug fixes in an hour and
+    testing stories over days has two usual times in one project, and one
+    limit over both is blind to a bug stuck for a week (or too tight for
+    the stories). Each group's limit is set from its own visits alone, by
+    the same statistics; ``kind`` names it (``type=Story,Task``), ``cases``
+    lists every case of its kinds in its scope. Kinds with fewer visits keep
+    the project's (or stage's) limit. :func:`limit_of` picks a visit's
+    limit: its kind's, else its project's, else the stage's.
     """
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "stage": pl.String, "scope": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64,
         "basis": pl.String,
     }  # fmt: skip
@@ -194,29 +399,55 @@ def stall_limits(
         .otherwise(pl.col("_basis"))
         .alias("basis"),
     )
-    scoped = d.filter(~pl.col("stage").is_in(list(expected))).with_columns(PROJECT.alias("scope"))
-    scoped = scoped.filter(pl.col("scope").is_not_null())
-    if not per_project or scoped.get_column("scope").n_unique() < 2:
-        return pooled.cast(schema).sort("stage")  # type: ignore[arg-type]
-    per_scope = (
-        _limit_stats(scoped, ["stage", "scope"], factor)
-        .filter(pl.col("visits") >= MIN_VISITS)
-        .select(
-            "stage",
-            "scope",
-            pl.col("visits").cast(pl.UInt32),
-            pl.col("_stat").alias("limit_s"),
-            (pl.col("_basis") + pl.lit(PROJECT_BASIS)).alias("basis"),
+    statistical = d.filter(~pl.col("stage").is_in(list(expected)))
+    scoped = statistical.with_columns(PROJECT.alias("scope")).filter(pl.col("scope").is_not_null())
+    parts = [pooled.cast(schema)]  # type: ignore[arg-type]
+    per_scope = pl.DataFrame(schema={"stage": pl.String, "scope": pl.String})
+    if per_project and scoped.get_column("scope").n_unique() >= 2:
+        per_scope = (
+            _limit_stats(scoped, ["stage", "scope"], factor)
+            .filter(pl.col("visits") >= MIN_VISITS)
+            .select(
+                "stage",
+                "scope",
+                pl.col("visits").cast(pl.UInt32),
+                pl.col("_stat").alias("limit_s"),
+                (pl.col("_basis") + pl.lit(PROJECT_BASIS)).alias("basis"),
+            )
         )
-    )
-    return pl.concat([pooled.cast(schema), per_scope.cast(schema)]).sort(  # type: ignore[arg-type]
-        "stage", "scope", nulls_last=False
-    )
+        parts.append(per_scope.cast(schema))  # type: ignore[arg-type]
+    if kinds is not None:
+        schema |= {"kind": pl.String, "cases": pl.List(pl.String)}
+        none = [
+            pl.lit(None, dtype=pl.String).alias("kind"),
+            pl.lit(None, dtype=pl.List(pl.String)).alias("cases"),
+        ]
+        parts = [p.with_columns(none) for p in parts]
+        # a visit is split with the others of its project where the project has its own
+        # limit at the stage, else with the rest of the stage's
+        own = per_scope.select("stage", "scope")
+        in_own = statistical.with_columns(PROJECT.alias("scope")).join(
+            own, on=["stage", "scope"], how="semi"
+        )
+        rest = statistical.join(in_own, on=["case_id", "visit"], how="anti").with_columns(
+            pl.lit(None, dtype=pl.String).alias("scope")
+        )
+        by_kind = _kind_limits(pl.concat([in_own, rest]), kinds, factor, own)
+        if by_kind.height:
+            if not per_project:
+                by_kind = by_kind.drop("scope")
+            parts.append(by_kind.cast(schema))  # type: ignore[arg-type]
+    order = ["stage", "scope"] if per_project else ["stage"]
+    if kinds is not None:
+        order.append("kind")
+    return pl.concat([p.select(list(schema)) for p in parts]).sort(order, nulls_last=False)
 
 
 def limit_of(frame: pl.DataFrame, limits: pl.DataFrame, stage: str = "stage") -> pl.DataFrame:
     """``frame`` (``case_id`` and a ``stage`` column) with ``limit_s``: the stall limit of its
-    project's visits of the stage where :func:`stall_limits` set one, else the stage's.
+    kind of work item at the stage where :func:`stall_limits` set one (a row with ``kind``
+    whose ``cases`` name the case), else of its project's visits of the stage, else the
+    stage's.
 
     Adds ``weekdays``: the limit is statistical, counted on weekdays (the
     design's expected time is calendar time). Rows of stages without a limit
@@ -233,6 +464,23 @@ def limit_of(frame: pl.DataFrame, limits: pl.DataFrame, stage: str = "stage") ->
             else pl.lit(False)
         )
         limits = limits.with_columns(weekdays.alias("weekdays"))
+    by_kind = pl.DataFrame(
+        schema={stage: pl.String, "case_id": pl.String, "_kl": pl.Float64, "_kw": pl.Boolean}
+    )
+    if "kind" in limits.columns:
+        kinds = limits.filter(pl.col("kind").is_not_null())
+        limits = limits.filter(pl.col("kind").is_null())
+        if kinds.height:
+            by_kind = (
+                kinds.select(
+                    pl.col("stage").alias(stage),
+                    pl.col("cases").alias("case_id"),
+                    pl.col("limit_s").alias("_kl"),
+                    pl.col("weekdays").alias("_kw"),
+                )
+                .explode("case_id")
+                .unique([stage, "case_id"], keep="first", maintain_order=True)
+            )
     pooled = limits.filter(pl.col("scope").is_null()).select(
         pl.col("stage").alias(stage), pl.col("limit_s").alias("_pooled"), pl.col("weekdays")
     )
@@ -246,9 +494,12 @@ def limit_of(frame: pl.DataFrame, limits: pl.DataFrame, stage: str = "stage") ->
         frame.with_columns(PROJECT.alias("_scope"))
         .join(scoped, on=[stage, "_scope"], how="left")
         .join(pooled, on=stage, how="left")
+        .join(by_kind, on=[stage, "case_id"], how="left")
         .with_columns(
-            pl.coalesce("limit_s", "_pooled").alias("limit_s"),
-            pl.coalesce("_sw", "weekdays").alias("weekdays"),
+            pl.coalesce("_kl", "limit_s", "_pooled").alias("limit_s"),
+            pl.coalesce("_kw", "_sw", "weekdays").alias("weekdays"),
         )
     )
-    return out.filter(pl.col("limit_s").is_not_null()).drop("_scope", "_pooled", "_sw")
+    return out.filter(pl.col("limit_s").is_not_null()).drop(
+        "_scope", "_pooled", "_sw", "_kl", "_kw"
+    )
