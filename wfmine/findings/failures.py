@@ -77,6 +77,7 @@ from wfmine.findings.stalls import (
     stall_limits,
     visit_durations,
     weekday_seconds,
+    work_item_kinds,
 )
 from wfmine.findings.trend import ALPHA, case_trend_test
 from wfmine.stages import first_in_group, last_in_group, shift_in_group, stage_visits
@@ -528,7 +529,8 @@ def failure_occurrences(
     ctx = _ctx(events)
     visits = stage_visits(events)
     if limits is None:
-        limits = stall_limits(visits, design, factor=stall_factor, per_project=True)
+        kinds = work_item_kinds(events, events_attrs)
+        limits = stall_limits(visits, design, factor=stall_factor, per_project=True, kinds=kinds)
     reopens = _reopen(ctx, visits, events_attrs, design)
     ci_fixes = _ci_fix(ctx)
     parts = [
