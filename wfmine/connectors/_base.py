@@ -36,6 +36,7 @@ __all__ = [
     "FunctionReader",
     "Reader",
     "export_files",
+    "export_paths",
     "paused_gc",
     "read_head",
     "read_text",
@@ -129,6 +130,12 @@ def export_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     ``Path.rglob("*")`` with ``is_file()`` gives them, from ``os.scandir``
     entries (their type comes with the listing: no ``stat`` per file).
     """
+    return [Path(text) for text in export_paths(folder, suffixes)]
+
+
+def export_paths(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+    """:func:`export_files` as path texts (``folder`` joined with ``os.sep``), no ``Path`` made:
+    a reader of thousands of small files opens them by text."""
     found: list[str] = []
     pending = [os.fspath(folder)]
     while pending:
@@ -149,4 +156,4 @@ def export_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
             continue
     # in the order of sorted Paths: by their parts, so "a/b" comes before "a-c"
     found.sort(key=lambda text: text.split(os.sep))
-    return [Path(text) for text in found]
+    return found

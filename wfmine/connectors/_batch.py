@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -73,6 +74,8 @@ __all__ = [
     "payload_text",
     "scrub",
     "utc",
+    "utc_series",
+    "utc_text",
 ]
 
 #: The most of a quarantined record's payload that is kept (every reader, one rule).
@@ -164,6 +167,14 @@ def utc(value: Any) -> dt.datetime | None:
     return moment.astimezone(dt.UTC)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def utc_text(value: str) -> dt.datetime | None:
+    """:func:`utc` of a text, remembered: a record's stamps are read again (a sort key, a
+    check, the events' column), and a changelog entry's stamp is every item's. Raises as
+    :func:`utc` does (an error is not remembered)."""
+    return utc(value)
+
+
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND: Final = dt.timedelta(microseconds=1)
 
@@ -181,7 +192,12 @@ def utc_series(name: str, values: Iterable[Any]) -> pl.Series:
     micros: list[int | None] = []
     append = micros.append
     for value in values:
-        moment = value if type(value) is dt.datetime and value.tzinfo is dt.UTC else utc(value)
+        if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+            moment: dt.datetime | None = value
+        elif type(value) is str:
+            moment = utc_text(value)
+        else:
+            moment = utc(value)
         append(None if moment is None else (moment - _EPOCH) // _MICROSECOND)
     return pl.Series(name, micros, dtype=pl.Int64).cast(UTC_TS)
 

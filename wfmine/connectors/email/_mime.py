@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.header
 import email.utils
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -164,7 +165,7 @@ def unfold_header_value(raw: str) -> str:
     never an address.
     """
     text = _decode_bytes(raw.encode("ascii", "surrogateescape")) if _has_surrogates(raw) else raw
-    return re.sub(r"\r?\n[ \t]+", " ", text).strip()
+    return _FOLD.sub(" ", text).strip() if "\n" in text else text.strip()
 
 
 _ENCODED_WORD: Final = re.compile(r"^=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=$")
@@ -179,15 +180,21 @@ def parse_addresses(values: list[str]) -> list[tuple[str, str]]:
     >>> parse_addresses(["=?utf-8?q?boss@acme.example?= <mallory@attacker.example>"])
     [('', 'mallory@attacker.example')]
     """
+    return list(_parsed_addresses(tuple(values)))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _parsed_addresses(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """:func:`parse_addresses`, remembered: a mailbox repeats the same few senders."""
     try:
-        pairs = email.utils.getaddresses(values)
+        pairs = email.utils.getaddresses(list(values))
     except Exception:
-        return []
-    return [
+        return ()
+    return tuple(
         (decode_header_value(name).strip(), address.strip().lower())
         for name, address in pairs
         if "@" in address and not _ENCODED_WORD.match(address.strip())
-    ]
+    )
 
 
 def decode_header_value(raw: str) -> str:
@@ -212,8 +219,13 @@ def decode_header_value(raw: str) -> str:
     return "".join(out).strip()
 
 
+_FOLD: Final = re.compile(r"\r?\n[ \t]+")
+#: a lone surrogate: a byte that was not ASCII, kept by ``surrogateescape``
+_SURROGATE: Final = re.compile("[\udc80-\udcff]")
+
+
 def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def _msgids(value: str | None) -> list[str]:

@@ -84,6 +84,9 @@ class _Collector(BatchBuilder):
         default_factory=lambda: {"files": 0, "records": 0, "skipped_files": 0, "skipped_records": 0}
     )
     max_updated: dt.datetime | None = None
+    #: (object, repo, title, body, branch) whose links are taken: the same texts again (a PR's
+    #: issue record, every issue event embedding it) link nothing new
+    linked: set[tuple[str, str, Any, Any, Any]] = field(default_factory=set)
 
     # -- bookkeeping -----------------------------------------------------------------
 
@@ -581,6 +584,13 @@ class _Collector(BatchBuilder):
     # -- links ----------------------------------------------------------------------
 
     def _text_links(self, oid: str, repo: str, title: Any, body: Any, branch: Any) -> None:
+        seen = (oid, repo, title, body, branch)
+        try:
+            if seen in self.linked:
+                return  # every link these texts give is held already (the first evidence wins)
+            self.linked.add(seen)
+        except TypeError:  # a title or body that is not text (a list …): no memo
+            pass
         if isinstance(title, str):
             for ref in refs_in(title):
                 if ref.kind in ("jira_key", "jira_url"):

@@ -220,7 +220,10 @@ def _ts_text(value: str) -> dt.datetime | None:
         return None
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _iso(moment: dt.datetime) -> str:
+    """``moment`` as ``2026-01-05T08:41:13Z`` (remembered: a stamp comes again in every record
+    that embeds the issue)."""
     return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 

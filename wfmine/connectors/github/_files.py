@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from wfmine.connectors._base import FOLDER_SNIFF_BYTES, SNIFF_BYTES, export_files, read_head
+from wfmine.connectors._base import (
+    FOLDER_SNIFF_BYTES,
+    SNIFF_BYTES,
+    export_files,
+    export_paths,
+    read_head,
+)
 from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
     _EVENT_TYPES,
@@ -49,15 +55,20 @@ def sniff(path: Path) -> bool:
     return False
 
 
+_SUFFIXES: Final = (".json", ".ndjson", ".jsonl")
+
+
 def _files(folder: Path) -> list[Path]:
-    return export_files(folder, (".json", ".ndjson", ".jsonl"))
+    return export_files(folder, _SUFFIXES)
 
 
-def _add_file(collector: _Collector, path: Path, *, single: bool, root: Path | None) -> None:
+def _add_file(collector: _Collector, path: str, *, single: bool, relative: str) -> None:
+    """Read one file (``path``; ``relative`` to the folder read, or its name) into ``collector``."""
     collector.stats["files"] += 1
-    origin = str(path)
+    origin = path
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         if single:
             raise FormatError(path, f"cannot be read: {type(exc).__name__}") from None
@@ -83,7 +94,6 @@ def _add_file(collector: _Collector, path: Path, *, single: bool, root: Path | N
         if records:  # an empty page (``[]``) is a page with nothing on it, not a foreign file
             collector.skip(origin, why)
         return
-    relative = str(path.relative_to(root)) if root else path.name
     m = _PATH_PR.search(relative.replace(os.sep, "/"))
     hint = int(m.group(1)) if m else None
     for i, record in enumerate(records):
@@ -116,9 +126,14 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
         raise FormatError(path, "no such file or folder")
     collector = _Collector()
     if path.is_dir():
-        for file in _files(path):
-            _add_file(collector, file, single=False, root=path)
+        # texts, not Paths: thousands of small files (a layout by API path) are opened by name
+        folder = os.fspath(path)
+        prefix = len(os.path.join(folder, ""))
+        for file in export_paths(path, _SUFFIXES):
+            # as str(Path(file)) names it: the one "." a Path keeps is a lone "."
+            name = file[prefix:] if folder == "." else file
+            _add_file(collector, name, single=False, relative=file[prefix:])
     else:
-        _add_file(collector, path, single=True, root=None)
+        _add_file(collector, str(path), single=True, relative=path.name)
     cursor = _iso(collector.max_updated) if collector.max_updated else None
     return finish(collector, cursor=cursor)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from wfmine.model import to_utc
+from wfmine.connectors._batch import utc, utc_text
 
 SEARCH_PATH: Final = "/rest/api/3/search/jql"
 
@@ -91,8 +91,10 @@ def _match(pattern: re.Pattern[str], text: str) -> str | None:
 
 
 def _safe_ts(value: Any) -> dt.datetime | None:
+    """:func:`wfmine.model.to_utc`, ``None`` for what it cannot read; by
+    :func:`~wfmine.connectors._batch.utc` (the same moments), texts remembered."""
     try:
-        return to_utc(value)
+        return utc_text(value) if type(value) is str else utc(value)
     except (TypeError, ValueError):
         return None
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfmine.connectors._batch import json_text, utc
+from wfmine.connectors._batch import json_text, utc, utc_text
 from wfmine.connectors.jira._collect import _Issue, _Reader
 from wfmine.connectors.jira._common import (
     _ACCOUNT_KIND,
@@ -27,7 +27,7 @@ from wfmine.model import Batch
 def _stamp(value: Any) -> dt.datetime | None:
     """``_common._safe_ts`` by :func:`~wfmine.connectors._batch.utc`: the same moments, faster."""
     try:
-        return utc(value)
+        return utc_text(value) if type(value) is str else utc(value)
     except (TypeError, ValueError):
         return None
 
