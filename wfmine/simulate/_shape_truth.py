@@ -21,7 +21,7 @@ import yaml
 from wfmine.simulate._flow_base import ShapeTruth
 from wfmine.simulate._model import BASE, World
 from wfmine.simulate._shape_org import build_shape_org
-from wfmine.simulate._shapes import HELD_OUT_SHAPES, Shape, StageDef
+from wfmine.simulate._shapes import HELD_OUT_SHAPES, ISSUE_TYPES, Shape, StageDef
 from wfmine.simulate._truth import GENERATOR
 from wfmine.simulate._util import iso
 
@@ -243,7 +243,12 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
         }
         if ftype == "stall":
             entry["days"] = {c: truth.stall_days[c] for c in cs if c in truth.stall_days}
-            entry["days_range"] = list(shape.stall_days(stage, project))
+            entry["days_range"] = list(shape.stall_range(stage, project))
+            if shape.type_pace:
+                entry["issue_types"] = {c: items[c].itype for c in cs}
+                entry["days_range_by_type"] = {
+                    t: list(shape.stall_days(stage, project, t)) for t in ISSUE_TYPES
+                }
         if ftype == "reopen":
             entry["via"] = {c: truth.reopen_via[c] for c in cs if c in truth.reopen_via}
         failures.append(entry)
@@ -288,6 +293,9 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
                     "modes_working_hours": [round(st.hours * 0.15, 2), st.hours * 3],
                 }
             )
+    extra: dict[str, Any] = {}
+    if shape.type_pace:
+        extra["check_pace_by_issue_type"] = dict(shape.type_pace)
     return {
         "seed": world.seed,
         "generator": GENERATOR,
@@ -330,6 +338,7 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
         "automation_prs": truth.automation_prs,
         "automation_moves": truth.automation_moves,
         "stage_durations": durations,
+        **extra,
     }
 
 

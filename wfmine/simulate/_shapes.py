@@ -25,6 +25,9 @@ StageKind = Literal["intake", "build", "build_review", "review", "check", "deplo
 Profile = Literal["normal", "fixed", "bimodal"]
 Direction = Literal["rising", "declining"]
 
+#: the Jira issue types of every shape's work items (bugs, stories, tasks)
+ISSUE_TYPES: tuple[str, ...] = ("Bug", "Story", "Task")
+
 #: problems a shape plants, at most one per work item (rates per eligible item)
 PROBLEMS: tuple[str, ...] = (
     "ci_fix",
@@ -135,6 +138,10 @@ class Shape:
     #: a check visit lasts at most three times its typical time (its tail bounded, as the
     #: waits at seams are: a stall is planted, never an accident of the tail)
     bounded_checks: bool = False
+    #: how long a check of each Jira issue type takes against the stage's ``hours`` (and its
+    #: project's ``pace``): one team checking two kinds of work at very different paces in
+    #: the same project; planted stalls scale with it as with ``ProjectDef.pace``
+    type_pace: Mapping[str, float] = field(default_factory=dict)
     rates: Mapping[str, float] = field(default_factory=dict)
     #: share of items with a late approval (dual-approval review stages only)
     late_rate: float = 0.0
@@ -148,11 +155,18 @@ class Shape:
     def stage(self, sid: str) -> StageDef:
         return next(s for s in self.stages if s.id == sid)
 
-    def stall_days(self, stage: str, project: str) -> tuple[float, float]:
-        """How long a planted stall lasts (days): 8-11, longer in a slow project's checks."""
+    def stall_days(self, stage: str, project: str, itype: str = "") -> tuple[float, float]:
+        """How long a planted stall lasts (days): 8-11, longer in a slow project's checks (and
+        a slow issue type's: ``type_pace``)."""
         pace = next(p.pace for p in self.projects if p.key == project)
+        pace *= self.type_pace.get(itype, 1.0)
         scale = max(1.0, pace / 3) if self.stage(stage).kind == "check" else 1.0
         return 8.0 * scale, 11.0 * scale
+
+    def stall_range(self, stage: str, project: str) -> tuple[float, float]:
+        """The shortest and longest planted stall of ``stage`` in ``project``, any issue type."""
+        spans = [self.stall_days(stage, project, t) for t in ISSUE_TYPES]
+        return min(lo for lo, _ in spans), max(hi for _, hi in spans)
 
     @property
     def team_names(self) -> tuple[str, ...]:
@@ -526,6 +540,87 @@ LINES = Shape(
     irreversible=("models",),
 )
 
+TRACKS = Shape(
+    name="fix-and-feature",
+    title="Fixes and features through one QA team",
+    summary=(
+        "Stage teams: product triages, engineering builds and reviews, one QA team tests every "
+        "change -- a bug fix is re-tested in about an hour, a story or a task gets acceptance "
+        "testing over days -- with no expected time for QA in the design; operations releases "
+        "continuously. Both projects carry bugs and features."
+    ),
+    structure="stage_teams",
+    stages=(
+        _INTAKE,
+        StageDef(
+            "build",
+            "build",
+            ("In Progress",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+        ),
+        StageDef(
+            "review",
+            "review",
+            ("In Review",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+            hours=5,
+        ),
+        StageDef("qa", "check", ("In QA",), team="qa", expected="", hours=4),
+        StageDef("release", "deploy", ("Done",), team="operations", performer="either"),
+    ),
+    projects=(
+        ProjectDef("ORD", "Ordering", ("cart", "checkout", "payments"), "ordering"),
+        ProjectDef(
+            "MOB", "Mobile app", ("ios", "android", "notifications"), "mobile-app", weight=0.8
+        ),
+    ),
+    teams=(("product", 3), ("engineering", 8), ("qa", 3), ("operations", 3)),
+    back=(("review", "build"), ("release", "build")),
+    owned_seams=(
+        ("product", "engineering", "engineering"),
+        ("engineering", "qa", "qa"),
+        ("qa", "operations", "operations"),
+    ),
+    seam_hours={
+        ("product", "engineering"): 8,
+        ("engineering", "qa"): 3,
+        ("qa", "operations"): 1.5,
+        ("operations", "engineering"): 6,
+    },
+    reopen_status="Reopened",
+    agent_tiers=("reversible",),
+    platform_team="operations",
+    ai_users=(("jamal", "claude", 0.3),),
+    stall_stage="qa",
+    bounded_checks=True,
+    # a bug fix is re-tested against its report; a story or task is acceptance-tested
+    type_pace=_ro({"Bug": 0.25, "Story": 6.0, "Task": 6.0}),
+    rates=_ro(
+        {
+            "ci_fix": 0.03,
+            "rework_loop": 0.03,
+            "round_trip": 0.05,
+            "stall": 0.1,
+            "revert": 0.025,
+            "reopen": 0.025,
+            "ping_pong": 0.025,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+            "missing_two_humans": 0.3,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "ORD", "checkout"),
+        TrendDef("rework_loop", "declining", "MOB"),
+    ),
+    high_stakes=("payments",),
+    irreversible=("android",),
+)
+
 # ---------------------------------------------------------------- held out
 
 REGULATED = Shape(
@@ -716,7 +811,19 @@ FEDERATED = Shape(
 
 #: the shapes ``_flow`` plays (``stage-teams`` is ``_work``'s Acme)
 FLOW_SHAPES: Mapping[str, Shape] = MappingProxyType(
-    {s.name: s for s in (PROJECT_TEAMS, LEAN, PLATFORM, SECURE, LINES, REGULATED, FEDERATED)}
+    {
+        s.name: s
+        for s in (
+            PROJECT_TEAMS,
+            LEAN,
+            PLATFORM,
+            SECURE,
+            LINES,
+            TRACKS,
+            REGULATED,
+            FEDERATED,
+        )
+    }
 )
 
 #: every shape, in the order ``wfmine simulate --shape`` lists them
@@ -727,8 +834,8 @@ HELD_OUT_SHAPES: tuple[str, ...] = ("regulated", "federated")
 
 They exist so that quality tests can score detectors on organisations the
 detectors were not developed against (several seeds each). Develop against
-``stage-teams``, ``project-teams``, ``lean``, ``platform``, ``secure-delivery`` and
-``product-lines`` (``DEVELOPMENT_SHAPES``).
+``stage-teams``, ``project-teams``, ``lean``, ``platform``, ``secure-delivery``,
+``product-lines`` and ``fix-and-feature`` (``DEVELOPMENT_SHAPES``).
 """
 
 DEVELOPMENT_SHAPES: tuple[str, ...] = tuple(s for s in SHAPES if s not in HELD_OUT_SHAPES)

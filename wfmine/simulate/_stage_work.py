@@ -256,7 +256,7 @@ class StageWork(FlowBase):
         assert who is not None
         if case.plan == "stall" and st.id == sh.stall_stage and not case.cause:
             return self._stall(case, st, t, "Finally done here — this sat blocked for over a week.")
-        pace = case.project.pace
+        pace = case.project.pace * sh.type_pace.get(case.item.itype, 1.0)
         if st.profile == "bimodal":
             hours = (st.hours * 0.15 if rng.random() < 0.5 else st.hours * 3) * pace
             spread = 0.25
@@ -301,11 +301,12 @@ class StageWork(FlowBase):
         return self._enter(case, st, ta)
 
     def _stall(self, case: Case, st: StageDef, t: datetime, text: str) -> datetime:
-        """The planted stall: nothing happens for 8-11 days (longer in a slow project's
-        checks: ``ProjectDef.pace``), then the stage's owner acts."""
+        """The planted stall: nothing happens for 8-11 days (longer in a slow project's or
+        issue type's checks: ``ProjectDef.pace``, ``Shape.type_pace``), then the stage's
+        owner acts."""
         who = case.current or case.last_actor
         assert who is not None
-        lo, hi = self.shape.stall_days(st.id, case.project.key)
+        lo, hi = self.shape.stall_days(st.id, case.project.key, case.item.itype)
         te = self._stall_end(t, who, self.rng.uniform(lo, hi), lo / 8)
         self._comment(case, te, who, text)
         self._fail(case, "stall", st.id, te)
