@@ -49,19 +49,22 @@ def find_refs(text: str | None) -> list[Ref]:
     """All distinct references in ``text``, in order of first appearance."""
     if not text:
         return []
+    if "-" not in text and "://" not in text:
+        return []  # every reference holds one or the other: no pattern to run
     found: list[tuple[int, Ref]] = []
     url_spans: list[tuple[int, int]] = []
-    for m in _JIRA_URL.finditer(text):
-        found.append((m.start(), Ref("jira_url", m.group(1), m.group(0))))
-        url_spans.append(m.span())
-    for m in _GH_URL.finditer(text):
-        owner, repo, what, number = m.groups()
-        kind: Literal["github_pull", "github_issue"] = (
-            "github_pull" if what == "pull" else "github_issue"
-        )
-        found.append((m.start(), Ref(kind, f"{owner}/{repo}#{number}", m.group(0))))
-        url_spans.append(m.span())
-    for m in _JIRA_KEY.finditer(text):
+    if "://" in text:  # both URL patterns start "http(s)://"
+        for m in _JIRA_URL.finditer(text):
+            found.append((m.start(), Ref("jira_url", m.group(1), m.group(0))))
+            url_spans.append(m.span())
+        for m in _GH_URL.finditer(text):
+            owner, repo, what, number = m.groups()
+            kind: Literal["github_pull", "github_issue"] = (
+                "github_pull" if what == "pull" else "github_issue"
+            )
+            found.append((m.start(), Ref(kind, f"{owner}/{repo}#{number}", m.group(0))))
+            url_spans.append(m.span())
+    for m in _JIRA_KEY.finditer(text) if "-" in text else ():
         if any(a <= m.start() < b for a, b in url_spans):
             continue
         if m.group(1) in _NOT_KEYS:

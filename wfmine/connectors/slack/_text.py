@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -45,6 +46,12 @@ def parse_ts(value: Any) -> dt.datetime | None:
         value = f"{value:.6f}"
     if not isinstance(value, str):
         return None
+    return _ts_text(value)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _ts_text(value: str) -> dt.datetime | None:
+    """:func:`parse_ts` of a text, remembered: a thread's ``thread_ts`` comes in every reply."""
     m = _TS.match(value.strip())
     if not m:
         return None
