@@ -59,6 +59,7 @@ from wfmine.conformance import ConformanceResult, check
 from wfmine.design import Design, load_design
 from wfmine.findings import failure_occurrences
 from wfmine.findings.seams import handoffs
+from wfmine.findings.significance import average_ranks, fisher_exact
 from wfmine.stages import stage_events, stage_visits
 
 __all__ = [
@@ -386,10 +387,8 @@ def _scan(
         sizes = np.array([len(v) for v in vals], dtype=float)
         if sizes.sum() < 2 * min_weeks:
             return None
-        from scipy.stats import rankdata  # type: ignore[import-untyped, unused-ignore]
-
         pooled = np.concatenate([v for v in vals if len(v)])
-        ranks = rankdata(pooled)
+        ranks = average_ranks(pooled)
         bounds = np.concatenate([[0], np.cumsum(sizes).astype(int)])
         sums = np.array([ranks[bounds[i] : bounds[i + 1]].sum() for i in range(width)])
         stats = _rank_splits(sums[perms], sizes[perms], first, last)
@@ -439,9 +438,13 @@ def _describe(s: _Series, lo: int, split: int, hi: int) -> tuple[str, str, float
     assert s.values is not None
     before = np.concatenate([np.zeros(0), *s.values[lo:split]])
     after = np.concatenate([np.zeros(0), *s.values[split:hi]])
-    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped, unused-ignore]
-
-    u = float(mannwhitneyu(before, after).statistic) if len(before) and len(after) else 0.0
+    # Mann-Whitney's U of ``before``: its rank sum in the pooled sample less its least
+    u = (
+        float(average_ranks(np.concatenate([before, after]))[: len(before)].sum())
+        - len(before) * (len(before) + 1) / 2
+        if len(before) and len(after)
+        else 0.0
+    )
     r = 1 - 2 * u / (len(before) * len(after)) if len(before) and len(after) else 0.0
 
     def med(x: np.ndarray[Any, Any]) -> str:
@@ -604,11 +607,9 @@ def design_changes(path: str | Path) -> pl.DataFrame:
 
 
 def _fisher(a_yes: int, a_n: int, b_yes: int, b_n: int) -> float:
-    from scipy.stats import fisher_exact  # type: ignore[import-untyped, unused-ignore]
-
     if a_n == 0 or b_n == 0:
         return 1.0
-    return float(fisher_exact([[a_yes, a_n - a_yes], [b_yes, b_n - b_yes]]).pvalue)
+    return fisher_exact(a_yes, a_n - a_yes, b_yes, b_n - b_yes)[1]
 
 
 def _rate_row(
@@ -644,8 +645,6 @@ def change_effects(
     took_effect, summary``). A metric is ``significant`` when its p-value is
     below ``alpha`` divided by the metrics compared for that change.
     """
-    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped, unused-ignore]
-
     verdict_schema = {
         "date": pl.Date,
         "change": pl.String,
@@ -722,6 +721,9 @@ def change_effects(
             xa = va.filter(pl.col("stage") == stage).get_column("dur").to_numpy()
             if len(xb) < 5 or len(xa) < 5:
                 continue
+            # its exact small-sample p-value is scipy's: imported only where it is needed
+            from scipy.stats import mannwhitneyu  # type: ignore[import-untyped, unused-ignore]
+
             metrics.append(
                 {
                     "metric": "median wait",

@@ -1,9 +1,10 @@
 """The trend test of a failure pattern: is its weekly rate rising, declining or stable?
 
 Mann–Kendall's test is Kendall's rank correlation between the series and
-time, so it runs through :func:`scipy.stats.kendalltau` (tau-b, whose tie
-correction is Mann–Kendall's; time has no ties) and the slope through
-:func:`scipy.stats.theilslopes` (Sen's slope). Non-parametric: no
+time, so it runs through :func:`~wfmine.findings.significance.kendall_tau_b`
+(tau-b, whose tie correction is Mann–Kendall's; time has no ties; what
+``scipy.stats.kendalltau`` gives, without its import) and the slope through
+:func:`~wfmine.findings.significance.theil_sen_slope` (Sen's slope). Non-parametric: no
 assumption about how weekly counts are distributed, robust to single
 outlier weeks.
 
@@ -25,6 +26,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
+
+from wfmine.findings.significance import kendall_tau_b, normal_quantile, theil_sen_slope
 
 __all__ = [
     "ALPHA",
@@ -54,8 +57,6 @@ def trend_test(
     Returns ``test``, ``trend`` (one of :data:`TREND_LABELS`), ``n``, and
     when tested ``tau``, ``p`` (two-sided) and ``sen_slope`` (per week).
     """
-    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # 0.5 s: on use
-
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     n = int(x.size)
     out: dict[str, Any] = {"test": "mann-kendall (kendall tau vs time)", "n": n}
@@ -64,9 +65,8 @@ def trend_test(
     if float(np.ptp(x)) == 0.0:
         return {**out, "trend": "stable", "tau": 0.0, "p": 1.0, "sen_slope": 0.0}
     t = np.arange(n, dtype=float)
-    res = stats.kendalltau(t, x, method="asymptotic")
-    tau, p = float(res.statistic), float(res.pvalue)
-    slope = float(stats.theilslopes(x, t).slope)
+    tau, p = kendall_tau_b(t, x)
+    slope = theil_sen_slope(x, t)
     if p < alpha:
         trend = "rising" if tau > 0 else "declining"
     elif int(np.count_nonzero(x)) < MIN_EVENTS:
@@ -105,8 +105,6 @@ def case_trend_test(
     rate within ``STABLE_RATIO`` of the earlier half's, 95 % interval),
     else ``"too little data"``.
     """
-    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # 0.5 s: on use
-
     t = np.asarray(starts, dtype=float)
     f = np.asarray(flags, dtype=float)
     hits = int(f.sum())
@@ -118,8 +116,7 @@ def case_trend_test(
     weeks = float(np.ptp(t)) / _WEEK_S if t.size else 0.0
     if hits < MIN_CASES or weeks < min_weeks or hits == t.size:
         return {**out, "trend": "too little data", "min_cases": MIN_CASES, "min_weeks": min_weeks}
-    res = stats.kendalltau(t, f, method="asymptotic")
-    tau, p = float(res.statistic), float(res.pvalue)
+    tau, p = kendall_tau_b(t, f)
     out = {**out, "tau": round(tau, 4), "p": round(p, 5)}
     if p < alpha:
         return {**out, "trend": "rising" if tau > 0 else "declining"}
@@ -133,7 +130,7 @@ def case_trend_test(
         return {**out, "trend": "too little data"}
     ratio = (b / second.size) / (a / first.size)
     se = math.sqrt(1 / a - 1 / first.size + 1 / b - 1 / second.size)
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = normal_quantile(1 - alpha / 2)
     low, high = ratio * math.exp(-z * se), ratio * math.exp(z * se)
     steady = low >= 1 / STABLE_RATIO and high <= STABLE_RATIO
     return {

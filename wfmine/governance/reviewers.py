@@ -28,11 +28,12 @@ approvals of work of the *same risk tier* (the design's tier of the case)
 agent group is the PRs the agent approved and no human approved (its own
 judgement let the change through); the human group the PRs at least one
 human approved. Per stratum the 2×2 table is tested with Fisher's exact test
-(:func:`scipy.stats.fisher_exact`); the pooled test over strata is the
-Cochran–Mantel–Haenszel chi-square with continuity correction, computed from
-its closed form with the p-value from :func:`scipy.stats.chi2` (1 degree of
-freedom), beside the Mantel–Haenszel common odds ratio and the
-Mantel–Haenszel weighted rate difference (weights ``n1·n0/n``). Strata
+(:func:`wfmine.findings.significance.fisher_exact`: scipy's test, in exact
+integers); the pooled test over strata is the Cochran–Mantel–Haenszel
+chi-square with continuity correction, computed from its closed form with
+the p-value of a chi-square of 1 degree of freedom
+(:func:`wfmine.findings.significance.chi2_sf_1`), beside the Mantel–Haenszel
+common odds ratio and the Mantel–Haenszel weighted rate difference (weights ``n1·n0/n``). Strata
 missing either group say nothing about the difference and are left out.
 
 An agent reviewer is **measurably worse** (a ``reviewer_quality`` finding)
@@ -52,6 +53,7 @@ from wfmine.conformance import ConformanceResult
 from wfmine.design import Design
 from wfmine.findings._events import stage_context
 from wfmine.findings._shape import Finding
+from wfmine.findings.significance import chi2_sf_1, fisher_exact
 from wfmine.governance._inputs import HasInputs, Inputs, inputs_of
 
 __all__ = [
@@ -288,8 +290,6 @@ def _cmh(tables: list[tuple[int, int, int, int]]) -> dict[str, float | None]:
     Each table is ``(a, n1, c, n0)``: failures and size of the agent group,
     failures and size of the human group.
     """
-    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # 0.5 s: on use
-
     s_a = s_e = s_v = or_num = or_den = rd_num = rd_den = 0.0
     for a, n1, c, n0 in tables:
         n = n1 + n0
@@ -305,7 +305,7 @@ def _cmh(tables: list[tuple[int, int, int, int]]) -> dict[str, float | None]:
         rd_den += w
     if s_v > 0:
         chi2 = (max(abs(s_a - s_e) - 0.5, 0.0)) ** 2 / s_v
-        p: float | None = float(stats.chi2.sf(chi2, 1))
+        p: float | None = chi2_sf_1(chi2)
     else:
         chi2, p = math.nan, None
     return {
@@ -353,8 +353,6 @@ def reviewer_comparison(
     Cochran–Mantel–Haenszel, ``rate_diff`` the MH-weighted difference,
     ``worse`` whether the agent is measurably worse).
     """
-    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # 0.5 s: on use
-
     if outcome not in OUTCOMES:
         from wfmine.errors import InputError
 
@@ -378,7 +376,7 @@ def reviewer_comparison(
         for s in strata.iter_rows(named=True):
             a, n1, c, n0 = int(s["a"]), int(s["n1"]), int(s["c"]), int(s["n0"])
             tables.append((a, n1, c, n0))
-            odds, p = stats.fisher_exact([[a, n1 - a], [c, n0 - c]])
+            odds, p = fisher_exact(a, n1 - a, c, n0 - c)
             rows.append({
                 "reviewer": reviewer, "level": "stratum", "tier": s["tier"], "stage": s["stage"],
                 "agent_prs": n1, "agent_failed": a, "agent_rate": a / n1,
