@@ -10,6 +10,12 @@ same rows; loading the Parquet file is outside the timed region and inside
 the memory figure for both. It prints a table with each ratio and writes
 ``benchmarks/results/discovery.json``.
 
+``--baseline DIR`` (a checkout of an older commit: ``git worktree add
+--detach DIR REV``) runs each wfmine operation a second time with ``DIR``
+first on ``PYTHONPATH``, interleaved with the current package, so both see
+the same machine; ``--repeat N`` takes the median of N interleaved rounds.
+The table then shows the current package's time over the baseline's.
+
 Not part of the test run.
 """
 
@@ -170,19 +176,61 @@ def _pm4py_has_variant() -> bool:
 
 def _report(elapsed: float, n: int) -> None:
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "events": n, "peak_mb": peak_kb / 1024}))
+    package = ""
+    if "wfmine" in sys.modules:
+        package = str(Path(sys.modules["wfmine"].__file__ or "").resolve().parent)
+    print(json.dumps({"seconds": elapsed, "events": n, "peak_mb": peak_kb / 1024,
+                      "package": package}))  # fmt: skip
 
 
-def run(tool: str, op: str, data: Path, timeout: float) -> dict[str, float] | None:
+def run(
+    tool: str, op: str, data: Path, timeout: float, baseline: Path | None = None
+) -> dict[str, float] | None:
     cmd = [sys.executable, __file__, "--child", tool, op, str(data)]
+    env = None
+    if baseline is not None:
+        env = dict(os.environ, PYTHONPATH=str(baseline))
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+        )
     except subprocess.TimeoutExpired:
         return {"seconds": float("inf"), "peak_mb": float("nan"), "timeout": timeout}
     if out.returncode != 0:
         print(f"  {tool} {op} failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    if baseline is not None and not Path(result["package"]).is_relative_to(baseline.resolve()):
+        raise SystemExit(f"the baseline run imported {result['package']}, not {baseline}")
+    result.pop("package", None)
+    return result
+
+
+def _median_run(
+    tool: str, op: str, data: Path, timeout: float, repeat: int, baseline: Path | None
+) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+    """``repeat`` interleaved rounds of this package (and the baseline): the medians."""
+    import statistics
+
+    ours: list[dict[str, float]] = []
+    base: list[dict[str, float]] = []
+    for _ in range(repeat):
+        r = run(tool, op, data, timeout)
+        if r is None:
+            return None, None
+        ours.append(r)
+        if baseline is not None:
+            b = run(tool, op, data, timeout, baseline)
+            if b is None:
+                return None, None
+            base.append(b)
+
+    def med(rows: list[dict[str, float]]) -> dict[str, float] | None:
+        if not rows:
+            return None
+        return {k: statistics.median(r[k] for r in rows) for k in ("seconds", "peak_mb")}
+
+    return med(ours), med(base)
 
 
 def main() -> None:
@@ -195,6 +243,10 @@ def main() -> None:
         "--xes-max", type=int, default=1_000_000, help="largest size for XES import"
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="per operation, seconds")
+    parser.add_argument(
+        "--baseline", type=Path, help="an older checkout, measured interleaved with this one"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; the median is kept")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -211,8 +263,8 @@ def main() -> None:
                 data = write_xes(parquet)
             else:
                 data = parquet
-            ours = run("wfmine", op, data, args.timeout)
-            theirs = run("pm4py", op, data, args.timeout)
+            ours, base = _median_run("wfmine", op, data, args.timeout, args.repeat, args.baseline)
+            theirs, _ = _median_run("pm4py", op, data, args.timeout, args.repeat, None)
             if ours is None or theirs is None:
                 continue
             ratio = theirs["seconds"] / ours["seconds"] if ours["seconds"] else float("nan")
@@ -222,10 +274,20 @@ def main() -> None:
                 "speedup": round(ratio, 1),
                 "wfmine_peak_mb": round(ours["peak_mb"]), "pm4py_peak_mb": round(theirs["peak_mb"]),
             }  # fmt: skip
+            extra = ""
+            if base is not None:
+                row["baseline_s"] = round(base["seconds"], 3)
+                row["baseline_peak_mb"] = round(base["peak_mb"])
+                row["vs_baseline"] = round(ours["seconds"] / base["seconds"], 3)
+                extra = (
+                    f"  baseline {row['baseline_s']:>8.2f} s (now/then {row['vs_baseline']:.2f},"
+                    f" peak MB {row['baseline_peak_mb']})"
+                )
             rows.append(row)
             print(
                 f"{size:>11,} {op:<16} wfmine {row['wfmine_s']:>8.2f} s  pm4py {row['pm4py_s']:>8.2f} s"
-                f"  x{row['speedup']:<6} peak MB {row['wfmine_peak_mb']:>6} vs {row['pm4py_peak_mb']:>6}",
+                f"  x{row['speedup']:<6} peak MB {row['wfmine_peak_mb']:>6} vs {row['pm4py_peak_mb']:>6}"
+                + extra,
                 flush=True,
             )
     RESULTS.mkdir(parents=True, exist_ok=True)
