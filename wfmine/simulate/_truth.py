@@ -40,7 +40,6 @@ stages:
     expected: 1w
     activities:
       - "jira:Status: In Review"
-      - "github:PR ready for review"
       - "github:Review requested"
       - "github:PR approved"
       - "github:Changes requested"
