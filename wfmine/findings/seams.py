@@ -40,7 +40,7 @@ comes back to the giving side later). Against a design each seam is owned
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
 import polars as pl
@@ -48,7 +48,7 @@ import polars as pl
 from wfmine.design import Design
 from wfmine.findings._events import MAPPED, performed, staged_events
 from wfmine.findings._shape import Finding
-from wfmine.stages import first_in_group, last_in_group, shift_in_group
+from wfmine.stages import first_in_group, index_in_group, last_in_group, shift_in_group
 from wfmine.units import human_count, human_duration
 
 __all__ = [
@@ -199,44 +199,46 @@ def _coded(frame: pl.DataFrame) -> pl.DataFrame:
     numbered by their sorted value. The as-of joins match on these integers
     instead of string pairs.
     """
+    sides = frame.get_column("_side").unique().drop_nulls().sort()
+    codes = pl.int_range(1, sides.len() + 1, dtype=pl.Int64, eager=True)
     return frame.with_columns(
         first_in_group("case_id").cum_sum().cast(pl.Int64).alias("_case"),
-        pl.col("_side").rank("dense").cast(pl.Int64).alias("_code"),
+        pl.col("_side").replace_strict(sides, codes, return_dtype=pl.Int64).alias("_code"),
     )
 
 
-def _runs(steps: pl.DataFrame) -> pl.DataFrame:
-    """One row per handoff: ``case_id, from, to, _b_first, rework`` (and the codes if any).
+_RUN_COLUMNS: Final = (
+    "case_id", "from", "to", "_b_first", "_run", "_case", "_code", "_from_code", "rework",
+)  # fmt: skip
 
-    ``_b_first``: the taker's first step; ``rework``: the case comes back to the
-    giving side later.
+
+def _runs(steps: pl.DataFrame, keep: Sequence[str] = ()) -> pl.DataFrame:
+    """One row per handoff: ``case_id, from, to, _b_first, _run, _case, _code, _from_code, rework``
+    and the ``keep`` columns of the taker's first step.
+
+    ``steps`` carry ``_case`` and ``_code`` (:func:`_coded`): the runs are found
+    and numbered on these integers. ``_b_first``: the taker's first step;
+    ``rework``: the case comes back to the giving side later -- the giver's
+    run is not the last run of that side in the case.
     """
-    change = first_in_group("case_id") | (pl.col("_side") != pl.col("_side").shift(1))
-    runs = steps.filter(change).with_columns(
-        pl.int_range(pl.len(), dtype=pl.Int64).over("case_id").alias("_run")
-    )
-    last_run = runs.group_by("case_id", "_side").agg(pl.col("_run").max().alias("_last"))
-    codes = [c for c in ("_case", "_code") if c in steps.columns]
-    extra = [shift_in_group(pl.col("_code"), "case_id", 1).alias("_from_code")] if codes else []
+    change = first_in_group("_case") | (pl.col("_code") != pl.col("_code").shift(1))
+    width = int(steps.get_column("_code").max() or 0) + 1
+    side_of_case = pl.col("_case") * width + pl.col("_code")
     return (
-        runs.with_columns(
-            shift_in_group(pl.col("_side"), "case_id", 1).alias("from"),
+        steps.filter(change)
+        .with_columns(
+            index_in_group("_case").alias("_run"),
+            (~side_of_case.is_last_distinct()).alias("_again"),
+        )
+        .with_columns(
+            shift_in_group(pl.col("_side"), "_case", 1).alias("from"),
             pl.col("_side").alias("to"),
             pl.col("timestamp").alias("_b_first"),
-            *extra,
+            shift_in_group(pl.col("_code"), "_case", 1).alias("_from_code"),
+            shift_in_group(pl.col("_again"), "_case", 1).alias("rework"),
         )
         .filter(pl.col("from").is_not_null())
-        .select(
-            "case_id",
-            "from",
-            "to",
-            "_b_first",
-            "_run",
-            *codes,
-            *[e.meta.output_name() for e in extra],
-        )
-        .join(last_run.rename({"_side": "from"}), on=["case_id", "from"], how="left")
-        .with_columns((pl.col("_last") > pl.col("_run")).fill_null(False).alias("rework"))
+        .select(*_RUN_COLUMNS, *keep)
     )
 
 
@@ -245,28 +247,37 @@ def _asof_handoffs(steps: pl.DataFrame, acts: pl.DataFrame) -> pl.DataFrame:
 
     The giver's last act before the taker's first step, and the taker's first
     act after it; both frames carry ``_case`` and ``_code`` (:func:`_coded`,
-    numbered over ``acts``, of which ``steps`` is a subset).
+    numbered over ``acts``, of which ``steps`` is a subset). The joins match
+    on one integer per (case, side) and need no sort: both frames are in case
+    order, so every (case, side) group is in time order already -- the
+    handoffs' ``_b_first`` and, as each giver lets go no earlier than the
+    previous handoff into the same taker began, their ``left_at`` too.
     """
     h = _runs(steps)
-    any_acts = acts.select("_case", "_code", "timestamp").sort("timestamp")
-    left = h.sort("_b_first").join_asof(
-        any_acts.rename({"_code": "_from_code", "timestamp": "left_at"}),
+    width = int(acts.get_column("_code").max() or 0) + 1
+
+    def group(code: str) -> pl.Expr:
+        return (pl.col("_case") * width + pl.col(code)).alias("_group")
+
+    any_acts = acts.select(group("_code"), "timestamp")
+    left = h.with_columns(group("_from_code")).join_asof(
+        any_acts.rename({"timestamp": "left_at"}),
         left_on="_b_first",
         right_on="left_at",
-        by=["_case", "_from_code"],
+        by="_group",
         strategy="backward",
         check_sortedness=False,
     )
-    left = left.with_columns(pl.coalesce("left_at", "_b_first").alias("left_at"))
-    taken = left.sort("left_at").join_asof(
+    left = left.with_columns(pl.coalesce("left_at", "_b_first").alias("left_at"), group("_code"))
+    taken = left.join_asof(
         any_acts.rename({"timestamp": "taken_at"}),
         left_on="left_at",
         right_on="taken_at",
-        by=["_case", "_code"],
+        by="_group",
         strategy="forward",
         check_sortedness=False,
     )
-    return taken.with_columns(
+    return taken.drop("_group").with_columns(
         pl.min_horizontal(pl.coalesce("taken_at", "_b_first"), "_b_first").alias("taken_at")
     )
 
@@ -291,29 +302,14 @@ def _adjacent_handoffs(steps: pl.DataFrame, dimension: str) -> pl.DataFrame:
             | ((ts.shift(1) == ts.shift(2)) & same & same.shift(1)).fill_null(False)
         ).alias("_tied"),
     )
-    change = first_in_group("case_id") | (pl.col("_side") != pl.col("_side").shift(1))
-    runs = marked.filter(change).with_columns(
-        pl.int_range(pl.len(), dtype=pl.Int64).over("_case").alias("_run")
-    )
-    last_run = runs.group_by("_case", "_code").agg(pl.col("_run").max().alias("_last"))
-    h = (
-        runs.with_columns(
-            shift_in_group(pl.col("_side"), "_case", 1).alias("from"),
-            shift_in_group(pl.col("_code"), "_case", 1).alias("_from_code"),
-            pl.col("_side").alias("to"),
-            ts.alias("_b_first"),
-        )
-        .filter(pl.col("from").is_not_null())
-        .join(last_run.rename({"_code": "_from_code"}), on=["_case", "_from_code"], how="left")
-        .with_columns((pl.col("_last") > pl.col("_run")).fill_null(False).alias("rework"))
-    )
+    h = _runs(marked, keep=("_prev_at", "_tied"))
     plain = h.filter(~pl.col("_tied")).with_columns(
         pl.col("_prev_at").alias("left_at"), pl.col("_b_first").alias("taken_at")
     )
     tied = h.filter(pl.col("_tied"))
     if tied.height:
         cases = tied.select("_case").unique()
-        acts = coded.join(cases, on="_case", how="semi")
+        acts = coded.join(cases, on="_case", how="semi", maintain_order="left")
         redo = _asof_handoffs(acts, acts).join(
             tied.select("_case", "_b_first", "_run"), on=["_case", "_b_first", "_run"], how="semi"
         )
