@@ -222,7 +222,7 @@ def _runs(steps: pl.DataFrame, keep: Sequence[str] = ()) -> pl.DataFrame:
     run is not the last run of that side in the case.
     """
     change = first_in_group("_case") | (pl.col("_code") != pl.col("_code").shift(1))
-    width = int(steps.get_column("_code").max() or 0) + 1
+    width = int(steps.select(pl.col("_code").max().fill_null(0)).item()) + 1
     side_of_case = pl.col("_case") * width + pl.col("_code")
     return (
         steps.filter(change)
@@ -254,7 +254,7 @@ def _asof_handoffs(steps: pl.DataFrame, acts: pl.DataFrame) -> pl.DataFrame:
     previous handoff into the same taker began, their ``left_at`` too.
     """
     h = _runs(steps)
-    width = int(acts.get_column("_code").max() or 0) + 1
+    width = int(acts.select(pl.col("_code").max().fill_null(0)).item()) + 1
 
     def group(code: str) -> pl.Expr:
         return (pl.col("_case") * width + pl.col(code)).alias("_group")
