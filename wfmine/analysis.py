@@ -44,7 +44,7 @@ from wfmine.findings import metrics as architect_metrics
 from wfmine.findings import seams as seam_table
 from wfmine.findings._shape import findings_frame, sort_findings
 from wfmine.findings.actors import ai_events
-from wfmine.findings.failures import failure_occurrences
+from wfmine.findings.failures import failure_occurrences, idle_spells
 from wfmine.findings.metrics import judged_events
 from wfmine.findings.seams import handoffs
 from wfmine.governance import Inputs
@@ -505,13 +505,35 @@ class Analysis:
         )
 
     @cached_property
+    def judged_visits(self) -> pl.DataFrame:
+        """The stage visits of :attr:`judged` (with a design: the conformance check's)."""
+        if self.conformance is not None:
+            return self.conformance.visits
+        return stages.stage_visits(self.judged)
+
+    @cached_property
+    def idle_spells(self) -> pl.DataFrame:
+        """Each finished visit's longest idle spell (:func:`wfmine.findings.failures.idle_spells`).
+
+        The stall search of the failure occurrences and of the metrics' recovery
+        times, done once.
+        """
+        return idle_spells(self.judged, self.judged_visits, self.design)
+
+    @cached_property
     def occurrences(self) -> pl.DataFrame:
         """Every failure occurrence of the cases in scope, with the store's attrs.
 
         One set for the findings, the metrics' weekly counts and governance: a
         reopen the tracker flags counts in all three or in none.
         """
-        return failure_occurrences(self.judged, self.design, self.events_attrs)
+        return failure_occurrences(
+            self.judged,
+            self.design,
+            self.events_attrs,
+            visits=self.judged_visits,
+            spells=self.idle_spells,
+        )
 
     @cached_property
     def team_handoffs(self) -> pl.DataFrame:
@@ -528,6 +550,8 @@ class Analysis:
             conformance=self.conformance,
             occurrences=self.occurrences,
             team_handoffs=self.team_handoffs,
+            visits=self.judged_visits,
+            spells=self.idle_spells,
         )
 
     @cached_property

@@ -60,7 +60,7 @@ from wfmine.design import Design, load_design
 from wfmine.findings import failure_occurrences
 from wfmine.findings.seams import handoffs
 from wfmine.findings.significance import average_ranks, fisher_exact
-from wfmine.stages import stage_events, stage_visits
+from wfmine.stages import stage_events
 
 __all__ = [
     "CHANGE_SCHEMA",
@@ -238,7 +238,7 @@ def weekly_series(
         s = _categorical(paths, weeks[lead:], "stage paths", "paths", None)
         if s is not None:
             out.append(s)
-    visits = stage_visits(staged)
+    visits = res.visits  # the visits of ``staged``: the check's cases, whose events they are
     nxt = visits.with_columns(pl.col("visit").shift(-1).over("case_id").alias("_next"))
     closed = nxt.filter(pl.col("_next").is_not_null()).with_columns(
         (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur"),

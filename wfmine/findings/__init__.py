@@ -318,6 +318,8 @@ def findings(
             judged, design, events_attrs, min_cases=min_cases, min_weeks=min_weeks,
             occurrences=occurrences, scopes=_case_scopes(judged), tiers=tiers,
             components=_case_components(case_attrs),
+            # the judged events are the conformance check's cases: its visits are theirs
+            visits=conformance.visits if conformance is not None else None,
         )  # fmt: skip
     if "gate_violation" in kinds:
         found += gate_violations(conformance)

@@ -318,12 +318,17 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
 
 
 def _stalled(
-    events: pl.DataFrame, visits: pl.DataFrame, limits: pl.DataFrame, design: Design | None
+    events: pl.DataFrame,
+    visits: pl.DataFrame,
+    limits: pl.DataFrame,
+    design: Design | None,
+    spells: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The visits whose longest idle spell passed the stage's stall limit, with ``limit_s``.
 
     The spell is counted as the limit is: on weekdays for a statistical limit,
-    in calendar time for the design's expected time (``weekdays``).
+    in calendar time for the design's expected time (``weekdays``). ``spells``:
+    :func:`idle_spells` of the same events and visits, when the caller has them.
     """
     if visits.height == 0 or limits.height == 0:
         return (
@@ -334,7 +339,9 @@ def _stalled(
                 pl.lit(None, dtype=pl.Boolean).alias("weekdays"),
             )
         )
-    spells = limit_of(idle_spells(events, visits, design), limits)
+    if spells is None:
+        spells = idle_spells(events, visits, design)
+    spells = limit_of(spells, limits)
     wd = pl.col("weekdays")
     spells = spells.with_columns(
         pl.when(wd).then(pl.col("idle_wd_s")).otherwise(pl.col("idle_s")).alias("idle_s"),
@@ -345,16 +352,25 @@ def _stalled(
 
 
 def _stall(
-    events: pl.DataFrame, visits: pl.DataFrame, limits: pl.DataFrame, design: Design | None
+    events: pl.DataFrame,
+    visits: pl.DataFrame,
+    limits: pl.DataFrame,
+    design: Design | None,
+    spells: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    d = _stalled(events, visits, limits, design)
+    d = _stalled(events, visits, limits, design, spells)
     return _occ(
         d.rename({"idle_to": "timestamp"}), "stall", wait=pl.col("idle_s") - pl.col("limit_s")
     )
 
 
 def stall_recoveries(
-    events: pl.DataFrame, design: Design | None = None, *, stall_factor: float = STALL_FACTOR
+    events: pl.DataFrame,
+    design: Design | None = None,
+    *,
+    stall_factor: float = STALL_FACTOR,
+    visits: pl.DataFrame | None = None,
+    spells: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every stalled stage visit and how long the work took to move again.
 
@@ -363,18 +379,20 @@ def stall_recoveries(
     the work counts as stuck), ``recovered_at`` (the next progress: the next
     act on the item, or the case's next stage visit) and ``recovery_s``
     (``recovered_at - stalled_at``). ``events`` are
-    :func:`wfmine.stages.stage_events` rows.
+    :func:`wfmine.stages.stage_events` rows; ``visits`` (their
+    :func:`wfmine.stages.stage_visits`) and ``spells`` (:func:`idle_spells` of
+    both): taken as given when the caller has them.
     """
     schema: dict[str, pl.DataType] = {
         "case_id": pl.String(), "stage": pl.String(), "start": pl.Datetime("us", "UTC"),
         "stalled_at": pl.Datetime("us", "UTC"), "recovered_at": pl.Datetime("us", "UTC"),
         "recovery_s": pl.Float64(),
     }  # fmt: skip
-    visits = stage_visits(events)
+    visits = stage_visits(events) if visits is None else visits
     limits = stall_limits(visits, design, factor=stall_factor, per_project=True)
     limit_us = (pl.col("limit_s") * 1_000_000).cast(pl.Int64)
     return (
-        _stalled(events, visits, limits, design)
+        _stalled(events, visits, limits, design, spells)
         .select(
             "case_id",
             "stage",
@@ -509,6 +527,8 @@ def failure_occurrences(
     abandon_factor: float = ABANDON_FACTOR,
     limits: pl.DataFrame | None = None,
     log_end: dt.datetime | None = None,
+    visits: pl.DataFrame | None = None,
+    spells: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every occurrence of every failure type (:data:`OCCURRENCE_SCHEMA`, deduplicated).
 
@@ -525,9 +545,12 @@ def failure_occurrences(
     ``events``; a caller that judges the cases in parts (the Spark path, one
     bucket of cases at a time) computes them once over the whole log and
     passes them in (limits with no ``scope`` column are one limit per stage).
+    ``visits`` (:func:`wfmine.stages.stage_visits` of ``events``) and
+    ``spells`` (:func:`idle_spells` of both): taken as given when the caller
+    has them.
     """
     ctx = _ctx(events)
-    visits = stage_visits(events)
+    visits = stage_visits(events) if visits is None else visits
     if limits is None:
         kinds = work_item_kinds(events, events_attrs)
         limits = stall_limits(visits, design, factor=stall_factor, per_project=True, kinds=kinds)
@@ -537,7 +560,7 @@ def failure_occurrences(
         _rework(ctx, visits, design, ci_fixes),
         _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
         ci_fixes,
-        _stall(events, visits, limits, design),
+        _stall(events, visits, limits, design, spells),
         reopens,
         _ping_pong(ctx, events_attrs, design is not None),
         _abandoned(ctx, visits, design, limits, reopens, abandon_factor, log_end),
@@ -780,6 +803,7 @@ def failure_patterns(
     scopes: pl.DataFrame | None = None,
     tiers: pl.DataFrame | None = None,
     components: pl.DataFrame | None = None,
+    visits: pl.DataFrame | None = None,
 ) -> list[Finding]:
     """Findings for recurring failure patterns, with weekly counts and a Mann–Kendall trend.
 
@@ -789,7 +813,8 @@ def failure_patterns(
     trend tests further. ``tiers`` (``case_id, tier``): risk tiers
     (conformance's), for severity. Severity follows impact: ``high`` when the
     pattern touches at least 10 % of the cases in its scope, is rising, or
-    hits high-stakes work; ``medium`` at 3 %; ``low`` otherwise.
+    hits high-stakes work; ``medium`` at 3 %; ``low`` otherwise. ``visits``:
+    :func:`wfmine.stages.stage_visits` of ``events``, when the caller has them.
     """
     occ = (
         occurrences
@@ -808,7 +833,10 @@ def failure_patterns(
     cases_in = _with_scope(events.select("case_id").unique(), scopes)
     in_scope = dict(cases_in.group_by("scope").len().iter_rows())
     weekly = weekly_pattern_counts(events, roots, scopes)
-    visits = stage_visits(events) if design is not None else None
+    if design is None:
+        visits = None
+    elif visits is None:
+        visits = stage_visits(events)
     # the trend's population: the cases of the scope (that reached the stage), by start
     starts = _with_scope(
         events.group_by("case_id").agg(

@@ -88,6 +88,8 @@ def metrics(
     conformance: ConformanceResult | None = None,
     occurrences: pl.DataFrame | None = None,
     team_handoffs: pl.DataFrame | None = None,
+    visits: pl.DataFrame | None = None,
+    spells: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The architect's metrics as a dict of frames (see the module docstring).
 
@@ -96,7 +98,9 @@ def metrics(
     ``occurrences`` (:func:`wfmine.findings.failures.failure_occurrences` of the
     judged events and ``events_attrs``) and ``team_handoffs``
     (:func:`wfmine.findings.seams.handoffs` of the judged events, ``"team"``):
-    taken as given when the caller has them.
+    taken as given when the caller has them, as are ``visits``
+    (:func:`wfmine.stages.stage_visits` of the judged events) and ``spells``
+    (:func:`wfmine.findings.failures.idle_spells` of both).
 
     >>> import polars as pl
     >>> from wfmine.model import LOG_SCHEMA
@@ -154,7 +158,7 @@ def metrics(
                           "cv": pl.Float64, "p10": pl.Float64, "p90": pl.Float64},
     )  # fmt: skip
     occ = failure_occurrences(log, view, events_attrs) if occurrences is None else occurrences
-    recoveries = stall_recoveries(log, view)
+    recoveries = stall_recoveries(log, view, visits=visits, spells=spells)
     out["recovery"] = (
         recoveries.group_by(_week(pl.col("stalled_at")))
         .agg(

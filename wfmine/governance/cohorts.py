@@ -126,7 +126,12 @@ def _frame(inp: Inputs, metric: str, window_days: float) -> tuple[pl.DataFrame, 
         cases = inp.cases.with_columns(pl.col("case_id").is_in(hit["case_id"].implode()).alias("y"))
         return cases.select("cohort", "y"), "share"
     # wait_per_stage
-    visits = stage_visits(inp.events) if inp.design is not None else None
+    if inp.design is None:
+        visits = None
+    elif inp.conformance is not None:  # the events are the check's cases: its visits are theirs
+        visits = inp.conformance.visits
+    else:
+        visits = stage_visits(inp.events)
     if visits is None or visits.height == 0:
         return pl.DataFrame(schema={"cohort": pl.String, "stage": pl.String,
                                     "v": pl.Float64}), "s"  # fmt: skip
