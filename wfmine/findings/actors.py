@@ -27,6 +27,7 @@ Display names and free words are never matched ("Claude" is a first name).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Final
 
 import polars as pl
@@ -52,6 +53,19 @@ _TEXT_PATHS: Final = ("message_first_line", "text", "body", "subject", "title")
 
 def _json_str(path: str) -> pl.Expr:
     return pl.col("attrs").str.json_path_match(f"$.{path}")
+
+
+def _may_hold(keys: Sequence[str], literals: Sequence[str] = ()) -> pl.Expr:
+    """True where ``attrs`` (JSON text) can have one of the top-level ``keys`` or ``literals``.
+
+    A key is in the text as ``"key"``: rows without any of them cannot match
+    the key's JSON path, so the costly parsing and pattern tests run on the
+    others only (a million events' attrs, most of which carry none of them).
+    """
+    if not all(literals):  # an empty literal is in every text
+        return pl.lit(True)
+    needles = [f'"{k}"' for k in keys] + list(literals)
+    return pl.col("attrs").cast(pl.String).str.contains_any(needles).fill_null(False)
 
 
 def ai_events(events_attrs: pl.DataFrame | None, signals: Signals | None = None) -> pl.DataFrame:
@@ -82,24 +96,29 @@ def ai_events(events_attrs: pl.DataFrame | None, signals: Signals | None = None)
         if "account_id" in events_attrs.columns
         else pl.lit(None, dtype=pl.String)
     )
-    df = events_attrs.select(
-        "event_id", pl.col("attrs").cast(pl.String), account.alias("_account")
-    ).with_columns(
-        _json_str("trailers")
-        .str.json_decode(pl.List(pl.String))
-        .list.join("\n")
-        .fill_null("")
-        .alias("_trailers"),
-        _json_str("head").fill_null("").str.replace(r"^[^:/]+:", "").alias("_head"),
-        _json_str("author_email").fill_null("").str.to_lowercase().alias("_email"),
-        _json_str("message_first_line").fill_null("").alias("_first"),
-        _json_str("author").alias("_author"),
-        pl.col("attrs").fill_null("").alias("_text"),
-    )
     # without performer accounts the author cannot be told apart: keep every branch match
+    no_accounts = bool(events_attrs.select(account.is_null().all()).item())
+    markers = [marker for marker, _, _ in sig.table("markers")]
+    keys = ["trailers", "head", "author_email", "message_first_line"]
+    df = (
+        events_attrs.filter(_may_hold(keys, markers))
+        .select("event_id", pl.col("attrs").cast(pl.String), account.alias("_account"))
+        .with_columns(
+            _json_str("trailers")
+            .str.json_decode(pl.List(pl.String))
+            .list.join("\n")
+            .fill_null("")
+            .alias("_trailers"),
+            _json_str("head").fill_null("").str.replace(r"^[^:/]+:", "").alias("_head"),
+            _json_str("author_email").fill_null("").str.to_lowercase().alias("_email"),
+            _json_str("message_first_line").fill_null("").alias("_first"),
+            _json_str("author").alias("_author"),
+            pl.col("attrs").fill_null("").alias("_text"),
+        )
+    )
     by_author = (
         pl.col("_author").is_null()
-        | pl.col("_account").is_null().all()
+        | pl.lit(no_accounts)
         | (pl.col("_account") == pl.col("_author")).fill_null(False)
     )
     tool: Any = pl.lit(None, dtype=pl.String)
@@ -152,8 +171,10 @@ def _event_platform(events_attrs: pl.DataFrame | None) -> pl.DataFrame:
         .then(pl.lit("Precedence"))
         .otherwise(None)
     )
+    keys = ["performed_via_github_app", "subtype", "bot_id", "auto_submitted", "precedence"]
     return (
-        events_attrs.select("event_id", "attrs")
+        events_attrs.filter(_may_hold(keys))
+        .select("event_id", "attrs")
         .select("event_id", reason.alias("reason"))
         .filter(pl.col("reason").is_not_null())
     )
@@ -468,7 +489,8 @@ def classify_actors(
         return pl.DataFrame(schema=schema)
     texts = None
     if events_attrs is not None and "attrs" in events_attrs.columns and events_attrs.height:
-        texts = events_attrs.select(
+        # an event without any of the text keys has no text (behaviour_features skips those)
+        texts = events_attrs.filter(_may_hold(_TEXT_PATHS)).select(
             "event_id",
             pl.coalesce([_json_str(p) for p in _TEXT_PATHS]).fill_null("").alias("text"),
         )
