@@ -127,22 +127,19 @@ def _grouped_and_ordered(events: pl.DataFrame, order: list[str]) -> bool:
         prev = pl.col(col).shift(1)
         backwards = backwards | (equal_so_far & (pl.col(col) < prev))
         equal_so_far = equal_so_far & (pl.col(col) == prev)
-    check = events.select(
+    flags = events.select(
         (same & backwards).fill_null(False).any().alias("backwards"),
-        # cases in ascending order (the store's log) are contiguous: no hashing needed
-        (pl.col(CASE) < pl.col(CASE).shift(1)).fill_null(False).any().alias("unsorted"),
-    ).row(0, named=True)
-    if check["backwards"]:
+        (~same.fill_null(False)).alias("head"),
+    )
+    if flags.get_column("backwards")[0]:
         return False
-    if not check["unsorted"]:
-        return True
-    runs = events.select(
-        (~same.fill_null(False)).sum().alias("runs"),
-        # hashing first makes this cheap; a collision can only make the check
-        # fail (then we sort), never pass wrongly
-        pl.col(CASE).hash().n_unique().alias("cases"),
-    ).row(0, named=True)
-    return bool(runs["runs"] == runs["cases"])
+    # the cases are contiguous when the first rows of their runs name distinct cases: only
+    # those rows (one per run, not one per event) are compared and hashed
+    heads = events.get_column(CASE).filter(flags.get_column("head"))
+    if not (heads < heads.shift(1)).fill_null(False).any():
+        return True  # runs in ascending order (the store's log) are distinct cases
+    # a hash collision can only make the check fail (then we sort), never pass wrongly
+    return bool(heads.hash().n_unique() == heads.len())
 
 
 def utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
