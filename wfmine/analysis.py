@@ -454,6 +454,7 @@ class Analysis:
             ai=self.ai_events,
             occurrences=self.occurrences,
             case_attrs=self.case_attrs,
+            judged=self.judged,
         )
         if self.design is None:
             return found

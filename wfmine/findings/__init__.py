@@ -67,15 +67,20 @@ __all__ = [
 
 
 def _store_inputs(
-    store: Store,
-) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str], pl.DataFrame]:
+    store: Store, *, attrs: bool = True
+) -> tuple[pl.DataFrame | None, pl.DataFrame, dict[str, str], pl.DataFrame]:
     """Events' attrs (with account ids), accounts mapped to actors, declared kinds, account links.
 
     The links (``account_id, actor_id``) include the roster's accounts that no
     ingested record used (e.g. a commit e-mail address), for attributing events.
+    ``attrs=False``: the caller has the events' attrs (``None`` in their place).
     """
-    events_attrs = store.sql(
-        "SELECT event_id, CAST(attrs AS VARCHAR) AS attrs, actor_id AS account_id FROM events"
+    events_attrs = (
+        store.sql(
+            "SELECT event_id, CAST(attrs AS VARCHAR) AS attrs, actor_id AS account_id FROM events"
+        )
+        if attrs
+        else None
     )
     accounts = store.sql(
         "SELECT a.account_id, a.login, a.email, a.platform_kind, CAST(a.attrs AS VARCHAR) AS attrs, "
@@ -148,20 +153,26 @@ def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
     if conformance is None or conformance.gates.height == 0:
         return []
     gates = conformance.gates
-    bad = gates.filter(~pl.col("ok").fill_null(True))
+    bad = gates.filter(~pl.col("ok").fill_null(True)).sort("case_id")
+    # per case its first gate row and every violation, in one pass (tens of thousands of
+    # cases may fail a gate)
+    listed = [pl.col("violation").alias("_violations")] if "violation" in bad.columns else []
+    per_case = bad.group_by("case_id", maintain_order=True).agg(
+        pl.exclude("case_id").first(), *listed
+    )
     out: list[Finding] = []
-    for case, rows in bad.sort("case_id").group_by("case_id", maintain_order=True):
-        first = rows.row(0, named=True)
+    for first in per_case.iter_rows(named=True):
+        case = str(first["case_id"])
         violation = str(first.get("violation") or "violation")
         approvers = first.get("approvers") or []
         tier = str(first.get("tier") or "")
         required = str(first.get("required") or "")
         gate = first.get("gate")
-        shown = str(case[0]).partition(":")[2] or str(case[0])  # ACME-12 of jira:ACME-12
+        shown = case.partition(":")[2] or case  # ACME-12 of jira:ACME-12
         out.append(
             Finding(
                 kind="gate_violation",
-                subject=str(case[0]),
+                subject=case,
                 severity="high" if tier in ("high_stakes", "irreversible") else "medium",
                 summary=(
                     f"{shown} passed the gate before {gate} without what it needs: "
@@ -171,7 +182,7 @@ def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
                 ),
                 evidence={
                     "type": violation,
-                    "cases": [case[0]],
+                    "cases": [case],
                     "events": 1,
                     "gate": gate,
                     "tier": tier,
@@ -179,9 +190,7 @@ def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
                     "approvers": list(approvers),
                     "author": first.get("author"),
                     "gated_event_id": first.get("gated_event_id"),
-                    "violations": rows["violation"].to_list()
-                    if "violation" in rows.columns
-                    else [],
+                    "violations": first.get("_violations") or [],
                 },
                 first_seen=first.get("gated_at"),
                 last_seen=first.get("gated_at"),
@@ -234,6 +243,7 @@ def findings(
     ai: pl.DataFrame | None = None,
     occurrences: pl.DataFrame | None = None,
     case_attrs: pl.DataFrame | None = None,
+    judged: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every finding about ``log``, in the DESIGN.md shape, sorted by kind, severity, subject.
 
@@ -251,7 +261,9 @@ def findings(
     ``ai`` (:func:`wfmine.findings.actors.ai_events` of the events' attrs and
     signals), ``occurrences`` (:func:`failure_occurrences` of the judged
     events) and ``case_attrs`` (:func:`wfmine.conformance.case_attributes` of
-    the store and log): taken as given when the caller has computed them.
+    the store and log), and ``judged`` (:func:`wfmine.findings.metrics.judged_events`
+    of the log, design, stage events and conformance): taken as given when the
+    caller has computed them.
 
     Defaults: automation threshold 0.5 (behaviour score), a failure pattern
     recurs in >= 3 cases across >= 2 weeks, an unowned seam needs >= 3 handoffs.
@@ -266,7 +278,7 @@ def findings(
     declared: dict[str, str] = {}
     links: pl.DataFrame | None = None
     if store is not None:
-        ea, acc, declared, links = _store_inputs(store)
+        ea, acc, declared, links = _store_inputs(store, attrs=events_attrs is None)
         events_attrs = events_attrs if events_attrs is not None else ea
         accounts = accounts if accounts is not None else acc
     declared = {**_roster_kinds(roster), **declared}
@@ -279,7 +291,8 @@ def findings(
             conformance = check(log, design, accounts=account_map)
     if staged is None:
         staged = staged_events(log, design, accounts=account_map)
-    judged = judged_events(log, design, staged=staged, conformance=conformance)
+    if judged is None:
+        judged = judged_events(log, design, staged=staged, conformance=conformance)
     names = _display_names(store)
     if case_attrs is None and store is not None:
         case_attrs = case_attributes(store, log)
