@@ -50,9 +50,8 @@ import datetime as dt
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
 import polars as pl
 
 from wfmine.conformance import ConformanceResult, check
@@ -61,6 +60,9 @@ from wfmine.findings import failure_occurrences
 from wfmine.findings.seams import handoffs
 from wfmine.findings.significance import average_ranks, fisher_exact
 from wfmine.stages import stage_events
+
+if TYPE_CHECKING:  # numpy (0.1 s) is imported by the functions that use it
+    import numpy as np
 
 __all__ = [
     "CHANGE_SCHEMA",
@@ -171,6 +173,8 @@ def _categorical(
     frame: pl.DataFrame, weeks: list[dt.date], name: str, kind: str, stage: str | None
 ) -> _Series | None:
     """``frame`` (``week``, ``cat``) as a week x category count matrix."""
+    import numpy as np
+
     if frame.height == 0:
         return None
     cats = tuple(sorted(str(c) for c in frame.get_column("cat").unique().to_list()))
@@ -200,6 +204,8 @@ def weekly_series(
 
     ``staged``: :func:`wfmine.stages.stage_events` of ``log`` when the caller has it.
     """
+    import numpy as np
+
     res = result if result is not None else check(log, design, accounts=accounts)
     if staged is None:
         staged = stage_events(log, design, accounts=accounts)
@@ -321,6 +327,8 @@ def _chi2_splits(m: np.ndarray[Any, Any], lo: int, hi: int) -> np.ndarray[Any, A
 
     ``m``: (R, W, C) counts; returns (R, hi - lo).
     """
+    import numpy as np
+
     cum = np.cumsum(m, axis=1)
     total = cum[:, -1:, :]  # (R, 1, C)
     before = cum[:, lo - 1 : hi - 1, :]  # splits k: weeks < k
@@ -347,6 +355,8 @@ def _rank_splits(
 
     ``rank_sums``, ``sizes``: (R, W) per-week sums of the pooled ranks and counts.
     """
+    import numpy as np
+
     cr = np.cumsum(rank_sums, axis=1)
     cn = np.cumsum(sizes, axis=1)
     n_total = cn[:, -1:]
@@ -371,6 +381,8 @@ def _scan(
     s: _Series, lo: int, hi: int, min_weeks: int, permutations: int, rng: np.random.Generator
 ) -> _Found | None:
     """The best split of weeks ``lo..hi`` (exclusive) and its permutation p-value."""
+    import numpy as np
+
     width = hi - lo
     if width < 2 * min_weeks:
         return None
@@ -403,6 +415,8 @@ def _scan(
 
 def _describe(s: _Series, lo: int, split: int, hi: int) -> tuple[str, str, float]:
     """Before / after in words, and the effect size, of a split."""
+    import numpy as np
+
     if s.counts is not None:
         b = s.counts[lo:split].sum(axis=0)
         a = s.counts[split:hi].sum(axis=0)
@@ -482,6 +496,8 @@ def change_points(
     wandering of a busy series (one reviewer away for a month) is
     significant without being a change of practice.
     """
+    import numpy as np
+
     series, weeks = weekly_series(log, design, accounts=accounts, result=result, staged=staged)
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
@@ -645,6 +661,8 @@ def change_effects(
     took_effect, summary``). A metric is ``significant`` when its p-value is
     below ``alpha`` divided by the metrics compared for that change.
     """
+    import numpy as np
+
     verdict_schema = {
         "date": pl.Date,
         "change": pl.String,

@@ -25,9 +25,11 @@ import math
 from collections.abc import Sequence
 from fractions import Fraction
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy (0.1 s) is imported by the functions that use it
+    import numpy as np
+
 
 __all__ = [
     "average_ranks",
@@ -54,6 +56,8 @@ def _ndtr(a: float) -> float:
 
 def _dense(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], int]:
     """Dense ranks from 0 (equal values share one) and the number of distinct values."""
+    import numpy as np
+
     uniq, codes = np.unique(values, return_inverse=True)
     return codes.ravel().astype(np.int64), int(uniq.size)
 
@@ -77,6 +81,8 @@ def kendall_tau_b(x: Sequence[float] | np.ndarray[Any, Any],
     a 0/1 ``y`` -- and the variance carries the tie corrections of
     ``scipy.stats.kendalltau``. ``(nan, nan)`` when either side is constant.
     """
+    import numpy as np
+
     xs = np.asarray(x, dtype=float).ravel()
     ys = np.asarray(y, dtype=float).ravel()
     if xs.size != ys.size:
@@ -113,6 +119,8 @@ def kendall_tau_b(x: Sequence[float] | np.ndarray[Any, Any],
 def theil_sen_slope(y: Sequence[float] | np.ndarray[Any, Any],
                     x: Sequence[float] | np.ndarray[Any, Any]) -> float:  # fmt: skip
     """Sen's slope: the median of the slopes between every two points with distinct ``x``."""
+    import numpy as np
+
     ys = np.array(y, dtype=float).ravel()
     xs = np.array(x, dtype=float).ravel()
     deltax = xs[:, np.newaxis] - xs
@@ -158,6 +166,8 @@ def fisher_exact(a: int, b: int, c: int, d: int) -> tuple[float, float]:
 
 def average_ranks(values: Sequence[float] | np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """Ranks from 1 of ``values``, ties given the average of the ranks they span (``rankdata``)."""
+    import numpy as np
+
     arr = np.asarray(values).ravel()
     sorter = np.argsort(arr, kind="mergesort")
     inv = np.empty(sorter.size, dtype=np.intp)

@@ -25,8 +25,6 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final
 
-import numpy as np
-
 from wfmine.findings.significance import kendall_tau_b, normal_quantile, theil_sen_slope
 
 __all__ = [
@@ -57,6 +55,8 @@ def trend_test(
     Returns ``test``, ``trend`` (one of :data:`TREND_LABELS`), ``n``, and
     when tested ``tau``, ``p`` (two-sided) and ``sen_slope`` (per week).
     """
+    import numpy as np
+
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     n = int(x.size)
     out: dict[str, Any] = {"test": "mann-kendall (kendall tau vs time)", "n": n}
@@ -105,6 +105,8 @@ def case_trend_test(
     rate within ``STABLE_RATIO`` of the earlier half's, 95 % interval),
     else ``"too little data"``.
     """
+    import numpy as np
+
     t = np.asarray(starts, dtype=float)
     f = np.asarray(flags, dtype=float)
     hits = int(f.sum())
