@@ -72,6 +72,7 @@ def process_map(
     start: Mapping[str, int] | None = None,
     end: Mapping[str, int] | None = None,
     title: str | None = None,
+    log_dfg: pl.DataFrame | None = None,
 ) -> go.Figure:
     """Draw the process map of a log, or of a :func:`directly_follows` frame.
 
@@ -89,7 +90,10 @@ def process_map(
     connected. ``top_edges`` keeps exactly the most frequent paths instead.
     For a DFG frame pass ``start``/``end`` (dicts activity → cases) to draw
     the start and end; activities of a DFG frame can only be hidden, not
-    skipped over. ``title`` is plain text. The figure has a fixed size in
+    skipped over. For a log, ``log_dfg`` (its :func:`directly_follows`) and
+    ``start``/``end`` (its start and end activities) are taken as given when
+    the caller has them (an :class:`~wfmine.analysis.Analysis` holds the
+    DFG). ``title`` is plain text. The figure has a fixed size in
     pixels (``fig.layout.width``/``height``) so that labels fit their boxes.
 
     >>> fig = process_map(log)  # doctest: +SKIP
@@ -123,9 +127,9 @@ def process_map(
                 f"log has no column(s) {missing}; it has {frame.columns}. "
                 "Pass the right names with case_id_key=, activity_key=, timestamp_key="
             )
-        dfg = directly_follows(frame, **keys)
-        starts = start_activities(frame, **keys)
-        ends = end_activities(frame, **keys)
+        dfg = directly_follows(frame, **keys) if log_dfg is None else log_dfg
+        starts = start_activities(frame, **keys) if start is None else dict(start)
+        ends = end_activities(frame, **keys) if end is None else dict(end)
         n_cases = sum(starts.values())
         counts = _event_counts(dfg, starts)
     kept = keep_activities(counts, act_share)

@@ -60,7 +60,9 @@ def _line_chart(ctx: Context, df: pl.DataFrame, title: str, *, tcol: str, groups
     top = 0.0
     series: list[tuple[str, pl.DataFrame, str]] = []
     if groups:
-        keys = (df.group_by(groups).agg(pl.col(nums[0]).sum()).sort(nums[0], descending=True)
+        # ties broken by name: the six series shown, and their order, do not depend on hashing
+        keys = (df.group_by(groups).agg(pl.col(nums[0]).sum())
+                .sort([nums[0], groups], descending=[True, False])
                 .head(6).get_column(groups).to_list())  # fmt: skip
         series = [(str(k), df.filter(pl.col(groups) == k), nums[0]) for k in keys]
     else:

@@ -55,7 +55,7 @@ def section_process_map(ctx: Context) -> Markup:
     stage = None
     if a.design is not None:
         stage = _map(ctx, stage_map(a.log, a.design, visits=a.visits), _STAGE_HOW)
-    activity = _map(ctx, process_map(a.log, metric="frequency"), _MAP_HOW)
+    activity = _map(ctx, process_map(a.log, metric="frequency", log_dfg=a.dfg), _MAP_HOW)
     return render(
         "sections/process_map.html.j2",
         stage=stage,
