@@ -63,7 +63,7 @@ def test_a_checked_record_is_stored_as_to_json_writes_it() -> None:
     record = {"id": 7, "body": "ünïcode", "nested": {"b": 2, "a": 1}}
     assert not builder.reject_unreadable("f.json#0", record)
     builder.keep_raw("thing", "7", record, "f.json")
-    assert builder.raw[0]["payload"] == to_json(record)
+    assert builder.build().raw_records.get_column("payload")[0] == to_json(record)
     assert builder.record_text(record) == to_json(record)
     other = {"id": 8}  # never checked: encoded on the spot
     assert builder.record_text(other) == to_json(other)

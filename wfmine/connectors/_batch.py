@@ -223,6 +223,31 @@ def _frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
+def _raw_frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """The raw_records table of row dicts whose ``payload`` is text or UTF-8 bytes.
+
+    Bytes (orjson's output, kept by :meth:`BatchBuilder.keep_raw`) are not decoded one
+    record at a time: the column is built as ``Binary`` and cast to ``String`` once
+    (the cast checks every value is UTF-8, so a bad one raises, never stores); text is
+    encoded to join them (it is valid UTF-8: :func:`payload_text` made it so).
+    """
+    schema = BATCH_SCHEMAS["raw_records"]
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    extra = set().union(*rows) - set(schema)
+    if extra:
+        raise KeyError(f"unknown columns for raw_records: {sorted(extra)}")
+    columns = []
+    for name, dtype in schema.items():
+        values = [row.get(name) for row in rows]
+        if name == "payload" and dtype == pl.String:
+            payloads = [v if v is None or type(v) is bytes else v.encode("utf-8") for v in values]
+            columns.append(pl.Series(name, payloads, dtype=pl.Binary).cast(pl.String))
+        else:
+            columns.append(pl.Series(name, values, dtype=dtype))
+    return pl.DataFrame(columns)
+
+
 def _table(table: str, rows: Iterable[Mapping[str, Any]] | pl.DataFrame) -> pl.DataFrame:
     """A table given as a frame (its schema checked) or as row dicts (:func:`_frame`)."""
     if isinstance(rows, pl.DataFrame):
@@ -268,10 +293,10 @@ class BatchBuilder:
     secrets: tuple[str, ...] = ()
     #: (file, why) for every file of a folder the reader did not recognise
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    #: id(record) -> (record, its JSON text) for records checked by reject_unreadable, so
-    #: keep_raw stores that text instead of encoding the record again (taken by it; the
-    #: rest cleared by build)
-    _texts: dict[int, tuple[Any, str]] = field(default_factory=dict, repr=False)
+    #: id(record) -> (record, its JSON text as UTF-8 bytes) for records checked by
+    #: reject_unreadable, so keep_raw stores that text instead of encoding the record again
+    #: (taken by it; the rest cleared by build)
+    _texts: dict[int, tuple[Any, bytes]] = field(default_factory=dict, repr=False)
 
     def skip(self, path: str, why: str) -> None:
         """A file of a folder that is not this reader's: named in the batch's warnings."""
@@ -306,7 +331,7 @@ class BatchBuilder:
         if isinstance(record, str):
             return bool(_SURROGATE.search(record))
         try:  # orjson refuses lone surrogates: text it writes holds no undecodable byte
-            clean = orjson.dumps(record, option=_ORJSON_OPTIONS).decode()
+            clean = orjson.dumps(record, option=_ORJSON_OPTIONS)
         except TypeError:
             return bool(_SURROGATE.search(to_json(record)))
         if keep_text:
@@ -315,6 +340,14 @@ class BatchBuilder:
 
     def record_text(self, record: Any) -> str:
         """``record`` as JSON text (:func:`json_text`), taken from its check when it had one."""
+        checked = self._texts.pop(id(record), None)
+        if checked is not None and checked[0] is record:
+            return checked[1].decode()
+        return json_text(record)
+
+    def record_payload(self, record: Any) -> str | bytes:
+        """:meth:`record_text` for a raw record's ``payload``: the check's UTF-8 bytes as they
+        are (the payload column is built from bytes, no text made per record), else text."""
         checked = self._texts.pop(id(record), None)
         if checked is not None and checked[0] is record:
             return checked[1]
@@ -329,9 +362,15 @@ class BatchBuilder:
         )  # fmt: skip
 
     def keep_raw(self, record_type: str, record_id: str, payload: Any, origin: str) -> str:
-        """Keep one source record verbatim; returns the ``raw_ref`` of events built from it."""
+        """Keep one source record verbatim; returns the ``raw_ref`` of events built from it.
+
+        The payload is kept as orjson wrote it (UTF-8 bytes) when the record was checked
+        (:meth:`unreadable`); :func:`_raw_frame` makes the text column of them at once.
+        """
         checked = self._texts.pop(id(payload), None)
-        text = checked[1] if checked is not None and checked[0] is payload else None
+        text: str | bytes | None = (
+            checked[1] if checked is not None and checked[0] is payload else None
+        )
         self.raw.append(
             {"source": self.source, "record_type": record_type, "record_id": record_id,
              "payload": payload_text(payload) if text is None else text, "origin": origin}
@@ -372,7 +411,7 @@ class BatchBuilder:
         batch = Batch(
             source=self.source,
             events=_table("events", events),
-            raw_records=_frame("raw_records", self.raw),
+            raw_records=_raw_frame(self.raw),
             event_objects=_table("event_objects", event_objects),
             objects=_table("objects", objects),
             object_links=pl.DataFrame(

@@ -32,23 +32,15 @@ from wfmine.connectors.github._common import (
     refs_in,
 )
 
-
-@dataclass
-class _Pending:
-    """An event whose object (PR or issue) is resolved once every record is read."""
-
-    repo: str
-    number: int | None
-    is_pr: bool | None
-    suffix: str
-    activity: str | tuple[str, str]  # (for a PR, for an issue) when the object kind is open
-    timestamp: dt.datetime
-    actor_id: str | None
-    attrs: dict[str, Any]
-    raw_ref: str
-    trust: int
-    object_id: str | None = None  # set for commit-level events
-    related: tuple[str, ...] = ()
+#: An event whose object (PR or issue) is resolved once every record is read, as a tuple
+#: (one per event, columns made of them by :func:`._output.finish`): repo, number, is_pr
+#: (None when the record does not say), suffix of its id, activity (for a PR), activity
+#: (for an issue; the same when the object kind does not matter), moment, actor, attrs,
+#: raw_ref, trust, object id (set for commit-level events), further objects it touches.
+_Pending = tuple[
+    str, int | None, bool | None, str, str, str, dt.datetime, str | None, dict[str, Any], str,
+    int, str | None, tuple[str, ...],
+]  # fmt: skip
 
 
 #: the user fields an account's attrs keep
@@ -65,6 +57,25 @@ def _user_kind(user: dict[str, Any], login: str) -> str:
     if user.get("type") == "User":
         return "human"
     return "unknown"
+
+
+def _plain(issue: dict[str, Any]) -> bool:
+    """Whether every value of ``issue`` that reaches its events' rows is text or null.
+
+    Then two equal issues give the very same rows: ``==`` cannot hide a difference of
+    type (``1 == 1.0 == True``) that their JSON would show.
+    """
+    labels = issue.get("labels")
+    if labels is not None and not isinstance(labels, list):
+        return False
+    for label in labels or ():
+        if isinstance(label, dict) and not isinstance(label.get("name"), str | None):
+            return False
+    values = (
+        issue.get("created_at"), issue.get("closed_at"), issue.get("state_reason"),
+        _get(issue, "pull_request", "merged_at"), _get(issue, "performed_via_github_app", "slug"),
+    )  # fmt: skip
+    return all(v is None or type(v) is str for v in values)
 
 
 @dataclass
@@ -87,6 +98,9 @@ class _Collector(BatchBuilder):
     #: (object, repo, title, body, branch) whose links are taken: the same texts again (a PR's
     #: issue record, every issue event embedding it) link nothing new
     linked: set[tuple[str, str, Any, Any, Any]] = field(default_factory=set)
+    #: (repo, number) -> the issue an issue event embedded last, and the events it gave
+    #: (see :meth:`_embedded_issue`)
+    embedded: dict[tuple[str, int], tuple[dict[str, Any], int, int]] = field(default_factory=dict)
 
     # -- bookkeeping -----------------------------------------------------------------
 
@@ -138,9 +152,12 @@ class _Collector(BatchBuilder):
         moment = _ts(when)
         if moment is None:
             return
+        pr_activity, issue_activity = (
+            (activity, activity) if isinstance(activity, str) else activity
+        )
         self.pending.append(
-            _Pending(repo, number, is_pr, suffix, activity, moment, actor, attrs, raw_ref, trust,
-                     object_id, related)
+            (repo, number, is_pr, suffix, pr_activity, issue_activity, moment, actor, attrs,
+             raw_ref, trust, object_id, related)
         )  # fmt: skip
 
     # -- records -----------------------------------------------------------------------
@@ -321,6 +338,51 @@ class _Collector(BatchBuilder):
         self._text_links(oid, repo, issue.get("title"), issue.get("body"), None)
         return None
 
+    def _embedded_issue(self, issue: dict[str, Any], origin: str, ref: str) -> None:
+        """:meth:`_issue` at trust 5 of the issue an issue event embeds.
+
+        GitHub embeds the issue as it is now in every event of it, so the same issue comes
+        again and again. Read again, an equal issue changes nothing but adds its events
+        once more, differing only in ``raw_ref`` (accounts, objects, links and the rest are
+        idempotent: a field already known, an object rank not higher, a text already
+        linked); of two such events the one with the lower ``raw_ref`` is the one
+        :func:`._output.finish` would choose, for the row as for the actor. So an issue
+        equal to the one the last event of the same ``(repo, number)`` embedded only lowers
+        those events' ``raw_ref`` where its own is lower: the same batch.
+        """
+        repo = _repo_of(issue.get("repository_url"), issue.get("url"), issue.get("html_url"))
+        number = issue.get("number")
+        if repo is None or type(number) is not int or not _plain(issue):
+            self._issue(issue, origin, ref, None, trust=5)
+            return
+        key = (repo, number)
+        last = self.embedded.get(key)
+        pending = self.pending
+        if last is not None and last[0] == issue:
+            for i in range(last[1], last[2]):
+                (
+                    repo_,
+                    num,
+                    is_pr,
+                    suffix,
+                    pr_act,
+                    issue_act,
+                    when,
+                    who,
+                    attrs,
+                    raw_ref,
+                    trust,
+                    obj,
+                    rel,
+                ) = pending[i]
+                if ref < raw_ref:
+                    pending[i] = (repo_, num, is_pr, suffix, pr_act, issue_act, when, who, attrs,
+                                  ref, trust, obj, rel)  # fmt: skip
+            return
+        start = len(pending)
+        self._issue(issue, origin, ref, None, trust=5)
+        self.embedded[key] = (issue, start, len(pending))
+
     def _review(
         self, review: dict[str, Any], origin: str, ref: str, hint: int | None, *, trust: int = 0
     ) -> str | None:
@@ -424,7 +486,7 @@ class _Collector(BatchBuilder):
             self.known_prs.add((repo, number))
         actor = self.account(item.get("actor"))
         if isinstance(issue, dict):
-            self._issue(issue, origin, raw_ref, None, trust=5)
+            self._embedded_issue(issue, origin, raw_ref)
         mapped = _ISSUE_EVENTS.get(name)
         if mapped is None:
             self.stats["skipped_records"] += 1  # kept raw: subscribed, mentioned, project moves …

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 import polars as pl
 
 from wfmine.connectors._batch import json_text, utc_series
-from wfmine.connectors.github._collect import _Collector, _Pending
+from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
     _FAILED,
     _RANK,
@@ -97,71 +98,7 @@ def finish(c: _Collector, *, cursor: str | None) -> Batch:
     """Resolve pending events to their objects, merge duplicates, and build the batch."""
     _finish_commits(c)
     _finish_checks(c)
-    # event id -> (trust, raw_ref, pending, object id, activity) of the most trusted record;
-    # the row (attrs as JSON) is built for that one only
-    best: dict[str, tuple[int, str, _Pending, str, str]] = {}
-    actors: dict[str, tuple[int, str, str]] = {}
-    for p in c.pending:
-        if p.object_id is not None:
-            oid = p.object_id
-            activity = p.activity if isinstance(p.activity, str) else p.activity[0]
-        else:
-            assert p.number is not None
-            is_pr = p.is_pr or (p.repo, p.number) in c.known_prs
-            oid = f"github:{p.repo}#{'pr' if is_pr else 'issue'}/{p.number}"
-            activity = p.activity if isinstance(p.activity, str) else p.activity[0 if is_pr else 1]
-            if not is_pr and activity.startswith("PR "):
-                activity = {
-                    "PR closed": "GH issue closed",
-                    "PR reopened": "GH issue reopened",
-                }.get(activity, activity)
-            _ensure_object(c, oid, p.repo, p.number, is_pr)
-        event_id = f"{oid}/{p.suffix}"
-        current = best.get(event_id)
-        if current is None or (p.trust, p.raw_ref) < (current[0], current[1]):
-            best[event_id] = (p.trust, p.raw_ref, p, oid, activity)
-        if p.actor_id is not None:
-            known = actors.get(event_id)
-            if known is None or (p.trust, p.raw_ref) < known[:2]:
-                actors[event_id] = (p.trust, p.raw_ref, p.actor_id)
-    merged_at: dict[str, list[dt.datetime]] = {}
-    for _, _, p, oid, activity in best.values():
-        if activity == "PR merged":
-            merged_at.setdefault(oid, []).append(p.timestamp)
-    # the events a column at a time, in event-id order
-    ids: list[str] = []
-    activities: list[str] = []
-    moments: list[dt.datetime] = []
-    actor_ids: list[str | None] = []
-    object_ids: list[str] = []
-    attrs: list[str] = []
-    raw_refs: list[str] = []
-    related_rows: list[tuple[int, str]] = []  # (position in ids, a further object)
-    for event_id in sorted(best):
-        _, raw_ref, p, oid, activity = best[event_id]
-        if (
-            activity == "PR closed"
-            and oid in merged_at
-            and any(abs((p.timestamp - m).total_seconds()) <= 60 for m in merged_at[oid])
-        ):
-            continue  # GitHub closes a PR when it merges it: one step, not two
-        # the most trusted record may lack the actor (a pull list has no merged_by): take
-        # it from the most trusted record that names one
-        actor = p.actor_id
-        if actor is None:
-            named = actors.get(event_id)
-            if named is not None:
-                actor = named[2]
-        for other in p.related:
-            related_rows.append((len(ids), other))
-        ids.append(event_id)
-        activities.append(activity)
-        moments.append(p.timestamp)
-        actor_ids.append(actor)
-        object_ids.append(oid)
-        attrs.append(json_text(p.attrs))
-        raw_refs.append(raw_ref)
-    events = _event_frame(ids, activities, moments, actor_ids, object_ids, attrs, raw_refs)
+    events, related_rows = _events(c)
     event_objects = _event_object_frame(events, related_rows)
     objects = []
     for oid in sorted(c.objects):
@@ -185,6 +122,111 @@ def finish(c: _Collector, *, cursor: str | None) -> Batch:
     )
     batch.stats = dict(c.stats)
     return batch
+
+
+#: a PR activity's name for an issue, where the two differ
+_ISSUE_NAMES: Final = {"PR closed": "GH issue closed", "PR reopened": "GH issue reopened"}
+
+
+def _events(c: _Collector) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """The events table: each pending event on its object, one row per event id.
+
+    Of the pending events sharing an id the most trusted record gives the row (lowest
+    ``(trust, raw_ref)``, the first read of equals); one that lacks the actor (a pull list
+    has no ``merged_by``) takes it from the most trusted record that names one. A PR
+    closed within a minute of its merge is the merge (GitHub closes a PR when it merges
+    it: one step, not two). Rows in event-id order; also (row, object) for the further
+    objects an event touches.
+
+    A column at a time: ids and the choice of each id's record in polars; the attrs
+    written as JSON (:func:`json_text`) for the rows kept only.
+    """
+    pending = c.pending
+    if not pending:
+        return _event_frame([], [], [], [], [], [], []), []
+    (repos, numbers, is_prs, suffixes, pr_acts, issue_acts, moments, actors, attrs, raw_refs,
+     trusts, object_ids, related) = zip(*pending, strict=True)  # fmt: skip
+    known = c.known_prs
+    # per event: its object and activity (a PR's or an issue's, once the kind is known)
+    on_pr = [
+        o is None and (bool(p) or (r, n) in known)
+        for r, n, p, o in zip(repos, numbers, is_prs, object_ids, strict=True)
+    ]
+    oids = [
+        o if o is not None else f"github:{r}#{'pr' if pr else 'issue'}/{n}"
+        for r, n, o, pr in zip(repos, numbers, object_ids, on_pr, strict=True)
+    ]
+    issue_names = _ISSUE_NAMES
+    activities = [
+        a if o is not None or pr else issue_names.get(i, i) if i.startswith("PR ") else i
+        for a, i, o, pr in zip(pr_acts, issue_acts, object_ids, on_pr, strict=True)
+    ]
+    for r, n, o, pr, oid in zip(repos, numbers, object_ids, on_pr, oids, strict=True):
+        if o is None and oid not in c.objects:
+            assert n is not None
+            _ensure_object(c, oid, r, n, pr)
+    frame = pl.DataFrame(
+        [
+            pl.Series("oid", oids, dtype=pl.String),
+            pl.Series("suffix", suffixes, dtype=pl.String),
+            pl.Series("trust", trusts, dtype=pl.Int64),
+            pl.Series("raw_ref", raw_refs, dtype=pl.String),
+            pl.Series("actor_id", actors, dtype=pl.String),
+        ]
+    )
+    chosen = (
+        frame.with_columns(
+            pl.concat_str("oid", pl.lit("/"), "suffix").alias("event_id"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("at"),
+        )
+        # stable: of equal (trust, raw_ref) the first read stays first, as it did
+        .sort("event_id", "trust", "raw_ref", maintain_order=True)
+        .group_by("event_id", maintain_order=True)
+        .agg(
+            pl.col("at").first(),
+            pl.col("raw_ref").first(),
+            pl.col("oid").first(),
+            pl.col("actor_id").drop_nulls().first(),
+        )
+    )
+    at = chosen.get_column("at").to_list()
+    chosen = chosen.with_columns(
+        pl.Series("activity", [activities[i] for i in at], dtype=pl.String),
+        utc_series("timestamp", [moments[i] for i in at]),
+    )
+    merged = chosen.filter(pl.col("activity") == "PR merged").select(
+        "oid", pl.col("timestamp").alias("merged")
+    )
+    if merged.height:
+        # GitHub closes a PR when it merges it: one step, not two
+        folded = (
+            chosen.select("event_id", "oid", "timestamp", "activity")
+            .filter(pl.col("activity") == "PR closed")
+            .join(merged, on="oid")
+            .filter((pl.col("timestamp") - pl.col("merged")).abs() <= pl.duration(seconds=60))
+            .get_column("event_id")
+            .unique()
+        )
+        if folded.len():
+            chosen = chosen.filter(~pl.col("event_id").is_in(folded.implode()))
+    at = chosen.get_column("at").to_list()
+    related_rows = [(row, other) for row, i in enumerate(at) for other in related[i]]
+    activity = chosen.get_column("activity")
+    events = pl.DataFrame(
+        [
+            chosen.get_column("event_id"),
+            activity,
+            chosen.get_column("timestamp"),
+            activity.replace_strict(_RANK, default=20, return_dtype=pl.Int64).alias("seq"),
+            chosen.get_column("actor_id"),
+            pl.repeat(None, chosen.height, dtype=pl.String, eager=True).alias("team"),
+            pl.repeat("github", chosen.height, dtype=pl.String, eager=True).alias("source"),
+            chosen.get_column("oid").alias("object_id"),
+            pl.Series("attrs", [json_text(attrs[i]) for i in at], dtype=pl.String),
+            chosen.get_column("raw_ref"),
+        ]
+    )
+    return events, related_rows
 
 
 def _ensure_object(c: _Collector, oid: str, repo: str, number: int, is_pr: bool) -> None:

@@ -108,7 +108,7 @@ class _Builder:
         payload = issue.get("_csv") if entry.from_csv else issue
         self.reader.raw.append(
             {"source": "jira", "record_type": "issue", "record_id": record_id,
-             "payload": self.reader.record_text(payload), "origin": entry.origin}
+             "payload": self.reader.record_payload(payload), "origin": entry.origin}
         )  # fmt: skip
         team = self.team(fields)
         current_status = fields.get("status") if isinstance(fields.get("status"), dict) else None
@@ -302,7 +302,7 @@ def finish(
             for record, ref in records:
                 reader.raw.append(
                     {"source": "jira", "record_type": record_type,
-                     "record_id": f"{issue_id}/{record['id']}", "payload": reader.record_text(record),
+                     "record_id": f"{issue_id}/{record['id']}", "payload": reader.record_payload(record),
                      "origin": ref.rsplit("#", 1)[0]}
                 )  # fmt: skip
                 if target is not None:

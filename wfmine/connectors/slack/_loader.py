@@ -180,7 +180,7 @@ class _Loader(BatchBuilder):
         if origin is None:
             origin = self._where[member] = self.tree.where(member)
         return {"source": SOURCE, "record_type": record_type, "record_id": record_id,
-                "payload": self.record_text(payload), "origin": origin}  # fmt: skip
+                "payload": self.record_payload(payload), "origin": origin}  # fmt: skip
 
     def _read_conversations(self, rel: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Folder name → conversation (id, name, type) from the conversation list files."""
