@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfmine.connectors._batch import json_text, utc, utc_text
+import polars as pl
+
+from wfmine.connectors._batch import json_text, utc, utc_series, utc_text
 from wfmine.connectors.jira._collect import _Issue, _Reader
 from wfmine.connectors.jira._common import (
     _ACCOUNT_KIND,
@@ -19,7 +21,12 @@ from wfmine.connectors.jira._common import (
     _iso,
     _updated,
 )
-from wfmine.model import Batch
+from wfmine.model import BATCH_SCHEMAS, Batch
+
+#: the fields of a pending event tuple (:meth:`_Builder.event`)
+_EVENT_COLUMNS = (
+    "event_id", "activity", "timestamp", "seq", "actor_id", "team", "object_id", "attrs", "raw_ref"
+)  # fmt: skip
 
 # -- building the batch --------------------------------------------------------------
 
@@ -36,8 +43,8 @@ def _stamp(value: Any) -> dt.datetime | None:
 class _Builder:
     reader: _Reader
     teams: Mapping[str, str]
-    events: list[dict[str, Any]] = field(default_factory=list)
-    event_objects: list[dict[str, Any]] = field(default_factory=list)
+    #: one tuple per event, in :data:`_EVENT_COLUMNS` order (columns made at the end)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -49,12 +56,16 @@ class _Builder:
         if not native:
             return None
         account_id = f"jira:{native}"
-        kind = _ACCOUNT_KIND.get(str(user.get("accountType") or ""), "unknown")
-        attrs = {
-            k: user[k] for k in ("accountType", "key", "name", "active", "timeZone") if k in user
-        }
         row = self.accounts.get(account_id)
-        if row is None or (row["platform_kind"] == "unknown" and kind != "unknown"):
+        if row is not None and row["platform_kind"] != "unknown":
+            return account_id  # a known kind is never replaced: nothing to build
+        kind = _ACCOUNT_KIND.get(str(user.get("accountType") or ""), "unknown")
+        if row is None or kind != "unknown":
+            attrs = {
+                k: user[k]
+                for k in ("accountType", "key", "name", "active", "timeZone")
+                if k in user
+            }
             self.accounts[account_id] = {
                 "account_id": account_id,
                 "source": "jira",
@@ -90,12 +101,38 @@ class _Builder:
         project = _get(fields, "project", "key")
         return self.teams.get(str(project)) if project else None
 
-    def event(self, **row: Any) -> None:
-        row.setdefault("source", "jira")
-        self.events.append(row)
-        self.event_objects.append(
-            {"event_id": row["event_id"], "object_id": row["object_id"], "qualifier": "issue"}
+    def event(
+        self, *, event_id: str, activity: str, timestamp: Any, seq: int, actor_id: str | None,
+        team: str | None, object_id: str, raw_ref: str, attrs: str,
+    ) -> None:  # fmt: skip
+        self.events.append(
+            (event_id, activity, timestamp, seq, actor_id, team, object_id, attrs, raw_ref)
         )
+
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The events (source ``jira``) and their event-object rows (each on its issue)."""
+        if not self.events:
+            return (
+                pl.DataFrame(schema=BATCH_SCHEMAS["events"]),
+                pl.DataFrame(schema=BATCH_SCHEMAS["event_objects"]),
+            )
+        columns = dict(zip(_EVENT_COLUMNS, zip(*self.events, strict=True), strict=True))
+        n = len(self.events)
+        schema = BATCH_SCHEMAS["events"]
+        events = pl.DataFrame(
+            [
+                utc_series(name, columns[name])
+                if name == "timestamp"
+                else pl.Series(
+                    name, ["jira"] * n if name == "source" else columns[name], dtype=dtype
+                )
+                for name, dtype in schema.items()
+            ]
+        )
+        event_objects = events.select(
+            "event_id", "object_id", pl.lit("issue", dtype=pl.String).alias("qualifier")
+        )
+        return events, event_objects
 
     def build_issue(self, entry: _Issue) -> None:
         issue = entry.issue
@@ -317,9 +354,10 @@ def finish(
     for key in sorted(reader.issues):
         builder.build_issue(reader.issues[key])
     max_updated = max((_updated(e.issue) for e in reader.issues.values()), default=None)
+    events, event_objects = builder.frames()
     batch = reader.build(
-        events=builder.events,
-        event_objects=builder.event_objects,
+        events=events,
+        event_objects=event_objects,
         objects=builder.objects,
         accounts=[builder.accounts[k] for k in sorted(builder.accounts)],
         cursor=cursor if cursor is not None else (_iso(max_updated) if max_updated else None),
