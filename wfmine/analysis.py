@@ -486,6 +486,7 @@ class Analysis:
             self.staged,
             occurrences=self.occurrences,
             ai=self.ai_events,
+            judged=self.judged if self.conformance is not None else None,
         )
 
     @cached_property
@@ -553,6 +554,7 @@ class Analysis:
             team_handoffs=self.team_handoffs,
             visits=self.judged_visits,
             spells=self.idle_spells,
+            judged=self.judged,
         )
 
     @cached_property
@@ -595,6 +597,7 @@ class Analysis:
             accounts=self.accounts,
             result=self.conformance,
             staged=self.staged,
+            judged=self.judged,
         )
 
     # -- discovery of the cases in scope --------------------------------------------------

@@ -199,17 +199,17 @@ def weekly_series(
     accounts: pl.DataFrame | None = None,
     result: ConformanceResult | None = None,
     staged: pl.DataFrame | None = None,
+    judged: pl.DataFrame | None = None,
 ) -> tuple[list[_Series], list[dt.date]]:
     """The weekly series the change-point test reads (see the module docstring).
 
-    ``staged``: :func:`wfmine.stages.stage_events` of ``log`` when the caller has it.
+    ``staged``: :func:`wfmine.stages.stage_events` of ``log`` when the caller has
+    it; ``judged``: those of the check's cases (``Analysis.judged``).
     """
     import numpy as np
 
     res = result if result is not None else check(log, design, accounts=accounts)
-    if staged is None:
-        staged = stage_events(log, design, accounts=accounts)
-    staged = staged.join(res.cases.select("case_id"), on="case_id", how="semi")
+    staged = _judged(log, design, accounts, res, staged, judged)
     if staged.height == 0:
         return [], []
     first = staged.get_column("timestamp").min()
@@ -413,6 +413,23 @@ def _scan(
     return _Found(split, observed, p)
 
 
+def _judged(
+    log: pl.DataFrame,
+    design: Design,
+    accounts: pl.DataFrame | None,
+    result: ConformanceResult,
+    staged: pl.DataFrame | None,
+    judged: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The stage events of the check's cases: ``judged``, else ``staged`` (computed if need be)
+    restricted to them."""
+    if judged is not None:
+        return judged
+    if staged is None:
+        staged = stage_events(log, design, accounts=accounts)
+    return staged.join(result.cases.select("case_id"), on="case_id", how="semi")
+
+
 def _describe(s: _Series, lo: int, split: int, hi: int) -> tuple[str, str, float]:
     """Before / after in words, and the effect size, of a split."""
     import numpy as np
@@ -487,6 +504,7 @@ def change_points(
     seed: int = 0,
     result: ConformanceResult | None = None,
     staged: pl.DataFrame | None = None,
+    judged: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int, int]:
     """Change points of the practised workflow (:data:`CHANGE_SCHEMA`), series tested, weeks.
 
@@ -498,7 +516,9 @@ def change_points(
     """
     import numpy as np
 
-    series, weeks = weekly_series(log, design, accounts=accounts, result=result, staged=staged)
+    series, weeks = weekly_series(
+        log, design, accounts=accounts, result=result, staged=staged, judged=judged
+    )
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     family = max(1, len(series))
@@ -654,12 +674,14 @@ def change_effects(
     accounts: pl.DataFrame | None = None,
     result: ConformanceResult | None = None,
     staged: pl.DataFrame | None = None,
+    judged: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per design change, before vs after (``weeks`` each side): did it take effect?
 
     Returns (:data:`EFFECT_SCHEMA` rows, verdicts ``date, change, source,
     took_effect, summary``). A metric is ``significant`` when its p-value is
     below ``alpha`` divided by the metrics compared for that change.
+    ``staged``/``judged``: as for :func:`weekly_series`.
     """
     import numpy as np
 
@@ -673,9 +695,7 @@ def change_effects(
     if changes.height == 0:
         return pl.DataFrame(schema=EFFECT_SCHEMA), pl.DataFrame(schema=verdict_schema)
     res = result if result is not None else check(log, design, accounts=accounts)
-    if staged is None:
-        staged = stage_events(log, design, accounts=accounts)
-    staged = staged.join(res.cases.select("case_id"), on="case_id", how="semi")
+    staged = _judged(log, design, accounts, res, staged, judged)
     cases = res.cases.select("case_id", "end", "fitness")
     visits = res.visits.with_columns(
         (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur")
@@ -811,15 +831,17 @@ def drift(
     seed: int = 0,
     result: ConformanceResult | None = None,
     staged: pl.DataFrame | None = None,
+    judged: pl.DataFrame | None = None,
 ) -> DriftReport:
     """Change points of the practice and, per design change, whether it took effect.
 
-    ``result`` and ``staged``: the conformance and the stage events of ``log``
-    under ``design`` when already computed (``Analysis.conformance``,
-    ``Analysis.staged``), so they are not computed again.
+    ``result``, ``staged`` and ``judged``: the conformance, the stage events of
+    ``log`` under ``design`` and those of the check's cases when already
+    computed (``Analysis.conformance``, ``Analysis.staged``,
+    ``Analysis.judged``), so they are not computed again.
     """
     result = result if result is not None else check(log, design, accounts=accounts)
-    if staged is None:
+    if staged is None and judged is None:
         staged = stage_events(log, design, accounts=accounts)
     points, tested, n_weeks = change_points(
         log,
@@ -830,6 +852,7 @@ def drift(
         seed=seed,
         result=result,
         staged=staged,
+        judged=judged,
     )
     known = (
         changes
@@ -840,6 +863,6 @@ def drift(
     )
     effects, verdicts = change_effects(
         log, design, known, weeks=weeks, alpha=alpha, accounts=accounts, result=result,
-        staged=staged,
+        staged=staged, judged=judged,
     )  # fmt: skip
     return DriftReport(points, tested, n_weeks, known, effects, verdicts)

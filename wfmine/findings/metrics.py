@@ -90,6 +90,7 @@ def metrics(
     team_handoffs: pl.DataFrame | None = None,
     visits: pl.DataFrame | None = None,
     spells: pl.DataFrame | None = None,
+    judged: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The architect's metrics as a dict of frames (see the module docstring).
 
@@ -100,7 +101,8 @@ def metrics(
     (:func:`wfmine.findings.seams.handoffs` of the judged events, ``"team"``):
     taken as given when the caller has them, as are ``visits``
     (:func:`wfmine.stages.stage_visits` of the judged events) and ``spells``
-    (:func:`wfmine.findings.failures.idle_spells` of both).
+    (:func:`wfmine.findings.failures.idle_spells` of both), and ``judged``
+    (:func:`judged_events` of the log, design, stage events and conformance).
 
     >>> import polars as pl
     >>> from wfmine.model import LOG_SCHEMA
@@ -108,7 +110,9 @@ def metrics(
     ['agent_readiness', 'failure_weekly']
     """
     view = design
-    log = judged_events(log, design, staged=staged, conformance=conformance)
+    if judged is None:
+        judged = judged_events(log, design, staged=staged, conformance=conformance)
+    log = judged
     out: dict[str, pl.DataFrame] = {}
     last = (
         log.group_by("case_id")

@@ -216,17 +216,20 @@ def build_inputs(
     *,
     occurrences: pl.DataFrame | None = None,
     ai: pl.DataFrame | None = None,
+    judged: pl.DataFrame | None = None,
 ) -> Inputs:
     """The shared inputs; ``occurrences`` (:func:`failure_occurrences` of the judged
-    events and ``events_attrs``) and ``ai`` (:func:`ai_events` of ``events_attrs``)
-    are taken as given when the caller has computed them."""
+    events and ``events_attrs``), ``ai`` (:func:`ai_events` of ``events_attrs``)
+    and ``judged`` (the stage events of the conformance result's cases, in case
+    order) are taken as given when the caller has computed them."""
     if staged is None:
         staged = staged_events(log, design)
     ids = log.select("case_id").unique()
     if conformance is not None:
         ids = conformance.cases.select("case_id")
-    events = staged.join(ids, on="case_id", how="semi", maintain_order="left")
-    events = events.with_columns(performer_expr(design).alias("performer"))
+    if judged is None or conformance is None:
+        judged = staged.join(ids, on="case_id", how="semi", maintain_order="left")
+    events = judged.with_columns(performer_expr(design).alias("performer"))
     occ = failure_occurrences(events, design, events_attrs) if occurrences is None else occurrences
     if conformance is not None:
         tiers = conformance.cases.select("case_id", pl.col("tier").cast(pl.String))
