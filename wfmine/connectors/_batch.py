@@ -228,8 +228,9 @@ def _raw_frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
 
     Bytes (orjson's output, kept by :meth:`BatchBuilder.keep_raw`) are not decoded one
     record at a time: the column is built as ``Binary`` and cast to ``String`` once
-    (the cast checks every value is UTF-8, so a bad one raises, never stores); text is
-    encoded to join them (it is valid UTF-8: :func:`payload_text` made it so).
+    (the cast checks every value is UTF-8, so a bad one raises, never stores); text
+    among them is encoded to join them (it is valid UTF-8: :func:`payload_text` made
+    it so). A column of text only is made as it is.
     """
     schema = BATCH_SCHEMAS["raw_records"]
     if not rows:
@@ -240,10 +241,10 @@ def _raw_frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     columns = []
     for name, dtype in schema.items():
         values = [row.get(name) for row in rows]
-        if name == "payload" and dtype == pl.String:
+        if name == "payload" and any(type(v) is bytes for v in values):
             payloads = [v if v is None or type(v) is bytes else v.encode("utf-8") for v in values]
             columns.append(pl.Series(name, payloads, dtype=pl.Binary).cast(pl.String))
-        else:
+        else:  # text only (an email reader's): as it is
             columns.append(pl.Series(name, values, dtype=dtype))
     return pl.DataFrame(columns)
 
