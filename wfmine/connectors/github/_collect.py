@@ -45,6 +45,10 @@ _Pending = tuple[
 
 #: the user fields an account's attrs keep
 _USER_ATTRS: Final = ("type", "id", "node_id", "site_admin")
+#: the further attrs an account is given (:meth:`_Collector.account`'s ``extra``) …
+_SETTLED_EXTRA: Final = frozenset({"author_association"})
+#: … and so every attr it can hold: once all are known, no record adds one
+_SETTLED_KEYS: Final = (*_USER_ATTRS, *_SETTLED_EXTRA)
 
 
 def _user_kind(user: dict[str, Any], login: str) -> str:
@@ -86,6 +90,8 @@ class _Collector(BatchBuilder):
     pending: list[_Pending] = field(default_factory=list)
     objects: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: accounts whose attrs hold every key of ``_SETTLED_KEYS`` (nothing left to add)
+    settled: set[str] = field(default_factory=set)
     known_prs: set[tuple[str, int]] = field(default_factory=set)
     sha_to_pr: dict[tuple[str, str], int] = field(default_factory=dict)
     runs_with_jobs: set[str] = field(default_factory=set)
@@ -116,6 +122,12 @@ class _Collector(BatchBuilder):
         login = user["login"]
         account_id = f"github:{login}"
         row = self.accounts.get(account_id)
+        if row is not None and account_id in self.settled and extra.keys() <= _SETTLED_EXTRA:
+            # every attr an account keeps is known: only its kind can still change, and a
+            # human one only to a bot (its login names no bot or agent, or it would be one)
+            kind = row["platform_kind"]
+            if kind == "bot" or kind == "agent" or (kind == "human" and user.get("type") != "Bot"):
+                return account_id
         if row is None:
             attrs = {k: user[k] for k in _USER_ATTRS if k in user}
             attrs.update({k: v for k, v in extra.items() if v is not None})
@@ -136,6 +148,8 @@ class _Collector(BatchBuilder):
             kind = _user_kind(user, login)
             if kind in ("bot", "agent") or row["platform_kind"] == "unknown":
                 row["platform_kind"] = kind
+        if all(k in known for k in _SETTLED_KEYS):
+            self.settled.add(account_id)
         return account_id
 
     def put_object(self, oid: str, trust: int, updated: Any, row: dict[str, Any]) -> None:
