@@ -26,12 +26,15 @@ __all__ = [
     "FENCE_BASIS",
     "KIND_ATTRIBUTES",
     "KIND_BASIS",
+    "LIMIT_AGGREGATES",
     "MIN_VISITS",
     "PROJECT_BASIS",
     "SMALL_BASIS",
     "STALL_FACTOR",
     "WEEKDAYS_NOTE",
+    "limit_aggregates",
     "limit_of",
+    "limits_of_aggregates",
     "stall_limits",
     "visit_durations",
     "weekday_seconds",
@@ -115,30 +118,45 @@ def visit_durations(visits: pl.DataFrame, design: Design | None) -> pl.DataFrame
     )
 
 
-def _limit_stats(d: pl.DataFrame, by: list[str], factor: float) -> pl.DataFrame:
-    """The statistical stall limit (weekday seconds) of the visits ``d`` per group ``by``."""
-    d = d.with_columns(pl.col("_wdur").alias("_dur"))
-    log_dur = pl.col("_dur").clip(lower_bound=1.0).log()
-    q1 = log_dur.quantile(0.25, interpolation="linear")
-    q3 = log_dur.quantile(0.75, interpolation="linear")
+#: the figures of a group's visits a statistical limit is made of (:func:`limit_aggregates`)
+LIMIT_AGGREGATES: Final = ("visits", "q1", "q3", "s1", "s3", "median", "p90")
+
+
+def limit_aggregates(d: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Per group ``by`` of the finished visits ``d`` (:func:`visit_durations`), the figures
+    a statistical limit is made of (:data:`LIMIT_AGGREGATES`, weekday seconds): ``visits``;
+    ``q1``, ``q3``: quartiles of the log durations (durations below 1 s count as 1 s);
+    ``s1``, ``s3``: the same of the slower half (duration >= the median); ``median``,
+    ``p90`` of the durations. Quantiles interpolate linearly (position ``(n - 1) q``), as
+    Spark's exact ``percentile`` does: the Spark engine computes the same figures on its
+    executors and composes the limit with :func:`limits_of_aggregates`.
+    """
+    dur = pl.col("_wdur")
+    log_dur = dur.clip(lower_bound=1.0).log()
     # the same fence on the slower half of the visits: with a hump of fast visits (moved
     # straight through) and one of real work, the full IQR spans both humps
-    slow = log_dur.filter(pl.col("_dur") >= pl.col("_dur").median())
-    s1 = slow.quantile(0.25, interpolation="linear")
-    s3 = slow.quantile(0.75, interpolation="linear")
-    per = d.group_by(by).agg(
+    slow = log_dur.filter(dur >= dur.median())
+    return d.group_by(by).agg(
         pl.len().alias("visits"),
-        pl.min_horizontal(q3 + FENCE_IQR * (q3 - q1), s3 + FENCE_IQR * (s3 - s1))
-        .exp()
-        .alias("_fence"),
-        (factor * pl.col("_dur").median()).alias("_small"),
-        (P90_CAP * pl.col("_dur").quantile(0.9, interpolation="linear")).alias("_cap"),
-        (MEDIAN_FLOOR * pl.col("_dur").median()).alias("_floor"),
+        log_dur.quantile(0.25, interpolation="linear").alias("q1"),
+        log_dur.quantile(0.75, interpolation="linear").alias("q3"),
+        slow.quantile(0.25, interpolation="linear").alias("s1"),
+        slow.quantile(0.75, interpolation="linear").alias("s3"),
+        dur.median().alias("median"),
+        dur.quantile(0.9, interpolation="linear").alias("p90"),
     )
+
+
+def _compose(per: pl.DataFrame, factor: float) -> pl.DataFrame:
+    """:func:`limit_aggregates` rows with the statistical limit ``_stat`` and its ``_basis``."""
+    q1, q3, s1, s3 = (pl.col(c) for c in ("q1", "q3", "s1", "s3"))
+    fence = pl.min_horizontal(q3 + FENCE_IQR * (q3 - q1), s3 + FENCE_IQR * (s3 - s1)).exp()
     use_fence = pl.col("visits") >= MIN_VISITS
-    raw = pl.when(use_fence).then(pl.col("_fence")).otherwise(pl.col("_small"))
+    raw = pl.when(use_fence).then(fence).otherwise(factor * pl.col("median"))
     statistical = pl.max_horizontal(
-        pl.min_horizontal(raw, pl.col("_cap")), pl.col("_floor"), pl.lit(MIN_LIMIT_S)
+        pl.min_horizontal(raw, P90_CAP * pl.col("p90")),
+        MEDIAN_FLOOR * pl.col("median"),
+        pl.lit(MIN_LIMIT_S),
     )
     basis = (
         pl.when(use_fence)
@@ -146,6 +164,67 @@ def _limit_stats(d: pl.DataFrame, by: list[str], factor: float) -> pl.DataFrame:
         .otherwise(pl.format(SMALL_BASIS, pl.lit(factor)))
     )
     return per.with_columns(statistical.alias("_stat"), basis.alias("_basis"))
+
+
+def _limit_stats(d: pl.DataFrame, by: list[str], factor: float) -> pl.DataFrame:
+    """The statistical stall limit (weekday seconds) of the visits ``d`` per group ``by``."""
+    return _compose(limit_aggregates(d, by), factor)
+
+
+def limits_of_aggregates(
+    pooled: pl.DataFrame,
+    scoped: pl.DataFrame | None,
+    design: Design | None,
+    *,
+    factor: float = STALL_FACTOR,
+    per_project: bool = False,
+) -> pl.DataFrame:
+    """:func:`stall_limits` (without kinds) from the figures of the visits.
+
+    ``pooled``: :func:`limit_aggregates` of every finished visit by ``stage``;
+    ``scoped``: of the visits of stages the design gives no expected time, by
+    ``stage`` and ``scope`` (the project), or ``None`` where the log has fewer
+    than two projects. The embedded engine computes both with polars; the
+    Spark engine on its executors (so no visit reaches its driver).
+    """
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "stage": pl.String, "scope": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64,
+        "basis": pl.String,
+    }  # fmt: skip
+    if not per_project:
+        schema.pop("scope")
+    expected: dict[str, float] = {}
+    if design is not None:
+        expected = {
+            s.id: s.expected.total_seconds() for s in design.stages if s.expected is not None
+        }
+    exp_s = pl.col("stage").replace_strict(expected, default=None, return_dtype=pl.Float64)
+    rows = _compose(pooled, factor).select(
+        "stage",
+        *([pl.lit(None, dtype=pl.String).alias("scope")] if per_project else []),
+        pl.col("visits").cast(pl.UInt32),
+        pl.coalesce(exp_s, pl.col("_stat")).alias("limit_s"),
+        pl.when(exp_s.is_not_null())
+        .then(pl.lit(EXPECTED_BASIS))
+        .otherwise(pl.col("_basis"))
+        .alias("basis"),
+    )
+    parts = [rows.cast(schema)]  # type: ignore[arg-type]
+    if per_project and scoped is not None:
+        per_scope = (
+            _compose(scoped, factor)
+            .filter(pl.col("visits") >= MIN_VISITS)
+            .select(
+                "stage",
+                "scope",
+                pl.col("visits").cast(pl.UInt32),
+                pl.col("_stat").alias("limit_s"),
+                (pl.col("_basis") + pl.lit(PROJECT_BASIS)).alias("basis"),
+            )
+        )
+        parts.append(per_scope.cast(schema))  # type: ignore[arg-type]
+    order = ["stage", "scope"] if per_project else ["stage"]
+    return pl.concat(parts).sort(order, nulls_last=False)
 
 
 def work_item_kinds(events: pl.DataFrame, events_attrs: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -380,42 +459,28 @@ def stall_limits(
     }  # fmt: skip
     if not per_project:
         schema.pop("scope")
-    expected: dict[str, float] = {}
+    expected: list[str] = []
     if design is not None:
-        expected = {
-            s.id: s.expected.total_seconds() for s in design.stages if s.expected is not None
-        }
+        expected = [s.id for s in design.stages if s.expected is not None]
     d = visit_durations(visits, design)
     if d.height == 0:
         return pl.DataFrame(schema=schema)
-    exp_s = pl.col("stage").replace_strict(expected, default=None, return_dtype=pl.Float64)
-    pooled = _limit_stats(d, ["stage"], factor).select(
-        "stage",
-        *([pl.lit(None, dtype=pl.String).alias("scope")] if per_project else []),
-        pl.col("visits").cast(pl.UInt32),
-        pl.coalesce(exp_s, pl.col("_stat")).alias("limit_s"),
-        pl.when(exp_s.is_not_null())
-        .then(pl.lit(EXPECTED_BASIS))
-        .otherwise(pl.col("_basis"))
-        .alias("basis"),
-    )
-    statistical = d.filter(~pl.col("stage").is_in(list(expected)))
+    statistical = d.filter(~pl.col("stage").is_in(expected))
     scoped = statistical.with_columns(PROJECT.alias("scope")).filter(pl.col("scope").is_not_null())
-    parts = [pooled.cast(schema)]  # type: ignore[arg-type]
-    per_scope = pl.DataFrame(schema={"stage": pl.String, "scope": pl.String})
-    if per_project and scoped.get_column("scope").n_unique() >= 2:
-        per_scope = (
-            _limit_stats(scoped, ["stage", "scope"], factor)
-            .filter(pl.col("visits") >= MIN_VISITS)
-            .select(
-                "stage",
-                "scope",
-                pl.col("visits").cast(pl.UInt32),
-                pl.col("_stat").alias("limit_s"),
-                (pl.col("_basis") + pl.lit(PROJECT_BASIS)).alias("basis"),
-            )
-        )
-        parts.append(per_scope.cast(schema))  # type: ignore[arg-type]
+    several = per_project and scoped.get_column("scope").n_unique() >= 2
+    limits = limits_of_aggregates(
+        limit_aggregates(d, ["stage"]),
+        limit_aggregates(scoped, ["stage", "scope"]) if several else None,
+        design,
+        factor=factor,
+        per_project=per_project,
+    )
+    parts = [limits]
+    per_scope = (
+        limits.filter(pl.col("scope").is_not_null()).select("stage", "scope")
+        if several
+        else pl.DataFrame(schema={"stage": pl.String, "scope": pl.String})
+    )
     if kinds is not None:
         schema |= {"kind": pl.String, "cases": pl.List(pl.String)}
         none = [

@@ -24,16 +24,22 @@ statistical, over every finished visit of the stage, per project where the
 log has several: :func:`wfmine.findings.stalls.stall_limits`) and
 ``abandoned`` (idle until the log's end, against the limit of the stage the
 case is in). They are computed once, before the buckets are judged: a first
-pass per bucket returns the stage visits of its cases in scope (the embedded
-:func:`wfmine.stages.stage_visits`) and its last timestamp; the driver runs
-the embedded ``stall_limits`` itself over all the visits (so the definition
-is written once, and follows that function wherever it goes) and takes the
-log's end as the buckets' maximum. Limits and end reach every bucket's
+pass per bucket returns one row per finished stage visit of its cases in
+scope (stage, project, weekday duration: the embedded
+:func:`wfmine.stages.stage_visits` and
+:func:`wfmine.findings.stalls.visit_durations`) and its last timestamp. Those
+rows stay on the executors: Spark computes, per stage and per project, the
+exact quantiles a statistical limit is made of
+(:func:`wfmine.findings.stalls.limit_aggregates` on Spark), and the driver
+composes the limits from those few numbers with the embedded
+:func:`wfmine.findings.stalls.limits_of_aggregates` -- the same code the
+embedded ``stall_limits`` composes them with -- and takes the log's end as the
+buckets' maximum. Limits and end reach every bucket's
 :func:`failure_occurrences` (its ``limits=`` and ``log_end=``), so
 :func:`failure_counts` reports every type of
 :data:`wfmine.findings.failures.FAILURE_TYPES`, equal to the embedded counts
-(the shared engine suite). The cost is the visits on the driver: about 73
-bytes a visit in polars (docs/scale.md says what that is at 10^9 events).
+(the shared engine suite). No visit reaches the driver. (Limits per kind of
+work item need event attrs the lake does not carry: docs/scale.md.)
 
 The summary's headline figures are left to the single-machine step over
 the per-case rows returned here.
@@ -48,12 +54,17 @@ import polars as pl
 
 from wfmine.conformance import check as embedded_check
 from wfmine.design import Design
+from wfmine.findings._events import PROJECT
 from wfmine.findings.failures import OCCURRENCE_SCHEMA, failure_occurrences
-from wfmine.findings.stalls import STALL_FACTOR
-from wfmine.findings.stalls import stall_limits as embedded_stall_limits
+from wfmine.findings.stalls import (
+    LIMIT_AGGREGATES,
+    STALL_FACTOR,
+    limits_of_aggregates,
+    visit_durations,
+)
 from wfmine.spark._engine import to_polars
 from wfmine.spark.stages import STAGE_EVENT_SCHEMA, log_flags, stage_events
-from wfmine.stages import VISIT_SCHEMA, UnknownKind, case_scope, stage_visits
+from wfmine.stages import UnknownKind, case_scope, stage_visits
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -227,7 +238,11 @@ def check(
     return to_polars(out, CHECK_CASE_SCHEMA).sort("case_id")
 
 
-_VISITS: Final = pl.Schema({**VISIT_SCHEMA, "_end": pl.Datetime("us", "UTC")})
+_END: Final = pl.Datetime("us", "UTC")
+#: a bucket's finished visits for the stall limits (and its last timestamp, ``_end``)
+_DURATIONS: Final = pl.Schema(
+    {"stage": pl.String(), "scope": pl.String(), "_wdur": pl.Float64(), "_end": _END}
+)
 
 
 def _in_scope(table: Any, work_items: bool) -> pl.DataFrame:
@@ -243,24 +258,85 @@ def _whole_log(
     """The stall limits over every case in scope, and the last timestamp of those cases.
 
     ``parted``: the stage events with their bucket (:func:`_partitioned`). Each
-    bucket returns the stage visits of its cases in scope (the embedded
-    :func:`wfmine.stages.stage_visits`) and its last timestamp; the driver
-    runs the embedded :func:`wfmine.findings.stalls.stall_limits` over all
-    of them (the definition is that function's, whatever it becomes).
+    bucket returns one row per finished stage visit of its cases in scope --
+    stage, project and weekday duration (the embedded
+    :func:`wfmine.findings.stalls.visit_durations` of
+    :func:`wfmine.stages.stage_visits`) -- and its last timestamp. The rows
+    stay on the executors: Spark computes the figures each limit is made of
+    per stage and per project (:func:`_limit_aggregates`, exact
+    percentiles), and the driver composes the limits from those few numbers
+    with the embedded :func:`wfmine.findings.stalls.limits_of_aggregates`.
     """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
-    def visits(table: Any) -> Any:
+    def durations(table: Any) -> Any:
         frame = _in_scope(table, work_items)
-        out = stage_visits(frame).with_columns(pl.lit(None, dtype=_VISITS["_end"]).alias("_end"))
-        last = pl.DataFrame({"_end": [frame["timestamp"].max()]}, schema={"_end": _VISITS["_end"]})
-        return _arrow(pl.concat([out, last], how="diagonal_relaxed"), _VISITS)
+        out = visit_durations(stage_visits(frame), design).select(
+            "stage", PROJECT.alias("scope"), "_wdur", pl.lit(None, dtype=_END).alias("_end")
+        )
+        last = pl.DataFrame({"_end": [frame["timestamp"].max()]}, schema={"_end": _END})
+        return _arrow(pl.concat([out, last], how="diagonal_relaxed"), _DURATIONS)
 
-    rows = to_polars(parted.groupBy("_bucket").applyInArrow(visits, _ddl(_VISITS)), _VISITS)
-    ends = rows["_end"].drop_nulls()
-    log_end = ends.max() if ends.len() else None
-    whole = rows.filter(pl.col("case_id").is_not_null()).drop("_end").sort("case_id", "visit")
-    limits = embedded_stall_limits(whole, design, factor=factor, per_project=True)
-    return limits, log_end  # type: ignore[return-value]
+    rows = (
+        parted.groupBy("_bucket")
+        .applyInArrow(durations, _ddl(_DURATIONS))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    try:
+        end = to_polars(rows.agg(F.max("_end").alias("_end")), {"_end": _END})
+        log_end = end["_end"][0] if end.height else None
+        visits = rows.filter(F.col("stage").isNotNull())
+        expected = [st.id for st in design.stages if st.expected is not None]
+        scoped = visits.filter(~F.col("stage").isin(expected) & F.col("scope").isNotNull())
+        projects = scoped.select(F.countDistinct("scope").alias("n")).first()
+        several = projects is not None and int(projects["n"]) >= 2
+        limits = limits_of_aggregates(
+            _limit_aggregates(visits, ["stage"]),
+            _limit_aggregates(scoped, ["stage", "scope"]) if several else None,
+            design,
+            factor=factor,
+            per_project=True,
+        )
+    finally:
+        rows.unpersist()
+    return limits, log_end
+
+
+def _limit_aggregates(visits: DataFrame, by: list[str]) -> pl.DataFrame:
+    """:func:`wfmine.findings.stalls.limit_aggregates` on Spark: per group ``by``, the
+    visits and the exact quantiles (``percentile``, linear interpolation as polars') of the
+    log durations, of the slower half's (duration >= the group's median), and of the
+    durations; only these rows are collected."""
+    from pyspark.sql import functions as F
+
+    log_dur = F.ln(F.greatest(F.col("_wdur"), F.lit(1.0)))
+    first = visits.groupBy(*by).agg(
+        F.count(F.lit(1)).alias("visits"),
+        F.percentile(log_dur, [0.25, 0.75]).alias("_q"),
+        F.percentile(F.col("_wdur"), [0.5, 0.9]).alias("_m"),
+    )
+    first = first.select(
+        *by,
+        "visits",
+        F.col("_q")[0].alias("q1"),
+        F.col("_q")[1].alias("q3"),
+        F.col("_m")[0].alias("median"),
+        F.col("_m")[1].alias("p90"),
+    )
+    slow = (
+        visits.join(first.select(*by, F.col("median").alias("_med")), on=by)
+        .filter(F.col("_wdur") >= F.col("_med"))
+        .groupBy(*by)
+        .agg(F.percentile(log_dur, [0.25, 0.75]).alias("_s"))
+        .select(*by, F.col("_s")[0].alias("s1"), F.col("_s")[1].alias("s3"))
+    )
+    schema = {
+        **{k: pl.String() for k in by},
+        "visits": pl.UInt32(), "q1": pl.Float64(), "q3": pl.Float64(), "s1": pl.Float64(),
+        "s3": pl.Float64(), "median": pl.Float64(), "p90": pl.Float64(),
+    }  # fmt: skip
+    return to_polars(first.join(slow, on=by, how="left"), schema).select(*by, *LIMIT_AGGREGATES)
 
 
 def _occurrences(parted: DataFrame, design: Design, work_items: bool, factor: float) -> DataFrame:
