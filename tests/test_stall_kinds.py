@@ -177,3 +177,25 @@ def test_the_design_expected_time_is_never_split() -> None:
     )
     assert limits.filter(pl.col("stage") == "qa")["kind"].null_count() == 1
     assert limits.filter(pl.col("stage") == "qa").height == 1
+
+
+def test_recoveries_and_pattern_evidence_read_the_kinds_limits() -> None:
+    """The limit that found a stall is the one the recovery time and the pattern state: a
+    bug stuck four days recovers from its kind's limit, and the stall pattern lists each
+    kind's limit beside the stage's."""
+    from wfmine.findings.failures import failure_patterns, judged_limits, stall_recoveries
+
+    stalled = {"jira:APP-3": 96.0, "jira:APP-5": 90.0, "jira:APP-9": 80.0}
+    log, ea = _org({"Bug": (14, 2.0), "Story": (14, 96.0)}, stalled=stalled)
+    events = staged_events(log, SILENT)
+    limits = judged_limits(events, SILENT, ea)
+    assert limits.filter(pl.col("kind") == "type=Bug").height == 1
+    recovered = stall_recoveries(events, SILENT, events_attrs=ea)
+    assert sorted(recovered["case_id"]) == sorted(stalled)
+    assert recovered.equals(stall_recoveries(events, SILENT, limits=limits))
+    assert stall_recoveries(events, SILENT).height == 0  # without kinds: no stall at all
+    found = failure_patterns(events, SILENT, ea, min_weeks=1, visits=stage_visits(events))
+    stall = next(f for f in found if f.evidence["type"] == "stall")
+    kinds = {k["kind"]: k["limit_s"] for k in stall.evidence["stall_limits_by_kind"]}
+    bug = limits.filter(pl.col("kind") == "type=Bug")["limit_s"][0]
+    assert kinds["type=Bug"] == round(bug, 1) and "type=Story" in kinds

@@ -44,7 +44,7 @@ from wfmine.findings import metrics as architect_metrics
 from wfmine.findings import seams as seam_table
 from wfmine.findings._shape import findings_frame, sort_findings
 from wfmine.findings.actors import ai_events
-from wfmine.findings.failures import failure_occurrences, idle_spells
+from wfmine.findings.failures import failure_occurrences, idle_spells, judged_limits
 from wfmine.findings.metrics import judged_events
 from wfmine.findings.seams import handoffs
 from wfmine.governance import Inputs
@@ -455,6 +455,7 @@ class Analysis:
             occurrences=self.occurrences,
             case_attrs=self.case_attrs,
             judged=self.judged,
+            limits=self.stall_limits,
         )
         if self.design is None:
             return found
@@ -523,6 +524,13 @@ class Analysis:
         return idle_spells(self.judged, self.judged_visits, self.design)
 
     @cached_property
+    def stall_limits(self) -> pl.DataFrame:
+        """The stall limits of the cases in scope (:func:`wfmine.findings.failures.judged_limits`:
+        per stage, project and, where the tracker names them, kind of work item) -- those the
+        failure occurrences, the recovery times and the patterns' evidence all read."""
+        return judged_limits(self.judged, self.design, self.events_attrs, visits=self.judged_visits)
+
+    @cached_property
     def occurrences(self) -> pl.DataFrame:
         """Every failure occurrence of the cases in scope, with the store's attrs.
 
@@ -535,6 +543,7 @@ class Analysis:
             self.events_attrs,
             visits=self.judged_visits,
             spells=self.idle_spells,
+            limits=self.stall_limits,
         )
 
     @cached_property
@@ -555,6 +564,8 @@ class Analysis:
             visits=self.judged_visits,
             spells=self.idle_spells,
             judged=self.judged,
+            events_attrs=self.events_attrs,
+            limits=self.stall_limits,
         )
 
     @cached_property

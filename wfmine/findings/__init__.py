@@ -244,6 +244,7 @@ def findings(
     occurrences: pl.DataFrame | None = None,
     case_attrs: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
+    limits: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every finding about ``log``, in the DESIGN.md shape, sorted by kind, severity, subject.
 
@@ -309,7 +310,7 @@ def findings(
             scopes=_agent_scopes(design, conformance, case_attrs),
         )  # fmt: skip
     if occurrences is None and {"unowned_seam", "failure_pattern"} & set(kinds):
-        occurrences = failure_occurrences(judged, design, events_attrs)
+        occurrences = failure_occurrences(judged, design, events_attrs, limits=limits)
     if "unowned_seam" in kinds:
         assert occurrences is not None
         roots = occurrences.filter(pl.col("type").is_in(list(ROOT_TYPES))).select(
@@ -332,7 +333,7 @@ def findings(
             occurrences=occurrences, scopes=_case_scopes(judged), tiers=tiers,
             components=_case_components(case_attrs),
             # the judged events are the conformance check's cases: its visits are theirs
-            visits=conformance.visits if conformance is not None else None,
+            visits=conformance.visits if conformance is not None else None, limits=limits,
         )  # fmt: skip
     if "gate_violation" in kinds:
         found += gate_violations(conformance)

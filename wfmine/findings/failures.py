@@ -93,6 +93,7 @@ __all__ = [
     "ROOT_TYPES",
     "failure_occurrences",
     "failure_patterns",
+    "judged_limits",
     "stall_recoveries",
     "weekly_pattern_counts",
 ]
@@ -364,6 +365,23 @@ def _stall(
     )
 
 
+def judged_limits(
+    events: pl.DataFrame,
+    design: Design | None,
+    events_attrs: pl.DataFrame | None = None,
+    *,
+    visits: pl.DataFrame | None = None,
+    stall_factor: float = STALL_FACTOR,
+) -> pl.DataFrame:
+    """The stall limits ``stall`` and ``abandoned`` are judged by: :func:`stall_limits` of the
+    visits of ``events`` per project and, where ``events_attrs`` name the work items' kinds
+    (:func:`work_item_kinds`), per kind. The detectors, the recovery times and the
+    patterns' evidence all read these, so a finding states the limit that found it."""
+    visits = stage_visits(events) if visits is None else visits
+    kinds = work_item_kinds(events, events_attrs)
+    return stall_limits(visits, design, factor=stall_factor, per_project=True, kinds=kinds)
+
+
 def stall_recoveries(
     events: pl.DataFrame,
     design: Design | None = None,
@@ -371,6 +389,8 @@ def stall_recoveries(
     stall_factor: float = STALL_FACTOR,
     visits: pl.DataFrame | None = None,
     spells: pl.DataFrame | None = None,
+    events_attrs: pl.DataFrame | None = None,
+    limits: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every stalled stage visit and how long the work took to move again.
 
@@ -381,7 +401,8 @@ def stall_recoveries(
     (``recovered_at - stalled_at``). ``events`` are
     :func:`wfmine.stages.stage_events` rows; ``visits`` (their
     :func:`wfmine.stages.stage_visits`) and ``spells`` (:func:`idle_spells` of
-    both): taken as given when the caller has them.
+    both): taken as given when the caller has them. ``limits``: :func:`judged_limits` of
+    the same events (computed from them and ``events_attrs`` otherwise).
     """
     schema: dict[str, pl.DataType] = {
         "case_id": pl.String(), "stage": pl.String(), "start": pl.Datetime("us", "UTC"),
@@ -389,7 +410,10 @@ def stall_recoveries(
         "recovery_s": pl.Float64(),
     }  # fmt: skip
     visits = stage_visits(events) if visits is None else visits
-    limits = stall_limits(visits, design, factor=stall_factor, per_project=True)
+    if limits is None:
+        limits = judged_limits(
+            events, design, events_attrs, visits=visits, stall_factor=stall_factor
+        )
     limit_us = (pl.col("limit_s") * 1_000_000).cast(pl.Int64)
     return (
         _stalled(events, visits, limits, design, spells)
@@ -552,8 +576,9 @@ def failure_occurrences(
     ctx = _ctx(events)
     visits = stage_visits(events) if visits is None else visits
     if limits is None:
-        kinds = work_item_kinds(events, events_attrs)
-        limits = stall_limits(visits, design, factor=stall_factor, per_project=True, kinds=kinds)
+        limits = judged_limits(
+            events, design, events_attrs, visits=visits, stall_factor=stall_factor
+        )
     reopens = _reopen(ctx, visits, events_attrs, design)
     ci_fixes = _ci_fix(ctx)
     parts = [
@@ -804,6 +829,7 @@ def failure_patterns(
     tiers: pl.DataFrame | None = None,
     components: pl.DataFrame | None = None,
     visits: pl.DataFrame | None = None,
+    limits: pl.DataFrame | None = None,
 ) -> list[Finding]:
     """Findings for recurring failure patterns, with weekly counts and a Mann–Kendall trend.
 
@@ -814,7 +840,8 @@ def failure_patterns(
     (conformance's), for severity. Severity follows impact: ``high`` when the
     pattern touches at least 10 % of the cases in its scope, is rising, or
     hits high-stakes work; ``medium`` at 3 %; ``low`` otherwise. ``visits``:
-    :func:`wfmine.stages.stage_visits` of ``events``, when the caller has them.
+    :func:`wfmine.stages.stage_visits` of ``events``, and ``limits``
+    (:func:`judged_limits`), when the caller has them.
     """
     occ = (
         occurrences
@@ -851,14 +878,19 @@ def failure_patterns(
             how="left",
         )
     visited = visits.select("case_id", "stage").unique() if visits is not None else None
-    limits = (
-        {
-            (r["stage"], r["scope"]): (r["limit_s"], r["basis"])
-            for r in stall_limits(visits, design, per_project=True).iter_rows(named=True)
-        }
-        if visits is not None
-        else {}
-    )
+    if visits is not None and limits is None:
+        limits = judged_limits(events, design, events_attrs, visits=visits)
+    by_kind: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    stated: dict[tuple[str, str | None], tuple[float, str]] = {}
+    if visits is not None and limits is not None:
+        kind = pl.col("kind") if "kind" in limits.columns else pl.lit(None, dtype=pl.String)
+        for r in limits.with_columns(kind.alias("kind")).iter_rows(named=True):
+            if r["kind"] is None:
+                stated[(r["stage"], r["scope"])] = (r["limit_s"], r["basis"])
+            else:  # a kind's own limit: listed on the pattern of its stage (and project)
+                by_kind.setdefault((r["stage"], r["scope"]), []).append(
+                    {"kind": r["kind"], "limit_s": r["limit_s"], "basis": r["basis"]}
+                )
     high_stakes = (
         tiers.filter(pl.col("tier") == "high_stakes").select("case_id")
         if tiers is not None
@@ -917,11 +949,12 @@ def failure_patterns(
         name = _subject_name(row["type"], row["stage"], row["scope"])
         where = row["stage"] or "a stage"
         limit_s, basis = (
-            limits.get((row["stage"], row["scope"]), limits.get((row["stage"], None), (None, None)))
+            stated.get((row["stage"], row["scope"]), stated.get((row["stage"], None), (None, None)))
             if row["stage"]
             else (None, None)
         )
-        own_limit = (row["stage"], row["scope"]) in limits
+        own_limit = (row["stage"], row["scope"]) in stated
+        kind_limits = by_kind.get((row["stage"], row["scope"] if own_limit else None), [])
         on_weekdays = basis is not None and WEEKDAYS_NOTE in basis
         limit_words = (
             human_duration(limit_s) + (", counting weekdays only" if on_weekdays else "")
@@ -979,6 +1012,13 @@ def failure_patterns(
                     "wait_s": round(row["wait_s"], 1) if row["wait_s"] else None,
                     "stall_limit_s": round(limit_s, 1) if limit_s else None,
                     "stall_limit_basis": basis if limit_s else None,
+                    # where kinds of work item have limits of their own (a bug's hour, a
+                    # story's days), each kind's: the one that judged its cases
+                    "stall_limits_by_kind": [
+                        {**k, "limit_s": round(k["limit_s"], 1)} for k in kind_limits
+                    ]
+                    if row["type"] in ("stall", "abandoned")
+                    else [],
                     "consequences": consequence_list,
                     "consequence_cases": caused.height,
                     "weekly": [

@@ -91,6 +91,7 @@ def metrics(
     visits: pl.DataFrame | None = None,
     spells: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
+    limits: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The architect's metrics as a dict of frames (see the module docstring).
 
@@ -162,7 +163,9 @@ def metrics(
                           "cv": pl.Float64, "p10": pl.Float64, "p90": pl.Float64},
     )  # fmt: skip
     occ = failure_occurrences(log, view, events_attrs) if occurrences is None else occurrences
-    recoveries = stall_recoveries(log, view, visits=visits, spells=spells)
+    recoveries = stall_recoveries(
+        log, view, visits=visits, spells=spells, events_attrs=events_attrs, limits=limits
+    )
     out["recovery"] = (
         recoveries.group_by(_week(pl.col("stalled_at")))
         .agg(
