@@ -383,7 +383,7 @@ class Store:
         if not name.replace("_", "").isalnum():
             raise ValueError(f"bad result name {name!r}")
         with self.transaction() as con:
-            con.register("_result", _arrow(df))
+            con.register("_result", df.to_arrow())
             try:
                 con.execute(f"CREATE OR REPLACE TABLE result_{name} AS SELECT * FROM _result")
             finally:
@@ -401,14 +401,14 @@ class Store:
             con.execute("DELETE FROM actors")
             con.execute("DELETE FROM actor_accounts")
             if actors.height:
-                con.register("_a", _arrow(actors))
+                con.register("_a", actors.to_arrow())
                 con.execute(
                     "INSERT INTO actors SELECT actor_id, display_name, kind, declared_kind, "
                     "detected_kind, kind_score, team, aliases, evidence FROM _a"
                 )
                 con.unregister("_a")
             if actor_accounts.height:
-                con.register("_m", _arrow(actor_accounts))
+                con.register("_m", actor_accounts.to_arrow())
                 con.execute(
                     "INSERT INTO actor_accounts SELECT account_id, actor_id, confidence, "
                     "evidence FROM _m"
@@ -440,7 +440,7 @@ class Store:
                     for c in ("subject_name", "assumption", "suggestion")
                     if c not in findings.columns
                 )
-                con.register("_f", _arrow(frame))
+                con.register("_f", frame.to_arrow())
                 con.execute(
                     "INSERT INTO findings SELECT finding_id, kind, subject, severity, summary, "
                     "evidence, first_seen, last_seen, trend, generated_at, subject_name, "
@@ -991,22 +991,9 @@ def _is_log_ordered(df: pl.DataFrame) -> bool:
     return bool(df.select(after.slice(1).all()).item())
 
 
-class _ArrowStream:
-    """A frame DuckDB scans through the Arrow C stream interface (``__arrow_c_stream__``):
-    string views, no copy of the string data, and no pyarrow (nor the numpy it loads) to
-    import -- a write-only process (an ingest) never pays for them. Each scan asks for a
-    new stream, so a query may read the frame more than once."""
-
-    def __init__(self, df: pl.DataFrame) -> None:
-        self.df = df
-
-    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
-        return self.df.__arrow_c_stream__(requested_schema)
-
-
 def _arrow(df: pl.DataFrame) -> Any:
-    """``df`` for DuckDB to scan (:class:`_ArrowStream`)."""
-    return _ArrowStream(df)
+    """``df`` as Arrow for DuckDB: string views, no copy of the string data."""
+    return df.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
 def _unique(df: pl.DataFrame, keys: list[str], *, keep: Literal["first", "last"]) -> pl.DataFrame:
