@@ -171,6 +171,17 @@ def _limit_stats(d: pl.DataFrame, by: list[str], factor: float) -> pl.DataFrame:
     return _compose(limit_aggregates(d, by), factor)
 
 
+def _limit_schema(per_project: bool) -> dict[str, pl.DataType | type[pl.DataType]]:
+    """The columns of :func:`stall_limits` (``scope`` only ``per_project``)."""
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "stage": pl.String, "scope": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64,
+        "basis": pl.String,
+    }  # fmt: skip
+    if not per_project:
+        schema.pop("scope")
+    return schema
+
+
 def limits_of_aggregates(
     pooled: pl.DataFrame,
     scoped: pl.DataFrame | None,
@@ -187,12 +198,7 @@ def limits_of_aggregates(
     than two projects. The embedded engine computes both with polars; the
     Spark engine on its executors (so no visit reaches its driver).
     """
-    schema: dict[str, pl.DataType | type[pl.DataType]] = {
-        "stage": pl.String, "scope": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64,
-        "basis": pl.String,
-    }  # fmt: skip
-    if not per_project:
-        schema.pop("scope")
+    schema = _limit_schema(per_project)
     expected: dict[str, float] = {}
     if design is not None:
         expected = {
@@ -453,12 +459,7 @@ def stall_limits(
     the project's (or stage's) limit. :func:`limit_of` picks a visit's
     limit: its kind's, else its project's, else the stage's.
     """
-    schema: dict[str, pl.DataType | type[pl.DataType]] = {
-        "stage": pl.String, "scope": pl.String, "visits": pl.UInt32, "limit_s": pl.Float64,
-        "basis": pl.String,
-    }  # fmt: skip
-    if not per_project:
-        schema.pop("scope")
+    schema = _limit_schema(per_project)
     expected: list[str] = []
     if design is not None:
         expected = [s.id for s in design.stages if s.expected is not None]
