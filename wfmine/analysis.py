@@ -609,6 +609,8 @@ class Analysis:
             result=self.conformance,
             staged=self.staged,
             judged=self.judged,
+            occurrences=self.occurrences,
+            team_handoffs=self.team_handoffs,
         )
 
     # -- discovery of the cases in scope --------------------------------------------------

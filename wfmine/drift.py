@@ -675,13 +675,20 @@ def change_effects(
     result: ConformanceResult | None = None,
     staged: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
+    occurrences: pl.DataFrame | None = None,
+    team_handoffs: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per design change, before vs after (``weeks`` each side): did it take effect?
 
     Returns (:data:`EFFECT_SCHEMA` rows, verdicts ``date, change, source,
     took_effect, summary``). A metric is ``significant`` when its p-value is
     below ``alpha`` divided by the metrics compared for that change.
-    ``staged``/``judged``: as for :func:`weekly_series`.
+    ``staged``/``judged``: as for :func:`weekly_series`. ``occurrences`` and
+    ``team_handoffs``: the failure occurrences and team handoffs of the judged
+    cases when already computed (``Analysis.occurrences``,
+    ``Analysis.team_handoffs``: the findings' own, stall limits per kind of
+    work item included), so a change is judged on the failures the findings
+    report, not on a second reading of them.
     """
     import numpy as np
 
@@ -700,9 +707,11 @@ def change_effects(
     visits = res.visits.with_columns(
         (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur")
     )
-    occ = failure_occurrences(staged, design)
+    occ = occurrences if occurrences is not None else failure_occurrences(staged, design)
     occ_cases = occ.select("case_id").unique()
-    team = handoffs(staged, design, dimension="team")
+    team = (
+        team_handoffs if team_handoffs is not None else handoffs(staged, design, dimension="team")
+    )
     # the pairs the design owns, as the seam detector reads them (wildcards and the way
     # back of a designed round trip included)
     owned = {
@@ -832,13 +841,16 @@ def drift(
     result: ConformanceResult | None = None,
     staged: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
+    occurrences: pl.DataFrame | None = None,
+    team_handoffs: pl.DataFrame | None = None,
 ) -> DriftReport:
     """Change points of the practice and, per design change, whether it took effect.
 
     ``result``, ``staged`` and ``judged``: the conformance, the stage events of
     ``log`` under ``design`` and those of the check's cases when already
     computed (``Analysis.conformance``, ``Analysis.staged``,
-    ``Analysis.judged``), so they are not computed again.
+    ``Analysis.judged``), so they are not computed again; ``occurrences`` and
+    ``team_handoffs`` likewise (:func:`change_effects`).
     """
     result = result if result is not None else check(log, design, accounts=accounts)
     if staged is None and judged is None:
@@ -863,6 +875,6 @@ def drift(
     )
     effects, verdicts = change_effects(
         log, design, known, weeks=weeks, alpha=alpha, accounts=accounts, result=result,
-        staged=staged, judged=judged,
+        staged=staged, judged=judged, occurrences=occurrences, team_handoffs=team_handoffs,
     )  # fmt: skip
     return DriftReport(points, tested, n_weeks, known, effects, verdicts)
