@@ -6,10 +6,11 @@ fast; the checks read the written exports, not the generator's internals.
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,21 @@ def _pulls(root: Path) -> dict[tuple[str, int], dict[str, Any]]:
     return out
 
 
+#: design activities no flow shape plays: pull requests are never drafts and nobody comments
+#: on a pull request's thread (nor is work moved into the intake status it is created in)
+_NEVER_PLAYED = {"github:PR ready for review", "github:PR comment added"}
+
+
+def _activities(root: Path) -> set[str]:
+    import wfmine
+    from wfmine.api import ingest_path
+
+    store = wfmine.Store(":memory:")
+    for source in ("jira", "github", "slack", "email"):
+        ingest_path(store, root / source)
+    return set(store.sql("select distinct source || ':' || activity a from events")["a"].to_list())
+
+
 def test_shape_registry() -> None:
     assert SHAPES[0] == "stage-teams" and len(SHAPES) == len(set(SHAPES)) >= 5
     assert len(HELD_OUT_SHAPES) >= 2 and set(HELD_OUT_SHAPES) < set(SHAPES)
@@ -117,6 +133,10 @@ def test_ingests_without_quarantine_and_design_loads(orgs: dict[str, Path], shap
     sources = set(store.sql("select distinct source from events")["source"].to_list())
     assert sources == {"jira", "github", "slack", "email"}
     design = load_design(root / "design.yaml")
+    # every designed stage is played: at least one of its activities is in the exports
+    seen = set(store.sql("select distinct source || ':' || activity a from events")["a"].to_list())
+    for st in yaml.safe_load((root / "design.yaml").read_text())["stages"]:
+        assert any(fnmatch.fnmatchcase(a, p) for p in st["activities"] for a in seen), st["id"]
     gt = _load(root / "ground_truth.json")
     stage_ids = {s.id for s in design.stages}
     assert {f["stage"] for f in gt["failure_patterns"]} <= stage_ids
@@ -397,3 +417,100 @@ def test_fix_and_feature_checks_two_kinds_of_work_at_two_paces(orgs: dict[str, P
             assert set(f["issue_types"]) == set(f["cases"])
             for case, kind in f["issue_types"].items():
                 assert f["days"][case] >= (8 if kind == "Bug" else 16) * 0.99, (case, kind)
+
+
+def test_matrix_organisation(tmp_path: Path) -> None:
+    """matrix (held out): eight stages with an architecture review before build; the Payroll
+    project's own team builds and reviews its work while the other projects share engineering
+    (the design names no team for those stages); a 25-minute integration suite run by Automation
+    for Jira with no expected time; a Slack app posting weekly; stalls planted on staging, each
+    clearly longer than the design's expected time there."""
+    import statistics
+
+    from wfmine.design import load_design
+
+    root = tmp_path / "matrix"
+    simulate(root, seed=11, items=150, months=9, shape="matrix")
+    assert "matrix" in HELD_OUT_SHAPES and "matrix" not in DEVELOPMENT_SHAPES
+    gt = _load(root / "ground_truth.json")
+    design = load_design(root / "design.yaml")
+    ids = [s.id for s in design.stages]
+    assert ids == [
+        "request", "design", "build", "review", "integration", "qa", "staging", "release",
+    ]  # fmt: skip
+    assert [s.team for s in design.stages] == [
+        "product", "architecture", None, None, "qa", "qa", "operations", "operations",
+    ]  # fmt: skip
+    assert set(design.teams) == {"engineering", "payroll"}
+    assert design.stage("integration").expected is None
+    assert gt["projects"]["PAY"]["own_stages"] == ["build", "review"]
+    assert {t["project"]: t["team"] for t in gt["trends"]} == {
+        "HR": "engineering",
+        "PAY": "payroll",
+    }
+    # the design names only what the exports contain, but for what no shape plays
+    seen = _activities(root)
+    raw = yaml.safe_load((root / "design.yaml").read_text())
+    unseen = {
+        p
+        for st in raw["stages"]
+        for p in st["activities"]
+        if not any(fnmatch.fnmatchcase(a, p) for a in seen)
+    }
+    assert unseen == _NEVER_PLAYED | {"jira:Status: Open"}
+    # the hybrid: Payroll's changes are written and approved by its own team, the rest by
+    # the shared engineering team
+    people = yaml.safe_load((root / "roster.yaml").read_text())["people"]
+    team_of = {
+        a.partition(":")[2]: p["team"]
+        for p in people
+        if p["kind"] == "human"
+        for a in p["accounts"]
+        if a.startswith("github:")
+    }
+    owner = {"payroll": "payroll", "people": "engineering", "analytics": "engineering"}
+    for repo in sorted((root / "github" / "repos" / "acme").iterdir()):
+        logins = {pr["user"]["login"] for pr in _load(repo / "pulls.json")}
+        for p in sorted(repo.glob("pulls/*/reviews.json")):
+            logins |= {r["user"]["login"] for r in _load(p) if r["state"] == "APPROVED"}
+        assert {team_of[x] for x in logins if x in team_of} == {owner[repo.name]}, repo.name
+    # the scheduled app posts every Monday at nine, and nowhere else
+    app = next(s for s in gt["shadow_agents"] if s["type"] == "unregistered_app")
+    bot_id = app["accounts"][0].partition(":")[2]
+    posts = [
+        datetime.fromtimestamp(float(m["ts"]), UTC)
+        for p in sorted((root / "slack").glob("*/*.json"))
+        for m in _load(p)
+        if isinstance(m, dict) and m.get("bot_id") == bot_id
+    ]
+    assert len(posts) == app["posts"] > 30
+    assert {(t.weekday(), t.hour) for t in posts} == {(0, 9)}
+    # the integration suite: Automation for Jira moves work in and out after exactly 25 minutes
+    for hs in _histories(root).values():
+        status = [(h, i) for h in hs for i in h["items"] if i["field"] == "status"]
+        for (h, i), (h2, _) in itertools.pairwise(status):
+            if i["toString"] == "Integration Tests":
+                assert h["author"]["accountType"] == h2["author"]["accountType"] == "app"
+                assert abs((_ts(h2["created"]) - _ts(h["created"])).total_seconds() - 1500) < 1
+    # planted stalls sit on staging, each far longer than the design expects a visit there
+    expected = design.stage("staging").expected
+    assert expected is not None
+    stalls = [f for f in gt["failure_patterns"] if f["type"] == "stall"]
+    assert stalls and {f["stage"] for f in stalls} == {"staging"}
+    for f in stalls:
+        assert min(f["days"].values()) >= 2 * expected.total_seconds() / 86400
+    # unowned handoffs wait longer than the owned ones next to them
+    waits: dict[tuple[str, str], list[int]] = {}
+    for s in gt["seam_waits"]:
+        waits.setdefault((s["from"], s["to"]), []).append(s["wait_s"])
+    unowned = {(u["from"], u["to"]) for u in gt["unowned_seams"]}
+    assert {("architecture", "payroll"), ("payroll", "qa")} <= unowned
+    assert ("architecture", "engineering") not in unowned and ("engineering", "qa") not in unowned
+    med = {k: statistics.median(v) for k, v in waits.items()}
+    assert med[("architecture", "payroll")] > 2 * med[("architecture", "engineering")]
+    assert med[("payroll", "qa")] > 2 * med[("engineering", "qa")]
+    # late second approvals after the automation moved the work on; nightly bot PRs unlinked
+    assert gt["late_approvals"]
+    assert all(x["moved_to"] == "integration" for x in gt["late_approvals"])
+    assert gt["automation_prs"] and all(p["linked_to"] is None for p in gt["automation_prs"])
+    assert all(r["consequences"]["reopened_to"] == "Reopened" for r in gt["root_events"])

@@ -61,9 +61,10 @@ class Around(FlowBase):
         app = self.a(slug)
         day = BASE + timedelta(days=14)
         n = 0
+        hour = self.shape.slack_hour
         while day < self.end:
-            if day.weekday() < 5:
-                t = (day + timedelta(hours=8, seconds=rng.uniform(0, 20))).replace(microsecond=0)
+            if day.weekday() in self.shape.slack_days:
+                t = (day + timedelta(hours=hour, seconds=rng.uniform(0, 20))).replace(microsecond=0)
                 self._msg(
                     "general",
                     t,

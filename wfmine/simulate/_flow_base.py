@@ -58,7 +58,7 @@ def layout(shape: Shape, org: Org) -> Layout:
         for c in p.components:
             comps.setdefault(c, str(10_200 + len(comps)))
     channels = {t: t for t in shape.team_names} | {
-        "deploys": shape.stages[-1].team or "",
+        "deploys": shape.design_team(shape.stages[-1]),
         "general": shape.team_names[0],
     }
     if not channels["deploys"]:
@@ -139,7 +139,7 @@ class FlowBase(Acts):
 
     # -- who
     def team_of(self, st: StageDef, project: ProjectDef) -> str:
-        return st.team or project.team
+        return self.shape.team_of(st, project)
 
     def members(self, team: str) -> list[Actor]:
         return self.org.team(team)

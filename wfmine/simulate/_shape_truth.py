@@ -50,7 +50,7 @@ def owned_pairs(shape: Shape) -> set[tuple[str, str]]:
     design draws as a round trip (a designed move back from a stage of the receiving team
     to a stage of the giving team)."""
     owned = {(a, b) for a, b, _ in shape.owned_seams}
-    teams = {st.id: st.team for st in shape.stages}
+    teams = {st.id: shape.design_team(st) for st in shape.stages}
     for frm, to in shape.back:
         back = (teams[frm], teams[to])
         if all(back) and back[0] != back[1] and (back[1], back[0]) in owned:
@@ -85,8 +85,8 @@ def design(shape: Shape) -> dict[str, Any]:
     stages: list[dict[str, Any]] = []
     for st in shape.stages:
         d: dict[str, Any] = {"id": st.id}
-        if st.team:
-            d["team"] = st.team
+        if shape.design_team(st):
+            d["team"] = shape.design_team(st)
         d["performer"] = st.performer
         if st.expected:
             d["expected"] = st.expected
@@ -94,7 +94,7 @@ def design(shape: Shape) -> dict[str, Any]:
         if st.kind == "deploy":
             d["irreversible"] = True
         stages.append(d)
-    owning = {st.team for st in shape.stages if st.team}
+    owning = {shape.design_team(st) for st in shape.stages} - {""}
     ids = [st.id for st in shape.stages]
     review = next(st.id for st in shape.stages if "review" in st.kind)
     build = next(st.id for st in shape.stages if st.kind.startswith("build"))
@@ -268,7 +268,7 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
                 "stage": tstage.id,
                 "project": tr.project,
                 "component": tr.component,
-                "team": tstage.team or proj.team,
+                "team": shape.team_of(tstage, proj),
                 "direction": tr.direction,
                 "weeks": (end - BASE).days // 7,
                 "cases_by_month": per_month,
@@ -311,6 +311,7 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
                 "repo": p.repo,
                 "team": p.team or None,
                 "pace": p.pace,
+                **({"own_stages": list(p.own_stages)} if p.own_stages else {}),
             }
             for p in shape.projects
         },

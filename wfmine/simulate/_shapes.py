@@ -81,6 +81,10 @@ class ProjectDef:
     #: how long this project's checks take against the stage's ``hours`` (its planted
     #: stalls scale with it: a slow project's stall is longer than its slow normal visit)
     pace: float = 1.0
+    #: stages this project's own ``team`` works although the stage names a shared team (a
+    #: hybrid: the other projects share the stage's team); the design then names no team
+    #: for such a stage
+    own_stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,11 @@ class Shape:
     automation_done: bool = False
     #: a dependency bot opens and merges a pull request every night, linked to no issue
     nightly_prs: bool = False
-    #: a Slack app posting every weekday morning that the design's registry does not name
+    #: a Slack app posting on a schedule that the design's registry does not name
     slack_app: str = ""
+    #: the weekdays it posts on (0: Monday) and the hour (UTC) it posts at
+    slack_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    slack_hour: float = 8.0
     #: risk tiers the sanctioned review agent may approve
     agent_tiers: tuple[str, ...] = ("reversible",)
     #: team the agents and bots belong to
@@ -154,6 +161,18 @@ class Shape:
 
     def stage(self, sid: str) -> StageDef:
         return next(s for s in self.stages if s.id == sid)
+
+    def team_of(self, st: StageDef, project: ProjectDef) -> str:
+        """The team that works ``st`` for ``project``."""
+        if st.id in project.own_stages:
+            return project.team
+        return st.team or project.team
+
+    def design_team(self, st: StageDef) -> str:
+        """The team the design names for ``st`` ("": the projects' own teams work it)."""
+        if any(st.id in p.own_stages for p in self.projects):
+            return ""
+        return st.team
 
     def stall_days(self, stage: str, project: str, itype: str = "") -> tuple[float, float]:
         """How long a planted stall lasts (days): 8-11, longer in a slow project's checks (and
@@ -809,6 +828,133 @@ FEDERATED = Shape(
     irreversible=("contacts",),
 )
 
+MATRIX = Shape(
+    name="matrix",
+    title="Matrix organisation",
+    summary=(
+        "Eight stages across functional departments: product takes requests in, an architecture "
+        "team reviews each design before build, a shared engineering team builds and reviews "
+        "(two approvals) the People portal's and the analytics work while the Payroll project's "
+        "own team builds and reviews its own; Automation for Jira runs a 25-minute integration "
+        "suite and closes merged work, QA tests, operations verifies on staging and releases. A "
+        "dependency bot merges nightly and a Slack app posts a weekly summary every Monday."
+    ),
+    structure="hybrid",
+    stages=(
+        StageDef("request", "intake", ("Open",), team="product", expected="1w", hours=10),
+        StageDef(
+            "design", "check", ("Design Review",), team="architecture", expected="10d", hours=6
+        ),
+        StageDef(
+            "build",
+            "build",
+            ("In Progress",),
+            team="engineering",
+            performer="either",
+            expected="10d",
+        ),
+        StageDef(
+            "review",
+            "review",
+            ("Code Review",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+            hours=5,
+            approvals=2,
+        ),
+        StageDef(
+            "integration",
+            "check",
+            ("Integration Tests",),
+            team="qa",
+            performer="agent",
+            expected="",  # the design gives an automated suite no expected time
+            profile="fixed",
+            seconds=1500,
+            by_automation=True,
+        ),
+        StageDef("qa", "check", ("Testing",), team="qa", expected="10d", hours=7),
+        StageDef("staging", "check", ("Staging",), team="operations", expected="4d", hours=2),
+        StageDef("release", "deploy", ("Done",), team="operations", expected="2d"),
+    ),
+    projects=(
+        ProjectDef(
+            "PAY",
+            "Payroll",
+            ("payslips", "tax", "bank-files", "payroll-api"),
+            "payroll",
+            "payroll",
+            own_stages=("build", "review"),
+        ),
+        ProjectDef("HR", "People portal", ("profiles", "leave", "permissions", "web"), "people"),
+        ProjectDef(
+            "ANL",
+            "Workforce analytics",
+            ("pipelines", "reports", "exports"),
+            "analytics",
+            weight=0.7,
+        ),
+    ),
+    teams=(
+        ("product", 3),
+        ("architecture", 2),
+        ("engineering", 8),
+        ("payroll", 5),
+        ("qa", 3),
+        ("operations", 3),
+    ),
+    back=(("review", "build"), ("release", "build")),
+    owned_seams=(
+        ("product", "architecture", "architecture"),
+        ("architecture", "engineering", "engineering"),
+        ("engineering", "qa", "qa"),
+        ("qa", "operations", "operations"),
+    ),
+    seam_hours={
+        ("product", "architecture"): 8,
+        ("architecture", "engineering"): 6,
+        ("architecture", "payroll"): 24,
+        ("engineering", "qa"): 5,
+        ("payroll", "qa"): 16,
+        ("qa", "operations"): 6,
+        ("product", "engineering"): 6,
+        ("product", "payroll"): 12,
+    },
+    reopen_status="Reopened",
+    automation_done=True,
+    nightly_prs=True,
+    slack_app="Sprint Pulse",
+    slack_days=(0,),
+    slack_hour=9.0,
+    agent_tiers=("reversible",),
+    platform_team="operations",
+    ai_users=(("kaia", "cursor", 0.3), ("pablo", "claude", 0.55)),
+    stall_stage="staging",
+    bounded_checks=True,
+    late_rate=0.2,
+    rates=_ro(
+        {
+            "ci_fix": 0.04,
+            "rework_loop": 0.03,
+            "round_trip": 0.05,
+            "stall": 0.04,
+            "revert": 0.02,
+            "reopen": 0.03,
+            "ping_pong": 0.02,
+            "out_of_tier": 0.2,
+            "no_approval": 0.08,
+            "missing_two_humans": 0.05,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "HR", "web"),
+        TrendDef("rework_loop", "declining", "PAY"),
+    ),
+    high_stakes=("tax", "permissions"),
+    irreversible=("bank-files", "exports"),
+)
+
 #: the shapes ``_flow`` plays (``stage-teams`` is ``_work``'s Acme)
 FLOW_SHAPES: Mapping[str, Shape] = MappingProxyType(
     {
@@ -822,6 +968,7 @@ FLOW_SHAPES: Mapping[str, Shape] = MappingProxyType(
             TRACKS,
             REGULATED,
             FEDERATED,
+            MATRIX,
         )
     }
 )
@@ -829,7 +976,7 @@ FLOW_SHAPES: Mapping[str, Shape] = MappingProxyType(
 #: every shape, in the order ``wfmine simulate --shape`` lists them
 SHAPES: tuple[str, ...] = ("stage-teams", *FLOW_SHAPES)
 
-HELD_OUT_SHAPES: tuple[str, ...] = ("regulated", "federated")
+HELD_OUT_SHAPES: tuple[str, ...] = ("regulated", "federated", "matrix")
 """Shapes kept out of development: never run, inspect or tune a detector against them.
 
 They exist so that quality tests can score detectors on organisations the
