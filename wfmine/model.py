@@ -39,6 +39,8 @@ __all__ = [
     "BATCH_SCHEMAS",
     "EVENT_OBJECT_SCHEMA",
     "EVENT_SCHEMA",
+    "KIND_ATTRIBUTES",
+    "KIND_SCHEMA",
     "LOG_SCHEMA",
     "OBJECT_LINK_SCHEMA",
     "OBJECT_SCHEMA",
@@ -47,9 +49,11 @@ __all__ = [
     "SOURCES",
     "ActorKind",
     "Batch",
+    "case_kinds",
     "frame",
     "to_json",
     "to_utc",
+    "work_item_kinds",
 ]
 
 UTC_TS: Final = pl.Datetime("us", "UTC")
@@ -151,6 +155,62 @@ LOG_SCHEMA: Final = pl.Schema(
         "object_type": pl.String(),
     }
 )
+
+#: the work-item attributes the tracker records when it creates an item (a Jira issue's type
+#: and priority), with the words a stall limit's ``basis`` names them by
+KIND_ATTRIBUTES: Final = {"type": "issue type", "priority": "priority"}
+#: per case, the kind of work item it is (:func:`work_item_kinds`; the lake's ``kinds`` table)
+KIND_SCHEMA: Final = pl.Schema(
+    {"case_id": pl.String(), **{a: pl.String() for a in KIND_ATTRIBUTES}}
+)
+
+
+def _some_kind(kinds: pl.DataFrame) -> pl.DataFrame | None:
+    """``kinds``, or ``None`` when no case in it has a kind."""
+    named = kinds.select(pl.any_horizontal(pl.col(a).is_not_null() for a in KIND_ATTRIBUTES).any())
+    return kinds if kinds.height and named.item() else None
+
+
+def work_item_kinds(events: pl.DataFrame, events_attrs: pl.DataFrame | None) -> pl.DataFrame | None:
+    """Per case, the kind of work item it is (:data:`KIND_SCHEMA`): ``case_id`` and the
+    :data:`KIND_ATTRIBUTES` (``type``, ``priority``) its tracker recorded when it created the item.
+
+    ``events``: flat-log rows (``case_id``, ``activity``, ``object_id``,
+    ``event_id``), in log order. Read from the attrs of the case's own
+    creation event (a Jira issue's ``Issue created`` carries its issue type
+    and priority); ``None`` when ``events_attrs`` is ``None`` or no case has
+    them (a log without a tracker). The stall limits read these
+    (:mod:`wfmine.findings.stalls`), and the lake carries them as its
+    ``kinds`` table (:mod:`wfmine.lake`), for engines that read no attrs.
+    """
+    if events_attrs is None or events.height == 0:
+        return None
+    created = events.filter(
+        (pl.col("activity") == "Issue created") & (pl.col("object_id") == pl.col("case_id"))
+    ).select("case_id", "event_id")
+    if created.height == 0:
+        return None
+    attrs = events_attrs.select("event_id", "attrs").join(created, on="event_id", how="semi")
+    kinds = created.join(attrs, on="event_id", how="inner").select(
+        "case_id",
+        *(pl.col("attrs").str.json_path_match(f"$.{a}").alias(a) for a in KIND_ATTRIBUTES),
+    )
+    return _some_kind(kinds.unique("case_id", keep="first", maintain_order=True))
+
+
+def case_kinds(kinds: pl.DataFrame | None, events: pl.DataFrame) -> pl.DataFrame | None:
+    """The rows of ``kinds`` (:func:`work_item_kinds`, or the lake's table) of the cases of
+    ``events``, or ``None`` when none of them has a kind: what :func:`work_item_kinds` of
+    ``events`` and their attrs gives, for a log that carries the kinds instead of the attrs."""
+    if kinds is None or events.height == 0:
+        return None
+    cases = events.select("case_id").unique()
+    return _some_kind(
+        kinds.join(cases, on="case_id", how="semi", maintain_order="left").select(
+            KIND_SCHEMA.names()
+        )
+    )
+
 
 #: The schema of each table a connector batch carries, by table name.
 BATCH_SCHEMAS: Final[dict[str, pl.Schema]] = {

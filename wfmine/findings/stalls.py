@@ -19,25 +19,37 @@ import polars as pl
 
 from wfmine.design import Design
 from wfmine.findings._events import PROJECT
+from wfmine.model import KIND_ATTRIBUTES, work_item_kinds
 from wfmine.stages import shift_in_group
 
 __all__ = [
     "EXPECTED_BASIS",
     "FENCE_BASIS",
+    "KIND_AGGREGATES",
     "KIND_ATTRIBUTES",
     "KIND_BASIS",
+    "KIND_GROUP_KEY",
+    "KIND_GROUP_SCHEMA",
+    "KIND_KEY",
     "LIMIT_AGGREGATES",
     "MIN_VISITS",
     "PROJECT_BASIS",
     "SMALL_BASIS",
     "STALL_FACTOR",
     "WEEKDAYS_NOTE",
+    "kind_aggregates",
+    "kind_groups",
+    "kind_limits",
+    "kind_rows",
+    "kind_visits",
     "limit_aggregates",
     "limit_of",
     "limits_of_aggregates",
+    "split_scope",
     "stall_limits",
     "visit_durations",
     "weekday_seconds",
+    "with_kind_limits",
     "work_item_kinds",
 ]
 
@@ -66,9 +78,6 @@ FENCE_BASIS: Final = (
 SMALL_BASIS: Final = "{} x median visit (>= 1 h), " + WEEKDAYS_NOTE
 #: ... and one project's own limit adds
 PROJECT_BASIS: Final = ", of the project's own visits"
-#: the work-item attributes a stage's visits may be split by (:func:`work_item_kinds`), with
-#: the words a limit's ``basis`` names them by
-KIND_ATTRIBUTES: Final = {"type": "issue type", "priority": "priority"}
 #: ... and one kind's own limit adds (``{value}``, ``{label}``: the kind and its attribute)
 KIND_BASIS: Final = ", of its {value} items only (the {label}s' usual times here are far apart)"
 #: kinds are far apart when the middle halves of their visits do not overlap and their
@@ -233,44 +242,70 @@ def limits_of_aggregates(
     return pl.concat(parts).sort(order, nulls_last=False)
 
 
-def work_item_kinds(events: pl.DataFrame, events_attrs: pl.DataFrame | None) -> pl.DataFrame | None:
-    """Per case, the kind of work item it is: ``case_id`` and the :data:`KIND_ATTRIBUTES`
-    (``type``, ``priority``) its tracker recorded when it created the item.
-
-    Read from the attrs of the case's own creation event (a Jira issue's
-    ``Issue created`` carries its issue type and priority); ``None`` when
-    ``events_attrs`` is ``None`` or no case has them (a log without a tracker).
-    """
-    if events_attrs is None or events.height == 0:
-        return None
-    created = events.filter(
-        (pl.col("activity") == "Issue created") & (pl.col("object_id") == pl.col("case_id"))
-    ).select("case_id", "event_id")
-    if created.height == 0:
-        return None
-    attrs = events_attrs.select("event_id", "attrs").join(created, on="event_id", how="semi")
-    kinds = created.join(attrs, on="event_id", how="inner").select(
-        "case_id",
-        *(pl.col("attrs").str.json_path_match(f"$.{a}").alias(a) for a in KIND_ATTRIBUTES),
-    )
-    kinds = kinds.unique("case_id", keep="first", maintain_order=True)
-    if (
-        kinds.height == 0
-        or kinds.select(
-            pl.all_horizontal(pl.col(a).is_null() for a in KIND_ATTRIBUTES).all()
-        ).item()
-    ):
-        return None
-    return kinds
-
-
 def _words(values: list[str]) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
-def _kind_groups(d: pl.DataFrame, attrs: list[str]) -> pl.DataFrame:
+#: a kind of work item at a stage: the (stage, scope) and the attribute's value
+KIND_KEY: Final = ("stage", "scope", "_attr", "_value")
+#: a group of kinds with a limit of its own (``_group``: 0 the fastest)
+KIND_GROUP_KEY: Final = ("stage", "scope", "_attr", "_group")
+#: the figures of a kind's visits :func:`kind_groups` decides on (:func:`kind_aggregates`)
+KIND_AGGREGATES: Final = ("_n", "_q1", "_q3", "_med", "_m", "_ss")
+#: the rows :func:`kind_groups` returns
+KIND_GROUP_SCHEMA: Final = pl.Schema(
+    {"stage": pl.String(), "scope": pl.String(), "_attr": pl.String(), "_value": pl.String(),
+     "_group": pl.UInt32()}
+)  # fmt: skip
+
+
+def split_scope(statistical: pl.DataFrame, own: pl.DataFrame) -> pl.DataFrame:
+    """The statistical stages' finished visits with ``scope``: their project where it has a
+    limit of its own at the stage (``own``: ``stage, scope`` rows), else null (the stage's
+    pool) -- the visits a stage's kinds are split within."""
+    in_own = statistical.with_columns(PROJECT.alias("scope")).join(
+        own, on=["stage", "scope"], how="semi"
+    )
+    rest = statistical.join(in_own, on=["case_id", "visit"], how="anti").with_columns(
+        pl.lit(None, dtype=pl.String).alias("scope")
+    )
+    return pl.concat([in_own, rest])
+
+
+def kind_visits(d: pl.DataFrame, kinds: pl.DataFrame) -> pl.DataFrame:
+    """``stage, scope, _attr, _value, _wdur``: each visit of :func:`split_scope` once per
+    :data:`KIND_ATTRIBUTES` its case's kind names (a value, never null)."""
+    attrs = [a for a in KIND_ATTRIBUTES if a in kinds.columns]
+    d = d.select("case_id", "stage", "scope", "_wdur").join(
+        kinds.select("case_id", *attrs), on="case_id", how="left"
+    )
+    return pl.concat(
+        [d.select("stage", "scope", pl.lit(a).alias("_attr"), pl.col(a).alias("_value"), "_wdur")
+         for a in attrs]
+    ).filter(pl.col("_value").is_not_null())  # fmt: skip
+
+
+def kind_aggregates(long: pl.DataFrame) -> pl.DataFrame:
+    """Per kind (:data:`KIND_KEY`) of :func:`kind_visits`, the figures of its log visit
+    durations :func:`kind_groups` decides on (:data:`KIND_AGGREGATES`): ``_n`` visits,
+    quartiles ``_q1``, ``_q3`` and median ``_med`` (linear interpolation), mean ``_m`` and
+    the sum of squares about it ``_ss``. The Spark engine computes the same on its executors.
+    """
+    log = pl.col("_wdur").clip(lower_bound=1.0).log()
+    return long.group_by(list(KIND_KEY)).agg(
+        pl.len().alias("_n"),
+        log.quantile(0.25, interpolation="linear").alias("_q1"),
+        log.quantile(0.75, interpolation="linear").alias("_q3"),
+        log.median().alias("_med"),
+        log.mean().alias("_m"),
+        ((log - log.mean()) ** 2).sum().alias("_ss"),
+    )
+
+
+def kind_groups(per: pl.DataFrame) -> pl.DataFrame:
     """Per (stage, scope) whose visits split by a work-item attribute: each of its kinds
-    (``_attr``, ``_value``) with its group (``_group``: 0 the fastest).
+    (``_attr``, ``_value``) with its group (``_group``: 0 the fastest), from the kinds'
+    figures (:func:`kind_aggregates`; :data:`KIND_GROUP_SCHEMA`).
 
     Per attribute, the kinds with at least ``MIN_VISITS`` visits, in order of
     their median log duration: a kind starts a new, slower group when the
@@ -283,55 +318,108 @@ def _kind_groups(d: pl.DataFrame, attrs: list[str]) -> pl.DataFrame:
     variance of log durations (eta squared) is kept.
     """
     key = pl.concat_str([pl.col("stage"), pl.col("scope").fill_null("")], separator="\x00")
-    tried: list[pl.DataFrame] = []
-    for a in attrs:
-        per = (
-            d.filter(pl.col(a).is_not_null())
-            .group_by("stage", "scope", pl.col(a).alias("_value"))
-            .agg(
-                pl.len().alias("_n"),
-                pl.col("_log").quantile(0.25, interpolation="linear").alias("_q1"),
-                pl.col("_log").quantile(0.75, interpolation="linear").alias("_q3"),
-                pl.col("_log").median().alias("_med"),
-                pl.col("_log").mean().alias("_m"),
-                ((pl.col("_log") - pl.col("_log").mean()) ** 2).sum().alias("_ss"),
-            )
-            .filter(pl.col("_n") >= MIN_VISITS)
-            .with_columns(key.alias("_key"))
-            .sort("_key", "_med", "_value")
+    within = ["_attr", "_key"]
+    per = (
+        per.filter(pl.col("_n") >= MIN_VISITS)
+        .with_columns(key.alias("_key"))
+        .sort("_attr", "_key", "_med", "_value")
+    )
+    faster_q3 = pl.col("_q3").cum_max().shift(1).over(within)
+    faster_med = pl.col("_med").shift(1).over(within)
+    apart = (pl.col("_q1") > faster_q3) & (pl.col("_med") > faster_med + KIND_APART_LOG)
+    per = per.with_columns(
+        apart.fill_null(False).cum_sum().over(within).alias("_group"),
+        ((pl.col("_n") * pl.col("_m")).sum() / pl.col("_n").sum()).over(within).alias("_gm"),
+    )
+    between = (pl.col("_n") * (pl.col("_m") - pl.col("_gm")) ** 2).sum()
+    split = (
+        per.group_by(within)
+        .agg(
+            pl.col("_group").max().alias("_top"),
+            (between / (between + pl.col("_ss").sum())).alias("_share"),
         )
-        faster_q3 = pl.col("_q3").cum_max().shift(1).over("_key")
-        faster_med = pl.col("_med").shift(1).over("_key")
-        apart = (pl.col("_q1") > faster_q3) & (pl.col("_med") > faster_med + KIND_APART_LOG)
-        per = per.with_columns(
-            apart.fill_null(False).cum_sum().over("_key").alias("_group"),
-            ((pl.col("_n") * pl.col("_m")).sum() / pl.col("_n").sum()).over("_key").alias("_gm"),
-        )
-        between = (pl.col("_n") * (pl.col("_m") - pl.col("_gm")) ** 2).sum()
-        split = (
-            per.group_by("_key")
-            .agg(
-                pl.col("_group").max().alias("_top"),
-                (between / (between + pl.col("_ss").sum())).alias("_share"),
-            )
-            .filter(pl.col("_top") >= 1)
-        )
-        tried.append(
-            per.join(split, on="_key", how="inner").select(
-                "stage", "scope", "_key", pl.lit(a).alias("_attr"), "_value", "_group", "_share"
-            )
-        )
-    if not tried:
-        return pl.DataFrame()
-    found = pl.concat(tried)
+        .filter(pl.col("_top") >= 1)
+    )
+    found = per.join(split, on=within, how="inner")
     best = (
         found.select("_key", "_attr", "_share")
         .unique()
         .sort("_share", "_attr", descending=[True, False])
         .unique("_key", keep="first", maintain_order=True)
     )
-    return found.join(best.select("_key", "_attr"), on=["_key", "_attr"], how="semi").drop(
-        "_key", "_share"
+    kept = found.join(best.select("_key", "_attr"), on=["_key", "_attr"], how="semi")
+    return kept.select(KIND_GROUP_SCHEMA.names()).cast(KIND_GROUP_SCHEMA)  # type: ignore[arg-type]
+
+
+def kind_rows(stats: pl.DataFrame, groups: pl.DataFrame, factor: float) -> pl.DataFrame:
+    """The limit of each group of kinds (:func:`kind_groups`): :data:`KIND_GROUP_KEY`,
+    ``kind`` (``type=Story,Task``), ``visits``, ``limit_s``, ``basis``.
+
+    ``stats``: :func:`limit_aggregates` of the visits of each group's kinds
+    (:func:`kind_visits` joined with ``groups``) by :data:`KIND_GROUP_KEY`:
+    each group's limit is set from its own visits alone, by the same
+    statistics as every statistical limit. Which cases a row judges is not
+    here: :func:`kind_limits` adds them.
+    """
+    keys = list(KIND_GROUP_KEY)
+    names = groups.sort("_value").group_by(keys).agg(pl.col("_value").alias("_values"))
+    stats = _compose(stats, factor).join(names, on=keys, how="inner", nulls_equal=True)
+    return stats.select(
+        *keys,
+        pl.format("{}={}", "_attr", pl.col("_values").list.join(",")).alias("kind"),
+        pl.col("visits").cast(pl.UInt32),
+        pl.col("_stat").alias("limit_s"),
+        (
+            pl.col("_basis")
+            + pl.when(pl.col("scope").is_not_null())
+            .then(pl.lit(PROJECT_BASIS))
+            .otherwise(pl.lit(""))
+            + pl.struct("_attr", "_values").map_elements(
+                lambda r: KIND_BASIS.format(
+                    value=_words(r["_values"]), label=KIND_ATTRIBUTES[r["_attr"]]
+                ),
+                return_dtype=pl.String,
+            )
+        ).alias("basis"),
+    )
+
+
+def kind_limits(
+    rows: pl.DataFrame, groups: pl.DataFrame, kinds: pl.DataFrame | None, own: pl.DataFrame
+) -> pl.DataFrame:
+    """:func:`kind_rows` with ``cases``: every case of ``kinds`` (:func:`work_item_kinds`)
+    of the row's kinds in its scope -- the project's, or (scope null) those of the projects
+    without a limit of their own at the stage (``own``: ``stage, scope``) -- which
+    :func:`limit_of` reads. ``kinds`` may be a part of the log's (the Spark engine's
+    buckets pass each their own cases'); ``None``: every ``cases`` is empty.
+    """
+    keys = list(KIND_GROUP_KEY)
+    members = pl.DataFrame(schema={**dict(rows.select(keys).schema), "case_id": pl.String()})
+    if kinds is not None:
+        attrs = [a for a in KIND_ATTRIBUTES if a in kinds.columns]
+        cases = pl.concat(
+            [kinds.select("case_id", PROJECT.alias("_project"), pl.lit(a).alias("_attr"),
+                          pl.col(a).alias("_value")) for a in attrs]
+        ).filter(pl.col("_value").is_not_null())  # fmt: skip
+        in_project = groups.filter(pl.col("scope").is_not_null()).join(
+            cases, left_on=["scope", "_attr", "_value"], right_on=["_project", "_attr", "_value"]
+        )
+        pooled = groups.filter(pl.col("scope").is_null()).join(cases, on=["_attr", "_value"])
+        pooled = pooled.join(
+            own.rename({"scope": "_project"}), on=["stage", "_project"], how="anti"
+        ).drop("_project")
+        members = pl.concat(
+            [in_project.select(*keys, "case_id"), pooled.select(*keys, "case_id")]
+        ).cast(members.schema)  # type: ignore[arg-type]
+    lists = members.group_by(keys).agg(pl.col("case_id").unique().sort().alias("cases"))
+    return rows.join(lists, on=keys, how="left", nulls_equal=True).select(
+        "stage",
+        "scope",
+        "kind",
+        "visits",
+        "limit_s",
+        "basis",
+        pl.col("cases").fill_null(pl.lit([], dtype=pl.List(pl.String))),
     )
 
 
@@ -340,72 +428,18 @@ def _kind_limits(
 ) -> pl.DataFrame:
     """The limits of the groups of kinds of work item whose usual times at a stage are apart.
 
-    ``d``: the statistical stages' finished visits with ``scope`` (their
-    project where it has its own limit at the stage, ``own``; else null: the
-    stage's pool). Where :func:`_kind_groups` splits a (stage, scope), each
-    group of kinds gets a limit from its own visits alone (the same
-    statistics as every statistical limit); each row names its ``cases``
-    (every case of the group's kinds in the scope), which :func:`limit_of` reads.
+    ``d``: the statistical stages' finished visits with ``scope``
+    (:func:`split_scope`). Where :func:`kind_groups` splits a (stage, scope),
+    each group of kinds gets a limit from its own visits alone
+    (:func:`kind_rows`) and names its cases (:func:`kind_limits`).
     """
-    attrs = [a for a in KIND_ATTRIBUTES if a in kinds.columns]
-    d = d.join(kinds.select("case_id", *attrs), on="case_id", how="left").with_columns(
-        pl.col("_wdur").clip(lower_bound=1.0).log().alias("_log")
-    )
-    groups = _kind_groups(d, attrs)
+    long = kind_visits(d, kinds)
+    groups = kind_groups(kind_aggregates(long))
     if groups.height == 0:
         return pl.DataFrame()
-    # each visit and each case as (attribute, value), to meet the groups
-    on = ["stage", "scope", "_attr", "_value"]
-    long = pl.concat(
-        [d.select(pl.exclude(attrs), pl.lit(a).alias("_attr"), pl.col(a).alias("_value"))
-         for a in attrs]
-    )  # fmt: skip
-    grouped = long.join(groups, on=on, how="inner", nulls_equal=True)
-    keys = ["stage", "scope", "_attr", "_group"]
-    stats = _limit_stats(grouped, keys, factor)
-    names = groups.sort("_value").group_by(keys).agg(pl.col("_value").alias("_values"))
-    stats = stats.join(names, on=keys, how="inner", nulls_equal=True)
-    labels = {a: KIND_ATTRIBUTES[a] for a in attrs}
-    rows = stats.with_columns(
-        pl.format("{}={}", "_attr", pl.col("_values").list.join(",")).alias("kind"),
-        (
-            pl.col("_basis")
-            + pl.when(pl.col("scope").is_not_null())
-            .then(pl.lit(PROJECT_BASIS))
-            .otherwise(pl.lit(""))
-            + pl.struct("_attr", "_values").map_elements(
-                lambda r: KIND_BASIS.format(value=_words(r["_values"]), label=labels[r["_attr"]]),
-                return_dtype=pl.String,
-            )
-        ).alias("basis"),
-    )
-    # the members: every case of the group's kinds in its scope -- the project's, or (scope
-    # null) those of the projects without a limit of their own at the stage
-    cases = pl.concat(
-        [kinds.select("case_id", PROJECT.alias("_project"), pl.lit(a).alias("_attr"),
-                      pl.col(a).alias("_value")) for a in attrs]
-    ).filter(pl.col("_value").is_not_null())  # fmt: skip
-    in_project = groups.filter(pl.col("scope").is_not_null()).join(
-        cases, left_on=["scope", "_attr", "_value"], right_on=["_project", "_attr", "_value"]
-    )
-    pooled = groups.filter(pl.col("scope").is_null()).join(cases, on=["_attr", "_value"])
-    pooled = pooled.join(
-        own.rename({"scope": "_project"}), on=["stage", "_project"], how="anti"
-    ).drop("_project")
-    members = (
-        pl.concat([in_project.select(*keys, "case_id"), pooled.select(*keys, "case_id")])
-        .group_by(keys)
-        .agg(pl.col("case_id").unique().sort().alias("cases"))
-    )
-    return rows.join(members, on=keys, how="left", nulls_equal=True).select(
-        "stage",
-        "scope",
-        "kind",
-        pl.col("visits").cast(pl.UInt32),
-        pl.col("_stat").alias("limit_s"),
-        "basis",
-        pl.col("cases").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-    )
+    grouped = long.join(groups, on=list(KIND_KEY), how="inner", nulls_equal=True)
+    stats = limit_aggregates(grouped, list(KIND_GROUP_KEY))
+    return kind_limits(kind_rows(stats, groups, factor), groups, kinds, own)
 
 
 def stall_limits(
@@ -447,7 +481,7 @@ def stall_limits(
     priority): add ``kind`` and ``cases`` columns (null on the rows above)
     and, where the design is silent, a limit per group of kinds of work item
     whose usual times at the stage are far apart, within the project where
-    it has its own limit, else within the stage's visits (:func:`_kind_groups`:
+    it has its own limit, else within the stage's visits (:func:`kind_groups`:
     each kind with at least ``MIN_VISITS`` visits; the middle halves of two
     groups' visits do not overlap and their medians are more than
     ``MEDIAN_FLOOR`` x apart). One team re-testing bug fixes in an hour and
@@ -476,36 +510,36 @@ def stall_limits(
         factor=factor,
         per_project=per_project,
     )
-    parts = [limits]
-    per_scope = (
+    if kinds is None:
+        return limits
+    # a visit is split with the others of its project where the project has its own limit at
+    # the stage, else with the rest of the stage's
+    own = (
         limits.filter(pl.col("scope").is_not_null()).select("stage", "scope")
         if several
         else pl.DataFrame(schema={"stage": pl.String, "scope": pl.String})
     )
-    if kinds is not None:
-        schema |= {"kind": pl.String, "cases": pl.List(pl.String)}
-        none = [
-            pl.lit(None, dtype=pl.String).alias("kind"),
-            pl.lit(None, dtype=pl.List(pl.String)).alias("cases"),
-        ]
-        parts = [p.with_columns(none) for p in parts]
-        # a visit is split with the others of its project where the project has its own
-        # limit at the stage, else with the rest of the stage's
-        own = per_scope.select("stage", "scope")
-        in_own = statistical.with_columns(PROJECT.alias("scope")).join(
-            own, on=["stage", "scope"], how="semi"
-        )
-        rest = statistical.join(in_own, on=["case_id", "visit"], how="anti").with_columns(
-            pl.lit(None, dtype=pl.String).alias("scope")
-        )
-        by_kind = _kind_limits(pl.concat([in_own, rest]), kinds, factor, own)
-        if by_kind.height:
-            if not per_project:
-                by_kind = by_kind.drop("scope")
-            parts.append(by_kind.cast(schema))  # type: ignore[arg-type]
-    order = ["stage", "scope"] if per_project else ["stage"]
-    if kinds is not None:
-        order.append("kind")
+    by_kind = _kind_limits(split_scope(statistical, own), kinds, factor, own)
+    return with_kind_limits(limits, by_kind, per_project=per_project)
+
+
+def with_kind_limits(
+    limits: pl.DataFrame, by_kind: pl.DataFrame | None, *, per_project: bool
+) -> pl.DataFrame:
+    """:func:`stall_limits` with kinds: ``limits`` (:func:`limits_of_aggregates`) with ``kind``
+    and ``cases`` (null on them), and after them the kinds' own (:func:`kind_limits`; ``None``
+    or empty: no kinds split), in order."""
+    schema = _limit_schema(per_project) | {"kind": pl.String, "cases": pl.List(pl.String)}
+    none = [
+        pl.lit(None, dtype=pl.String).alias("kind"),
+        pl.lit(None, dtype=pl.List(pl.String)).alias("cases"),
+    ]
+    parts = [limits.with_columns(none)]
+    if by_kind is not None and by_kind.height:
+        if not per_project:
+            by_kind = by_kind.drop("scope")
+        parts.append(by_kind.cast(schema))  # type: ignore[arg-type]
+    order = ["stage", "scope", "kind"] if per_project else ["stage", "kind"]
     return pl.concat([p.select(list(schema)) for p in parts]).sort(order, nulls_last=False)
 
 
