@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
@@ -190,3 +191,77 @@ def test_the_lake_reads_back_as_a_log(store: Store, tmp_path: Path) -> None:
     assert log.variants().equals(wfmine.Log(store).variants())
     with pytest.raises(InputError, match=r"has no manifest\.json"):
         wfmine.Log.from_parquet(tmp_path)
+
+
+# -- the kinds table: per case its kind of work item ----------------------------------------
+
+
+def _issues(items: dict[str, tuple[str, int]]) -> Batch:
+    """Jira issues ``{key: (type, month)}``: each created (its type in the attrs) then moved."""
+    rows, objects = [], []
+    for key, (kind, month) in items.items():
+        obj = f"jira:{key}"
+        for seq, act in enumerate(("Issue created", "Status: QA")):
+            rows.append({
+                "event_id": f"{obj}/{seq}", "activity": act, "timestamp": _t(month, 1 + seq),
+                "seq": seq, "actor_id": "jira:ann", "team": "a", "source": "jira",
+                "object_id": obj, "attrs": json.dumps({"type": kind} if seq == 0 else {}),
+                "raw_ref": "",
+            })  # fmt: skip
+        objects.append({"object_id": obj, "object_type": "issue", "source": "jira", "key": key,
+                        "title": key, "attrs": "{}"})  # fmt: skip
+    return Batch(source="jira", events=frame("events", rows), objects=frame("objects", objects))
+
+
+def test_kinds_table_is_written_and_read(tmp_path: Path) -> None:
+    """``kinds/month=*``: per case its tracker's type (and priority), as the embedded findings
+    read them from the store's attrs (:func:`wfmine.model.work_item_kinds`)."""
+    from wfmine.lake import LAKE_FORMAT, read_kinds
+    from wfmine.model import KIND_SCHEMA
+
+    store = wfmine.open(":memory:")
+    store.ingest(_issues({"APP-1": ("Bug", 1), "APP-2": ("Story", 2)}))
+    manifest = export_parquet(store, tmp_path)
+    assert manifest["format"] == LAKE_FORMAT == 2
+    kinds = manifest["tables"]["kinds"]
+    assert kinds["partition_by"] == ["month"] and kinds["rows"] == 2
+    assert sorted(p["path"] for p in kinds["partitions"]) == [
+        "kinds/month=2025-01", "kinds/month=2025-02",
+    ]  # fmt: skip
+    back = read_kinds(tmp_path)
+    assert back is not None and back.schema == KIND_SCHEMA
+    assert back.rows() == [("jira:APP-1", "Bug", None), ("jira:APP-2", "Story", None)]
+    # a store without a tracker: the table is there, empty (no kinds, nothing to warn about)
+    export_parquet(wfmine.open(":memory:"), tmp_path / "empty")
+    assert read_kinds(tmp_path / "empty") is None
+
+
+def test_kinds_are_exported_incrementally(tmp_path: Path) -> None:
+    store = wfmine.open(":memory:")
+    store.ingest(_issues({"APP-1": ("Bug", 1), "APP-2": ("Story", 2)}))
+    export_parquet(store, tmp_path)
+    assert export_parquet(store, tmp_path)["last_export"]["written"] == []
+    store.ingest(_issues({"APP-3": ("Bug", 3)}))
+    written = export_parquet(store, tmp_path)["last_export"]["written"]
+    assert "kinds/month=2025-03" in written
+    assert not any(w in written for w in ("kinds/month=2025-01", "kinds/month=2025-02"))
+
+
+def test_a_lake_of_the_previous_format_is_rewritten_and_read(tmp_path: Path) -> None:
+    """Format 1 (no kinds table): reads as no kinds, with a warning; the next export rewrites
+    it whole in the current format."""
+    from wfmine.lake import LakeWarning, read_kinds
+
+    store = wfmine.open(":memory:")
+    store.ingest(_issues({"APP-1": ("Bug", 1)}))
+    export_parquet(store, tmp_path)
+    manifest = read_manifest(tmp_path)
+    assert manifest is not None
+    manifest["format"] = 1
+    del manifest["tables"]["kinds"]
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.warns(LakeWarning, match="no kinds table"):
+        assert read_kinds(tmp_path) is None
+    again = export_parquet(store, tmp_path)
+    assert again["format"] == 2 and again["last_export"]["unchanged"] == []
+    assert read_kinds(tmp_path) is not None

@@ -9,12 +9,19 @@ to run wfmine's kernels (Apache Spark, DuckDB, polars all read it)::
       objects/source=jira/part-0.parquet
       object_links/part-0.parquet
       actors/part-0.parquet
+      kinds/month=2025-03/part-0.parquet                  # per case: its kind of work item
 
 ``events`` is the store's flat log (:data:`wfmine.model.LOG_SCHEMA`: the case
 id under the chosen case notion, resolved actor, team, source, object) —
 identity resolution and case folding run *before* the export, on the
 store, because they do not partition (one person's accounts, one work item's
-links span sources and months). ``source`` and ``month`` (``YYYY-MM`` of the
+links span sources and months). ``kinds`` is, per case of that log, the kind of
+work item its tracker recorded (``case_id`` and the issue ``type`` and
+``priority``, :func:`wfmine.model.work_item_kinds` of the store's attrs: the
+flat log carries no attrs), partitioned by the month of the case's first
+event; the stall limits per kind of work item read it
+(:mod:`wfmine.findings.stalls`). A lake written before it had the table
+(format 1) reads as "no kinds", with a :class:`LakeWarning` saying so. ``source`` and ``month`` (``YYYY-MM`` of the
 event's UTC timestamp) live in the Hive-style directory names, not in the
 files, as Spark, DuckDB (``hive_partitioning=true``) and polars
 (``hive_partitioning=True``) expect.
@@ -44,6 +51,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
@@ -51,18 +59,30 @@ from typing import Any, Final
 import polars as pl
 
 from wfmine.errors import InputError
-from wfmine.model import LOG_SCHEMA
+from wfmine.model import KIND_SCHEMA, LOG_SCHEMA, work_item_kinds
 from wfmine.store import Store
 
-__all__ = ["LAKE_FORMAT", "MANIFEST", "check_lake", "export_parquet", "read_log", "read_manifest"]
+__all__ = [
+    "LAKE_FORMAT",
+    "MANIFEST",
+    "LakeWarning",
+    "check_lake",
+    "export_parquet",
+    "kinds_files",
+    "read_kinds",
+    "read_log",
+    "read_manifest",
+]
 
 #: the manifest's file name inside the lake folder
 MANIFEST: Final = "manifest.json"
-#: bumped when the layout changes; a lake of another format is rewritten whole
-LAKE_FORMAT: Final = 1
+#: bumped when the layout changes; a lake of another format is rewritten whole (2: the
+#: ``kinds`` table)
+LAKE_FORMAT: Final = 2
 _NULL_PARTITION: Final = "__HIVE_DEFAULT_PARTITION__"
 _PART: Final = "part-0.parquet"
 _SEED: Final = 17
+_LOG_ORDER: Final = ["case_id", "timestamp", "seq", "event_id"]
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -100,6 +120,59 @@ def read_log(folder: str | Path) -> pl.DataFrame:
     )
 
 
+class LakeWarning(UserWarning):
+    """A lake that reads, but without something a current export writes (say which, and how
+    to add it)."""
+
+
+def kinds_files(folder: str | Path) -> list[Path] | None:
+    """The files of the lake's ``kinds`` table (``[]``: no case has a kind), or ``None``, with
+    a :class:`LakeWarning`, when the lake was written before it had the table."""
+    root = Path(folder)
+    manifest = check_lake(root)
+    table = manifest.get("tables", {}).get("kinds")
+    if table is None:
+        warnings.warn(
+            f"{root}: the lake has no kinds table (written before lake format 2): stall limits "
+            "are per stage and project only, not per kind of work item; re-export it with "
+            f"`wfmine export --parquet {root}` to add them",
+            LakeWarning,
+            stacklevel=3,
+        )
+        return None
+    return [root / part["path"] / _PART for part in table["partitions"]]
+
+
+def read_kinds(folder: str | Path) -> pl.DataFrame | None:
+    """The lake's ``kinds`` table (:data:`wfmine.model.KIND_SCHEMA`, by case id), or ``None``
+    when no case has a kind -- or when the lake predates the table (:func:`kinds_files`)."""
+    files = kinds_files(folder)
+    if not files:
+        return None
+    kinds = (
+        pl.scan_parquet(files)
+        .select(KIND_SCHEMA.names())
+        .cast(dict(KIND_SCHEMA))  # type: ignore[arg-type]
+        .sort("case_id")
+        .collect()
+    )
+    return kinds if kinds.height else None
+
+
+def _kinds(store: Store, events: pl.DataFrame) -> pl.DataFrame:
+    """Per case of ``events`` (the flat log with ``month``), its kind of work item and the
+    month of its first event (the table's partition); empty when no case has a kind."""
+    created = store.sql(
+        "SELECT event_id, CAST(attrs AS VARCHAR) AS attrs FROM events"
+        " WHERE activity = 'Issue created'"
+    )
+    kinds = work_item_kinds(events, created)
+    if kinds is None:
+        return pl.DataFrame(schema={**dict(KIND_SCHEMA), "month": pl.String()})
+    began = events.group_by("case_id").agg(pl.col("month").min())
+    return kinds.join(began, on="case_id", how="left")
+
+
 def export_parquet(store: Store, folder: Path, *, case_notion: str = "work_item") -> dict[str, Any]:
     """Write the store's tables under ``folder`` as a partitioned Parquet lake; return the manifest.
 
@@ -132,6 +205,7 @@ def export_parquet(store: Store, folder: Path, *, case_notion: str = "work_item"
         "SELECT actor_id, display_name, kind, declared_kind, detected_kind, kind_score, team,"
         " aliases FROM actors"
     )
+    kinds = _kinds(store, events)
     written: list[str] = []
     unchanged: list[str] = []
     removed: list[str] = []
@@ -141,6 +215,7 @@ def export_parquet(store: Store, folder: Path, *, case_notion: str = "work_item"
         ("objects", objects, ["source"]),
         ("object_links", links, []),
         ("actors", actors, []),
+        ("kinds", kinds, ["month"]),
     ):
         old = {p["path"]: p for p in old_tables.get(name, {}).get("partitions", [])}
         parts = _write_table(folder, name, frame, keys, old, written, unchanged, removed)
@@ -172,7 +247,7 @@ def export_parquet(store: Store, folder: Path, *, case_notion: str = "work_item"
     return manifest
 
 
-_TABLES: Final = ("events", "objects", "object_links", "actors")
+_TABLES: Final = ("events", "objects", "object_links", "actors", "kinds")
 
 
 def _version() -> str:
@@ -231,8 +306,8 @@ def _write_table(
             [name, *(f"{k}={v if v is not None else _NULL_PARTITION}" for k, v in values.items())]
         )
         data = group.drop(keys)
-        if "case_id" in data.columns:
-            data = data.sort("case_id", "timestamp", "seq", "event_id", nulls_last=True)
+        if set(_LOG_ORDER) <= set(data.columns):
+            data = data.sort(_LOG_ORDER, nulls_last=True)
         elif data.height:
             data = data.sort(data.columns, nulls_last=True)
         digest = _content_hash(data)
