@@ -231,6 +231,9 @@ class Analysis:
         self.store = store
         self.window = window or Window()
         self._source_log = conform_log(log)
+        #: per case, the kind of work item (:data:`wfmine.model.KIND_SCHEMA`) when the log comes
+        #: without the store's attrs to read them from (a lake: :func:`wfmine.lake.read_kinds`)
+        self.kinds: pl.DataFrame | None = None
 
     @classmethod
     def of(
@@ -528,7 +531,9 @@ class Analysis:
         """The stall limits of the cases in scope (:func:`wfmine.findings.failures.judged_limits`:
         per stage, project and, where the tracker names them, kind of work item) -- those the
         failure occurrences, the recovery times and the patterns' evidence all read."""
-        return judged_limits(self.judged, self.design, self.events_attrs, visits=self.judged_visits)
+        return judged_limits(
+            self.judged, self.design, self.events_attrs, visits=self.judged_visits, kinds=self.kinds
+        )
 
     @cached_property
     def occurrences(self) -> pl.DataFrame:

@@ -333,7 +333,8 @@ class Log:
         """The lake at ``folder`` (``wfmine export --parquet``, :mod:`wfmine.lake`) on an engine.
 
         ``engine="embedded"``: its flat log read into memory, as a :class:`Log`
-        (every figure, finding and report). ``engine="spark"``: a
+        (every figure, finding and report), with the lake's kinds of work item
+        (its stall limits per kind, as of the store's analysis). ``engine="spark"``: a
         :class:`wfmine.spark.SparkLog` on ``spark`` (a session you have) or a
         new one on ``master`` (default ``$SPARK_MASTER`` or ``local[2]``),
         whose kernels return the same polars frames; pass the design to its
@@ -344,9 +345,11 @@ class Log:
         if engine == "embedded":
             if spark is not None or master is not None:
                 raise ConfigError("spark= and master= are for engine='spark'")
-            from wfmine.lake import read_log
+            from wfmine.lake import read_kinds, read_log
 
-            return cls(read_log(folder), design=design, window=window)
+            log = cls(read_log(folder), design=design, window=window)
+            log.analysis.kinds = read_kinds(folder)  # the lake's kinds: no attrs to read them from
+            return log
         if engine == "spark":
             if design is not None or window is not None:
                 raise ConfigError(

@@ -80,6 +80,7 @@ from wfmine.findings.stalls import (
     work_item_kinds,
 )
 from wfmine.findings.trend import ALPHA, case_trend_test
+from wfmine.model import case_kinds
 from wfmine.stages import first_in_group, last_in_group, shift_in_group, stage_visits
 from wfmine.units import human_duration
 
@@ -372,13 +373,17 @@ def judged_limits(
     *,
     visits: pl.DataFrame | None = None,
     stall_factor: float = STALL_FACTOR,
+    kinds: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The stall limits ``stall`` and ``abandoned`` are judged by: :func:`stall_limits` of the
     visits of ``events`` per project and, where ``events_attrs`` name the work items' kinds
     (:func:`work_item_kinds`), per kind. The detectors, the recovery times and the
-    patterns' evidence all read these, so a finding states the limit that found it."""
+    patterns' evidence all read these, so a finding states the limit that found it.
+    ``kinds``: the kinds themselves, for a log read without attrs (a lake's ``kinds`` table)."""
     visits = stage_visits(events) if visits is None else visits
-    kinds = work_item_kinds(events, events_attrs)
+    kinds = (
+        case_kinds(kinds, events) if kinds is not None else work_item_kinds(events, events_attrs)
+    )
     return stall_limits(visits, design, factor=stall_factor, per_project=True, kinds=kinds)
 
 
