@@ -21,6 +21,7 @@ missing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import shutil
 from collections.abc import Callable, Iterator
@@ -36,9 +37,10 @@ from wfmine import discovery
 from wfmine.api import ingest_path
 from wfmine.conformance import check
 from wfmine.design import Design, load_design, load_design_text
-from wfmine.findings.failures import FAILURE_TYPES, failure_occurrences
+from wfmine.findings.failures import FAILURE_TYPES, failure_occurrences, judged_limits
 from wfmine.findings.stalls import stall_limits
-from wfmine.lake import export_parquet
+from wfmine.lake import export_parquet, read_kinds
+from wfmine.model import case_kinds
 from wfmine.stages import case_scope, stage_events, stage_visits
 
 from .conftest import LOGS, ROOT, SAMPLE
@@ -330,26 +332,52 @@ def _judged(log_name: str, lake: dict[str, Any]) -> pl.DataFrame:
     return events.join(in_scope, on="case_id", how="semi", maintain_order="left")
 
 
+def _kinds(log_name: str, lake: dict[str, Any], spark: Any) -> tuple[Any, pl.DataFrame | None]:
+    """The lake's kinds table on Spark and (of the judged cases) embedded, where it has one
+    (the lakes written here by hand, straight from a frame, have none)."""
+    folder = lake[log_name][1]
+    if "kinds" not in json.loads((folder / "manifest.json").read_text())["tables"]:
+        return None, None
+    embedded = case_kinds(read_kinds(folder), _judged(log_name, lake))
+    return ws.kinds_from_parquet(folder, spark), embedded
+
+
 @pytest.mark.parametrize("log_name", DESIGNED)
 def test_stall_limits_equal(
-    log_name: str, lake: dict[str, Any], frames: dict[str, Any], staged: dict[str, Any]
+    log_name: str,
+    lake: dict[str, Any],
+    frames: dict[str, Any],
+    staged: dict[str, Any],
+    spark: Any,
 ) -> None:
-    """The whole log's stall limits (what stall and abandoned are judged by), as embedded."""
+    """The whole log's stall limits (what stall and abandoned are judged by), as embedded --
+    per kind of work item where the lake names kinds (the kinds' ``cases`` are the
+    buckets' own: Spark returns the rows without them)."""
     design = _design(log_name)
-    expected = stall_limits(stage_visits(_judged(log_name, lake)), design, per_project=True)
-    got = ws.stall_limits(frames[log_name], design, staged=staged[log_name])
+    on_spark, kinds = _kinds(log_name, lake, spark)
+    visits = stage_visits(_judged(log_name, lake))
+    expected = stall_limits(visits, design, per_project=True, kinds=kinds)
+    got = ws.stall_limits(frames[log_name], design, kinds=on_spark, staged=staged[log_name])
     assert expected.height > 0
-    assert_frame_equal(got, expected, **TOL)
+    assert_frame_equal(got, expected.drop("cases", strict=False), **TOL)
 
 
 @pytest.mark.parametrize("log_name", DESIGNED)
 def test_failure_counts_equal(
-    log_name: str, lake: dict[str, Any], frames: dict[str, Any], staged: dict[str, Any]
+    log_name: str,
+    lake: dict[str, Any],
+    frames: dict[str, Any],
+    staged: dict[str, Any],
+    spark: Any,
 ) -> None:
-    """Every failure type, stall (statistical limits) and abandoned (the log's end) included."""
+    """Every failure type, stall (statistical limits, per kind where the lake names kinds)
+    and abandoned (the log's end) included."""
     design = _design(log_name)
-    expected = failure_counts_polars(failure_occurrences(_judged(log_name, lake), design))
-    got = ws.failure_counts(frames[log_name], design, staged=staged[log_name])
+    on_spark, kinds = _kinds(log_name, lake, spark)
+    judged = _judged(log_name, lake)
+    limits = stall_limits(stage_visits(judged), design, per_project=True, kinds=kinds)
+    expected = failure_counts_polars(failure_occurrences(judged, design, limits=limits))
+    got = ws.failure_counts(frames[log_name], design, kinds=on_spark, staged=staged[log_name])
     assert_frame_equal(got, expected)
     assert set(got["type"]) <= set(FAILURE_TYPES)
 
@@ -411,3 +439,118 @@ def test_log_from_parquet_on_either_engine(lake: dict[str, Any], spark: Any) -> 
     assert_frame_equal(on_spark.dfg(), discovery.directly_follows(embedded.events), **TOL)
     with pytest.raises(ConfigError, match="embedded, spark"):
         wfmine.Log.from_parquet(folder, engine="flink")  # type: ignore[call-overload]
+
+
+# -- stall limits per kind of work item (the lake's kinds table) -------------------------
+
+KIND_DESIGN = """
+stages:
+  - {id: todo, activities: ["jira:Issue created", "jira:Status: To Do"]}
+  - {id: qa, activities: ["jira:Status: QA"]}
+  - {id: done, activities: ["jira:Status: Done"]}
+transitions: [[todo, qa], [qa, done]]
+end: [done]
+"""
+#: the bug planted in each project: a week at qa (bugs pass qa within two hours)
+STALLED_BUGS = ("jira:WEB-3", "jira:DATA-3")
+
+
+def kinds_store() -> wfmine.store.Store:
+    """Two projects whose qa splits by issue type: bugs re-tested within two hours, stories
+    tested over three to four days (12 of each per project), one bug per project stuck at
+    qa for a week, two items of no type; Mondays to Wednesdays, so no visit spans a weekend
+    by accident. Ingested as a tracker would be: ``Issue created`` carries the type."""
+    from wfmine.model import Batch, frame
+
+    t0 = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)  # a Monday
+    events: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
+    for project in ("WEB", "DATA"):
+        kinds = [*(["Bug", "Story"] * 12), None, None]
+        for i, kind in enumerate(kinds, start=1):
+            case = f"jira:{project}-{i}"
+            start = t0 + dt.timedelta(weeks=i % 8, days=i % 3)
+            hours = 1.0 + (i % 5) / 5 if kind != "Story" else 72.0 + 6 * (i % 5)
+            if case in STALLED_BUGS:
+                hours = 24 * 7.0
+            steps = [(-2.0, "Issue created"), (0.0, "Status: QA"), (hours, "Status: Done")]
+            for k, (h, act) in enumerate(steps):
+                attrs = {"type": kind, "priority": "High"} if act == "Issue created" else {}
+                events.append({
+                    "event_id": f"{case}/{k}", "activity": act,
+                    "timestamp": start + dt.timedelta(hours=h), "seq": k,
+                    "actor_id": f"jira:{'qa' if k else 'pm'}", "team": "qa" if k else "product",
+                    "source": "jira", "object_id": case,
+                    "attrs": json.dumps({a: v for a, v in attrs.items() if v is not None}),
+                    "raw_ref": "",
+                })  # fmt: skip
+            objects.append({"object_id": case, "object_type": "issue", "source": "jira",
+                            "key": case.removeprefix("jira:"), "title": case, "attrs": "{}"})  # fmt: skip
+    store = wfmine.open(":memory:")
+    store.ingest(Batch(source="jira", events=frame("events", events), objects=frame("objects", objects)))  # fmt: skip
+    return store
+
+
+@pytest.fixture(scope="module")
+def kinds_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[wfmine.store.Store, Path]:
+    store = kinds_store()
+    folder = tmp_path_factory.mktemp("kinds") / "lake"
+    export_parquet(store, folder)
+    return store, folder
+
+
+def test_kind_limits_and_counts_equal_on_every_engine(
+    kinds_lake: tuple[wfmine.store.Store, Path], spark: Any
+) -> None:
+    """Spark (from the lake), the embedded engine from the lake and the embedded analysis of
+    the store: the same stall limits, the kinds' own rows included, and the same failure
+    counts -- the planted bugs' week at qa found by all three, which one limit per project
+    (set by the stories' days) does not see."""
+    store, folder = kinds_lake
+    design = load_design_text(KIND_DESIGN)
+    analysis = wfmine.Log(store, design=design).analysis
+    expected = analysis.stall_limits
+    by_kind = expected.filter(pl.col("kind").is_not_null())
+    assert set(by_kind.select("scope", "kind").rows()) == {
+        (p, f"type={k}") for p in ("WEB", "DATA") for k in ("Bug", "Story")
+    }
+    lake_log = wfmine.Log.from_parquet(folder, design=design).analysis
+    assert_frame_equal(lake_log.stall_limits, expected)
+    on_spark = ws.SparkLog.from_parquet(folder, spark=spark)
+    assert on_spark.kinds is not None
+    staged = ws.stage_events(on_spark.df, design).cache()
+    got = ws.stall_limits(on_spark.df, design, kinds=on_spark.kinds, staged=staged)
+    assert_frame_equal(got, expected.drop("cases"), **TOL)
+
+    counts = failure_counts_polars(analysis.occurrences)
+    assert_frame_equal(failure_counts_polars(lake_log.occurrences), counts)
+    got = ws.failure_counts(on_spark.df, design, kinds=on_spark.kinds, staged=staged)
+    assert_frame_equal(got, counts)
+    stalls = analysis.occurrences.filter(pl.col("type") == "stall")
+    assert sorted(stalls["case_id"]) == sorted(STALLED_BUGS)
+    # without the kinds (the store's attrs unread): one limit per project, blind to them
+    blind = failure_occurrences(
+        analysis.judged, design, limits=judged_limits(analysis.judged, design)
+    )
+    assert "stall" not in set(blind["type"])
+    staged.unpersist()
+
+
+def test_a_lake_without_kinds_says_so(
+    kinds_lake: tuple[wfmine.store.Store, Path], spark: Any, tmp_path: Path
+) -> None:
+    """A lake written before the kinds table (format 1) still reads: as no kinds, with a
+    warning naming what is missing and how to add it."""
+    from wfmine.lake import LakeWarning
+
+    old = tmp_path / "old"
+    shutil.copytree(kinds_lake[1], old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["format"] = 1
+    del manifest["tables"]["kinds"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(LakeWarning, match="no kinds table.*re-export"):
+        assert ws.kinds_from_parquet(old, spark) is None
+    with pytest.warns(LakeWarning, match="per stage and project only"):
+        log = wfmine.Log.from_parquet(old, design=load_design_text(KIND_DESIGN))
+    assert "stall" not in set(log.analysis.occurrences["type"])

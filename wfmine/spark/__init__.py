@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from wfmine.design import Design
-from wfmine.spark._engine import DEFAULT_MASTER, log_from_parquet, session, to_polars
+from wfmine.spark._engine import (
+    DEFAULT_MASTER,
+    kinds_from_parquet,
+    log_from_parquet,
+    session,
+    to_polars,
+)
 from wfmine.spark.conformance import check, check_spark, failure_counts, stall_limits
 from wfmine.spark.kernels import (
     case_durations,
@@ -57,6 +63,7 @@ __all__ = [
     "end_activities",
     "failure_counts",
     "handover",
+    "kinds_from_parquet",
     "log_from_parquet",
     "log_summary",
     "performance_dfg",
@@ -77,15 +84,19 @@ class SparkLog:
     >>> log.dfg().head()  # doctest: +SKIP
     """
 
-    def __init__(self, df: DataFrame) -> None:
+    def __init__(self, df: DataFrame, kinds: DataFrame | None = None) -> None:
         self.df = df
+        #: per case its kind of work item (the lake's ``kinds`` table), or ``None``
+        self.kinds = kinds
 
     @classmethod
     def from_parquet(
         cls, folder: str | Path, *, spark: SparkSession | None = None, master: str | None = None
     ) -> SparkLog:
-        """The lake at ``folder`` on ``spark`` (default: :func:`session` on ``master``)."""
-        return cls(log_from_parquet(folder, spark or session(master)))
+        """The lake at ``folder`` on ``spark`` (default: :func:`session` on ``master``), with its
+        kinds of work item (:func:`kinds_from_parquet`) for the stall limits."""
+        spark = spark or session(master)
+        return cls(log_from_parquet(folder, spark), kinds_from_parquet(folder, spark))
 
     def summary(self) -> dict[str, Any]:
         return log_summary(self.df)
@@ -116,8 +127,9 @@ class SparkLog:
         return check(self.df, design)
 
     def failure_counts(self, design: Design) -> pl.DataFrame:
-        """Every failure type's occurrences and cases per stage (whole-log stall limits)."""
-        return failure_counts(self.df, design)
+        """Every failure type's occurrences and cases per stage (whole-log stall limits, per
+        kind of work item where the lake names kinds)."""
+        return failure_counts(self.df, design, kinds=self.kinds)
 
     def stall_limits(self, design: Design) -> pl.DataFrame:
-        return stall_limits(self.df, design)
+        return stall_limits(self.df, design, kinds=self.kinds)

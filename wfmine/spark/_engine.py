@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from wfmine.errors import ConfigError
-from wfmine.lake import check_lake
-from wfmine.model import LOG_SCHEMA
+from wfmine.lake import check_lake, kinds_files
+from wfmine.model import KIND_SCHEMA, LOG_SCHEMA
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_MASTER",
     "check_lake",
     "check_master",
+    "kinds_from_parquet",
     "log_from_parquet",
     "require_java",
     "require_pyspark",
@@ -140,6 +141,21 @@ def log_from_parquet(folder: str | Path, spark: SparkSession | None = None) -> D
     if not manifest["tables"]["events"]["partitions"]:
         return spark.createDataFrame([], _schema_ddl())
     return reader.parquet(str(events)).select(*LOG_SCHEMA.keys(), "month")
+
+
+def kinds_from_parquet(folder: str | Path, spark: SparkSession | None = None) -> DataFrame | None:
+    """The lake's ``kinds`` table (:data:`wfmine.model.KIND_SCHEMA`: per case its kind of work
+    item, see :mod:`wfmine.lake`) as a Spark DataFrame, or ``None`` when no case has a kind --
+    or when the lake was written before it had the table (a
+    :class:`wfmine.lake.LakeWarning` says so: its stall limits are per stage and project only).
+    """
+    require_pyspark()
+    files = kinds_files(folder)
+    if not files:
+        return None
+    spark = spark or session()
+    ddl = ", ".join(f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in KIND_SCHEMA.items())
+    return spark.read.schema(ddl).parquet(*(str(f) for f in files))
 
 
 def to_polars(df: DataFrame, schema: dict[str, Any] | pl.Schema | None = None) -> pl.DataFrame:

@@ -38,8 +38,24 @@ buckets' maximum. Limits and end reach every bucket's
 :func:`failure_occurrences` (its ``limits=`` and ``log_end=``), so
 :func:`failure_counts` reports every type of
 :data:`wfmine.findings.failures.FAILURE_TYPES`, equal to the embedded counts
-(the shared engine suite). No visit reaches the driver. (Limits per kind of
-work item need event attrs the lake does not carry: docs/scale.md.)
+(the shared engine suite). No visit reaches the driver.
+
+Limits per kind of work item (issue type, priority: where one stage's kinds
+have usual times far apart) travel the same way. The lake's ``kinds`` table
+(per case its kind, :func:`wfmine.lake.read_kinds`) is exchanged into the
+same buckets as the stage events and cogrouped with them, so each bucket
+knows its own cases' kinds. The first pass returns each visit with its
+case's kind; Spark aggregates the visits per (stage, scope, attribute,
+value) on the executors (:func:`wfmine.findings.stalls.kind_aggregates`:
+count, exact quartiles and median, mean, sum of squares), the driver decides
+which kinds split (:func:`wfmine.findings.stalls.kind_groups`, over those
+few rows), Spark computes each group's limit figures from its visits (a
+join with the broadcast groups) and the driver composes the rows
+(:func:`wfmine.findings.stalls.kind_rows`). The small table (stage, scope,
+attribute, value) -> group -> limit reaches every bucket with its task, and
+each bucket joins it with its own cases' kinds
+(:func:`wfmine.findings.stalls.kind_limits`): no list of cases is built
+anywhere but in the bucket that judges them.
 
 The summary's headline figures are left to the single-machine step over
 the per-case rows returned here.
@@ -48,6 +64,8 @@ the per-case rows returned here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
@@ -57,11 +75,20 @@ from wfmine.design import Design
 from wfmine.findings._events import PROJECT
 from wfmine.findings.failures import OCCURRENCE_SCHEMA, failure_occurrences
 from wfmine.findings.stalls import (
+    KIND_AGGREGATES,
+    KIND_GROUP_KEY,
+    KIND_GROUP_SCHEMA,
+    KIND_KEY,
     LIMIT_AGGREGATES,
     STALL_FACTOR,
+    kind_groups,
+    kind_limits,
+    kind_rows,
     limits_of_aggregates,
     visit_durations,
+    with_kind_limits,
 )
+from wfmine.model import KIND_ATTRIBUTES, KIND_SCHEMA, case_kinds
 from wfmine.spark._engine import to_polars
 from wfmine.spark.stages import STAGE_EVENT_SCHEMA, log_flags, stage_events
 from wfmine.stages import UnknownKind, case_scope, stage_visits
@@ -239,10 +266,22 @@ def check(
 
 
 _END: Final = pl.Datetime("us", "UTC")
-#: a bucket's finished visits for the stall limits (and its last timestamp, ``_end``)
+#: a bucket's finished visits for the stall limits, with their case's kind, and (one row of
+#: nulls but these) its last timestamp ``_end`` and whether any of its cases has a kind
 _DURATIONS: Final = pl.Schema(
-    {"stage": pl.String(), "scope": pl.String(), "_wdur": pl.Float64(), "_end": _END}
+    {
+        "stage": pl.String(),
+        "scope": pl.String(),
+        "_wdur": pl.Float64(),
+        **{a: pl.String() for a in KIND_ATTRIBUTES},
+        "_end": _END,
+        "_kinds": pl.Boolean(),
+    }
 )
+#: the scope of a stage's pooled visits while Spark groups them (joins need a value)
+_POOL: Final = "\x00pool"
+
+Bucketed = Callable[[Any, Any], Any]
 
 
 def _in_scope(table: Any, work_items: bool) -> pl.DataFrame:
@@ -252,45 +291,124 @@ def _in_scope(table: Any, work_items: bool) -> pl.DataFrame:
     return frame.join(in_scope, on="case_id", how="semi", maintain_order="left")
 
 
+def _bucket_kinds(table: Any, frame: pl.DataFrame) -> pl.DataFrame | None:
+    """The kinds (a bucket's rows of the lake's table) of the cases of ``frame``."""
+    if table is None:
+        return None
+    kinds = pl.from_arrow(table)
+    assert isinstance(kinds, pl.DataFrame)
+    kinds = kinds.select(KIND_SCHEMA.names()).cast(KIND_SCHEMA)  # type: ignore[arg-type]
+    return case_kinds(kinds, frame)
+
+
+def _kinds_parted(kinds: DataFrame | None, events: DataFrame) -> DataFrame | None:
+    """The kinds table exchanged into the buckets of :func:`_partitioned` (the same hash of
+    the case id, as many partitions): cogrouped with the events without moving them again."""
+    if kinds is None:
+        return None
+    from pyspark.sql import functions as F
+
+    buckets = _bucket_count(events)
+    bucket = F.pmod(F.xxhash64("case_id"), F.lit(buckets))
+    return (
+        kinds.select(*KIND_SCHEMA.names())
+        .withColumn("_bucket", bucket)
+        .repartition(buckets, "_bucket")
+    )
+
+
+def _per_bucket(parted: DataFrame, kinds: DataFrame | None, run: Bucketed, schema: str) -> Any:
+    """``run(events, kinds)`` per bucket (Arrow tables; ``kinds`` ``None`` without a table)."""
+    groups = parted.groupBy("_bucket")
+    if kinds is None:
+        return groups.applyInArrow(lambda table: run(table, None), schema)
+    return groups.cogroup(kinds.groupBy("_bucket")).applyInArrow(run, schema)
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """What every bucket's stall judgement needs of the whole log (small: sent with the tasks)."""
+
+    limits: pl.DataFrame  #: per stage and project (:func:`limits_of_aggregates`)
+    log_end: dt.datetime | None
+    kinds: bool  #: some case in scope has a kind (the limits get ``kind`` and ``cases``)
+    rows: pl.DataFrame | None  #: the kinds' own limits (:func:`kind_rows`), where kinds split
+    groups: pl.DataFrame | None  #: which kinds each of them covers (:func:`kind_groups`)
+    own: pl.DataFrame  #: the (stage, project) pairs with a limit of their own
+
+    def for_cases(self, kinds: pl.DataFrame | None) -> pl.DataFrame:
+        """The limits with the kind rows' ``cases`` of ``kinds`` (a bucket's cases' kinds)."""
+        if not self.kinds:
+            return self.limits
+        by_kind = None
+        if self.rows is not None and self.groups is not None:
+            by_kind = kind_limits(self.rows, self.groups, kinds, self.own)
+        return with_kind_limits(self.limits, by_kind, per_project=True)
+
+
 def _whole_log(
-    parted: DataFrame, design: Design, work_items: bool, factor: float
-) -> tuple[pl.DataFrame, dt.datetime | None]:
+    parted: DataFrame,
+    kinds: DataFrame | None,
+    design: Design,
+    work_items: bool,
+    factor: float,
+) -> _Judged:
     """The stall limits over every case in scope, and the last timestamp of those cases.
 
-    ``parted``: the stage events with their bucket (:func:`_partitioned`). Each
-    bucket returns one row per finished stage visit of its cases in scope --
-    stage, project and weekday duration (the embedded
+    ``parted``: the stage events with their bucket (:func:`_partitioned`);
+    ``kinds``: the lake's kinds table in the same buckets (:func:`_kinds_parted`).
+    Each bucket returns one row per finished stage visit of its cases in
+    scope -- stage, project, weekday duration (the embedded
     :func:`wfmine.findings.stalls.visit_durations` of
-    :func:`wfmine.stages.stage_visits`) -- and its last timestamp. The rows
-    stay on the executors: Spark computes the figures each limit is made of
-    per stage and per project (:func:`_limit_aggregates`, exact
-    percentiles), and the driver composes the limits from those few numbers
-    with the embedded :func:`wfmine.findings.stalls.limits_of_aggregates`.
+    :func:`wfmine.stages.stage_visits`) and its case's kind -- and its last
+    timestamp. The rows stay on the executors: Spark computes the figures
+    each limit is made of per stage and per project (:func:`_limit_aggregates`,
+    exact percentiles), and the driver composes the limits from those few
+    numbers with the embedded :func:`wfmine.findings.stalls.limits_of_aggregates`;
+    then the same for the kinds (:func:`_kind_split`).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    def durations(table: Any) -> Any:
+    attrs = list(KIND_ATTRIBUTES)
+
+    def durations(table: Any, kinds_table: Any) -> Any:
         frame = _in_scope(table, work_items)
-        out = visit_durations(stage_visits(frame), design).select(
-            "stage", PROJECT.alias("scope"), "_wdur", pl.lit(None, dtype=_END).alias("_end")
+        known = _bucket_kinds(kinds_table, frame)
+        d = visit_durations(stage_visits(frame), design)
+        if known is not None:
+            d = d.join(known, on="case_id", how="left")
+        else:
+            d = d.with_columns(pl.lit(None, dtype=pl.String).alias(a) for a in attrs)
+        out = d.select("stage", PROJECT.alias("scope"), "_wdur", *attrs)
+        last = pl.DataFrame(
+            {"_end": [frame["timestamp"].max()], "_kinds": [known is not None]},
+            schema={"_end": _END, "_kinds": pl.Boolean()},
         )
-        last = pl.DataFrame({"_end": [frame["timestamp"].max()]}, schema={"_end": _END})
         return _arrow(pl.concat([out, last], how="diagonal_relaxed"), _DURATIONS)
 
-    rows = (
-        parted.groupBy("_bucket")
-        .applyInArrow(durations, _ddl(_DURATIONS))
-        .persist(StorageLevel.MEMORY_AND_DISK)
+    rows = _per_bucket(parted, kinds, durations, _ddl(_DURATIONS)).persist(
+        StorageLevel.MEMORY_AND_DISK
     )
     try:
-        end = to_polars(rows.agg(F.max("_end").alias("_end")), {"_end": _END})
-        log_end = end["_end"][0] if end.height else None
-        visits = rows.filter(F.col("stage").isNotNull())
         expected = [st.id for st in design.stages if st.expected is not None]
-        scoped = visits.filter(~F.col("stage").isin(expected) & F.col("scope").isNotNull())
-        projects = scoped.select(F.countDistinct("scope").alias("n")).first()
-        several = projects is not None and int(projects["n"]) >= 2
+        visits = rows.filter(F.col("stage").isNotNull())
+        statistical = ~F.col("stage").isin(expected)
+        # one job for the whole log's facts: its end, whether it has kinds, how many projects
+        facts = to_polars(
+            rows.agg(
+                F.max("_end").alias("_end"),
+                F.max("_kinds").alias("_kinds"),
+                F.countDistinct(
+                    F.when(F.col("stage").isNotNull() & statistical, F.col("scope"))
+                ).alias("_projects"),
+            ),
+            {"_end": _END, "_kinds": pl.Boolean(), "_projects": pl.Int64()},
+        )
+        log_end = facts["_end"][0] if facts.height else None
+        has_kinds = bool(facts["_kinds"][0]) if facts.height else False
+        several = bool(facts.height) and int(facts["_projects"][0] or 0) >= 2
+        scoped = visits.filter(statistical & F.col("scope").isNotNull())
         limits = limits_of_aggregates(
             _limit_aggregates(visits, ["stage"]),
             _limit_aggregates(scoped, ["stage", "scope"]) if several else None,
@@ -298,16 +416,118 @@ def _whole_log(
             factor=factor,
             per_project=True,
         )
+        own = limits.filter(pl.col("scope").is_not_null()).select("stage", "scope")
+        split: tuple[pl.DataFrame | None, pl.DataFrame | None] = (None, None)
+        if has_kinds:
+            split = _kind_split(visits.filter(statistical), own, factor)
     finally:
         rows.unpersist()
-    return limits, log_end
+    return _Judged(limits, log_end, has_kinds, split[0], split[1], own)
 
 
-def _limit_aggregates(visits: DataFrame, by: list[str]) -> pl.DataFrame:
-    """:func:`wfmine.findings.stalls.limit_aggregates` on Spark: per group ``by``, the
-    visits and the exact quantiles (``percentile``, linear interpolation as polars') of the
-    log durations, of the slower half's (duration >= the group's median), and of the
-    durations; only these rows are collected."""
+def _kind_split(
+    statistical: DataFrame, own: pl.DataFrame, factor: float
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The kinds' own limits (:func:`wfmine.findings.stalls.kind_rows`) and groups
+    (:func:`wfmine.findings.stalls.kind_groups`), or ``(None, None)`` where no kinds split.
+
+    ``statistical``: the finished visits of the stages without an expected
+    time, with their case's kind. A visit is split with its project's where
+    the project has its own limit at the stage (``own``, a broadcast join),
+    else with the stage's pool; each visit once per attribute its kind names.
+    Spark aggregates them per kind on the executors (:func:`_kind_aggregates`);
+    the driver decides the groups over those rows; Spark computes each
+    group's limit figures (:func:`_limit_aggregates`, after a join with the
+    broadcast groups); the driver composes the rows.
+    """
+    from pyspark.sql import functions as F
+
+    spark = statistical.sparkSession
+    if own.height:
+        pairs = spark.createDataFrame(own.rows(), "stage STRING, scope STRING")
+        statistical = statistical.join(
+            F.broadcast(pairs.withColumn("_own", F.lit(True))), on=["stage", "scope"], how="left"
+        )
+        scope = F.when(F.col("_own"), F.col("scope")).otherwise(F.lit(_POOL))
+    else:
+        scope = F.lit(_POOL)
+    kinds = F.explode(
+        F.array(
+            *[F.struct(F.lit(a).alias("_attr"), F.col(a).alias("_value")) for a in KIND_ATTRIBUTES]
+        )
+    )
+    long = (
+        statistical.select("stage", scope.alias("scope"), "_wdur", kinds.alias("_k"))
+        .select("stage", "scope", "_wdur", "_k._attr", "_k._value")
+        .filter(F.col("_value").isNotNull())
+    )
+    groups = kind_groups(_pooled(_kind_aggregates(long)))
+    if groups.height == 0:
+        return None, None
+    shipped = groups.with_columns(pl.col("scope").fill_null(_POOL))
+    broadcast = F.broadcast(
+        spark.createDataFrame(
+            shipped.rows(), "stage STRING, scope STRING, _attr STRING, _value STRING, _group BIGINT"
+        )
+    )
+    grouped = long.join(broadcast, on=list(KIND_KEY))
+    keys = {k: KIND_GROUP_SCHEMA[k] for k in KIND_GROUP_KEY}
+    stats = _pooled(_limit_aggregates(grouped, list(KIND_GROUP_KEY), keys))
+    return kind_rows(stats, groups, factor), groups
+
+
+def _pooled(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the pool's scope null again (as the embedded frames have it)."""
+    return frame.with_columns(
+        pl.when(pl.col("scope") == _POOL).then(None).otherwise(pl.col("scope")).alias("scope")
+    )
+
+
+def _kind_aggregates(long: DataFrame) -> pl.DataFrame:
+    """:func:`wfmine.findings.stalls.kind_aggregates` on Spark: per kind (stage, scope,
+    attribute, value) the visits and the exact quartiles and median (``percentile``), mean
+    and sum of squares (``var_pop`` x visits) of the log durations; kinds with too few visits
+    to split are left on the executors, the rest collected."""
+    from pyspark.sql import functions as F
+
+    from wfmine.findings.stalls import MIN_VISITS
+
+    log_dur = F.ln(F.greatest(F.col("_wdur"), F.lit(1.0)))
+    per = (
+        long.groupBy(*KIND_KEY)
+        .agg(
+            F.count(F.lit(1)).alias("_n"),
+            F.percentile(log_dur, [0.25, 0.5, 0.75]).alias("_p"),
+            F.avg(log_dur).alias("_m"),
+            (F.var_pop(log_dur) * F.count(F.lit(1))).alias("_ss"),
+        )
+        .filter(F.col("_n") >= MIN_VISITS)
+        .select(
+            *KIND_KEY,
+            "_n",
+            F.col("_p")[0].alias("_q1"),
+            F.col("_p")[2].alias("_q3"),
+            F.col("_p")[1].alias("_med"),
+            "_m",
+            "_ss",
+        )
+    )
+    schema = {
+        **{k: pl.String() for k in KIND_KEY},
+        "_n": pl.UInt32(), "_q1": pl.Float64(), "_q3": pl.Float64(), "_med": pl.Float64(),
+        "_m": pl.Float64(), "_ss": pl.Float64(),
+    }  # fmt: skip
+    return to_polars(per, schema).select(*KIND_KEY, *KIND_AGGREGATES)
+
+
+def _limit_aggregates(
+    visits: DataFrame, by: list[str], keys: dict[str, pl.DataType] | None = None
+) -> pl.DataFrame:
+    """:func:`wfmine.findings.stalls.limit_aggregates` on Spark: per group ``by`` (never null;
+    ``keys``: their types, default strings), the visits and the exact quantiles
+    (``percentile``, linear interpolation as polars') of the log durations, of the slower
+    half's (duration >= the group's median), and of the durations; only these rows are
+    collected."""
     from pyspark.sql import functions as F
 
     log_dur = F.ln(F.greatest(F.col("_wdur"), F.lit(1.0)))
@@ -332,26 +552,34 @@ def _limit_aggregates(visits: DataFrame, by: list[str]) -> pl.DataFrame:
         .select(*by, F.col("_s")[0].alias("s1"), F.col("_s")[1].alias("s3"))
     )
     schema = {
-        **{k: pl.String() for k in by},
+        **(keys if keys is not None else {k: pl.String() for k in by}),
         "visits": pl.UInt32(), "q1": pl.Float64(), "q3": pl.Float64(), "s1": pl.Float64(),
         "s3": pl.Float64(), "median": pl.Float64(), "p90": pl.Float64(),
     }  # fmt: skip
     return to_polars(first.join(slow, on=by, how="left"), schema).select(*by, *LIMIT_AGGREGATES)
 
 
-def _occurrences(parted: DataFrame, design: Design, work_items: bool, factor: float) -> DataFrame:
-    """Every occurrence, per bucket, against the whole log's limits and end (``parted``: as above)."""
-    limits, log_end = _whole_log(parted, design, work_items, factor)
+def _occurrences(
+    parted: DataFrame,
+    kinds: DataFrame | None,
+    design: Design,
+    work_items: bool,
+    factor: float,
+) -> DataFrame:
+    """Every occurrence, per bucket, against the whole log's limits and end (``parted``,
+    ``kinds``: as above; each bucket's kind limits name its own cases)."""
+    judged = _whole_log(parted, kinds, design, work_items, factor)
     schema = pl.Schema(OCCURRENCE_SCHEMA)
 
-    def run(table: Any) -> Any:
+    def run(table: Any, kinds_table: Any) -> Any:
         frame = _in_scope(table, work_items)
+        limits = judged.for_cases(_bucket_kinds(kinds_table, frame))
         occ = failure_occurrences(
-            frame, design, stall_factor=factor, limits=limits, log_end=log_end
+            frame, design, stall_factor=factor, limits=limits, log_end=judged.log_end
         )
         return _arrow(occ, schema)
 
-    occurrences: DataFrame = parted.groupBy("_bucket").applyInArrow(run, _ddl(schema))
+    occurrences: DataFrame = _per_bucket(parted, kinds, run, _ddl(schema))
     return occurrences
 
 
@@ -359,6 +587,7 @@ def stall_limits(
     df: DataFrame,
     design: Design,
     *,
+    kinds: DataFrame | None = None,
     accounts: pl.DataFrame | None = None,
     staged: DataFrame | None = None,
     factor: float = STALL_FACTOR,
@@ -366,22 +595,29 @@ def stall_limits(
     """The whole log's stall limits, as :func:`failure_counts` judges stalls and abandoned cases.
 
     The embedded :func:`wfmine.findings.stalls.stall_limits` (``per_project=True``,
-    as :func:`wfmine.findings.failures.failure_occurrences` takes it) over the
-    stage visits of every case in scope, computed per bucket on Spark and
-    collected to the driver (see :func:`_whole_log`).
+    as :func:`wfmine.findings.failures.failure_occurrences` takes it, with
+    ``kinds``: the lake's kinds table, :func:`wfmine.spark.kinds_from_parquet`)
+    over the stage visits of every case in scope, computed per bucket on Spark
+    (see :func:`_whole_log`). Its columns are the embedded frame's but
+    ``cases``: which cases a kind's row judges is the kinds table's to say
+    (its ``kind``, e.g. ``type=Bug``), not a list collected here.
     """
     flags = log_flags(df)
     events = (
         staged if staged is not None else stage_events(df, design, accounts=accounts, flags=flags)
     )
-    limits, _ = _whole_log(_partitioned(events), design, flags["work_items"], factor)
-    return limits
+    judged = _whole_log(
+        _partitioned(events), _kinds_parted(kinds, events), design, flags["work_items"], factor
+    )
+    limits = judged.for_cases(None)
+    return limits.drop("cases") if "cases" in limits.columns else limits
 
 
 def failure_occurrences_spark(
     df: DataFrame,
     design: Design,
     *,
+    kinds: DataFrame | None = None,
     accounts: pl.DataFrame | None = None,
     staged: DataFrame | None = None,
     stall_factor: float = STALL_FACTOR,
@@ -391,21 +627,29 @@ def failure_occurrences_spark(
     Each bucket runs the embedded :func:`failure_occurrences` on the stage
     events of its cases in scope (as the findings judge them), with the
     stall limits and the log's end of the whole log (:func:`stall_limits`,
-    computed here first). The stage events are computed for that pass and
-    again for the returned frame unless ``staged`` is persisted;
-    :func:`failure_counts` keeps them for both.
+    computed here first; per kind of work item with ``kinds``, the lake's
+    kinds table). The stage events are computed for that pass and again for
+    the returned frame unless ``staged`` is persisted; :func:`failure_counts`
+    keeps them for both.
     """
     flags = log_flags(df)
     events = (
         staged if staged is not None else stage_events(df, design, accounts=accounts, flags=flags)
     )
-    return _occurrences(_partitioned(events), design, flags["work_items"], stall_factor)
+    return _occurrences(
+        _partitioned(events),
+        _kinds_parted(kinds, events),
+        design,
+        flags["work_items"],
+        stall_factor,
+    )
 
 
 def failure_counts(
     df: DataFrame,
     design: Design,
     *,
+    kinds: DataFrame | None = None,
     accounts: pl.DataFrame | None = None,
     staged: DataFrame | None = None,
     stall_factor: float = STALL_FACTOR,
@@ -413,9 +657,11 @@ def failure_counts(
     """Failure-pattern counts on Spark: per (``type``, ``stage``) ``occurrences`` and ``cases``.
 
     Every type of :data:`wfmine.findings.failures.FAILURE_TYPES` (the
-    whole-log stall limits and log end computed first, :func:`stall_limits`);
-    sorted by type, stage. :func:`failure_counts_polars` is the embedded side.
-    The stage events are computed and exchanged into buckets once, kept
+    whole-log stall limits and log end computed first, :func:`stall_limits`;
+    per kind of work item with ``kinds``, the lake's kinds table:
+    :func:`wfmine.spark.kinds_from_parquet`); sorted by type, stage.
+    :func:`failure_counts_polars` is the embedded side. The stage events
+    (and the kinds) are computed and exchanged into buckets once, kept
     (memory, then disk) for the two passes over them, and released.
     """
     from pyspark import StorageLevel
@@ -426,14 +672,19 @@ def failure_counts(
         staged if staged is not None else stage_events(df, design, accounts=accounts, flags=flags)
     )
     parted = _partitioned(events).persist(StorageLevel.MEMORY_AND_DISK)
+    bucketed = _kinds_parted(kinds, events)
+    if bucketed is not None:
+        bucketed = bucketed.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        occ = _occurrences(parted, design, flags["work_items"], stall_factor)
+        occ = _occurrences(parted, bucketed, design, flags["work_items"], stall_factor)
         agg = occ.groupBy("type", "stage").agg(
             F.count(F.lit(1)).alias("occurrences"), F.count_distinct("case_id").alias("cases")
         )
         return to_polars(agg, OCCURRENCE_COUNT_SCHEMA).sort(["type", "stage"], nulls_last=True)
     finally:
         parted.unpersist()
+        if bucketed is not None:
+            bucketed.unpersist()
 
 
 def failure_counts_polars(occurrences: pl.DataFrame) -> pl.DataFrame:
