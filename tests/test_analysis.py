@@ -90,16 +90,16 @@ def test_the_main_job_shares_the_parts_of_findings_metrics_and_governance(
     # the store's attrs are read once; the AI signatures, case attributes and actor
     # behaviour computed once; the failure occurrences once for findings, metrics and
     # governance (one set: a reopen the tracker flags counts in all three or none);
-    # the team handoffs of the cases in scope once for the seam table and the
-    # metrics, the performer handoffs once, and the unowned-seam finding's two
-    # (performers' own teams, automation taken out) on their own inputs
+    # the team handoffs once (performers' own teams, automation's steps taken out)
+    # for the seam table, the unowned-seam findings, the metrics and drift, and the
+    # performer handoffs once
     assert counts == {
         "store_attrs": 1,
         "ai_events": 1,
         "case_attributes": 1,
         "behaviour_features": 1,
         "failure_occurrences": 1,
-        "handoffs": 4,
+        "handoffs": 2,
     }, counts
 
 

@@ -343,10 +343,12 @@ def _name(org: Org) -> str:
     return f"{shape}{held}, seed {seed}, {items} items, {months} months"
 
 
-#: held-out shapes not yet at the bar on every seed when last scored (issue 12's closing
-#: run: federated seed 57 missed stall@qa/SHOP, failure-pattern recall 0.80); a held-out
-#: shape that reached it on every seed is held to it like a development shape
-HELD_OUT_BELOW_BAR: tuple[str, ...] = ("federated",)
+#: held-out shapes not yet at the bar on every seed when last scored; a held-out shape that
+#: reached it on every seed is held to it like a development shape. Empty since session 23:
+#: federated's one miss (seed 57, stall@qa/SHOP) was a planted "stall" shorter than the
+#: design's expected time for qa -- the truth contradicted its own design, and the simulator
+#: now plants stalls past it (``STALL_OVER_EXPECTED``); matrix, new and scored once, passed.
+HELD_OUT_BELOW_BAR: tuple[str, ...] = ()
 
 
 def _param(org: Org) -> Any:

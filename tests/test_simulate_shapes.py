@@ -91,6 +91,24 @@ def test_shape_registry() -> None:
         simulate("/nonexistent", shape="nope")
 
 
+def test_planted_stalls_outlast_the_designed_expected_time() -> None:
+    """Where the design gives the stall stage an expected time, no planted stall is shorter
+    than it: a visit within what the design expects is no stall, so the truth would contradict
+    its own design."""
+    from wfmine.design import parse_duration
+    from wfmine.simulate._shapes import FLOW_SHAPES, ISSUE_TYPES, STALL_OVER_EXPECTED
+
+    for shape in FLOW_SHAPES.values():
+        st = shape.stage(shape.stall_stage)
+        for project in shape.projects:
+            for itype in ISSUE_TYPES:
+                lo, hi = shape.stall_days(st.id, project.key, itype)
+                assert 8 <= lo < hi, (shape.name, project.key, itype)
+                if st.expected:
+                    days = parse_duration(st.expected).total_seconds() / 86400
+                    assert lo >= STALL_OVER_EXPECTED * days, (shape.name, st.id, lo, days)
+
+
 def test_cli_rejects_unknown_shape(tmp_path: Path) -> None:
     from wfmine.cli import app
 

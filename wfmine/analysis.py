@@ -39,6 +39,7 @@ from wfmine.conformance import ConformanceResult
 from wfmine.design import Design, load_design, unmatched_patterns
 from wfmine.drift import DriftReport
 from wfmine.errors import InputError
+from wfmine.findings import SeamView, actors_of, seam_view
 from wfmine.findings import findings as find_all
 from wfmine.findings import metrics as architect_metrics
 from wfmine.findings import seams as seam_table
@@ -459,6 +460,8 @@ class Analysis:
             case_attrs=self.case_attrs,
             judged=self.judged,
             limits=self.stall_limits,
+            actors=self.actors,
+            seam_table=self.seams,
         )
         if self.design is None:
             return found
@@ -552,9 +555,23 @@ class Analysis:
         )
 
     @cached_property
+    def actors(self) -> pl.DataFrame:
+        """Every actor of the window classified human, bot, agent or unknown
+        (:func:`wfmine.findings.classify_actors`), with the store's accounts."""
+        return actors_of(self.window_log, self.store, self.events_attrs, self.ai_events)
+
+    @cached_property
+    def seam_view(self) -> SeamView:
+        """What every seam figure is read from (:func:`wfmine.findings.seam_view`): the judged
+        events with their performers' teams, automation's actors and the root events."""
+        return seam_view(self.judged, self.store, self.actors, self.occurrences)
+
+    @cached_property
     def team_handoffs(self) -> pl.DataFrame:
-        """The handoffs between teams of the cases in scope (:func:`wfmine.findings.seams.handoffs`)."""
-        return handoffs(self.judged, self.design, dimension="team")
+        """The handoffs between teams of the cases in scope (:func:`wfmine.findings.seams.handoffs`
+        of :attr:`seam_view`: steps performed by automation hand nothing over)."""
+        view = self.seam_view
+        return handoffs(view.events, self.design, dimension="team", automation=view.automation)
 
     @cached_property
     def metrics(self) -> dict[str, pl.DataFrame]:
@@ -576,7 +593,14 @@ class Analysis:
     @cached_property
     def seams(self) -> pl.DataFrame:
         """Handoffs between teams and between humans and agents, ranked by waiting caused."""
-        return seam_table(self.judged, self.design, computed={"team": self.team_handoffs})
+        view = self.seam_view
+        return seam_table(
+            view.events,
+            self.design,
+            automation=view.automation,
+            roots=view.roots,
+            computed={"team": self.team_handoffs},
+        )
 
     @cached_property
     def reviewer_audit(self) -> pl.DataFrame | None:

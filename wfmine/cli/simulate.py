@@ -26,8 +26,9 @@ def simulate(
     shape: Annotated[
         str,
         typer.Option(
-            help="Organisation shape: stage-teams, project-teams, lean, platform, regulated, "
-            "federated (regulated and federated are held out: not for developing detectors)."
+            help="Organisation shape: stage-teams, project-teams, lean, platform, "
+            "secure-delivery, product-lines, fix-and-feature, regulated, federated, matrix "
+            "(regulated, federated and matrix are held out: not for developing detectors)."
         ),
     ] = "stage-teams",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

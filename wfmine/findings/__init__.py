@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,9 @@ __all__ = [
     "FINDING_KINDS",
     "FINDING_SCHEMA",
     "Finding",
+    "SeamView",
+    "actors_of",
+    "automation_actors",
     "classify_actors",
     "failure_occurrences",
     "failure_patterns",
@@ -59,11 +62,21 @@ __all__ = [
     "gate_violations",
     "load_signals",
     "metrics",
+    "seam_view",
     "seams",
     "shadow_agents",
     "store_findings",
     "unowned_seams",
 ]
+
+
+def _accounts(store: Store) -> pl.DataFrame:
+    """The store's accounts with their platform fields and the actor each is resolved to."""
+    return store.sql(
+        "SELECT a.account_id, a.login, a.email, a.platform_kind, CAST(a.attrs AS VARCHAR) AS attrs, "
+        "coalesce(m.actor_id, a.account_id) AS actor_id "
+        "FROM accounts a LEFT JOIN actor_accounts m ON m.account_id = a.account_id"
+    )
 
 
 def _store_inputs(
@@ -82,11 +95,7 @@ def _store_inputs(
         if attrs
         else None
     )
-    accounts = store.sql(
-        "SELECT a.account_id, a.login, a.email, a.platform_kind, CAST(a.attrs AS VARCHAR) AS attrs, "
-        "coalesce(m.actor_id, a.account_id) AS actor_id "
-        "FROM accounts a LEFT JOIN actor_accounts m ON m.account_id = a.account_id"
-    )
+    accounts = _accounts(store)
     declared_rows = store.sql(
         "SELECT actor_id, declared_kind FROM actors WHERE declared_kind IS NOT NULL"
     )
@@ -115,6 +124,59 @@ def _performer_teams(events: pl.DataFrame, store: Store) -> pl.DataFrame:
         .with_columns(pl.coalesce("_performer_team", "team").alias("team"))
         .drop("_performer_team")
     )
+
+
+def actors_of(
+    log: pl.DataFrame,
+    store: Store | None,
+    events_attrs: pl.DataFrame | None,
+    ai: pl.DataFrame | None = None,
+    *,
+    threshold: float = AUTOMATION_THRESHOLD,
+) -> pl.DataFrame:
+    """:func:`classify_actors` of ``log`` with the store's accounts, as :func:`findings` does."""
+    accounts = _accounts(store) if store is not None else None
+    return classify_actors(
+        log, accounts, events_attrs, signals=load_signals(), threshold=threshold, ai=ai
+    )
+
+
+def automation_actors(
+    actors: pl.DataFrame, threshold: float = AUTOMATION_THRESHOLD
+) -> frozenset[str]:
+    """The actors of :func:`classify_actors` that act like plain automation (a bot's behaviour
+    score at ``threshold`` or above), whatever they are declared: their steps hand nothing over."""
+    bots = actors.filter((pl.col("kind") == "bot") & (pl.col("score") >= threshold))
+    return frozenset(str(a) for a in bots.get_column("actor_id").to_list())
+
+
+@dataclass(frozen=True)
+class SeamView:
+    """What seams are read from, once for the seam table, the unowned-seam findings, the
+    metrics' handoffs and drift: the judged events with each step's *performing* team
+    (:func:`_performer_teams`), the actors whose steps are automation's, and the root events
+    (reverts, reopens) whose consequences are evidence on their own finding."""
+
+    events: pl.DataFrame
+    automation: frozenset[str]
+    #: ``case_id, root_at``
+    roots: pl.DataFrame
+
+
+def seam_view(
+    judged: pl.DataFrame,
+    store: Store | None,
+    actors: pl.DataFrame,
+    occurrences: pl.DataFrame,
+    *,
+    threshold: float = AUTOMATION_THRESHOLD,
+) -> SeamView:
+    """The :class:`SeamView` of the judged events, their actors and failure occurrences."""
+    roots = occurrences.filter(pl.col("type").is_in(list(ROOT_TYPES))).select(
+        "case_id", pl.col("timestamp").alias("root_at")
+    )
+    performed = _performer_teams(judged, store) if store is not None else judged
+    return SeamView(performed, automation_actors(actors, threshold), roots)
 
 
 def _display_names(store: Store | None) -> dict[str, str]:
@@ -245,6 +307,8 @@ def findings(
     case_attrs: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
     limits: pl.DataFrame | None = None,
+    actors: pl.DataFrame | None = None,
+    seam_table: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every finding about ``log``, in the DESIGN.md shape, sorted by kind, severity, subject.
 
@@ -262,9 +326,11 @@ def findings(
     ``ai`` (:func:`wfmine.findings.actors.ai_events` of the events' attrs and
     signals), ``occurrences`` (:func:`failure_occurrences` of the judged
     events) and ``case_attrs`` (:func:`wfmine.conformance.case_attributes` of
-    the store and log), and ``judged`` (:func:`wfmine.findings.metrics.judged_events`
-    of the log, design, stage events and conformance): taken as given when the
-    caller has computed them.
+    the store and log), ``judged`` (:func:`wfmine.findings.metrics.judged_events`
+    of the log, design, stage events and conformance), ``actors``
+    (:func:`classify_actors` of the log) and ``seam_table`` (:func:`seams` of
+    the :func:`seam_view`, the table the unowned seams are picked from):
+    taken as given when the caller has computed them.
 
     Defaults: automation threshold 0.5 (behaviour score), a failure pattern
     recurs in >= 3 cases across >= 2 weeks, an unowned seam needs >= 3 handoffs.
@@ -299,9 +365,10 @@ def findings(
         case_attrs = case_attributes(store, log)
     found: list[Finding] = []
     ai = ai_events(events_attrs, sig) if ai is None else ai
-    actors = classify_actors(
-        log, accounts, events_attrs, signals=sig, threshold=automation_threshold, ai=ai
-    )
+    if actors is None:
+        actors = classify_actors(
+            log, accounts, events_attrs, signals=sig, threshold=automation_threshold, ai=ai
+        )
     if "shadow_agent" in kinds:
         found += shadow_agents(
             staged, actors, ai, design, declared=declared,
@@ -313,19 +380,10 @@ def findings(
         occurrences = failure_occurrences(judged, design, events_attrs, limits=limits)
     if "unowned_seam" in kinds:
         assert occurrences is not None
-        roots = occurrences.filter(pl.col("type").is_in(list(ROOT_TYPES))).select(
-            "case_id", pl.col("timestamp").alias("root_at")
-        )
-        performed = _performer_teams(judged, store) if store is not None else judged
-        # actors acting like plain automation hand nothing over, whatever they are declared
-        automation = set(
-            actors.filter((pl.col("kind") == "bot") & (pl.col("score") >= automation_threshold))[
-                "actor_id"
-            ].to_list()
-        )
-        found += unowned_seams(
-            performed, design, min_handoffs=min_handoffs, automation=automation, roots=roots
-        )
+        if seam_table is None:
+            view = seam_view(judged, store, actors, occurrences, threshold=automation_threshold)
+            seam_table = seams(view.events, design, automation=view.automation, roots=view.roots)
+        found += unowned_seams(judged, design, min_handoffs=min_handoffs, table=seam_table)
     if "failure_pattern" in kinds:
         tiers = conformance.cases.select("case_id", "tier") if conformance is not None else None
         found += failure_patterns(

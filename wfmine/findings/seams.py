@@ -95,10 +95,17 @@ def _acts(events: pl.DataFrame, automation: Collection[str]) -> pl.DataFrame:
     return events.filter(_is_act(events, automation))
 
 
-def _is_act(events: pl.DataFrame, automation: Collection[str]) -> pl.Expr:
-    bot = (pl.col("actor_kind").fill_null("") == "bot") | pl.col("actor_id").is_in(
-        sorted(automation)
-    ).fill_null(False)
+def _is_act(
+    events: pl.DataFrame, automation: Collection[str], *, agents_act: bool = False
+) -> pl.Expr:
+    """Performed, and not by a bot or known automation (``automation``: actors that *behave*
+    like automation). ``agents_act``: an actor the log or its identity knows as an AI agent
+    is kept however machine-like its behaviour -- between humans and agents, an agent
+    reviewing in seconds is still a party to the work; between teams, its steps are
+    automation's and hand nothing over."""
+    kind = pl.col("actor_kind").fill_null("")
+    listed = pl.col("actor_id").is_in(sorted(automation)).fill_null(False)
+    bot = (kind == "bot") | ((listed & (kind != "agent")) if agents_act else listed)
     return performed(events) & ~bot
 
 
@@ -169,7 +176,7 @@ def handoffs(
     keep = ["case_id", "timestamp", *(["stage", "at_stage", "team"] if design is not None else [])]
     acts = (
         events.lazy()
-        .filter(_is_act(events, automation))
+        .filter(_is_act(events, automation, agents_act=dimension == "performer"))
         .with_columns(_side(dimension).alias("_side"))
         .filter(pl.col("_side").is_not_null())
         .select(*keep, "_side")

@@ -21,9 +21,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from wfmine.design import parse_duration
+
 StageKind = Literal["intake", "build", "build_review", "review", "check", "deploy"]
 Profile = Literal["normal", "fixed", "bimodal"]
 Direction = Literal["rising", "declining"]
+
+#: a planted stall lasts at least this many times its stage's designed expected time
+STALL_OVER_EXPECTED = 1.25
 
 #: the Jira issue types of every shape's work items (bugs, stories, tasks)
 ISSUE_TYPES: tuple[str, ...] = ("Bug", "Story", "Task")
@@ -176,11 +181,20 @@ class Shape:
 
     def stall_days(self, stage: str, project: str, itype: str = "") -> tuple[float, float]:
         """How long a planted stall lasts (days): 8-11, longer in a slow project's checks (and
-        a slow issue type's: ``type_pace``)."""
+        a slow issue type's: ``type_pace``), and always at least :data:`STALL_OVER_EXPECTED`
+        x the stage's designed expected time where the design gives one -- a visit shorter
+        than the design expects of it is no stall, so planting one would make the truth
+        contradict its own design."""
         pace = next(p.pace for p in self.projects if p.key == project)
         pace *= self.type_pace.get(itype, 1.0)
-        scale = max(1.0, pace / 3) if self.stage(stage).kind == "check" else 1.0
-        return 8.0 * scale, 11.0 * scale
+        st = self.stage(stage)
+        scale = max(1.0, pace / 3) if st.kind == "check" else 1.0
+        lo, hi = 8.0 * scale, 11.0 * scale
+        if st.expected:
+            floor = STALL_OVER_EXPECTED * parse_duration(st.expected).total_seconds() / 86400
+            if floor > lo:
+                lo, hi = floor, floor + (hi - lo)
+        return lo, hi
 
     def stall_range(self, stage: str, project: str) -> tuple[float, float]:
         """The shortest and longest planted stall of ``stage`` in ``project``, any issue type."""
