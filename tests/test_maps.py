@@ -349,3 +349,52 @@ def test_same_picture_whatever_the_hash_seed(tmp_path: Path) -> None:
 def test_missing_columns_say_which() -> None:
     with pytest.raises(InputError, match="'case_id'"):
         process_map(pl.DataFrame({"activity": ["a"], "timestamp": [T0]}))
+
+
+def _plotly_json(fig: Any) -> str:
+    import json
+
+    import plotly.io as pio
+
+    spec = json.loads(pio.to_json(fig, validate=False))
+    spec["layout"].pop("template", None)
+    return json.dumps(spec)
+
+
+def test_as_dict_is_the_plotly_figure_key_for_key(big: pl.DataFrame) -> None:
+    """``as_dict=True`` (what the report embeds) serialises as the plotly figure does."""
+    import json
+
+    design = load_design_text(DESIGN)
+    dfg = directly_follows(big)
+    drawn = [
+        lambda **k: process_map(big, **k),
+        lambda **k: process_map(big, metric="wait", **k),
+        lambda **k: process_map(big, activities=1.0, paths=1.0, **k),
+        lambda **k: process_map(dfg, start={"Step 00 work": 300}, **k),
+        lambda **k: process_map(big.clear(), **k),
+        lambda **k: stage_map(stage_log(), design, **k),
+        lambda **k: stage_map(stage_log(), design, metric="wait", **k),
+    ]
+    for draw in drawn:
+        assert json.dumps(draw(as_dict=True)) == _plotly_json(draw())
+
+
+def test_figure_dict_orders_keys_as_plotly() -> None:
+    import plotly.graph_objects as go
+
+    from wfmine.maps._render import figure_dict
+
+    bar = {"type": "bar", "x": [1.5, 2.5], "y": [3, 4], "marker": {"color": "#0d6e6e"},
+           "hovertemplate": "%{y}<extra></extra>"}  # fmt: skip
+    line = {"x": ["2024-01-01"], "y": [None], "name": "median", "mode": "lines+markers"}
+    layout = {"title": {"text": "t"}, "xaxis": {"title": {"text": "days"}},
+              "yaxis": {"title": {"text": "cases"}, "rangemode": "tozero", "dtick": 1},
+              "legend": {"orientation": "h", "y": -0.2}, "showlegend": False, "bargap": 0.05}  # fmt: skip
+    fig = go.Figure(
+        data=[go.Bar(**{k: v for k, v in bar.items() if k != "type"}), go.Scatter(line)]
+    )
+    fig.update_layout(**layout)
+    import json
+
+    assert json.dumps(figure_dict([bar, line], layout)) == _plotly_json(fig)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "edge_width",
     "end_node",
+    "figure_dict",
     "heat",
     "heat_bar",
     "node_colours",
@@ -99,15 +100,16 @@ def render(
     meta: dict[str, Any],
     rank: Mapping[str, float] | None = None,
     colorbar: dict[str, Any] | None = None,
-) -> go.Figure:
+    as_dict: bool = False,
+) -> go.Figure | dict[str, Any]:
     """Lay out ``nodes`` and ``arcs`` and draw them, ``caption`` above, ``meta`` in the layout.
 
     ``rank`` fixes the top-to-bottom order (a design's stages); ``colorbar``
     is a marker spec (see :func:`heat_bar`) drawn as a scale on the right.
-    Node sizes are set here, from their labels.
+    Node sizes are set here, from their labels. ``as_dict=True`` returns the
+    figure as the plain ``{"data", "layout"}`` dict plotly would serialise
+    (:func:`figure_dict`), without building plotly objects.
     """
-    import plotly.graph_objects as go
-
     _size_nodes(nodes)
     placed = layout(nodes, arcs, rank=rank)
     shapes: list[dict[str, Any]] = []
@@ -230,44 +232,44 @@ def render(
                     }
                 )
                 break
-    traces: list[Any] = [
-        go.Scatter(
-            x=hover_x,
-            y=hover_y,
-            mode="markers",
-            marker={"size": 12, "color": "rgba(0,0,0,0)"},
-            hoverinfo="text",
-            hovertext=hover_text,
-            name="paths",
-            showlegend=False,
-        ),
-        go.Scatter(
-            x=[(placed.boxes[n.key][0] + placed.boxes[n.key][2]) / 2 for n in nodes],
-            y=[(placed.boxes[n.key][1] + placed.boxes[n.key][3]) / 2 for n in nodes],
-            mode="markers",
-            marker={
+    traces: list[dict[str, Any]] = [
+        {
+            "x": hover_x,
+            "y": hover_y,
+            "mode": "markers",
+            "marker": {"size": 12, "color": "rgba(0,0,0,0)"},
+            "hoverinfo": "text",
+            "hovertext": hover_text,
+            "name": "paths",
+            "showlegend": False,
+        },
+        {
+            "x": [(placed.boxes[n.key][0] + placed.boxes[n.key][2]) / 2 for n in nodes],
+            "y": [(placed.boxes[n.key][1] + placed.boxes[n.key][3]) / 2 for n in nodes],
+            "mode": "markers",
+            "marker": {
                 "size": [max(8.0, min(n.h, n.w)) for n in nodes],
                 "symbol": "square",
                 "color": "rgba(0,0,0,0)",
             },
-            hoverinfo="text",
-            hovertext=[n.hover for n in nodes],
-            customdata=[n.key for n in nodes],
-            name="nodes",
-            showlegend=False,
-        ),
+            "hoverinfo": "text",
+            "hovertext": [n.hover for n in nodes],
+            "customdata": [n.key for n in nodes],
+            "name": "nodes",
+            "showlegend": False,
+        },
     ]
     right_margin = 12
     if colorbar is not None:
         traces.append(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                showlegend=False,
-                hoverinfo="skip",
-                marker=colorbar,
-            )
+            {
+                "x": [None],
+                "y": [None],
+                "mode": "markers",
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "marker": colorbar,
+            }
         )
         right_margin = 96
     cap_lines = [
@@ -294,8 +296,7 @@ def render(
         )
     boxes = {k: [round(v, 1) for v in b] for k, b in placed.boxes.items()}
     meta = {**meta, "boxes": boxes, "layers": placed.layers, "caption": " ".join(caption)}
-    fig = go.Figure(data=traces)
-    fig.update_layout(
+    figure_layout: dict[str, Any] = dict(
         title={
             "text": esc(title),
             "x": 0.0,
@@ -321,7 +322,54 @@ def render(
         dragmode="pan",
         meta={"wfmine": meta},
     )
+    if as_dict:
+        return figure_dict(traces, figure_layout)
+    import plotly.graph_objects as go
+
+    fig = go.Figure(data=[go.Scatter(t) for t in traces])
+    fig.update_layout(**figure_layout)
     return fig
+
+
+# plotly's order of a layout's keys after ``update_layout(**layout)``: objects first, then
+# lists of objects (an empty one is left out), then plain values, each group in the order
+# given ("meta" and ``margin.pad`` are plain values)
+_OBJECTS: Final = frozenset({"title", "margin", "xaxis", "yaxis", "legend", "pad", "font"})
+_OBJECT_LISTS: Final = frozenset({"shapes", "annotations"})
+
+
+def _sorted(value: Any) -> Any:
+    """``value`` with the keys of every mapping in it in sorted order (plotly's constructors')."""
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _updated(layout: Mapping[str, Any]) -> dict[str, Any]:
+    objects = {k for k, v in layout.items() if k in _OBJECTS and isinstance(v, Mapping)}
+    first = {k: _updated(layout[k]) for k in layout if k in objects}
+    lists = {k: _sorted(v) for k, v in layout.items() if k in _OBJECT_LISTS and v}  # [] is unset
+    rest = {k: v for k, v in layout.items() if k not in objects and k not in _OBJECT_LISTS}
+    return {**first, **lists, **rest}
+
+
+def figure_dict(traces: Sequence[Mapping[str, Any]], layout: Mapping[str, Any]) -> dict[str, Any]:
+    """The figure ``go.Figure(data=traces).update_layout(**layout)`` serialises to
+    (``fig.to_plotly_json()`` less its template), built as plain dicts without plotly.
+
+    Each trace is a mapping of its properties with its ``type`` (default
+    ``"scatter"``). The result has the same keys in the same order as plotly's,
+    so the JSON a report embeds is byte for byte the one it embedded from the
+    plotly figure (``tests/test_maps.py`` compares the two). Only for the
+    properties wfmine draws: values are not validated.
+    """
+    data = [
+        {**_sorted({k: v for k, v in t.items() if k != "type"}), "type": t.get("type", "scatter")}
+        for t in traces
+    ]
+    return {"data": data, "layout": _updated(layout)}
 
 
 # -- colour -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import polars as pl
 
@@ -58,6 +58,7 @@ def _event_counts(dfg: pl.DataFrame, starts: Mapping[Any, int]) -> dict[str, int
     return counts
 
 
+@overload
 def process_map(
     log_or_dfg: EventFrame,
     metric: Literal["frequency", "wait"] = "frequency",
@@ -73,7 +74,47 @@ def process_map(
     end: Mapping[str, int] | None = None,
     title: str | None = None,
     log_dfg: pl.DataFrame | None = None,
-) -> go.Figure:
+    as_dict: Literal[False] = False,
+) -> go.Figure: ...
+
+
+@overload
+def process_map(
+    log_or_dfg: EventFrame,
+    metric: Literal["frequency", "wait"] = "frequency",
+    top_edges: int | None = None,
+    *,
+    activities: float | None = None,
+    paths: float | None = None,
+    case_id_key: str = DEFAULT_CASE,
+    activity_key: str = DEFAULT_ACTIVITY,
+    timestamp_key: str = DEFAULT_TIMESTAMP,
+    seq_key: str | None = DEFAULT_SEQ,
+    start: Mapping[str, int] | None = None,
+    end: Mapping[str, int] | None = None,
+    title: str | None = None,
+    log_dfg: pl.DataFrame | None = None,
+    as_dict: Literal[True],
+) -> dict[str, Any]: ...
+
+
+def process_map(
+    log_or_dfg: EventFrame,
+    metric: Literal["frequency", "wait"] = "frequency",
+    top_edges: int | None = None,
+    *,
+    activities: float | None = None,
+    paths: float | None = None,
+    case_id_key: str = DEFAULT_CASE,
+    activity_key: str = DEFAULT_ACTIVITY,
+    timestamp_key: str = DEFAULT_TIMESTAMP,
+    seq_key: str | None = DEFAULT_SEQ,
+    start: Mapping[str, int] | None = None,
+    end: Mapping[str, int] | None = None,
+    title: str | None = None,
+    log_dfg: pl.DataFrame | None = None,
+    as_dict: bool = False,
+) -> go.Figure | dict[str, Any]:
     """Draw the process map of a log, or of a :func:`directly_follows` frame.
 
     Activities are boxes (colour by how many events they have), flowing from
@@ -95,6 +136,9 @@ def process_map(
     the caller has them (an :class:`~wfmine.analysis.Analysis` holds the
     DFG). ``title`` is plain text. The figure has a fixed size in
     pixels (``fig.layout.width``/``height``) so that labels fit their boxes.
+    ``as_dict=True`` returns the same figure as a plain ``{"data", "layout"}``
+    dict (``fig.to_plotly_json()`` less its template) without building plotly
+    objects: what a page that embeds the figure's JSON needs, a few times sooner.
 
     >>> fig = process_map(log)  # doctest: +SKIP
     >>> fig = process_map(log, activities=1.0, paths=1.0)  # everything  # doctest: +SKIP
@@ -188,6 +232,7 @@ def process_map(
         caption=lines,
         meta=meta,
         colorbar=heat_bar(max_wait) if metric == "wait" and max_wait > 0 else None,
+        as_dict=as_dict,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 import polars as pl
 
@@ -122,6 +122,7 @@ def _allowed(design: Design, a: str, b: str) -> Literal["allowed", "accepted", "
     return "not allowed"
 
 
+@overload
 def stage_map(
     log: EventFrame,
     design: Design,
@@ -134,7 +135,41 @@ def stage_map(
     source_key: str = "source",
     title: str | None = None,
     visits: pl.DataFrame | None = None,
-) -> go.Figure:
+    as_dict: Literal[False] = False,
+) -> go.Figure: ...
+
+
+@overload
+def stage_map(
+    log: EventFrame,
+    design: Design,
+    metric: Literal["frequency", "wait"] = "frequency",
+    *,
+    case_id_key: str = DEFAULT_CASE,
+    activity_key: str = DEFAULT_ACTIVITY,
+    timestamp_key: str = DEFAULT_TIMESTAMP,
+    seq_key: str | None = DEFAULT_SEQ,
+    source_key: str = "source",
+    title: str | None = None,
+    visits: pl.DataFrame | None = None,
+    as_dict: Literal[True],
+) -> dict[str, Any]: ...
+
+
+def stage_map(
+    log: EventFrame,
+    design: Design,
+    metric: Literal["frequency", "wait"] = "frequency",
+    *,
+    case_id_key: str = DEFAULT_CASE,
+    activity_key: str = DEFAULT_ACTIVITY,
+    timestamp_key: str = DEFAULT_TIMESTAMP,
+    seq_key: str | None = DEFAULT_SEQ,
+    source_key: str = "source",
+    title: str | None = None,
+    visits: pl.DataFrame | None = None,
+    as_dict: bool = False,
+) -> go.Figure | dict[str, Any]:
     """Draw the process at the level of the design's stages.
 
     Visits are the stage model's (:func:`wfmine.stages.stage_visits`): events
@@ -151,7 +186,8 @@ def stage_map(
 
     ``visits`` are the kernel's visits of ``log`` under ``design`` when the
     caller has them (:attr:`wfmine.analysis.Analysis.visits`): the map then
-    draws them instead of computing them again.
+    draws them instead of computing them again. ``as_dict=True`` returns the
+    figure as a plain dict, as :func:`wfmine.maps.process_map` does.
 
     >>> fig = stage_map(store.log(), load_design("design.yaml"))  # doctest: +SKIP
     """
@@ -380,4 +416,5 @@ def stage_map(
         meta=meta,
         rank=rank,
         colorbar=heat_bar(max_wait) if metric == "wait" and max_wait > 0 else None,
+        as_dict=as_dict,
     )

@@ -116,9 +116,12 @@ class Charts:
         escaped its source text itself and its remaining markup (``<br>``,
         ``<b>``) is its own, as wfmine's process and stage maps do.
         """
-        import plotly.io as pio
+        if isinstance(fig, dict):
+            spec = fig
+        else:  # a plotly figure: plotly is imported only for it
+            import plotly.io as pio
 
-        spec = json.loads(pio.to_json(fig, validate=False)) if not isinstance(fig, dict) else fig
+            spec = json.loads(pio.to_json(fig, validate=False))
         layout = dict(spec.get("layout") or {})
         layout.pop("template", None)
         if height is not None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import orjson
 import polars as pl
 from markupsafe import Markup
 
@@ -34,6 +35,15 @@ class Unavailable(Exception):
     Not an error: the section says so in a quiet note. Any other exception is
     a failure, shown as a loud warning and listed in ``Report.failed_sections``.
     """
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)``, through orjson (a few times faster: a report at 1M events reads
+    the evidence of ~12,000 findings); text orjson refuses (``NaN``) goes to ``json``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _case_count(finding: Mapping[str, Any]) -> int:
@@ -85,12 +95,12 @@ class Context:
             item = dict(row)
             ev = item.get("evidence")
             if isinstance(ev, str):
-                item["evidence"] = json.loads(ev) if ev else {}
+                item["evidence"] = _loads(ev) if ev else {}
             elif ev is None:
                 item["evidence"] = {}
             hint = item.get("suggestion")
             if isinstance(hint, str):
-                item["suggestion"] = json.loads(hint) if hint else None
+                item["suggestion"] = _loads(hint) if hint else None
             items.append(item)
         return sorted(
             items,
@@ -111,11 +121,15 @@ class Context:
         store = self.analysis.store
         if store is None:
             return {}
-        found = store.sql(
-            "SELECT object_id, title FROM objects WHERE title IS NOT NULL "
-            "AND object_id IN (SELECT unnest(?))",
-            [sorted(self._case_ids)],
+        # the titled objects, kept where they are cases of the window: a join in polars
+        # (a list parameter of every case id costs DuckDB 0.3 s at 100,000 cases)
+        titled = store.sql("SELECT object_id, title FROM objects WHERE title IS NOT NULL")
+        if not titled.height:
+            return {}
+        cases = self.analysis.window_log.select(
+            pl.col("case_id").cast(pl.String).alias("object_id")
         )
+        found = titled.join(cases, on="object_id", how="semi")
         return {str(k): str(v) for k, v in found.iter_rows() if v}
 
     # -- links into the cases appendix ------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any, Final
 import polars as pl
 from markupsafe import Markup
 
+from wfmine.maps._render import figure_dict
 from wfmine.reports._render import render
 from wfmine.reports.sections._context import Context, Unavailable
 from wfmine.reports.sections._evidence import label, views, words
@@ -45,8 +46,6 @@ def _x(values: pl.Series) -> list[Any]:
 def _line_chart(ctx: Context, df: pl.DataFrame, title: str, *, tcol: str, groups: str | None = None,
                 value: str | None = None) -> Markup:  # fmt: skip
     """A weekly line chart; durations in one human unit (never seconds), shares in percent."""
-    import plotly.graph_objects as go
-
     df = df.sort(tcol)
     nums = [value] if value else [c for c, t in df.schema.items() if t.is_numeric() and c != tcol]
     if not groups:
@@ -55,7 +54,7 @@ def _line_chart(ctx: Context, df: pl.DataFrame, title: str, *, tcol: str, groups
         nums = durations or shares or nums  # one scale per chart: no counts beside waits
     unit, size = duration_unit(max((abs(float(v)) for c in nums if c.endswith("_s")
                                     for v in df.get_column(c).drop_nulls()), default=0.0))  # fmt: skip
-    fig = go.Figure()
+    lines: list[dict[str, Any]] = []
     ytitle = ""
     top = 0.0
     series: list[tuple[str, pl.DataFrame, str]] = []
@@ -77,18 +76,20 @@ def _line_chart(ctx: Context, df: pl.DataFrame, title: str, *, tcol: str, groups
             ytitle = "% of handoffs" if "owned" in c else "%"
         else:
             ytitle = "cases"
-        fig.add_scatter(x=_x(part.get_column(tcol)), y=ys, name=name, mode="lines+markers")
+        lines.append(
+            {"x": _x(part.get_column(tcol)), "y": ys, "name": name, "mode": "lines+markers"}
+        )
         top = max([top, *(float(v) for v in ys if v is not None)])
     yaxis: dict[str, Any] = {"title": {"text": ytitle}, "rangemode": "tozero"}
     if ytitle == "cases" and top <= 6:
         yaxis["dtick"] = 1  # whole cases, not 0.2 of one
-    fig.update_layout(
-        title={"text": title},
-        yaxis=yaxis,
-        legend={"orientation": "h", "y": -0.2},
-        showlegend=len(series) > 1,
-    )
-    return ctx.charts.embed(fig, height=300)
+    layout = {
+        "title": {"text": title},
+        "yaxis": yaxis,
+        "legend": {"orientation": "h", "y": -0.2},
+        "showlegend": len(series) > 1,
+    }
+    return ctx.charts.embed(figure_dict(lines, layout), height=300)
 
 
 def _stability(df: pl.DataFrame | None) -> str:

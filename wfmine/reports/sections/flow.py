@@ -8,6 +8,7 @@ import polars as pl
 from markupsafe import Markup
 
 from wfmine.maps import process_map, stage_map
+from wfmine.maps._render import figure_dict
 from wfmine.reports._charts import duration_axis
 from wfmine.reports._render import render
 from wfmine.reports.sections._context import Context, Unavailable
@@ -27,11 +28,11 @@ _STAGE_HOW: Final = (
 )
 
 
-def _map(ctx: Context, fig: Any, caption: str) -> Markup:
-    # wfmine's maps escape their source text themselves and are sized in pixels
-    return ctx.charts.embed(
-        fig, height=int(fig.layout.height or 560), caption=caption, escaped=True
-    )
+def _map(ctx: Context, fig: dict[str, Any], caption: str) -> Markup:
+    # wfmine's maps escape their source text themselves and are sized in pixels; they come
+    # as plain figure dicts (as_dict=True): no plotly objects are built for the page
+    height = int(fig["layout"].get("height") or 560)
+    return ctx.charts.embed(fig, height=height, caption=caption, escaped=True)
 
 
 def _steps(acts: list[Any], limit: int = 14) -> list[str]:
@@ -47,6 +48,17 @@ def _transitions(dfg: pl.DataFrame, n: int = 12) -> list[list[Any]]:
             for r in top.iter_rows(named=True)]  # fmt: skip
 
 
+def _boundary(ctx: Context) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """The start and end activities when the Analysis holds its variants already (the CLI's
+    summary read them): the same counts, without another pass over the events. Otherwise
+    ``None``: the map finds them in the log, and this section does not fail with variants."""
+    a = ctx.analysis
+    if "variants" not in vars(a):  # not computed yet (a cached_property keeps it there)
+        return None, None
+    frames = a.discover_frames()
+    return frames["start_activities"], frames["end_activities"]
+
+
 def section_process_map(ctx: Context) -> Markup:
     """The stage map (with a design), the activity map, and the busiest transitions."""
     a = ctx.analysis
@@ -54,8 +66,12 @@ def section_process_map(ctx: Context) -> Markup:
         raise Unavailable("no events in this window")
     stage = None
     if a.design is not None:
-        stage = _map(ctx, stage_map(a.log, a.design, visits=a.visits), _STAGE_HOW)
-    activity = _map(ctx, process_map(a.log, metric="frequency", log_dfg=a.dfg), _MAP_HOW)
+        stage = _map(ctx, stage_map(a.log, a.design, visits=a.visits, as_dict=True), _STAGE_HOW)
+    start, end = _boundary(ctx)
+    drawn = process_map(
+        a.log, metric="frequency", log_dfg=a.dfg, start=start, end=end, as_dict=True
+    )
+    activity = _map(ctx, drawn, _MAP_HOW)
     return render(
         "sections/process_map.html.j2",
         stage=stage,
@@ -95,8 +111,6 @@ def section_variants(ctx: Context) -> Markup:
 
 
 def _duration_chart(ctx: Context) -> Markup | None:
-    import plotly.graph_objects as go
-
     d = ctx.analysis.case_durations.get_column("duration_s").drop_nulls()
     if not d.len():
         return None
@@ -107,19 +121,21 @@ def _duration_chart(ctx: Context) -> Markup | None:
     width = hi / 30
     bins = (d.clip(0, hi) / width).floor().clip(0, 29).value_counts().sort(d.name)
     xs = [(b + 0.5) * width / size for b in bins.get_column(d.name)]
-    fig = go.Figure(
-        go.Bar(
-            x=xs,
-            y=bins.get_column("count").to_list(),
-            marker={"color": "#0d6e6e"},
-            hovertemplate="about %{x:.1f} " + unit + ": %{y} cases<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title={"text": "How long cases take"},
-        xaxis={"title": {"text": f"{unit}, first to last event"}},
-        yaxis={"title": {"text": "cases"}},
-        bargap=0.05,
+    bar = {
+        "type": "bar",
+        "x": xs,
+        "y": bins.get_column("count").to_list(),
+        "marker": {"color": "#0d6e6e"},
+        "hovertemplate": "about %{x:.1f} " + unit + ": %{y} cases<extra></extra>",
+    }
+    fig = figure_dict(
+        [bar],
+        {
+            "title": {"text": "How long cases take"},
+            "xaxis": {"title": {"text": f"{unit}, first to last event"}},
+            "yaxis": {"title": {"text": "cases"}},
+            "bargap": 0.05,
+        },
     )
     return ctx.charts.embed(fig, height=300)
 
