@@ -406,3 +406,93 @@ def test_removing_a_run_is_never_answered_from_memory() -> None:
     store.remove_run(second["run_id"])
     assert store.log().height == 4
     assert store.log().equals(_read_back(store))
+
+
+def test_the_log_built_while_writing_an_empty_store_equals_the_log_read_back(tmp_path) -> None:
+    # an empty store: ingest builds the work_item log from the batch while the rows are
+    # written on another thread; it must be the frame the file gives, under every filter
+    store = Store(tmp_path / "s.duckdb")
+    store.ingest(_batch())
+    assert store._prepared is not None
+    for kwargs in (
+        {},
+        {"sources": ["github"]},
+        {"objects": ["jira:P-1", "github:o/r@abc"]},
+        {"objects": []},
+    ):
+        assert store.log(**kwargs).equals(_read_back(store, **kwargs)), kwargs  # type: ignore[arg-type]
+    attrs, mapping = store.event_attrs(), store.case_map()
+    store.forget_written()
+    assert store._prepared is None
+    assert attrs.equals(store.event_attrs())
+    assert mapping.equals(store.case_map())
+    store.close()
+
+
+def test_a_standard_log_built_while_writing_equals_the_log_read_back(tmp_path) -> None:
+    from wfmine.formats import tabular
+
+    csv = tmp_path / "log.csv"
+    csv.write_text(
+        "case:concept:name,concept:name,time:timestamp,org:resource,org:group,cost\n"
+        "c2,b,2024-01-01T10:00:00+00:00,ann,g1,3\n"
+        "c1,a,2024-01-01T09:00:00+00:00,bob,g2,\n"
+        "c1,b,2024-01-01T09:00:00+00:00,,g2,1.5\n"
+        "c2,a,2024-01-01T08:00:00+00:00,ann,,2\n"
+        "c3,a,,ann,g1,1\n"
+    )
+    store = Store(tmp_path / "s.duckdb")
+    store.ingest(tabular.load(csv))
+    assert store._prepared is not None
+    assert store.log().equals(_read_back(store))
+    assert store.log().get_column("resource").to_list() == ["bob", None, "ann", "ann"]
+    attrs = store.event_attrs()
+    store.forget_written()
+    assert attrs.equals(store.event_attrs())
+    store.close()
+
+
+def test_a_failed_write_while_building_the_log_leaves_the_store_as_it_was(
+    tmp_path, monkeypatch
+) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    before = store.counts()
+
+    real = store._write
+
+    def fail(con: object, table: str, *args: object) -> int:
+        if table == "events":  # after the raw records went in: the transaction holds rows
+            raise RuntimeError("disk full")
+        return real(con, table, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_write", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.ingest(_batch())
+    assert store.counts() == before
+    assert store._prepared is None and not store._written
+    monkeypatch.undo()
+    store.ingest(_batch())  # the store is usable, and the run is the first one
+    assert store.runs().get_column("run_id").to_list() == [1]
+    store.close()
+
+
+def test_identities_resolved_later_are_seen_by_the_log_built_while_writing(tmp_path) -> None:
+    from wfmine.identity import apply_identities
+
+    store = Store(tmp_path / "s.duckdb")
+    store.ingest(_batch())
+    apply_identities(store)
+    assert store._prepared is not None  # its actors are joined when the log is asked for
+    assert store.log().equals(_read_back(store))
+    assert store.log(objects=["jira:P-1"]).equals(_read_back(store, objects=["jira:P-1"]))
+    store.close()
+
+
+def test_a_batch_repeating_an_event_id_is_not_taken_for_the_rows_written(tmp_path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    batch = _batch()
+    batch.events = pl.concat([batch.events, batch.events.head(1)])
+    store.ingest(batch)
+    assert store._prepared is None  # the write kept one row of the two: read the file
+    assert store.log().equals(_read_back(store))
+    store.close()

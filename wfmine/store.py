@@ -33,6 +33,18 @@ checks first that the store holds no other events in the requested scope (one
 :meth:`Store.sql` makes it stop trusting that memory. The result is the same
 frame, row for row, as the SQL path gives.
 
+**Writing and analysing at once.** A run written into an empty store (no events,
+objects, links, accounts or identities yet: the first ``wfmine discover FILE``) is
+all the store will hold, so :meth:`Store.ingest` builds that run's ``work_item``
+log from the batch (case map and all, actors left to join) on the calling thread
+while another thread writes the rows inside the run's transaction (DuckDB and
+polars release the GIL: two cores work). ``ingest`` returns only after the
+commit; a failure of either side rolls the transaction back and raises, so the
+store is as before. :meth:`log` (and :meth:`case_map`, :meth:`event_attrs`) then
+answer from those frames while nothing else was written or taken back, joining
+the actors as the store holds them at that moment (identity resolution runs after
+the ingest).
+
 **Raw records of standard logs.** DESIGN.md promises that every input record
 is kept *or re-derivable byte for byte*. The connectors' records (API JSON,
 messages) are kept verbatim in ``raw_records``, one row each: their fields
@@ -62,7 +74,9 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -206,6 +220,8 @@ class Store:
         #: build the flat log in SQL (the reference the polars path is tested against)
         self._reference_sql = False
         self._staged_events: pl.DataFrame | None = None
+        #: (run id, its work_item log before actors are joined) when it filled an empty store
+        self._prepared: _Prepared | None = None
         if not read_only:
             self._migrate()
 
@@ -237,6 +253,7 @@ class Store:
     def forget_written(self) -> None:
         """Drop the in-memory frames of this session's writes; :meth:`log` reads the file."""
         self._written.clear()
+        self._prepared = None
 
     def schema_version(self) -> int:
         """The schema version of the open file."""
@@ -293,46 +310,29 @@ class Store:
         """
         batch.validate()
         started = started_at or _now()
-        added: dict[str, int] = {}
         self._staged_events = None
+        self._prepared = None
+        # a store that holds nothing yet holds exactly this batch once it commits: its flat
+        # log is built from the batch on this thread while the rows are written on another
+        fresh = not self._reference_sql and not self._holds_anything()
         with self.transaction() as con:
             run_id = _scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs")
-            for table, df in batch.tables().items():
-                added[table] = self._write(con, table, df, run_id)
-            covered = batch.object_ids()
-            if covered.len():
-                con.register("_covered", _arrow(covered.to_frame()))
-                try:
-                    con.execute(
-                        "INSERT INTO run_objects SELECT ?, object_id FROM _covered", [run_id]
-                    )
-                finally:
-                    con.unregister("_covered")
-            con.execute(
-                "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
-                [
-                    run_id,
-                    batch.source,
-                    origin,
-                    started,
-                    _now(),
-                    json.dumps(
-                        {
-                            "read": batch.counts(),
-                            "added": added,
-                            **batch.stats,
-                            **({"input_key": input_key} if input_key else {}),
-                        }
-                    ),
-                    batch.cursor,
-                    scope,
-                    json.dumps(batch.warnings),
-                ],
-            )
+            run = (con, batch, run_id, origin, scope, started, input_key)
+            if not fresh:
+                added = self._write_run(*run)
+            else:
+                # DuckDB and polars release the GIL: the write and the log share the two cores.
+                # Leaving the block waits for the write, so a failure of either rolls back
+                with ThreadPoolExecutor(1, thread_name_prefix="wfmine-store-write") as pool:
+                    writing = pool.submit(self._write_run, *run)
+                    prepared = self._prepare_log(batch)
+                    added = writing.result()
         staged, self._staged_events = self._staged_events, None
         if staged is not None and added.get("events") == staged.height:
             # every row was new: the stored rows are exactly this frame
             self._written[run_id] = staged
+            if fresh and staged.height == batch.events.height:
+                self._prepared = replace(prepared, run_id=run_id)
         return {
             "run_id": run_id,
             "source": batch.source,
@@ -341,6 +341,93 @@ class Store:
             "quarantined": batch.quarantine.height,
             "warnings": list(batch.warnings),
         }
+
+    def _write_run(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        batch: Batch,
+        run_id: int,
+        origin: str,
+        scope: str,
+        started: dt.datetime,
+        input_key: str | None,
+    ) -> dict[str, int]:
+        """Every table of ``batch``, its covered objects and its ``ingest_runs`` row, inside the
+        open transaction of :meth:`ingest`; returns the rows added per table."""
+        added: dict[str, int] = {}
+        for table, df in batch.tables().items():
+            added[table] = self._write(con, table, df, run_id)
+        covered = batch.object_ids()
+        if covered.len():
+            con.register("_covered", _arrow(covered.to_frame()))
+            try:
+                con.execute("INSERT INTO run_objects SELECT ?, object_id FROM _covered", [run_id])
+            finally:
+                con.unregister("_covered")
+        con.execute(
+            "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
+            [
+                run_id,
+                batch.source,
+                origin,
+                started,
+                _now(),
+                json.dumps(
+                    {
+                        "read": batch.counts(),
+                        "added": added,
+                        **batch.stats,
+                        **({"input_key": input_key} if input_key else {}),
+                    }
+                ),
+                batch.cursor,
+                scope,
+                json.dumps(batch.warnings),
+            ],
+        )
+        return added
+
+    def _holds_anything(self) -> bool:
+        """Whether any table a flat log reads holds a row (one query)."""
+        tables = (
+            "events", "event_objects", "objects", "object_links", "accounts", "actors",
+            "actor_accounts",
+        )  # fmt: skip
+        query = "SELECT " + " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in tables)
+        rows = self._con.execute(query).fetchall()
+        return bool(rows[0][0])
+
+    def _prepare_log(self, batch: Batch) -> _Prepared:
+        """The ``work_item`` log an empty store gives once ``batch`` is committed, before
+        its actors are resolved (:meth:`_cased`; :meth:`log` adds them as the store then
+        holds them, so later identity resolution is seen).
+
+        Built from the batch's frames alone (no DuckDB call: the write runs meanwhile on
+        the store's connection): the objects and links :meth:`_write` keeps, their case
+        map, and the batch's events (used only when none repeats an id, so that they are
+        the rows written). With the actors joined it is the frame :meth:`log`
+        reads from the file afterwards (``tests/test_store.py`` compares them).
+        """
+        objects = _unique(batch.objects, ["object_id"], keep="last")
+        links = _unique(batch.object_links, list(_APPEND_KEYS["object_links"]), keep="first")
+        objects = objects.select("object_id", "object_type")
+        links = links.select("from_object", "to_object", "relation")
+        # the events as read: kept only when the write finds no repeated event id in them
+        # (ingest checks), so the rows are those written without hashing them a second time
+        events = batch.events.select(_EVENT_COLUMNS)
+        mapping = case_map(objects.sort("object_id"), links)  # as Store.case_map orders them
+        cased = self._cased(events, mapping, objects)
+        # each row's account as a number into the distinct accounts: the actors, resolved
+        # later, are then handed to the rows by position instead of a join of every row
+        accounts = cased.get_column("actor_id").unique(maintain_order=True)
+        code = cased.select(
+            pl.col("actor_id").replace_strict(
+                accounts, pl.int_range(accounts.len(), dtype=pl.UInt32, eager=True)
+            )
+        )
+        return _Prepared(
+            0, cased.with_columns(code.to_series().alias("_account")), accounts, mapping
+        )
 
     def _write(
         self, con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, run_id: int
@@ -666,7 +753,12 @@ class Store:
         its own case. ``"<object_type>"`` (e.g. ``"pull_request"``,
         ``"thread"``): objects are folded into objects of that type.
         """
-        objects = self.sql("SELECT object_id, object_type FROM objects")
+        prepared = self._still_prepared() if notion == "work_item" else None
+        if prepared is not None:  # the map of the objects and links just written
+            return prepared.mapping
+        # in id order: DuckDB hands an upserted table's rows back in no fixed order, and a
+        # walk that meets a link cycle stops where it started
+        objects = self.sql("SELECT object_id, object_type FROM objects ORDER BY object_id")
         links = self.sql("SELECT from_object, to_object, relation FROM object_links")
         return case_map(objects, links, notion)
 
@@ -691,12 +783,16 @@ class Store:
         the log is built from those frames in memory instead of read back (see
         the module docstring); the result is identical.
         """
-        mapping = self.case_map(case_notion)
         wanted = (
             None
             if objects is None
             else pl.Series("object_id", objects, dtype=pl.String).unique().to_frame()
         )
+        if case_notion == "work_item" and not self._reference_sql:
+            ready = self._prepared_log(sources, wanted)
+            if ready is not None:
+                return ready
+        mapping = self.case_map(case_notion)
         params: list[Any] = []
         where = ""
         if sources:
@@ -779,6 +875,52 @@ class Store:
         out: pl.DataFrame = rel.pl()
         return out
 
+    def _prepared_log(
+        self, sources: Sequence[str] | None, wanted: pl.DataFrame | None
+    ) -> pl.DataFrame | None:
+        """The log :meth:`ingest` built while writing a run into an empty store, still the
+        store's whole content (nothing else written or taken back since: one ``count(*)``),
+        cut to ``sources`` and ``wanted``, with the actors as the store resolves them now;
+        ``None`` when there is none."""
+        prepared = self._still_prepared()
+        if prepared is None:
+            return None
+        log = prepared.log
+        if sources:
+            log = log.filter(pl.col("source").is_in(list(sources)))
+        if wanted is not None:
+            log = _of_objects(log, wanted.get_column("object_id"))
+        return self._with_people(log, accounts=prepared.accounts)
+
+    def _still_prepared(self) -> _Prepared | None:
+        """What :meth:`ingest` built for the run that filled an empty store, while that run is
+        still all the store holds (nothing written or taken back since: one ``count(*)``)."""
+        prepared = self._prepared
+        if prepared is None or self._reference_sql:
+            return None
+        written = self._written.get(prepared.run_id)
+        if written is None or len(self._written) != 1:
+            return None
+        if _scalar(self._con, "SELECT count(*) FROM events") != written.height:
+            return None
+        return prepared
+
+    def event_attrs(self) -> pl.DataFrame:
+        """``event_id, attrs, account_id`` of every stored event, in stored order.
+
+        Taken from the frames this session wrote when they are all the store holds (one
+        ``count(*)`` says so; :meth:`log` trusts them alike), else read from the file.
+        """
+        if self._written and not self._reference_sql:
+            frames = list(self._written.values())
+            if _scalar(self._con, "SELECT count(*) FROM events") == sum(f.height for f in frames):
+                events = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+                return events.select("event_id", "attrs", pl.col("actor_id").alias("account_id"))
+        return self._query(
+            "SELECT event_id, CAST(attrs AS VARCHAR) AS attrs, actor_id AS account_id FROM events",
+            [],
+        )
+
     def _events_in_scope(
         self, sources: Sequence[str] | None, wanted: pl.DataFrame | None
     ) -> pl.DataFrame:
@@ -816,22 +958,29 @@ class Store:
             if wanted is not None:
                 self._con.unregister("_wanted")
 
-    def _flat_log(self, events: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
-        """Events joined with their case, object type and resolved actor, in log order."""
-        objects = self._query("SELECT object_id, object_type FROM objects", [])
+    def _flat_log(
+        self,
+        events: pl.DataFrame,
+        mapping: pl.DataFrame,
+        *,
+        objects: pl.DataFrame | None = None,
+        people: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:
+        """Events joined with their case, object type and resolved actor, in log order.
+
+        ``objects`` (``object_id, object_type``) and ``people`` (the accounts with their
+        actors) are read from the file unless given.
+        """
+        return self._with_people(self._cased(events, mapping, objects), people)
+
+    def _cased(
+        self, events: pl.DataFrame, mapping: pl.DataFrame, objects: pl.DataFrame | None = None
+    ) -> pl.DataFrame:
+        """Events with their case and object type, in log order; ``actor_id`` (the account)
+        and ``team`` as the event recorded them (:meth:`_with_people` resolves them)."""
+        if objects is None:
+            objects = self._query("SELECT object_id, object_type FROM objects", [])
         cases = mapping.join(objects, on="object_id", how="left")
-        people = self._query(
-            """SELECT coalesce(a.account_id, aa.account_id) AS actor_id,
-                      aa.actor_id AS _actor,
-                      coalesce(ac.display_name, a.display_name, a.login) AS _name,
-                      coalesce(ac.kind, a.platform_kind) AS _kind,
-                      ac.team AS _team
-               FROM accounts a
-               FULL JOIN actor_accounts aa ON aa.account_id = a.account_id
-               LEFT JOIN actors ac ON ac.actor_id = aa.actor_id""",
-            [],
-        )
-        actor = pl.col("actor_id")
         # an object's events come in runs (a case's events are together): join each run's
         # first row with the cases, then hand the result to every row of the run by position
         starts, run = _object_runs(events)
@@ -841,13 +990,70 @@ class Store:
             .join(cases, on="object_id", how="left", maintain_order="left")
             .drop("object_id")
         )
-        of_run = heads[run]
+        df = pl.concat([events, heads[run]], how="horizontal").select(
+            pl.coalesce("case_id", "object_id").alias("case_id"),
+            "activity", "timestamp", "seq", "event_id", "actor_id", "team", "source",
+            "object_id", "object_type",
+        )  # fmt: skip
+        # the order keys do not depend on who acted: sorting before the actors are joined
+        # gives the same rows in the same order as sorting after
+        if not _is_log_ordered(df):
+            df = df.sort(list(_LOG_ORDER), nulls_last=True, maintain_order=True)
+        return df
+
+    def _with_people(
+        self,
+        cased: pl.DataFrame,
+        people: pl.DataFrame | None = None,
+        *,
+        accounts: pl.Series | None = None,
+    ) -> pl.DataFrame:
+        """:meth:`_cased` events with their resolved actor, name, kind and team (the flat log).
+
+        With ``accounts`` (the distinct ``actor_id`` values, which ``cased``'s ``_account``
+        numbers) the actors are resolved once per account and handed to the rows by
+        position: the same frame as the join, when no account has two people rows.
+        """
+        if people is None:
+            people = self._query(
+                """SELECT coalesce(a.account_id, aa.account_id) AS actor_id,
+                          aa.actor_id AS _actor,
+                          coalesce(ac.display_name, a.display_name, a.login) AS _name,
+                          coalesce(ac.kind, a.platform_kind) AS _kind,
+                          ac.team AS _team
+                   FROM accounts a
+                   FULL JOIN actor_accounts aa ON aa.account_id = a.account_id
+                   LEFT JOIN actors ac ON ac.actor_id = aa.actor_id""",
+                [],
+            )
+        actor = pl.col("actor_id")
+        if accounts is not None and people.get_column("actor_id").is_unique().all():
+            resolved = (
+                accounts.to_frame("actor_id")
+                .join(people, on="actor_id", how="left", maintain_order="left")
+                .select(
+                    pl.coalesce("_actor", actor).alias("actor_id"),
+                    pl.coalesce("_name", actor).alias("resource"),
+                    pl.coalesce(
+                        "_kind", pl.when(actor.is_not_null()).then(pl.lit("unknown"))
+                    ).alias("actor_kind"),
+                    pl.col("_team"),
+                )
+            )
+            code = cased.get_column("_account")
+            by_row = {c: resolved.get_column(c).gather(code) for c in resolved.columns}
+            df = cased.with_columns(
+                by_row["actor_id"],
+                by_row["resource"],
+                by_row["actor_kind"],
+                pl.coalesce(pl.lit(by_row["_team"]), "team").alias("team"),
+            )
+            return _conform(df)
         df = (
-            pl.concat([events, of_run], how="horizontal")
-            .lazy()
+            cased.lazy()
             .join(people.lazy(), on="actor_id", how="left", maintain_order="left")
             .select(
-                pl.coalesce("case_id", "object_id").alias("case_id"),
+                "case_id",
                 "activity",
                 "timestamp",
                 "seq",
@@ -864,10 +1070,21 @@ class Store:
             )
             .collect()
         )
-        df = _conform(df)
-        if not _is_log_ordered(df):
-            df = df.sort(list(_LOG_ORDER), nulls_last=True, maintain_order=True)
-        return df
+        return _conform(df)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What :meth:`Store.ingest` built while writing a run into an empty store."""
+
+    run_id: int
+    #: the run's work_item log before actors are joined (:meth:`Store._cased`), with each
+    #: row's ``_account``: its position in ``accounts``
+    log: pl.DataFrame
+    #: the distinct ``actor_id`` values (accounts) of the log, in order of appearance
+    accounts: pl.Series
+    #: the work_item case map of the run's objects and links (:func:`case_map`)
+    mapping: pl.DataFrame
 
 
 def _object_runs(events: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
