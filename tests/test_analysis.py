@@ -32,7 +32,7 @@ from wfmine.findings import metrics
 from wfmine.findings.actors import ai_events, behaviour_features
 from wfmine.findings.failures import failure_occurrences
 from wfmine.findings.seams import handoffs
-from wfmine.governance._inputs import store_attrs
+from wfmine.store import Store
 
 
 @contextmanager
@@ -83,18 +83,18 @@ def test_the_main_job_shares_the_parts_of_findings_metrics_and_governance(
         ai_events=ai_events,
         case_attributes=conformance.case_attributes,
         behaviour_features=behaviour_features,
-        store_attrs=store_attrs,
+        event_attrs=Store.event_attrs,
     ) as counts:
         result = CliRunner().invoke(app, ["discover", "--json"])
     assert result.exit_code == 0, result.output
-    # the store's attrs are read once; the AI signatures, case attributes and actor
-    # behaviour computed once; the failure occurrences once for findings, metrics and
+    # the store's attrs are read once (Store.event_attrs: this run's frames or the file);
+    # the AI signatures, case attributes and actor behaviour computed once; the failure occurrences once for findings, metrics and
     # governance (one set: a reopen the tracker flags counts in all three or none);
     # the team handoffs once (performers' own teams, automation's steps taken out)
     # for the seam table, the unowned-seam findings, the metrics and drift, and the
     # performer handoffs once
     assert counts == {
-        "store_attrs": 1,
+        "event_attrs": 1,
         "ai_events": 1,
         "case_attributes": 1,
         "behaviour_features": 1,

@@ -499,7 +499,7 @@ class Analysis:
     @cached_property
     def events_attrs(self) -> pl.DataFrame | None:
         """``event_id, attrs, account_id`` of the store's events (read once)."""
-        return gov.store_attrs(self.store) if self.store is not None else None
+        return self.store.event_attrs() if self.store is not None else None
 
     @cached_property
     def ai_events(self) -> pl.DataFrame:
