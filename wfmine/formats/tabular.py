@@ -215,19 +215,27 @@ def _build(
         text(grp_col).alias("_grp"),
         json_object_expr(event_attr).alias("_attrs"),
     ).with_columns(
+        # a missing or blank timestamp parses to null too: a row is bad exactly when one of
+        # these is null, and only bad rows need their reason (the timestamp as text, ...)
+        (pl.col("_case").is_null() | pl.col("_act").is_null() | pl.col("_ts").is_null()).alias(
+            "_reason"
+        )
+    )
+    rows = df.height
+    del df  # from here on only the derived columns are kept (peak memory)
+    blank_ts = pl.col(ts_col).is_null()
+    if not isinstance(ts_dtype, pl.Datetime | pl.Date):
+        blank_ts = blank_ts | (pl.col(ts_col).cast(pl.String).str.strip_chars() == "")
+    bad = work.filter(pl.col("_reason")).with_columns(
         pl.when(pl.col("_case").is_null())
         .then(pl.lit(f"missing case id ({case_col})"))
         .when(pl.col("_act").is_null())
         .then(pl.lit(f"missing activity ({act_col})"))
-        .when(pl.col(ts_col).is_null() | (pl.col(ts_col).cast(pl.String).str.strip_chars() == ""))
+        .when(blank_ts)
         .then(pl.lit(f"missing timestamp ({ts_col})"))
-        .when(pl.col("_ts").is_null())
-        .then(pl.lit(f"unparsable timestamp ({ts_col})"))
+        .otherwise(pl.lit(f"unparsable timestamp ({ts_col})"))
         .alias("_reason")
     )
-    rows = df.height
-    del df  # from here on only the derived columns are kept (peak memory)
-    bad = work.filter(pl.col("_reason").is_not_null())
     keys = {
         "file": ["_case", "_row"],
         # ties in file order, as pm4py and the XES reader keep them
@@ -240,7 +248,7 @@ def _build(
     first = pl.when(pl.col("_case").ne_missing(pl.col("_case").shift(1))).then(index)
     rows_ok = (
         work.lazy()
-        .filter(pl.col("_reason").is_null())
+        .filter(~pl.col("_reason"))
         .select("_row", "_case", "_act", "_ts", "_res", "_grp", "_attrs", *case_attr)
     )
     seq = (index - first.forward_fill()).alias("_seq")
