@@ -19,6 +19,15 @@ stages computed, as the report does; ``report`` is what rendering adds.
 ``--baseline DIR`` runs a package copy (``PYTHONPATH=DIR``) beside, run for
 run, so both columns see the same load. The figures are medians of
 ``--runs``. Not part of the test run; no timing is asserted anywhere.
+
+``--main-job [ROOT]`` measures the workspace's main job instead: ``wfmine
+discover`` run in a copy of the workspace ROOT (default: the repository root,
+the sample workspace: its ``connectors/``, ``reports/*.toml`` and the folders
+they name), once to ingest, then warm (nothing new to ingest) as a fresh
+process each run, without a bytecode cache (``PYTHONDONTWRITEBYTECODE=1``:
+every wfmine module is compiled again) and with one (``PYTHONPYCACHEPREFIX``
+in a temporary folder, filled by a first run); wall and CPU seconds (user +
+system) and peak RSS of each run, and whether both columns printed the same.
 """
 
 from __future__ import annotations
@@ -141,6 +150,103 @@ def run(db: Path, design: Path, pythonpath: Path | None) -> dict[str, object]:
     return result
 
 
+def _workspace_copy(root: Path, target: Path) -> Path:
+    """``root``'s connectors, report definitions and the top folders they read, copied."""
+    import shutil
+    import tomllib
+
+    target.mkdir(parents=True)
+    shutil.copytree(root / "connectors", target / "connectors")
+    (target / "reports").mkdir()
+    tops: set[str] = set()
+    for conf in sorted((root / "connectors").glob("*.toml")):
+        tops.add(Path(tomllib.loads(conf.read_text())["path"]).parts[0])
+    for definition in sorted((root / "reports").glob("*.toml")):
+        shutil.copy2(definition, target / "reports" / definition.name)
+        design = tomllib.loads(definition.read_text()).get("design")
+        if design:
+            tops.add(Path(design).parts[0])
+    for top in sorted(tops):
+        shutil.copytree(root / top, target / top)
+    return target
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[dict[str, float], str]:
+    """Run ``cmd``; its wall and CPU seconds and peak RSS (MiB), and what it printed."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        printed, errors = out.read().decode(), err.read().decode()
+    if proc.returncode:
+        raise SystemExit(f"{cmd} failed in {cwd}:\n{errors[-2000:]}")
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
+        "rss_mib": usage.ru_maxrss / 1024,
+    }, printed
+
+
+def main_job(root: Path, runs: int, baseline: Path | None) -> dict[str, object]:
+    """The main job's warm runs, side by side, without and with a bytecode cache."""
+    columns = {"wfmine": None} | ({"baseline": baseline} if baseline else {})
+    cmd = [sys.executable, "-P", "-m", "wfmine", "discover"]
+    with tempfile.TemporaryDirectory(prefix="wfmine-mainjob-") as tmpname:
+        tmp = Path(tmpname)
+        envs: dict[tuple[str, str], dict[str, str]] = {}
+        spaces: dict[str, Path] = {}
+        for label, path in columns.items():
+            spaces[label] = _workspace_copy(root, tmp / label)
+            env = dict(os.environ, COLUMNS="100")
+            if path is not None:
+                env["PYTHONPATH"] = str(path)
+            bare = dict(env, PYTHONDONTWRITEBYTECODE="1")
+            bare.pop("PYTHONPYCACHEPREFIX", None)
+            cached = dict(env, PYTHONPYCACHEPREFIX=str(tmp / f"pyc-{label}"))
+            cached.pop("PYTHONDONTWRITEBYTECODE", None)
+            envs[(label, "no bytecode cache")] = bare
+            envs[(label, "bytecode cache")] = cached
+            _timed(cmd, spaces[label], bare)  # ingests the workspace
+            _timed(cmd, spaces[label], cached)  # fills the bytecode cache
+        results: dict[tuple[str, str], list[dict[str, float]]] = {k: [] for k in envs}
+        printed: dict[str, set[str]] = {label: set() for label in columns}
+        loads = []
+        for _ in range(runs):
+            for mode in ("no bytecode cache", "bytecode cache"):
+                for label in columns:
+                    loads.append(os.getloadavg()[0])
+                    timing, out = _timed(cmd, spaces[label], envs[(label, mode)])
+                    results[(label, mode)].append(timing)
+                    printed[label].add(out.replace(str(spaces[label]), "<workspace>"))
+    steady = all(len(texts) == 1 for texts in printed.values())
+    alike = len(set().union(*printed.values())) == 1
+    print(
+        f"\n# main job: wfmine discover in a copy of {root}, warm; median of {runs}; "
+        f"load {min(loads):.2f}-{max(loads):.2f}; each column printed the same every run: "
+        f"{steady}; the columns printed the same: {alike}"
+    )
+    head = " | ".join(f"{k} wall s | {k} CPU s (user + sys) | {k} peak MiB" for k in columns)
+    print(f"| run | {head} |")
+    print("|---" * (1 + 3 * len(columns)) + "|")
+    for mode in ("no bytecode cache", "bytecode cache"):
+        cells = []
+        for label in columns:
+            rs = results[(label, mode)]
+            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            cells.append(
+                f"{med['wall_s']:.2f} | {med['cpu_s']:.2f} ({med['user_s']:.2f} + "
+                f"{med['sys_s']:.2f}) | {med['rss_mib']:.0f}"
+            )
+        print(f"| warm, {mode} | " + " | ".join(cells) + " |")
+    return {f"{label} / {mode}": rs for (label, mode), rs in results.items()}
+
+
 def _median(runs: list[dict[str, object]], stage: str, key: str) -> float:
     return statistics.median(float(r[stage][key]) for r in runs)  # type: ignore[index]
 
@@ -152,7 +258,20 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="folder for generated logs and stores (kept)")
     ap.add_argument("--baseline", type=Path, help="a package copy to run beside (PYTHONPATH)")
     ap.add_argument("--out", type=Path, help="write every run as JSON here")
+    ap.add_argument(
+        "--main-job",
+        type=Path,
+        nargs="?",
+        const=HERE.parent,
+        help="measure `wfmine discover` warm in a copy of this workspace (default: the repo's)",
+    )
     args = ap.parse_args()
+    if args.main_job is not None:
+        measured = main_job(args.main_job.resolve(), args.runs, args.baseline)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(measured, indent=2))
+        return
 
     every: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="wfmine-report-") as tmpname:
@@ -187,11 +306,11 @@ def main() -> None:
                 for label in columns:
                     if st == "total":
                         cpu = statistics.median(
-                            sum(float(r[s]["cpu_s"]) for s in stages)  # type: ignore[index]
+                            sum(float(r[s]["cpu_s"]) for s in stages)  # type: ignore[index,misc]
                             for r in runs[label]
                         )
                         wall = statistics.median(
-                            sum(float(r[s]["s"]) for s in stages)  # type: ignore[index]
+                            sum(float(r[s]["s"]) for s in stages)  # type: ignore[index,misc]
                             for r in runs[label]
                         )
                     else:
