@@ -178,3 +178,25 @@ def test_a_rerun_can_tell_a_held_file_without_parsing_it(tmp_path: Path) -> None
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert store.holds_file(path) is None
     assert store.holds_file(tmp_path / "missing.csv") is None
+
+
+def test_the_iso_offset_fast_path_reads_what_the_full_parse_reads() -> None:
+    from wfmine.formats import parse_utc_expr
+
+    odd = [
+        "2024-01-01T10:00:00+01:30", "2024-01-01T10:00:00-05:00", "2024-01-01T10:00:00Z",
+        "2024-01-01T10:00:00", "2024-01-01T10:00:00.123+00:00", "2024-01-01 10:00:00+00:00",
+        "2024-02-30T10:00:00+00:00", "2024-01-01T24:00:00+00:00", "2024-01-01T10:00:60+00:00",
+        "2024-01-01T10:00:00+24:00", "2024-01-01T10:00:00+23:59", "2024-01-01T10:00:00+0100",
+        "2024-1-01T10:00:00+00:00", "2024-01-01T10:00:00+00:00x", "2024-01-01T10:00:00z",
+        "2024-01-01T10:00:00 +00:00", "2024-01-01T10:00:00+00:60", "0001-01-01T00:00:00+00:00",
+        "", "garbage", None,
+    ]  # fmt: skip
+    # a column of the layout (so the fast path is chosen) with every odd value among it
+    df = pl.DataFrame({"t": ["2024-03-01T10:00:00+02:00"] * 50 + odd}, schema={"t": pl.String})
+    fast = tabular._iso_seconds(df.get_column("t"))
+    full = df.select(parse_utc_expr(pl.col("t"))).to_series()
+    read = fast.is_not_null()
+    assert read.sum() == 56 and fast.filter(read).equals(full.filter(read))
+    got = df.select(tabular._parse_timestamps(df, "t", None).alias("t")).to_series()
+    assert got.equals(full.alias("t"))

@@ -395,24 +395,53 @@ def _parse_timestamps(df: pl.DataFrame, column: str, fmt: str | None) -> pl.Expr
     sample = df.select(text.alias("t")).get_column("t").drop_nulls().head(2000)
     sample = sample.filter(sample != "")
     chosen: pl.Expr | None = None
-    for layout in (*_AWARE_FORMATS, *_NAIVE_FORMATS):
-        aware = layout in _AWARE_FORMATS
-        parsed = text.str.to_datetime(
-            layout, strict=False, time_unit="us", time_zone="UTC" if aware else None
-        )
-        expr = parsed if aware else parsed.dt.replace_time_zone("UTC")
-        if _reads_all(sample, layout, aware):
-            chosen = expr.cast(UTC_TS)
-            break
+    if sample.len() and _iso_seconds(sample).null_count() == 0:
+        chosen = text  # read by _iso_seconds below
+    else:
+        for layout in (*_AWARE_FORMATS, *_NAIVE_FORMATS):
+            aware = layout in _AWARE_FORMATS
+            parsed = text.str.to_datetime(
+                layout, strict=False, time_unit="us", time_zone="UTC" if aware else None
+            )
+            expr = parsed if aware else parsed.dt.replace_time_zone("UTC")
+            if _reads_all(sample, layout, aware):
+                chosen = expr.cast(UTC_TS)
+                break
     full = parse_utc_expr(pl.col(column))
     if chosen is None:
         return full
     primary = df.select(chosen.alias("p")).get_column("p")
+    if chosen is text:
+        primary = _iso_seconds(primary)
     missed = primary.is_null() & df.get_column(column).is_not_null()
     if not missed.any():
         return pl.lit(primary)
     rest = df.filter(missed).select(full.alias("p")).get_column("p")
     return pl.lit(primary.scatter(missed.arg_true(), rest))
+
+
+def _iso_seconds(text: pl.Series) -> pl.Series:
+    """``YYYY-MM-DDTHH:MM:SS`` with ``+HH:MM``/``-HH:MM`` or ``Z`` (whole seconds, the
+    layout most exports write) as UTC; null for any other text.
+
+    The date and time are parsed as one naive layout and the offset, of which a
+    column has a handful, once per distinct value: about a third of the work of
+    parsing every value with an offset layout. Every value it reads, the layouts of
+    :func:`wfmine.formats.parse_utc_expr` read as the same instant (tested).
+    """
+    head = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us")
+    tail = text.str.slice(19)
+    tails = tail.drop_nulls().unique()
+    valid = tails.str.contains(r"^[+-](?:[01]\d|2[0-3]):[0-5]\d$")
+    signed = tails.filter(valid)
+    sign = signed.str.starts_with("+").cast(pl.Int64) * 2 - 1
+    hours, minutes = signed.str.slice(1, 2).cast(pl.Int64), signed.str.slice(4, 2).cast(pl.Int64)
+    seconds = sign * (hours * 3600 + minutes * 60)
+    old = pl.concat([signed, pl.Series(["Z"], dtype=pl.String)])
+    new = pl.concat([seconds, pl.Series([0], dtype=pl.Int64)])
+    offset = tail.replace_strict(old, new, default=None, return_dtype=pl.Int64)
+    utc = head - (offset * 1_000_000).cast(pl.Duration("us"))
+    return utc.dt.replace_time_zone("UTC").cast(UTC_TS)
 
 
 def _reads_all(sample: pl.Series, layout: str, aware: bool) -> bool:
