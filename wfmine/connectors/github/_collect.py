@@ -366,12 +366,14 @@ class _Collector(BatchBuilder):
         """
         repo = _repo_of(issue.get("repository_url"), issue.get("url"), issue.get("html_url"))
         number = issue.get("number")
-        if repo is None or type(number) is not int or not _plain(issue):
+        if repo is None or type(number) is not int:
             self._issue(issue, origin, ref, None, trust=5)
             return
         key = (repo, number)
         last = self.embedded.get(key)
         pending = self.pending
+        # an issue equal to a plain one is plain (``==`` holds only between text and text,
+        # None and None, list and list): only an issue stored below is checked
         if last is not None and last[0] == issue:
             for i in range(last[1], last[2]):
                 (
@@ -395,7 +397,8 @@ class _Collector(BatchBuilder):
             return
         start = len(pending)
         self._issue(issue, origin, ref, None, trust=5)
-        self.embedded[key] = (issue, start, len(pending))
+        if _plain(issue):  # one that is not is never the last to compare with
+            self.embedded[key] = (issue, start, len(pending))
 
     def _review(
         self, review: dict[str, Any], origin: str, ref: str, hint: int | None, *, trust: int = 0
@@ -519,8 +522,13 @@ class _Collector(BatchBuilder):
             attrs["commit_id"] = item["commit_id"]
         stamp = _ts(item["created_at"])
         assert stamp is not None
-        suffix = {"closed": f"closed@{_iso(stamp)}", "reopened": f"reopened@{_iso(stamp)}",
-                  "merged": "merged"}.get(mapped[2], f"event/{item['id']}")  # fmt: skip
+        what = mapped[2]
+        if what == "closed" or what == "reopened":
+            suffix = f"{what}@{_iso(stamp)}"
+        elif what == "merged":
+            suffix = "merged"
+        else:
+            suffix = f"event/{item['id']}"
         self.event(
             repo, number, is_pr, suffix, (mapped[0], mapped[1]), stamp, actor, attrs, raw_ref, 1
         )

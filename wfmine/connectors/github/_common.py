@@ -165,8 +165,8 @@ def parse_trailers(message: str | None) -> list[str]:
     >>> parse_trailers("fix\\n\\nCo-authored-by: A <a@x>\\nMade-with: Cursor")
     ['Co-authored-by: A <a@x>', 'Made-with: Cursor']
     """
-    if not message:
-        return []
+    if not message or (type(message) is str and message.count("\n") < 2):
+        return []  # two paragraphs need a blank line between them: two line breaks at least
     paragraphs = [
         p for p in re.split(r"\n\s*\n", message.strip().replace("\r\n", "\n")) if p.strip()
     ]

@@ -32,14 +32,15 @@ def _finish_commits(c: _Collector) -> None:
         c.account(commit.get("committer"))
         number = hint if hint is not None else c.sha_to_pr.get((repo, sha))
         oid = f"github:{repo}@{sha}"
+        first_line = _first_line(message)
         attrs = {"sha": sha, "trailers": parse_trailers(message),
                  "author_email": author_info.get("email"), "author_name": author_info.get("name"),
-                 "message_first_line": _first_line(message),
+                 "message_first_line": first_line,
                  "committer_email": committer_info.get("email"),
                  "authored_at": author_info.get("date")}  # fmt: skip
         c.put_object(oid, 0, committer_info.get("date"), {
             "object_id": oid, "object_type": "commit", "source": "github",
-            "key": f"{repo}@{sha[:12]}", "title": _first_line(message),
+            "key": f"{repo}@{sha[:12]}", "title": first_line,
             "attrs": {**attrs, "pull_request": number},
         })  # fmt: skip
         related: tuple[str, ...] = ()
@@ -53,7 +54,7 @@ def _finish_commits(c: _Collector) -> None:
         for ref in refs_in(message):
             if ref.kind in ("jira_key", "jira_url"):
                 c.link(oid, f"jira:{ref.value}", "commit_message",
-                          f"commit_message: {_first_line(message)}")  # fmt: skip
+                          f"commit_message: {first_line}")  # fmt: skip
 
 
 def _finish_checks(c: _Collector) -> None:

@@ -8,7 +8,14 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from wfmine.connectors._batch import BatchBuilder, json_text, parse_json
+import polars as pl
+
+from wfmine.connectors._batch import (
+    BatchBuilder,
+    json_text,
+    parse_json_checked,
+    utc_series,
+)
 from wfmine.connectors._refs import find_refs
 from wfmine.connectors._safezip import Tree
 from wfmine.connectors.slack._text import (
@@ -25,7 +32,7 @@ from wfmine.connectors.slack._text import (
     ref_target,
 )
 from wfmine.errors import FormatError
-from wfmine.model import Batch
+from wfmine.model import EVENT_SCHEMA, Batch
 
 
 class _Loader(BatchBuilder):
@@ -36,8 +43,8 @@ class _Loader(BatchBuilder):
         self.tree = tree
         self.channel_teams = channel_teams
         self.store_text = store_text
-        self.events: list[dict[str, Any]] = []
-        self.event_objects: list[dict[str, Any]] = []
+        #: one tuple per event: (event_id, activity, moment, seq, actor, team, object, attrs, raw_ref)
+        self.events: list[tuple[Any, ...]] = []
         self.objects: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, int] = {
@@ -55,12 +62,17 @@ class _Loader(BatchBuilder):
 
     def _parse(self, data: bytes, where: str) -> Any:
         """Parse one member's bytes; bytes that are not UTF-8 stay in the records that hold them."""
+        return self._parse_checked(data, where)[0]
+
+    def _parse_checked(self, data: bytes, where: str) -> tuple[Any, bool]:
+        """:meth:`_parse`, and whether orjson read it (see ``parse_json_checked``); on failure
+        the member is quarantined and ``(None, False)`` returned."""
         self.stats["files"] += 1
         try:
-            return parse_json(data)
+            return parse_json_checked(data)
         except json.JSONDecodeError as exc:
             self.reject(where, f"not JSON: {exc}", data[:2000].decode("utf-8", "replace"))
-            return None
+            return None, False
 
     # -- the pass -------------------------------------------------------------------
 
@@ -102,17 +114,21 @@ class _Loader(BatchBuilder):
                 )
             for copy, payload in enumerate(copies):
                 where_file = self.tree.where(rel[relname]) + (f" (copy {copy + 1})" if copy else "")
-                data = self._parse(payload, where_file)
+                data, clean = self._parse_checked(payload, where_file)
                 if data is not None:
-                    self._day(channel, data, where_file, rel[relname], seen)
+                    self._day(channel, data, where_file, rel[relname], seen, clean=clean)
         for uid, info in sorted(self.referenced_users.items()):
             if f"slack:{uid}" not in self.accounts:
                 self.accounts[f"slack:{uid}"] = info
         self.stats["threads"] = len(self.objects)
         self.raw.sort(key=lambda r: (r["record_type"], r["record_id"]))
+        events = _event_frame(self.events)
         batch = self.build(
-            events=sorted(self.events, key=lambda r: r["event_id"]),
-            event_objects=sorted(self.event_objects, key=lambda r: r["event_id"]),
+            events=events,
+            # one row per event, on its thread, in the events' order
+            event_objects=events.select(
+                "event_id", "object_id", pl.lit("thread", dtype=pl.String).alias("qualifier")
+            ),
             objects=[
                 {
                     **{k: v for k, v in self.objects[o].items() if k != "_attrs"},
@@ -132,8 +148,11 @@ class _Loader(BatchBuilder):
         where_file: str,
         member: str,
         seen: set[tuple[str, str]],
+        *,
+        clean: bool = False,
     ) -> None:
-        """The messages of one day file (one copy of it)."""
+        """The messages of one day file (one copy of it); ``clean`` when orjson read it (no
+        message of it holds a lone surrogate: the check is made only where a text is kept)."""
         if not isinstance(data, list):
             self.reject(where_file, "day file is not a JSON list of messages")
             return
@@ -144,7 +163,9 @@ class _Loader(BatchBuilder):
                 continue
             # redacted only when quarantined, not for every message; its text is kept for the
             # raw record only when the record is stored as it is
-            if self.unreadable(message, keep_text=self.store_text):
+            if (self.store_text or not clean) and self.unreadable(
+                message, keep_text=self.store_text
+            ):
                 self.reject_unreadable(
                     where, message, "message", payload=None if self.store_text else redact(message)
                 )
@@ -317,14 +338,10 @@ class _Loader(BatchBuilder):
             eid: str, act: str, when: dt.datetime, who: str | None, attrs: dict[str, Any]
         ) -> None:
             nonlocal seq
-            self.events.append({
-                "event_id": eid, "activity": act, "timestamp": when, "seq": seq, "actor_id": who,
-                "team": team, "source": SOURCE, "object_id": object_id,
-                "attrs": json_text({k: v for k, v in attrs.items() if v is not None}), "raw_ref": raw_ref,
-            })  # fmt: skip
-            self.event_objects.append(
-                {"event_id": eid, "object_id": object_id, "qualifier": "thread"}
-            )
+            self.events.append((
+                eid, act, when, seq, who, team, object_id,
+                json_text({k: v for k, v in attrs.items() if v is not None}), raw_ref,
+            ))  # fmt: skip
             seq += 1
 
         primary_attrs = dict(base_attrs)
@@ -379,6 +396,31 @@ class _Loader(BatchBuilder):
                 self.link(object_id, target, relation, ref.evidence)
         payload = m if self.store_text else redact(m)
         self.raw.append(self._raw("message", f"{cid}/{ts}", payload, member))
+
+
+def _event_frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """The events table of :attr:`_Loader.events`, a column at a time, in event-id order
+    (stable: of equal ids the first read stays first, as ``sorted`` keeps it)."""
+    if not rows:
+        return pl.DataFrame(schema=EVENT_SCHEMA)
+    (ids, activities, moments, seqs, actors, teams, objects, attrs, raw_refs) = zip(
+        *rows, strict=True
+    )
+    frame = pl.DataFrame(
+        [
+            pl.Series("event_id", ids, dtype=pl.String),
+            pl.Series("activity", activities, dtype=pl.String),
+            utc_series("timestamp", moments),
+            pl.Series("seq", seqs, dtype=pl.Int64),
+            pl.Series("actor_id", actors, dtype=pl.String),
+            pl.Series("team", teams, dtype=pl.String),
+            pl.repeat(SOURCE, len(rows), dtype=pl.String, eager=True).alias("source"),
+            pl.Series("object_id", objects, dtype=pl.String),
+            pl.Series("attrs", attrs, dtype=pl.String),
+            pl.Series("raw_ref", raw_refs, dtype=pl.String),
+        ]
+    )
+    return frame.sort("event_id", maintain_order=True)
 
 
 def _account_from_user(user: Mapping[str, Any]) -> dict[str, Any]:
