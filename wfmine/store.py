@@ -439,8 +439,11 @@ class Store:
             key = _UPSERT_KEYS[table]
             staged = _unique(df, [key], keep="last")
             con.register("_staged", _arrow(staged))
+            # into an empty table the staged keys (unique) replace nothing: a plain insert
+            # does the same without looking each key up, and keeps the staged order
+            verb = "INSERT" if before == 0 else "INSERT OR REPLACE"
             try:
-                con.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM _staged")
+                con.execute(f"{verb} INTO {table} SELECT * FROM _staged")
             finally:
                 con.unregister("_staged")
             return _scalar(con, f"SELECT count(*) FROM {table}") - before
