@@ -86,6 +86,8 @@ class Tree:
     #: uncompressed bytes really read from distinct members so far, and which members
     _read_total: int = 0
     _counted: set[str] = field(default_factory=set)
+    #: member name -> :meth:`where` of it
+    _where: dict[str, str] = field(default_factory=dict)
 
     def read(self, name: str) -> bytes:
         """The bytes of member ``name`` (its first copy); a damaged zip member raises ``FormatError``."""
@@ -103,7 +105,9 @@ class Tree:
                 raise FormatError(self.origin, "no such zip member", position=name)
             return [self._stream(info) for info in members]
         assert self._root is not None
-        return [(self._root / name).read_bytes()]
+        # by path text: the same file as ``self._root / name`` (names come from the walk)
+        with open(os.path.join(self._root, name), "rb") as fh:
+            return [fh.read()]
 
     def _stream(self, info: zipfile.ZipInfo) -> bytes:
         """Decompress one member in chunks, counting the bytes that really come out.
@@ -147,8 +151,13 @@ class Tree:
         return buffer.getvalue()
 
     def where(self, name: str) -> str:
-        """A human-readable location of member ``name`` (for raw records and quarantine)."""
-        return f"{self.origin}!{name}" if self.is_zip else str(Path(self.origin) / name)
+        """A human-readable location of member ``name`` (for raw records and quarantine);
+        remembered per name (a reader asks again for every record of a member)."""
+        text = self._where.get(name)
+        if text is None:
+            text = f"{self.origin}!{name}" if self.is_zip else str(Path(self.origin) / name)
+            self._where[name] = text
+        return text
 
     def close(self) -> None:
         """Release the zip file handle, if any."""

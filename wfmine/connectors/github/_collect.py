@@ -176,8 +176,12 @@ class _Collector(BatchBuilder):
 
     # -- records -----------------------------------------------------------------------
 
-    def add_record(self, record: Any, origin: str, ref: str, pr_hint: int | None) -> None:
-        kind = classify(record)
+    def add_record(
+        self, record: Any, origin: str, ref: str, pr_hint: int | None, *, kind: str | None = ""
+    ) -> None:
+        """Read one record; ``kind`` is its :func:`classify` when the caller has it already."""
+        if kind == "":
+            kind = classify(record)
         self.stats["records"] += 1
         if self.reject_unreadable(ref, record, f"{kind or 'GitHub'} record"):
             return

@@ -86,7 +86,8 @@ def _add_file(collector: _Collector, path: str, *, single: bool, relative: str) 
             f"{origin}#rest", f"JSON stops part-way ({problem}); the documents before it loaded", ""
         )
     records = [r for doc in docs for r in _records(doc)]
-    if not any(classify(r) for r in records[:50]) and not any(classify(r) for r in records):
+    kinds = [classify(r) for r in records]  # once each: add_record is given it
+    if not any(kinds):
         collector.stats["skipped_files"] += 1
         why = _not_github(docs)
         if single:
@@ -96,8 +97,9 @@ def _add_file(collector: _Collector, path: str, *, single: bool, relative: str) 
         return
     m = _PATH_PR.search(relative.replace(os.sep, "/"))
     hint = int(m.group(1)) if m else None
-    for i, record in enumerate(records):
-        collector.add_record(record, origin, f"{origin}#{i}", hint)
+    add = collector.add_record
+    for i, (record, kind) in enumerate(zip(records, kinds, strict=True)):
+        add(record, origin, f"{origin}#{i}", hint, kind=kind)
 
 
 def _not_github(docs: list[Any]) -> str:

@@ -162,8 +162,9 @@ def _events(c: _Collector) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
         a if o is not None or pr else issue_names.get(i, i) if i.startswith("PR ") else i
         for a, i, o, pr in zip(pr_acts, issue_acts, object_ids, on_pr, strict=True)
     ]
+    objects = c.objects
     for r, n, o, pr, oid in zip(repos, numbers, object_ids, on_pr, oids, strict=True):
-        if o is None and oid not in c.objects:
+        if o is None and oid not in objects:
             assert n is not None
             _ensure_object(c, oid, r, n, pr)
     frame = pl.DataFrame(
