@@ -183,12 +183,15 @@ def _classifiers(store: Store, loaded: list[dict[str, Any]]) -> list[dict[str, A
     paths = [str(item.get("path")) for item in loaded if item.get("kind") == "xes"]
     if not paths:
         return []
-    rows = store.connection.execute(
-        "SELECT DISTINCT origin, payload->'classifiers', payload->'classifier' FROM raw_records "
+    # a query (Store.sql), not raw access: the store keeps answering the log from the frames
+    # this run wrote instead of reading them back
+    rows = store.sql(
+        "SELECT DISTINCT origin, CAST(payload->'classifiers' AS VARCHAR), "
+        "CAST(payload->'classifier' AS VARCHAR) FROM raw_records "
         "WHERE source = 'xes' AND record_type = 'log' AND list_contains(?, origin) "
         "ORDER BY origin",
         [paths],
-    ).fetchall()
+    ).rows()
     out: list[dict[str, Any]] = []
     for origin, declared, used in rows:
         names = json.loads(declared) if declared else []
