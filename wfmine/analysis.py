@@ -47,6 +47,7 @@ from wfmine.findings._shape import findings_frame, sort_findings
 from wfmine.findings.actors import ai_events
 from wfmine.findings.failures import failure_occurrences, idle_spells, judged_limits
 from wfmine.findings.metrics import judged_events
+from wfmine.findings.roots import root_occurrences
 from wfmine.findings.seams import handoffs
 from wfmine.governance import Inputs
 from wfmine.model import LOG_SCHEMA
@@ -564,7 +565,14 @@ class Analysis:
     def seam_view(self) -> SeamView:
         """What every seam figure is read from (:func:`wfmine.findings.seam_view`): the judged
         events with their performers' teams, automation's actors and the root events."""
-        return seam_view(self.judged, self.store, self.actors, self.occurrences)
+        # with a design the findings need every occurrence anyway; without one (a plain log's
+        # discovery) only the roots are computed: the same rows (wfmine.findings.roots)
+        roots = (
+            self.occurrences
+            if self.design is not None
+            else root_occurrences(self.judged, None, self.events_attrs, visits=self.judged_visits)
+        )
+        return seam_view(self.judged, self.store, self.actors, roots)
 
     @cached_property
     def team_handoffs(self) -> pl.DataFrame:
