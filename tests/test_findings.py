@@ -336,6 +336,44 @@ def test_gate_violations_come_from_conformance(org: tuple[pl.DataFrame, pl.DataF
     assert all(s.startswith("jira:ACME-") for s in gates)
 
 
+def test_gate_violation_frame_is_the_findings_one_by_one() -> None:
+    """The columnar gate findings equal ``findings_frame(gate_violations(...))``, odd values too."""
+    from polars.testing import assert_frame_equal
+
+    from wfmine.conformance import ConformanceResult
+    from wfmine.findings import gate_violation_frame, gate_violations
+    from wfmine.findings._shape import findings_frame
+
+    n = 15
+    at = [
+        dt.datetime(2025, 3, 3, 9, 0, 0, 0 if i % 2 else 250 * i, tzinfo=dt.UTC) for i in range(n)
+    ]
+    gates = pl.DataFrame(
+        {
+            "case_id": ["jira:P-1", "nocolon", "a:b:c", "x:", ":y"] * 3,
+            "gate": ["deploy", None, 'q"\\\n', "é漢", ""] * 3,
+            "tier": ["high_stakes", None, "odd_tier", "irreversible", ""] * 3,
+            "required": ["two_humans", "x_y", None, "", "human_approval"] * 3,
+            "author": ['a"b', None, "\x01\b\f", "", "z"] * 3,
+            "approvers": [["a", None], None, [], ["\t"], ["b", "c"]] * 3,
+            "gated_event_id": [f"e{i}" for i in range(n)],
+            "gated_at": [*at[:-2], None, None],
+            "ok": [None if i % 7 == 3 else i % 4 == 2 for i in range(n)],
+            "violation": ["weird_kind", None, "", "no_approval", "self_approval"] * 3,
+        },
+        schema_overrides={"approvers": pl.List(pl.String), "gated_at": pl.Datetime("us", "UTC")},
+    )
+    empty = pl.DataFrame()
+    result = ConformanceResult(
+        cases=empty, deviations=empty, gates=gates, timing=empty, impact=empty
+    )
+    built = gate_violation_frame(result)
+    # one finding per case failing a gate, however many of its gates fail
+    assert built.height == gates.filter(~pl.col("ok").fill_null(True))["case_id"].n_unique() == 5
+    assert_frame_equal(built, findings_frame(gate_violations(result)))
+    assert gate_violation_frame(None).schema == FINDING_SCHEMA
+
+
 # -- regressions: one test per detector bug fixed --------------------------------------
 
 T0 = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)  # a Monday
@@ -1039,3 +1077,19 @@ def test_stall_limits_per_project_where_the_design_gives_no_time() -> None:
     assert stalls["case_id"].to_list() == ["jira:FAST-3"]
     # one limit per stage by default (the Spark engine computes the same)
     assert stall_limits(stage_visits(events), d).columns == ["stage", "visits", "limit_s", "basis"]
+
+
+def test_idle_spells_of_part_of_the_visits(org: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    """Events aligned with their visits (joined on the visit's row) and events of more cases
+    than the visits (joined on the case and visit) give the same spells."""
+    from wfmine.findings.failures import idle_spells
+    from wfmine.stages import stage_events, stage_visits
+
+    log, _ = org
+    events = stage_events(log, D)
+    cases = events.select("case_id").unique().sort("case_id").head(20)
+    part = events.join(cases, on="case_id", how="semi", maintain_order="left")
+    visits = stage_visits(part)
+    aligned = idle_spells(part, visits, D)
+    assert aligned.height > 0
+    assert idle_spells(events, visits, D).equals(aligned)

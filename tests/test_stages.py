@@ -188,3 +188,15 @@ def test_row_order_never_changes_the_visits(cases: list[list[Any]], rnd: Any) ->
 def test_tiny_logs(n: int) -> None:
     log = make_log({"c": [BUILD]})[:n]
     assert stage_visits(stage_events(log, DESIGN)).height == n
+
+
+def test_visits_of_events_out_of_the_kernels_order_are_the_same() -> None:
+    """Visits are grouped on runs of rows when the events are in the kernel's order, on the
+    (case, visit) keys otherwise: both give the same visits."""
+    log = make_log({"c": [CREATED, BUILD, REVIEW, APPROVED, QA, APPROVED, DONE],
+                    "d": [CREATED, BUILD, CI], "e": [BUILD, REVIEW, BUILD]})  # fmt: skip
+    events = stage_events(log, DESIGN)
+    swapped = pl.concat(
+        [events.filter(pl.col("case_id") == "d"), events.filter(pl.col("case_id") != "d")]
+    )
+    assert stage_visits(swapped).sort("case_id", "visit").equals(stage_visits(events))

@@ -303,6 +303,9 @@ class Analysis:
         """The flat log of the cases in scope, in case order."""
         if self.conformance is None:
             return self.window_log
+        every = self.conformance.out_of_scope.height == 0  # every case of the window in scope
+        if every and self.window_log.get_column("case_id").null_count() == 0:
+            return self.window_log
         ids = self.conformance.cases.select("case_id")
         return self.window_log.join(ids, on="case_id", how="semi", maintain_order="left")
 

@@ -59,7 +59,7 @@ from wfmine.design import Design, load_design
 from wfmine.findings import failure_occurrences
 from wfmine.findings.seams import handoffs
 from wfmine.findings.significance import average_ranks, fisher_exact
-from wfmine.stages import stage_events
+from wfmine.stages import in_case_order, shift_in_group, stage_events
 
 if TYPE_CHECKING:  # numpy (0.1 s) is imported by the functions that use it
     import numpy as np
@@ -245,19 +245,38 @@ def weekly_series(
         if s is not None:
             out.append(s)
     visits = res.visits  # the visits of ``staged``: the check's cases, whose events they are
-    nxt = visits.with_columns(pl.col("visit").shift(-1).over("case_id").alias("_next"))
-    closed = nxt.filter(pl.col("_next").is_not_null()).with_columns(
-        (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur"),
-        _week(pl.col("end")).alias("week"),
+    # visits come in case order (each case's visits together): the next one is the next row
+    following = (
+        shift_in_group(pl.col("visit"), "case_id", -1)
+        if in_case_order(visits, ("case_id", "visit"))
+        else pl.col("visit").shift(-1).over("case_id")
+    )
+    closed = (
+        visits.lazy()
+        .filter(following.is_not_null())
+        .select(
+            "stage",
+            (pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True).alias("dur"),
+            _week(pl.col("end")).alias("week"),
+        )
+        .collect()
     )
     index = {w: i for i, w in enumerate(body)}
-    own = staged.filter(
-        pl.col("performed")
-        & (pl.col("stage") == pl.col("at_stage"))
-        & pl.col("kind").is_in(["human", "agent"])
-    ).with_columns(_week(pl.col("timestamp")).alias("week"))
+    own = (
+        staged.lazy()
+        .filter(
+            pl.col("performed")
+            & (pl.col("stage") == pl.col("at_stage"))
+            & pl.col("kind").is_in(["human", "agent"])
+        )
+        .select("stage", "activity", "kind", _week(pl.col("timestamp")).alias("week"))
+        .collect()
+    )
+    # each stage's rows once (a partition keeps their order), not one filter per stage
+    closed_by = _parts(closed, "stage")
+    own_by = _parts(own, "stage")
     for stage in design.stage_ids:
-        part = closed.filter(pl.col("stage") == stage)
+        part = closed_by.get(stage, closed.clear())
         if part.height >= 20:
             values: list[np.ndarray[Any, np.dtype[np.float64]]] = [np.zeros(0) for _ in body]
             for (w,), grp in part.group_by("week"):
@@ -266,7 +285,7 @@ def weekly_series(
             out.append(_Series(f"wait in {stage}", "wait", stage, body, values=values))
         # per activity of the stage: an agent taking over is a change in who does each act,
         # which the stage's mix of activities would dilute
-        in_stage = own.filter(pl.col("stage") == stage)
+        in_stage = own_by.get(stage, own.clear())
         busy = (
             in_stage.group_by("activity")
             .len()
@@ -275,10 +294,10 @@ def weekly_series(
             .get_column("activity")
             .to_list()
         )
+        by_activity = _parts(in_stage, "activity") if busy else {}
         for activity in busy:
-            kinds = in_stage.filter(pl.col("activity") == activity).select(
-                "week", pl.col("kind").alias("cat")
-            )
+            part_of = by_activity.get(activity, in_stage.clear())
+            kinds = part_of.select("week", pl.col("kind").alias("cat"))
             s = _categorical(
                 kinds, body, f"agents' share of '{activity}' in {stage}", "performer", stage
             )
@@ -288,6 +307,17 @@ def weekly_series(
     if gate_series is not None:
         out.append(gate_series)
     return out, weeks
+
+
+def _parts(df: pl.DataFrame, column: str) -> dict[Any, pl.DataFrame]:
+    """``df``'s rows by their (non-null) value of ``column``, each part in ``df``'s order."""
+    if df.height == 0:
+        return {}
+    return {
+        key[0]: part
+        for key, part in df.partition_by(column, as_dict=True, maintain_order=True).items()
+        if key[0] is not None
+    }
 
 
 def _gate_series(staged: pl.DataFrame, design: Design, weeks: list[dt.date]) -> _Series | None:
@@ -303,8 +333,13 @@ def _gate_series(staged: pl.DataFrame, design: Design, weeks: list[dt.date]) -> 
         .group_by("case_id")
         .agg(pl.col("pos").min().alias("_gate"), pl.col("timestamp").min().alias("_at"))
     )
+    # the regex runs on the distinct (source, activity) pairs; the events are picked by
+    # activity first (a superset of the matching ones), so only those get the key and the test
+    pairs = staged.select("source", "activity").unique().filter(key.str.contains(rx))
+    matching = pairs.get_column("activity").unique().sort()
     appr = (
-        staged.filter(key.str.contains(rx))
+        staged.filter(pl.col("activity").is_in(matching))
+        .filter(key.str.contains(rx))
         .join(entry, on="case_id")
         .filter(pl.col("pos") < pl.col("_gate"))
         .group_by("case_id")

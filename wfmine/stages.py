@@ -62,6 +62,7 @@ to). :func:`stage_visits` collapses each run of one ``at_stage`` into a visit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Literal
 
 import polars as pl
@@ -169,13 +170,13 @@ def _fill_in_group(expr: pl.Expr, key: str) -> pl.Expr:
     return pl.when(tagged == run).then(expr.forward_fill()).otherwise(None)
 
 
-def in_case_order(df: pl.DataFrame) -> bool:
-    """Is ``df`` already sorted by :data:`CASE_ORDER` (no nulls in the keys)?
+def in_case_order(df: pl.DataFrame, by: Sequence[str] = CASE_ORDER) -> bool:
+    """Is ``df`` already sorted by :data:`CASE_ORDER` (or the columns ``by``; no nulls in them)?
 
     One vectorised comparison of each row with the previous one, so an
     ordered log (``Store.log()`` is) is not sorted, i.e. not copied, again.
     """
-    keys = list(CASE_ORDER)
+    keys = list(by)
     if df.height < 2 or any(k not in df.columns for k in keys):
         return df.height < 2
     if df.select(pl.any_horizontal(pl.col(keys).is_null().any())).item():
@@ -323,6 +324,19 @@ def stage_events(
     return df.drop("_code", "_cand", "_state", "_case", "_has_state", "_seg")
 
 
+def _in_kernel_order(events: pl.DataFrame) -> bool:
+    """Are ``events`` rows of :func:`stage_events` in its order (``pos`` rising)?
+
+    Then each case's rows, and each visit's, are runs of consecutive rows.
+    """
+    if (
+        "pos" not in events.columns
+        or events.select(pl.col("pos", "case_id").null_count()).sum_horizontal().item()
+    ):
+        return False
+    return events.height < 2 or bool(events.select((pl.col("pos").diff() > 0).all()).item())
+
+
 def stage_visits(events: pl.DataFrame) -> pl.DataFrame:
     """One row per stage visit (:data:`VISIT_SCHEMA`), in case order, from :func:`stage_events`.
 
@@ -335,7 +349,20 @@ def stage_visits(events: pl.DataFrame) -> pl.DataFrame:
     inside = events.filter(pl.col("visit").is_not_null())
     own = pl.col("stage") == pl.col("at_stage")
     mapped = pl.col("stage").is_not_null() & (pl.col("stage") != "other")
-    visits = inside.group_by("case_id", "visit", maintain_order=True).agg(
+    if _in_kernel_order(inside):
+        # each (case, visit) is one run of rows: group on the run's number, not on the strings
+        run = (first_in_group("case_id") | (pl.col("visit") != pl.col("visit").shift(1))).fill_null(
+            True
+        )
+        groups = inside.with_columns(run.cum_sum().alias("_run")).group_by(
+            "_run", maintain_order=True
+        )
+        keys = [pl.col("case_id").first(), pl.col("visit").first()]
+    else:
+        groups = inside.group_by("case_id", "visit", maintain_order=True)
+        keys = []
+    visits = groups.agg(
+        *keys,
         pl.col("at_stage").first().alias("stage"),
         pl.col("timestamp").first().alias("start"),
         pl.col("timestamp").filter(own).max().alias("last"),

@@ -215,16 +215,22 @@ def check(
     ]
     base = pl.Schema({k: v for k, v in DEVIATION_SCHEMA.items() if k != "activity"})
     deviations = pl.concat([p.select(base.names()).cast(base) for p in parts])
-    keys = (
-        events.join(deviations.select("event_id").unique(), on="event_id", how="semi")
-        .select("event_id", activity_key().alias("activity"))
-        .unique("event_id")
+    # each deviation's event's activity key: one join, when no event id repeats among the
+    # deviations' events (a store's log: never), else the events picked and deduplicated first
+    keyed = deviations.join(
+        events.select("event_id", activity_key().alias("activity")),
+        on="event_id",
+        how="left",
+        maintain_order="left",
     )
-    deviations = (
-        deviations.join(keys, on="event_id", how="left", maintain_order="left")
-        .select(DEVIATION_SCHEMA.names())
-        .cast(DEVIATION_SCHEMA)
-    )
+    if keyed.height != deviations.height:
+        keys = (
+            events.join(deviations.select("event_id").unique(), on="event_id", how="semi")
+            .select("event_id", activity_key().alias("activity"))
+            .unique("event_id")
+        )
+        keyed = deviations.join(keys, on="event_id", how="left", maintain_order="left")
+    deviations = keyed.select(DEVIATION_SCHEMA.names()).cast(DEVIATION_SCHEMA)
     # performer events may be counted against a sanctioned agent: keep its id for allow rules
     agents = (
         events.select("event_id", "agent").filter(pl.col("agent").is_not_null()).unique("event_id")

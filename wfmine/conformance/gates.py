@@ -91,7 +91,10 @@ def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
 
     >>> attrs = case_attributes(store, store.log())  # doctest: +SKIP
     """
-    pairs = log.select("case_id", "object_id").unique().drop_nulls()
+    # a row repeating the previous row's (case, object) adds no pair: dropped before hashing
+    case, obj = pl.col("case_id"), pl.col("object_id")
+    changed = ((case != case.shift(1)) | (obj != obj.shift(1))).fill_null(True)
+    pairs = log.select(case, obj).drop_nulls().filter(changed).unique()
     if pairs.height == 0:
         return pl.DataFrame(schema=CASE_ATTRS_SCHEMA)
     con = store.connection

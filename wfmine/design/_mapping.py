@@ -76,8 +76,11 @@ def unmatched_patterns(design: Design, log: pl.DataFrame) -> list[str]:
 
     if log.height == 0:
         return []
+    # the distinct (source, activity) pairs first: the key is built on those, not on every row
     keys = (
-        log.select(activity_key().alias("key"), pl.col("source").fill_null("").alias("source"))
+        log.select("source", "activity")
+        .unique()
+        .select(activity_key().alias("key"), pl.col("source").fill_null("").alias("source"))
         .unique()
         .sort("key")
     )

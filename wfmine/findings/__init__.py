@@ -34,6 +34,7 @@ from wfmine.findings._shape import (
     finding_id,
     findings_frame,
     findings_json,
+    iso_expr,
     sort_findings,
 )
 from wfmine.findings.actors import AUTOMATION_THRESHOLD, ai_events, classify_actors
@@ -59,6 +60,7 @@ __all__ = [
     "finding_id",
     "findings",
     "findings_json",
+    "gate_violation_frame",
     "gate_violations",
     "load_signals",
     "metrics",
@@ -210,18 +212,26 @@ def _roster_kinds(roster: str | Path | dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
-def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
-    """One finding per case that fails a validation gate, from a conformance result's gates."""
+def _failed_gates(conformance: ConformanceResult | None) -> pl.DataFrame | None:
+    """Per case failing a gate: its first failing gate row and ``_violations`` (every one)."""
     if conformance is None or conformance.gates.height == 0:
-        return []
+        return None
     gates = conformance.gates
     bad = gates.filter(~pl.col("ok").fill_null(True)).sort("case_id")
     # per case its first gate row and every violation, in one pass (tens of thousands of
     # cases may fail a gate)
     listed = [pl.col("violation").alias("_violations")] if "violation" in bad.columns else []
-    per_case = bad.group_by("case_id", maintain_order=True).agg(
-        pl.exclude("case_id").first(), *listed
-    )
+    return bad.group_by("case_id", maintain_order=True).agg(pl.exclude("case_id").first(), *listed)
+
+
+def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
+    """One finding per case that fails a validation gate, from a conformance result's gates.
+
+    :func:`findings` builds the same findings as a frame (:func:`gate_violation_frame`).
+    """
+    per_case = _failed_gates(conformance)
+    if per_case is None:
+        return []
     out: list[Finding] = []
     for first in per_case.iter_rows(named=True):
         case = str(first["case_id"])
@@ -265,6 +275,96 @@ def gate_violations(conformance: ConformanceResult | None) -> list[Finding]:
             )
         )
     return out
+
+
+def _words(column: str, words: dict[str, str], *, spaced: bool) -> pl.Expr:
+    """``words[value]``, else the value (with ``_`` read as a space when ``spaced``)."""
+    value = pl.col(column)
+    other = value.str.replace_all("_", " ", literal=True) if spaced else value
+    return value.replace_strict(words, default=other, return_dtype=pl.String)
+
+
+def gate_violation_frame(conformance: ConformanceResult | None) -> pl.DataFrame:
+    """:func:`gate_violations` as rows of :data:`FINDING_SCHEMA`, built column by column.
+
+    The same findings in the same order as ``findings_frame(gate_violations(...))``
+    (one per failing case: tens of thousands on a large log), with no Python object
+    per finding; the evidence is the same compact, key-sorted JSON text.
+    """
+    per_case = _failed_gates(conformance)
+    if per_case is None or per_case.height == 0:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    text = pl.String()
+    wanted: dict[str, pl.DataType] = {
+        "violation": text, "approvers": pl.List(text), "tier": text, "required": text,
+        "gate": text, "author": text, "gated_event_id": text,
+        "gated_at": pl.Datetime("us", "UTC"), "_violations": pl.List(text),
+    }  # fmt: skip
+    missing = [
+        pl.lit(None, dtype=d).alias(c) for c, d in wanted.items() if c not in per_case.columns
+    ]
+    rows = per_case.with_columns(missing).select(
+        pl.col("case_id").cast(text),
+        pl.when(pl.col("violation").cast(text).fill_null("") == "")
+        .then(pl.lit("violation"))
+        .otherwise(pl.col("violation").cast(text))
+        .alias("violation"),
+        pl.col("approvers").fill_null([]),
+        pl.col("tier").cast(text).fill_null(""),
+        pl.col("required").cast(text).fill_null(""),
+        pl.col("gate"),
+        pl.col("author"),
+        pl.col("gated_event_id"),
+        pl.col("gated_at"),
+        pl.col("_violations").fill_null([]),
+    )
+    at = rows.schema["gated_at"]
+    if isinstance(at, pl.Datetime):  # read as UTC, as iso() reads a value (naive: UTC)
+        utc = pl.col("gated_at").dt
+        rows = rows.with_columns(
+            utc.replace_time_zone("UTC") if at.time_zone is None else utc.convert_time_zone("UTC")
+        )
+    after = pl.col("case_id").str.splitn(":", 2).struct.field("field_1")
+    shown = pl.when(after.fill_null("") == "").then(pl.col("case_id")).otherwise(after)
+    tier = _words("tier", _TIER_WORDS, spaced=False)
+    gate = pl.col("gate").fill_null("None")
+    summary = pl.concat_str(
+        shown, pl.lit(" passed the gate before "), gate, pl.lit(" without what it needs: "),
+        _words("violation", _VIOLATION_WORDS, spaced=True), pl.lit("; "), tier,
+        pl.lit(" work needs "), _words("required", _REQUIREMENT_WORDS, spaced=True), pl.lit("."),
+    )  # fmt: skip
+    evidence = pl.struct(  # keys in sorted order, as to_json writes them
+        "approvers", "author", pl.concat_list("case_id").alias("cases"),
+        pl.lit(1, dtype=pl.Int64).alias("events"), "gate", "gated_event_id", "required", "tier",
+        pl.col("violation").alias("type"), pl.col("_violations").alias("violations"),
+    ).struct.json_encode()  # fmt: skip
+    seen = iso_expr(pl.col("gated_at"))
+    severe = pl.col("tier").is_in(["high_stakes", "irreversible"])
+    frame = rows.select(
+        pl.lit("gate_violation").alias("kind"),
+        pl.col("case_id").alias("subject"),
+        pl.when(severe).then(pl.lit("high")).otherwise(pl.lit("medium")).alias("severity"),
+        summary.alias("summary"),
+        evidence.alias("evidence"),
+        seen.alias("first_seen"),
+        seen.alias("last_seen"),
+        pl.lit(None, dtype=text).alias("trend"),
+        pl.lit(None, dtype=text).alias("finding_id"),
+        pl.concat_str(shown, pl.lit(", "), tier, pl.lit(" work")).alias("subject_name"),
+        pl.concat_str(
+            pl.lit("The design assumes no "),
+            tier,
+            pl.lit(" change reaches "),
+            gate,
+            pl.lit(" without "),
+            _words("required", _REQUIREMENT_WORDS, spaced=False),
+            pl.lit("."),
+        ).alias("assumption"),
+        pl.lit(None, dtype=text).alias("suggestion"),
+    )
+    ids = [finding_id("gate_violation", s) for s in frame.get_column("subject").to_list()]
+    frame = frame.with_columns(pl.Series("finding_id", ids, dtype=text))
+    return sort_findings(frame.cast(FINDING_SCHEMA))  # type: ignore[arg-type]
 
 
 _TIER_WORDS: dict[str, str] = {
@@ -393,9 +493,12 @@ def findings(
             # the judged events are the conformance check's cases: its visits are theirs
             visits=conformance.visits if conformance is not None else None, limits=limits,
         )  # fmt: skip
-    if "gate_violation" in kinds:
-        found += gate_violations(conformance)
-    return findings_frame(_named(found, names))
+    out = findings_frame(_named(found, names))
+    if "gate_violation" in kinds:  # one per failing case: built as a frame, not one by one
+        gated = gate_violation_frame(conformance)
+        if gated.height:
+            out = sort_findings(pl.concat([out, gated]))
+    return out
 
 
 def _agent_scopes(

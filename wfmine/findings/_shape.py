@@ -28,6 +28,7 @@ __all__ = [
     "findings_frame",
     "findings_json",
     "iso",
+    "iso_expr",
 ]
 
 SEVERITY_RANK: Final = {"high": 0, "medium": 1, "low": 2}
@@ -75,6 +76,17 @@ def iso(value: Any) -> str | None:
             value = value.replace(tzinfo=dt.UTC)
         return str(value.astimezone(dt.UTC).isoformat()).replace("+00:00", "Z")
     return str(value)
+
+
+def iso_expr(value: pl.Expr) -> pl.Expr:
+    """:func:`iso` of a UTC timestamp column, as an expression (``...T10:00:00Z``, with
+    ``.ffffff`` only where the microseconds are not zero, as ``isoformat`` writes)."""
+    whole = value.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        pl.when(value.dt.microsecond() == 0)
+        .then(whole)
+        .otherwise(value.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    )
 
 
 @dataclass(frozen=True)

@@ -275,18 +275,39 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
         "idle_wd_from": pl.Datetime("us", "UTC"), "idle_wd_to": pl.Datetime("us", "UTC"),
         "idle_wd_s": pl.Float64(),
     }  # fmt: skip
-    finished = visit_durations(visits, design).select(
-        "case_id", "visit", "stage", "start", "_until"
+    # each visit by its row (``_r``), each finished one by one integer (``_v``): the marks
+    # are sorted and grouped on it
+    finished = (
+        visit_durations(
+            visits.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_r")), design
+        )
+        .select("case_id", "visit", "stage", "start", "_until", "_r")
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_v"))
     )
     if finished.height == 0:
         return pl.DataFrame(schema=schema)
-    # each finished visit by one integer (``_v``): the marks are sorted and grouped on it
-    finished = finished.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_v"))
     bot = pl.col("actor_kind").fill_null("") == "bot"
-    acts = events.filter(pl.col("visit").is_not_null() & performed(events) & ~bot).select(
-        "case_id", "visit", pl.col("timestamp").alias("_t")
+    inside = events.filter(pl.col("visit").is_not_null())
+    # the visits of :func:`stage_visits` are the runs of (case, visit) of the events in order:
+    # where they are (the usual case), an event's visit is its run's number, joined on that
+    run = (first_in_group("case_id") | (pl.col("visit") != pl.col("visit").shift(1))).fill_null(
+        True
     )
-    acts = acts.join(finished.select("case_id", "visit", "_v", "_until"), on=["case_id", "visit"])
+    numbered = inside.with_columns(run.alias("_run"))
+    heads = numbered.filter(pl.col("_run")).select("case_id", "visit")
+    if heads.height == visits.height and heads.equals(visits.select("case_id", "visit")):
+        acts = (
+            numbered.with_columns((pl.col("_run").cum_sum() - 1).cast(pl.Int64).alias("_r"))
+            .filter(performed(events) & ~bot)
+            .select("_r", pl.col("timestamp").alias("_t"))
+            .join(finished.select("_r", "_v", "_until"), on="_r")
+        )
+    else:
+        acts = (
+            inside.filter(performed(events) & ~bot)
+            .select("case_id", "visit", pl.col("timestamp").alias("_t"))
+            .join(finished.select("case_id", "visit", "_v", "_until"), on=["case_id", "visit"])
+        )
     acts = acts.filter(pl.col("_t") <= pl.col("_until")).select("_v", "_t")
     # each visit's marks: its start, its acts, its end; spells run between consecutive marks
     marks = pl.concat(

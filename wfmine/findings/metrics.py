@@ -73,10 +73,19 @@ def judged_events(
     if design is None:
         return events
     if conformance is not None:
+        every = conformance.out_of_scope.height == 0 and _events_of(conformance) == events.height
+        if every and events.get_column("case_id").null_count() == 0:
+            return events  # every case of the events is judged: no join needed
         judged = conformance.cases.select("case_id")
     else:
         judged, _ = case_scope(events)
     return events.join(judged, on="case_id", how="semi", maintain_order="left")
+
+
+def _events_of(conformance: ConformanceResult) -> int:
+    """How many events the judged cases of ``conformance`` have together."""
+    total = conformance.cases.get_column("events").sum() if conformance.cases.height else 0
+    return int(total)
 
 
 def metrics(
