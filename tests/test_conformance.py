@@ -444,3 +444,25 @@ def test_in_case_order_spares_the_sort_of_an_ordered_log() -> None:
     # a null key: sort to be safe (nulls last)
     assert not in_case_order(log.with_columns(pl.lit(None, dtype=pl.Int64).alias("seq")))
     assert in_case_order(log.head(1)) and in_case_order(log.clear())
+
+
+def test_gate_patterns_match_each_source_activity_pair_missing_values_included() -> None:
+    """A gate's patterns pick the events of the matching (source, activity) pairs only: a
+    missing source matches only the pairs that have none."""
+    from wfmine.conformance.gates import _matches
+
+    events = pl.DataFrame(
+        {
+            "source": ["jira", "jira", "github", None, "github", None],
+            "activity": ["Approved", "Done", "Approved", "Approved", "PR approved", None],
+        }
+    )
+    pairs = events.select("source", "activity").unique()
+    picked = events.select(
+        _matches(pairs, ["jira:Approved", "github:PR *"]).alias("a"),
+        _matches(pairs, [":Approved"]).alias("b"),
+        _matches(pairs, []).alias("c"),
+    )
+    assert picked["a"].to_list() == [True, False, False, False, True, False]
+    assert picked["b"].to_list() == [False, False, False, True, False, False]
+    assert not picked["c"].any()

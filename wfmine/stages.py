@@ -80,6 +80,7 @@ __all__ = [
     "case_scope",
     "first_in_group",
     "in_case_order",
+    "in_kernel_order",
     "index_in_group",
     "last_in_group",
     "shift_in_group",
@@ -324,7 +325,7 @@ def stage_events(
     return df.drop("_code", "_cand", "_state", "_case", "_has_state", "_seg")
 
 
-def _in_kernel_order(events: pl.DataFrame) -> bool:
+def in_kernel_order(events: pl.DataFrame) -> bool:
     """Are ``events`` rows of :func:`stage_events` in its order (``pos`` rising)?
 
     Then each case's rows, and each visit's, are runs of consecutive rows.
@@ -349,7 +350,7 @@ def stage_visits(events: pl.DataFrame) -> pl.DataFrame:
     inside = events.filter(pl.col("visit").is_not_null())
     own = pl.col("stage") == pl.col("at_stage")
     mapped = pl.col("stage").is_not_null() & (pl.col("stage") != "other")
-    if _in_kernel_order(inside):
+    if in_kernel_order(inside):
         # each (case, visit) is one run of rows: group on the run's number, not on the strings
         run = (first_in_group("case_id") | (pl.col("visit") != pl.col("visit").shift(1))).fill_null(
             True

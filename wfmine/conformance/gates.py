@@ -172,11 +172,18 @@ def _matches(pairs: pl.DataFrame, patterns: list[str]) -> pl.Expr:
     rx = "^(?:" + "|".join(pattern_regex(p) for p in patterns) + ")$"
     re.compile(rx)
     hit_pairs = pairs.filter(activity_key().str.contains(rx)).rows()
-    hits = [
-        (pl.col("source").eq_missing(pl.lit(src, dtype=pl.String)))
-        & (pl.col("activity").eq_missing(pl.lit(act, dtype=pl.String)))
-        for src, act in hit_pairs
-    ]
+    # per source of the matching pairs: its source and one of its activities (a hash
+    # lookup per event, not a comparison per pair); a missing value matches a missing one
+    by_source: dict[str | None, list[str | None]] = {}
+    for src, act in hit_pairs:
+        by_source.setdefault(src, []).append(act)
+    hits = []
+    for src, acts in by_source.items():
+        named = sorted(a for a in acts if a is not None)
+        activity = pl.col("activity").is_in(named).fill_null(False) if named else pl.lit(False)
+        if None in acts:
+            activity = activity | pl.col("activity").is_null()
+        hits.append(pl.col("source").eq_missing(pl.lit(src, dtype=pl.String)) & activity)
     return pl.any_horizontal(hits) if hits else pl.lit(False)
 
 
@@ -203,8 +210,12 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
     frames: list[pl.DataFrame] = []
     pairs = events.select("source", "activity").unique()
     for gate in design.gates:
+        # each filter below copies only the columns it passes on (events have many more)
         gated = (
-            events.filter(pl.col("stage") == gate.before)
+            events.select(
+                "case_id", "stage", "pos", "event_id", "timestamp", "actor_id", "object_id"
+            )
+            .filter(pl.col("stage") == gate.before)
             .unique("case_id", keep="first", maintain_order=True)  # events are in pos order
             .select(
                 "case_id",
@@ -219,7 +230,8 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
             continue
         # the author: the author event on the gated object, else the case's first one
         authored = (
-            events.filter(_matches(pairs, gate.author) & pl.col("actor_id").is_not_null())
+            events.select("case_id", "source", "activity", "actor_id", "object_id", "pos")
+            .filter(_matches(pairs, gate.author) & pl.col("actor_id").is_not_null())
             .join(gated.select("case_id", "gated_object"), on="case_id")
             .with_columns(
                 (pl.col("object_id") != pl.col("gated_object")).fill_null(True).alias("_other")
@@ -231,19 +243,27 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
         author_stage = gate.author_stage or _concrete_stage(design, gate.author)
         if author_stage is not None:
             fallback = (
-                events.filter((pl.col("stage") == author_stage) & pl.col("actor_id").is_not_null())
+                events.select("case_id", "stage", "actor_id", "pos")
+                .filter((pl.col("stage") == author_stage) & pl.col("actor_id").is_not_null())
                 .join(gated.select("case_id"), on="case_id", how="semi")
                 .group_by("case_id")
                 .agg(pl.col("actor_id").sort_by("pos").first().alias("_fallback"))
             )
         else:
             fallback = pl.DataFrame(schema={"case_id": pl.String, "_fallback": pl.String})
-        approvals = (
-            events.filter(_matches(pairs, gate.approvals) & pl.col("actor_id").is_not_null())
-            .join(gated.select("case_id", "gated_pos"), on="case_id")
+        # each gated case's author, once per case; the approvals (only the columns read)
+        # get it by one join
+        authors = (
+            gated.select("case_id", "gated_pos")
             .join(authored, on="case_id", how="left")
             .join(fallback, on="case_id", how="left")
-            .with_columns(pl.coalesce("author", "_fallback").alias("author"))
+            .select("case_id", "gated_pos", pl.coalesce("author", "_fallback").alias("author"))
+        )
+        approvals = (
+            events.select("case_id", "source", "activity", "pos", "actor_id", "kind")
+            .filter(_matches(pairs, gate.approvals) & pl.col("actor_id").is_not_null())
+            .select("case_id", "pos", "actor_id", "kind")
+            .join(authors, on="case_id")
             .with_columns(
                 (pl.col("pos") < pl.col("gated_pos")).alias("before"),
                 (pl.col("actor_id") == pl.col("author")).fill_null(False).alias("self"),

@@ -277,7 +277,9 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
     share of the actor's messages that repeat another one after digits are
     masked (from ``texts``: ``event_id``, ``text``).
     """
-    base = log.filter(pl.col("actor_id").is_not_null())
+    # only the columns read below are copied by the filter (a log has many more)
+    needed = [c for c in (*CASE_ORDER, "actor_id") if c in log.columns]
+    base = log.select(needed).filter(pl.col("actor_id").is_not_null())
     if not in_case_order(base):
         base = base.sort(list(CASE_ORDER))
     # integer codes for the case (cases are contiguous) and the actor: the windows and

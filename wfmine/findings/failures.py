@@ -81,7 +81,13 @@ from wfmine.findings.stalls import (
 )
 from wfmine.findings.trend import ALPHA, case_trend_test
 from wfmine.model import case_kinds
-from wfmine.stages import first_in_group, last_in_group, shift_in_group, stage_visits
+from wfmine.stages import (
+    first_in_group,
+    in_kernel_order,
+    last_in_group,
+    shift_in_group,
+    stage_visits,
+)
 from wfmine.units import human_duration
 
 __all__ = [
@@ -473,8 +479,18 @@ def _bounces(df: pl.DataFrame, side: pl.Expr, within: list[str]) -> pl.DataFrame
     with a design) before the pattern is looked for.
     """
     keyed = df.with_columns(side.alias("_side")).filter(pl.col("_side").is_not_null())
-    key = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in within], separator="\x00")
-    keyed = keyed.with_columns(key.alias("_grp"))
+    # the groups are runs of rows (``df`` is in case order): numbered where a key changes,
+    # with a missing key value the same as an empty one, as in the text key they stand for
+    changes = []
+    for c in within:
+        col = pl.col(c)
+        if keyed.schema[c] == pl.String:
+            col = col.fill_null("")
+            changes.append((col != col.shift(1)).fill_null(True))
+        else:
+            changes.append(col.ne_missing(col.shift(1)))
+    new_group = pl.any_horizontal(changes)
+    keyed = keyed.with_columns(new_group.cum_sum().alias("_grp"))
     changed = first_in_group("_grp") | (pl.col("_side") != pl.col("_side").shift(1))
     runs = keyed.filter(changed)
     p1 = shift_in_group(pl.col("_side"), "_grp", 1)
@@ -696,6 +712,19 @@ _WEEKLY: Final[dict[str, Any]] = {
 }
 
 
+def _case_starts(events: pl.DataFrame) -> pl.DataFrame:
+    """``case_id, _first``: each case's first timestamp, once per case.
+
+    Events in the kernel's order (``pos`` rising: each case's rows together, in time
+    order) give it by their first row per case; other frames by a group-by.
+    """
+    if in_kernel_order(events) and events.get_column("timestamp").null_count() == 0:
+        return events.filter(first_in_group("case_id")).select(
+            "case_id", pl.col("timestamp").alias("_first")
+        )
+    return events.group_by("case_id").agg(pl.col("timestamp").min().alias("_first"))
+
+
 def _with_scope(df: pl.DataFrame, scopes: pl.DataFrame | None) -> pl.DataFrame:
     """Add ``scope`` (the case's project or team) from ``scopes`` (``case_id, scope``)."""
     if "scope" in df.columns:
@@ -714,8 +743,12 @@ def weekly_pattern_counts(
     kept), so trends are not biased by quiet weeks. Active cases are counted
     within the signature's scope.
     """
+    pairs = events.select("case_id", _week(pl.col("timestamp")).alias("week"))
+    # a row repeating the previous row's (case, week) adds nothing: dropped before hashing
+    case, week = pl.col("case_id"), pl.col("week")
+    pairs = pairs.filter(((case != case.shift(1)) | (week != week.shift(1))).fill_null(True))
     active = (
-        _with_scope(events.select("case_id", _week(pl.col("timestamp")).alias("week")), scopes)
+        _with_scope(pairs.unique(), scopes)
         .unique()
         .group_by("week", "scope")
         .agg(pl.len().alias("active_cases"))
@@ -883,7 +916,8 @@ def failure_patterns(
         .group_by("case_id", "root_type")
         .agg(pl.format("{}@{}", "type", pl.col("stage").fill_null("-")).unique().sort().alias("_c"))
     )
-    cases_in = _with_scope(events.select("case_id").unique(), scopes)
+    firsts = _case_starts(events)
+    cases_in = _with_scope(firsts.select("case_id"), scopes)
     in_scope = dict(cases_in.group_by("scope").len().iter_rows())
     weekly = weekly_pattern_counts(events, roots, scopes)
     if design is None:
@@ -892,9 +926,7 @@ def failure_patterns(
         visits = stage_visits(events)
     # the trend's population: the cases of the scope (that reached the stage), by start
     starts = _with_scope(
-        events.group_by("case_id").agg(
-            (pl.col("timestamp").min().dt.epoch("us") / 1e6).alias("_start")
-        ),
+        firsts.select("case_id", (pl.col("_first").dt.epoch("us") / 1e6).alias("_start")),
         scopes,
     ).sort("_start", "case_id")
     if components is not None and components.height:

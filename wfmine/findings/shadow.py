@@ -58,6 +58,7 @@ from wfmine.design import Design, activity_key, pattern_regex
 from wfmine.findings._events import MAPPED, stage_context
 from wfmine.findings._shape import Finding
 from wfmine.findings.signals import Signals, load_signals
+from wfmine.stages import in_kernel_order
 
 __all__ = ["MIN_AI_EVENTS", "MIN_OUT_OF_STAGE_EVENTS", "shadow_agents"]
 
@@ -125,6 +126,19 @@ def _agent_tools(
     return pl.DataFrame(rows, schema=schema, orient="row").unique()
 
 
+def _first_cases(events: pl.DataFrame, n: int) -> pl.Expr:
+    """Per group (of actors): its ``n`` first case ids in sorted order, distinct.
+
+    In the kernel's order (cases one after another, sorted) a group's rows come sorted by
+    case already: its distinct cases are where the case changes from the group's previous
+    row, with no case id of the group hashed or sorted.
+    """
+    case = pl.col("case_id")
+    if not in_kernel_order(events):
+        return case.unique().sort().head(n)
+    return case.filter((case != case.shift(1)).fill_null(True)).head(n)
+
+
 def _context(events: pl.DataFrame) -> pl.DataFrame:
     """The stage events with ``_stage``: the event's own stage, else where the case is."""
     return events.with_columns(stage_context().alias("_stage"))
@@ -162,7 +176,7 @@ def shadow_agents(
     ctx = _context(log)
     per_actor = ctx.group_by("actor_id").agg(
         pl.col("_stage").drop_nulls().unique().sort().alias("stages"),
-        pl.col("case_id").unique().sort().head(5).alias("examples"),
+        _first_cases(ctx, 5).alias("examples"),
         pl.col("timestamp").min().alias("first"),
         pl.col("timestamp").max().alias("last"),
     )
