@@ -214,7 +214,10 @@ def _reopen(
     ctx: pl.DataFrame, visits: pl.DataFrame, attrs: pl.DataFrame | None, design: Design | None
 ) -> pl.DataFrame:
     act = pl.col("activity").fill_null("")
-    cond = act.is_in(list(_REOPEN_ACTIVITIES)) | act.str.contains(r"(?i)^status:\s*re-?opened?\b")
+    named = act.is_in(list(_REOPEN_ACTIVITIES)) | act.str.contains(r"(?i)^status:\s*re-?opened?\b")
+    # the test runs on the distinct activities; the events are looked up among those it passes
+    reopening = ctx.select(act.unique()).filter(named).get_column("activity")
+    cond = act.is_in(reopening)
     df = ctx
     if attrs is not None and attrs.height:
         flagged = attrs.filter(
@@ -301,12 +304,16 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
     )
     numbered = inside.with_columns(run.alias("_run"))
     heads = numbered.filter(pl.col("_run")).select("case_id", "visit")
-    if heads.height == visits.height and heads.equals(visits.select("case_id", "visit")):
+    aligned = heads.height == visits.height and heads.equals(visits.select("case_id", "visit"))
+    # in the kernel's order each visit's acts come in time order, after its start and (kept)
+    # up to its end: its marks are then in order once the visits are (a stable sort on ``_v``)
+    timed = aligned and in_kernel_order(inside) and inside["timestamp"].null_count() == 0
+    if aligned:
         acts = (
             numbered.with_columns((pl.col("_run").cum_sum() - 1).cast(pl.Int64).alias("_r"))
             .filter(performed(events) & ~bot)
             .select("_r", pl.col("timestamp").alias("_t"))
-            .join(finished.select("_r", "_v", "_until"), on="_r")
+            .join(finished.select("_r", "_v", "_until"), on="_r", maintain_order="left")
         )
     else:
         acts = (
@@ -322,7 +329,8 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
             acts,
             finished.select("_v", pl.col("_until").alias("_t")),
         ]
-    ).sort("_v", "_t")
+    )
+    marks = marks.sort("_v", maintain_order=True) if timed else marks.sort("_v", "_t")
     spells = marks.with_columns(shift_in_group(pl.col("_t"), "_v", 1).alias("_from")).filter(
         pl.col("_from").is_not_null()
     )
@@ -502,10 +510,12 @@ def _ping_pong(ctx: pl.DataFrame, attrs: pl.DataFrame | None, staged: bool) -> p
     within = ["case_id", "visit"] if staged else ["case_id"]
     assigned = pl.DataFrame()
     if attrs is not None and attrs.height:
-        assigned = ctx.filter(pl.col("activity") == "Assignee changed").join(
-            attrs.select("event_id", pl.col("attrs").str.json_path_match("$.to").alias("_to")),
-            on="event_id",
-            how="inner",
+        # the attrs of the assignments only are parsed, not every event's
+        assigned = (
+            ctx.filter(pl.col("activity") == "Assignee changed")
+            .join(attrs.select("event_id", pl.col("attrs").alias("_attrs")), on="event_id")
+            .with_columns(pl.col("_attrs").str.json_path_match("$.to").alias("_to"))
+            .drop("_attrs")
         )
         assigned = assigned.filter(pl.col("_to").is_not_null())
     if assigned.height:
