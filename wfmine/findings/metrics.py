@@ -210,7 +210,7 @@ def metrics(
 
 
 def _readiness(log: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
-    staged = log.filter(MAPPED)
+    staged = log.select("case_id", "stage", "actor_kind").filter(MAPPED)  # the columns read
     if staged.height == 0:
         return pl.DataFrame(schema={"stage": pl.String, "events": pl.UInt32, "agent_share": pl.Float64,
                                     "agent_rework": pl.Float64, "human_rework": pl.Float64,
