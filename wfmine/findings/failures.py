@@ -338,13 +338,30 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
         (pl.col("_t") - pl.col("_from")).dt.total_seconds(fractional=True).alias("_s"),
         weekday_seconds(pl.col("_from"), pl.col("_t")).alias("_w"),
     )
-    longest = spells.group_by("_v").agg(
+    # the spells come grouped by visit (sorted on ``_v``): per visit the row of its longest
+    # spell (the first of equally long ones, as ``sort_by(...).last()`` picks it) is its
+    # start row plus the position of the maximum, and its bounds are gathered from there
+    tops = spells.group_by("_v", maintain_order=True).agg(
         pl.col("_s").max().alias("idle_s"),
-        pl.col("_from").sort_by("_s").last().alias("idle_from"),
-        pl.col("_t").sort_by("_s").last().alias("idle_to"),
+        pl.col("_s").arg_max().alias("_at"),
         pl.col("_w").max().alias("idle_wd_s"),
-        pl.col("_from").sort_by("_w").last().alias("idle_wd_from"),
-        pl.col("_t").sort_by("_w").last().alias("idle_wd_to"),
+        pl.col("_w").arg_max().alias("_at_wd"),
+        pl.len().alias("_n"),
+    )
+    first = (pl.col("_n").cum_sum() - pl.col("_n")).cast(pl.Int64)
+    tops = tops.with_columns(
+        (first + pl.col("_at")).alias("_at"), (first + pl.col("_at_wd")).alias("_at_wd")
+    )
+    begins, ends = spells.get_column("_from"), spells.get_column("_t")
+    at, at_wd = tops.get_column("_at"), tops.get_column("_at_wd")
+    longest = tops.select(
+        "_v",
+        "idle_s",
+        begins.gather(at).alias("idle_from"),
+        ends.gather(at).alias("idle_to"),
+        "idle_wd_s",
+        begins.gather(at_wd).alias("idle_wd_from"),
+        ends.gather(at_wd).alias("idle_wd_to"),
     )
     return (
         finished.join(longest, on="_v", how="inner")
