@@ -1,4 +1,4 @@
-"""The root events computed alone are the failure occurrences' own revert and reopen rows."""
+"""The root events computed alone (failures.root_occurrences) are the failure occurrences' own revert and reopen rows."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import polars as pl
 import pytest
 
 from wfmine.analysis import Analysis
-from wfmine.findings.failures import ROOT_TYPES, failure_occurrences
-from wfmine.findings.roots import root_occurrences
+from wfmine.findings.failures import ROOT_TYPES, failure_occurrences, root_occurrences
 from wfmine.store import Store
 
 

@@ -45,9 +45,13 @@ from wfmine.findings import metrics as architect_metrics
 from wfmine.findings import seams as seam_table
 from wfmine.findings._shape import findings_frame, sort_findings
 from wfmine.findings.actors import ai_events
-from wfmine.findings.failures import failure_occurrences, idle_spells, judged_limits
+from wfmine.findings.failures import (
+    failure_occurrences,
+    idle_spells,
+    judged_limits,
+    root_occurrences,
+)
 from wfmine.findings.metrics import judged_events
-from wfmine.findings.roots import root_occurrences
 from wfmine.findings.seams import handoffs
 from wfmine.governance import Inputs
 from wfmine.model import LOG_SCHEMA
@@ -569,7 +573,7 @@ class Analysis:
         """What every seam figure is read from (:func:`wfmine.findings.seam_view`): the judged
         events with their performers' teams, automation's actors and the root events."""
         # with a design the findings need every occurrence anyway; without one (a plain log's
-        # discovery) only the roots are computed: the same rows (wfmine.findings.roots)
+        # discovery) only the roots are computed: the same rows (root_occurrences)
         roots = (
             self.occurrences
             if self.design is not None

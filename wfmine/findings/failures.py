@@ -101,6 +101,7 @@ __all__ = [
     "failure_occurrences",
     "failure_patterns",
     "judged_limits",
+    "root_occurrences",
     "stall_recoveries",
     "weekly_pattern_counts",
 ]
@@ -650,18 +651,49 @@ def failure_occurrences(
         )
     reopens = _reopen(ctx, visits, events_attrs, design)
     ci_fixes = _ci_fix(ctx)
-    parts = [
-        _rework(ctx, visits, design, ci_fixes),
-        _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx")),
-        ci_fixes,
-        _stall(events, visits, limits, design, spells),
-        reopens,
-        _ping_pong(ctx, events_attrs, design is not None),
-        _abandoned(ctx, visits, design, limits, reopens, abandon_factor, log_end),
-    ]
-    out = pl.concat(parts)
-    return out.unique(maintain_order=False).sort(
-        ["type", "stage", "case_id", "timestamp"], nulls_last=True
+    return _deduplicated(
+        [
+            _rework(ctx, visits, design, ci_fixes),
+            _revert(ctx),
+            ci_fixes,
+            _stall(events, visits, limits, design, spells),
+            reopens,
+            _ping_pong(ctx, events_attrs, design is not None),
+            _abandoned(ctx, visits, design, limits, reopens, abandon_factor, log_end),
+        ]
+    )
+
+
+def root_occurrences(
+    events: pl.DataFrame,
+    design: Design | None = None,
+    events_attrs: pl.DataFrame | None = None,
+    *,
+    visits: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The root occurrences alone -- the ``revert`` and ``reopen`` rows
+    :func:`failure_occurrences` gives for the same inputs, by the same detectors.
+
+    What follows a root in its case is its consequence. The seam figures need
+    only the roots (the handoffs after one are set aside), and a log analysed
+    without findings -- the discovery of a plain log -- should not pay for
+    every failure detector to get them.
+    """
+    ctx = _ctx(events)
+    visits = stage_visits(events) if visits is None else visits
+    return _deduplicated([_revert(ctx), _reopen(ctx, visits, events_attrs, design)])
+
+
+def _revert(ctx: pl.DataFrame) -> pl.DataFrame:
+    return _occ(ctx.filter(pl.col("activity") == "Revert merged"), "revert", pl.col("stage_ctx"))
+
+
+def _deduplicated(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The occurrences of every detector as one frame, deduplicated, in a stable order."""
+    return (
+        pl.concat(parts)
+        .unique(maintain_order=False)
+        .sort(["type", "stage", "case_id", "timestamp"], nulls_last=True)
     )
 
 
