@@ -224,8 +224,12 @@ def test_ground_truth_matches_exports(orgs: dict[str, Path], shape: str) -> None
         assert s["from"] != s["to"]
         assert s["wait_s"] == (_t(s["picked_at"]) - _t(s["handed_at"])).total_seconds() > 0
     owned = {(s["from"], s["to"]) for s in gt["owned_seams"]}
-    observed = {(s["from"], s["to"]) for s in gt["seam_waits"]}
+    observed = {(s["from"], s["to"]) for s in gt["seam_waits"] if "cause" not in s}
     assert {(s["from"], s["to"]) for s in gt["unowned_seams"]} == observed - owned
+    # pairs handed over only after a reopen or revert are the root event's consequences
+    caused = {(s["from"], s["to"]) for s in gt["seam_waits"] if "cause" in s}
+    consequences = {(s["from"], s["to"]) for s in gt["consequence_seams"]}
+    assert consequences == caused - observed - owned
     for f in gt["failure_patterns"]:
         if f["type"] == "stall":
             lo, hi = f["days_range"]

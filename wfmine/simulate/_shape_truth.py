@@ -217,13 +217,21 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
     seams = [s for s in truth.seams if _visible(s["picked_at"], end)]
     seams.sort(key=lambda s: (keyorder(s["case"]), s["picked_at"]))
     owned = owned_pairs(shape)
+    # a handoff that follows a root event (a reopen, a revert) is that event's consequence:
+    # evidence on its finding, not a seam of its own (the reopener taking the work is not)
     pairs: dict[tuple[str, str], list[str]] = {}
+    caused: dict[tuple[str, str], list[str]] = {}
     for s in seams:
-        pairs.setdefault((s["from"], s["to"]), []).append(s["case"])
+        (caused if s.get("cause") else pairs).setdefault((s["from"], s["to"]), []).append(s["case"])
     unowned = [
         {"from": a, "to": b, "kind": "team", "cases": cases(c)}
         for (a, b), c in sorted(pairs.items())
         if (a, b) not in owned
+    ]
+    consequence_seams = [
+        {"from": a, "to": b, "kind": "team", "cases": cases(c)}
+        for (a, b), c in sorted(caused.items())
+        if (a, b) not in owned and (a, b) not in pairs
     ]
     trend_of = {(t.type, t.project): t for t in shape.trends}
     failures: list[dict[str, Any]] = []
@@ -322,6 +330,7 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
             {"from": a, "to": b, "round_trip": True}
             for a, b in sorted(owned - {(a, b) for a, b, _ in shape.owned_seams})
         ],
+        "consequence_seams": consequence_seams,
         "seam_waits": seams,
         "failure_patterns": failures,
         "trends": trends,

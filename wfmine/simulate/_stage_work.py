@@ -359,10 +359,11 @@ class StageWork(FlowBase):
         if case.plan == "reopen":
             who = self.rng.choice(self.members(self.team_of(sh.stages[0], case.project)))
             tr = self.clock.human(t, who, 16)
-            case.cause = "reopen"
             frm = case.status
             target = sh.reopen_status or build.statuses[0]
+            # the reopener taking the work is the root event itself; what follows is caused
             self._move(case, tr, who, target)
+            case.cause = "reopen"
             self._comment(case, self.clock.bot(tr, 30, 300), who, "Reopening: the problem is back.")
             self._fail(case, "reopen", end_stage, tr)
             self.gt.reopen_via[item.key] = f"{frm} -> {target}"
