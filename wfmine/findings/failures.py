@@ -697,7 +697,7 @@ def _deduplicated(parts: list[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-def consequences(occ: pl.DataFrame) -> pl.DataFrame:
+def consequences(occ: pl.DataFrame, visits: pl.DataFrame | None = None) -> pl.DataFrame:
     """Split occurrences into roots/independent ones and the consequences of a root.
 
     Returns ``occ`` with ``root_type`` / ``root_at``: for an occurrence that
@@ -705,6 +705,11 @@ def consequences(occ: pl.DataFrame) -> pl.DataFrame:
     (first such) root; for a stall of a stage in which the case went round a
     rework or CI-fix loop, that loop; null otherwise. A reopen after a revert
     is the revert's. A root is never its own consequence.
+
+    With the stage ``visits`` (:func:`wfmine.stages.stage_visits`), a stall
+    whose quiet time a root ended -- the root comes later in the same visit
+    (finished work sitting in its end stage until a revert or reopen) -- is
+    that root's too: the visit lasted because the root reopened it.
     """
     # a reopen that follows a revert is the revert's consequence
     after_revert = (
@@ -735,6 +740,8 @@ def consequences(occ: pl.DataFrame) -> pl.DataFrame:
         pl.when(is_root).then(None).otherwise(pl.col("root_type")).alias("root_type"),
         pl.when(is_root).then(None).otherwise(pl.col("root_at")).alias("root_at"),
     ).drop("_rv", "_follows")
+    if visits is not None and roots.height and visits.height:
+        tagged = _stalls_a_root_ended(tagged, roots, visits)
     # the time a loop costs is the loop's: a stall of the stage a loop went round in
     loops = (
         occ.filter(pl.col("type").is_in(list(LOOP_TYPES)))
@@ -749,6 +756,44 @@ def consequences(occ: pl.DataFrame) -> pl.DataFrame:
         pl.when(caused).then(pl.col("_loop")).otherwise(pl.col("root_type")).alias("root_type"),
         pl.when(caused).then(pl.col("_loop_at")).otherwise(pl.col("root_at")).alias("root_at"),
     ).drop("_loop", "_loop_at")
+
+
+def _stalls_a_root_ended(
+    tagged: pl.DataFrame, roots: pl.DataFrame, visits: pl.DataFrame
+) -> pl.DataFrame:
+    """:func:`consequences`' stalls whose visit a later root of the case ended, tagged with it."""
+    starts = visits.select("case_id", "visit", pl.col("start").alias("_start")).sort("_start")
+
+    def in_visit(df: pl.DataFrame, on: str) -> pl.DataFrame:
+        return df.sort(on).join_asof(
+            starts, left_on=on, right_on="_start", by="case_id", strategy="backward",
+            check_sortedness=False,
+        ).drop("_start")  # fmt: skip
+
+    root_visits = in_visit(roots, "root_at").rename({"visit": "_visit"})
+    free = pl.col("root_type").is_null() & (pl.col("type") == "stall")
+    stalls = in_visit(
+        tagged.with_row_index("_row").filter(free).select("_row", "case_id", "timestamp"),
+        "timestamp",
+    )
+    ended = (
+        stalls.join(root_visits, left_on=["case_id", "visit"], right_on=["case_id", "_visit"])
+        .filter(pl.col("root_at") >= pl.col("timestamp"))
+        .sort("_row", "root_at")
+        .unique("_row", keep="first")
+        .select("_row", pl.col("root_type").alias("_rt"), pl.col("root_at").alias("_ra"))
+    )
+    if ended.height == 0:
+        return tagged
+    return (
+        tagged.with_row_index("_row")
+        .join(ended, on="_row", how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce("root_type", "_rt").alias("root_type"),
+            pl.coalesce("root_at", "_ra").alias("root_at"),
+        )
+        .drop("_row", "_rt", "_ra")
+    )
 
 
 def _dt(value: object) -> dt.datetime:
@@ -968,7 +1013,9 @@ def failure_patterns(
     )
     if occ.height == 0:
         return []
-    occ = _with_scope(consequences(occ), scopes)
+    if design is not None and visits is None:
+        visits = stage_visits(events)
+    occ = _with_scope(consequences(occ, visits), scopes)
     roots = occ.filter(pl.col("root_type").is_null())
     follow = (
         occ.filter(pl.col("root_type").is_not_null())
