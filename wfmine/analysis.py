@@ -50,9 +50,11 @@ from wfmine.findings.failures import (
     idle_spells,
     judged_limits,
     root_occurrences,
+    stalled_visits,
 )
 from wfmine.findings.metrics import judged_events
 from wfmine.findings.seams import handoffs
+from wfmine.findings.stalls import visit_durations
 from wfmine.governance import Inputs
 from wfmine.model import LOG_SCHEMA
 from wfmine.stages import CASE_ORDER, OUT_OF_SCOPE_SCHEMA, in_case_order
@@ -529,13 +531,22 @@ class Analysis:
         return stages.stage_visits(self.judged)
 
     @cached_property
+    def finished_visits(self) -> pl.DataFrame:
+        """The finished visits of :attr:`judged_visits` with their durations
+        (:func:`wfmine.findings.stalls.visit_durations`): what the idle spells and the stall
+        limits are both read from."""
+        return visit_durations(self.judged_visits, self.design)
+
+    @cached_property
     def idle_spells(self) -> pl.DataFrame:
         """Each finished visit's longest idle spell (:func:`wfmine.findings.failures.idle_spells`).
 
         The stall search of the failure occurrences and of the metrics' recovery
         times, done once.
         """
-        return idle_spells(self.judged, self.judged_visits, self.design)
+        return idle_spells(
+            self.judged, self.judged_visits, self.design, finished=self.finished_visits
+        )
 
     @cached_property
     def stall_limits(self) -> pl.DataFrame:
@@ -543,7 +554,21 @@ class Analysis:
         per stage, project and, where the tracker names them, kind of work item) -- those the
         failure occurrences, the recovery times and the patterns' evidence all read."""
         return judged_limits(
-            self.judged, self.design, self.events_attrs, visits=self.judged_visits, kinds=self.kinds
+            self.judged,
+            self.design,
+            self.events_attrs,
+            visits=self.judged_visits,
+            kinds=self.kinds,
+            finished=self.finished_visits,
+        )
+
+    @cached_property
+    def stalled(self) -> pl.DataFrame:
+        """The visits whose longest idle spell passed their stall limit
+        (:func:`wfmine.findings.failures.stalled_visits`): the ``stall`` occurrences and the
+        metrics' recovery times are both read from these."""
+        return stalled_visits(
+            self.judged, self.judged_visits, self.stall_limits, self.design, self.idle_spells
         )
 
     @cached_property
@@ -560,6 +585,7 @@ class Analysis:
             visits=self.judged_visits,
             spells=self.idle_spells,
             limits=self.stall_limits,
+            stalled=self.stalled,
         )
 
     @cached_property
@@ -603,6 +629,7 @@ class Analysis:
             judged=self.judged,
             events_attrs=self.events_attrs,
             limits=self.stall_limits,
+            stalled=self.stalled,
         )
 
     @cached_property

@@ -71,6 +71,7 @@ from wfmine.design import Design
 from wfmine.findings._events import MAPPED, performed, stage_context
 from wfmine.findings._shape import Finding
 from wfmine.findings.stalls import (
+    FINISHED,
     STALL_FACTOR,
     WEEKDAYS_NOTE,
     limit_of,
@@ -103,6 +104,7 @@ __all__ = [
     "judged_limits",
     "root_occurrences",
     "stall_recoveries",
+    "stalled_visits",
     "weekly_pattern_counts",
 ]
 
@@ -267,7 +269,13 @@ def _ci_fix(ctx: pl.DataFrame) -> pl.DataFrame:
     return _occ(df, "ci_fix", pl.col("stage_ctx"))
 
 
-def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | None) -> pl.DataFrame:
+def idle_spells(
+    events: pl.DataFrame,
+    visits: pl.DataFrame,
+    design: Design | None,
+    *,
+    finished: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Per finished visit: its longest spell with nobody acting on the item.
 
     Columns ``case_id, visit, stage, start, idle_from, idle_to, idle_s`` and
@@ -276,7 +284,8 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
     act is any event someone (not a bot) performed on the case while it was
     in the visit -- mapped to a stage or not: a comment, an assignment, a
     commit. The spell runs from one act (or the visit's start) to the next
-    act (or the visit's end, :func:`visit_durations`).
+    act (or the visit's end, :func:`visit_durations`). ``finished``: :func:`visit_durations`
+    of ``visits``, when the caller has it.
     """
     schema: dict[str, pl.DataType] = {
         "case_id": pl.String(), "visit": pl.Int64(), "stage": pl.String(),
@@ -287,11 +296,13 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
     }  # fmt: skip
     # each visit by its row (``_r``), each finished one by one integer (``_v``): the marks
     # are sorted and grouped on it
+    if finished is None:
+        finished = visit_durations(visits, design)
+    # the rows of ``visits`` the finished ones are
+    rows = visits.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_r"), FINISHED.alias("_f"))
     finished = (
-        visit_durations(
-            visits.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_r")), design
-        )
-        .select("case_id", "visit", "stage", "start", "_until", "_r")
+        finished.select("case_id", "visit", "stage", "start", "_until")
+        .with_columns(rows.filter(pl.col("_f")).get_column("_r"))
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_v"))
     )
     if finished.height == 0:
@@ -372,7 +383,7 @@ def idle_spells(events: pl.DataFrame, visits: pl.DataFrame, design: Design | Non
     )
 
 
-def _stalled(
+def stalled_visits(
     events: pl.DataFrame,
     visits: pl.DataFrame,
     limits: pl.DataFrame,
@@ -383,7 +394,8 @@ def _stalled(
 
     The spell is counted as the limit is: on weekdays for a statistical limit,
     in calendar time for the design's expected time (``weekdays``). ``spells``:
-    :func:`idle_spells` of the same events and visits, when the caller has them.
+    :func:`idle_spells` of the same events and visits, when the caller has them. The
+    ``stall`` occurrences and the stall recoveries are both read from these rows.
     """
     if visits.height == 0 or limits.height == 0:
         return (
@@ -412,8 +424,9 @@ def _stall(
     limits: pl.DataFrame,
     design: Design | None,
     spells: pl.DataFrame | None = None,
+    stalled: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    d = _stalled(events, visits, limits, design, spells)
+    d = stalled_visits(events, visits, limits, design, spells) if stalled is None else stalled
     return _occ(
         d.rename({"idle_to": "timestamp"}), "stall", wait=pl.col("idle_s") - pl.col("limit_s")
     )
@@ -427,17 +440,21 @@ def judged_limits(
     visits: pl.DataFrame | None = None,
     stall_factor: float = STALL_FACTOR,
     kinds: pl.DataFrame | None = None,
+    finished: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The stall limits ``stall`` and ``abandoned`` are judged by: :func:`stall_limits` of the
     visits of ``events`` per project and, where ``events_attrs`` name the work items' kinds
     (:func:`work_item_kinds`), per kind. The detectors, the recovery times and the
     patterns' evidence all read these, so a finding states the limit that found it.
-    ``kinds``: the kinds themselves, for a log read without attrs (a lake's ``kinds`` table)."""
+    ``kinds``: the kinds themselves, for a log read without attrs (a lake's ``kinds`` table);
+    ``finished``: :func:`visit_durations` of ``visits``, when the caller has it."""
     visits = stage_visits(events) if visits is None else visits
     kinds = (
         case_kinds(kinds, events) if kinds is not None else work_item_kinds(events, events_attrs)
     )
-    return stall_limits(visits, design, factor=stall_factor, per_project=True, kinds=kinds)
+    return stall_limits(
+        visits, design, factor=stall_factor, per_project=True, kinds=kinds, finished=finished
+    )
 
 
 def stall_recoveries(
@@ -449,6 +466,7 @@ def stall_recoveries(
     spells: pl.DataFrame | None = None,
     events_attrs: pl.DataFrame | None = None,
     limits: pl.DataFrame | None = None,
+    stalled: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every stalled stage visit and how long the work took to move again.
 
@@ -460,22 +478,24 @@ def stall_recoveries(
     :func:`wfmine.stages.stage_events` rows; ``visits`` (their
     :func:`wfmine.stages.stage_visits`) and ``spells`` (:func:`idle_spells` of
     both): taken as given when the caller has them. ``limits``: :func:`judged_limits` of
-    the same events (computed from them and ``events_attrs`` otherwise).
+    the same events (computed from them and ``events_attrs`` otherwise); ``stalled``:
+    :func:`stalled_visits` of all these, when the caller has it.
     """
     schema: dict[str, pl.DataType] = {
         "case_id": pl.String(), "stage": pl.String(), "start": pl.Datetime("us", "UTC"),
         "stalled_at": pl.Datetime("us", "UTC"), "recovered_at": pl.Datetime("us", "UTC"),
         "recovery_s": pl.Float64(),
     }  # fmt: skip
-    visits = stage_visits(events) if visits is None else visits
-    if limits is None:
-        limits = judged_limits(
-            events, design, events_attrs, visits=visits, stall_factor=stall_factor
-        )
+    if stalled is None:
+        visits = stage_visits(events) if visits is None else visits
+        if limits is None:
+            limits = judged_limits(
+                events, design, events_attrs, visits=visits, stall_factor=stall_factor
+            )
+        stalled = stalled_visits(events, visits, limits, design, spells)
     limit_us = (pl.col("limit_s") * 1_000_000).cast(pl.Int64)
     return (
-        _stalled(events, visits, limits, design, spells)
-        .select(
+        stalled.select(
             "case_id",
             "stage",
             "start",
@@ -623,6 +643,7 @@ def failure_occurrences(
     log_end: dt.datetime | None = None,
     visits: pl.DataFrame | None = None,
     spells: pl.DataFrame | None = None,
+    stalled: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every occurrence of every failure type (:data:`OCCURRENCE_SCHEMA`, deduplicated).
 
@@ -640,8 +661,8 @@ def failure_occurrences(
     bucket of cases at a time) computes them once over the whole log and
     passes them in (limits with no ``scope`` column are one limit per stage).
     ``visits`` (:func:`wfmine.stages.stage_visits` of ``events``) and
-    ``spells`` (:func:`idle_spells` of both): taken as given when the caller
-    has them.
+    ``spells`` (:func:`idle_spells` of both) and ``stalled`` (:func:`stalled_visits` of
+    them and the limits): taken as given when the caller has them.
     """
     ctx = _ctx(events)
     visits = stage_visits(events) if visits is None else visits
@@ -656,7 +677,7 @@ def failure_occurrences(
             _rework(ctx, visits, design, ci_fixes),
             _revert(ctx),
             ci_fixes,
-            _stall(events, visits, limits, design, spells),
+            _stall(events, visits, limits, design, spells, stalled),
             reopens,
             _ping_pong(ctx, events_attrs, design is not None),
             _abandoned(ctx, visits, design, limits, reopens, abandon_factor, log_end),
@@ -689,12 +710,17 @@ def _revert(ctx: pl.DataFrame) -> pl.DataFrame:
 
 
 def _deduplicated(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """The occurrences of every detector as one frame, deduplicated, in a stable order."""
-    return (
-        pl.concat(parts)
-        .unique(maintain_order=False)
-        .sort(["type", "stage", "case_id", "timestamp"], nulls_last=True)
-    )
+    """The occurrences of every detector as one frame, deduplicated, in a stable order.
+
+    Sorted on every column first, so a repeated row follows its first: each row unlike
+    the one before it is kept (a comparison per row, not a hash of every row; sorting
+    a hashed frame's scattered rows costs ten times more).
+    """
+    rows = pl.concat(parts)
+    order = ["type", "stage", "case_id", "timestamp"]
+    rows = rows.sort(order + [c for c in rows.columns if c not in order], nulls_last=True)
+    new = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in rows.columns)
+    return rows.filter(new.fill_null(True))
 
 
 def consequences(occ: pl.DataFrame, visits: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -1041,7 +1067,9 @@ def failure_patterns(
             on="case_id",
             how="left",
         )
-    visited = visits.select("case_id", "stage").unique() if visits is not None else None
+    # per stage, the trend's population of the cases that reached it (a semi-join keeps the
+    # rows' order, so filtering by scope before or after it picks the same rows)
+    reached_by_stage: dict[str, pl.DataFrame] = {}
     if visits is not None and limits is None:
         limits = judged_limits(events, design, events_attrs, visits=visits)
     by_kind: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
@@ -1087,10 +1115,17 @@ def failure_patterns(
             & pl.col("stage").eq_missing(pl.lit(row["stage"], dtype=pl.String))
             & pl.col("scope").eq_missing(pl.lit(row["scope"], dtype=pl.String))
         )
-        at_risk = starts.filter(pl.col("scope").eq_missing(pl.lit(row["scope"], dtype=pl.String)))
-        if row["stage"] is not None and visited is not None:
-            reached = visited.filter(pl.col("stage") == row["stage"]).select("case_id")
-            at_risk = at_risk.join(reached, on="case_id", how="semi")
+        population = starts
+        if row["stage"] is not None and visits is not None:
+            if row["stage"] not in reached_by_stage:
+                reached = visits.filter(pl.col("stage") == row["stage"]).select("case_id")
+                reached_by_stage[row["stage"]] = starts.join(
+                    reached, on="case_id", how="semi", maintain_order="left"
+                )
+            population = reached_by_stage[row["stage"]]
+        at_risk = population.filter(
+            pl.col("scope").eq_missing(pl.lit(row["scope"], dtype=pl.String))
+        )
         if row["type"] == "abandoned":
             # open and idle at the log's end: late cases by construction, no trend to test
             mk: dict[str, Any] = {"test": None, "trend": None, "why": "a state at the log's end"}

@@ -101,6 +101,7 @@ def metrics(
     spells: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
     limits: pl.DataFrame | None = None,
+    stalled: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The architect's metrics as a dict of frames (see the module docstring).
 
@@ -111,8 +112,10 @@ def metrics(
     (:func:`wfmine.findings.seams.handoffs` of the judged events, ``"team"``):
     taken as given when the caller has them, as are ``visits``
     (:func:`wfmine.stages.stage_visits` of the judged events) and ``spells``
-    (:func:`wfmine.findings.failures.idle_spells` of both), and ``judged``
-    (:func:`judged_events` of the log, design, stage events and conformance).
+    (:func:`wfmine.findings.failures.idle_spells` of both), ``judged``
+    (:func:`judged_events` of the log, design, stage events and conformance) and
+    ``stalled`` (:func:`wfmine.findings.failures.stalled_visits`, the visits the
+    recovery times are of).
 
     >>> import polars as pl
     >>> from wfmine.model import LOG_SCHEMA
@@ -173,7 +176,13 @@ def metrics(
     )  # fmt: skip
     occ = failure_occurrences(log, view, events_attrs) if occurrences is None else occurrences
     recoveries = stall_recoveries(
-        log, view, visits=visits, spells=spells, events_attrs=events_attrs, limits=limits
+        log,
+        view,
+        visits=visits,
+        spells=spells,
+        events_attrs=events_attrs,
+        limits=limits,
+        stalled=stalled,
     )
     out["recovery"] = (
         recoveries.group_by(_week(pl.col("stalled_at")))

@@ -25,6 +25,7 @@ from wfmine.stages import shift_in_group
 __all__ = [
     "EXPECTED_BASIS",
     "FENCE_BASIS",
+    "FINISHED",
     "KIND_AGGREGATES",
     "KIND_ATTRIBUTES",
     "KIND_BASIS",
@@ -104,6 +105,11 @@ def weekday_seconds(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     return cal - weekend_s
 
 
+#: true on the rows of :func:`wfmine.stages.stage_visits` that :func:`visit_durations` keeps:
+#: the visits a next visit of their case follows
+FINISHED: Final = shift_in_group(pl.col("start"), "case_id", -1).is_not_null()
+
+
 def visit_durations(visits: pl.DataFrame, design: Design | None) -> pl.DataFrame:
     """Finished visits with ``_dur`` (seconds), ``_wdur`` (of them, the seconds on weekdays:
     :func:`weekday_seconds`) and ``_until`` (when the visit ended).
@@ -119,7 +125,7 @@ def visit_durations(visits: pl.DataFrame, design: Design | None) -> pl.DataFrame
     until = pl.when(pl.col("stage").is_in(ends)).then(pl.col("last")).otherwise(nxt)
     return (
         visits.with_columns(nxt.alias("next_start"), until.alias("_until"))
-        .filter(pl.col("next_start").is_not_null())
+        .filter(FINISHED)
         .with_columns(
             (pl.col("_until") - pl.col("start")).dt.total_seconds(fractional=True).alias("_dur"),
             weekday_seconds(pl.col("start"), pl.col("_until")).alias("_wdur"),
@@ -449,6 +455,7 @@ def stall_limits(
     factor: float = STALL_FACTOR,
     per_project: bool = False,
     kinds: pl.DataFrame | None = None,
+    finished: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Stall limits per stage: ``stage``, ``visits``, ``limit_s`` and ``basis`` (how it was set).
 
@@ -492,12 +499,14 @@ def stall_limits(
     lists every case of its kinds in its scope. Kinds with fewer visits keep
     the project's (or stage's) limit. :func:`limit_of` picks a visit's
     limit: its kind's, else its project's, else the stage's.
+
+    ``finished``: :func:`visit_durations` of ``visits``, when the caller has it.
     """
     schema = _limit_schema(per_project)
     expected: list[str] = []
     if design is not None:
         expected = [s.id for s in design.stages if s.expected is not None]
-    d = visit_durations(visits, design)
+    d = visit_durations(visits, design) if finished is None else finished
     if d.height == 0:
         return pl.DataFrame(schema=schema)
     statistical = d.filter(~pl.col("stage").is_in(expected))
