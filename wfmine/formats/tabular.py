@@ -92,10 +92,45 @@ def _columns(path: Path, separator: str) -> list[str]:
     )
 
 
+#: Compressed CSV polars reads as it is (gzip, zlib, zstd): its header is not in its bytes.
+_COMPRESSED: Final = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda",
+                      b"\x28\xb5\x2f\xfd")  # fmt: skip
+#: How far :func:`_header_lacks_names` looks for the end of the header line.
+_HEADER_BYTES: Final = 1 << 22
+
+
+def _header_lacks_names(path: Path) -> bool:
+    """True when ``path`` is plain text whose header line lacks a default case or timestamp
+    column name, so it cannot be a default-named event table; False when unsure.
+
+    The header is the first line when it leaves no quote open; a column named
+    ``case:concept:name`` holds no quote, so its name is in that line as it is. A sniff of
+    a JSON export (one line of megabytes) is then a byte search, not a CSV parse of it.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+        if head.startswith(_PARQUET_MAGIC) or head.startswith(_COMPRESSED):
+            return False
+        end = head.find(b"\n")
+        while end < 0 and len(head) < _HEADER_BYTES:
+            more = fh.read(1 << 16)
+            if not more:
+                break
+            end = more.find(b"\n")
+            end = end if end < 0 else len(head) + end
+            head += more
+    if end < 0 and len(head) >= _HEADER_BYTES:
+        return False  # the header goes on past what was read
+    line = head if end < 0 else head[:end]
+    if line.count(b'"') % 2:
+        return False  # a quoted name holds a line break: the header goes on
+    return not all(name.encode() in line for name in (DEFAULTS["case"], DEFAULTS["timestamp"]))
+
+
 def sniff(path: Path) -> bool:
     """Is ``path`` a CSV or Parquet event table with the default (pm4py) column names? Never raises."""
     try:
-        if not path.is_file():
+        if not path.is_file() or _header_lacks_names(path):
             return False
         names = set(_columns(path, ","))
     except Exception:  # any parse failure means "not ours"
