@@ -32,3 +32,49 @@ def test_an_unknown_file_is_skipped_with_a_reason(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     found, skipped = detect(tmp_path)
     assert found == [] and skipped == [(tmp_path / "notes.txt", "not a recognised export")]
+
+
+def test_an_event_table_is_recognised_however_its_header_is_written(tmp_path: Path) -> None:
+    """The byte check that spares a CSV parse of every JSON export never says no to a table:
+    compressed, a quoted name holding a line break, a BOM, a header past 64 KiB."""
+    import gzip
+
+    rows = "1,a,2024-01-01T00:00:00Z\n"
+    header = "case:concept:name,concept:name,time:timestamp\n"
+    (tmp_path / "plain.csv").write_text(header + rows)
+    (tmp_path / "bom.csv").write_text("\ufeff" + header + rows)
+    (tmp_path / "quoted.csv").write_text('"a\nb",' + header + "x," + rows)
+    (tmp_path / "wide.csv").write_text(",".join(f"c{i}" for i in range(20000)) + "," + header)
+    with gzip.open(tmp_path / "packed.csv.gz", "wt") as fh:
+        fh.write(header + rows)
+    (tmp_path / "page.json").write_text('{"issues": [], "case:concept:name": 1}')
+    found, skipped = detect(tmp_path)
+    assert sorted(d.path.name for d in found if d.kind == "csv") == [
+        "bom.csv", "packed.csv.gz", "plain.csv", "quoted.csv", "wide.csv",
+    ]  # fmt: skip
+    assert [p.name for p, _ in skipped] == ["page.json"]
+
+
+def test_inputs_are_written_in_turn_while_the_next_is_read(tmp_path: Path) -> None:
+    """ingest_inputs writes input N while it reads N+1, and ends as reading each in turn does:
+    runs in input order; an input that cannot be read raises once those before it committed,
+    and nothing after it is written."""
+    import pytest
+
+    from wfmine.errors import FormatError
+    from wfmine.store import Store
+    from wfmine.workspace import Detected, ingest_inputs
+
+    sample = need(SAMPLE)
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"issues": [')
+    good = [Detected("jira", sample / "jira"), Detected("email", sample / "email")]
+    with Store(":memory:") as store:
+        done = ingest_inputs(store, good)
+        assert [s["run_id"] for _, s, _ in done] == [1, 2]
+        assert store.runs().get_column("source").to_list() == ["jira", "email"]
+    with Store(":memory:") as store:
+        with pytest.raises(FormatError, match=r"broken\.json"):
+            ingest_inputs(store, [good[0], Detected("jira", bad), good[1]])
+        assert store.runs().get_column("source").to_list() == ["jira"]
+        assert store.counts()["events"] > 0

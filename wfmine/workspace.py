@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -282,19 +283,43 @@ def ingest_inputs(
 
     ``input_keys`` (:meth:`Store.input_key` by input path) are recorded with
     each run, so a later run can tell an unchanged input and skip it.
+
+    Two cores work: input N is written (:meth:`Store.ingest`, on another thread:
+    DuckDB and polars release the GIL) while input N+1 is read on this one
+    (JSON parsing and record building hold it). Runs are written one at a time,
+    in input order, so the store ends the same as when each input is read and
+    written in turn, run ids included; and so does a failure: an input that
+    cannot be read raises once every input before it is committed, a write that
+    fails raises before anything after it is written.
     """
+    keys = input_keys or {}
     results: list[tuple[Detected, dict[str, Any], Batch]] = []
-    for item in inputs:
-        if progress is not None:
-            progress(item)
-        try:
-            batch = reader(item.kind).load(item.path, item.options)
-        except OSError as exc:
-            raise FormatError(item.path, exc.strerror or str(exc)) from None
-        key = (input_keys or {}).get(item.path)
-        summary = store.ingest(batch, origin=str(item.path), input_key=key)
-        results.append((item, summary, batch))
+    with ThreadPoolExecutor(1, thread_name_prefix="wfmine-ingest-write") as writer:
+        writing: tuple[Detected, Batch, Future[dict[str, Any]]] | None = None
+        for item in inputs:
+            if progress is not None:
+                progress(item)
+            try:
+                batch = _load(item)
+            finally:  # the input before this one commits (or raises) first, as read in turn
+                if writing is not None:
+                    results.append((writing[0], writing[2].result(), writing[1]))
+                    writing = None
+            summary = writer.submit(
+                store.ingest, batch, origin=str(item.path), input_key=keys.get(item.path)
+            )
+            writing = (item, batch, summary)
+        if writing is not None:
+            results.append((writing[0], writing[2].result(), writing[1]))
     return results
+
+
+def _load(item: Detected) -> Batch:
+    """Read one input; a file that cannot be opened is a :class:`FormatError` naming it."""
+    try:
+        return reader(item.kind).load(item.path, item.options)
+    except OSError as exc:
+        raise FormatError(item.path, exc.strerror or str(exc)) from None
 
 
 def workspace_design(root: Path) -> Path | None:
