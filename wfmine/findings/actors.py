@@ -293,12 +293,16 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
     # events by that actor, in case order (a stable sort on one integer key, and back)
     width = int(base.select(pl.col("_actor").max().fill_null(0)).item()) + 1
     pair = (pl.col("_case") * width + pl.col("_actor")).alias("_pair")
-    own_prev = (
-        base.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), pair, ts)
+    by_pair = (
+        base.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), pair, ts)
         .sort("_pair", maintain_order=True)
         .select("_row", shift_in_group(ts, "_pair", 1).alias("_own_prev"))
-        .sort("_row")
-        .get_column("_own_prev")
+    )
+    # back to the rows' order by writing each value at its row (no second sort)
+    own_prev = (
+        pl.Series("_own_prev", [None], dtype=by_pair.schema["_own_prev"])
+        .extend_constant(None, base.height - 1)
+        .scatter(by_pair.get_column("_row"), by_pair.get_column("_own_prev"))
     )
     react = base.with_columns(
         shift_in_group(pl.col("_actor"), "_case", 1).alias("_prev_actor"),
@@ -316,22 +320,17 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
         .then((ts - pl.col("_prev_ts")).dt.total_seconds(fractional=True))
         .alias("_react")
     )
-    # the gaps between an actor's own events depend only on its sorted timestamps
-    own = (
+    # the gaps between an actor's own events depend only on its sorted timestamps: sorted by
+    # time alone (one key), each actor's rows keep that order in its group, so the gaps are
+    # its consecutive differences there (ties give the same zero gaps in any order)
+    gap = ts.diff().dt.total_seconds(fractional=True)
+    gaps = (
         base.select("_actor", "timestamp")
-        .sort("_actor", "timestamp")
-        .with_columns(
-            pl.when(first_in_group("_actor"))
-            .then(None)
-            .otherwise(ts - ts.shift(1))
-            .dt.total_seconds(fractional=True)
-            .alias("_gap")
-        )
+        .sort("timestamp")
+        .group_by("_actor")
+        .agg((gap.std() / gap.mean()).alias("interval_cv"))
     )
     ids = base.group_by("_actor").agg(pl.col("actor_id").first())
-    gaps = own.group_by("_actor").agg(
-        (pl.col("_gap").std() / pl.col("_gap").mean()).alias("interval_cv")
-    )
     hours = base.group_by("_actor", ts.dt.hour().alias("_h")).agg(pl.len().alias("_n"))
     entropy = (
         hours.with_columns((pl.col("_n") / pl.col("_n").sum().over("_actor")).alias("_p"))
@@ -549,11 +548,7 @@ def classify_actors(
             pl.len().alias("platform_events"), pl.col("reason").unique().sort().alias("ev_reasons")
         )
     )
-    declared = base.group_by("actor_id").agg(
-        pl.col("actor_kind").drop_nulls().mode().sort().first().alias("declared_kind")
-        if "actor_kind" in base.columns
-        else pl.lit(None, dtype=pl.String).alias("declared_kind")
-    )
+    declared = _declared_kinds(base)
     df = (
         feats.join(per_actor_plat, on="actor_id", how="left")
         .join(ai_counts, on="actor_id", how="left")
@@ -625,6 +620,28 @@ def classify_actors(
         )
         .cast(schema)  # type: ignore[arg-type]
         .sort("actor_id")
+    )
+
+
+def _declared_kinds(base: pl.DataFrame) -> pl.DataFrame:
+    """Per actor: the kind its events declare most often (``declared_kind``; a tie goes to the
+    first name in sort order; no row for an actor that declares none).
+
+    Counted per (actor, kind) pair, a small frame, instead of a mode over each actor's events.
+    """
+    if "actor_kind" not in base.columns:
+        return (
+            base.select("actor_id")
+            .unique()
+            .with_columns(pl.lit(None, dtype=pl.String).alias("declared_kind"))
+        )
+    return (
+        base.group_by("actor_id", "actor_kind")
+        .len()
+        .filter(pl.col("actor_kind").is_not_null())
+        .sort(["actor_id", "len", "actor_kind"], descending=[False, True, False])
+        .group_by("actor_id", maintain_order=True)
+        .agg(pl.col("actor_kind").first().cast(pl.String).alias("declared_kind"))
     )
 
 
