@@ -223,13 +223,19 @@ def test_ground_truth_matches_exports(orgs: dict[str, Path], shape: str) -> None
     for s in gt["seam_waits"]:
         assert s["from"] != s["to"]
         assert s["wait_s"] == (_t(s["picked_at"]) - _t(s["handed_at"])).total_seconds() > 0
-    owned = {(s["from"], s["to"]) for s in gt["owned_seams"]}
-    observed = {(s["from"], s["to"]) for s in gt["seam_waits"] if "cause" not in s}
-    assert {(s["from"], s["to"]) for s in gt["unowned_seams"]} == observed - owned
-    # pairs handed over only after a reopen or revert are the root event's consequences
-    caused = {(s["from"], s["to"]) for s in gt["seam_waits"] if "cause" in s}
-    consequences = {(s["from"], s["to"]) for s in gt["consequence_seams"]}
-    assert consequences == caused - observed - owned
+    # team handoffs, and (where the truth has them) human <-> agent ones, judged alike
+    for kind, waits in (
+        ("team", gt["seam_waits"]),
+        ("performer", gt.get("performer_seam_waits", [])),
+    ):
+        owned = {(s["from"], s["to"]) for s in gt["owned_seams"] if s.get("kind", "team") == kind}
+        observed = {(s["from"], s["to"]) for s in waits if "cause" not in s}
+        unowned = {(s["from"], s["to"]) for s in gt["unowned_seams"] if s["kind"] == kind}
+        assert unowned == observed - owned, kind
+        # pairs handed over only after a reopen or revert are the root event's consequences
+        caused = {(s["from"], s["to"]) for s in waits if "cause" in s}
+        consequences = {(s["from"], s["to"]) for s in gt["consequence_seams"] if s["kind"] == kind}
+        assert consequences == caused - observed - owned, kind
     for f in gt["failure_patterns"]:
         if f["type"] == "stall":
             lo, hi = f["days_range"]
@@ -536,3 +542,197 @@ def test_matrix_organisation(tmp_path: Path) -> None:
     assert all(x["moved_to"] == "integration" for x in gt["late_approvals"])
     assert gt["automation_prs"] and all(p["linked_to"] is None for p in gt["automation_prs"])
     assert all(r["consequences"]["reopened_to"] == "Reopened" for r in gt["root_events"])
+
+
+def test_agentic_coding_agents_build_and_people_review(tmp_path: Path) -> None:
+    """agentic: engineers assign work to the sanctioned Copilot coding agent (registered for
+    build and reversible work), whose draft pull requests a person marks ready and another
+    approves; it also builds irreversible and high-stakes work (out of tier), some merged on
+    the review agent's approval alone; Devin, named by no registry entry, is asked on Slack and
+    opens pull requests; the agent fixes failed checks within minutes; some of its pull
+    requests are closed and replaced by a person's (a designed round trip, not abandoned);
+    the design owns the handoff from people to agents and not the one back."""
+    import statistics
+
+    from wfmine.design import load_design
+
+    root = tmp_path / "agentic"
+    simulate(root, seed=11, items=150, months=9, shape="agentic")
+    assert "agentic" in DEVELOPMENT_SHAPES
+    gt = _load(root / "ground_truth.json")
+    design = load_design(root / "design.yaml")
+    raw = yaml.safe_load((root / "design.yaml").read_text())
+    assert [s.id for s in design.stages] == ["triage", "build", "review", "verify", "release"]
+    agents = {a["id"]: a for a in raw["agents"]}
+    assert agents["copilot"] == {
+        "id": "copilot", "accounts": ["github:Copilot"], "stages": ["build"],
+        "tiers": ["reversible"],
+    }  # fmt: skip
+    assert agents["jira-automation"]["stages"] == ["review"]
+    registry = {a for entry in raw["agents"] for a in entry["accounts"]}
+    assert {(s["from"], s["to"]) for s in raw["seams"]} >= {("human", "agent")}
+    assert ("agent", "human") not in {(s["from"], s["to"]) for s in raw["seams"]}
+    assert {
+        "kind": "agent_out_of_stage",
+        "actor": "copilot",
+        "activity": "github:Review requested",
+    } in raw["allow"]
+    people = {p["id"]: p for p in yaml.safe_load((root / "roster.yaml").read_text())["people"]}
+    assert people["copilot"]["kind"] == "agent" and "devin" not in people
+    human_logins = {
+        a.partition(":")[2]: pid
+        for pid, p in people.items()
+        if p["kind"] == "human"
+        for a in p["accounts"]
+        if a.startswith("github:")
+    }
+    # the truth's human <-> agent seams: the way back is unowned, the way there owned
+    perf = [s for s in gt["unowned_seams"] if s["kind"] == "performer"]
+    assert [(s["from"], s["to"]) for s in perf] == [("agent", "human")]
+    assert {"from": "human", "to": "agent", "kind": "performer"} in gt["owned_seams"]
+    pulls = _pulls(root)
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for (repo, _), pr in pulls.items():
+        for key in set(re.findall(r"\b[A-Z]+-\d+\b", pr["title"])):
+            by_case.setdefault(key, []).append(pr | {"repo": repo})
+    repo_root = root / "github" / "repos"
+
+    def reviews(repo: str, number: int) -> list[dict[str, Any]]:
+        return _load(repo_root / repo / "pulls" / str(number) / "reviews.json")
+
+    def commits(repo: str, number: int) -> list[dict[str, Any]]:
+        return _load(repo_root / repo / "pulls" / str(number) / "commits.json")
+
+    events = [
+        e for repo in (repo_root / "acme").iterdir() for e in _load(repo / "issues" / "events.json")
+    ]
+    # every agent pull request: a Bot's, on its agent's branch, its commits the agent's
+    assert {p["actor"] for p in gt["agent_prs"]} == {"copilot", "devin"}
+    login = {"copilot": "Copilot", "devin": "devin-ai-integration[bot]"}
+    for entry in gt["agent_prs"]:
+        pr = pulls[(entry["repo"], entry["number"])]
+        assert pr["user"]["login"] == login[entry["actor"]] and pr["user"]["type"] == "Bot"
+        assert pr["head"]["ref"].startswith(f"{entry['actor']}/")
+        assert f"github:{pr['user']['login']}" not in registry or entry["actor"] == "copilot"
+        assert {c["author"]["login"] for c in commits(entry["repo"], entry["number"])} == {
+            pr["user"]["login"]
+        }
+        assert entry["merged"] == bool(pr["merged_at"])
+        if entry["actor"] == "copilot":
+            # a draft until a person marked it ready; that person approves nothing
+            ready = [
+                e for e in events
+                if e["event"] == "ready_for_review" and e["issue"]["number"] == entry["number"]
+                and e["issue"]["repository_url"].endswith(entry["repo"])
+            ]  # fmt: skip
+            if pr["merged_at"]:
+                assert len(ready) == 1 and ready[0]["actor"]["login"] in human_logins
+                approvers = {
+                    r["user"]["login"]
+                    for r in reviews(entry["repo"], entry["number"])
+                    if r["state"] == "APPROVED"
+                }
+                assert ready[0]["actor"]["login"] not in approvers
+            assert not pr["draft"] or not ready
+        else:
+            assert "Link to Devin run: https://app.devin.ai/sessions/" in pr["body"]
+    # the shadow acts are the agent pull requests that show them
+    shadow = {(s["actor"], s["type"]): s for s in gt["shadow_agents"]}
+    tiers = gt["risk_tiers"]
+    agent_cases = {
+        a: {p["case"] for p in gt["agent_prs"] if p["actor"] == a} for a in ("copilot", "devin")
+    }
+    out_of_tier = shadow[("copilot", "out_of_tier")]
+    assert out_of_tier["stages"] == ["build"] and out_of_tier["sanctioned_tiers"] == ["reversible"]
+    assert set(out_of_tier["cases"]) == {
+        c for c in agent_cases["copilot"] if tiers[c] != "reversible"
+    }
+    devin = shadow[("devin", "undeclared_automation")]
+    assert devin["severity"] == "high" and devin["stages"] == ["build"]
+    assert set(devin["cases"]) == agent_cases["devin"] and devin["cases"]
+    assert not set(devin["accounts"]) & registry
+    # Devin is asked on Slack and answers in the thread as its app
+    bot_id = next(a for a in devin["accounts"] if a.startswith("slack:")).partition(":")[2]
+    msgs = [
+        m
+        for p in sorted((root / "slack").glob("*/*.json"))
+        for m in _load(p)
+        if isinstance(m, dict)
+    ]
+    parents = {m["ts"]: m for m in msgs}
+    answered = {
+        key
+        for m in msgs
+        if m.get("bot_id") == bot_id and m.get("subtype") == "bot_message"
+        for key in re.findall(r"\b[A-Z]+-\d+\b", parents[m["thread_ts"]]["text"])
+    }
+    assert set(devin["cases"]) <= answered
+    # gates: irreversible agent work merged on the review agent's approval alone; high-stakes
+    # work with one person's approval
+    for g in gt["gate_violations"]:
+        merged = [p for p in by_case[g["case"]] if p["merged_at"]]
+        assert len(merged) == 1
+        rv = [
+            r for r in reviews(merged[0]["repo"], merged[0]["number"]) if r["state"] == "APPROVED"
+        ]
+        humans = {r["user"]["login"] for r in rv if r["user"]["type"] == "User"}
+        if g["type"] == "agent_only_approval":
+            assert tiers[g["case"]] == "irreversible" and merged[0]["user"]["login"] == "Copilot"
+            assert not humans and {r["user"]["login"] for r in rv} == {"acme-reviewbot[bot]"}
+            assert g["case"] in shadow[("reviewbot", "out_of_tier")]["cases"]
+        else:
+            assert g["type"] == "missing_two_humans" and tiers[g["case"]] == "high_stakes"
+            assert len(humans) == 1
+    assert {g["type"] for g in gt["gate_violations"]} == {
+        "agent_only_approval",
+        "missing_two_humans",
+    }
+    # CI fixes on agent pull requests: the agent pushes a fix within the hour of a failed check
+    ci = {c for f in gt["failure_patterns"] if f["type"] == "ci_fix" for c in f["cases"]}
+    agent_ci = ci & agent_cases["copilot"]
+    assert agent_ci
+    for case in agent_ci:
+        pr = next(p for p in by_case[case] if p["user"]["login"] == "Copilot")
+        cs = commits(pr["repo"], pr["number"])
+        checks = repo_root / pr["repo"] / "commits"
+        runs = [
+            r
+            for c in cs
+            if (checks / c["sha"] / "check-runs.json").exists()
+            for r in _load(checks / c["sha"] / "check-runs.json")["check_runs"]
+            if r["conclusion"] == "failure"
+        ]
+        assert len(runs) >= 2
+        for r in runs:
+            fixes = [
+                c for c in cs
+                if 0 < (_t(c["commit"]["author"]["date"]) - _t(r["completed_at"])).total_seconds() < 3600
+            ]  # fmt: skip
+            assert fixes and all(c["author"]["login"] == "Copilot" for c in fixes)
+    # replaced: closed unmerged, a person's pull request ships the work -- no abandoned case
+    assert gt["replaced_agent_prs"]
+    trips = {(t["case"], t["from"], t["to"]) for t in gt["designed_round_trips"]}
+    statuses = {i["key"]: i["fields"]["status"]["name"] for i in _issues(root)}
+    for x in gt["replaced_agent_prs"]:
+        repo, _, n = x["pr"].partition("#")
+        old = pulls[(repo, int(n))]
+        assert (
+            old["state"] == "closed" and not old["merged_at"] and old["user"]["login"] == "Copilot"
+        )
+        repo, _, n = x["replaced_by"].partition("#")
+        new = pulls[(repo, int(n))]
+        assert new["user"]["login"] in human_logins and f"Replaces #{old['number']}" in new["body"]
+        assert (x["case"], "review", "build") in trips
+        if new["merged_at"]:
+            assert statuses[x["case"]] in ("Done", "Reopened", "In Progress")
+    assert "abandoned" not in {f["type"] for f in gt["failure_patterns"]}
+    # the agent's pull requests wait long for their first person, its delegation does not
+    waits = gt["performer_seam_waits"]
+    pickup = [w["wait_s"] for w in waits if w["first_act"] == "github:PR ready for review"]
+    handed = [w["wait_s"] for w in waits if w["to_actor"] == "copilot" and w["from"] == "human"]
+    assert statistics.median(pickup) > 86400 and statistics.median(handed) < 3600
+    for w in waits:
+        assert w["from"] != w["to"] and w["wait_s"] >= 0
+        assert w["wait_s"] == (_t(w["picked_at"]) - _t(w["handed_at"])).total_seconds()
+    # Automation for Jira moves each item into review when its pull request asks for one
+    assert {m["to"] for m in gt["automation_moves"]} == {"In Review"}

@@ -27,7 +27,7 @@ def simulate(
         str,
         typer.Option(
             help="Organisation shape: stage-teams, project-teams, lean, platform, "
-            "secure-delivery, product-lines, fix-and-feature, regulated, federated, matrix "
+            "secure-delivery, product-lines, fix-and-feature, agentic, regulated, federated, matrix "
             "(regulated, federated and matrix are held out: not for developing detectors)."
         ),
     ] = "stage-teams",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from wfmine.simulate._agents import AgentWork
 from wfmine.simulate._around import Around
 from wfmine.simulate._flow_base import Case, ShapeTruth
 from wfmine.simulate._model import (
@@ -24,7 +25,6 @@ from wfmine.simulate._model import (
 )
 from wfmine.simulate._org import Actor
 from wfmine.simulate._shapes import PROBLEMS, ProjectDef, Shape, StageDef
-from wfmine.simulate._stage_work import StageWork
 from wfmine.simulate._text import BUG_FORMS, STORY_VERBS, SUBJECTS, TASK_FORMS, jira_url
 from wfmine.simulate._util import iso
 
@@ -35,7 +35,7 @@ def _weight(direction: str, frac: float) -> float:
     return 0.15 + 1.7 * frac if direction == "rising" else 1.85 - 1.7 * frac
 
 
-class ShapeFlow(StageWork, Around):
+class ShapeFlow(AgentWork, Around):
     """Play ``shape``'s work items; ``run()`` returns the world and its truth."""
 
     # -- planning
@@ -51,6 +51,13 @@ class ShapeFlow(StageWork, Around):
             if p == "out_of_tier" and tier in sh.agent_tiers:
                 continue
             if p == "no_approval" and tier == "reversible":
+                continue
+            # the coding agents' problems: the work it may build, or may not
+            if p in ("replaced", "unregistered") and tier not in sh.coding_agent_tiers:
+                continue
+            if p == "agent_out_of_tier" and tier in sh.coding_agent_tiers:
+                continue
+            if p == "agent_only_approval" and tier != "irreversible":
                 continue
             # two humans are needed for high-stakes work, or for all work after a dual review
             dual = any(s.approvals >= 2 for s in sh.stages)
@@ -148,6 +155,8 @@ class ShapeFlow(StageWork, Around):
         late = eligible and dual and plan == "" and rng.random() < sh.late_rate
         case = Case(item, project, plan, late, status=intake.statuses[0])
         case.stage = intake.id
+        if sh.coding_agent:
+            case.agent = self._choose_builder(case)
         self._act(case, reporter, created, "jira:Issue created")
         if rng.random() < 0.3:
             case.thread = self._msg(
@@ -159,6 +168,8 @@ class ShapeFlow(StageWork, Around):
             self._act(case, reporter, case.thread.t, "slack:Message posted")
         end_t = self._walk(case, 1, created)
         self.gt.seams += case.seams
+        if sh.coding_agent:
+            self.gt.performer_seams += self._performer_seams(case)
         if end_t is not None and end_t <= self.end:
             self.gt.done.add(key)
 

@@ -98,6 +98,10 @@ class Case:
     thread: SlackMsg | None = None  # the item's Slack thread
     pending: list[tuple[Actor, str]] = field(default_factory=list)
     seams: list[dict[str, Any]] = field(default_factory=list)
+    agent: Actor | None = None  # the coding agent building the work, if one does
+    #: every act of a person or an agent on the case (not automation's): (time, performer
+    #: kind, activity, actor id, stage, cause) -- the human <-> agent handoffs come from them
+    acts: list[tuple[datetime, str, str, str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +121,9 @@ class ShapeTruth:
     automation_moves: list[dict[str, Any]] = field(default_factory=list)
     reopen_via: dict[str, str] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
+    performer_seams: list[dict[str, Any]] = field(default_factory=list)
+    agent_prs: list[tuple[str, PullRequest]] = field(default_factory=list)
+    replaced: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FlowBase(Acts):
@@ -149,6 +156,7 @@ class FlowBase(Acts):
         """Record a human act on the case: a team change is a seam with its true wait."""
         if who.kind != "human" or late:
             return
+        case.acts.append((t, "human", what, who.id, case.stage, case.cause))
         if case.team and who.team != case.team:
             seam: dict[str, Any] = {
                 "case": case.item.key,
@@ -170,6 +178,11 @@ class FlowBase(Acts):
         elif t >= case.last_t or not case.team:
             case.team, case.last_t, case.last_act, case.last_actor = who.team, t, what, who
             case.last_stage = case.stage
+
+    def _agent_act(self, case: Case, who: Actor, t: datetime, what: str) -> None:
+        """Record an AI agent's act on the case (never a team seam; a human <-> agent one)."""
+        assert who.kind == "agent"
+        case.acts.append((t, "agent", what, who.id, case.stage, case.cause))
 
     def _move(self, case: Case, t: datetime, who: Actor, to: str) -> None:
         h = self._status(t, who.id, case.status, to)

@@ -41,13 +41,18 @@ def _node(prefix: str, n: int) -> str:
     return base64.b64encode(f"{prefix}{n}".encode()).decode()
 
 
-def _user_obj(login: str, uid: int, typ: str, app_id: int = 0) -> dict[str, Any]:
+def _user_obj(
+    login: str, uid: int, typ: str, app_id: int = 0, slug: str | None = None
+) -> dict[str, Any]:
     q = login.replace("[", "%5B").replace("]", "%5D")
     u = f"{API}/users/{q}"
     node = _node(
         "04:User" if typ == "User" else ("03:Bot" if typ == "Bot" else "12:Organization"), uid
     )
-    html = f"{WEB}/apps/{login.removesuffix('[bot]')}" if typ == "Bot" else f"{WEB}/{login}"
+    # a bot's page is its app's (the Copilot coding agent's login ``Copilot`` is the app
+    # ``copilot-swe-agent``'s)
+    app_slug = slug or login.removesuffix("[bot]")
+    html = f"{WEB}/apps/{app_slug}" if typ == "Bot" else f"{WEB}/{login}"
     avatar = (
         f"https://avatars.githubusercontent.com/in/{app_id}?v=4"
         if typ == "Bot"
@@ -77,7 +82,7 @@ def _user_obj(login: str, uid: int, typ: str, app_id: int = 0) -> dict[str, Any]
 
 def user(a: Actor) -> dict[str, Any]:
     assert a.github is not None
-    return _user_obj(a.github, a.github_id, a.github_type, a.github_app_id)
+    return _user_obj(a.github, a.github_id, a.github_type, a.github_app_id, a.github_app)
 
 
 ORG_USER = _user_obj(GITHUB_ORG, _ORG_ID, "Organization")
@@ -194,6 +199,10 @@ class _Writer:
         closed = pr.closed_at if self.visible(pr.closed_at) else None
         return ("closed" if closed else "open"), closed, merged
 
+    def draft(self, pr: PullRequest) -> bool:
+        """Still a draft when exported: opened as one and not yet marked ready (nor merged)."""
+        return pr.draft_until is not None and pr.draft_until > self.end
+
     def updated(self, pr: PullRequest) -> datetime:
         ts = [pr.created]
         ts += (
@@ -237,13 +246,13 @@ class _Writer:
             "closed_at": gh_time(closed) if closed else None,
             "merged_at": gh_time(merged) if merged else None,
             "merge_commit_sha": pr.merge_sha if merged else None,
-            "assignee": None,
-            "assignees": [],
+            "assignee": user(self.a(pr.assignees[0])) if pr.assignees else None,
+            "assignees": [user(self.a(x)) for x in pr.assignees],
             "requested_reviewers": pending,
             "requested_teams": [],
             "labels": [_label(repo, x) for x in pr.labels],
             "milestone": None,
-            "draft": False,
+            "draft": self.draft(pr),
             "commits_url": f"{u}/pulls/{pr.number}/commits",
             "review_comments_url": f"{u}/pulls/{pr.number}/comments",
             "review_comment_url": f"{u}/pulls/comments{{/number}}",
@@ -300,8 +309,8 @@ class _Writer:
             "labels": [_label(pr.repo, x) for x in pr.labels],
             "state": state,
             "locked": False,
-            "assignee": None,
-            "assignees": [],
+            "assignee": user(self.a(pr.assignees[0])) if pr.assignees else None,
+            "assignees": [user(self.a(x)) for x in pr.assignees],
             "milestone": None,
             "comments": sum(1 for c in pr.issue_comments if c.t <= self.end),
             "created_at": gh_time(pr.created),
@@ -311,7 +320,7 @@ class _Writer:
             "active_lock_reason": None,
         }
         if not pr.is_issue:
-            d["draft"] = False
+            d["draft"] = self.draft(pr)
             d["pull_request"] = {
                 "url": f"{u}/pulls/{pr.number}",
                 "html_url": f"{WEB}/{GITHUB_ORG}/{pr.repo}/pull/{pr.number}",
@@ -336,7 +345,10 @@ class _Writer:
         self, pr: PullRequest, sha: str, t: datetime, author: Actor, message: str, parent: str
     ) -> dict[str, Any]:
         u = f"{API}/repos/{GITHUB_ORG}/{pr.repo}"
-        if author.id == "copilot":
+        if "git_name" in author.extra:  # an agent app's own commit identity
+            name = author.extra["git_name"]
+            email = f"{author.github_id}+{author.github}@users.noreply.github.com"
+        elif author.id == "copilot":
             name, email = "Copilot", author.email or ""
         elif author.github_type == "Bot":
             name, email = (
@@ -558,6 +570,9 @@ class _Writer:
                 if e.event == "review_requested":
                     ev["review_requester"] = user(ac)
                     ev["requested_reviewer"] = user(self.a(e.extra["requested_reviewer"]))
+                if e.event == "assigned":
+                    ev["assignee"] = user(self.a(e.extra["assignee"]))
+                    ev["assigner"] = user(ac)
                 if e.event == "labeled":
                     ev["label"] = {
                         "name": e.extra["label"],

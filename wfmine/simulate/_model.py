@@ -155,6 +155,10 @@ class PullRequest:
     merge_sha: str | None = None
     base_sha: str = ""
     is_issue: bool = False  # a plain GitHub issue (tracking issue), not a PR
+    #: opened as a draft, until this moment (its ``ready_for_review`` event); None: never a draft
+    draft_until: datetime | None = None
+    #: actor ids the pull request is assigned to
+    assignees: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -147,6 +147,41 @@ def build_shape_org(shape: Shape) -> Org:
             github_app="renovate",
             github_app_id=2_740,
         )
+    if shape.coding_agent:
+        # GitHub's Copilot coding agent: pull requests by the Bot ``Copilot`` (the app
+        # copilot-swe-agent), commits as copilot-swe-agent[bot] <198982749+Copilot@...>
+        actors["copilot"] = Actor(
+            id="copilot",
+            name="Copilot",
+            team=plat,
+            kind="agent",
+            tz="UTC",
+            github="Copilot",
+            github_id=198_982_749,
+            github_type="Bot",
+            github_app="copilot-swe-agent",
+            github_app_id=1_143_301,
+            email="198982749+Copilot@users.noreply.github.com",
+            extra={"git_name": "copilot-swe-agent[bot]"},
+        )
+        # Devin, installed by engineers on GitHub and Slack: no registry entry, no roster line
+        actors["devin"] = Actor(
+            id="devin",
+            name="Devin",
+            team=plat,
+            kind="agent",
+            tz="UTC",
+            github="devin-ai-integration[bot]",
+            github_id=158_243_242,
+            github_type="Bot",
+            github_app="devin-ai-integration",
+            github_app_id=811_306,
+            slack=_slack_id("U", "appDevin"),
+            slack_bot_id=app_bot_id("Devin"),
+            slack_app_id="A0" + _hex("appDevin", 9).upper(),
+            in_roster=False,
+            extra={"git_name": "Devin AI"},
+        )
     if shape.slack_app:
         slug = shape.slack_app.lower().replace(" ", "-")
         actors[slug] = Actor(

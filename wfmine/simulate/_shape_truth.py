@@ -20,6 +20,7 @@ import yaml
 
 from wfmine.simulate._flow_base import ShapeTruth
 from wfmine.simulate._model import BASE, World
+from wfmine.simulate._org import GITHUB_ORG
 from wfmine.simulate._shape_org import build_shape_org
 from wfmine.simulate._shapes import HELD_OUT_SHAPES, ISSUE_TYPES, Shape, StageDef
 from wfmine.simulate._truth import GENERATOR
@@ -112,6 +113,16 @@ def design(shape: Shape) -> dict[str, Any]:
         },
         {"id": "github-actions", "accounts": ["github:github-actions[bot]"], "stages": [build]},
     ]
+    if shape.coding_agent:  # the sanctioned coding agent, after the review agent
+        agents.insert(
+            1,
+            {
+                "id": "copilot",
+                "accounts": [f"github:{org['copilot'].github}"],
+                "stages": [build],
+                "tiers": list(shape.coding_agent_tiers),
+            },
+        )
     dual = any(st.approvals >= 2 for st in shape.stages)
     moved: list[str] = []
     for i, st in enumerate(shape.stages):
@@ -142,10 +153,7 @@ def design(shape: Shape) -> dict[str, Any]:
             {"id": "renovate", "accounts": ["github:renovate[bot]"], "stages": [build, ids[-1]]}
         )
     seams = [{"from": a, "to": b, "owner": o} for a, b, o in shape.owned_seams]
-    seams += [
-        {"from": "human", "to": "agent", "owner": shape.platform_team},
-        {"from": "agent", "to": "human", "owner": shape.platform_team},
-    ]
+    seams += [{"from": a, "to": b, "owner": shape.platform_team} for a, b in shape.agent_seams]
     out: dict[str, Any] = {
         "version": 1,
         "name": shape.title,
@@ -174,6 +182,15 @@ def design(shape: Shape) -> dict[str, Any]:
         "seams": seams,
         "agents": agents,
     }
+    if shape.coding_agent:
+        # the coding agent asks for a review of its own pull request when it is done: accepted
+        out["allow"] = [
+            {
+                "kind": "agent_out_of_stage",
+                "actor": "copilot",
+                "activity": "github:Review requested",
+            }
+        ]
     return out
 
 
@@ -233,6 +250,52 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
         for (a, b), c in sorted(caused.items())
         if (a, b) not in owned and (a, b) not in pairs
     ]
+    extra: dict[str, Any] = {}
+    owned_kinds: list[dict[str, Any]] = []
+    if shape.coding_agent:
+        # the human <-> agent handoffs ("performer kinds" in the design's seams), judged as the
+        # team ones: unowned unless the design owns the pair, a root event's consequences apart
+        perf = [s for s in truth.performer_seams if _visible(s["picked_at"], end)]
+        perf.sort(key=lambda s: (keyorder(s["case"]), s["picked_at"]))
+        owned_perf = set(shape.agent_seams)
+        ppairs: dict[tuple[str, str], list[str]] = {}
+        pcaused: dict[tuple[str, str], list[str]] = {}
+        for s in perf:
+            (pcaused if s.get("cause") else ppairs).setdefault((s["from"], s["to"]), []).append(
+                s["case"]
+            )
+        unowned += [
+            {"from": a, "to": b, "kind": "performer", "cases": cases(c)}
+            for (a, b), c in sorted(ppairs.items())
+            if (a, b) not in owned_perf
+        ]
+        consequence_seams += [
+            {"from": a, "to": b, "kind": "performer", "cases": cases(c)}
+            for (a, b), c in sorted(pcaused.items())
+            if (a, b) not in owned_perf and (a, b) not in ppairs
+        ]
+        owned_kinds = [{"from": a, "to": b, "kind": "performer"} for a, b in shape.agent_seams]
+        extra["performer_seam_waits"] = perf
+        extra["agent_prs"] = [
+            {
+                "case": key,
+                "repo": f"{GITHUB_ORG}/{pr.repo}",
+                "number": pr.number,
+                "actor": pr.author,
+                "tier": items[key].tier,
+                "merged": pr.merged_at is not None and pr.merged_at <= end,
+                "closed_unmerged": pr.merged_at is None
+                and pr.closed_at is not None
+                and pr.closed_at <= end,
+            }
+            for key, pr in sorted(truth.agent_prs, key=lambda x: (keyorder(x[0]), x[1].number))
+            if key in items and pr.created <= end
+        ]
+        extra["replaced_agent_prs"] = [
+            x
+            for x in sorted(truth.replaced, key=lambda x: keyorder(x["case"]))
+            if _visible(x["closed_at"], end) and x["case"] in items
+        ]
     trend_of = {(t.type, t.project): t for t in shape.trends}
     failures: list[dict[str, Any]] = []
     trends: list[dict[str, Any]] = []
@@ -301,7 +364,6 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
                     "modes_working_hours": [round(st.hours * 0.15, 2), st.hours * 3],
                 }
             )
-    extra: dict[str, Any] = {}
     if shape.type_pace:
         extra["check_pace_by_issue_type"] = dict(shape.type_pace)
     return {
@@ -329,7 +391,8 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
         + [
             {"from": a, "to": b, "round_trip": True}
             for a, b in sorted(owned - {(a, b) for a, b, _ in shape.owned_seams})
-        ],
+        ]
+        + owned_kinds,
         "consequence_seams": consequence_seams,
         "seam_waits": seams,
         "failure_patterns": failures,

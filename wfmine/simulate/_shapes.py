@@ -46,6 +46,14 @@ PROBLEMS: tuple[str, ...] = (
     "no_approval",
     "missing_two_humans",
     "skipped",
+    # the coding agents' (``Shape.coding_agent``): an agent's pull request closed unmerged and
+    # replaced by a person's, the shadow coding agent building, the sanctioned one building
+    # work of a tier it is not sanctioned for, and such work merged on the review agent's
+    # approval alone
+    "replaced",
+    "unregistered",
+    "agent_out_of_tier",
+    "agent_only_approval",
 )
 
 
@@ -141,6 +149,14 @@ class Shape:
     slack_hour: float = 8.0
     #: risk tiers the sanctioned review agent may approve
     agent_tiers: tuple[str, ...] = ("reversible",)
+    #: a sanctioned AI coding agent (GitHub's Copilot coding agent) builds work engineers
+    #: assign to it, in the build stage and for the risk tiers ``coding_agent_tiers``
+    coding_agent: bool = False
+    coding_agent_tiers: tuple[str, ...] = ("reversible",)
+    #: share of the work it may build (and no problem keeps from it) that is assigned to it
+    delegate_rate: float = 0.0
+    #: the human <-> agent handoffs the design owns (owner: ``platform_team``)
+    agent_seams: tuple[tuple[str, str], ...] = (("human", "agent"), ("agent", "human"))
     #: team the agents and bots belong to
     platform_team: str = "engineering"
     #: people who use an AI tool nobody declared: (actor id, tool, from this share of the window)
@@ -654,6 +670,106 @@ TRACKS = Shape(
     irreversible=("android",),
 )
 
+AGENTIC = Shape(
+    name="agentic",
+    title="Agent-built delivery",
+    summary=(
+        "Stage teams where AI coding agents do much of the building: engineers assign "
+        "reversible work to the sanctioned Copilot coding agent, whose draft pull requests "
+        "people mark ready, review and operations merges; Automation for Jira moves work into "
+        "review when a pull request asks for one; QA verifies. The design owns the handoff from "
+        "people to agents, not the one back."
+    ),
+    structure="stage_teams",
+    stages=(
+        StageDef(
+            "triage",
+            "intake",
+            ("Triage",),
+            team="product",
+            performer="either",
+            expected="1w",
+            hours=10,
+        ),
+        StageDef(
+            "build",
+            "build",
+            ("In Progress",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+        ),
+        StageDef(
+            "review",
+            "review",
+            ("In Review",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+            hours=5,
+            by_automation=True,  # a pull request asking for review moves the item
+        ),
+        StageDef("verify", "check", ("Verifying",), team="qa", expected="5d", hours=5),
+        StageDef("release", "deploy", ("Done",), team="operations", expected="3d"),
+    ),
+    projects=(
+        ProjectDef(
+            "CORE", "Core API", ("accounts", "api", "billing", "search", "migrations"), "core-api"
+        ),
+        ProjectDef("WEB", "Web app", ("dashboard", "settings", "onboarding"), "webapp", weight=0.8),
+        ProjectDef(
+            "INFRA", "Infrastructure", ("terraform", "pipelines", "monitoring"), "infra", weight=0.6
+        ),
+    ),
+    teams=(("product", 3), ("engineering", 7), ("qa", 3), ("operations", 3)),
+    back=(("review", "build"), ("release", "build")),
+    owned_seams=(
+        ("product", "engineering", "engineering"),
+        ("engineering", "qa", "qa"),
+        ("operations", "engineering", "engineering"),
+    ),
+    seam_hours={
+        ("product", "engineering"): 8,
+        ("engineering", "qa"): 5,
+        ("qa", "operations"): 18,
+        ("operations", "engineering"): 6,
+        # an agent's pull request waits this long for the first person to pick it up
+        ("agent", "human"): 20,
+    },
+    reopen_status="Reopened",
+    agent_tiers=("reversible",),
+    coding_agent=True,
+    coding_agent_tiers=("reversible",),
+    delegate_rate=0.55,
+    agent_seams=(("human", "agent"),),
+    platform_team="engineering",
+    ai_users=(("hugo", "claude", 0.3),),
+    stall_stage="verify",
+    bounded_checks=True,
+    rates=_ro(
+        {
+            "ci_fix": 0.04,
+            "rework_loop": 0.04,
+            "round_trip": 0.03,
+            "stall": 0.04,
+            "revert": 0.02,
+            "reopen": 0.03,
+            "ping_pong": 0.02,
+            "missing_two_humans": 0.3,
+            "replaced": 0.07,
+            "unregistered": 0.07,
+            "agent_out_of_tier": 0.25,
+            "agent_only_approval": 0.25,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "CORE"),
+        TrendDef("rework_loop", "declining", "WEB"),
+    ),
+    high_stakes=("billing",),
+    irreversible=("migrations", "terraform"),
+)
+
 # ---------------------------------------------------------------- held out
 
 REGULATED = Shape(
@@ -980,6 +1096,7 @@ FLOW_SHAPES: Mapping[str, Shape] = MappingProxyType(
             SECURE,
             LINES,
             TRACKS,
+            AGENTIC,
             REGULATED,
             FEDERATED,
             MATRIX,
@@ -996,7 +1113,7 @@ HELD_OUT_SHAPES: tuple[str, ...] = ("regulated", "federated", "matrix")
 They exist so that quality tests can score detectors on organisations the
 detectors were not developed against (several seeds each). Develop against
 ``stage-teams``, ``project-teams``, ``lean``, ``platform``, ``secure-delivery``,
-``product-lines`` and ``fix-and-feature`` (``DEVELOPMENT_SHAPES``).
+``product-lines``, ``fix-and-feature`` and ``agentic`` (``DEVELOPMENT_SHAPES``).
 """
 
 DEVELOPMENT_SHAPES: tuple[str, ...] = tuple(s for s in SHAPES if s not in HELD_OUT_SHAPES)

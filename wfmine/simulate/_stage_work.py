@@ -166,23 +166,14 @@ class StageWork(FlowBase):
             bot_state = "COMMENTED"
         bt = self.clock.bot(pr.created, 60, 240)
         self._bot_review(pr, bt, bot_state)
-        if out_of_tier and bt <= self.end:
-            entry = self.gt.shadow.setdefault(
-                "reviewbot",
-                {
-                    "actor": "reviewbot",
-                    "type": "out_of_tier",
-                    "severity": "high",
-                    "accounts": ["github:acme-reviewbot[bot]"],
-                    "stages": [next(s.id for s in sh.stages if "review" in s.kind)],
-                    "sanctioned_tiers": list(sh.agent_tiers),
-                    "tiers": [],
-                    "cases": [],
-                },
-            )
-            entry["cases"].append(item.key)
-            if tier not in entry["tiers"]:
-                entry["tiers"].append(tier)
+        self._agent_act(
+            case,
+            self.a("reviewbot"),
+            bt,
+            "github:PR approved" if bot_state == "APPROVED" else "github:PR reviewed",
+        )
+        if out_of_tier:
+            self._reviewbot_out_of_tier(case, bt)
         team = self.members(self.team_of(st, case.project))
         reviewers = [p for p in team if p.id != author.id] or team
         rng.shuffle(reviewers)
@@ -241,6 +232,28 @@ class StageWork(FlowBase):
         if case.plan in ("no_approval", "missing_two_humans") and not case.cause:
             self.gt.gates.append({"case": item.key, "type": case.plan, "tier": tier})
         return t_rev
+
+    def _reviewbot_out_of_tier(self, case: Case, bt: datetime) -> None:
+        """The review agent approved work of a tier it is not sanctioned for (at ``bt``)."""
+        if bt > self.end:
+            return
+        sh, item = self.shape, case.item
+        entry = self.gt.shadow.setdefault(
+            "reviewbot",
+            {
+                "actor": "reviewbot",
+                "type": "out_of_tier",
+                "severity": "high",
+                "accounts": ["github:acme-reviewbot[bot]"],
+                "stages": [next(s.id for s in sh.stages if "review" in s.kind)],
+                "sanctioned_tiers": list(sh.agent_tiers),
+                "tiers": [],
+                "cases": [],
+            },
+        )
+        entry["cases"].append(item.key)
+        if item.tier not in entry["tiers"]:
+            entry["tiers"].append(item.tier)
 
     def _check_stage(self, case: Case, st: StageDef, t: datetime) -> datetime:
         rng, sh = self.rng, self.shape
