@@ -20,7 +20,9 @@ How it looks in the real exports:
   on Slack, its Slack app answers in the thread with a session link, and it opens the pull
   request (branch ``devin/<epoch>-...``, "Link to Devin run", "Requested by"). No registry
   entry and no roster line name it: an ``undeclared_automation`` shadow agent acting in a
-  designed stage (build), high severity, since what it writes is merged.
+  designed stage (build), high severity, since what it writes is merged. Its Slack app and
+  its GitHub app are one agent, so the truth has one entry with both accounts (the session
+  link in its Slack answer and in its pull request's body ties them in the exports).
 - **CI-fix cycles**: the agent pushes a fix within minutes of each failed check run
   (``ci_fix`` in build), at any hour.
 - **Rework**: a reviewer requests changes and the agent pushes "Address review feedback"
