@@ -172,7 +172,10 @@ def _rework(
         ends = list(design.end_stages)
         allowed = sorted(f"{a}\x00{b}" for a, b in design.allowed)
         prev = shift_in_group(pl.col("stage"), "case_id", 1)
-        back = visits.with_columns(
+        back = visits.select(
+            "case_id",
+            "stage",
+            "start",
             prev.alias("_from"),
             pl.col("stage").replace_strict(rank, default=None, return_dtype=pl.Int64).alias("_o"),
             prev.replace_strict(rank, default=None, return_dtype=pl.Int64).alias("_p"),
@@ -200,7 +203,9 @@ def _rework(
         back = back.join(explained, on=["case_id", "start"], how="anti")
         parts.append(_occ(back.rename({"start": "timestamp"}), "rework_loop", pl.col("_from")))
     # work that comes back again and again within one stage: changes requested, new work
-    review = ctx.filter(pl.col("activity").is_in(["Changes requested", "Commit pushed"]))
+    review = ctx.select("case_id", "activity", "timestamp", "stage_ctx").filter(
+        pl.col("activity").is_in(["Changes requested", "Commit pushed"])
+    )
     is_request = pl.col("activity") == "Changes requested"
     nxt = shift_in_group(pl.col("activity"), "case_id", -1)
     cycles = review.filter(is_request & (nxt == "Commit pushed"))
@@ -223,19 +228,32 @@ def _reopen(
     cond = act.is_in(reopening)
     df = ctx
     if attrs is not None and attrs.height:
-        flagged = attrs.filter(
-            pl.col("attrs").str.json_path_match("$.reopen").str.to_lowercase() == "true"
-        ).select("event_id")
+        # only attrs naming the key are parsed (the stored JSON spells its keys out)
+        flagged = (
+            attrs.select("event_id", "attrs")
+            .filter(pl.col("attrs").str.contains("reopen", literal=True))
+            .filter(pl.col("attrs").str.json_path_match("$.reopen").str.to_lowercase() == "true")
+            .select("event_id")
+        )
         df = df.with_columns(pl.col("event_id").is_in(flagged["event_id"].implode()).alias("_flag"))
         cond = cond | pl.col("_flag")
-    df = df.with_columns(shift_in_group(pl.col("at_stage"), "case_id", 1).alias("_before"))
-    explicit = _occ(df.filter(cond & performed(df)), "reopen", pl.coalesce("_before", "stage_ctx"))
+    before = shift_in_group(pl.col("at_stage"), "case_id", 1)
+    # the columns an occurrence reads, before the filter copies the rows
+    explicit = df.select(
+        "case_id",
+        "timestamp",
+        pl.coalesce(before, "stage_ctx").alias("_at"),
+        (cond & performed(df)).alias("_keep"),
+    )
+    explicit = _occ(explicit.filter(pl.col("_keep")), "reopen", pl.col("_at"))
     if design is None:
         return explicit
     # the item's authoritative state leaving an end stage: a reopen whatever the status
     # category says (a merge before QA reaches deploy early; QA after it is no reopen)
     ends = list(design.end_stages)
-    state = ctx.filter(pl.col("sets_stage").fill_null(False))
+    state = ctx.select("case_id", "timestamp", "stage", "sets_stage").filter(
+        pl.col("sets_stage").fill_null(False)
+    )
     left = state.with_columns(shift_in_group(pl.col("stage"), "case_id", 1).alias("_from")).filter(
         pl.col("_from").is_in(ends) & ~pl.col("stage").is_in(ends)
     )
@@ -308,9 +326,13 @@ def idle_spells(
     if finished.height == 0:
         return pl.DataFrame(schema=schema)
     bot = pl.col("actor_kind").fill_null("") == "bot"
-    inside = events.filter(pl.col("visit").is_not_null())
+    # the columns read, before any filter copies the rows
+    kept = ["case_id", "visit", "timestamp"] + [c for c in ("pos",) if c in events.columns]
+    inside = events.select(*kept, (performed(events) & ~bot).alias("_act")).filter(
+        pl.col("visit").is_not_null()
+    )
     # the visits of :func:`stage_visits` are the runs of (case, visit) of the events in order:
-    # where they are (the usual case), an event's visit is its run's number, joined on that
+    # where they are (the usual case), an event's visit is its run's number, looked up by it
     run = (first_in_group("case_id") | (pl.col("visit") != pl.col("visit").shift(1))).fill_null(
         True
     )
@@ -321,15 +343,24 @@ def idle_spells(
     # up to its end: its marks are then in order once the visits are (a stable sort on ``_v``)
     timed = aligned and in_kernel_order(inside) and inside["timestamp"].null_count() == 0
     if aligned:
+        # per row of ``visits``, its finished visit's number (null: not finished)
+        number = rows.select(
+            pl.when(pl.col("_f")).then(pl.col("_f").cum_sum().cast(pl.Int64) - 1).alias("_v")
+        ).get_column("_v")
         acts = (
-            numbered.with_columns((pl.col("_run").cum_sum() - 1).cast(pl.Int64).alias("_r"))
-            .filter(performed(events) & ~bot)
-            .select("_r", pl.col("timestamp").alias("_t"))
-            .join(finished.select("_r", "_v", "_until"), on="_r", maintain_order="left")
+            numbered.select(
+                (pl.col("_run").cum_sum() - 1).cast(pl.Int64).alias("_r"),
+                pl.col("timestamp").alias("_t"),
+                "_act",
+            )
+            .filter(pl.col("_act"))
+            .select(pl.lit(number).gather(pl.col("_r")).alias("_v"), "_t")
+            .filter(pl.col("_v").is_not_null())
         )
+        acts = acts.with_columns(pl.lit(finished.get_column("_until")).gather(pl.col("_v")))
     else:
         acts = (
-            inside.filter(performed(events) & ~bot)
+            inside.filter(pl.col("_act"))
             .select("case_id", "visit", pl.col("timestamp").alias("_t"))
             .join(finished.select("case_id", "visit", "_v", "_until"), on=["case_id", "visit"])
         )
@@ -350,20 +381,7 @@ def idle_spells(
         (pl.col("_t") - pl.col("_from")).dt.total_seconds(fractional=True).alias("_s"),
         weekday_seconds(pl.col("_from"), pl.col("_t")).alias("_w"),
     )
-    # the spells come grouped by visit (sorted on ``_v``): per visit the row of its longest
-    # spell (the first of equally long ones, as ``sort_by(...).last()`` picks it) is its
-    # start row plus the position of the maximum, and its bounds are gathered from there
-    tops = spells.group_by("_v", maintain_order=True).agg(
-        pl.col("_s").max().alias("idle_s"),
-        pl.col("_s").arg_max().alias("_at"),
-        pl.col("_w").max().alias("idle_wd_s"),
-        pl.col("_w").arg_max().alias("_at_wd"),
-        pl.len().alias("_n"),
-    )
-    first = (pl.col("_n").cum_sum() - pl.col("_n")).cast(pl.Int64)
-    tops = tops.with_columns(
-        (first + pl.col("_at")).alias("_at"), (first + pl.col("_at_wd")).alias("_at_wd")
-    )
+    tops = _longest_in_runs(spells)
     begins, ends = spells.get_column("_from"), spells.get_column("_t")
     at, at_wd = tops.get_column("_at"), tops.get_column("_at_wd")
     longest = tops.select(
@@ -375,12 +393,64 @@ def idle_spells(
         begins.gather(at_wd).alias("idle_wd_from"),
         ends.gather(at_wd).alias("idle_wd_to"),
     )
+    # every finished visit has a spell (its marks are at least its start and end): the
+    # longest ones are then the finished visits' rows, in order, and are put beside them
+    beside = longest.height == finished.height and longest["_v"].equals(finished["_v"])
     return (
-        finished.join(longest, on="_v", how="inner")
+        (
+            pl.concat([finished, longest.drop("_v")], how="horizontal")
+            if beside
+            else finished.join(longest, on="_v", how="inner")
+        )
         .select(list(schema))
         .cast(schema)  # type: ignore[arg-type]
         .sort("case_id", "visit")
     )
+
+
+def _longest_in_runs(spells: pl.DataFrame) -> pl.DataFrame:
+    """Per visit of ``spells`` (grouped by ``_v``, in runs): ``_v``, the longest spell's
+    length and row (``idle_s``, ``_at``) and the same on weekdays (``idle_wd_s``, ``_at_wd``).
+
+    The first of equally long spells, as ``sort_by(...).last()`` picks it. Each visit's
+    spells are a run of rows, so each maximum is a segment's (``numpy.maximum.reduceat``)
+    and its row the segment's first equal to it -- no hashing of hundreds of thousands
+    of small groups.
+    """
+    import numpy as np
+
+    lengths = spells.select(pl.col("_s", "_w"))
+    if (
+        lengths.null_count().sum_horizontal().item()
+        or lengths.select(pl.any_horizontal(pl.all().is_nan().any())).item()
+    ):
+        tops = spells.group_by("_v", maintain_order=True).agg(
+            pl.col("_s").max().alias("idle_s"),
+            pl.col("_s").arg_max().alias("_at"),
+            pl.col("_w").max().alias("idle_wd_s"),
+            pl.col("_w").arg_max().alias("_at_wd"),
+            pl.len().alias("_n"),
+        )
+        first = (pl.col("_n").cum_sum() - pl.col("_n")).cast(pl.Int64)
+        return tops.select(
+            "_v",
+            "idle_s",
+            (first + pl.col("_at")).alias("_at"),
+            "idle_wd_s",
+            (first + pl.col("_at_wd")).alias("_at_wd"),
+        )
+    v = spells.get_column("_v").to_numpy()
+    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]]) if v.size else np.zeros(0, np.int64)
+    segment = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, v.size]))
+    out: dict[str, Any] = {"_v": v[starts]}
+    for column, top, at in (("_s", "idle_s", "_at"), ("_w", "idle_wd_s", "_at_wd")):
+        x = spells.get_column(column).to_numpy()
+        most = np.maximum.reduceat(x, starts) if x.size else x
+        hit = np.flatnonzero(x == most[segment])
+        first = hit[np.r_[True, segment[hit][1:] != segment[hit][:-1]]] if hit.size else hit
+        out[top], out[at] = most, first.astype(np.int64)
+    return pl.DataFrame(out, schema={"_v": pl.Int64, "idle_s": pl.Float64, "_at": pl.Int64,
+                                     "idle_wd_s": pl.Float64, "_at_wd": pl.Int64})  # fmt: skip
 
 
 def stalled_visits(
@@ -524,7 +594,9 @@ def _bounces(df: pl.DataFrame, side: pl.Expr, within: list[str]) -> pl.DataFrame
     values within each group of ``within`` (the case, and the stage visit
     with a design) before the pattern is looked for.
     """
-    keyed = df.with_columns(side.alias("_side")).filter(pl.col("_side").is_not_null())
+    # the columns read here and by the occurrences made of the rows, before any filter
+    kept = dict.fromkeys([*within, "case_id", "timestamp", "stage_ctx"])
+    keyed = df.select(*kept, side.alias("_side")).filter(pl.col("_side").is_not_null())
     # the groups are runs of rows (``df`` is in case order): numbered where a key changes,
     # with a missing key value the same as an empty one, as in the text key they stand for
     changes = []
@@ -560,9 +632,13 @@ def _ping_pong(ctx: pl.DataFrame, attrs: pl.DataFrame | None, staged: bool) -> p
         return _occ(_bounces(assigned, pl.col("_to"), within), "ping_pong", pl.col("stage_ctx"))
     # no assignments: the performing teams (work passing back within one stage visit); in a
     # log without a design or teams, the resources (as in a classic help-desk log)
-    acts = ctx.filter(performed(ctx) & (pl.col("actor_kind").fill_null("") != "bot"))
+    act = performed(ctx) & (pl.col("actor_kind").fill_null("") != "bot")
     if staged:
-        acts = acts.filter(MAPPED)
+        act = act & MAPPED
+    read = dict.fromkeys(
+        [*within, "case_id", "timestamp", "stage_ctx", "team", "resource", "actor_id"]
+    )
+    acts = ctx.select(*read, act.alias("_act")).filter(pl.col("_act"))
     if acts.get_column("team").null_count() < acts.height:
         return _occ(_bounces(acts, pl.col("team"), within), "ping_pong", pl.col("stage_ctx"))
     if staged:
