@@ -310,25 +310,46 @@ def _adjacent_handoffs(steps: pl.DataFrame, dimension: str) -> pl.DataFrame:
         ).alias("_tied"),
     )
     h = _runs(marked, keep=("_prev_at", "_tied"))
-    plain = h.filter(~pl.col("_tied")).with_columns(
+    plain = h.with_columns(
         pl.col("_prev_at").alias("left_at"), pl.col("_b_first").alias("taken_at")
     )
-    tied = h.filter(pl.col("_tied"))
+    tied = h.with_row_index("_i").filter(pl.col("_tied"))
     if tied.height:
         cases = tied.select("_case").unique()
         acts = coded.join(cases, on="_case", how="semi", maintain_order="left")
-        redo = _asof_handoffs(acts, acts).join(
-            tied.select("_case", "_b_first", "_run"), on=["_case", "_b_first", "_run"], how="semi"
+        redo = _asof_handoffs(acts, acts).select("_case", "_run", "left_at", "taken_at")
+        # each tied handoff takes the as-of times in its own row (a run is one per case and
+        # run number); one the as-of joins do not give is left out
+        fixed = tied.select("_i", "_case", "_run").join(redo, on=["_case", "_run"], how="inner")
+        at = fixed.get_column("_i")
+        plain = plain.with_columns(
+            plain.get_column("left_at").clone().scatter(at, fixed.get_column("left_at")),
+            plain.get_column("taken_at").clone().scatter(at, fixed.get_column("taken_at")),
         )
-        plain = pl.concat([plain.select(_PARTS), redo.select(_PARTS)], how="vertical_relaxed")
+        if fixed.height < tied.height:
+            lost = tied.join(fixed, on="_i", how="anti").get_column("_i")
+            plain = plain.with_row_index("_i").filter(~pl.col("_i").is_in(lost.implode()))
+        plain = _cases_sorted(plain, cases.get_column("_case"))
     return _finish(plain, dimension)
 
 
-_PARTS: Final = ("case_id", "from", "to", "left_at", "taken_at", "rework")
+def _cases_sorted(handoffs: pl.DataFrame, cases: pl.Series) -> pl.DataFrame:
+    """``handoffs`` (in case order, ``_case`` numbers) with the rows of ``cases`` put in
+    :data:`_FINISH_ORDER` within each case, in place: the other cases hand over at strictly
+    later times down their rows, so the whole is then in that order when the cases' ids are
+    ascending (:func:`_finish` checks) without a sort of every handoff."""
+    rows = handoffs.with_row_index("_at").filter(pl.col("_case").is_in(cases.implode()))
+    ordered = rows.sort("_case", *_FINISH_ORDER[1:]).get_column("_at")
+    order = pl.int_range(handoffs.height, dtype=pl.UInt32, eager=True)
+    return handoffs.gather(order.scatter(rows.get_column("_at"), ordered))
+
+
+#: the order of :func:`handoffs`' rows
+_FINISH_ORDER: Final = ("case_id", "taken_at", "from", "to", "left_at", "rework")
 
 
 def _finish(taken: pl.DataFrame, dimension: str) -> pl.DataFrame:
-    return (
+    done = (
         taken.with_columns(
             (pl.col("taken_at") - pl.col("left_at"))
             .dt.total_seconds(fractional=True)
@@ -337,8 +358,22 @@ def _finish(taken: pl.DataFrame, dimension: str) -> pl.DataFrame:
         )
         .select(list(_HANDOFF_SCHEMA))
         .cast(_HANDOFF_SCHEMA)  # type: ignore[arg-type]
-        .sort("case_id", "taken_at", "from", "to", "left_at", "rework")
     )
+    # handoffs found in case order are mostly in this order already: one pass says so
+    return done if _is_sorted(done, _FINISH_ORDER) else done.sort(*_FINISH_ORDER)
+
+
+def _is_sorted(df: pl.DataFrame, keys: Sequence[str]) -> bool:
+    """Whether ``df`` is sorted by ``keys`` (ascending, no nulls in them), in one pass."""
+    if df.height < 2:
+        return True
+    if df.select(pl.any_horizontal(pl.col(list(keys)).is_null().any())).item():
+        return False
+    after: pl.Expr = pl.lit(True)
+    for name in reversed(keys):  # lexicographic: later keys decide only on ties
+        col, prev = pl.col(name), pl.col(name).shift(1)
+        after = (col > prev) | ((col == prev) & after)
+    return bool(df.select(after.slice(1).all()).item())
 
 
 def _owned_expr(design: Design | None) -> tuple[pl.Expr, pl.Expr]:
