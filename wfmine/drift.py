@@ -59,7 +59,13 @@ from wfmine.design import Design, load_design
 from wfmine.findings import failure_occurrences
 from wfmine.findings.seams import handoffs
 from wfmine.findings.significance import average_ranks, fisher_exact
-from wfmine.stages import in_case_order, shift_in_group, stage_events
+from wfmine.stages import (
+    first_in_group,
+    in_case_order,
+    in_kernel_order,
+    shift_in_group,
+    stage_events,
+)
 
 if TYPE_CHECKING:  # numpy (0.1 s) is imported by the functions that use it
     import numpy as np
@@ -328,17 +334,26 @@ def _gate_series(staged: pl.DataFrame, design: Design, weeks: list[dt.date]) -> 
     gate = design.gates[0]
     rx = "^(?:" + "|".join(pattern_regex(p) for p in gate.approvals) + ")$"
     key = pl.concat_str([pl.col("source").fill_null(""), pl.lit(":"), pl.col("activity")])
-    entry = (
-        staged.filter(pl.col("stage") == gate.before)
-        .group_by("case_id")
-        .agg(pl.col("pos").min().alias("_gate"), pl.col("timestamp").min().alias("_at"))
+    # the columns read, before a filter copies the rows
+    gated = staged.select("case_id", "stage", "pos", "timestamp").filter(
+        pl.col("stage") == gate.before
     )
+    if in_kernel_order(gated) and gated.get_column("timestamp").null_count() == 0:
+        # each case's rows together, in time order: its first row has both minima
+        entry = gated.filter(first_in_group("case_id")).select(
+            "case_id", pl.col("pos").alias("_gate"), pl.col("timestamp").alias("_at")
+        )
+    else:
+        entry = gated.group_by("case_id").agg(
+            pl.col("pos").min().alias("_gate"), pl.col("timestamp").min().alias("_at")
+        )
     # the regex runs on the distinct (source, activity) pairs; the events are picked by
     # activity first (a superset of the matching ones), so only those get the key and the test
     pairs = staged.select("source", "activity").unique().filter(key.str.contains(rx))
     matching = pairs.get_column("activity").unique().sort()
     appr = (
-        staged.filter(pl.col("activity").is_in(matching))
+        staged.select("case_id", "source", "activity", "pos", "actor_id")
+        .filter(pl.col("activity").is_in(matching))
         .filter(key.str.contains(rx))
         .join(entry, on="case_id")
         .filter(pl.col("pos") < pl.col("_gate"))

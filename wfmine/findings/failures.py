@@ -447,8 +447,8 @@ def _longest_in_runs(spells: pl.DataFrame) -> pl.DataFrame:
         x = spells.get_column(column).to_numpy()
         most = np.maximum.reduceat(x, starts) if x.size else x
         hit = np.flatnonzero(x == most[segment])
-        first = hit[np.r_[True, segment[hit][1:] != segment[hit][:-1]]] if hit.size else hit
-        out[top], out[at] = most, first.astype(np.int64)
+        picked = hit[np.r_[True, segment[hit][1:] != segment[hit][:-1]]] if hit.size else hit
+        out[top], out[at] = most, picked.astype(np.int64)
     return pl.DataFrame(out, schema={"_v": pl.Int64, "idle_s": pl.Float64, "_at": pl.Int64,
                                      "idle_wd_s": pl.Float64, "_at_wd": pl.Int64})  # fmt: skip
 
