@@ -105,9 +105,9 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def read_head(path: Path, size: int = SNIFF_BYTES) -> str:
+def read_head(path: str | Path, size: int = SNIFF_BYTES) -> str:
     """The first ``size`` bytes of ``path`` as text for a sniff: a UTF-8 BOM dropped, bad bytes replaced."""
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         return fh.read(size).decode("utf-8", errors="replace").removeprefix(_BOM)
 
 

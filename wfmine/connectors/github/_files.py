@@ -10,7 +10,6 @@ from typing import Any, Final
 from wfmine.connectors._base import (
     FOLDER_SNIFF_BYTES,
     SNIFF_BYTES,
-    export_files,
     export_paths,
     read_head,
 )
@@ -34,8 +33,8 @@ def sniff(path: Path) -> bool:
     Reads 64 KiB of a file, 8 KiB of each file of a folder until one matches: every file
     of a folder may be read, so a folder with many files of one kind is still recognised.
     """
-    try:
-        files = _files(path) if path.is_dir() else [path]
+    try:  # by path text: a folder of thousands of files makes no Path of each
+        files = export_paths(path, _SUFFIXES) if path.is_dir() else [os.fspath(path)]
         size = FOLDER_SNIFF_BYTES if path.is_dir() else SNIFF_BYTES
     except OSError:
         return False
@@ -56,10 +55,6 @@ def sniff(path: Path) -> bool:
 
 
 _SUFFIXES: Final = (".json", ".ndjson", ".jsonl")
-
-
-def _files(folder: Path) -> list[Path]:
-    return export_files(folder, _SUFFIXES)
 
 
 def _add_file(collector: _Collector, path: str, *, single: bool, relative: str) -> None:

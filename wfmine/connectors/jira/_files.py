@@ -7,15 +7,17 @@ import datetime as dt
 import functools
 import io
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from wfmine.connectors._base import (
     FOLDER_SNIFF_BYTES,
     SNIFF_BYTES,
     export_files,
+    export_paths,
     read_head,
     read_text,
 )
@@ -41,19 +43,19 @@ def sniff(path: Path) -> bool:
     foreign input.
     """
     try:
-        if path.is_dir():
-            return any(_sniff_file(f, FOLDER_SNIFF_BYTES) for f in _files(path))
-        return _sniff_file(path, SNIFF_BYTES)
+        if path.is_dir():  # by path text: a folder of thousands of files makes no Path of each
+            return any(_sniff_file(f, FOLDER_SNIFF_BYTES) for f in export_paths(path, _SUFFIXES))
+        return _sniff_file(os.fspath(path), SNIFF_BYTES)
     except OSError:
         return False
 
 
-def _sniff_file(path: Path, size: int) -> bool:
+def _sniff_file(path: str, size: int) -> bool:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return False
-    return _sniff_content(str(path), st.st_size, st.st_mtime_ns, size)
+    return _sniff_content(path, st.st_size, st.st_mtime_ns, size)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -62,10 +64,10 @@ def _sniff_content(path: str, file_size: int, mtime_ns: int, size: int) -> bool:
     asks again for every folder above the file (a folder of 4,000 GitHub files, 3 times)."""
     del file_size, mtime_ns  # the key: a changed file is read again
     try:
-        head = read_head(Path(path), size)
+        head = read_head(path, size)
     except OSError:
         return False
-    if Path(path).suffix.lower() == ".csv" or head[:1] not in "{[":
+    if os.path.splitext(path)[1].lower() == ".csv" or head[:1] not in "{[":
         first = head.splitlines()[0] if head else ""
         return "Issue key" in first and "Summary" in first
     # plain substring tests first: most files of a mixed folder have none of the names
@@ -80,8 +82,11 @@ def _sniff_content(path: str, file_size: int, mtime_ns: int, size: int) -> bool:
     return '"values":[' in compact and '"items":[' in compact and '"fieldtype":"' in compact
 
 
+_SUFFIXES: Final = (".json", ".csv", ".ndjson", ".jsonl")
+
+
 def _files(folder: Path) -> list[Path]:
-    return export_files(folder, (".json", ".csv", ".ndjson", ".jsonl"))
+    return export_files(folder, _SUFFIXES)
 
 
 # -- reading ---------------------------------------------------------------------------
