@@ -57,6 +57,7 @@ from wfmine.stages import (
     Scope,
     UnknownKind,
     case_scope,
+    in_kernel_order,
     stage_events,
     stage_visits,
 )
@@ -211,25 +212,59 @@ def check(
         flow_deviations(events, visits, design, open_cases=open_cases),
         performer_deviations(events, design),
         gate_deviations(gates),
-        timing_deviations(timing),
+        # the visits' positions in the events beside their timing (the same rows)
+        timing_deviations(timing.with_columns(visits.get_column("pos"))),
     ]
     base = pl.Schema({k: v for k, v in DEVIATION_SCHEMA.items() if k != "activity"})
-    deviations = pl.concat([p.select(base.names()).cast(base) for p in parts])
-    # each deviation's event's activity key: one join, when no event id repeats among the
-    # deviations' events (a store's log: never), else the events picked and deduplicated first
-    keyed = deviations.join(
-        events.select("event_id", activity_key().alias("activity")),
-        on="event_id",
-        how="left",
-        maintain_order="left",
+    base_pos = pl.Schema({**base, "pos": pl.Int64()})
+    # the gates' deviations have no position (the gate checks keep none)
+    deviations = pl.concat(
+        [
+            p.with_columns(pl.lit(None, dtype=pl.Int64).alias("pos"))
+            .select(base_pos.names())
+            .cast(base_pos)
+            if "pos" not in p.columns
+            else p.select(base_pos.names()).cast(base_pos)
+            for p in parts
+        ]
     )
-    if keyed.height != deviations.height:
+    # each deviation's event's activity key, looked up by the event's position (an integer
+    # join, not one on a million event ids; an event without an id has none), and for the
+    # gates' deviations (the gate checks keep no position) by the few events' ids
+    pos = events.get_column("pos")
+    if events.height and pos[0] == 0 and pos[-1] == events.height - 1 and in_kernel_order(events):
+        # the positions rise from 0 to the last row: each is its event's row, read directly
+        at = pl.col("pos")
+        keyed = deviations.with_columns(
+            pl.lit(events.get_column("source")).gather(at).alias("source"),
+            pl.lit(events.get_column("activity")).gather(at).alias("activity"),
+            pl.lit(events.get_column("event_id")).gather(at).alias("_id"),
+        ).with_columns(pl.when(pl.col("_id").is_not_null()).then(activity_key()).alias("activity"))
+    else:
+        keyed = deviations.join(
+            events.select(
+                pl.col("pos").cast(pl.Int64),
+                pl.when(pl.col("event_id").is_not_null()).then(activity_key()).alias("activity"),
+            ),
+            on="pos",
+            how="left",
+            maintain_order="left",
+        )
+    if keyed.height != deviations.height:  # positions repeat (not the kernel's): all by id
+        keyed = deviations.with_columns(pl.lit(None, dtype=pl.Int64).alias("pos"))
+    unplaced = keyed.filter(pl.col("pos").is_null()).select("event_id").drop_nulls().unique()
+    if unplaced.height:
         keys = (
-            events.join(deviations.select("event_id").unique(), on="event_id", how="semi")
-            .select("event_id", activity_key().alias("activity"))
+            events.join(unplaced, on="event_id", how="semi")
+            .select("event_id", activity_key().alias("_key"))
             .unique("event_id")
         )
-        keyed = deviations.join(keys, on="event_id", how="left", maintain_order="left")
+        keyed = keyed.join(keys, on="event_id", how="left", maintain_order="left").with_columns(
+            pl.when(pl.col("pos").is_null())
+            .then(pl.col("_key"))
+            .otherwise(pl.col("activity"))
+            .alias("activity")
+        )
     deviations = keyed.select(DEVIATION_SCHEMA.names()).cast(DEVIATION_SCHEMA)
     # performer events may be counted against a sanctioned agent: keep its id for allow rules
     agents = (

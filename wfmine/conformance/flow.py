@@ -223,7 +223,7 @@ def flow_deviations(
         ).alias("detail"),
     )
     kept = marked.filter(~pl.col("displaced")).select(
-        "case_id", "stage", "_c", "event_id", "start", "actor_id", "_open"
+        "case_id", "stage", "_c", "event_id", "start", "actor_id", "_open", "pos"
     )
     bad_move = (~pl.col("allowed")).cast(pl.Int64)
     total = bad_move.cum_sum()
@@ -316,7 +316,7 @@ def flow_deviations(
     )
     cols = [
         "case_id", "category", "stage", "from_stage", "to_stage",
-        "event_id", "start", "actor_id", "detail",
+        "event_id", "start", "actor_id", "detail", "pos",
     ]  # fmt: skip
     parts = [
         df.select(cols).rename({"start": "timestamp"})
@@ -332,6 +332,7 @@ def flow_deviations(
         "timestamp",
         "actor_id",
         pl.format("{}:{} matches no stage", "source", "activity").alias("detail"),
+        "pos",
     )
     out = pl.concat([*parts, unmapped], how="vertical_relaxed")
     return out.with_columns(pl.lit("flow").alias("aspect"))

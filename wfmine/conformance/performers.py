@@ -71,4 +71,5 @@ def performer_deviations(events: pl.DataFrame, design: Design) -> pl.DataFrame:
         "actor_id",
         detail.alias("detail"),
         pl.lit("performer").alias("aspect"),
+        "pos",
     )

@@ -53,4 +53,5 @@ def timing_deviations(timing: pl.DataFrame) -> pl.DataFrame:
             (pl.col("expected_s") / 3600).round(1),
         ).alias("detail"),
         pl.lit("time").alias("aspect"),
+        *([pl.col("pos")] if "pos" in timing.columns else []),
     )
