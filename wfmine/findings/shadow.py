@@ -27,12 +27,14 @@ Five kinds, all with the actor id as subject:
                            the registry speaks about (a design whose registry
                            names no Slack account says nothing about Slack
                            apps); low severity outside the designed stages.
-``out_of_scope``           a registered agent deciding on work its entry's
-                           ``tiers``, ``projects`` or ``components`` do not
-                           cover (a review agent sanctioned for reversible work
-                           approving a high-stakes change; with gates, its
-                           approvals count, else any act in a stage): evidence
-                           type ``out_of_tier`` for tiers, else ``out_of_scope``.
+``out_of_scope``           a registered agent deciding on or doing work its
+                           entry's ``tiers``, ``projects`` or ``components`` do
+                           not cover (a review agent sanctioned for reversible
+                           work approving a high-stakes change, a coding agent
+                           building it; its approvals count and its acts in a
+                           stage, not its commentary -- :data:`COMMENTARY`):
+                           evidence type ``out_of_tier`` for tiers, else
+                           ``out_of_scope``.
 ``out_of_stage``           a registered agent acting in stages its registry entry
                            does not list. What an agent does on an object it
                            authored itself (requesting review of its own PR,
@@ -40,7 +42,9 @@ Five kinds, all with the actor id as subject:
                            that stage, not doing the stage's work -- except in an
                            irreversible or human-only stage, where any act counts.
 
-Severity grows with stage risk (irreversible or human-only stages) and volume.
+Severity grows with stage risk (irreversible or human-only stages) and volume; an
+undeclared AI agent doing any designed stage's work counts as a risky stage's (its
+work reaches the product unsanctioned). Out-of-tier acts are high.
 
 Why a little over 600 lines: the three ways an agent acts in the shadow
 (undeclared, signed work, out of its sanction) share one evidence merge, so
@@ -67,6 +71,13 @@ MIN_AI_EVENTS: Final = 1
 #: events an agent needs outside its stages before an out_of_stage finding; one
 #: is enough in an irreversible or human-only stage
 MIN_OUT_OF_STAGE_EVENTS: Final = 2
+#: activities that remark on work without doing or deciding it (comments, reviews that
+#: approve nothing, review requests, labels, assignments, chat and mail): an agent's
+#: commentary on work outside its tiers or projects is not acting on that work
+COMMENTARY: Final = (
+    r"(?i)comment|^pr reviewed$|^changes requested$|^review requested$|^labeled$|"
+    r"^assigned$|^assignee changed$|^message posted$|^thread reply$|^bot message$|^email "
+)
 
 
 def _severity(events: int, risky: bool) -> str:
@@ -210,12 +221,16 @@ def _undeclared(
         plain_bot = row["kind"] == "bot" and row["basis"] in ("platform", "identifier")
         if plain_bot and not in_human_stages:
             continue  # transparent automation doing what automation does
-        sev = _severity(row["events"], bool(set(stages) & risky))
+        # an undeclared AI agent doing a designed stage's work is as risky as a risky stage:
+        # what it writes reaches the product with no sanction (plain bots are transparent)
+        sev = _severity(
+            row["events"], bool(set(stages) & risky) or (row["kind"] == "agent" and bool(stages))
+        )
         summary = (
             f"{actor} is a bot ({row['basis']}) acting in {', '.join(in_human_stages)}, "
             f"which the design reserves for humans; register it or keep it out."
             if plain_bot
-            else f"{actor} acts like a {row['kind']} ({row['basis']}, score {row['score']:.2f}) "
+            else f"{actor} acts like {'an' if row['kind'] == 'agent' else 'a'} {row['kind']} ({row['basis']}, score {row['score']:.2f}) "
             f"in {row['events']} events but is not declared; register it or stop it."
         )
         out.append(
@@ -555,13 +570,16 @@ def _out_of_scope(
     )
     cols = [c for c in ("tier", "project", "components") if c in scopes.columns]
     # what the scope limits is the agent's say on the work: its approvals where the design
-    # has gates (a review agent may comment on anything), else any act in a stage
+    # has gates, and the work it does in a stage -- what it commits, opens, merges, moves --
+    # gates or not. Commentary is no say (a review agent may comment on anything)
     patterns = sorted({p for g in design.gates for p in g.approvals})
-    decides = (
+    approves = (
         activity_key().str.contains("^(?:" + "|".join(pattern_regex(p) for p in patterns) + ")$")
         if patterns
-        else MAPPED
+        else pl.lit(False)
     )
+    works = MAPPED & ~pl.col("activity").fill_null("").str.contains(COMMENTARY)
+    decides = approves | (works if patterns else MAPPED)
     acting = (
         ctx.filter(decides)
         .join(keys, on="actor_id", how="inner")

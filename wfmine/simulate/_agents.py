@@ -20,9 +20,10 @@ How it looks in the real exports:
   on Slack, its Slack app answers in the thread with a session link, and it opens the pull
   request (branch ``devin/<epoch>-...``, "Link to Devin run", "Requested by"). No registry
   entry and no roster line name it: an ``undeclared_automation`` shadow agent acting in a
-  designed stage (build), high severity, since what it writes is merged. Its Slack app and
-  its GitHub app are one agent, so the truth has one entry with both accounts (the session
-  link in its Slack answer and in its pull request's body ties them in the exports).
+  designed stage (build), high severity, since what it writes is merged. Its Slack app is a
+  second entry (``unregistered_app``, low: it acts outside the designed stages): nothing the
+  exports hold ties the two apps to one actor -- no roster line names Devin, and only a
+  reader would match the session link in the Slack answer with the one in the PR body.
 - **CI-fix cycles**: the agent pushes a fix within minutes of each failed check run
   (``ci_fix`` in build), at any hour.
 - **Rework**: a reviewer requests changes and the agent pushes "Address review feedback"
@@ -144,6 +145,24 @@ class AgentWork(StageWork):
                 bot=True,
             )
             self._agent_act(case, agent, tr, "slack:Bot message")
+            if tr <= self.end:
+                # nothing the exports hold ties the Slack app to the GitHub app (no roster
+                # line names Devin; only the session link in both texts): two actors,
+                # the app a shadow agent of its own, acting outside the designed stages
+                app = self.gt.shadow.setdefault(
+                    "devin-slack",
+                    {
+                        "actor": "devin-slack",
+                        "type": "unregistered_app",
+                        "severity": "low",
+                        "accounts": [f"slack:{agent.slack_bot_id}"],
+                        "stages": [],
+                        "cases": [],
+                        "posts": 0,
+                    },
+                )
+                app["posts"] += 1
+                app["cases"].append(key)
             t0 = self.clock.bot(tr, 300, 1500)
             branch = f"devin/{int(t0.timestamp())}-{slug}"[:60]
             body = (
@@ -215,7 +234,7 @@ class AgentWork(StageWork):
                     "actor": "devin",
                     "type": "undeclared_automation",
                     "severity": "high",
-                    "accounts": [f"github:{agent.github}", f"slack:{agent.slack_bot_id}"],
+                    "accounts": [f"github:{agent.github}"],
                     "stages": [build],
                     "cases": [],
                 },
