@@ -347,9 +347,12 @@ def stage_visits(events: pl.DataFrame) -> pl.DataFrame:
     they happen in, but do not extend it). ``events`` counts the stage events
     attributed to the visit.
     """
-    inside = events.filter(pl.col("visit").is_not_null())
+    read = ["case_id", "visit", "at_stage", "stage", "timestamp", "event_id", "actor_id", "pos"]
+    inside = events.select(read).filter(pl.col("visit").is_not_null())  # the columns read
     own = pl.col("stage") == pl.col("at_stage")
     mapped = pl.col("stage").is_not_null() & (pl.col("stage") != "other")
+    if in_kernel_order(inside) and inside.get_column("timestamp").null_count() == 0:
+        return _visit_runs(inside, own, mapped)
     if in_kernel_order(inside):
         # each (case, visit) is one run of rows: group on the run's number, not on the strings
         run = (first_in_group("case_id") | (pl.col("visit") != pl.col("visit").shift(1))).fill_null(
@@ -373,6 +376,51 @@ def stage_visits(events: pl.DataFrame) -> pl.DataFrame:
         mapped.sum().cast(pl.UInt32).alias("events"),
     )
     visits = visits.with_columns(pl.col("last").fill_null(pl.col("start")))
+    out = visits.with_columns(
+        shift_in_group(pl.col("start"), "case_id", -1).fill_null(pl.col("last")).alias("end")
+    )
+    return out.select(VISIT_SCHEMA.names()).cast(VISIT_SCHEMA)
+
+
+def _visit_runs(inside: pl.DataFrame, own: pl.Expr, mapped: pl.Expr) -> pl.DataFrame:
+    """:func:`stage_visits` of events in the kernel's order with every timestamp: each visit
+    is a run of rows; its first row gives its start, event, actor and position, and its
+    figures are read at its last row -- ``last`` is the time of its last own-stage row (times
+    rise within a case), ``events`` the mapped rows counted so far less those before it."""
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    head = (first_in_group("case_id") | (pl.col("visit") != pl.col("visit").shift(1))).fill_null(
+        True
+    )
+    marks = inside.select(
+        row.alias("_i"),
+        head.alias("_head"),
+        head.shift(-1, fill_value=True).alias("_tail"),
+        # the last own-stage row so far; the mapped rows up to this one and before it
+        pl.when(own.fill_null(False)).then(row).forward_fill().alias("_own"),
+        mapped.cast(pl.Int64).cum_sum().alias("_mapped"),
+        (mapped.cast(pl.Int64).cum_sum() - mapped.cast(pl.Int64)).alias("_prior"),
+    )
+    firsts = marks.filter(pl.col("_head")).select("_i", "_prior")
+    lasts = marks.filter(pl.col("_tail")).select("_own", "_mapped")
+    first_at, own_at = firsts.get_column("_i"), lasts.get_column("_own")
+    times = inside.get_column("timestamp")
+    visits = inside.filter(marks.get_column("_head")).select(
+        "case_id",
+        "visit",
+        pl.col("at_stage").alias("stage"),
+        pl.col("timestamp").alias("start"),
+        "event_id",
+        "actor_id",
+        "pos",
+    )
+    visits = visits.with_columns(
+        # a visit without an own-stage row has no last one of its own: its start
+        pl.when(own_at >= first_at)
+        .then(times.gather(own_at.fill_null(0)))
+        .otherwise(pl.col("start"))
+        .alias("last"),
+        (lasts.get_column("_mapped") - firsts.get_column("_prior")).cast(pl.UInt32).alias("events"),
+    )
     out = visits.with_columns(
         shift_in_group(pl.col("start"), "case_id", -1).fill_null(pl.col("last")).alias("end")
     )

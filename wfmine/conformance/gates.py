@@ -270,15 +270,24 @@ def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl
                 (pl.col("kind") == "human").alias("human"),
             )
         )
-        a = pl.col("actor_id")
         before, own, human = pl.col("before"), pl.col("self"), pl.col("human")
-        agg = approvals.group_by("case_id").agg(
-            a.filter(before & ~own).unique().sort().alias("approvers"),
-            a.filter(before & ~own).n_unique().alias("n_any"),
-            a.filter(before & ~own & human).n_unique().alias("n_human"),
-            a.filter(before & own).n_unique().alias("n_self"),
-            a.filter(~own).n_unique().alias("n_any_late"),
-            a.filter(~own & human).n_unique().alias("n_human_late"),
+        # per case and approver whether any of their approvals counts each way, then per
+        # case the approvers counted (each approver is one row: the distinct ones are summed)
+        ways = {
+            "n_any": before & ~own,
+            "n_human": before & ~own & human,
+            "n_self": before & own,
+            "n_any_late": ~own,
+            "n_human_late": ~own & human,
+        }
+        agg = (
+            approvals.group_by("case_id", "actor_id")
+            .agg(way.any().alias(name) for name, way in ways.items())
+            .group_by("case_id")
+            .agg(
+                pl.col("actor_id").filter(pl.col("n_any")).sort().alias("approvers"),
+                *(pl.col(name).sum() for name in ways),
+            )
         )
         req_map = {t: gate.requirement(t) for t in TIERS}
         verdict = (
