@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from wfmine.connectors._base import export_files, paused_gc
+from wfmine.connectors._base import export_files, export_paths, paused_gc, shared_listings
 from wfmine.connectors._batch import BatchBuilder, json_text, parse_json, utc
 from wfmine.model import to_json, to_utc
 
@@ -109,6 +109,16 @@ def test_export_files_are_rglob_s(tmp_path: Path) -> None:
         and p.suffix.lower() in suffixes
     )
     assert export_files(root, suffixes) == expected
+    # shared listings (detection): every folder, listed below another or through a link to a
+    # folder, or hidden, gives the very texts, in the same order, as listed on its own
+    folders = [root, root / "a", root / "a" / "x", root / "deep" / "1", root / "linked-dir",
+               root / "linked-dir" / "1", root / "a" / ".hidden", root / "missing"]  # fmt: skip
+    alone = [export_paths(f, s) for f in folders for s in (suffixes, (".txt",))]
+    with shared_listings():
+        assert [export_paths(f, s) for f in folders for s in (suffixes, (".txt",))] == alone
+    with shared_listings():  # deepest first: a tree listed later holds the earlier ones
+        got = [export_paths(f, s) for f in reversed(folders) for s in (suffixes, (".txt",))]
+    assert got == [export_paths(f, s) for f in reversed(folders) for s in (suffixes, (".txt",))]
 
 
 def test_paused_gc_restores_the_collector() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from wfmine.connectors import github, jira
-from wfmine.connectors._base import Reader
+from wfmine.connectors._base import Reader, shared_listings
 from wfmine.connectors.config import ConnectorConfig, load_configs
 from wfmine.connectors.registry import READERS, reader
 from wfmine.errors import ConfigError, ConnectorError, FormatError, InputError
@@ -255,7 +255,8 @@ def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:
         else:
             skipped.append((p, _why_skipped(p)))
 
-    walk(path)
+    with shared_listings():  # each reader's sniff of each folder level lists no tree again
+        walk(path)
     return found, skipped
 
 

@@ -24,6 +24,7 @@ import gc
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -40,6 +41,7 @@ __all__ = [
     "paused_gc",
     "read_head",
     "read_text",
+    "shared_listings",
 ]
 
 #: How much of a file given alone a sniff reads.
@@ -135,12 +137,32 @@ def export_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
 
 def export_paths(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
     """:func:`export_files` as path texts (``folder`` joined with ``os.sep``), no ``Path`` made:
-    a reader of thousands of small files opens them by text."""
-    found: list[str] = []
-    pending = [os.fspath(folder)]
+    a reader of thousands of small files opens them by text. Inside :func:`shared_listings`
+    a folder below one already listed is taken from that listing (the same texts, in the
+    same order), not listed again."""
+    root = os.fspath(folder)
+    listings = _LISTINGS.get()
+    if listings is None:
+        files, _ = _list_tree(root)
+    else:
+        files = listings.files(root)
+    return [text for text, suffix in files if suffix in suffixes]
+
+
+#: (path text, lower-cased suffix) of the files under a folder, in the order of sorted Paths
+_Files = list[tuple[str, str]]
+
+
+def _list_tree(root: str) -> tuple[_Files, set[str]]:
+    """Every file under ``root`` (hidden entries left out, links to folders not followed), in
+    the order of sorted Paths, and every folder that was listed (``root`` included)."""
+    found: _Files = []
+    listed: set[str] = set()
+    pending = [root]
     while pending:
+        here = pending.pop()
         try:
-            with os.scandir(pending.pop()) as entries:
+            with os.scandir(here) as entries:
                 for entry in entries:
                     name = entry.name
                     if name.startswith("."):
@@ -148,12 +170,52 @@ def export_paths(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             pending.append(entry.path)
-                        elif os.path.splitext(name)[1].lower() in suffixes and entry.is_file():
-                            found.append(entry.path)
+                        elif entry.is_file():
+                            found.append((entry.path, os.path.splitext(name)[1].lower()))
                     except OSError:
                         continue
         except OSError:
             continue
+        listed.add(here)
     # in the order of sorted Paths: by their parts, so "a/b" comes before "a-c"
-    found.sort(key=lambda text: text.split(os.sep))
-    return found
+    found.sort(key=lambda item: item[0].split(os.sep))
+    return found, listed
+
+
+class _Listings:
+    """The trees :func:`export_paths` listed inside one :func:`shared_listings` block."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, _Files] = {}
+        #: every folder listed as part of a tree -> the tree's root
+        self._root_of: dict[str, str] = {}
+
+    def files(self, folder: str) -> _Files:
+        held = self._files.get(folder)
+        if held is not None:
+            return held
+        root = self._root_of.get(folder)
+        if root is not None:  # listed as part of a tree: its files are the tree's below it
+            prefix = folder + os.sep
+            files = [item for item in self._files[root] if item[0].startswith(prefix)]
+        else:
+            files, listed = _list_tree(folder)
+            for below in listed:
+                self._root_of.setdefault(below, folder)
+        self._files[folder] = files
+        return files
+
+
+_LISTINGS: ContextVar[_Listings | None] = ContextVar("wfmine_export_listings", default=None)
+
+
+@contextmanager
+def shared_listings() -> Iterator[None]:
+    """Within the block, :func:`export_paths` lists each folder tree once (detection asks
+    every reader about every folder level: a folder of thousands of files was listed at
+    each). Files added meanwhile are not seen: for one pass over a folder, as detection."""
+    token = _LISTINGS.set(_Listings())
+    try:
+        yield
+    finally:
+        _LISTINGS.reset(token)
