@@ -70,9 +70,13 @@ def test_inputs_are_written_in_turn_while_the_next_is_read(tmp_path: Path) -> No
     bad.write_text('{"issues": [')
     good = [Detected("jira", sample / "jira"), Detected("email", sample / "email")]
     with Store(":memory:") as store:
-        done = ingest_inputs(store, good)
+        seen: list[tuple[str, int]] = []  # each input as it is read, with the runs committed
+        done = ingest_inputs(
+            store, good, progress=lambda d: seen.append((d.kind, store.runs().height))
+        )
         assert [s["run_id"] for _, s, _ in done] == [1, 2]
         assert store.runs().get_column("source").to_list() == ["jira", "email"]
+        assert seen == [("jira", 0), ("email", 1)]
     with Store(":memory:") as store:
         with pytest.raises(FormatError, match=r"broken\.json"):
             ingest_inputs(store, [good[0], Detected("jira", bad), good[1]])

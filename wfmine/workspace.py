@@ -291,14 +291,24 @@ def ingest_inputs(
     in input order, so the store ends the same as when each input is read and
     written in turn, run ids included; and so does a failure: an input that
     cannot be read raises once every input before it is committed, a write that
-    fails raises before anything after it is written.
+    fails raises before anything after it is written. ``progress`` sees each
+    input as it is read, once every input before it is committed (so the first
+    on this thread before it is read; the others on the writing thread, right
+    after the commit of the one before, while they are being read).
     """
     keys = input_keys or {}
     results: list[tuple[Detected, dict[str, Any], Batch]] = []
+
+    def write(item: Detected, batch: Batch, following: Detected | None) -> dict[str, Any]:
+        summary = store.ingest(batch, origin=str(item.path), input_key=keys.get(item.path))
+        if following is not None and progress is not None:
+            progress(following)  # everything before it is committed
+        return summary
+
     with ThreadPoolExecutor(1, thread_name_prefix="wfmine-ingest-write") as writer:
         writing: tuple[Detected, Batch, Future[dict[str, Any]]] | None = None
-        for item in inputs:
-            if progress is not None:
+        for i, item in enumerate(inputs):
+            if i == 0 and progress is not None:
                 progress(item)
             try:
                 batch = _load(item)
@@ -306,10 +316,8 @@ def ingest_inputs(
                 if writing is not None:
                     results.append((writing[0], writing[2].result(), writing[1]))
                     writing = None
-            summary = writer.submit(
-                store.ingest, batch, origin=str(item.path), input_key=keys.get(item.path)
-            )
-            writing = (item, batch, summary)
+            following = inputs[i + 1] if i + 1 < len(inputs) else None
+            writing = (item, batch, writer.submit(write, item, batch, following))
         if writing is not None:
             results.append((writing[0], writing[2].result(), writing[1]))
     return results
