@@ -272,9 +272,16 @@ def stage_events(
         state.alias("_state"),
         run.alias("_case"),
     )
-    # a case none of whose stage events is of its authoritative state: every one is
-    any_state = df.group_by("_case").agg(pl.col("_state").any().alias("_has_state"))
-    df = df.join(any_state, on="_case", how="left", maintain_order="left")
+    # a case none of whose stage events is of its authoritative state: every one is. The
+    # cases are runs numbered 1, 2, ...: a case has one where the running count of them
+    # at its last row exceeds that at the previous case's
+    counts = df.select(
+        pl.col("_state").fill_null(False).cast(pl.Int64).cum_sum().alias("_n"),
+        last_in_group("_case").alias("_l"),
+    )
+    so_far = counts.filter(pl.col("_l")).get_column("_n")
+    has_state = (so_far - so_far.shift(1, fill_value=0)) > 0
+    df = df.with_columns(pl.lit(has_state).gather(pl.col("_case") - 1).alias("_has_state"))
     sets = pl.col("_cand") & (pl.col("_state") | ~pl.col("_has_state"))
     df = df.with_columns(sets.alias("sets_stage"))
     # the previous authoritative stage of the case; a lower one moves the case back

@@ -935,8 +935,13 @@ def _with_scope(df: pl.DataFrame, scopes: pl.DataFrame | None) -> pl.DataFrame:
     """Add ``scope`` (the case's project or team) from ``scopes`` (``case_id, scope``)."""
     if "scope" in df.columns:
         return df
+    none = pl.lit(None, dtype=pl.String).alias("scope")
     if scopes is None or scopes.height == 0:
-        return df.with_columns(pl.lit(None, dtype=pl.String).alias("scope"))
+        return df.with_columns(none)
+    if scopes.get_column("scope").null_count() == scopes.height and (
+        scopes.get_column("case_id").n_unique() == scopes.height
+    ):
+        return df.with_columns(none)  # no case has a scope: the join would add nulls alone
     return df.join(scopes, on="case_id", how="left")
 
 
