@@ -22,6 +22,7 @@ from typing import Any
 from wfmine.simulate import _email, _github, _jira, _shape_truth, _slack, _truth
 from wfmine.simulate._config import DEVIATION_TYPES, FAILURE_TYPES, GATE_TYPES, SimConfig
 from wfmine.simulate._flow import generate_shape
+from wfmine.simulate._kanban import generate_kanban, plays_kanban
 from wfmine.simulate._org import build_org
 from wfmine.simulate._shapes import DEVELOPMENT_SHAPES, FLOW_SHAPES, HELD_OUT_SHAPES, SHAPES
 from wfmine.simulate._work import generate
@@ -140,7 +141,9 @@ def simulate(
         if (out / src).exists():
             shutil.rmtree(out / src)
     if shape in FLOW_SHAPES:
-        world, truth = generate_shape(FLOW_SHAPES[shape], seed, items, months)
+        sh = FLOW_SHAPES[shape]
+        play = generate_kanban if plays_kanban(sh) else generate_shape
+        world, truth = play(sh, seed, items, months)
     else:
         world = generate(build_org(), seed, items, months, cfg)
     files: list[Path] = []

@@ -28,7 +28,7 @@ from wfmine.simulate._model import (
 )
 from wfmine.simulate._org import Actor, Org
 from wfmine.simulate._shape_org import build_shape_org
-from wfmine.simulate._shapes import ProjectDef, Shape, StageDef
+from wfmine.simulate._shapes import SUBTASK_STATUSES, ProjectDef, Shape, StageDef
 from wfmine.simulate._util import iso
 
 #: problems that show within days of an item's start
@@ -49,6 +49,11 @@ def status_ids(shape: Shape) -> dict[str, tuple[str, str]]:
             n += 1
     if shape.reopen_status and shape.reopen_status not in out:
         out[shape.reopen_status] = (str(n), "indeterminate")
+        n += 1
+    if shape.subtask_rate:  # the sub-tasks' own workflow: its first status is its own
+        for name in SUBTASK_STATUSES:
+            assert name in out or name == SUBTASK_STATUSES[0], name
+        out.setdefault(SUBTASK_STATUSES[0], (str(n), "new"))
     return out
 
 
@@ -124,6 +129,11 @@ class ShapeTruth:
     performer_seams: list[dict[str, Any]] = field(default_factory=list)
     agent_prs: list[tuple[str, PullRequest]] = field(default_factory=list)
     replaced: list[dict[str, Any]] = field(default_factory=list)
+    #: (``Shape.subtask_rate``, ``blocked_status``, ``handoff_team``) the sub-tasks, every
+    #: spell in the blocked status, every handoff by reassignment with the status unchanged
+    subtasks: list[dict[str, Any]] = field(default_factory=list)
+    blocked: list[dict[str, Any]] = field(default_factory=list)
+    reassignments: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FlowBase(Acts):

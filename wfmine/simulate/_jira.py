@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,11 @@ _ISSUETYPES = {
     "Bug": ("10004", "A problem which impairs or prevents the functions of the product.", 10303),
     "Story": ("10001", "Functionality or a feature expressed as a user goal.", 10315),
     "Task": ("10002", "A small, distinct piece of work.", 10318),
+    "Sub-task": (
+        "10003",
+        "Subtasks track small pieces of work that are part of a larger task.",
+        10316,
+    ),
 }
 _PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4"}
 
@@ -84,14 +90,87 @@ def _status(statuses: Mapping[str, tuple[str, str]], name: str) -> dict[str, Any
     }
 
 
-def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> dict[str, Any]:
+def _issuetype(name: str) -> dict[str, Any]:
+    itid, idesc, iav = _ISSUETYPES[name]
+    base = f"{JIRA_BASE}/rest/api/3"
+    sub = name == "Sub-task"
+    return {
+        "self": f"{base}/issuetype/{itid}",
+        "id": itid,
+        "description": idesc,
+        "iconUrl": f"{base}/universal_avatar/view/type/issuetype/avatar/{iav}?size=medium",
+        "name": name,
+        "subtask": sub,
+        "avatarId": iav,
+        "hierarchyLevel": -1 if sub else 0,
+    }
+
+
+def _final_status(w: World, it: Item) -> str:
+    """The issue's status when the export was saved."""
+    status = it.initial_status or w.layout.initial_status
+    for h in sorted((h for h in it.histories if h.t <= w.end), key=lambda h: h.t):
+        for ch in h.items:
+            if ch.field == "status" and ch.to_string:
+                status = ch.to_string
+    return status
+
+
+@dataclass
+class _Family:
+    """Parents and sub-tasks of an export: each issue by key, its sub-tasks, final statuses."""
+
+    items: dict[str, Item] = field(default_factory=dict)
+    children: dict[str, list[Item]] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)
+
+
+def _family(w: World, items: list[Item]) -> _Family:
+    fam = _Family()
+    subs = [it for it in items if it.parent is not None]
+    if not subs:
+        return fam
+    fam.items = {it.key: it for it in items}
+    for sub in subs:
+        assert sub.parent is not None
+        fam.children.setdefault(sub.parent, []).append(sub)
+        for it in (sub, fam.items[sub.parent]):
+            fam.status.setdefault(it.key, _final_status(w, it))
+    return fam
+
+
+def _brief(w: World, it: Item, status: str) -> dict[str, Any]:
+    """An issue as another issue's ``parent`` or ``subtasks`` entry shows it."""
+    issue_id = 10000 + it.num
+    priority = it.priority
+    return {
+        "id": str(issue_id),
+        "key": it.key,
+        "self": f"{JIRA_BASE}/rest/api/3/issue/{issue_id}",
+        "fields": {
+            "summary": it.summary,
+            "status": _status(w.layout.statuses, status),
+            "priority": {
+                "self": f"{JIRA_BASE}/rest/api/3/priority/{_PRIORITIES[priority]}",
+                "iconUrl": f"{JIRA_BASE}/images/icons/priorities/{priority.lower()}.svg",
+                "name": priority,
+                "id": _PRIORITIES[priority],
+            },
+            "issuetype": _issuetype(it.itype),
+        },
+    }
+
+
+def _issue(
+    item: World, it: Item, issue_id: int, counters: dict[str, int], family: _Family
+) -> dict[str, Any]:
     w = item
     org = w.org
     end = w.end
     hist = sorted((h for h in it.histories if h.t <= end), key=lambda h: h.t)
     comments = sorted((c for c in it.comments if c.t <= end), key=lambda c: c.t)
     statuses = w.layout.statuses
-    status = w.layout.initial_status
+    status = it.initial_status or w.layout.initial_status
     status_change = it.created
     assignee: str | None = None
     resolution: str | None = None
@@ -122,19 +201,9 @@ def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> di
     comps = w.layout.components
     project_key = key.rsplit("-", 1)[0]
     project_id, project_name = w.layout.projects[project_key]
-    itid, idesc, iav = _ISSUETYPES[it.itype]
     fields: dict[str, Any] = {
         "statuscategorychangedate": jira_time(status_change),
-        "issuetype": {
-            "self": f"{base}/issuetype/{itid}",
-            "id": itid,
-            "description": idesc,
-            "iconUrl": f"{base}/universal_avatar/view/type/issuetype/avatar/{iav}?size=medium",
-            "name": it.itype,
-            "subtask": False,
-            "avatarId": iav,
-            "hierarchyLevel": 0,
-        },
+        "issuetype": _issuetype(it.itype),
         "components": [
             {"self": f"{base}/component/{comps[c]}", "id": comps[c], "name": c}
             for c in it.components
@@ -200,7 +269,7 @@ def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> di
         "aggregatetimeestimate": None,
         "summary": it.summary,
         "creator": user(reporter),
-        "subtasks": [],
+        "subtasks": [_brief(w, c, family.status[c.key]) for c in family.children.get(key, [])],
         "reporter": user(reporter),
         "aggregateprogress": {"progress": 0, "total": 0},
         "environment": None,
@@ -216,6 +285,9 @@ def _issue(item: World, it: Item, issue_id: int, counters: dict[str, int]) -> di
         },
         "worklog": {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []},
     }
+    if it.parent is not None:  # a sub-task: its parent, as Jira Cloud gives it
+        parent = family.items[it.parent]
+        fields["parent"] = _brief(w, parent, family.status[parent.key])
     for c in comments:
         counters["comment"] += 1
         cid = str(counters["comment"])
@@ -281,7 +353,8 @@ def write(world: World, out: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     items = [it for it in world.items if it.created <= world.end]
     counters = {"comment": 10000, "history": 10000}
-    issues = [_issue(world, it, 10000 + it.num, counters) for it in items]
+    family = _family(world, items)
+    issues = [_issue(world, it, 10000 + it.num, counters, family) for it in items]
     pages: list[list[dict[str, Any]]] = [
         issues[i : i + PAGE] for i in range(0, len(issues), PAGE)
     ] or [[]]

@@ -177,6 +177,10 @@ class Item:
     histories: list[History] = field(default_factory=list)
     comments: list[JComment] = field(default_factory=list)
     prs: list[PullRequest] = field(default_factory=list)
+    #: a Jira sub-task's parent issue key (None: a work item of its own)
+    parent: str | None = None
+    #: the status the issue is created in ("": the layout's initial status)
+    initial_status: str = ""
 
 
 @dataclass

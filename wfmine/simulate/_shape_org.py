@@ -87,6 +87,7 @@ def build_shape_org(shape: Shape) -> Org:
     for team, size in shape.teams:
         for i in range(size):
             first, last, tz = next(pool)
+            tz = shape.team_tz.get(team, tz)
             a = _human(first, last, tz, team, i == 0)
             actors[a.id] = a
     plat = shape.platform_team

@@ -68,7 +68,9 @@ def keyorder(key: str) -> tuple[str, int]:
 def _activities(shape: Shape, st: StageDef) -> list[str]:
     acts = [f"jira:Status: {s}" for s in st.statuses]
     if st.kind == "intake":
-        return ["jira:Issue created", *acts]
+        # an issue is created in the first status: an architect reading the Jira workflow
+        # may name that status only (``Shape.design_names_creation``)
+        return ["jira:Issue created", *acts] if shape.design_names_creation else acts
     if st.kind.startswith("build"):
         if shape.reopen_status and shape.reopen_status not in st.statuses:
             acts.append(f"jira:Status: {shape.reopen_status}")
@@ -225,7 +227,8 @@ def _visible(t: str, end: datetime) -> bool:
 
 def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any]:
     end = world.end
-    items = {it.key: it for it in world.items if it.created <= end}
+    # the work items: sub-tasks are part of their parent's (``_kanban``)
+    items = {it.key: it for it in world.items if it.created <= end and it.parent is None}
     keys = sorted(items, key=keyorder)
 
     def cases(xs: list[str] | set[str]) -> list[str]:
@@ -366,6 +369,28 @@ def ground_truth(world: World, truth: ShapeTruth, shape: Shape) -> dict[str, Any
             )
     if shape.type_pace:
         extra["check_pace_by_issue_type"] = dict(shape.type_pace)
+    if not shape.design_names_creation:
+        extra["initial_status"] = {
+            "status": shape.stages[0].statuses[0],
+            "stage": shape.stages[0].id,
+        }
+    if shape.team_tz:
+        extra["team_time_zones"] = dict(shape.team_tz)
+    if shape.subtask_rate:
+        extra["subtasks"] = sorted(
+            (x for x in truth.subtasks if x["parent"] in items),
+            key=lambda x: (keyorder(x["parent"]), keyorder(x["key"])),
+        )
+    if shape.blocked_status:
+        extra["blocked_spells"] = sorted(
+            (x for x in truth.blocked if x["case"] in items and _visible(x["unblocked_at"], end)),
+            key=lambda x: (keyorder(x["case"]), x["blocked_at"]),
+        )
+    if shape.handoff_team:
+        extra["reassignment_handoffs"] = sorted(
+            (x for x in truth.reassignments if _visible(x["picked_at"], end)),
+            key=lambda x: (keyorder(x["case"]), x["picked_at"]),
+        )
     return {
         "seed": world.seed,
         "generator": GENERATOR,

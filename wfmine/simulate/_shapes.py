@@ -54,7 +54,12 @@ PROBLEMS: tuple[str, ...] = (
     "unregistered",
     "agent_out_of_tier",
     "agent_only_approval",
+    # ``Shape.blocked_status``: the work waits in the build stage's Blocked status for days
+    "blocked",
 )
+
+#: the statuses of a Jira sub-task's own simpler workflow (``Shape.subtask_rate``)
+SUBTASK_STATUSES: tuple[str, str, str] = ("To Do", "In Progress", "Done")
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,10 @@ class TrendDef:
 
 
 def _ro(d: dict[str, float]) -> Mapping[str, float]:
+    return MappingProxyType(d)
+
+
+def _ro_tz(d: dict[str, str]) -> Mapping[str, str]:
     return MappingProxyType(d)
 
 
@@ -171,6 +180,21 @@ class Shape:
     #: the same project; planted stalls scale with it as with ``ProjectDef.pace``
     type_pace: Mapping[str, float] = field(default_factory=dict)
     rates: Mapping[str, float] = field(default_factory=dict)
+    #: the design's first stage also maps ``jira:Issue created`` (False: it names statuses
+    #: only, the initial one included, as an architect reads the Jira workflow)
+    design_names_creation: bool = True
+    #: the time zone every member of a team works in (a team not named: each person's own)
+    team_tz: Mapping[str, str] = field(default_factory=dict)
+    #: share of stories split into Jira sub-tasks (``SUBTASK_STATUSES``) when written
+    subtask_rate: float = 0.0
+    #: the build stage's waiting status (a status of that stage in the design) work goes
+    #: into and out of; short spells at ``blocked_rate``, long ones the planted ``blocked``
+    blocked_status: str = ""
+    blocked_rate: float = 0.0
+    #: build work on these components is handed to ``handoff_team`` (a team owning no stage)
+    #: by reassigning the issue, its status unchanged, and handed back the same way
+    handoff_team: str = ""
+    handoff_components: tuple[str, ...] = ()
     #: share of items with a late approval (dual-approval review stages only)
     late_rate: float = 0.0
     trends: tuple[TrendDef, ...] = ()
@@ -770,6 +794,109 @@ AGENTIC = Shape(
     irreversible=("migrations", "terraform"),
 )
 
+KANBAN = Shape(
+    name="kanban",
+    title="Kanban across time zones",
+    summary=(
+        "A Kanban board (Backlog, Selected for Development, In Progress, Blocked, In Review, "
+        "QA, Done): product in Berlin writes and selects the work, splitting stories into "
+        "sub-tasks; engineering in Berlin builds and reviews, parking work in Blocked while it "
+        "waits on someone, and reassigns the warehouse, event and search parts to the data team "
+        "in Bangalore without moving the issue; QA in Sao Paulo tests, with no expected time in "
+        "the design; operations in Berlin releases."
+    ),
+    structure="stage_teams",
+    stages=(
+        StageDef(
+            "backlog",
+            "intake",
+            ("Backlog", "Selected for Development"),
+            team="product",
+            expected="2w",
+            hours=10,
+        ),
+        StageDef(
+            "build",
+            "build",
+            ("In Progress", "Blocked"),
+            team="engineering",
+            performer="either",
+            expected="1w",
+        ),
+        StageDef(
+            "review",
+            "review",
+            ("In Review",),
+            team="engineering",
+            performer="either",
+            expected="1w",
+            hours=5,
+        ),
+        StageDef("qa", "check", ("QA",), team="qa", expected="", hours=5),
+        StageDef("release", "deploy", ("Done",), team="operations", expected="2d"),
+    ),
+    projects=(
+        ProjectDef("SHOP", "Storefront", ("catalog", "cart", "checkout", "search"), "storefront"),
+        ProjectDef("BI", "Insights", ("events", "reports", "warehouse"), "insights", weight=0.7),
+    ),
+    teams=(("product", 3), ("engineering", 7), ("data", 3), ("qa", 3), ("operations", 3)),
+    back=(("review", "build"), ("release", "build")),
+    owned_seams=(
+        ("product", "engineering", "engineering"),
+        ("engineering", "qa", "qa"),
+        ("operations", "engineering", "engineering"),
+    ),
+    seam_hours={
+        ("product", "engineering"): 8,
+        ("engineering", "qa"): 4,
+        ("qa", "operations"): 16,
+        ("operations", "engineering"): 6,
+        # reassigned to the data team in another time zone: it waits days for them
+        ("engineering", "data"): 16,
+        ("data", "engineering"): 5,
+    },
+    design_names_creation=False,
+    team_tz=_ro_tz(
+        {
+            "product": "Europe/Berlin",
+            "engineering": "Europe/Berlin",
+            "data": "Asia/Kolkata",
+            "qa": "America/Sao_Paulo",
+            "operations": "Europe/Berlin",
+        }
+    ),
+    subtask_rate=0.5,
+    blocked_status="Blocked",
+    blocked_rate=0.2,
+    handoff_team="data",
+    handoff_components=("warehouse", "search"),
+    agent_tiers=("reversible",),
+    platform_team="operations",
+    ai_users=(("hugo", "claude", 0.3),),
+    stall_stage="qa",
+    bounded_checks=True,
+    rates=_ro(
+        {
+            "ci_fix": 0.04,
+            "rework_loop": 0.04,
+            "stall": 0.1,
+            "blocked": 0.12,
+            "revert": 0.02,
+            "reopen": 0.09,
+            "ping_pong": 0.03,
+            "out_of_tier": 0.25,
+            "no_approval": 0.1,
+            "missing_two_humans": 0.3,
+        }
+    ),
+    trends=(
+        TrendDef("ci_fix", "rising", "SHOP"),
+        TrendDef("rework_loop", "declining", "BI"),
+    ),
+    high_stakes=("checkout",),
+    irreversible=("warehouse",),
+)
+
 # ---------------------------------------------------------------- held out
 
 REGULATED = Shape(
@@ -1097,6 +1224,7 @@ FLOW_SHAPES: Mapping[str, Shape] = MappingProxyType(
             LINES,
             TRACKS,
             AGENTIC,
+            KANBAN,
             REGULATED,
             FEDERATED,
             MATRIX,
@@ -1113,7 +1241,7 @@ HELD_OUT_SHAPES: tuple[str, ...] = ("regulated", "federated", "matrix")
 They exist so that quality tests can score detectors on organisations the
 detectors were not developed against (several seeds each). Develop against
 ``stage-teams``, ``project-teams``, ``lean``, ``platform``, ``secure-delivery``,
-``product-lines``, ``fix-and-feature`` and ``agentic`` (``DEVELOPMENT_SHAPES``).
+``product-lines``, ``fix-and-feature``, ``agentic`` and ``kanban`` (``DEVELOPMENT_SHAPES``).
 """
 
 DEVELOPMENT_SHAPES: tuple[str, ...] = tuple(s for s in SHAPES if s not in HELD_OUT_SHAPES)
