@@ -56,7 +56,9 @@ def test_merico_board_pages_load_with_the_readme_figures() -> None:
     assert batch.stats["records"] == 59  # 59 issues on the three board pages (4 on two boards)
     assert issue_records.height == 55 == batch.objects.height
     status = batch.events.filter(pl.col("activity").str.starts_with("Status: "))
-    assert status.height == 165  # the README's figure: 165 status changes
+    initial = status.filter(pl.col("event_id").str.ends_with("/created/status"))
+    assert status.height - initial.height == 165  # the README's figure: 165 status changes
+    assert initial.height == 55  # and the status each issue was created in
     assert "Status: 已完成" in set(status.get_column("activity"))  # non-ASCII names kept
     # changelog pages of issues that are not on any board: kept raw, said so
     assert batch.raw_records.filter(pl.col("record_type") == "history").height == 279
@@ -129,7 +131,7 @@ def test_event_ids_and_seq_follow_history_ids_not_file_order(tmp_path: Path) -> 
     ea, eb = jira.load(a).events.sort("event_id"), jira.load(b).events.sort("event_id")
     assert ea.drop("raw_ref").equals(eb.drop("raw_ref"))
     ordered = ea.sort("timestamp", "seq").get_column("activity").to_list()
-    assert ordered == ["Issue created", "Status: To Do", "Status: In Progress"]
+    assert ordered == ["Issue created", "Status: Backlog", "Status: To Do", "Status: In Progress"]
     assert "jira:ACME-9/h/100/status" in set(ea.get_column("event_id"))
 
 
@@ -149,9 +151,35 @@ def test_changelog_pages_merge_into_their_issue_and_dedupe(tmp_path: Path) -> No
     )
     batch = jira.load(root)
     status = batch.events.filter(pl.col("activity").str.starts_with("Status: ")).sort("timestamp")
-    assert status.height == 3
+    assert status.get_column("activity").to_list() == [
+        "Status: To Do", "Status: In Progress", "Status: Done", "Status: In Progress"
+    ]  # fmt: skip
     last = json.loads(status.get_column("attrs")[-1])
     assert last["reopen"] is True and last["from"] == "Done"
+
+
+def test_the_status_an_issue_is_created_in_is_an_event_when_the_changelog_is_whole(
+    tmp_path: Path,
+) -> None:
+    """Jira records no transition into an issue's first status; a design naming that status
+    (``jira:Status: Backlog``) must still see the work arrive there. Known only from a whole
+    changelog: the first change's ``fromString``, or the current status if nothing changed."""
+    moved = _issue("ACME-1", [_history("1", "2024-01-02T10:00:00.000+0000", "Backlog", "Doing")])
+    still = _issue("ACME-2", [], status="Backlog")
+    partial = _issue("ACME-3", [_history("9", "2024-01-05T10:00:00.000+0000", "Doing", "Done")])
+    partial["changelog"]["total"] = 5  # four earlier histories not read: its first is unknown
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"issues": [moved, still, partial], "isLast": True}))
+    events = jira.load(page).events
+    initial = events.filter(pl.col("event_id").str.ends_with("/created/status")).sort("object_id")
+    assert initial.get_column("object_id").to_list() == ["jira:ACME-1", "jira:ACME-2"]
+    assert initial.get_column("activity").to_list() == ["Status: Backlog", "Status: Backlog"]
+    created = events.filter(pl.col("activity") == "Issue created").sort("object_id").head(2)
+    assert initial.get_column("timestamp").equals(created.get_column("timestamp"))
+    assert initial.get_column("actor_id").equals(created.get_column("actor_id"))
+    assert initial.get_column("seq").to_list() == [1, 1]  # right after the creation
+    attrs = json.loads(initial.get_column("attrs")[0])
+    assert attrs["initial"] is True and attrs["from"] is None and attrs["to"] == "Backlog"
 
 
 def test_bot_authors_and_history_metadata(tmp_path: Path) -> None:

@@ -17,7 +17,12 @@ Inputs recognised by content (file names do not matter):
 Events follow ``docs/contracts.md``: ``Issue created``, ``Status: <to>``
 (attrs ``from``, ``to``, ``status_category``, ``reopen``), ``Assignee
 changed``, ``Priority changed``, ``Labels changed``, ``Components changed``,
-``Comment added``, ``Resolution set``. Event ids are built from the issue key
+``Comment added``, ``Resolution set``. Jira records no transition into the
+status an issue is created in, so where the whole changelog was read the
+creation is followed by ``Status: <first status>`` at the same moment, by the
+same person (``seq`` 1, attrs ``initial``, ``from`` null; id
+``jira:ACME-12/created/status``): a design naming that status sees work
+arrive there. Event ids are built from the issue key
 and the changelog history id (``jira:ACME-12/h/10023/status``), and ``seq``
 from the history id and the item's position in it, so re-reading overlapping
 pages, or the same pages in another order, gives the same rows.

@@ -153,11 +153,16 @@ class _Builder:
             entry.histories.values(),
             key=lambda h: (_stamp(h["created"]), _int(h["id"]), str(h["id"])),
         )
-        first_status = next(
-            (it.get("fromString") for h in histories for it in h["items"]
+        first_change = next(
+            (it for h in histories for it in h["items"]
              if isinstance(it, dict) and _field(it) == "status"),
-            _get(current_status, "name"),
+            None,
         )  # fmt: skip
+        first_status = (
+            first_change.get("fromString")
+            if first_change is not None
+            else _get(current_status, "name")
+        )
         creator = self.account(fields.get("creator")) or self.account(fields.get("reporter"))
         self.account(fields.get("reporter"))
         assignee = self.account(fields.get("assignee"))
@@ -168,6 +173,20 @@ class _Builder:
                            "priority": _get(fields, "priority", "name"),
                            "project": _get(fields, "project", "key")}),
         )  # fmt: skip
+        if self.whole_changelog(entry) and isinstance(first_status, str) and first_status:
+            # Jira records no transition into the status an issue is created in: the event
+            # says it entered it, so a design naming that status sees the work arrive there
+            first_id = first_change.get("from") if first_change is not None else None
+            self.event(
+                event_id=f"{oid}/created/status", activity=f"Status: {first_status}",
+                timestamp=fields["created"], seq=1, actor_id=creator, team=team, object_id=oid,
+                raw_ref=raw_ref,
+                attrs=json_text({"from": None, "to": first_status, "initial": True,
+                                 "status_category": self.category(
+                                     first_id if first_change is not None
+                                     else _get(current_status, "id"),
+                                     first_status, current_status)}),
+            )  # fmt: skip
         for history in histories:
             self.build_history(oid, history, current_status, team, raw_ref)
         for cid, comment in sorted(entry.comments.items(), key=lambda kv: (_int(kv[0]), kv[0])):
@@ -272,6 +291,15 @@ class _Builder:
                 attrs.update({"from": item.get("fromString"), "to": item.get("toString")})
             append((prefix + event_suffix, activity, created, seq + j, actor, team, oid,
                     json_text(attrs), raw_ref))  # fmt: skip
+
+    @staticmethod
+    def whole_changelog(entry: _Issue) -> bool:
+        """Whether the issue's whole changelog was read (so its first status is known)."""
+        changelog = entry.issue.get("changelog")
+        if entry.from_csv or not isinstance(changelog, dict):
+            return False
+        total = changelog.get("total")
+        return not isinstance(total, int) or len(entry.histories) >= total
 
     def snapshot_events(
         self,
