@@ -41,7 +41,7 @@ from wfmine.findings.failures import (
     weekly_pattern_counts,
 )
 from wfmine.findings.seams import handoffs
-from wfmine.stages import case_scope, last_in_group
+from wfmine.stages import case_scope, first_in_group, in_kernel_order, last_in_group
 
 __all__ = ["READY_SHARE", "metrics"]
 
@@ -127,20 +127,32 @@ def metrics(
         judged = judged_events(log, design, staged=staged, conformance=conformance)
     log = judged
     out: dict[str, pl.DataFrame] = {}
-    last = (
-        log.group_by("case_id")
-        .agg(
-            pl.col("timestamp").min().alias("start"),
-            pl.col("timestamp").max().alias("end"),
+    ends = log.select("case_id", "timestamp", "at_stage")  # the columns read
+    if in_kernel_order(log) and log.get_column("timestamp").null_count() == 0:
+        # each case's rows together, in time order: its first row starts it, its last ends it
+        last = ends.filter(first_in_group("case_id")).select(
+            "case_id", pl.col("timestamp").alias("start")
         )
-        .join(
-            log.filter(last_in_group("case_id")).select(
-                "case_id", pl.col("at_stage").alias("last_stage")
-            ),
-            on="case_id",
-            how="left",
+        tail = ends.filter(last_in_group("case_id"))
+        last = last.with_columns(
+            tail.get_column("timestamp").alias("end"),
+            tail.get_column("at_stage").alias("last_stage"),
         )
-    )
+    else:
+        last = (
+            ends.group_by("case_id")
+            .agg(
+                pl.col("timestamp").min().alias("start"),
+                pl.col("timestamp").max().alias("end"),
+            )
+            .join(
+                ends.filter(last_in_group("case_id")).select(
+                    "case_id", pl.col("at_stage").alias("last_stage")
+                ),
+                on="case_id",
+                how="left",
+            )
+        )
     if view is not None:
         done = last.filter(pl.col("last_stage").is_in(list(view.end_stages)))
     else:
@@ -219,18 +231,31 @@ def metrics(
 
 
 def _readiness(log: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
-    staged = log.select("case_id", "stage", "actor_kind").filter(MAPPED)  # the columns read
+    # in the kernel's order each case's rows come together: its number is a running count
+    kernel = in_kernel_order(log)
+    numbered = [first_in_group("case_id").cum_sum().cast(pl.Int64).alias("_case")] if kernel else []
+    staged = log.select("case_id", "stage", "actor_kind", *numbered).filter(MAPPED)  # read
     if staged.height == 0:
         return pl.DataFrame(schema={"stage": pl.String, "events": pl.UInt32, "agent_share": pl.Float64,
                                     "agent_rework": pl.Float64, "human_rework": pl.Float64,
                                     "verdict": pl.String})  # fmt: skip
     rework = occ.filter(pl.col("type") == "rework_loop").select("case_id", "stage").unique()
     rework = rework.with_columns(pl.lit(True).alias("_rw"))
-    per_case = (
-        staged.group_by("case_id", "stage")
-        .agg((pl.col("actor_kind") == "agent").any().alias("_agent"))
-        .join(rework, on=["case_id", "stage"], how="left")
-        .with_columns(pl.col("_rw").fill_null(False))
+    agent = (pl.col("actor_kind") == "agent").any().alias("_agent")
+    if kernel:
+        # (case, stage) grouped on one integer -- the case's number and the stage's code --
+        # not on two strings
+        stages = sorted(staged.get_column("stage").unique().to_list())
+        code = pl.col("stage").replace_strict(
+            {s: i for i, s in enumerate(stages)}, return_dtype=pl.Int64
+        )
+        grouped = staged.group_by((pl.col("_case") * len(stages) + code).alias("_key")).agg(
+            pl.col("case_id").first(), pl.col("stage").first(), agent
+        )
+    else:
+        grouped = staged.group_by("case_id", "stage").agg(agent)
+    per_case = grouped.join(rework, on=["case_id", "stage"], how="left").with_columns(
+        pl.col("_rw").fill_null(False)
     )
     rates = per_case.group_by("stage").agg(
         pl.col("_rw").filter(pl.col("_agent")).mean().alias("agent_rework"),
