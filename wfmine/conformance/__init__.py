@@ -57,7 +57,9 @@ from wfmine.stages import (
     Scope,
     UnknownKind,
     case_scope,
+    first_in_group,
     in_kernel_order,
+    last_in_group,
     stage_events,
     stage_visits,
 )
@@ -196,11 +198,23 @@ def check(
     if out_of_scope.height:
         events = events.join(in_scope, on="case_id", how="semi", maintain_order="left")
     visits = stage_visits(events)
-    cases = events.group_by("case_id").agg(
-        pl.len().cast(pl.Int64).alias("events"),
-        pl.col("timestamp").min().alias("start"),
-        pl.col("timestamp").max().alias("end"),
-    )
+    if in_kernel_order(events) and events.get_column("timestamp").null_count() == 0:
+        # each case's rows together, in time order: read at its first and last rows
+        rows = events.select("case_id", "timestamp", pl.int_range(pl.len()).alias("_i"))
+        firsts = rows.filter(first_in_group("case_id"))
+        lasts = rows.filter(last_in_group("case_id"))
+        cases = firsts.select(
+            "case_id",
+            (lasts.get_column("_i") - pl.col("_i") + 1).cast(pl.Int64).alias("events"),
+            pl.col("timestamp").alias("start"),
+            lasts.get_column("timestamp").alias("end"),
+        )
+    else:
+        cases = events.group_by("case_id").agg(
+            pl.len().cast(pl.Int64).alias("events"),
+            pl.col("timestamp").min().alias("start"),
+            pl.col("timestamp").max().alias("end"),
+        )
     cases = cases.with_columns(
         ((pl.col("end") - pl.col("start")).dt.total_microseconds() / 1e6).alias("duration_s")
     )
