@@ -27,8 +27,9 @@ def simulate(
         str,
         typer.Option(
             help="Organisation shape: stage-teams, project-teams, lean, platform, "
-            "secure-delivery, product-lines, fix-and-feature, agentic, regulated, federated, matrix "
-            "(regulated, federated and matrix are held out: not for developing detectors)."
+            "secure-delivery, product-lines, fix-and-feature, agentic, kanban, regulated, "
+            "federated, matrix (regulated, federated and matrix are held out: not for "
+            "developing detectors)."
         ),
     ] = "stage-teams",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
