@@ -340,6 +340,12 @@ class Analysis:
         return stages.stage_events(self.window_log, self.design, accounts=self.accounts)
 
     @cached_property
+    def activity_pairs(self) -> pl.DataFrame:
+        """The window's distinct ``source, activity`` pairs: what design patterns are matched
+        against (the gates' approvals in the check and in drift), found once."""
+        return self.window_log.select("source", "activity").unique()
+
+    @cached_property
     def conformance(self) -> ConformanceResult | None:
         """The check against the design (``None`` without one), with everything the store knows."""
         if self.design is None:
@@ -350,6 +356,7 @@ class Analysis:
             case_attrs=self.case_attrs,
             accounts=self.accounts,
             staged=self.staged,
+            pairs=self.activity_pairs,
         )
 
     @cached_property
@@ -682,6 +689,7 @@ class Analysis:
             judged=self.judged,
             occurrences=self.occurrences,
             team_handoffs=self.team_handoffs,
+            pairs=self.activity_pairs,
         )
 
     # -- discovery of the cases in scope --------------------------------------------------

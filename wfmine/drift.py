@@ -206,11 +206,13 @@ def weekly_series(
     result: ConformanceResult | None = None,
     staged: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
+    pairs: pl.DataFrame | None = None,
 ) -> tuple[list[_Series], list[dt.date]]:
     """The weekly series the change-point test reads (see the module docstring).
 
     ``staged``: :func:`wfmine.stages.stage_events` of ``log`` when the caller has
-    it; ``judged``: those of the check's cases (``Analysis.judged``).
+    it; ``judged``: those of the check's cases (``Analysis.judged``); ``pairs``: the
+    log's distinct ``source, activity`` (``Analysis.activity_pairs``).
     """
     import numpy as np
 
@@ -309,7 +311,7 @@ def weekly_series(
             )
             if s is not None:
                 out.append(s)
-    gate_series = _gate_series(staged, design, weeks)
+    gate_series = _gate_series(staged, design, weeks, pairs)
     if gate_series is not None:
         out.append(gate_series)
     return out, weeks
@@ -326,7 +328,9 @@ def _parts(df: pl.DataFrame, column: str) -> dict[Any, pl.DataFrame]:
     }
 
 
-def _gate_series(staged: pl.DataFrame, design: Design, weeks: list[dt.date]) -> _Series | None:
+def _gate_series(
+    staged: pl.DataFrame, design: Design, weeks: list[dt.date], pairs: pl.DataFrame | None = None
+) -> _Series | None:
     if not design.gates:
         return None
     from wfmine.design import pattern_regex
@@ -349,8 +353,9 @@ def _gate_series(staged: pl.DataFrame, design: Design, weeks: list[dt.date]) -> 
         )
     # the regex runs on the distinct (source, activity) pairs; the events are picked by
     # activity first (a superset of the matching ones), so only those get the key and the test
-    pairs = staged.select("source", "activity").unique().filter(key.str.contains(rx))
-    matching = pairs.get_column("activity").unique().sort()
+    pairs = staged.select("source", "activity").unique() if pairs is None else pairs
+    # the matching pairs' activities (of a log the events are part of: perhaps a few more)
+    matching = pairs.filter(key.str.contains(rx)).get_column("activity").unique().sort()
     appr = (
         staged.select("case_id", "source", "activity", "pos", "actor_id")
         .filter(pl.col("activity").is_in(matching))
@@ -555,6 +560,7 @@ def change_points(
     result: ConformanceResult | None = None,
     staged: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
+    pairs: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int, int]:
     """Change points of the practised workflow (:data:`CHANGE_SCHEMA`), series tested, weeks.
 
@@ -567,7 +573,7 @@ def change_points(
     import numpy as np
 
     series, weeks = weekly_series(
-        log, design, accounts=accounts, result=result, staged=staged, judged=judged
+        log, design, accounts=accounts, result=result, staged=staged, judged=judged, pairs=pairs
     )
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
@@ -893,6 +899,7 @@ def drift(
     judged: pl.DataFrame | None = None,
     occurrences: pl.DataFrame | None = None,
     team_handoffs: pl.DataFrame | None = None,
+    pairs: pl.DataFrame | None = None,
 ) -> DriftReport:
     """Change points of the practice and, per design change, whether it took effect.
 
@@ -900,7 +907,8 @@ def drift(
     ``log`` under ``design`` and those of the check's cases when already
     computed (``Analysis.conformance``, ``Analysis.staged``,
     ``Analysis.judged``), so they are not computed again; ``occurrences`` and
-    ``team_handoffs`` likewise (:func:`change_effects`).
+    ``team_handoffs`` likewise (:func:`change_effects`), and ``pairs``, the log's
+    distinct ``source, activity`` (``Analysis.activity_pairs``).
     """
     result = result if result is not None else check(log, design, accounts=accounts)
     if staged is None and judged is None:
@@ -915,6 +923,7 @@ def drift(
         result=result,
         staged=staged,
         judged=judged,
+        pairs=pairs,
     )
     known = (
         changes

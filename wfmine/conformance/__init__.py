@@ -163,6 +163,7 @@ def check(
     unknown_kind: UnknownKind = "human",
     scope: Scope = "work_items",
     staged: pl.DataFrame | None = None,
+    pairs: pl.DataFrame | None = None,
 ) -> ConformanceResult:
     """Check a flat log against a design: flow, performers, gates and time.
 
@@ -178,7 +179,8 @@ def check(
 
     ``staged`` is :func:`wfmine.stages.stage_events` of the same log and
     design when the caller has it already (:class:`wfmine.analysis.Analysis`
-    does), so the kernel runs once per analysis.
+    does), so the kernel runs once per analysis; ``pairs`` the log's distinct ``source,
+    activity`` likewise (the gates' patterns are matched against those).
 
     The result does not depend on the log's row order: everything is ordered
     by (case, timestamp, seq, event_id).
@@ -220,7 +222,7 @@ def check(
     )
     open_cases = _open_cases(cases, case_attrs)
     tiers = case_tiers(cases, design, case_attrs)
-    gates = gate_checks(events, design, tiers)
+    gates = gate_checks(events, design, tiers, pairs=pairs)
     timing = stage_timing(visits, design, stall_factor=stall_factor)
     parts = [
         flow_deviations(events, visits, design, open_cases=open_cases),

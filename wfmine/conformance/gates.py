@@ -205,10 +205,19 @@ def _satisfied(required: pl.Expr, any_n: pl.Expr, human_n: pl.Expr) -> pl.Expr:
     )
 
 
-def gate_checks(events: pl.DataFrame, design: Design, tiers: pl.DataFrame) -> pl.DataFrame:
-    """One row per (case, gate) for cases reaching a gated stage, with the verdict."""
+def gate_checks(
+    events: pl.DataFrame,
+    design: Design,
+    tiers: pl.DataFrame,
+    *,
+    pairs: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per (case, gate) for cases reaching a gated stage, with the verdict.
+
+    ``pairs``: the distinct ``source, activity`` of the events (or of a log they are
+    part of), when the caller has them."""
     frames: list[pl.DataFrame] = []
-    pairs = events.select("source", "activity").unique()
+    pairs = events.select("source", "activity").unique() if pairs is None else pairs
     for gate in design.gates:
         # each filter below copies only the columns it passes on (events have many more)
         gated = (
