@@ -267,7 +267,10 @@ def check(
             maintain_order="left",
         )
     if keyed.height != deviations.height:  # positions repeat (not the kernel's): all by id
-        keyed = deviations.with_columns(pl.lit(None, dtype=pl.Int64).alias("pos"))
+        keyed = deviations.with_columns(
+            pl.lit(None, dtype=pl.Int64).alias("pos"),
+            pl.lit(None, dtype=pl.String).alias("activity"),
+        )
     unplaced = keyed.filter(pl.col("pos").is_null()).select("event_id").drop_nulls().unique()
     if unplaced.height:
         keys = (
