@@ -270,3 +270,33 @@ def test_connector_config_names_variables_never_values(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must name an environment variable") as info:
         load_config(bad)
     assert "abc123-secret-value" not in str(info.value)
+
+
+def test_a_sub_task_is_part_of_its_parents_case_never_its_work_item(tmp_path: Path) -> None:
+    """A sub-task (``issuetype.subtask``, ``fields.parent``) is a piece of its parent's work:
+    linked into the parent's case, its creation and statuses named apart so that they never
+    set or move the parent's stage, and its moving out of Done is no reopen of the parent."""
+    parent = _issue("ACME-1", [_history("1", "2024-01-02T10:00:00.000+0000", "To Do", "Doing")])
+    sub = _issue(
+        "ACME-2",
+        [
+            _history("5", "2024-01-02T11:00:00.000+0000", "To Do", "Done"),
+            _history("6", "2024-01-02T12:00:00.000+0000", "Done", "In Progress"),
+        ],
+        status="In Progress",
+    )
+    sub["fields"]["issuetype"] = {"name": "Sub-task", "subtask": True}
+    sub["fields"]["parent"] = {"key": "ACME-1", "id": "100"}
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"issues": [parent, sub], "isLast": True}))
+    batch = jira.load(page)
+    types = dict(batch.objects.select("object_id", "object_type").iter_rows())
+    assert types == {"jira:ACME-1": "issue", "jira:ACME-2": "subtask"}
+    links = batch.object_links.select("from_object", "to_object", "relation").rows()
+    assert links == [("jira:ACME-2", "jira:ACME-1", "part_of")]
+    sub_events = batch.events.filter(pl.col("object_id") == "jira:ACME-2")
+    assert sub_events.sort("timestamp", "seq").get_column("activity").to_list() == [
+        "Sub-task created", "Sub-task status: To Do", "Sub-task status: Done",
+        "Sub-task status: In Progress",
+    ]  # fmt: skip
+    assert not sub_events.get_column("attrs").str.contains('"reopen"').any()

@@ -22,7 +22,10 @@ status an issue is created in, so where the whole changelog was read the
 creation is followed by ``Status: <first status>`` at the same moment, by the
 same person (``seq`` 1, attrs ``initial``, ``from`` null; id
 ``jira:ACME-12/created/status``): a design naming that status sees work
-arrive there. Event ids are built from the issue key
+arrive there. A sub-task (``issuetype.subtask``, with ``fields.parent``) is an
+object of type ``subtask`` linked ``part_of`` its parent, so it is folded into
+the parent's case; its events are ``Sub-task created`` and ``Sub-task status:
+<to>`` (never a reopen), so they never set or move the parent's stage. Event ids are built from the issue key
 and the changelog history id (``jira:ACME-12/h/10023/status``), and ``seq``
 from the history id and the item's position in it, so re-reading overlapping
 pages, or the same pages in another order, gives the same rows.

@@ -149,6 +149,14 @@ class _Builder:
         )  # fmt: skip
         team = self.team(fields)
         current_status = fields.get("status") if isinstance(fields.get("status"), dict) else None
+        # a sub-task is part of its parent's work, not a work item of its own: folded into the
+        # parent's case, its creation and statuses named apart, so they never set or move the
+        # parent's stage (a design may still name them: jira:Sub-task status: Done)
+        parent = _get(fields, "parent", "key")
+        subtask = _get(fields, "issuetype", "subtask") is True and isinstance(parent, str)
+        status_prefix = "Sub-task status: " if subtask else "Status: "
+        if subtask:
+            self.reader.link(oid, f"jira:{parent}", "part_of", f"fields.parent {parent}")
         histories = sorted(
             entry.histories.values(),
             key=lambda h: (_stamp(h["created"]), _int(h["id"]), str(h["id"])),
@@ -167,7 +175,8 @@ class _Builder:
         self.account(fields.get("reporter"))
         assignee = self.account(fields.get("assignee"))
         self.event(
-            event_id=f"{oid}/created", activity="Issue created", timestamp=fields["created"], seq=0,
+            event_id=f"{oid}/created", activity="Sub-task created" if subtask else "Issue created",
+            timestamp=fields["created"], seq=0,
             actor_id=creator, team=team, object_id=oid, raw_ref=raw_ref,
             attrs=json_text({"type": _get(fields, "issuetype", "name"), "status": first_status,
                            "priority": _get(fields, "priority", "name"),
@@ -178,7 +187,7 @@ class _Builder:
             # says it entered it, so a design naming that status sees the work arrive there
             first_id = first_change.get("from") if first_change is not None else None
             self.event(
-                event_id=f"{oid}/created/status", activity=f"Status: {first_status}",
+                event_id=f"{oid}/created/status", activity=f"{status_prefix}{first_status}",
                 timestamp=fields["created"], seq=1, actor_id=creator, team=team, object_id=oid,
                 raw_ref=raw_ref,
                 attrs=json_text({"from": None, "to": first_status, "initial": True,
@@ -188,7 +197,7 @@ class _Builder:
                                      first_status, current_status)}),
             )  # fmt: skip
         for history in histories:
-            self.build_history(oid, history, current_status, team, raw_ref)
+            self.build_history(oid, history, current_status, team, raw_ref, subtask=subtask)
         for cid, comment in sorted(entry.comments.items(), key=lambda kv: (_int(kv[0]), kv[0])):
             stamp = _stamp(comment.get("created"))
             if stamp is None:
@@ -203,11 +212,12 @@ class _Builder:
                 attrs=json_text({"comment_id": cid, "jsd_public": comment.get("jsdPublic")}),
             )  # fmt: skip
         if "changelog" not in issue:
-            self.snapshot_events(oid, fields, current_status, team, raw_ref)
+            self.snapshot_events(oid, fields, current_status, team, raw_ref, status_prefix)
         status_name = _get(current_status, "name")
         self.objects.append(
             {
-                "object_id": oid, "object_type": "issue", "source": "jira", "key": key,
+                "object_id": oid, "object_type": "subtask" if subtask else "issue",
+                "source": "jira", "key": key,
                 "title": fields.get("summary"),
                 "attrs": json_text({
                     "project": _get(fields, "project", "key"),
@@ -235,6 +245,8 @@ class _Builder:
         current: Mapping[str, Any] | None,
         team: str | None,
         raw_ref: str,
+        *,
+        subtask: bool = False,
     ) -> None:
         hid = str(history["id"])
         actor = self.account(history.get("author"))
@@ -274,9 +286,9 @@ class _Builder:
                 from_cat = self.category(item.get("from"), from_name, current)
                 attrs.update({"from": from_name, "to": to_name, "status_category": to_cat,
                               "from_category": from_cat})  # fmt: skip
-                if from_cat == "done" and to_cat != "done":
-                    attrs["reopen"] = True
-                activity = f"Status: {to_name}"
+                if from_cat == "done" and to_cat != "done" and not subtask:
+                    attrs["reopen"] = True  # a sub-task reopened is not its work item reopened
+                activity = f"Sub-task status: {to_name}" if subtask else f"Status: {to_name}"
             elif name == "assignee":
                 attrs.update({
                     "from": f"jira:{item['from']}" if item.get("from") else None,
@@ -308,6 +320,7 @@ class _Builder:
         current: Mapping[str, Any] | None,
         team: str | None,
         raw_ref: str,
+        status_prefix: str = "Status: ",
     ) -> None:
         """Without a changelog only the current status and resolution are known: one event each."""
         name = _get(current, "name")
@@ -319,7 +332,7 @@ class _Builder:
         )
         if name and category != "new" and _stamp(when) is not None:
             self.event(
-                event_id=f"{oid}/snapshot/status", activity=f"Status: {name}", timestamp=when,
+                event_id=f"{oid}/snapshot/status", activity=f"{status_prefix}{name}", timestamp=when,
                 seq=900_000_000_000, actor_id=None, team=team, object_id=oid, raw_ref=raw_ref,
                 attrs=json_text({"to": name, "status_category": category, "snapshot": True}),
             )  # fmt: skip
