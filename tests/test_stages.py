@@ -2,7 +2,7 @@
 
 Each test is one real-world behaviour of multi-source work: an approval that
 lands after the tracker moved on, a tracker that lags behind the pull request,
-the tracker moving back, a pull request with no ticket, a classic log where
+the tracker moving back, the tracker holding work in its stage (Blocked), a pull request with no ticket, a classic log where
 every event is its own step. Plus the invariants: row order never changes a
 result, and the visits agree with the events.
 """
@@ -112,6 +112,30 @@ def test_a_tracker_catching_up_is_no_move_but_a_stage_never_seen_is() -> None:
     # merged before QA, then QA: a real visit, out of the designed order
     assert stages_of([CREATED, BUILD, REVIEW, MERGED, QA, DONE]) == [
         "triage", "build", "review", "deploy", "qa", "deploy",
+    ]  # fmt: skip
+
+
+def test_the_tracker_changing_status_within_its_stage_holds_the_case_there() -> None:
+    # the pull request went to review on GitHub, then the ticket was moved In Progress ->
+    # Blocked (both build): the work is blocked in build, not waiting in review
+    blocked = ("jira", "Status: Blocked")
+    design = load_design_text(
+        """
+stages:
+  - {id: build, activities: ["jira:Status: In Progress", "jira:Status: Blocked",
+                             "github:Commit pushed"]}
+  - {id: review, activities: ["jira:Status: In Review", "github:PR approved"]}
+transitions: [[build, review], [review, build]]
+"""
+    )
+    steps = [BUILD, COMMIT, APPROVED, blocked, BUILD, REVIEW]
+    visits = stage_visits(stage_events(make_log({"c": steps}), design))
+    assert visits["stage"].to_list() == ["build", "review", "build", "review"]
+    assert visits["start"].to_list()[2] == T0 + dt.timedelta(hours=3)  # from the block
+    # the same status again, or a lagging ticket moving forward, holds nothing back
+    again = [BUILD, COMMIT, APPROVED, BUILD, REVIEW]
+    assert stage_visits(stage_events(make_log({"c": again}), design))["stage"].to_list() == [
+        "build", "review",
     ]  # fmt: skip
 
 

@@ -33,7 +33,10 @@ does:
   late work of the earlier stage, not a return to it;
 - a tracker that lags behind (the pull request approved and merged before the
   issue was moved to "In Review") does not pull the case back either: it
-  names a stage whose work was already seen.
+  names a stage whose work was already seen;
+- but the tracker changing status *within* its stage (In Progress → Blocked)
+  after other sources carried the case beyond it (the pull request in review)
+  says the work is still there: the case is back in the tracker's stage.
 
 Each event keeps its own ``stage`` (the design's mapping, which performer and
 gate checks read) and gets ``at_stage`` (the stage the case is in after it,
@@ -302,13 +305,27 @@ def stage_events(
     # for a stage already seen is the tracker catching up, not a move
     seen = pl.when(pl.col("_cand")).then(pl.col("_seg") * width + pl.col("_code"))
     novel = pl.col("sets_stage") & seen.is_first_distinct()
-    df = df.with_columns((first_in_group("_case") | back | novel).cum_sum().alias("_seg"))
+    df = df.with_columns((first_in_group("_case") | back | novel).alias("_starts"))
+    df = df.with_columns(pl.col("_starts").cum_sum().alias("_seg"))
     # the furthest stage reached in the segment: a running max made segment-local by
     # offsetting each segment above every earlier one
     tagged = pl.col("_seg") * width + pl.when(pl.col("_cand")).then(pl.col("_code") + 1).otherwise(
         0
     )
     reached = tagged.cum_max() - pl.col("_seg") * width - 1
+    # the tracker changing status within its stage (In Progress -> Blocked) after other
+    # sources carried the case beyond it (a pull request in review) says the work is still
+    # there: the case is back in the tracker's stage (a lagging tracker moving *forward*
+    # to a stage already passed names work already seen, and does not)
+    status = pl.when(pl.col("sets_stage")).then(pl.col("activity")).forward_fill()
+    changed = status != pl.when(first_in_group("_case")).then(None).otherwise(status.shift(1))
+    held = (
+        pl.col("sets_stage")
+        & (pl.col("_code") == previous).fill_null(False)
+        & changed.fill_null(False)
+        & (pl.col("_code") < shift_in_group(reached, "_case")).fill_null(False)
+    )
+    df = df.with_columns((pl.col("_starts") | held).cum_sum().alias("_seg"))
     names = pl.Series(design.stage_ids, dtype=pl.String)
     df = df.with_columns(
         pl.when(reached >= 0)
@@ -329,7 +346,7 @@ def stage_events(
         .otherwise(None)
         .alias("visit")
     )
-    return df.drop("_code", "_cand", "_state", "_case", "_has_state", "_seg")
+    return df.drop("_code", "_cand", "_state", "_case", "_has_state", "_seg", "_starts")
 
 
 def in_kernel_order(events: pl.DataFrame) -> bool:

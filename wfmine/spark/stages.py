@@ -206,6 +206,22 @@ def stage_events(
     offset = F.col("_seg") * F.lit(width)
     tagged = offset + F.when(F.col("_cand"), F.col("_code") + 1).otherwise(F.lit(0))
     ev = ev.withColumn("_reached", F.max(tagged).over(upto) - offset - 1)
+    # the tracker changing status within its stage after other sources carried the case
+    # beyond it: the case is back in the tracker's stage (wfmine.stages, "held")
+    status_before = F.last(F.when(F.col("sets_stage"), F.col("activity")), ignorenulls=True).over(
+        before
+    )
+    held = (
+        F.col("sets_stage")
+        & F.coalesce(F.col("_code") == previous, F.lit(False))
+        & F.coalesce(~F.col("activity").eqNullSafe(status_before), F.lit(False))
+        & F.coalesce(F.col("_code") < F.lag("_reached").over(w), F.lit(False))
+    )
+    ev = ev.withColumn(
+        "_seg",
+        F.sum((first | F.col("_back") | F.col("_novel") | held).cast("bigint")).over(upto),
+    )
+    ev = ev.withColumn("_reached", F.max(tagged).over(upto) - offset - 1)
     names = F.array(*[F.lit(s) for s in design.stage_ids])
     ev = ev.withColumn(
         "at_stage",
