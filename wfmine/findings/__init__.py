@@ -43,6 +43,7 @@ from wfmine.findings.metrics import judged_events, metrics
 from wfmine.findings.seams import seams, unowned_seams
 from wfmine.findings.shadow import shadow_agents
 from wfmine.findings.signals import Signals, load_signals
+from wfmine.stages import first_in_group
 
 if TYPE_CHECKING:
     from wfmine.store import Store
@@ -177,8 +178,34 @@ def seam_view(
     roots = occurrences.filter(pl.col("type").is_in(list(ROOT_TYPES))).select(
         "case_id", pl.col("timestamp").alias("root_at")
     )
-    performed = _performer_teams(judged, store) if store is not None else judged
+    performed = (
+        _assigned_teams(_performer_teams(judged, store), store) if store is not None else judged
+    )
     return SeamView(performed, automation_actors(actors, threshold), roots)
+
+
+def _assigned_teams(events: pl.DataFrame, store: Store) -> pl.DataFrame:
+    """``events`` with ``assigned_team``: the team of the person the work item is assigned to,
+    from its last Jira assignment (null before any, or once unassigned).
+
+    Reassigning an item to someone of another team hands the work over, whatever the stage
+    it is in: the assignee's acts are the work's next steps (:func:`seams._is_step`).
+    """
+    rows = store.sql(
+        "SELECT e.event_id, coalesce(p.team, '') AS assigned_team FROM events e "
+        "LEFT JOIN actor_accounts m ON m.account_id = json_extract_string(e.attrs, '$.to') "
+        "LEFT JOIN actors p ON p.actor_id = m.actor_id "
+        "WHERE e.source = 'jira' AND e.activity = 'Assignee changed'"
+    )
+    if rows.height == 0 or not rows.get_column("assigned_team").str.len_chars().gt(0).any():
+        return events
+    # "" marks no assignee (unassigned, or before the first assignment) through the fill
+    marked = events.join(rows, on="event_id", how="left", maintain_order="left")
+    at_start = first_in_group("case_id") & pl.col("assigned_team").is_null()
+    filled = pl.when(at_start).then(pl.lit("")).otherwise(pl.col("assigned_team")).forward_fill()
+    return marked.with_columns(
+        pl.when(filled == "").then(None).otherwise(filled).alias("assigned_team")
+    )
 
 
 def _display_names(store: Store | None) -> dict[str, str]:

@@ -109,9 +109,10 @@ def _is_act(
     return performed(events) & ~bot
 
 
-def _is_step(design: Design | None) -> pl.Expr:
-    """An act that moves the work: mapped onto the stage the item is in (or a later one), or by
-    the team owning the stage it is in.
+def _is_step(design: Design | None, *, assigned: bool = False) -> pl.Expr:
+    """An act that moves the work: mapped onto the stage the item is in (or a later one), by
+    the team owning the stage it is in, or (``assigned``: events carry ``assigned_team``) by
+    the team of the person the item is assigned to.
 
     A tester commenting on an item in QA is doing QA's work; a question from
     another team on the item's thread is conversation about it. Late work of
@@ -131,7 +132,11 @@ def _is_step(design: Design | None) -> pl.Expr:
     # revert), not late work: its handoff into it is the root event's and counts
     finished = pl.col("at_stage").is_in(list(design.end_stages))
     late = ((own < at) & ~finished).fill_null(False)
-    return (MAPPED & ~late) | (pl.col("team") == owner).fill_null(False)
+    step = (MAPPED & ~late) | (pl.col("team") == owner).fill_null(False)
+    if assigned:
+        # the item reassigned to someone of another team: their acts take the work on
+        step = step | (pl.col("team") == pl.col("assigned_team")).fill_null(False)
+    return step
 
 
 def workflow_steps(
@@ -174,6 +179,8 @@ def handoffs(
     events = _events(log, design)
     # only the columns the handoffs read: the filtered copies of a million events stay small
     keep = ["case_id", "timestamp", *(["stage", "at_stage", "team"] if design is not None else [])]
+    if design is not None and "assigned_team" in events.columns:
+        keep.append("assigned_team")
     acts = (
         events.lazy()
         .filter(_is_act(events, automation, agents_act=dimension == "performer"))
@@ -187,7 +194,8 @@ def handoffs(
     if design is None and _in_time_order(acts):
         return _adjacent_handoffs(acts, dimension)
     acts = _coded(acts)
-    steps = acts.filter(_is_step(design)) if design is not None else acts
+    assigned = "assigned_team" in acts.columns
+    steps = acts.filter(_is_step(design, assigned=assigned)) if design is not None else acts
     if design is not None and steps.height == 0:
         steps = acts
     return _finish(_asof_handoffs(steps, acts), dimension)
