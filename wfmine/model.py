@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -51,6 +51,7 @@ __all__ = [
     "Batch",
     "case_kinds",
     "frame",
+    "is_sorted",
     "to_json",
     "to_utc",
     "work_item_kinds",
@@ -378,3 +379,20 @@ class Batch:
     def counts(self) -> dict[str, int]:
         """Rows per table, for run summaries."""
         return {name: df.height for name, df in self.tables().items()}
+
+
+def is_sorted(df: pl.DataFrame, keys: Sequence[str]) -> bool:
+    """Whether ``df`` is sorted by ``keys`` (ascending, lexicographic), checked in one pass.
+
+    A null in a key answers no (the caller sorts, with its own null placement), so a
+    ``True`` never depends on where nulls would go.
+    """
+    if df.height < 2:
+        return True
+    if df.select(pl.any_horizontal(pl.col(list(keys)).is_null().any())).item():
+        return False
+    after: pl.Expr = pl.lit(True)
+    for name in reversed(keys):  # lexicographic: later keys decide only on ties
+        col, prev = pl.col(name), pl.col(name).shift(1)
+        after = (col > prev) | ((col == prev) & after)
+    return bool(df.select(after.slice(1).all()).item())

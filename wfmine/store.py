@@ -84,7 +84,7 @@ import duckdb
 import polars as pl
 
 from wfmine.errors import StoreError
-from wfmine.model import LOG_SCHEMA, Batch
+from wfmine.model import LOG_SCHEMA, Batch, is_sorted
 
 __all__ = [
     "FOLD_RELATIONS",
@@ -1003,7 +1003,7 @@ class Store:
         )  # fmt: skip
         # the order keys do not depend on who acted: sorting before the actors are joined
         # gives the same rows in the same order as sorting after
-        if not _is_log_ordered(df):
+        if not is_sorted(df, _LOG_ORDER):
             df = df.sort(list(_LOG_ORDER), nulls_last=True, maintain_order=True)
         return df
 
@@ -1215,19 +1215,6 @@ _LOG_ORDER: Final = ("case_id", "timestamp", "seq", "event_id")
 _EVENT_COLUMNS: Final = (
     "event_id", "activity", "timestamp", "seq", "actor_id", "team", "source", "object_id",
 )  # fmt: skip
-
-
-def _is_log_ordered(df: pl.DataFrame) -> bool:
-    """Whether ``df`` is sorted by :data:`_LOG_ORDER` (nulls last), checked in one pass."""
-    if df.height < 2:
-        return True
-    if df.select(pl.any_horizontal(pl.col(list(_LOG_ORDER)).is_null().any())).item():
-        return False
-    after: pl.Expr = pl.lit(True)
-    for name in reversed(_LOG_ORDER):  # lexicographic: later keys decide only on ties
-        col, prev = pl.col(name), pl.col(name).shift(1)
-        after = (col > prev) | ((col == prev) & after)
-    return bool(df.select(after.slice(1).all()).item())
 
 
 def _arrow(df: pl.DataFrame) -> Any:

@@ -48,6 +48,7 @@ import polars as pl
 from wfmine.design import Design
 from wfmine.findings._events import MAPPED, performed, staged_events
 from wfmine.findings._shape import Finding
+from wfmine.model import is_sorted
 from wfmine.stages import first_in_group, index_in_group, last_in_group, shift_in_group
 from wfmine.units import human_count, human_duration
 
@@ -368,20 +369,7 @@ def _finish(taken: pl.DataFrame, dimension: str) -> pl.DataFrame:
         .cast(_HANDOFF_SCHEMA)  # type: ignore[arg-type]
     )
     # handoffs found in case order are mostly in this order already: one pass says so
-    return done if _is_sorted(done, _FINISH_ORDER) else done.sort(*_FINISH_ORDER)
-
-
-def _is_sorted(df: pl.DataFrame, keys: Sequence[str]) -> bool:
-    """Whether ``df`` is sorted by ``keys`` (ascending, no nulls in them), in one pass."""
-    if df.height < 2:
-        return True
-    if df.select(pl.any_horizontal(pl.col(list(keys)).is_null().any())).item():
-        return False
-    after: pl.Expr = pl.lit(True)
-    for name in reversed(keys):  # lexicographic: later keys decide only on ties
-        col, prev = pl.col(name), pl.col(name).shift(1)
-        after = (col > prev) | ((col == prev) & after)
-    return bool(df.select(after.slice(1).all()).item())
+    return done if is_sorted(done, _FINISH_ORDER) else done.sort(*_FINISH_ORDER)
 
 
 def _owned_expr(design: Design | None) -> tuple[pl.Expr, pl.Expr]:
