@@ -55,10 +55,14 @@ def test_merico_board_pages_load_with_the_readme_figures() -> None:
     issue_records = batch.raw_records.filter(pl.col("record_type") == "issue")
     assert batch.stats["records"] == 59  # 59 issues on the three board pages (4 on two boards)
     assert issue_records.height == 55 == batch.objects.height
-    status = batch.events.filter(pl.col("activity").str.starts_with("Status: "))
+    status = batch.events.filter(pl.col("activity").str.contains("^(Sub-task s|S)tatus: "))
     initial = status.filter(pl.col("event_id").str.ends_with("/created/status"))
     assert status.height - initial.height == 165  # the README's figure: 165 status changes
     assert initial.height == 55  # and the status each issue was created in
+    # 12 of the 55 are sub-tasks: folded into their parents' cases, their statuses apart
+    types = dict(batch.objects.group_by("object_type").len().iter_rows())
+    assert types == {"issue": 43, "subtask": 12}
+    assert batch.object_links.filter(pl.col("relation") == "part_of").height == 12
     assert "Status: 已完成" in set(status.get_column("activity"))  # non-ASCII names kept
     # changelog pages of issues that are not on any board: kept raw, said so
     assert batch.raw_records.filter(pl.col("record_type") == "history").height == 279
