@@ -185,11 +185,14 @@ def seam_view(
 
 
 def _assigned_teams(events: pl.DataFrame, store: Store) -> pl.DataFrame:
-    """``events`` with ``assigned_team``: the team of the person the work item is assigned to,
-    from its last Jira assignment (null before any, or once unassigned).
+    """``events`` with ``assigned_team``: the team of the person the work item was reassigned
+    to in its current stage visit, from the visit's last Jira assignment (null before any,
+    once unassigned, and in a later visit).
 
     Reassigning an item to someone of another team hands the work over, whatever the stage
-    it is in: the assignee's acts are the work's next steps (:func:`seams._is_step`).
+    it is in: the assignee's acts are the work's next steps (:func:`seams._is_step`). An
+    assignee left over from an earlier stage (nobody reassigned the item when it moved on)
+    hands nothing over: the stage's own team has it.
     """
     rows = store.sql(
         "SELECT e.event_id, coalesce(p.team, '') AS assigned_team FROM events e "
@@ -201,7 +204,9 @@ def _assigned_teams(events: pl.DataFrame, store: Store) -> pl.DataFrame:
         return events
     # "" marks no assignee (unassigned, or before the first assignment) through the fill
     marked = events.join(rows, on="event_id", how="left", maintain_order="left")
-    at_start = first_in_group("case_id") & pl.col("assigned_team").is_null()
+    visit = pl.col("visit") if "visit" in events.columns else pl.lit(None, dtype=pl.Int64)
+    new_visit = first_in_group("case_id") | visit.ne_missing(visit.shift(1)).fill_null(True)
+    at_start = new_visit & pl.col("assigned_team").is_null()
     filled = pl.when(at_start).then(pl.lit("")).otherwise(pl.col("assigned_team")).forward_fill()
     return marked.with_columns(
         pl.when(filled == "").then(None).otherwise(filled).alias("assigned_team")
