@@ -80,8 +80,11 @@ def trend_test(
 #: cases with the pattern the per-case test needs before saying anything
 MIN_CASES: Final = 5
 #: "no significant change" reads as "stable" only when the 95 % interval of the later
-#: half's rate over the earlier half's lies within 1/STABLE_RATIO .. STABLE_RATIO
-STABLE_RATIO: Final = 2.0
+#: half's rate over the earlier half's lies within 1/STABLE_RATIO .. STABLE_RATIO: a pattern
+#: called stable has changed its rate by less than half either way. (2.0 let planted rises
+#: whose last weeks fall short -- work started too late to show the pattern yet -- read as
+#: "stable", on kanban at 480 items, seed 83: interval 0.94 .. 1.81)
+STABLE_RATIO: Final = 1.5
 _WEEK_S: Final = 7 * 86400.0
 
 
