@@ -268,13 +268,7 @@ class AgentWork(StageWork):
         agent_only = case.plan == "agent_only_approval" and not case.cause
         bot_state = "APPROVED" if tier in sh.agent_tiers or agent_only else "COMMENTED"
         bt = self.clock.bot(t, 60, 240)
-        self._bot_review(pr, bt, bot_state)
-        self._agent_act(
-            case,
-            self.a("reviewbot"),
-            bt,
-            "github:PR approved" if bot_state == "APPROVED" else "github:PR reviewed",
-        )
+        self._review_agent_review(case, pr, bt, bot_state)
         if agent_only and tier not in sh.agent_tiers:
             self._reviewbot_out_of_tier(case, bt)
         team = self.members(self.team_of(st, case.project))

@@ -165,13 +165,7 @@ class StageWork(FlowBase):
         if case.plan == "no_approval" and not case.cause:
             bot_state = "COMMENTED"
         bt = self.clock.bot(pr.created, 60, 240)
-        self._bot_review(pr, bt, bot_state)
-        self._agent_act(
-            case,
-            self.a("reviewbot"),
-            bt,
-            "github:PR approved" if bot_state == "APPROVED" else "github:PR reviewed",
-        )
+        self._review_agent_review(case, pr, bt, bot_state)
         if out_of_tier:
             self._reviewbot_out_of_tier(case, bt)
         team = self.members(self.team_of(st, case.project))
@@ -232,6 +226,16 @@ class StageWork(FlowBase):
         if case.plan in ("no_approval", "missing_two_humans") and not case.cause:
             self.gt.gates.append({"case": item.key, "type": case.plan, "tier": tier})
         return t_rev
+
+    def _review_agent_review(self, case: Case, pr: PullRequest, t: datetime, state: str) -> None:
+        """The review agent's review of ``pr`` at ``t`` (``APPROVED`` or ``COMMENTED``), an act."""
+        self._bot_review(pr, t, state)
+        self._agent_act(
+            case,
+            self.a("reviewbot"),
+            t,
+            "github:PR approved" if state == "APPROVED" else "github:PR reviewed",
+        )
 
     def _reviewbot_out_of_tier(self, case: Case, bt: datetime) -> None:
         """The review agent approved work of a tier it is not sanctioned for (at ``bt``)."""
