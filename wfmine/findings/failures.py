@@ -874,10 +874,8 @@ def _stalls_a_root_ended(
 
     root_visits = in_visit(roots, "root_at").rename({"visit": "_visit"})
     free = pl.col("root_type").is_null() & (pl.col("type") == "stall")
-    stalls = in_visit(
-        tagged.with_row_index("_row").filter(free).select("_row", "case_id", "timestamp"),
-        "timestamp",
-    )
+    indexed = tagged.with_row_index("_row")
+    stalls = in_visit(indexed.filter(free).select("_row", "case_id", "timestamp"), "timestamp")
     ended = (
         stalls.join(root_visits, left_on=["case_id", "visit"], right_on=["case_id", "_visit"])
         .filter(pl.col("root_at") >= pl.col("timestamp"))
@@ -888,8 +886,7 @@ def _stalls_a_root_ended(
     if ended.height == 0:
         return tagged
     return (
-        tagged.with_row_index("_row")
-        .join(ended, on="_row", how="left", maintain_order="left")
+        indexed.join(ended, on="_row", how="left", maintain_order="left")
         .with_columns(
             pl.coalesce("root_type", "_rt").alias("root_type"),
             pl.coalesce("root_at", "_ra").alias("root_at"),
@@ -1120,7 +1117,9 @@ def failure_patterns(
     )
     if occ.height == 0:
         return []
-    if design is not None and visits is None:
+    if design is None:
+        visits = None  # no stages, no visits
+    elif visits is None:
         visits = stage_visits(events)
     occ = _with_scope(consequences(occ, visits), scopes)
     roots = occ.filter(pl.col("root_type").is_null())
@@ -1133,10 +1132,6 @@ def failure_patterns(
     cases_in = _with_scope(firsts.select("case_id"), scopes)
     in_scope = dict(cases_in.group_by("scope").len().iter_rows())
     weekly = weekly_pattern_counts(events, roots, scopes)
-    if design is None:
-        visits = None
-    elif visits is None:
-        visits = stage_visits(events)
     # the trend's population: the cases of the scope (that reached the stage), by start
     starts = _with_scope(
         firsts.select("case_id", (pl.col("_first").dt.epoch("us") / 1e6).alias("_start")),
