@@ -335,14 +335,31 @@ def _column_json(s: pl.Series, depth: int) -> pl.Series:
     elif dtype == pl.Boolean:
         out = s.replace_strict({True: "true", False: "false"}, return_dtype=pl.String)
     elif dtype == pl.Float64:
-        # the standard library's float text (repr; NaN, Infinity), each value by C code
-        text = pl.Series(list(map(float.__repr__, s.fill_null(0.0).to_list())), dtype=pl.String)
-        out = text.replace({"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"})
+        out = _float_json(s)
     elif isinstance(dtype, pl.List) and (dtype.inner == pl.String or dtype.inner.is_integer()):
         out = _list_json(s, depth)
     else:
         out = _python_json(s, depth)
     return pl.select(pl.when(s.is_null()).then(pl.lit("null")).otherwise(out)).to_series()
+
+
+def _float_json(s: pl.Series) -> pl.Series:
+    """Floats as the standard library writes them (``repr``; NaN, Infinity).
+
+    Polars writes the same shortest round-trip digits as ``repr`` and switches to
+    an exponent at the same 1e16, but not below 1e-4, where ``repr`` writes
+    ``1e-05``: those values (a variant's coverage of one case in 100,000, mostly
+    a few distinct values) take ``repr``, once per distinct value.
+    """
+    import polars as pl
+
+    text = s.cast(pl.String).replace({"inf": "Infinity", "-inf": "-Infinity"})
+    small = ((s.abs() < 1e-4) & (s != 0.0)).fill_null(False)
+    if not small.any():
+        return text
+    odd = s.filter(small).unique().to_list()
+    exact = s.replace_strict(odd, [float.__repr__(v) for v in odd], default=None)
+    return pl.select(pl.when(small).then(exact).otherwise(text)).to_series()
 
 
 def _python_json(s: pl.Series, depth: int) -> pl.Series:
@@ -386,8 +403,12 @@ def _list_json(s: pl.Series, depth: int) -> pl.Series:
     import polars as pl
 
     inner = s.dtype.inner  # type: ignore[attr-defined]
-    inner_nulls = (s.list.drop_nulls().list.len() != s.list.len()).any()
-    if inner_nulls or (inner == pl.String and _needs_escape(s.explode().drop_nulls()).any()):
+    # one flat pass over the items answers both questions: explode keeps every item that is
+    # not null (whatever it makes of empty and missing lists), so the lists hold a null when
+    # they hold more items than that
+    flat = s.explode()
+    inner_nulls = int(s.list.len().sum()) > flat.len() - flat.null_count()
+    if inner_nulls or (inner == pl.String and _needs_escape(flat).any()):
         return _python_json(s, depth)  # nulls inside lists, escapes: the rare case
     pad = "\n" + "  " * (depth + 1)
     if inner == pl.String:  # nothing to escape: the quotes go into the separator

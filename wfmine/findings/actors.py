@@ -331,7 +331,17 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
         .agg((gap.std() / gap.mean()).alias("interval_cv"))
     )
     ids = base.group_by("_actor").agg(pl.col("actor_id").first())
-    hours = base.group_by("_actor", ts.dt.hour().alias("_h")).agg(pl.len().alias("_n"))
+    # events per (actor, hour of the clock), grouped on one integer key (actor and hour in it)
+    hour_of_actor = (pl.col("_actor") * 24 + ts.dt.hour().cast(pl.Int64)).alias("_key")
+    hours = (
+        base.group_by(hour_of_actor)
+        .agg(pl.len().alias("_n"))
+        .select(
+            (pl.col("_key") // 24).alias("_actor"),
+            (pl.col("_key") % 24).cast(pl.Int8).alias("_h"),
+            "_n",
+        )
+    )
     entropy = (
         hours.with_columns((pl.col("_n") / pl.col("_n").sum().over("_actor")).alias("_p"))
         .group_by("_actor")

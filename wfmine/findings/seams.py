@@ -338,36 +338,36 @@ def _adjacent_handoffs(steps: pl.DataFrame, dimension: str) -> pl.DataFrame:
         if fixed.height < tied.height:
             lost = tied.join(fixed, on="_i", how="anti").get_column("_i")
             plain = plain.with_row_index("_i").filter(~pl.col("_i").is_in(lost.implode()))
-        plain = _cases_sorted(plain, cases.get_column("_case"))
+        return _finish(plain, dimension, order=_cases_sorted(plain, cases.get_column("_case")))
     return _finish(plain, dimension)
 
 
-def _cases_sorted(handoffs: pl.DataFrame, cases: pl.Series) -> pl.DataFrame:
-    """``handoffs`` (in case order, ``_case`` numbers) with the rows of ``cases`` put in
-    :data:`_FINISH_ORDER` within each case, in place: the other cases hand over at strictly
-    later times down their rows, so the whole is then in that order when the cases' ids are
-    ascending (:func:`_finish` checks) without a sort of every handoff."""
+def _cases_sorted(handoffs: pl.DataFrame, cases: pl.Series) -> pl.Series:
+    """The row order that puts the rows of ``cases`` of ``handoffs`` (in case order, ``_case``
+    numbers) in :data:`_FINISH_ORDER` within each case, in place: the other cases hand over at
+    strictly later times down their rows, so the whole is then in that order when the cases'
+    ids are ascending (:func:`_finish` checks) without a sort of every handoff. An order, not
+    the reordered frame: :func:`_finish` gathers only the columns it keeps."""
     rows = handoffs.with_row_index("_at").filter(pl.col("_case").is_in(cases.implode()))
     ordered = rows.sort("_case", *_FINISH_ORDER[1:]).get_column("_at")
     order = pl.int_range(handoffs.height, dtype=pl.UInt32, eager=True)
-    return handoffs.gather(order.scatter(rows.get_column("_at"), ordered))
+    return order.scatter(rows.get_column("_at"), ordered)
 
 
 #: the order of :func:`handoffs`' rows
 _FINISH_ORDER: Final = ("case_id", "taken_at", "from", "to", "left_at", "rework")
 
 
-def _finish(taken: pl.DataFrame, dimension: str) -> pl.DataFrame:
-    done = (
-        taken.with_columns(
-            (pl.col("taken_at") - pl.col("left_at"))
-            .dt.total_seconds(fractional=True)
-            .alias("wait_s"),
-            pl.lit(dimension).alias("dimension"),
-        )
-        .select(list(_HANDOFF_SCHEMA))
-        .cast(_HANDOFF_SCHEMA)  # type: ignore[arg-type]
-    )
+def _finish(taken: pl.DataFrame, dimension: str, *, order: pl.Series | None = None) -> pl.DataFrame:
+    """The handoff rows of ``taken`` (its rows in ``order``, when given) in :data:`_FINISH_ORDER`."""
+    columns = ("case_id", "from", "to", "left_at", "taken_at", "rework")
+    kept = taken.select(columns).cast({c: _HANDOFF_SCHEMA[c] for c in columns})
+    if order is not None:
+        kept = kept.gather(order)
+    done = kept.with_columns(
+        (pl.col("taken_at") - pl.col("left_at")).dt.total_seconds(fractional=True).alias("wait_s"),
+        pl.lit(dimension).alias("dimension"),
+    ).select(list(_HANDOFF_SCHEMA))
     # handoffs found in case order are mostly in this order already: one pass says so
     return done if is_sorted(done, _FINISH_ORDER) else done.sort(*_FINISH_ORDER)
 
@@ -438,12 +438,17 @@ def seams(
         )
     )
     owned, owner = _owned_expr(design)
+    # the cases numbered in id order (the frame is sorted by id): a seam's cases are counted
+    # and listed on these integers instead of hashing the ids per seam, the first ten mapped
+    # back to their ids below (the same ids, as the numbers keep the ids' order)
+    ordered = h.sort(["case_id", "taken_at"]).with_columns(
+        pl.col("case_id").ne_missing(pl.col("case_id").shift(1)).cum_sum().alias("_case")
+    )
     table = (
-        h.sort(["case_id", "taken_at"])
-        .group_by("dimension", "from", "to")
+        ordered.group_by("dimension", "from", "to")
         .agg(
             pl.len().alias("handoffs"),
-            pl.col("case_id").n_unique().alias("cases"),
+            pl.col("_case").n_unique().alias("cases"),
             pl.col("wait_s").median().alias("wait_median_s"),
             pl.col("wait_s").quantile(0.9, interpolation="linear").alias("wait_p90_s"),
             pl.col("wait_s").sum().alias("wait_total_s"),
@@ -451,10 +456,21 @@ def seams(
             pl.col("rework").mean().alias("rework_share"),
             pl.col("taken_at").min().alias("first_seen"),
             pl.col("taken_at").max().alias("last_seen"),
-            pl.col("case_id").unique().sort().head(10).alias("example_cases"),
+            pl.col("_case").unique().sort().head(10).alias("_examples"),
         )
         .with_columns(owned.alias("owned"), owner.alias("owner"))
+        .with_row_index("_seam")
     )
+    starts = pl.col("_case").ne_missing(pl.col("_case").shift(1))
+    ids = ordered.filter(starts).select("_case", "case_id")
+    examples = (
+        table.select("_seam", "_examples")
+        .explode("_examples")
+        .join(ids, left_on="_examples", right_on="_case", how="left", maintain_order="left")
+        .group_by("_seam", maintain_order=True)
+        .agg(pl.col("case_id").alias("example_cases"))
+    )
+    table = table.join(examples, on="_seam", how="left", maintain_order="left")
     return (
         table.select(list(_SEAM_SCHEMA))
         .cast(_SEAM_SCHEMA)  # type: ignore[arg-type]

@@ -1,0 +1,63 @@
+"""``--json`` text (:func:`wfmine.cli._print.json_text`) is the standard library's, byte for byte.
+
+The CLI writes frames column by column with polars instead of through a dict
+per row; each column kind is checked here against ``json.dumps`` of the
+frame's ``to_dicts()`` on the values where the two could part: floats on both
+sides of polars' and ``repr``'s exponent switches, escapes, nulls inside and
+around lists, empty lists and frames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import polars as pl
+import pytest
+
+from wfmine.cli._print import json_text
+
+FLOATS: list[float | None] = [
+    0.0, -0.0, 1.0, 0.1, 1e-4, 9.99999e-5, 1e-5, 2.5e-7, 5e-324, 1.3127e-05, 123456.789,
+    9999999999999998.0, 1e16, 1.2345678901234568e16, 2.5e22, 1.7976931348623157e308,
+    float("nan"), float("inf"), float("-inf"), None, -3.5e-9,
+]  # fmt: skip
+
+FRAMES: list[pl.DataFrame] = [
+    pl.DataFrame({"x": FLOATS}, schema={"x": pl.Float64}),
+    pl.DataFrame({"x": [1e-5, 1e-5, 2e-5]}),  # repeated small values (a variant's coverage)
+    pl.DataFrame(
+        {
+            "s": ["plain", 'quote "x"', "back\\slash", "tab\t", None, "é 😀"],
+            "n": [1, None, -(2**63), 2**63 - 1, 0, 5],
+            "b": [True, False, None, True, False, True],
+        }
+    ),
+    pl.DataFrame({"l": [["a", "b"], [], None, ["c"], ["d", "e", "f"]]}),
+    pl.DataFrame({"l": [["a", None], [], ["b"]]}),  # a null inside a list
+    pl.DataFrame({"l": [["a\nb"], ["c"]]}),  # an item that needs escaping
+    pl.DataFrame({"l": [[1, 2], [], None, [3]]}),
+    pl.DataFrame(
+        {"t": [dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC), None]},
+        schema={"t": pl.Datetime("us", "UTC")},
+    ),
+    pl.DataFrame(schema={"x": pl.Float64}),
+]
+
+
+def _reference(value: Any) -> str:
+    def plain(v: Any) -> Any:
+        if isinstance(v, pl.DataFrame):
+            return v.to_dicts()
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return json.dumps(plain(value), indent=2, ensure_ascii=False, default=str)
+
+
+@pytest.mark.parametrize("frame", FRAMES, ids=range(len(FRAMES)))
+def test_frame_text_is_the_standard_librarys(frame: pl.DataFrame) -> None:
+    value = {"top": frame, "nested": {"again": frame, "n": 1}}
+    assert json_text(value) == _reference(value)
