@@ -511,6 +511,7 @@ class Analysis:
             occurrences=self.occurrences,
             ai=self.ai_events,
             judged=self.judged if self.conformance is not None else None,
+            finished=self.finished_visits if self.conformance is not None else None,
         )
 
     @cached_property

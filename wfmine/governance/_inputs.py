@@ -126,6 +126,10 @@ class Inputs:
     #: reverts: ``revert_event_id, case_id, reverted_at, revert_opened, target``
     reverts: pl.DataFrame
     conformance: ConformanceResult | None
+    #: the conformance visits' finished ones with their durations
+    #: (:func:`wfmine.findings.stalls.visit_durations`), when the caller has them: the cohorts'
+    #: waits per stage read them instead of computing them again
+    finished: pl.DataFrame | None = None
 
 
 class HasInputs(Protocol):
@@ -217,11 +221,13 @@ def build_inputs(
     occurrences: pl.DataFrame | None = None,
     ai: pl.DataFrame | None = None,
     judged: pl.DataFrame | None = None,
+    finished: pl.DataFrame | None = None,
 ) -> Inputs:
     """The shared inputs; ``occurrences`` (:func:`failure_occurrences` of the judged
-    events and ``events_attrs``), ``ai`` (:func:`ai_events` of ``events_attrs``)
-    and ``judged`` (the stage events of the conformance result's cases, in case
-    order) are taken as given when the caller has computed them."""
+    events and ``events_attrs``), ``ai`` (:func:`ai_events` of ``events_attrs``),
+    ``judged`` (the stage events of the conformance result's cases, in case
+    order) and ``finished`` (:func:`~wfmine.findings.stalls.visit_durations` of the
+    conformance result's visits) are taken as given when the caller has computed them."""
     if staged is None:
         staged = staged_events(log, design)
     ids = log.select("case_id").unique()
@@ -240,7 +246,8 @@ def build_inputs(
     prs = _pull_requests(events, signed, commit_links, reverts)
     reverts = _revert_targets(reverts, prs)
     cases = _case_cohorts(events, prs)
-    return Inputs(design, events, prs, cases, tiers, occ, reverts, conformance)
+    finished = finished if conformance is not None else None
+    return Inputs(design, events, prs, cases, tiers, occ, reverts, conformance, finished)
 
 
 def _reverts(events: pl.DataFrame, events_attrs: pl.DataFrame | None) -> pl.DataFrame:

@@ -135,7 +135,9 @@ def _frame(inp: Inputs, metric: str, window_days: float) -> tuple[pl.DataFrame, 
     if visits is None or visits.height == 0:
         return pl.DataFrame(schema={"cohort": pl.String, "stage": pl.String,
                                     "v": pl.Float64}), "s"  # fmt: skip
-    waits = visit_durations(visits, inp.design).join(inp.cases, on="case_id", how="left")
+    # the analysis's finished visits are those of the same visits (the check's), found once
+    finished = inp.finished if inp.finished is not None else visit_durations(visits, inp.design)
+    waits = finished.join(inp.cases, on="case_id", how="left")
     return waits.select(pl.col("cohort").fill_null("unknown"), "stage",
                         pl.col("_dur").alias("v")), "s"  # fmt: skip
 
