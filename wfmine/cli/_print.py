@@ -292,10 +292,14 @@ def _json(value: Any, depth: int) -> str:
     pad = "\n" + "  " * (depth + 1)
     end = "\n" + "  " * depth
     if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
-        items = (f"{_key(k)}: {_json(v, depth + 1)}" for k, v in value.items())
-        return "{" + pad + ("," + pad).join(items) + end + "}"
+        # one join of every piece: a frame's text (megabytes) is copied once, not per "+"
+        pieces = ["{"]
+        for k, v in value.items():
+            pieces += ["," if len(pieces) > 1 else "", pad, _key(k), ": ", _json(v, depth + 1)]
+        return "".join([*pieces, end, "}"])
     if isinstance(value, list | tuple) and any(isinstance(v, pl.DataFrame | dict) for v in value):
-        return "[" + pad + ("," + pad).join(_json(v, depth + 1) for v in value) + end + "]"
+        inner = ("," + pad).join(_json(v, depth + 1) for v in value)
+        return "".join(("[", pad, inner, end, "]"))
     text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
     return text.replace("\n", end) if depth and "\n" in text else text
 
@@ -320,7 +324,7 @@ def _frame_json(df: pl.DataFrame, depth: int) -> str:
     pieces.append(pl.lit("\n" + "  " * (depth + 1) + "}"))
     pad = "\n" + "  " * (depth + 1)
     joined = pl.select(pl.concat_str(pieces).str.join("," + pad)).item()
-    return "[" + pad + str(joined) + "\n" + "  " * depth + "]"
+    return "".join(("[", pad, str(joined), "\n", "  " * depth, "]"))
 
 
 def _column_json(s: pl.Series, depth: int) -> pl.Series:

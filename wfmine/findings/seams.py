@@ -338,8 +338,9 @@ def _adjacent_handoffs(steps: pl.DataFrame, dimension: str) -> pl.DataFrame:
         if fixed.height < tied.height:
             lost = tied.join(fixed, on="_i", how="anti").get_column("_i")
             plain = plain.with_row_index("_i").filter(~pl.col("_i").is_in(lost.implode()))
-        return _finish(plain, dimension, order=_cases_sorted(plain, cases.get_column("_case")))
-    return _finish(plain, dimension)
+        order = _cases_sorted(plain, cases.get_column("_case"))
+        return _finish(plain, dimension, order=order, cases_ordered=True)
+    return _finish(plain, dimension, cases_ordered=True)
 
 
 def _cases_sorted(handoffs: pl.DataFrame, cases: pl.Series) -> pl.Series:
@@ -358,8 +359,19 @@ def _cases_sorted(handoffs: pl.DataFrame, cases: pl.Series) -> pl.Series:
 _FINISH_ORDER: Final = ("case_id", "taken_at", "from", "to", "left_at", "rework")
 
 
-def _finish(taken: pl.DataFrame, dimension: str, *, order: pl.Series | None = None) -> pl.DataFrame:
-    """The handoff rows of ``taken`` (its rows in ``order``, when given) in :data:`_FINISH_ORDER`."""
+def _finish(
+    taken: pl.DataFrame,
+    dimension: str,
+    *,
+    order: pl.Series | None = None,
+    cases_ordered: bool = False,
+) -> pl.DataFrame:
+    """The handoff rows of ``taken`` (its rows in ``order``, when given) in :data:`_FINISH_ORDER`.
+
+    ``cases_ordered``: each case's rows are contiguous and in that order already
+    (:func:`_adjacent_handoffs`), so the whole is when the case ids ascend down the rows --
+    one comparison of one column instead of every key's.
+    """
     columns = ("case_id", "from", "to", "left_at", "taken_at", "rework")
     kept = taken.select(columns).cast({c: _HANDOFF_SCHEMA[c] for c in columns})
     if order is not None:
@@ -369,7 +381,13 @@ def _finish(taken: pl.DataFrame, dimension: str, *, order: pl.Series | None = No
         pl.lit(dimension).alias("dimension"),
     ).select(list(_HANDOFF_SCHEMA))
     # handoffs found in case order are mostly in this order already: one pass says so
-    return done if is_sorted(done, _FINISH_ORDER) else done.sort(*_FINISH_ORDER)
+    ids = done.get_column("case_id")
+    in_order = (
+        ids.null_count() == 0 and ids.is_sorted()
+        if cases_ordered
+        else is_sorted(done, _FINISH_ORDER)
+    )
+    return done if in_order else done.sort(*_FINISH_ORDER)
 
 
 def _owned_expr(design: Design | None) -> tuple[pl.Expr, pl.Expr]:
