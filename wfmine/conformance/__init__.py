@@ -403,19 +403,28 @@ def deviation_impact(cases: pl.DataFrame, deviations: pl.DataFrame) -> pl.DataFr
     ``delta_s`` = median with − median without: what the deviation costs in
     throughput time (positive = slower).
     """
-    present = deviations.select("case_id", "category").unique()
+    # per category its cases, grouped once (not a distinct pass over every deviation's pair
+    # and a filter per category); a null category or case matches no case, as in a join
+    grouped = (
+        deviations.filter(pl.col("category").is_not_null())
+        .group_by("category")
+        .agg(pl.col("case_id").drop_nulls().unique())
+    )
+    lists = grouped.get_column("case_id")
+    cases_of = {c: lists[i] for i, c in enumerate(grouped.get_column("category"))}  # Series
     rows: list[dict[str, Any]] = []
-    durations = cases.select("case_id", "duration_s")
-    for category in sorted(present.get_column("category").unique().to_list()):
-        with_ids = present.filter(pl.col("category") == category).select("case_id")
-        w = durations.join(with_ids, on="case_id", how="semi")
-        wo = durations.join(with_ids, on="case_id", how="anti")
-        mw = w.get_column("duration_s").median()
-        mo = wo.get_column("duration_s").median()
+    ids, d = cases.get_column("case_id"), cases.get_column("duration_s")
+    for category in sorted(deviations.get_column("category").unique().to_list()):
+        # one membership pass splits the cases; medians and counts do not depend on row order
+        has = ids.is_in(cases_of.get(category, pl.Series(dtype=pl.String)).implode())
+        has = has.fill_null(False)
+        w, wo = d.filter(has), d.filter(~has)
+        mw = w.median()
+        mo = wo.median()
         rows.append(
             {
                 "category": category,
-                "cases": w.height,
+                "cases": w.len(),
                 "median_with_s": mw,
                 "median_without_s": mo,
                 "delta_s": (mw - mo) if isinstance(mw, float) and isinstance(mo, float) else None,
