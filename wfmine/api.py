@@ -105,6 +105,7 @@ def ingest_path(
     pulling: Callable[[ConnectorConfig], None] | None = None,
     options: Mapping[str, Any] | None = None,
     confirm: Callable[[Plan], None] | None = None,
+    defer: bool = False,
 ) -> Ingested:
     """Ingest a file, a folder of exports or a workspace into ``store``.
 
@@ -119,6 +120,13 @@ def ingest_path(
     ``confirm`` sees the :class:`Plan` (what will be read, files and bytes)
     before anything is read, and may refuse it by raising (the CLI refuses a
     large tree without ``--yes``).
+
+    ``defer=True``: an input written into an empty store may still be in flight when this
+    returns (:meth:`Store.ingest`): the log, its case map and the store's other answers
+    are those of the commit, which the caller waits for (:meth:`Store.wait`, or
+    :meth:`Store.close`) before it reports success. Identity resolution, when a roster
+    or a connector's accounts call for it, waits for the commit (it writes the store);
+    a standard log without a roster resolves none, so nothing waits.
     """
     from wfmine.errors import InputError
     from wfmine.workspace import (
@@ -187,7 +195,7 @@ def ingest_path(
             }
         )  # fmt: skip
     for item, summary, batch in ingest_inputs(
-        store, inputs_to_read, progress=progress, input_keys=input_keys
+        store, inputs_to_read, progress=progress, input_keys=input_keys, defer=defer
     ):
         result.loaded.append(
             {

@@ -73,11 +73,13 @@ import contextlib
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, Final, Literal
 
 import duckdb
@@ -183,6 +185,12 @@ _APPEND_KEYS: Final[dict[str, tuple[str, ...]]] = {
 }
 # tables where a newer record of the same key replaces the stored one
 _UPSERT_KEYS: Final[dict[str, str]] = {"objects": "object_id", "accounts": "account_id"}
+#: the tables an ingest run writes (:meth:`Store._write_run`)
+_RUN_TABLES: Final = frozenset({*_APPEND_KEYS, *_UPSERT_KEYS, "run_objects", "ingest_runs"})
+#: a prepared statement's parameter (``?``, ``$1``, ``$name``)
+_PARAMETER: Final = re.compile(r"\?|\$\w+")
+#: the tables a deferred run's shadow holds (:func:`_shadow`): its own and the identities
+_SHADOWED: Final = frozenset({*_APPEND_KEYS, *_UPSERT_KEYS, "actors", "actor_accounts"})
 
 
 class Store:
@@ -207,14 +215,16 @@ class Store:
             if read_only and not Path(self.path).exists():
                 raise StoreError(f"{self.path}: there is no store there")
         try:
-            self._con = duckdb.connect(self.path, read_only=read_only)
+            self._duck = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
         # no progress bar: DuckDB draws it on stdout after 2 s, into `--json` output. In
         # Jupyter it draws a widget instead (not on stdout) and, without ipywidgets, refuses
         # the setting: there is nothing to turn off then
+        #: the write of the run :meth:`ingest` left in flight (``defer=True``), until it commits
+        self._pending: _Pending | None = None
         with contextlib.suppress(duckdb.InvalidInputException):
-            self._con.execute("SET enable_progress_bar = false")
+            self._duck.execute("SET enable_progress_bar = false")
         #: events frames written by this object, per run, equal to the stored rows
         self._written: dict[int, pl.DataFrame] = {}
         #: build the flat log in SQL (the reference the polars path is tested against)
@@ -228,8 +238,52 @@ class Store:
     # -- lifecycle -----------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the database connection."""
-        self._con.close()
+        """Wait for a run still being written (:meth:`wait`: it commits, or its failure is
+        raised with the store rolled back), then close the database connection."""
+        try:
+            self.wait()
+        finally:
+            self._duck.close()
+
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        """The connection, once no run is in flight: every use of the store but the few
+        answered from the run's frames (see :meth:`ingest`) waits for the commit first."""
+        if self._pending is not None:
+            self.wait()
+        return self._duck
+
+    @property
+    def pending(self) -> bool:
+        """Whether a run :meth:`ingest` started with ``defer=True`` is still being written."""
+        return self._pending is not None
+
+    def wait(self) -> None:
+        """Wait until the run left in flight by ``ingest(defer=True)`` is committed.
+
+        Returns at once when there is none. A write that failed was rolled back on
+        its thread (the store is as before the run): its error is raised here, and
+        the frames kept for the run are dropped, so nothing answers as if it had
+        been stored.
+        """
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        pending.queue.put(None)  # nothing more to write: the run commits
+        try:
+            added = pending.future.result()
+        except BaseException:
+            self.forget_written()
+            raise
+        finally:
+            pending.writer.close()
+            pending.shadow.close()
+            self._duck.execute(f"SET threads = {pending.threads}")
+        if added != pending.added:  # pragma: no cover - an empty store adds every new row
+            self.forget_written()
+            raise StoreError(
+                f"{self.path}: run {pending.run_id} added {added}, not {pending.added}"
+            )
 
     def __enter__(self) -> Store:
         return self
@@ -299,6 +353,7 @@ class Store:
         scope: str = "",
         started_at: dt.datetime | None = None,
         input_key: str | None = None,
+        defer: bool = False,
     ) -> dict[str, Any]:
         """Write ``batch`` in one transaction and record the run in ``ingest_runs``.
 
@@ -307,14 +362,29 @@ class Store:
         what an incremental cursor belongs to (e.g. a JQL query or a repo).
         ``input_key`` (from :meth:`input_key`) records which input, unchanged,
         the batch was read from, so a rerun can skip it (:meth:`held_input`).
+
+        ``defer=True`` lets a run into an empty store (see the module docstring) be
+        written while the caller goes on: ``ingest`` returns once the run's log is
+        built, with the rows still being written on another thread, in the run's
+        own transaction on a connection of its own. Until that commits, the store
+        answers :meth:`log`, :meth:`case_map` and :meth:`event_attrs` from the run's
+        frames and :meth:`sql` queries that read only tables the run does not write
+        (identities, findings: the commit leaves them as they are) from the file;
+        anything else, and :meth:`wait` or :meth:`close`, waits for the commit and
+        raises the write's error, the store rolled back. The counts returned are
+        those an empty store adds (every row of the batch, repeated keys once);
+        the commit checks them. A store that holds anything is written at once.
         """
         batch.validate()
         started = started_at or _now()
+        self.wait()
         self._staged_events = None
         self._prepared = None
         # a store that holds nothing yet holds exactly this batch once it commits: its flat
         # log is built from the batch on this thread while the rows are written on another
         fresh = not self._reference_sql and not self._holds_anything()
+        if fresh and defer:
+            return self._ingest_deferred(batch, origin, scope, started, input_key)
         with self.transaction() as con:
             run_id = _scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs")
             run = (con, batch, run_id, origin, scope, started, input_key)
@@ -336,6 +406,86 @@ class Store:
             self._written[run_id] = staged
             if fresh and staged.height == batch.events.height:
                 self._prepared = replace(prepared, run_id=run_id)
+        return self._summary(batch, run_id, added)
+
+    def _ingest_deferred(
+        self,
+        batch: Batch,
+        origin: str,
+        scope: str,
+        started: dt.datetime,
+        input_key: str | None,
+    ) -> dict[str, Any]:
+        """:meth:`ingest` of ``batch`` into an empty store, left in flight (``defer=True``).
+
+        The tables are deduplicated here, once (an empty table adds exactly its unique
+        rows: those are the counts returned and the events :meth:`log` answers from);
+        the writer inserts them as they are, on a cursor of its own, in one transaction
+        it commits or rolls back itself. :meth:`wait` collects it.
+        """
+        run_id = _scalar(self._duck, "SELECT coalesce(max(run_id), 0) + 1 FROM ingest_runs")
+        tables = {table: _dedupe(table, df) for table, df in batch.tables().items()}
+        added = {table: df.height for table, df in tables.items()}
+        threads = int(self._duck.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        # one DuckDB thread for the insert: polars wants the other core (see _one_thread)
+        self._duck.execute("SET threads = 1")
+        writer = self._duck.cursor()
+        deduped = replace(
+            batch,
+            raw_records=tables["raw_records"],
+            events=tables["events"],
+            event_objects=tables["event_objects"],
+            objects=tables["objects"],
+            object_links=tables["object_links"],
+            accounts=tables["accounts"],
+            quarantine=tables["quarantine"],
+        )
+        queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None] = SimpleQueue()
+        pool = ThreadPoolExecutor(1, thread_name_prefix="wfmine-store-write")
+        run = (writer, deduped, run_id, origin, scope, started, input_key, queue)
+        future = pool.submit(self._commit_run, *run)
+        pool.shutdown(wait=False)  # its one thread ends with the commit; wait() collects it
+        shadow = _shadow(tables, run_id)
+        self._pending = _Pending(future, writer, threads, run_id, added, shadow, queue)
+        try:
+            prepared = self._prepare_log(batch)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                self.wait()
+            raise
+        events = tables["events"]
+        self._written[run_id] = events
+        if events.height == batch.events.height:
+            self._prepared = replace(prepared, run_id=run_id)
+        return self._summary(batch, run_id, added)
+
+    def _commit_run(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        batch: Batch,
+        run_id: int,
+        origin: str,
+        scope: str,
+        started: dt.datetime,
+        input_key: str | None,
+        queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None],
+    ) -> dict[str, int]:
+        """:meth:`_write_run` of deduplicated tables, then the writes ``queue`` brings until
+        ``None``, in one transaction of ``con``'s own: committed, or rolled back on any
+        failure (the deferred write's thread)."""
+        con.execute("BEGIN TRANSACTION")
+        try:
+            added = self._write_run(con, batch, run_id, origin, scope, started, input_key)
+            while (write := queue.get()) is not None:
+                write(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return added
+
+    @staticmethod
+    def _summary(batch: Batch, run_id: int, added: dict[str, int]) -> dict[str, Any]:
         return {
             "run_id": run_id,
             "source": batch.source,
@@ -433,14 +583,17 @@ class Store:
         )
 
     def _write(
-        self, con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, run_id: int
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        df: pl.DataFrame,
+        run_id: int,
     ) -> int:
         if df.height == 0:
             return 0
         before = _scalar(con, f"SELECT count(*) FROM {table}")
+        staged = _dedupe(table, df)
         if table in _UPSERT_KEYS:
-            key = _UPSERT_KEYS[table]
-            staged = _unique(df, [key], keep="last")
             con.register("_staged", _arrow(staged))
             # into an empty table the staged keys (unique) replace nothing: a plain insert
             # does the same without looking each key up, and keeps the staged order
@@ -451,7 +604,6 @@ class Store:
                 con.unregister("_staged")
             return _scalar(con, f"SELECT count(*) FROM {table}") - before
         keys = _APPEND_KEYS[table]
-        staged = _unique(df, list(keys), keep="first")
         if table == "events":
             self._staged_events = staged
         if table != "event_objects" and table != "object_links":
@@ -489,24 +641,18 @@ class Store:
         return self.sql(f"SELECT * FROM result_{name}")
 
     def replace_identities(self, actors: pl.DataFrame, actor_accounts: pl.DataFrame) -> None:
-        """Replace the identity-resolution tables (``actors``, ``actor_accounts``) atomically."""
+        """Replace the identity-resolution tables (``actors``, ``actor_accounts``) atomically.
+
+        While a run is in flight (``ingest`` with ``defer``) they are written in its
+        transaction, after its rows, and read meanwhile as given.
+        """
+        pending = self._pending
+        if pending is not None:
+            _put_identities(pending.shadow, actors, actor_accounts)
+            pending.queue.put(lambda con: _put_identities(con, actors, actor_accounts))
+            return
         with self.transaction() as con:
-            con.execute("DELETE FROM actors")
-            con.execute("DELETE FROM actor_accounts")
-            if actors.height:
-                con.register("_a", actors.to_arrow())
-                con.execute(
-                    "INSERT INTO actors SELECT actor_id, display_name, kind, declared_kind, "
-                    "detected_kind, kind_score, team, aliases, evidence FROM _a"
-                )
-                con.unregister("_a")
-            if actor_accounts.height:
-                con.register("_m", actor_accounts.to_arrow())
-                con.execute(
-                    "INSERT INTO actor_accounts SELECT account_id, actor_id, confidence, "
-                    "evidence FROM _m"
-                )
-                con.unregister("_m")
+            _put_identities(con, actors, actor_accounts)
 
     def http_cache(self, prefix: str) -> dict[str, tuple[str, Any]]:
         """Stored ``URL -> (ETag, body)`` for URLs under ``prefix`` (for conditional requests)."""
@@ -549,9 +695,11 @@ class Store:
         A statement that is not a query (``UPDATE``, ``DELETE``, ...) makes the
         store stop reusing the frames it wrote (see the module docstring).
         """
-        if not query.lstrip().lower().startswith(("select", "from", "describe", "show")):
+        reads = query.lstrip().lower().startswith(("select", "from", "describe", "show"))
+        if not reads:
             self.forget_written()
-        rel = self._con.sql(query, params=list(params) if params is not None else None)
+        con = self._reader(query) if reads else self._con
+        rel = con.sql(query, params=list(params) if params is not None else None)
         if rel is None:
             return pl.DataFrame()
         out: pl.DataFrame = rel.pl()
@@ -692,7 +840,15 @@ class Store:
         """Keep ``value`` under ``key`` in ``schema_meta`` (``version`` is the schema's own)."""
         if key == "version":
             raise StoreError(f"{self.path}: the schema version is not set by hand")
-        self._con.execute("INSERT OR REPLACE INTO schema_meta VALUES (?, ?)", [key, value])
+        statement = "INSERT OR REPLACE INTO schema_meta VALUES (?, ?)"
+        if self._pending is not None:  # in the run's transaction (meta() waits for it)
+
+            def put(con: duckdb.DuckDBPyConnection) -> None:
+                con.execute(statement, [key, value])
+
+            self._pending.queue.put(put)
+            return
+        self._con.execute(statement, [key, value])
 
     def runs(self) -> pl.DataFrame:
         """The ingest runs, newest last."""
@@ -874,8 +1030,25 @@ class Store:
             df = df.filter(pl.col("object_id").is_in(wanted.get_column("object_id")))
         return _conform(df)
 
+    def _reader(self, query: str) -> duckdb.DuckDBPyConnection:
+        """The connection to read ``query`` from: while a run is in flight (``ingest`` with
+        ``defer``), the shadow of what the commit leaves when the query reads only tables it
+        holds, the file when it reads none the run writes (the commit leaves them as they
+        are); otherwise the store's, once the run is committed."""
+        pending = self._pending
+        if pending is not None:
+            try:  # the tables it names (parameters do not name any: parsed as NULLs)
+                tables = self._duck.get_table_names(_PARAMETER.sub("NULL", query))
+            except duckdb.Error:  # not parsed: the file, once the run is committed
+                return self._con
+            if tables <= _SHADOWED:
+                return pending.shadow
+            if not tables & (_RUN_TABLES | _SHADOWED):
+                return self._duck
+        return self._con
+
     def _query(self, query: str, params: list[Any]) -> pl.DataFrame:
-        rel = self._con.sql(query, params=params or None)
+        rel = self._reader(query).sql(query, params=params or None)
         if rel is None:
             return pl.DataFrame()
         out: pl.DataFrame = rel.pl()
@@ -907,6 +1080,8 @@ class Store:
         written = self._written.get(prepared.run_id)
         if written is None or len(self._written) != 1:
             return None
+        if self._pending is not None:  # the run in flight: nothing else can be written meanwhile
+            return prepared
         if _scalar(self._con, "SELECT count(*) FROM events") != written.height:
             return None
         return prepared
@@ -919,7 +1094,10 @@ class Store:
         """
         if self._written and not self._reference_sql:
             frames = list(self._written.values())
-            if _scalar(self._con, "SELECT count(*) FROM events") == sum(f.height for f in frames):
+            # a run in flight is the store's only one: its frame is what the store will hold
+            if self._pending is not None or _scalar(
+                self._con, "SELECT count(*) FROM events"
+            ) == sum(f.height for f in frames):
                 events = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
                 return events.select("event_id", "attrs", pl.col("actor_id").alias("account_id"))
         return self._query(
@@ -1093,6 +1271,25 @@ class _Prepared:
     mapping: pl.DataFrame
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A run :meth:`Store.ingest` left being written (``defer=True``), until :meth:`Store.wait`."""
+
+    future: Future[dict[str, int]]
+    #: the writer's own connection (a cursor of the store's), closed once it is collected
+    writer: duckdb.DuckDBPyConnection
+    #: DuckDB's threads setting before the write (it writes on one)
+    threads: int
+    run_id: int
+    #: the rows an empty store adds: the commit must say the same
+    added: dict[str, int]
+    #: an in-memory database holding what the store holds once the run commits: the run's
+    #: deduplicated tables, and the identities written meanwhile (:meth:`Store.sql` reads it)
+    shadow: duckdb.DuckDBPyConnection
+    #: writes made meanwhile, done in the run's transaction after its rows; ``None`` ends it
+    queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None]
+
+
 @contextmanager
 def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """DuckDB on one thread for the block (the write beside the log, :meth:`Store.ingest`).
@@ -1220,6 +1417,52 @@ _EVENT_COLUMNS: Final = (
 def _arrow(df: pl.DataFrame) -> Any:
     """``df`` as Arrow for DuckDB: string views, no copy of the string data."""
     return df.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _put_identities(
+    con: duckdb.DuckDBPyConnection, actors: pl.DataFrame, actor_accounts: pl.DataFrame
+) -> None:
+    """Replace ``actors`` and ``actor_accounts`` through ``con`` (inside a transaction)."""
+    con.execute("DELETE FROM actors")
+    con.execute("DELETE FROM actor_accounts")
+    if actors.height:
+        con.register("_a", actors.to_arrow())
+        con.execute(
+            "INSERT INTO actors SELECT actor_id, display_name, kind, declared_kind, "
+            "detected_kind, kind_score, team, aliases, evidence FROM _a"
+        )
+        con.unregister("_a")
+    if actor_accounts.height:
+        con.register("_m", actor_accounts.to_arrow())
+        con.execute(
+            "INSERT INTO actor_accounts SELECT account_id, actor_id, confidence, evidence FROM _m"
+        )
+        con.unregister("_m")
+
+
+def _shadow(tables: Mapping[str, pl.DataFrame], run_id: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory database holding what an empty store holds once run ``run_id`` of these
+    deduplicated ``tables`` commits: each table the frame written (its ``ingest_run`` too;
+    viewed, not copied), and no identities yet (:meth:`Store.replace_identities` fills them).
+    Queries read it as they would the file: JSON columns are their text, as stored."""
+    shadow = duckdb.connect(":memory:")
+    shadow.execute("SET threads = 1")  # as the store while the run is written
+    for statement in _MIGRATIONS[0]:
+        if statement.startswith(("CREATE TABLE actors ", "CREATE TABLE actor_accounts ")):
+            shadow.execute(statement)
+    for table, df in tables.items():
+        if table in _APPEND_KEYS and table not in ("event_objects", "object_links"):
+            df = df.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("ingest_run"))
+        shadow.register(table, _arrow(df))
+    return shadow
+
+
+def _dedupe(table: str, df: pl.DataFrame) -> pl.DataFrame:
+    """``df``'s rows that :meth:`Store._write` stores into ``table``: the first of each key of
+    an append table, the last of each key of a table where newer records replace older."""
+    if table in _UPSERT_KEYS:
+        return _unique(df, [_UPSERT_KEYS[table]], keep="last")
+    return _unique(df, list(_APPEND_KEYS[table]), keep="first")
 
 
 def _unique(df: pl.DataFrame, keys: list[str], *, keep: Literal["first", "last"]) -> pl.DataFrame:

@@ -279,8 +279,12 @@ def ingest_inputs(
     *,
     progress: Callable[[Detected], None] | None = None,
     input_keys: Mapping[Path, str] | None = None,
+    defer: bool = False,
 ) -> list[tuple[Detected, dict[str, Any], Batch]]:
     """Load and ingest each input (one transaction each); returns (input, summary, batch).
+
+    ``defer``: the last input into an empty store may still be being written when this
+    returns (:meth:`Store.ingest` ``defer=True``; :meth:`Store.wait` collects it).
 
     ``input_keys`` (:meth:`Store.input_key` by input path) are recorded with
     each run, so a later run can tell an unchanged input and skip it.
@@ -300,7 +304,9 @@ def ingest_inputs(
     results: list[tuple[Detected, dict[str, Any], Batch]] = []
 
     def write(item: Detected, batch: Batch, following: Detected | None) -> dict[str, Any]:
-        summary = store.ingest(batch, origin=str(item.path), input_key=keys.get(item.path))
+        summary = store.ingest(
+            batch, origin=str(item.path), input_key=keys.get(item.path), defer=defer
+        )
         if following is not None and progress is not None:
             progress(following)  # everything before it is committed
         return summary

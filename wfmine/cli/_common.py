@@ -211,6 +211,8 @@ def fail_on_pulls(failures: Sequence[PullFailure]) -> None:
 def writing_store(path: Path) -> Iterator[Store]:
     """Open the store at ``path`` for a command that writes it.
 
+    The command's block may leave its last run in flight (``defer=True``): it is
+    waited for when the block ends, and its failure is the command's.
     A command that fails before anything was committed to a store it created
     leaves no store behind: no empty file, no ``.wal``, no folder it made. A
     store that existed, or that holds a committed run (an earlier input of the
@@ -223,6 +225,9 @@ def writing_store(path: Path) -> Iterator[Store]:
     store = Store(path)
     try:
         yield store
+        # a run still being written (Store.ingest with defer) commits before the command
+        # reports anything; a failed one is rolled back and fails the command like any other
+        store.wait()
     except BaseException:
         empty = fresh and _holds_no_run(store)
         store.close()

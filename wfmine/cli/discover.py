@@ -110,6 +110,9 @@ def discover(
     out = console()
     failed: dict[str, str] = {}
     reader_options = {"classifier": classifier} if classifier else None
+    # a first run into an empty store is analysed while it is written (defer): the analysis
+    # reads the run's frames, and writing_store waits for the commit before any output (a
+    # failed write: exit 2, the store rolled back, nothing printed)
     with writing_store(store_path) as store:
         if show:
             with out.status(f"Reading {path} …") as status:
@@ -119,9 +122,12 @@ def discover(
                     progress=lambda d: status.update(f"Loading {d.kind}: {d.path}"),
                     options=reader_options,
                     confirm=confirm_large(yes, status.update),
+                    defer=True,
                 )
         else:
-            ingested = ingest_path(store, path, options=reader_options, confirm=confirm_large(yes))
+            ingested = ingest_path(
+                store, path, options=reader_options, confirm=confirm_large(yes), defer=True
+            )
         validate_case_notion(store, case_notion)
         workspace = is_workspace(path)
         design_path = (
@@ -154,9 +160,11 @@ def discover(
             fig = process_map(analysis.log)
             html.parent.mkdir(parents=True, exist_ok=True)
             fig.write_html(str(html), include_plotlyjs=True, full_html=True)
+        # the text emit_json would print, with the frames written column by column (made
+        # while the run may still be being written; printed once it is committed)
+        text = json_text(payload) if as_json else ""
     if as_json:
-        # the text emit_json would print, with the frames written column by column
-        sys.stdout.write(json_text(payload) + "\n")
+        sys.stdout.write(text + "\n")
         fail_on_pulls(ingested.failed)
         _fail_on_sections(failed)
         return
