@@ -45,6 +45,19 @@ answer from those frames while nothing else was written or taken back, joining
 the actors as the store holds them at that moment (identity resolution runs after
 the ingest).
 
+``ingest(..., defer=True)`` (what ``wfmine discover`` asks) goes one step further:
+it returns with the rows still being written, in the run's own transaction on a
+connection of its own, so the whole analysis runs beside the write. Meanwhile
+every read query is answered from an in-memory *shadow* of exactly what the
+store holds once the run commits (the run's deduplicated frames, viewed, not
+copied; the identities resolved meanwhile), or from the file for tables the run
+does not write; identities and meta written meanwhile are written after the
+run's commit, in order, each in its own transaction as without ``defer``.
+Anything else (another run, raw access, :meth:`counts`) waits for
+the commit first. :meth:`wait` (and :meth:`close`) collect the write: a failure
+rolled the whole run back and is raised there, and the command that waits
+prints nothing as if it had been stored.
+
 **Raw records of standard logs.** DESIGN.md promises that every input record
 is kept *or re-derivable byte for byte*. The connectors' records (API JSON,
 messages) are kept verbatim in ``raw_records``, one row each: their fields
@@ -74,6 +87,7 @@ import datetime as dt
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -366,12 +380,12 @@ class Store:
         ``defer=True`` lets a run into an empty store (see the module docstring) be
         written while the caller goes on: ``ingest`` returns once the run's log is
         built, with the rows still being written on another thread, in the run's
-        own transaction on a connection of its own. Until that commits, the store
+        own transaction on a connection of its own. Until :meth:`wait`, the store
         answers :meth:`log`, :meth:`case_map` and :meth:`event_attrs` from the run's
-        frames and :meth:`sql` queries that read only tables the run does not write
-        (identities, findings: the commit leaves them as they are) from the file;
-        anything else, and :meth:`wait` or :meth:`close`, waits for the commit and
-        raises the write's error, the store rolled back. The counts returned are
+        frames, and read queries from the shadow of what the commit leaves (see the
+        module docstring); identities and meta written meanwhile follow the run.
+        Anything else, and :meth:`wait` or :meth:`close`, waits for the writes and
+        raises the first error, that write rolled back. The counts returned are
         those an empty store adds (every row of the batch, repeated keys once);
         the commit checks them. A store that holds anything is written at once.
         """
@@ -441,10 +455,18 @@ class Store:
             quarantine=tables["quarantine"],
         )
         queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None] = SimpleQueue()
-        pool = ThreadPoolExecutor(1, thread_name_prefix="wfmine-store-write")
         run = (writer, deduped, run_id, origin, scope, started, input_key, queue)
-        future = pool.submit(self._commit_run, *run)
-        pool.shutdown(wait=False)  # its one thread ends with the commit; wait() collects it
+        future: Future[dict[str, int]] = Future()
+
+        def write() -> None:
+            try:
+                future.set_result(self._commit_run(*run))
+            except BaseException as exc:  # raised by wait(), on the caller's thread
+                future.set_exception(exc)
+
+        # a daemon: a store dropped without wait() or close() never commits the run (and the
+        # interpreter does not hang at exit on a writer waiting for its end)
+        threading.Thread(target=write, name="wfmine-store-write", daemon=True).start()
         shadow = _shadow(tables, run_id)
         self._pending = _Pending(future, writer, threads, run_id, added, shadow, queue)
         try:
@@ -470,18 +492,19 @@ class Store:
         input_key: str | None,
         queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None],
     ) -> dict[str, int]:
-        """:meth:`_write_run` of deduplicated tables, then the writes ``queue`` brings until
-        ``None``, in one transaction of ``con``'s own: committed, or rolled back on any
-        failure (the deferred write's thread)."""
-        con.execute("BEGIN TRANSACTION")
-        try:
+        """:meth:`_write_run` of deduplicated tables in a transaction of ``con``'s own, then
+        each write ``queue`` brings until ``None`` in one more, in order, as they would be
+        made one after the other without ``defer`` (the deferred write's thread). Each is
+        committed, or rolled back and raised, the writes after it not made.
+
+        The run commits as soon as its rows are written: DuckDB then lets go of the
+        transaction's copy of them while the analysis runs.
+        """
+        with _transaction(con):
             added = self._write_run(con, batch, run_id, origin, scope, started, input_key)
-            while (write := queue.get()) is not None:
+        while (write := queue.get()) is not None:
+            with _transaction(con):
                 write(con)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
         return added
 
     @staticmethod
@@ -643,8 +666,8 @@ class Store:
     def replace_identities(self, actors: pl.DataFrame, actor_accounts: pl.DataFrame) -> None:
         """Replace the identity-resolution tables (``actors``, ``actor_accounts``) atomically.
 
-        While a run is in flight (``ingest`` with ``defer``) they are written in its
-        transaction, after its rows, and read meanwhile as given.
+        While a run is in flight (``ingest`` with ``defer``) they are written on its thread
+        once it is committed (one transaction, as here), and read meanwhile as given.
         """
         pending = self._pending
         if pending is not None:
@@ -841,7 +864,7 @@ class Store:
         if key == "version":
             raise StoreError(f"{self.path}: the schema version is not set by hand")
         statement = "INSERT OR REPLACE INTO schema_meta VALUES (?, ?)"
-        if self._pending is not None:  # in the run's transaction (meta() waits for it)
+        if self._pending is not None:  # after the run's commit, on its thread (meta() waits)
 
             def put(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(statement, [key, value])
@@ -1286,7 +1309,8 @@ class _Pending:
     #: an in-memory database holding what the store holds once the run commits: the run's
     #: deduplicated tables, and the identities written meanwhile (:meth:`Store.sql` reads it)
     shadow: duckdb.DuckDBPyConnection
-    #: writes made meanwhile, done in the run's transaction after its rows; ``None`` ends it
+    #: writes made meanwhile, each done after the run's commit in a transaction of its own
+    #: (as without ``defer``); ``None`` ends them
     queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None]
 
 
@@ -1417,6 +1441,18 @@ _EVENT_COLUMNS: Final = (
 def _arrow(df: pl.DataFrame) -> Any:
     """``df`` as Arrow for DuckDB: string views, no copy of the string data."""
     return df.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction of ``con``: committed, or rolled back when the block raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _put_identities(
