@@ -145,10 +145,14 @@ def _boundary(
         seq_key=seq_key,
         columns={activity_key: ACT},
     )
-    pick = pl.col(ACT).first() if first else pl.col(ACT).last()
+    # a case's events are contiguous after sorted_events (null ids, one case as a
+    # group-by would make them, are one block): its first (last) row is where the
+    # id differs from the row before (after), no group-by of every event by case
+    other = pl.col(CASE).shift(1 if first else -1)
+    edge = pl.int_range(pl.len()) == (0 if first else pl.len() - 1)
     return (
-        events.group_by(CASE)
-        .agg(pick.alias("activity"))
+        events.filter(pl.col(CASE).ne_missing(other) | edge)
+        .select(pl.col(ACT).alias("activity"))
         .group_by("activity")
         .agg(pl.len().cast(pl.Int64).alias("cases"))
         .sort(["cases", "activity"], descending=[True, False])
