@@ -283,8 +283,10 @@ def ingest_inputs(
 ) -> list[tuple[Detected, dict[str, Any], Batch]]:
     """Load and ingest each input (one transaction each); returns (input, summary, batch).
 
-    ``defer``: the last input into an empty store may still be being written when this
-    returns (:meth:`Store.ingest` ``defer=True``; :meth:`Store.wait` collects it).
+    ``defer``: a single input into an empty store may still be being written when this
+    returns (:meth:`Store.ingest` ``defer=True``; :meth:`Store.wait` collects it). With
+    several, the writes already overlap the reads, and only the first run would find the
+    store empty, so each is written at once.
 
     ``input_keys`` (:meth:`Store.input_key` by input path) are recorded with
     each run, so a later run can tell an unchanged input and skip it.
@@ -305,7 +307,10 @@ def ingest_inputs(
 
     def write(item: Detected, batch: Batch, following: Detected | None) -> dict[str, Any]:
         summary = store.ingest(
-            batch, origin=str(item.path), input_key=keys.get(item.path), defer=defer
+            batch,
+            origin=str(item.path),
+            input_key=keys.get(item.path),
+            defer=defer and len(inputs) == 1,
         )
         if following is not None and progress is not None:
             progress(following)  # everything before it is committed
