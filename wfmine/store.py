@@ -134,9 +134,13 @@ _MIGRATIONS: Final[list[list[str]]] = [
             run_id BIGINT PRIMARY KEY, source VARCHAR, origin VARCHAR,
             started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
             counts JSON, cursor VARCHAR, scope VARCHAR, warnings JSON)""",
+        # the payloads compress with zstd: DuckDB's default tries dictionary and FSST on the
+        # API JSON at checkpoint, then writes most blocks uncompressed (the 1,000-item org's
+        # store 74 -> 16.5 MB, the close's checkpoint 0.68 -> 0.29 s CPU). Still JSON, still
+        # checked on insert; stores made before keep their column as it is
         """CREATE TABLE raw_records (
-            source VARCHAR, record_type VARCHAR, record_id VARCHAR, payload JSON,
-            origin VARCHAR, ingest_run BIGINT)""",
+            source VARCHAR, record_type VARCHAR, record_id VARCHAR,
+            payload JSON USING COMPRESSION zstd, origin VARCHAR, ingest_run BIGINT)""",
         """CREATE TABLE events (
             event_id VARCHAR, activity VARCHAR, "timestamp" TIMESTAMPTZ, seq BIGINT,
             actor_id VARCHAR, team VARCHAR, source VARCHAR, object_id VARCHAR,
