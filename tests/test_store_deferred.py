@@ -131,8 +131,10 @@ def test_discover_whose_write_fails_mid_flight_exits_2_and_keeps_no_store(
 
     monkeypatch.setattr(Store, "_write", failing)
     db = tmp_path / "s.duckdb"
-    code, out, err = _discover(str(log), "--db", str(db))
+    html = tmp_path / "map.html"
+    code, out, err = _discover(str(log), "--db", str(db), "--html", str(html))
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and "No space left on device" in err
     assert not db.exists()
+    assert not html.exists()  # nothing a person opens shows a run that was not stored

@@ -149,6 +149,9 @@ def discover(
                 payload.update(_design_job(analysis, store, design_path))
             # the handoffs between teams (and humans and agents), most waiting first
             payload["seams"] = analysis.seams
+            # files a person opens (the report, the process map) are written only once the
+            # run they show is committed: a failed write leaves none of them behind
+            store.wait()
             if workspace and (report or archive):
                 payload["reports"] = _reports(
                     analysis, store, path, latest=report, archive=archive, failed=failed
