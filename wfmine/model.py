@@ -28,7 +28,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 import polars as pl
@@ -349,6 +349,23 @@ class Batch:
             "accounts": self.accounts,
             "quarantine": self.quarantine,
         }
+
+    def with_tables(self, tables: Mapping[str, pl.DataFrame]) -> Batch:
+        """This batch with the frames of ``tables`` (by store table name) in place of its own;
+        the tables not named, the cursor, warnings and stats stay as they are."""
+        unknown = set(tables) - set(self.tables())
+        if unknown:
+            raise ValueError(f"not tables of a batch: {', '.join(sorted(unknown))}")
+        return replace(
+            self,
+            raw_records=tables.get("raw_records", self.raw_records),
+            events=tables.get("events", self.events),
+            event_objects=tables.get("event_objects", self.event_objects),
+            objects=tables.get("objects", self.objects),
+            object_links=tables.get("object_links", self.object_links),
+            accounts=tables.get("accounts", self.accounts),
+            quarantine=tables.get("quarantine", self.quarantine),
+        )
 
     def validate(self) -> None:
         """Check every frame has exactly its table's schema (raises ``ValueError``)."""

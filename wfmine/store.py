@@ -448,16 +448,7 @@ class Store:
         # one DuckDB thread for the insert: polars wants the other core (see _one_thread)
         self._duck.execute("SET threads = 1")
         writer = self._duck.cursor()
-        deduped = replace(
-            batch,
-            raw_records=tables["raw_records"],
-            events=tables["events"],
-            event_objects=tables["event_objects"],
-            objects=tables["objects"],
-            object_links=tables["object_links"],
-            accounts=tables["accounts"],
-            quarantine=tables["quarantine"],
-        )
+        deduped = batch.with_tables(tables)
         queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None] = SimpleQueue()
         run = (writer, deduped, run_id, origin, scope, started, input_key, queue)
         future: Future[dict[str, int]] = Future()

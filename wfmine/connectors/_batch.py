@@ -43,7 +43,6 @@ checked is the payload :meth:`BatchBuilder.keep_raw` stores.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import json
@@ -479,15 +478,7 @@ def scrub(batch: Batch, secrets: Iterable[str]) -> Batch:
                 expr = expr.str.replace_all(secret, "***", literal=True)
             exprs.append(expr.alias(name))
         scrubbed[table] = tables[table].with_columns(exprs)
-    batch = dataclasses.replace(
-        batch,
-        raw_records=scrubbed["raw_records"],
-        events=scrubbed["events"],
-        objects=scrubbed["objects"],
-        object_links=scrubbed["object_links"],
-        accounts=scrubbed["accounts"],
-        quarantine=scrubbed["quarantine"],
-    )
+    batch = batch.with_tables(scrubbed)
     for i, warning in enumerate(batch.warnings):
         for secret in found:
             warning = warning.replace(secret, "***")
