@@ -353,13 +353,9 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run a block in one transaction: everything or nothing is written."""
-        self._con.execute("BEGIN TRANSACTION")
-        try:
-            yield self._con
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        self._con.execute("COMMIT")
+        con = self._con
+        with _transaction(con):
+            yield con
 
     # -- writing ---------------------------------------------------------------------
 
@@ -450,12 +446,23 @@ class Store:
         writer = self._duck.cursor()
         deduped = batch.with_tables(tables)
         queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None] = SimpleQueue()
-        run = (writer, deduped, run_id, origin, scope, started, input_key, queue)
         future: Future[dict[str, int]] = Future()
 
         def write() -> None:
+            """The run in a transaction of the writer's own, committed as soon as its rows
+            are written (DuckDB then lets go of the transaction's copy of them while the
+            analysis runs); then each write ``queue`` brings until ``None``, in order, each in
+            one more, as they would be made one after the other without ``defer``. A write
+            that raises is rolled back and the ones after it are not made."""
             try:
-                future.set_result(self._commit_run(*run))
+                with _transaction(writer):
+                    added = self._write_run(
+                        writer, deduped, run_id, origin, scope, started, input_key, deduped=True
+                    )
+                while (then := queue.get()) is not None:
+                    with _transaction(writer):
+                        then(writer)
+                future.set_result(added)
             except BaseException as exc:  # raised by wait(), on the caller's thread
                 future.set_exception(exc)
 
@@ -475,32 +482,6 @@ class Store:
         if events.height == batch.events.height:
             self._prepared = replace(prepared, run_id=run_id)
         return self._summary(batch, run_id, added)
-
-    def _commit_run(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        batch: Batch,
-        run_id: int,
-        origin: str,
-        scope: str,
-        started: dt.datetime,
-        input_key: str | None,
-        queue: SimpleQueue[Callable[[duckdb.DuckDBPyConnection], None] | None],
-    ) -> dict[str, int]:
-        """:meth:`_write_run` of deduplicated tables in a transaction of ``con``'s own, then
-        each write ``queue`` brings until ``None`` in one more, in order, as they would be
-        made one after the other without ``defer`` (the deferred write's thread). Each is
-        committed, or rolled back and raised, the writes after it not made.
-
-        The run commits as soon as its rows are written: DuckDB then lets go of the
-        transaction's copy of them while the analysis runs.
-        """
-        with _transaction(con):
-            added = self._write_run(con, batch, run_id, origin, scope, started, input_key)
-        while (write := queue.get()) is not None:
-            with _transaction(con):
-                write(con)
-        return added
 
     @staticmethod
     def _summary(batch: Batch, run_id: int, added: dict[str, int]) -> dict[str, Any]:
@@ -522,12 +503,16 @@ class Store:
         scope: str,
         started: dt.datetime,
         input_key: str | None,
+        *,
+        deduped: bool = False,
     ) -> dict[str, int]:
         """Every table of ``batch``, its covered objects and its ``ingest_runs`` row, inside the
-        open transaction of :meth:`ingest`; returns the rows added per table."""
+        open transaction of :meth:`ingest`; returns the rows added per table. ``deduped``:
+        the tables are already :func:`_dedupe`'s rows (a deferred run's), not hashed again."""
         added: dict[str, int] = {}
         for table, df in batch.tables().items():
-            added[table] = self._write(con, table, df, run_id)
+            staged = df if deduped else _dedupe(table, df)
+            added[table] = self._write(con, table, staged, run_id)
         covered = batch.object_ids()
         if covered.len():
             con.register("_covered", _arrow(covered.to_frame()))
@@ -604,13 +589,14 @@ class Store:
         self,
         con: duckdb.DuckDBPyConnection,
         table: str,
-        df: pl.DataFrame,
+        staged: pl.DataFrame,
         run_id: int,
     ) -> int:
-        if df.height == 0:
+        """Add ``staged`` (:func:`_dedupe`'s rows: no key repeated) to ``table``; returns the
+        rows added: the keys the table did not hold (an upsert replaces the row of a held one)."""
+        if staged.height == 0:
             return 0
         before = _scalar(con, f"SELECT count(*) FROM {table}")
-        staged = _dedupe(table, df)
         if table in _UPSERT_KEYS:
             con.register("_staged", _arrow(staged))
             # into an empty table the staged keys (unique) replace nothing: a plain insert
