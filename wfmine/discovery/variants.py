@@ -13,9 +13,7 @@ A case's sequence is its activities in (case, timestamp, seq) order; with no
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from wfmine.discovery._columns import (
     ACT,
@@ -46,6 +44,11 @@ def _traces(
     lists and a group-by on lists hash every event twice (at 10M events those
     two took 2.9 of 3.2 CPU s; one group-by on the bytes takes 0.5).
     """
+    # numpy and pyarrow here, not at the top: ``import wfmine`` (every command) stays
+    # without them (0.1 s); a log's variants need them anyway
+    import numpy as np
+    import pyarrow as pa
+
     events = sorted_events(
         log,
         case_id_key=case_id_key,
@@ -91,6 +94,9 @@ def _ranked(traces: pl.LazyFrame) -> pl.LazyFrame:
 
 def _named(frame: pl.DataFrame, names: pl.Series, width: int, keep: list[str]) -> pl.DataFrame:
     """``frame`` with its binary ``key`` turned back into ``activities`` (names), row order kept."""
+    import numpy as np
+    import pyarrow as pa
+
     keys = frame.get_column("key").to_arrow(compat_level=pl.CompatLevel.oldest())
     offsets = np.frombuffer(keys.buffers()[1], dtype=np.int64)[
         keys.offset : keys.offset + len(keys) + 1
