@@ -106,8 +106,11 @@ def _named(frame: pl.DataFrame, names: pl.Series, width: int, keep: list[str]) -
     # code 0 is a null activity: the names shifted by one, a null in front
     lookup = pl.concat([pl.Series([None], dtype=names.dtype), names])
     acts = lookup.gather(codes).to_arrow(compat_level=pl.CompatLevel.oldest())
-    # the key's offsets, in codes, cut the names into each row's list (no group-by)
-    listed = pa.LargeListArray.from_arrays(pa.array((offsets - offsets[0]) // width), acts)
+    # the key's offsets, in codes, cut the names into each row's list (no group-by);
+    # from_buffers, not pa.array: pa.array imports pandas to check its argument (0.3 s)
+    cuts = np.ascontiguousarray((offsets - offsets[0]) // width, dtype=np.int64)
+    bounds = pa.Array.from_buffers(pa.int64(), len(cuts), [None, pa.py_buffer(cuts)])
+    listed = pa.LargeListArray.from_arrays(bounds, acts)
     return frame.with_columns(pl.Series("activities", listed)).select(keep)
 
 
