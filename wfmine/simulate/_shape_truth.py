@@ -36,6 +36,9 @@ _REVIEW = [
     "github:Review comment added",
     "github:PR comment added",
 ]
+#: a sanctioned coding agent's steps in review: its draft marked ready, and the comment
+#: that closes a pull request of its that a person replaces (only such a shape plays them)
+_AGENT_REVIEW = frozenset({"github:PR ready for review", "github:PR comment added"})
 _DEPLOY = ["github:PR merged", "github:Revert merged"]
 
 
@@ -76,7 +79,8 @@ def _activities(shape: Shape, st: StageDef) -> list[str]:
             acts.append(f"jira:Status: {shape.reopen_status}")
         acts += _BUILD
     if st.kind in ("review", "build_review"):
-        acts += _REVIEW
+        # a design names the steps its organisation has: no coding agent, no draft to ready
+        acts += [a for a in _REVIEW if shape.coding_agent or a not in _AGENT_REVIEW]
     if st.kind == "deploy":
         acts = _DEPLOY + acts
     return acts
