@@ -139,6 +139,25 @@ class _Moves:
         return case * (self.n + 1) + pl.col(code)
 
 
+def _previous_of_key(key: pl.Series, value: pl.Series) -> pl.Series:
+    """Per row, ``value`` at the previous row with the same ``key`` (null: none before it).
+
+    ``key`` and ``value`` have no nulls (stage codes of visits, running counts).
+    """
+    import numpy as np
+
+    k, v = key.to_numpy(), value.to_numpy()
+    order = np.argsort(k, kind="stable")
+    ks, vs = k[order], v[order]
+    found = np.zeros(k.size, dtype=bool)
+    found[1:] = ks[1:] == ks[:-1]
+    before = np.zeros(k.size, dtype=v.dtype)
+    before[1:] = vs[:-1]
+    out, has = np.empty_like(before), np.empty_like(found)
+    out[order], has[order] = before, found
+    return pl.Series(value.name, out).set(pl.Series(~has), None)
+
+
 def out_of_place(
     visits: pl.DataFrame, design: Design, *, open_cases: pl.DataFrame | None = None
 ) -> pl.DataFrame:
@@ -159,7 +178,10 @@ def out_of_place(
         shift_in_group(pl.col("_c"), "case_id", 1).alias("_p"),
         shift_in_group(pl.col("_c"), "case_id", -1).alias("_n"),
         (~mv.seen_key("_c").is_first_distinct()).alias("_seen"),
-        pl.col("case_id").is_in(open_ids.implode()).alias("_open"),
+        # no open case (a standard log's): no lookup of every visit's case id
+        (pl.col("case_id").is_in(open_ids.implode()) if open_ids.len() else pl.lit(False)).alias(
+            "_open"
+        ),
     )
     first, last = pl.col("_p").is_null(), pl.col("_n").is_null()
     in_ok = pl.when(first).then(mv.of(mv.start, "_c")).otherwise(mv.move(mv.allowed, "_p", "_c"))
@@ -250,14 +272,11 @@ def flow_deviations(
             ).alias("_bad")
         )
     )
-    # _bad at the previous visit of the same stage: a scan over the visits grouped by stage
-    previous = (
-        moves.select("_i", "_key", "_bad")
-        .sort("_key", "_i")
-        .with_columns(shift_in_group(pl.col("_bad"), "_key", 1).alias("_prev_bad"))
-        .sort("_i")
-        .get_column("_prev_bad")
-    )
+    # _bad at the previous visit of the same stage: the visits put in (case, stage) order by
+    # one stable integer argsort (rows of a key stay in row order), each row's predecessor
+    # of its key read there and put back by the inverse permutation -- not two sorts of
+    # the frame
+    previous = _previous_of_key(moves.get_column("_key"), moves.get_column("_bad"))
     # disallowed moves since the previous visit of the same stage, this move excluded
     loop_bad = pl.col("_bad") - bad_move - previous
     seen, back = pl.col("seen_before"), pl.col("backward")

@@ -864,6 +864,11 @@ def _stalls_a_root_ended(
     tagged: pl.DataFrame, roots: pl.DataFrame, visits: pl.DataFrame
 ) -> pl.DataFrame:
     """:func:`consequences`' stalls whose visit a later root of the case ended, tagged with it."""
+    free = pl.col("root_type").is_null() & (pl.col("type") == "stall")
+    indexed = tagged.with_row_index("_row")
+    free_stalls = indexed.filter(free).select("_row", "case_id", "timestamp")
+    if free_stalls.height == 0:  # no stall to tag: the roots' visits are not looked up
+        return tagged
     starts = visits.select("case_id", "visit", pl.col("start").alias("_start")).sort("_start")
 
     def in_visit(df: pl.DataFrame, on: str) -> pl.DataFrame:
@@ -872,10 +877,8 @@ def _stalls_a_root_ended(
             check_sortedness=False,
         ).drop("_start")  # fmt: skip
 
+    stalls = in_visit(free_stalls, "timestamp")
     root_visits = in_visit(roots, "root_at").rename({"visit": "_visit"})
-    free = pl.col("root_type").is_null() & (pl.col("type") == "stall")
-    indexed = tagged.with_row_index("_row")
-    stalls = in_visit(indexed.filter(free).select("_row", "case_id", "timestamp"), "timestamp")
     ended = (
         stalls.join(root_visits, left_on=["case_id", "visit"], right_on=["case_id", "_visit"])
         .filter(pl.col("root_at") >= pl.col("timestamp"))

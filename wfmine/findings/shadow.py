@@ -185,14 +185,7 @@ def shadow_agents(
     human_stages = {s.id for s in design.stages if s.performer == "human"} if design else set()
     risky = ({s.id for s in design.stages if s.irreversible} | human_stages) if design else set()
     ctx = _context(log)
-    per_actor = ctx.group_by("actor_id").agg(
-        pl.col("_stage").drop_nulls().unique().sort().alias("stages"),
-        _first_cases(ctx, 5).alias("examples"),
-        pl.col("timestamp").min().alias("first"),
-        pl.col("timestamp").max().alias("last"),
-    )
-    info = {r["actor_id"]: r for r in per_actor.iter_rows(named=True)}
-    out = _undeclared(actors, info, agents, declared, human_stages, risky, threshold)
+    out = _undeclared(ctx, actors, agents, declared, human_stages, risky, threshold)
     out += _signatures(ctx, actors, ai, design, links, agents, declared, human_stages, sig)
     out += _out_of_stage(ctx, design, agents, risky)
     out += _out_of_scope(ctx, design, agents, scopes)
@@ -201,8 +194,8 @@ def shadow_agents(
 
 
 def _undeclared(
+    ctx: pl.DataFrame,
     actors: pl.DataFrame,
-    info: dict[Any, dict[str, Any]],
     agents: dict[str, str],
     declared: dict[str, str],
     human_stages: set[str],
@@ -211,6 +204,25 @@ def _undeclared(
 ) -> list[Finding]:
     out: list[Finding] = []
     auto = actors.filter(pl.col("kind").is_in(["bot", "agent"]) & (pl.col("score") >= threshold))
+    # what each of these actors did (stages, example cases, first and last time): only their
+    # events are grouped, not everybody's (on a standard log: no automation, no group-by)
+    per_actor = (
+        ctx.filter(
+            pl.col("actor_id").is_in(auto.get_column("actor_id").implode(), nulls_equal=True)
+        )
+        .group_by("actor_id")
+        .agg(
+            pl.col("_stage").drop_nulls().unique().sort().alias("stages"),
+            _first_cases(ctx, 5).alias("examples"),
+            pl.col("timestamp").min().alias("first"),
+            pl.col("timestamp").max().alias("last"),
+        )
+        if auto.height
+        else None
+    )
+    info = (
+        {r["actor_id"]: r for r in per_actor.iter_rows(named=True)} if per_actor is not None else {}
+    )
     for row in auto.iter_rows(named=True):
         actor = row["actor_id"]
         if actor in agents or declared.get(actor) in ("bot", "agent"):
