@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from wfmine.cli._print import json_text
+from wfmine.cli._print import json_pieces, json_text
 
 FLOATS: list[float | None] = [
     0.0, -0.0, 1.0, 0.1, 1e-4, 9.99999e-5, 1e-5, 2.5e-7, 5e-324, 1.3127e-05, 123456.789,
@@ -43,6 +43,22 @@ FRAMES: list[pl.DataFrame] = [
         schema={"t": pl.Datetime("us", "UTC")},
     ),
     pl.DataFrame(schema={"x": pl.Float64}),
+    # no nulls anywhere: strings and lists of strings quoted by the row's pieces around them
+    pl.DataFrame(
+        {
+            "s": ["a", "b c"],
+            "n": [1, 2],
+            "b": [True, False],
+            "x": [0.5, 1e-5],
+            "l": [["a"], ["b", "c"]],
+            "i": [[1], [2, 3]],
+        }
+    ),
+    pl.DataFrame({"c": ["a", "b", "a"]}, schema={"c": pl.Categorical}),
+    pl.DataFrame({"l": [["a"], []]}),  # empty lists, none missing
+    pl.DataFrame({"l": [["a"], None]}),  # missing lists, none empty
+    pl.DataFrame({"x": [1.5, float("inf")]}),  # infinity without nulls
+    pl.DataFrame({"s": ["only"], "l": [["a", "b"]], "x": [2e-6]}),  # one row
 ]
 
 
@@ -52,6 +68,8 @@ def _reference(value: Any) -> str:
             return v.to_dicts()
         if isinstance(v, dict):
             return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
         return v
 
     return json.dumps(plain(value), indent=2, ensure_ascii=False, default=str)
@@ -61,3 +79,13 @@ def _reference(value: Any) -> str:
 def test_frame_text_is_the_standard_librarys(frame: pl.DataFrame) -> None:
     value = {"top": frame, "nested": {"again": frame, "n": 1}}
     assert json_text(value) == _reference(value)
+
+
+def test_pieces_are_the_text_in_order() -> None:
+    """What ``discover --json`` writes piece by piece is the text, including lists holding
+    frames and dicts, and the empty containers the standard library writes itself."""
+    frame = FRAMES[2]
+    value = {"runs": [frame, {"a": 1, "b": [1, 2]}], "empty": [], "d": {}, "s": "x", "f": frame}
+    pieces = json_pieces(value)
+    assert all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == json_text(value) == _reference(value)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KIND_TITLES",
+    "json_pieces",
+    "json_text",
     "print_conformance",
     "print_findings",
     "print_flow",
@@ -279,29 +281,46 @@ def json_text(value: Any) -> str:
     itself -- and its rows joined by polars: the same text at the cost of the
     columns.
     """
-    return _json(value, 0)
+    return "".join(json_pieces(value))
 
 
-def _json(value: Any, depth: int) -> str:
+def json_pieces(value: Any) -> list[str]:
+    """:func:`json_text` in the pieces it is made of, in order.
+
+    A command writes them one after the other (``writelines``) instead of joining
+    them first: the variants' text (tens of megabytes) is then never copied into
+    a second string.
+    """
+    out: list[str] = []
+    _json(value, 0, out)
+    return out
+
+
+def _json(value: Any, depth: int, out: list[str]) -> None:
+    """Append the pieces of ``value``'s JSON text, indented for ``depth``, to ``out``."""
     import json
 
     import polars as pl
 
     if isinstance(value, pl.DataFrame):
-        return _frame_json(value, depth)
+        _frame_json(value, depth, out)
+        return
     pad = "\n" + "  " * (depth + 1)
     end = "\n" + "  " * depth
     if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
-        # one join of every piece: a frame's text (megabytes) is copied once, not per "+"
-        pieces = ["{"]
-        for k, v in value.items():
-            pieces += ["," if len(pieces) > 1 else "", pad, _key(k), ": ", _json(v, depth + 1)]
-        return "".join([*pieces, end, "}"])
+        for i, (k, v) in enumerate(value.items()):
+            out += ["{" if i == 0 else ",", pad, _key(k), ": "]
+            _json(v, depth + 1, out)
+        out += [end, "}"]
+        return
     if isinstance(value, list | tuple) and any(isinstance(v, pl.DataFrame | dict) for v in value):
-        inner = ("," + pad).join(_json(v, depth + 1) for v in value)
-        return "".join(("[", pad, inner, end, "]"))
+        for i, v in enumerate(value):
+            out += ["[" if i == 0 else ",", pad]
+            _json(v, depth + 1, out)
+        out += [end, "]"]
+        return
     text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return text.replace("\n", end) if depth and "\n" in text else text
+    out.append(text.replace("\n", end) if depth and "\n" in text else text)
 
 
 def _key(name: str) -> str:
@@ -310,60 +329,87 @@ def _key(name: str) -> str:
     return str(json.encoder.encode_basestring(name))
 
 
-def _frame_json(df: pl.DataFrame, depth: int) -> str:
-    """The rows of ``df`` as a JSON list of objects, the list at ``depth``."""
+def _frame_json(df: pl.DataFrame, depth: int, out: list[str]) -> None:
+    """Append the rows of ``df`` as a JSON list of objects, the list at ``depth``, to ``out``.
+
+    Every row's text is one ``concat_str`` of the keys (literals) and the columns'
+    pieces, and the rows one ``str.join``: a column's text is not materialized on
+    its own first (the variants' activity lists are most of a 25 MB output, and
+    each extra pass over them is a copy).
+    """
     import polars as pl
 
     if df.height == 0 or df.width == 0:
-        return "[]"
+        out.append("[]")
+        return
     field = "\n" + "  " * (depth + 2)
     pieces: list[pl.Expr] = []
     for i, name in enumerate(df.columns):
         pieces.append(pl.lit(("{" if i == 0 else ",") + field + _key(name) + ": "))
-        pieces.append(pl.lit(_column_json(df.get_column(name), depth + 2)))
+        pieces += _column_pieces(df.get_column(name), depth + 2)
     pieces.append(pl.lit("\n" + "  " * (depth + 1) + "}"))
     pad = "\n" + "  " * (depth + 1)
     joined = pl.select(pl.concat_str(pieces).str.join("," + pad)).item()
-    return "".join(("[", pad, str(joined), "\n", "  " * depth, "]"))
+    out += ["[", pad, str(joined), "\n" + "  " * depth + "]"]
 
 
-def _column_json(s: pl.Series, depth: int) -> pl.Series:
-    """Each value of ``s`` as JSON text, nested lines indented for ``depth`` (``null`` if missing)."""
+def _column_pieces(s: pl.Series, depth: int) -> list[pl.Expr]:
+    """Expressions whose concatenation is each value of ``s`` as JSON text, nested lines
+    indented for ``depth`` (``null`` where the value is missing).
+
+    A column without nulls needs no ``fill_null`` pass, and plain strings and lists
+    of plain strings put their quotes in literal pieces around the column: the row's
+    ``concat_str`` writes them with the rest, no column is copied to quote it.
+    """
     import polars as pl
 
     dtype = s.dtype
+    nulls = s.null_count() > 0
     if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum):
-        out = _string_json(s.cast(pl.String))
+        text = s.cast(pl.String)
+        if not nulls and not _needs_escape(text).any():
+            return [pl.lit('"'), pl.lit(text), pl.lit('"')]
+        out = pl.lit(_string_json(text))
     elif dtype.is_integer():
-        out = s.cast(pl.String)
+        out = pl.lit(s).cast(pl.String)
     elif dtype == pl.Boolean:
-        out = s.replace_strict({True: "true", False: "false"}, return_dtype=pl.String)
+        out = pl.lit(s).replace_strict({True: "true", False: "false"}, return_dtype=pl.String)
     elif dtype == pl.Float64:
         out = _float_json(s)
     elif isinstance(dtype, pl.List) and (dtype.inner == pl.String or dtype.inner.is_integer()):
-        out = _list_json(s, depth)
+        listed = _list_pieces(s, depth)
+        if listed is None:
+            out = pl.lit(_python_json(s, depth))  # nulls inside lists, escapes: the rare case
+        elif not nulls and not (s.list.len() == 0).any():
+            return listed
+        else:
+            empty = pl.lit(s.list.len() == 0)
+            out = pl.when(empty).then(pl.lit("[]")).otherwise(pl.concat_str(listed))
     else:
-        out = _python_json(s, depth)
-    return pl.select(pl.when(s.is_null()).then(pl.lit("null")).otherwise(out)).to_series()
+        out = pl.lit(_python_json(s, depth))
+    return [out.fill_null("null") if nulls else out]
 
 
-def _float_json(s: pl.Series) -> pl.Series:
+def _float_json(s: pl.Series) -> pl.Expr:
     """Floats as the standard library writes them (``repr``; NaN, Infinity).
 
     Polars writes the same shortest round-trip digits as ``repr`` and switches to
     an exponent at the same 1e16, but not below 1e-4, where ``repr`` writes
     ``1e-05``: those values (a variant's coverage of one case in 100,000, mostly
-    a few distinct values) take ``repr``, once per distinct value.
+    a few distinct values) take ``repr``, once per distinct value. An expression,
+    evaluated in the row's ``concat_str``: the column's text is not kept on its own.
     """
     import polars as pl
 
-    text = s.cast(pl.String).replace({"inf": "Infinity", "-inf": "-Infinity"})
+    text = pl.lit(s).cast(pl.String)
+    if s.is_infinite().any():
+        text = text.replace({"inf": "Infinity", "-inf": "-Infinity"})
     small = ((s.abs() < 1e-4) & (s != 0.0)).fill_null(False)
     if not small.any():
         return text
     odd = s.filter(small).unique().to_list()
-    exact = s.replace_strict(odd, [float.__repr__(v) for v in odd], default=None)
-    return pl.select(pl.when(small).then(exact).otherwise(text)).to_series()
+    exact = pl.lit(s).replace_strict(odd, [float.__repr__(v) for v in odd], default=None)
+    return pl.when(pl.lit(small)).then(exact).otherwise(text)
 
 
 def _python_json(s: pl.Series, depth: int) -> pl.Series:
@@ -402,22 +448,28 @@ def _string_json(s: pl.Series) -> pl.Series:
     return pl.select(pl.when(needs).then(escaped).otherwise(plain)).to_series()
 
 
-def _list_json(s: pl.Series, depth: int) -> pl.Series:
-    """Lists of strings or integers as indented JSON lists (``[]`` when empty)."""
+def _list_pieces(s: pl.Series, depth: int) -> list[pl.Expr] | None:
+    """Lists of strings or integers as indented JSON lists, ``None`` when an item is null
+    or needs escaping.
+
+    The pieces are right for the lists that hold items; an empty list's text is
+    ``[]`` and a missing one's ``null`` (:func:`_column_pieces` puts those in).
+    """
     import polars as pl
 
     inner = s.dtype.inner  # type: ignore[attr-defined]
     # one flat pass over the items answers both questions: explode keeps every item that is
     # not null (whatever it makes of empty and missing lists), so the lists hold a null when
-    # they hold more items than that
+    # they hold more items than that; escapes are looked for among the distinct items (a
+    # variant's activities are a few dozen names repeated a million times)
     flat = s.explode()
-    inner_nulls = int(s.list.len().sum()) > flat.len() - flat.null_count()
-    if inner_nulls or (inner == pl.String and _needs_escape(flat).any()):
-        return _python_json(s, depth)  # nulls inside lists, escapes: the rare case
+    if int(s.list.len().sum()) > flat.len() - flat.null_count():
+        return None
+    if inner == pl.String and _needs_escape(flat.unique()).any():
+        return None
     pad = "\n" + "  " * (depth + 1)
+    end = "\n" + "  " * depth + "]"
     if inner == pl.String:  # nothing to escape: the quotes go into the separator
-        body = pl.lit('"') + pl.lit(s.list.join('",' + pad + '"')) + pl.lit('"')
-    else:
-        body = pl.lit(s.list.eval(pl.element().cast(pl.String)).list.join("," + pad))
-    wrapped = pl.lit("[" + pad) + body + pl.lit("\n" + "  " * depth + "]")
-    return pl.select(pl.when(s.list.len() == 0).then(pl.lit("[]")).otherwise(wrapped)).to_series()
+        return [pl.lit("[" + pad + '"'), pl.lit(s.list.join('",' + pad + '"')), pl.lit('"' + end)]
+    items = pl.lit(s).list.eval(pl.element().cast(pl.String)).list.join("," + pad)
+    return [pl.lit("[" + pad), items, pl.lit(end)]

@@ -30,7 +30,7 @@ from wfmine.cli._common import (
     writing_store,
 )
 from wfmine.cli._print import (
-    json_text,
+    json_pieces,
     print_conformance,
     print_findings,
     print_flow,
@@ -164,10 +164,12 @@ def discover(
             html.parent.mkdir(parents=True, exist_ok=True)
             fig.write_html(str(html), include_plotlyjs=True, full_html=True)
         # the text emit_json would print, with the frames written column by column (made
-        # while the run may still be being written; printed once it is committed)
-        text = json_text(payload) if as_json else ""
+        # while the run may still be being written; printed once it is committed), in pieces
+        # written one after the other: tens of megabytes are not joined into one string first
+        text = json_pieces(payload) if as_json else []
     if as_json:
-        sys.stdout.write(text + "\n")
+        sys.stdout.writelines(text)
+        sys.stdout.write("\n")
         fail_on_pulls(ingested.failed)
         _fail_on_sections(failed)
         return
