@@ -87,6 +87,7 @@ __all__ = [
     "index_in_group",
     "last_in_group",
     "shift_in_group",
+    "sorted_by",
     "stage_events",
     "stage_visits",
 ]
@@ -190,6 +191,15 @@ def in_case_order(df: pl.DataFrame, by: Sequence[str] = CASE_ORDER) -> bool:
         col = pl.col(key)
         ok = (col > col.shift(1)) | ((col == col.shift(1)) & ok)
     return bool(df.select(ok.fill_null(True).all()).item())
+
+
+def sorted_by(df: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """``df.sort(by)``, or ``df`` itself when it is in that order already (no nulls in ``by``).
+
+    For frames derived in case order (visits, their timing): one comparison per row
+    instead of a sort on the case ids.
+    """
+    return df if in_case_order(df, by) else df.sort(list(by))
 
 
 def _ordered(log: pl.DataFrame) -> pl.DataFrame:

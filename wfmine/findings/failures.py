@@ -87,6 +87,7 @@ from wfmine.stages import (
     in_kernel_order,
     last_in_group,
     shift_in_group,
+    sorted_by,
     stage_visits,
 )
 from wfmine.units import human_duration
@@ -365,18 +366,22 @@ def idle_spells(
             .join(finished.select("case_id", "visit", "_v", "_until"), on=["case_id", "visit"])
         )
     acts = acts.filter(pl.col("_t") <= pl.col("_until")).select("_v", "_t")
-    # each visit's marks: its start, its acts, its end; spells run between consecutive marks
-    marks = pl.concat(
-        [
-            finished.select("_v", pl.col("start").alias("_t")),
-            acts,
-            finished.select("_v", pl.col("_until").alias("_t")),
-        ]
-    )
-    marks = marks.sort("_v", maintain_order=True) if timed else marks.sort("_v", "_t")
-    spells = marks.with_columns(shift_in_group(pl.col("_t"), "_v", 1).alias("_from")).filter(
-        pl.col("_from").is_not_null()
-    )
+    ordered = timed and acts.height > 0 and bool(acts.select(pl.col("_v").diff().min() >= 0).item())
+    if ordered or (timed and acts.height == 0):
+        spells = _spells_in_order(finished, acts)
+    else:
+        # each visit's marks: its start, its acts, its end; spells run between consecutive ones
+        marks = pl.concat(
+            [
+                finished.select("_v", pl.col("start").alias("_t")),
+                acts,
+                finished.select("_v", pl.col("_until").alias("_t")),
+            ]
+        )
+        marks = marks.sort("_v", maintain_order=True) if timed else marks.sort("_v", "_t")
+        spells = marks.with_columns(shift_in_group(pl.col("_t"), "_v", 1).alias("_from")).filter(
+            pl.col("_from").is_not_null()
+        )
     spells = spells.with_columns(
         (pl.col("_t") - pl.col("_from")).dt.total_seconds(fractional=True).alias("_s"),
         weekday_seconds(pl.col("_from"), pl.col("_t")).alias("_w"),
@@ -404,7 +409,39 @@ def idle_spells(
         )
         .select(list(schema))
         .cast(schema)  # type: ignore[arg-type]
-        .sort("case_id", "visit")
+        .pipe(sorted_by, ("case_id", "visit"))
+    )
+
+
+def _spells_in_order(finished: pl.DataFrame, acts: pl.DataFrame) -> pl.DataFrame:
+    """:func:`idle_spells`' spells (``_v, _t, _from``) of visits whose acts come grouped by
+    visit (``_v`` rising) and, within one, in time order: visit ``v`` with ``a`` acts has
+    ``a + 1`` spells, start -> first act -> ... -> last act -> end. Each spell's place is
+    arithmetic -- visit ``v`` starts at ``v`` + the acts of earlier visits, act ``j`` (of
+    all) ends spell ``v + j`` and begins the next -- so the marks are written to their
+    places, not concatenated and sorted (two million rows at 1M events).
+    """
+    import numpy as np
+
+    n, m = finished.height, acts.height
+    v_act = acts.get_column("_v").to_numpy()
+    counts = np.bincount(v_act, minlength=n) if m else np.zeros(n, dtype=np.int64)
+    before = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=before[1:])
+    visit, act = np.arange(n, dtype=np.int64), np.arange(m, dtype=np.int64)
+    at_act = acts.get_column("_t").dt.epoch("us").to_numpy()
+    begins, ends = np.empty(n + m, dtype=np.int64), np.empty(n + m, dtype=np.int64)
+    begins[visit + before[:-1]] = finished.get_column("start").dt.epoch("us").to_numpy()
+    begins[v_act + act + 1] = at_act
+    ends[v_act + act] = at_act
+    ends[visit + before[1:]] = finished.get_column("_until").dt.epoch("us").to_numpy()
+    when = pl.Datetime("us", "UTC")
+    return pl.DataFrame(
+        {
+            "_v": np.repeat(visit, counts + 1),
+            "_t": pl.Series(ends).cast(when),
+            "_from": pl.Series(begins).cast(when),
+        }
     )
 
 
