@@ -28,16 +28,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
 from wfmine import conformance, discovery, stages
-from wfmine import drift as drift_layer
-from wfmine import governance as gov
 from wfmine.conformance import ConformanceResult
 from wfmine.design import Design, load_design, unmatched_patterns
-from wfmine.drift import DriftReport
 from wfmine.errors import InputError
 from wfmine.findings import SeamView, actors_of, seam_view
 from wfmine.findings import findings as find_all
@@ -55,11 +52,15 @@ from wfmine.findings.failures import (
 from wfmine.findings.metrics import judged_events
 from wfmine.findings.seams import handoffs
 from wfmine.findings.stalls import visit_durations
-from wfmine.governance import Inputs
 from wfmine.model import LOG_SCHEMA
 from wfmine.stages import CASE_ORDER, OUT_OF_SCOPE_SCHEMA, in_case_order
 from wfmine.store import Store
 from wfmine.window import Window, parse_window
+
+if TYPE_CHECKING:  # imported where they are read: every command imports this module
+    # (through ``import wfmine``), only a design's analysis reads governance or drift
+    from wfmine.drift import DriftReport
+    from wfmine.governance import Inputs
 
 __all__ = ["Analysis", "Scope", "conform_log", "discover_frames", "discover_payload"]
 
@@ -482,6 +483,8 @@ class Analysis:
         )
         if self.design is None:
             return found
+        from wfmine import governance as gov  # the agent-governance figures: with a design only
+
         reviewers = findings_frame(gov.reviewer_findings(self.governance, names=self.display_names))
         if reviewers.height == 0:
             return found
@@ -500,6 +503,8 @@ class Analysis:
     @cached_property
     def governance(self) -> Inputs:
         """What the agent-governance figures share (:mod:`wfmine.governance`), computed once."""
+        from wfmine import governance as gov
+
         store = self.store
         return gov.build_inputs(
             self.log,
@@ -655,21 +660,29 @@ class Analysis:
     @cached_property
     def reviewer_audit(self) -> pl.DataFrame | None:
         """What happened to the work each reviewer approved (:func:`wfmine.governance.reviewer_audit`)."""
+        from wfmine import governance as gov
+
         return gov.reviewer_audit(self.governance) if self.design is not None else None
 
     @cached_property
     def reviewer_comparison(self) -> pl.DataFrame | None:
         """Each agent reviewer against people on comparable work (same tier and stage)."""
+        from wfmine import governance as gov
+
         return gov.reviewer_comparison(self.governance) if self.design is not None else None
 
     @cached_property
     def cohorts(self) -> pl.DataFrame:
         """Every metric split by who did the work (:func:`wfmine.governance.cohort_table`)."""
+        from wfmine import governance as gov
+
         return gov.cohort_table(self.governance)
 
     @cached_property
     def delivery(self) -> dict[str, pl.DataFrame]:
         """DORA metrics weekly and by cohort, and the architect's measures beside them."""
+        from wfmine import governance as gov
+
         return gov.delivery(self)
 
     @cached_property
@@ -677,6 +690,8 @@ class Analysis:
         """When the practice changed, and whether the design's changes took effect."""
         if self.design is None:
             return None
+        from wfmine import drift as drift_layer
+
         changes = (
             drift_layer.design_changes(self.design_path) if self.design_path is not None else None
         )

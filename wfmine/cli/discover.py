@@ -107,7 +107,8 @@ def discover(
     span = parse_window(window, "--window")
     store_path = resolve_db(db, path if path.exists() else None)
     show = not as_json
-    out = console()
+    # rich (about 40 ms to import) only for people: --json writes to stdout itself
+    out: Any = console() if show else None
     failed: dict[str, str] = {}
     reader_options = {"classifier": classifier} if classifier else None
     # a first run into an empty store is analysed while it is written (defer): the analysis

@@ -60,7 +60,9 @@ PatternList = Annotated[list[Pattern], BeforeValidator(_as_list)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # validators built on the first validation, not at import: every command imports the
+    # design package, few read a design (about 40 ms of each start)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Stage(_Model):
