@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import LOGS, SAMPLE, need
-from wfmine.cli import app
+from wfmine.cli import COMMANDS, app, app_for
 
 runner = CliRunner()
 
@@ -420,3 +420,22 @@ def test_a_read_only_store_can_be_read(
         code, _, err = _run(*args, "--db", str(copy))
         assert code == 0, (args, err)
     assert copy.read_bytes() == before  # nothing was written
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_command_built_alone_is_the_one_in_the_full_app(name: str) -> None:
+    """``main`` builds only the command a run names (:func:`wfmine.cli.app_for`): its help
+    (its parameters, their help and defaults) and a usage error read as in :data:`app`."""
+    import typer.main
+
+    alone = app_for(name)
+    assert list(typer.main.get_command(alone).commands) == [name]  # type: ignore[attr-defined]
+    for args in ([name, "--help"], [name, "--no-such-option"]):
+        full, one = runner.invoke(app, args), runner.invoke(alone, args)
+        assert (one.exit_code, one.stdout, one.stderr) == (full.exit_code, full.stdout, full.stderr)
+
+
+def test_the_full_app_has_every_command() -> None:
+    import typer.main
+
+    assert sorted(typer.main.get_command(app).commands) == sorted(COMMANDS)  # type: ignore[attr-defined]
