@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from wfmine.design import TIERS, Design, activity_key, pattern_regex
+from wfmine.stages import first_in_group, in_kernel_order
 
 if TYPE_CHECKING:
     from wfmine.store import Store
@@ -218,16 +219,27 @@ def gate_checks(
     part of), when the caller has them."""
     frames: list[pl.DataFrame] = []
     pairs = events.select("source", "activity").unique() if pairs is None else pairs
+    # in the kernel's order each case is a run of rows: its number (a running count of the
+    # runs) keys the joins and group-bys below instead of the case id strings
+    key = "_case" if in_kernel_order(events) else "case_id"
+    if key == "_case":
+        events = events.with_columns(first_in_group("case_id").cum_sum().alias("_case"))
     for gate in design.gates:
         # each filter below copies only the columns it passes on (events have many more)
         gated = (
             events.select(
-                "case_id", "stage", "pos", "event_id", "timestamp", "actor_id", "object_id"
+                *dict.fromkeys(["case_id", key]),
+                "stage",
+                "pos",
+                "event_id",
+                "timestamp",
+                "actor_id",
+                "object_id",
             )
             .filter(pl.col("stage") == gate.before)
-            .unique("case_id", keep="first", maintain_order=True)  # events are in pos order
+            .unique(key, keep="first", maintain_order=True)  # events are in pos order
             .select(
-                "case_id",
+                *dict.fromkeys(["case_id", key]),
                 pl.col("pos").alias("gated_pos"),
                 pl.col("event_id").alias("gated_event_id"),
                 pl.col("timestamp").alias("gated_at"),
@@ -239,40 +251,40 @@ def gate_checks(
             continue
         # the author: the author event on the gated object, else the case's first one
         authored = (
-            events.select("case_id", "source", "activity", "actor_id", "object_id", "pos")
+            events.select(key, "source", "activity", "actor_id", "object_id", "pos")
             .filter(_matches(pairs, gate.author) & pl.col("actor_id").is_not_null())
-            .join(gated.select("case_id", "gated_object"), on="case_id")
+            .join(gated.select(key, "gated_object"), on=key)
             .with_columns(
                 (pl.col("object_id") != pl.col("gated_object")).fill_null(True).alias("_other")
             )
-            .sort("case_id", "_other", "pos")
-            .group_by("case_id", maintain_order=True)
+            .sort(key, "_other", "pos")
+            .group_by(key, maintain_order=True)
             .agg(pl.col("actor_id").first().alias("author"))
         )
         author_stage = gate.author_stage or _concrete_stage(design, gate.author)
         if author_stage is not None:
             fallback = (
-                events.select("case_id", "stage", "actor_id", "pos")
+                events.select(key, "stage", "actor_id", "pos")
                 .filter((pl.col("stage") == author_stage) & pl.col("actor_id").is_not_null())
-                .join(gated.select("case_id"), on="case_id", how="semi")
-                .group_by("case_id")
+                .join(gated.select(key), on=key, how="semi")
+                .group_by(key)
                 .agg(pl.col("actor_id").sort_by("pos").first().alias("_fallback"))
             )
         else:
-            fallback = pl.DataFrame(schema={"case_id": pl.String, "_fallback": pl.String})
+            fallback = pl.DataFrame(schema={key: events.schema[key], "_fallback": pl.String})
         # each gated case's author, once per case; the approvals (only the columns read)
         # get it by one join
         authors = (
-            gated.select("case_id", "gated_pos")
-            .join(authored, on="case_id", how="left")
-            .join(fallback, on="case_id", how="left")
-            .select("case_id", "gated_pos", pl.coalesce("author", "_fallback").alias("author"))
+            gated.select(key, "gated_pos")
+            .join(authored, on=key, how="left")
+            .join(fallback, on=key, how="left")
+            .select(key, "gated_pos", pl.coalesce("author", "_fallback").alias("author"))
         )
         approvals = (
-            events.select("case_id", "source", "activity", "pos", "actor_id", "kind")
+            events.select(key, "source", "activity", "pos", "actor_id", "kind")
             .filter(_matches(pairs, gate.approvals) & pl.col("actor_id").is_not_null())
-            .select("case_id", "pos", "actor_id", "kind")
-            .join(authors, on="case_id")
+            .select(key, "pos", "actor_id", "kind")
+            .join(authors, on=key)
             .with_columns(
                 (pl.col("pos") < pl.col("gated_pos")).alias("before"),
                 (pl.col("actor_id") == pl.col("author")).fill_null(False).alias("self"),
@@ -290,9 +302,9 @@ def gate_checks(
             "n_human_late": ~own & human,
         }
         agg = (
-            approvals.group_by("case_id", "actor_id")
+            approvals.group_by(key, "actor_id")
             .agg(way.any().alias(name) for name, way in ways.items())
-            .group_by("case_id")
+            .group_by(key)
             .agg(
                 pl.col("actor_id").filter(pl.col("n_any")).sort().alias("approvers"),
                 *(pl.col(name).sum() for name in ways),
@@ -302,9 +314,9 @@ def gate_checks(
         verdict = (
             gated.join(tiers, on="case_id", how="left")
             .with_columns(pl.col("tier").fill_null(design.risk.default))
-            .join(agg, on="case_id", how="left")
-            .join(authored, on="case_id", how="left")
-            .join(fallback, on="case_id", how="left")
+            .join(agg, on=key, how="left")
+            .join(authored, on=key, how="left")
+            .join(fallback, on=key, how="left")
             .with_columns(
                 pl.coalesce("author", "_fallback").alias("author"),
                 pl.col("tier").replace_strict(req_map, return_dtype=pl.String).alias("required"),
