@@ -3,7 +3,7 @@
     python benchmarks/bench_discovery.py --sizes 1000000 10000000
 
 For each size it writes a synthetic log (Parquet; plus an XES file for the
-import benchmark at sizes up to ``--xes-max``) into ``benchmarks/data/``, then
+import benchmark at sizes up to ``--xes-max``) into ``benchmarks/data/`` (or ``--data``), then
 times each operation in a *fresh subprocess* per (tool, operation) so that
 peak memory (max RSS) belongs to that operation alone. Each operation's wall
 time and CPU time (user + system of every thread of the child, which the load
@@ -39,15 +39,15 @@ RESULTS = HERE / "results"
 OPERATIONS = ["dfg", "performance_dfg", "variants", "case_durations", "handover", "xes_import"]
 
 
-def generate(n_events: int, seed: int = 1) -> Path:
-    """A log of ~n_events: Markov-chain traces over 25 activities, 60 resources, 8 groups."""
+def generate(n_events: int, seed: int = 1, data: Path = DATA) -> Path:
+    """A log of ~n_events in ``data``: Markov-chain traces over 25 activities, 60 resources, 8 groups."""
     import numpy as np
     import polars as pl
 
-    path = DATA / f"synthetic_{n_events}.parquet"
+    path = data / f"synthetic_{n_events}.parquet"
     if path.exists():
         return path
-    DATA.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     n_act = 25
     # a sparse-ish transition matrix: each activity has 3-5 likely successors
@@ -255,6 +255,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the median is kept")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for discovery.json")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="folder for the generated logs (kept for reruns)"
+    )
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
@@ -262,7 +265,7 @@ def main() -> None:
     os.environ.setdefault("POLARS_MAX_THREADS", str(os.cpu_count() or 2))
     rows = []
     for size in args.sizes:
-        parquet = generate(size)
+        parquet = generate(size, data=args.data)
         for op in args.ops:
             if op == "xes_import":
                 if size > args.xes_max:

@@ -15,6 +15,7 @@ and only through events of one case that share a timestamp.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 import polars as pl
@@ -51,6 +52,73 @@ def lazy(log: EventFrame) -> pl.LazyFrame:
     )
 
 
+@dataclass(frozen=True)
+class Events:
+    """A log's events in kernel order, with where each case starts.
+
+    ``frame`` has :data:`CASE`, :data:`TS` and the selected columns, each
+    case's events together and in (timestamp, seq, event_id) order. ``head``
+    is True at the first event of each run of equal case ids (consecutive
+    null ids are one run, as a group-by makes them one case): the order check
+    computes it anyway, and every kernel cuts the events into cases with it,
+    so it is computed once, not once per kernel.
+    """
+
+    frame: pl.DataFrame
+    head: pl.Series
+
+    def case_starts(self) -> pl.Series:
+        """``head``, with every null-id event a case of its own.
+
+        The directly-follows pairs and the variants never join two events of
+        unknown case (``null == null`` is not true), unlike :attr:`head`.
+        """
+        case = self.frame.get_column(CASE)
+        if not case.null_count():
+            return self.head
+        return self.head | case.is_null()
+
+    def last_of_case(self) -> pl.Series:
+        """True at the last event of each run of :attr:`head` (a case's last event)."""
+        return self.head.shift(-1, fill_value=True)
+
+
+def ordered_events(
+    log: EventFrame,
+    *,
+    case_id_key: str,
+    timestamp_key: str,
+    seq_key: str | None,
+    columns: dict[str, str],
+) -> Events:
+    """Select ``columns`` (input name -> internal name) and order events once.
+
+    Every kernel needs each case's events *together* and in (timestamp, seq,
+    event_id) order; none needs the cases themselves in any order, since each
+    sorts its own output. So:
+
+    - input that already has that shape (the store's log, most exported
+      files) is not sorted again: a linear check costs a fraction of a sort,
+      and its case boundaries are what the kernels read next;
+    - otherwise cases are grouped by the hash of their id (then the id, so
+      collisions cannot interleave cases), which is several times cheaper
+      than a string sort on millions of events.
+
+    ``TS`` is a UTC-aware datetime (naive input is read as UTC).
+    """
+    lf, order = _projection(log, case_id_key, timestamp_key, seq_key, columns)
+    events = lf.collect()
+    head = _head_if_ordered(events, order)
+    if head is not None:
+        return Events(events, head)
+    # hash first (a cheap fixed-width key that groups a case's events), the id
+    # itself to separate hash collisions, then time order; the row index makes
+    # the unstable (faster) sort give exactly the stable result
+    keys = [pl.col(CASE).hash(), *(pl.col(c) for c in order), pl.col("__row")]
+    ordered = events.with_row_index("__row").sort(keys).drop("__row")
+    return Events(ordered, ordered.select(_runs()).to_series())
+
+
 def sorted_events(
     log: EventFrame,
     *,
@@ -60,22 +128,33 @@ def sorted_events(
     columns: dict[str, str],
     lexical: bool = False,
 ) -> pl.LazyFrame:
-    """Select ``columns`` (input name -> internal name) and order events once.
+    """:func:`ordered_events` as a LazyFrame, for kernels that go on lazily.
 
-    Every kernel needs each case's events *together* and in (timestamp, seq,
-    event_id) order; none needs the cases themselves in any order, since each
-    sorts its own output. So:
-
-    - input that already has that shape (the store's log, most exported
-      files) is not sorted again: a linear check costs a fraction of a sort;
-    - otherwise cases are grouped by the hash of their id (then the id, so
-      collisions cannot interleave cases), which is several times cheaper
-      than a string sort on millions of events. ``lexical=True`` sorts cases by their id instead (for output
-      that lists events, such as :func:`~wfmine.discovery.bridge.to_pm4py`).
-
-    The result always has :data:`CASE` and :data:`TS`; ``TS`` is a UTC-aware
-    datetime (naive input is read as UTC).
+    ``lexical=True`` sorts cases by their id instead of grouping them (for
+    output that lists events, such as :func:`~wfmine.discovery.bridge.to_pm4py`);
+    the sort is stable, so with no seq column the input order breaks
+    timestamp ties.
     """
+    if not lexical:
+        return ordered_events(
+            log,
+            case_id_key=case_id_key,
+            timestamp_key=timestamp_key,
+            seq_key=seq_key,
+            columns=columns,
+        ).frame.lazy()
+    lf, order = _projection(log, case_id_key, timestamp_key, seq_key, columns)
+    return lf.sort(order, maintain_order=True, nulls_last=True)
+
+
+def _projection(
+    log: EventFrame,
+    case_id_key: str,
+    timestamp_key: str,
+    seq_key: str | None,
+    columns: dict[str, str],
+) -> tuple[pl.LazyFrame, list[str]]:
+    """The columns under their internal names, ``TS`` in UTC, and the order keys."""
     lf = lazy(log)
     schema = lf.collect_schema()
     wanted = {case_id_key: CASE, timestamp_key: TS, **columns}
@@ -99,47 +178,75 @@ def sorted_events(
     if "event_id" in schema and "event_id" not in wanted:
         exprs.append(pl.col("event_id").alias(EVENT_ID))
         order.append(EVENT_ID)
-    out = lf.select(exprs).with_columns(utc(pl.col(TS), ts_type))
-    if lexical:
-        # stable: with no seq column, the input order breaks timestamp ties
-        return out.sort(order, maintain_order=True, nulls_last=True)
-    events = out.collect()
-    if _grouped_and_ordered(events, order):
-        return events.lazy()
-    # hash first (a cheap fixed-width key that groups a case's events), the id
-    # itself to separate hash collisions, then time order; the row index makes
-    # the unstable (faster) sort give exactly the stable result
-    keys = [pl.col(CASE).hash(), *(pl.col(c) for c in order), pl.col("__row")]
-    return events.with_row_index("__row").sort(keys).drop("__row").lazy()
+    return lf.select(exprs).with_columns(utc(pl.col(TS), ts_type)), order
 
 
-def _grouped_and_ordered(events: pl.DataFrame, order: list[str]) -> bool:
-    """Whether each case's events are contiguous and already in ``order[1:]`` order."""
+def _runs() -> pl.Expr:
+    """True where a run of equal case ids starts (consecutive nulls are one run)."""
+    return pl.col(CASE).ne_missing(pl.col(CASE).shift(1)).alias("head")
+
+
+def _head_if_ordered(events: pl.DataFrame, order: list[str]) -> pl.Series | None:
+    """The case starts when each case's events are contiguous and in ``order[1:]`` order.
+
+    ``None`` when they are not (or a key is null: the sort decides where nulls go).
+    The first later key (the timestamp) is compared on every row; the ones after
+    it only on the rows where all before it tie with the row above, usually few,
+    so an ``event_id`` string is rarely compared at all.
+    """
     if events.height < 2:
-        return True
+        return pl.Series("head", [True] * events.height, dtype=pl.Boolean)
     if any(events.get_column(c).null_count() for c in order):
-        return False
-    same = pl.col(CASE) == pl.col(CASE).shift(1)
-    # (ts, seq, event_id) must not decrease inside a case: lexicographic comparison
-    backwards = pl.lit(False)
-    equal_so_far = pl.lit(True)
-    for col in order[1:]:
-        prev = pl.col(col).shift(1)
-        backwards = backwards | (equal_so_far & (pl.col(col) < prev))
-        equal_so_far = equal_so_far & (pl.col(col) == prev)
-    flags = events.select(
-        (same & backwards).fill_null(False).any().alias("backwards"),
-        (~same.fill_null(False)).alias("head"),
+        return None
+    ts, prev = pl.col(order[1]), pl.col(order[1]).shift(1)
+    marks = events.select(_runs(), (ts < prev).alias("lt"), (ts == prev).alias("eq"))
+    inside = ~pl.col("head")
+    verdict = marks.select(
+        (inside & pl.col("lt")).any().alias("back"),
+        (inside & pl.col("eq")).arg_true().implode().alias("ties"),
     )
-    if flags.get_column("backwards")[0]:
-        return False
-    # the cases are contiguous when the first rows of their runs name distinct cases: only
-    # those rows (one per run, not one per event) are compared and hashed
-    heads = events.get_column(CASE).filter(flags.get_column("head"))
-    if not (heads < heads.shift(1)).fill_null(False).any():
+    if verdict.item(0, "back"):
+        return None
+    ties: pl.Series = verdict.item(0, "ties")
+    for col in order[2:]:
+        if ties.is_empty():
+            break
+        values = events.get_column(col)
+        here, above = values.gather(ties), values.gather(ties - 1)
+        if (here < above).any():
+            return None
+        ties = ties.filter(here == above)
+    head = marks.get_column("head")
+    if _distinct_runs(events.get_column(CASE), head):
+        return head
+    return None
+
+
+def _distinct_runs(case: pl.Series, head: pl.Series) -> bool:
+    """Whether no case id starts two runs (each case's events are contiguous)."""
+    if case.flags["SORTED_ASC"]:
+        return True  # the frame says its ids ascend (polars' flag, e.g. the store's log)
+    # only the runs' first rows (one per case, not one per event) are compared and hashed
+    heads = case.filter(head)
+    if not (heads < heads.shift(1)).any():
         return True  # runs in ascending order (the store's log) are distinct cases
     # a hash collision can only make the check fail (then we sort), never pass wrongly
     return bool(heads.hash().n_unique() == heads.len())
+
+
+def activity_codes(events: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
+    """The sorted distinct names of ``column`` and each event's code (UInt32).
+
+    A code is 1 + the name's position in the sorted list (an ``Enum``'s
+    physical value), 0 for a null: codes compare as the names do, a null
+    first, as polars orders them. Kernels group and count codes, integers of
+    a handful of values, instead of hashing a string per event.
+    """
+    names = events.get_column(column).drop_nulls().unique().sort()
+    code = (
+        events.get_column(column).cast(pl.Enum(names.to_list())).to_physical().cast(pl.UInt32) + 1
+    ).fill_null(0)
+    return names, code
 
 
 def utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -30,8 +30,8 @@ from wfmine.discovery._columns import (
     TS,
     EventFrame,
     lazy,
+    ordered_events,
     seconds,
-    sorted_events,
     utc,
 )
 from wfmine.errors import InputError
@@ -45,19 +45,31 @@ def _cases(
     activity_key: str,
     timestamp_key: str,
     seq_key: str | None,
-) -> pl.LazyFrame:
-    events = sorted_events(
+) -> pl.DataFrame:
+    """Per case (in no particular order): ``CASE``, ``start``, ``end``, ``events``, ``last_activity``.
+
+    A case's events are contiguous after :func:`ordered_events` (null ids are
+    one case, as a group-by makes them), so its first and last rows are read
+    at the run boundaries: no group-by hashes a case id per event.
+    """
+    events = ordered_events(
         log,
         case_id_key=case_id_key,
         timestamp_key=timestamp_key,
         seq_key=seq_key,
         columns={activity_key: ACT},
     )
-    return events.group_by(CASE).agg(
-        pl.col(TS).first().alias("start"),
-        pl.col(TS).last().alias("end"),
-        pl.len().cast(pl.Int64).alias("events"),
-        pl.col(ACT).last().alias("last_activity"),
+    frame = events.frame
+    first = events.head.arg_true()
+    last = events.last_of_case().arg_true()
+    return pl.DataFrame(
+        {
+            CASE: frame.get_column(CASE).gather(first),
+            "start": frame.get_column(TS).gather(first),
+            "end": frame.get_column(TS).gather(last),
+            "events": (last - first + 1).cast(pl.Int64),
+            "last_activity": frame.get_column(ACT).gather(last),
+        }
     )
 
 
@@ -78,6 +90,7 @@ def case_durations(
     """
     return (
         _cases(log, case_id_key, activity_key, timestamp_key, seq_key)
+        .lazy()
         .select(
             pl.col(CASE).alias(case_id_key),
             "start",
@@ -109,7 +122,7 @@ def throughput_weekly(
 
     >>> throughput_weekly(log, end_activities={"Status: Done"})  # doctest: +SKIP
     """
-    cases = _cases(log, case_id_key, activity_key, timestamp_key, seq_key).collect()
+    cases = _cases(log, case_id_key, activity_key, timestamp_key, seq_key)
     schema = pl.Schema({"week": pl.Date, "started": pl.Int64, "completed": pl.Int64})
     if cases.height == 0:
         return pl.DataFrame(schema=schema)
@@ -158,7 +171,7 @@ def work_in_progress(
 
     >>> work_in_progress(log, "1d").plot.line(x="period_end", y="wip")  # doctest: +SKIP
     """
-    cases = _cases(log, case_id_key, activity_key, timestamp_key, seq_key).collect()
+    cases = _cases(log, case_id_key, activity_key, timestamp_key, seq_key)
     schema = pl.Schema(
         {
             "period_start": pl.Datetime("us", "UTC"),
