@@ -365,3 +365,68 @@ def test_sample_org_correlation() -> None:
         pl.col("source").is_in(["slack", "email"]) & pl.col("case_id").str.starts_with("jira:")
     )
     assert folded.height > 0
+
+
+def _standard_log(folder: Path, name: str = "log.csv") -> Path:
+    """A small pm4py-named log whose resources have two-word names (the name rule's kind)."""
+    frame = pl.DataFrame(
+        {
+            "case:concept:name": ["c1", "c1", "c2", "c2"],
+            "concept:name": ["a", "b", "a", "b"],
+            "time:timestamp": [f"2024-01-0{d}T10:00:00+00:00" for d in (1, 2, 3, 4)],
+            "org:resource": ["Ann Lee", "Bo Chen", "Bo Chen", "Ann Lee"],
+        }
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if name.endswith(".parquet"):
+        frame.with_columns(pl.col("time:timestamp").str.to_datetime(time_zone="UTC")).write_parquet(
+            path
+        )
+    else:
+        frame.write_csv(path)
+    return path
+
+
+def test_a_standard_log_alone_resolves_no_identities(tmp_path: Path) -> None:
+    # its org:resource is the actor as it stands: with no roster and no other source nothing
+    # could merge its names, so nothing is resolved, and the log reads each account as its
+    # own actor, exactly as resolving would have made it
+    from wfmine.api import ingest_path
+
+    log_file = _standard_log(tmp_path / "in")
+    store = wfmine.open(tmp_path / "s.duckdb")
+    ingest_path(store, log_file)
+    assert store.counts()["actors"] == 0 and store.meta("roster_key") is None
+    resolved = wfmine.open(tmp_path / "r.duckdb")
+    ingest_path(resolved, log_file)
+    apply_identities(resolved)
+    assert store.log().equals(resolved.log())
+    # the same names in a CSV and a Parquet log are two logs' resources, not one person's
+    # aliases: no display-name merge across them without a roster
+    _standard_log(tmp_path / "two", "log.parquet")
+    _standard_log(tmp_path / "two", "log.csv")
+    both = wfmine.open(tmp_path / "b.duckdb")
+    ingest_path(both, tmp_path / "two")
+    assert both.counts()["actors"] == 0
+    assert both.log().get_column("actor_id").n_unique() == 4
+
+
+def test_a_standard_log_resolves_with_a_roster_or_into_a_resolved_store(tmp_path: Path) -> None:
+    from wfmine.api import ingest_path
+
+    log_file = _standard_log(tmp_path / "in")
+    (tmp_path / "in" / "roster.yaml").write_text(
+        "people:\n  - id: ann\n    name: Ann Lee\n    accounts: ['csv:Ann Lee']\n",
+        encoding="utf-8",
+    )
+    store = wfmine.open(tmp_path / "s.duckdb")
+    ingest_path(store, log_file)
+    assert set(store.log().get_column("actor_id")) == {"ann", "csv:Bo Chen"}
+    # a store resolved before: a new log's accounts join that resolution
+    later = wfmine.open(tmp_path / "l.duckdb")
+    apply_identities(later)
+    later.set_meta("roster_key", "none")
+    ingest_path(later, _standard_log(tmp_path / "other"))
+    linked = later.sql("SELECT account_id FROM actor_accounts ORDER BY account_id")
+    assert linked.get_column("account_id").to_list() == ["csv:Ann Lee", "csv:Bo Chen"]

@@ -127,6 +127,11 @@ def ingest_path(
     :meth:`Store.close`) before it reports success. Identity resolution, when a roster
     or a connector's accounts call for it, waits for the commit (it writes the store);
     a standard log without a roster resolves none, so nothing waits.
+
+    Identities are resolved with a roster, for connectors' inputs (exports or live pulls
+    that brought events), and for new events into a workspace or a store resolved before; a
+    run of standard logs alone into any other store leaves each account its own actor
+    (their ``org:resource`` names are not aliases to merge unless a roster says so).
     """
     from wfmine.errors import InputError
     from wfmine.workspace import (
@@ -142,6 +147,9 @@ def ingest_path(
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     result = Ingested()
+    pulled_new = False
+    # asked before anything is written (a run left in flight would make it wait for the commit)
+    resolved_before = store.meta("roster_key") is not None
     is_workspace = path.is_dir() and (path / "connectors").is_dir()
     if kind is not None:
         inputs = [Detected(kind, path, name=path.name)]
@@ -155,6 +163,7 @@ def ingest_path(
             # export files: it is reported in ``failed`` and the caller fails the run
             pulled, result.failed = pull_connectors(store, configs, progress=pulling)
             result.loaded += pulled
+            pulled_new = any(item["events_added"] for item in pulled)
     else:
         inputs, skipped = detect(path)
     result.skipped = [{"path": str(p), "reason": why} for p, why in skipped]
@@ -210,9 +219,19 @@ def ingest_path(
         )
         touched.append(batch.object_ids())
     roster = _find_roster(path, [i.path for i in inputs])
-    # a live pull that brought events brings accounts too: identities are resolved again
-    pulled_new = any(item.get("events_added") for item in result.loaded if item["run_id"])
-    if roster is not None or pulled_new or any(not i.standard for i in inputs):
+    # Identities are resolved when something calls for it: a roster; a connector's exports
+    # or a live pull that brought events (their accounts carry the emails and names the
+    # evidence reads); or new events into a workspace or a store resolved before (their
+    # accounts join that resolution; a run killed before it resolved leaves a workspace's
+    # pulls unresolved, and the rerun that adds the rest resolves them). A standard log's
+    # org:resource is its actor as it stands (DESIGN.md): a run of standard logs alone,
+    # outside a workspace, into a store never resolved, has nothing that could merge its
+    # names (no roster, no other source's evidence), so it resolves none and each account
+    # is its own actor, as the store's log reads an unresolved account.
+    added_new = any(item["events_added"] for item in result.loaded if item["run_id"])
+    connectors = pulled_new or any(not i.standard for i in inputs)
+    joins = added_new and (is_workspace or resolved_before)
+    if roster is not None or connectors or joins:
         from wfmine.identity import apply_identities
 
         roster_key = store.input_key(roster, kind="roster") if roster is not None else "none"

@@ -379,11 +379,13 @@ class Batch:
     def object_ids(self) -> pl.Series:
         """The objects this batch touches: its objects and those its events and event-object
         rows name (unique, sorted; the scope of "what this input covers")."""
+        events = self.events.get_column("object_id")
         return (
             pl.concat(
                 [
                     self.objects.get_column("object_id"),
-                    self.events.get_column("object_id"),
+                    # an object's events come in runs: one id per run goes into the set
+                    events.filter(events.ne_missing(events.shift(1))),
                     self.event_objects.get_column("object_id"),
                 ]
             )
