@@ -28,13 +28,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
 from wfmine.findings.signals import Signals, load_signals
 from wfmine.model import to_json
-from wfmine.stages import CASE_ORDER, first_in_group, in_case_order, shift_in_group
+from wfmine.stages import CASE_ORDER, first_in_group, in_case_order
+
+if TYPE_CHECKING:  # numpy (0.1 s) is imported by the functions that use it
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["AUTOMATION_THRESHOLD", "ai_events", "behaviour_features", "classify_actors"]
 
@@ -276,102 +280,27 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
     ``events_per_day`` the volume on active days; ``duplicate_text_share`` the
     share of the actor's messages that repeat another one after digits are
     masked (from ``texts``: ``event_id``, ``text``).
+
+    A million events have a few dozen actors: every feature is read from the
+    actors' integer numbers (:func:`_actor_numbers`, the ids hashed once) in two
+    orders, each actor's events in case order (:func:`_reactions`) and in time
+    order (:func:`_clock`), instead of grouping the events by actor id once per
+    feature.
     """
     # only the columns read below are copied by the filter (a log has many more)
     needed = [c for c in (*CASE_ORDER, "actor_id") if c in log.columns]
     base = log.select(needed).filter(pl.col("actor_id").is_not_null())
     if not in_case_order(base):
         base = base.sort(list(CASE_ORDER))
-    # integer codes for the case (cases are contiguous) and the actor: the windows and
-    # groupings below key on these instead of strings, in the same row order
-    base = base.with_columns(
-        first_in_group("case_id").cum_sum().cast(pl.Int64).alias("_case"),
-        pl.col("actor_id").cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_actor"),
+    ids, actor = _actor_numbers(base.get_column("actor_id"))
+    main = pl.concat(
+        [
+            ids.to_frame("actor_id"),
+            _reactions(base, actor, ids.len()),
+            _clock(base.get_column("timestamp"), actor, ids.len()),
+        ],
+        how="horizontal",
     )
-    ts = pl.col("timestamp")
-    # the actor's previous event in the same case: the row before it among the case's
-    # events by that actor, in case order (a stable sort on one integer key, and back)
-    width = int(base.select(pl.col("_actor").max().fill_null(0)).item()) + 1
-    pair = (pl.col("_case") * width + pl.col("_actor")).alias("_pair")
-    by_pair = (
-        base.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), pair, ts)
-        .sort("_pair", maintain_order=True)
-        .select("_row", shift_in_group(ts, "_pair", 1).alias("_own_prev"))
-    )
-    # back to the rows' order by writing each value at its row (no second sort)
-    own_prev = (
-        pl.Series("_own_prev", [None], dtype=by_pair.schema["_own_prev"])
-        .extend_constant(None, base.height - 1)
-        .scatter(by_pair.get_column("_row"), by_pair.get_column("_own_prev"))
-    )
-    react = base.with_columns(
-        shift_in_group(pl.col("_actor"), "_case", 1).alias("_prev_actor"),
-        shift_in_group(ts, "_case", 1).alias("_prev_ts"),
-        own_prev,
-    ).with_columns(
-        pl.when(
-            pl.col("_prev_actor").is_not_null()
-            & (pl.col("_prev_actor") != pl.col("_actor"))
-            & (
-                pl.col("_own_prev").is_null()
-                | ((pl.col("_prev_ts") - pl.col("_own_prev")).dt.total_seconds() > SESSION_S)
-            )
-        )
-        .then((ts - pl.col("_prev_ts")).dt.total_seconds(fractional=True))
-        .alias("_react")
-    )
-    # the gaps between an actor's own events depend only on its sorted timestamps: sorted by
-    # time alone (one key), each actor's rows keep that order in its group, so the gaps are
-    # its consecutive differences there (ties give the same zero gaps in any order)
-    gap = ts.diff().dt.total_seconds(fractional=True)
-    gaps = (
-        base.select("_actor", "timestamp")
-        .sort("timestamp")
-        .group_by("_actor")
-        .agg((gap.std() / gap.mean()).alias("interval_cv"))
-    )
-    ids = base.group_by("_actor").agg(pl.col("actor_id").first())
-    # events per (actor, hour of the clock), grouped on one integer key (actor and hour in it)
-    hour_of_actor = (pl.col("_actor") * 24 + ts.dt.hour().cast(pl.Int64)).alias("_key")
-    hours = (
-        base.group_by(hour_of_actor)
-        .agg(pl.len().alias("_n"))
-        .select(
-            (pl.col("_key") // 24).alias("_actor"),
-            (pl.col("_key") % 24).cast(pl.Int8).alias("_h"),
-            "_n",
-        )
-    )
-    entropy = (
-        hours.with_columns((pl.col("_n") / pl.col("_n").sum().over("_actor")).alias("_p"))
-        .group_by("_actor")
-        .agg((-(pl.col("_p") * pl.col("_p").log()).sum() / math.log(24)).alias("hour_entropy"))
-    )
-    starts = pl.DataFrame({"_start": list(range(24))}, schema={"_start": pl.Int8})
-    workday = (
-        hours.join(starts, how="cross")
-        .with_columns(
-            (((pl.col("_h").cast(pl.Int16) - pl.col("_start")) % 24) < WORKDAY_HOURS).alias("_in")
-        )
-        .group_by("_actor", "_start")
-        .agg(pl.col("_n").filter(pl.col("_in")).sum().alias("_inside"), pl.col("_n").sum())
-        .group_by("_actor")
-        .agg((1 - (pl.col("_inside") / pl.col("_n")).max()).alias("off_hours_share"))
-    )
-    main = react.group_by("_actor").agg(
-        pl.len().alias("events"),
-        pl.col("_case").n_unique().alias("cases"),
-        pl.col("_react").drop_nulls().len().alias("reactions"),
-        pl.col("_react").median().alias("reaction_median_s"),
-        (pl.col("_react") < 60).mean().alias("fast_reaction_share"),
-        (ts.dt.weekday() >= 6).mean().alias("weekend_share"),
-        (pl.len() / ts.dt.date().n_unique()).alias("events_per_day"),
-        ts.min().alias("first_seen"),
-        ts.max().alias("last_seen"),
-    )
-    main = ids.join(main, on="_actor").join(gaps, on="_actor", how="left")
-    main = main.join(entropy, on="_actor", how="left").join(workday, on="_actor", how="left")
-    main = main.drop("_actor")
     out = main
     if texts is not None and texts.height:
         t = (
@@ -399,6 +328,230 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
             pl.lit(None, dtype=pl.Float64).alias("duplicate_text_share"),
         )
     return out.sort("actor_id")
+
+
+def _actor_numbers(actors: pl.Series) -> tuple[pl.Series, NDArray[np.uint32]]:
+    """The distinct ``actors`` in id order, and each row's number among them.
+
+    The ids are hashed once (a categorical); its codes are renumbered densely in id
+    order through a table indexed by code, so a feature per actor is an array
+    indexed by number and comes out in the order of the result.
+    """
+    import numpy as np
+
+    categorical = actors.cast(pl.Categorical)
+    present = categorical.unique()
+    names = present.cast(pl.String)
+    order = names.arg_sort().to_numpy()
+    codes = present.to_physical().to_numpy().astype(np.int64)
+    renumber = np.zeros(int(codes.max()) + 1 if codes.size else 0, dtype=np.uint32)
+    renumber[codes[order]] = np.arange(codes.size, dtype=np.uint32)
+    number = renumber[categorical.to_physical().to_numpy()]
+    return names.gather(order).alias("actor_id"), number
+
+
+def _reactions(base: pl.DataFrame, actor: NDArray[np.uint32], width: int) -> pl.DataFrame:
+    """Per actor number: ``events, cases, reactions, reaction_median_s, fast_reaction_share``.
+
+    ``base`` is in case order, ``actor`` its rows' numbers (:func:`_actor_numbers`).
+    The trigger of a row is the row before it in its case; the actor's own previous
+    event in the case is the row before it among the actor's events in case order --
+    a stable sort by actor number (a radix sort of small integers), in which each
+    (case, actor) pair is one run of rows and its first row counts a case.
+    """
+    import numpy as np
+
+    ts = pl.col("timestamp")
+    stamp = base.get_column("timestamp")
+    moment = stamp.to_physical()
+    first = base.select(first_in_group("case_id")).to_series().to_numpy()
+    pair = np.cumsum(first, dtype=np.int64) * width + actor
+    # the row before is another actor's event in the same case; its stamp is read only then
+    trigger = ~first
+    trigger[1:] &= actor[1:] != actor[:-1]
+    by_actor = np.argsort(actor.astype(np.uint16) if width <= 1 << 16 else actor, kind="stable")
+    rows = pl.DataFrame(
+        {
+            "_actor": actor[by_actor],
+            "_pair": pair[by_actor],
+            "_trigger": trigger[by_actor],
+            "timestamp": _gather(moment, by_actor).cast(stamp.dtype),
+            # (the first row's stands in for none: no trigger reads it)
+            "_prev_ts": _gather(moment.shift(1, fill_value=0), by_actor).cast(stamp.dtype),
+        }
+    ).with_columns(pl.col("_actor").set_sorted())
+    own = pl.col("_pair") == pl.col("_pair").shift(1)
+    own_prev = pl.when(own).then(ts.shift(1))
+    react = pl.when(
+        pl.col("_trigger")
+        & (own_prev.is_null() | ((pl.col("_prev_ts") - own_prev).dt.total_seconds() > SESSION_S))
+    ).then((ts - pl.col("_prev_ts")).dt.total_seconds(fractional=True))
+    per = (
+        rows.with_columns(react.alias("_react"), own.fill_null(False).alias("_own"))
+        .group_by("_actor", maintain_order=True)
+        .agg(
+            pl.len().alias("events"),
+            (~pl.col("_own")).sum().alias("cases"),
+            pl.col("_react").count().alias("reactions"),
+            pl.col("_react").median().alias("reaction_median_s"),
+            (pl.col("_react") < 60).mean().alias("fast_reaction_share"),
+        )
+    )
+    return per.drop("_actor").cast({"cases": pl.UInt32})
+
+
+def _gather(values: pl.Series, order: NDArray[np.intp]) -> pl.Series:
+    """``values`` (integers) in ``order``: numpy's take where no value is null (a quarter of
+    the time of polars' gather over a million rows), polars' otherwise."""
+    if values.null_count():
+        return values.gather(order)
+    return pl.Series(values.name, values.to_numpy()[order])
+
+
+def _clock(stamp: pl.Series, actor: NDArray[np.uint32], width: int) -> pl.DataFrame:
+    """Per actor number: ``weekend_share, events_per_day, first_seen, last_seen, interval_cv,
+    hour_entropy, off_hours_share``.
+
+    Hours, days and weekdays are read off the wall-clock integer of each stamp (its
+    time zone's local time), counted per actor by ``bincount``; the gaps and the
+    first and last stamps from each actor's stamps in time order, one sort of one
+    integer (actor number above the stamp) where that fits in 63 bits. A null stamp
+    has no hour, weekday or gap, and is one "date" of its own, as a null date
+    counts among an actor's dates.
+    """
+    import numpy as np
+
+    dtype = stamp.dtype
+    assert isinstance(dtype, pl.Datetime)
+    per_second = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}[dtype.time_unit or "us"]
+    per_hour, per_day = 3600 * per_second, 86400 * per_second
+    wall = stamp.dt.replace_time_zone(None) if dtype.time_zone else stamp
+    valid = stamp.is_not_null().to_numpy()
+    moment = stamp.to_physical().to_numpy()[valid].astype(np.int64)
+    local = wall.to_physical().to_numpy()[valid].astype(np.int64)
+    who = actor[valid].astype(np.int64)
+    events = np.bincount(actor, minlength=width)
+    stamped = np.bincount(who, minlength=width)
+
+    day = local // per_day
+    hour = local // per_hour - day * 24
+    # 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays, 5 and 6 on weekends
+    weekend = np.bincount(who, weights=(day + 3) % 7 >= 5, minlength=width)
+    span = int(day.max() - day.min()) + 1 if day.size else 1
+    actor_day = np.sort(who * span + (day - (day.min() if day.size else 0)))
+    distinct = actor_day[_run_starts(actor_day)]
+    dates = np.bincount(distinct // span, minlength=width) + (stamped < events)
+
+    timed_actor, timed = _by_actor_then_time(who, moment)
+    starts = _run_starts(timed_actor)
+    ends = np.roll(starts, -1)
+    first_seen = np.zeros(width, dtype=np.int64)
+    last_seen = np.zeros(width, dtype=np.int64)
+    first_seen[timed_actor[starts]] = timed[starts]
+    last_seen[timed_actor[ends]] = timed[ends]
+    seen = stamped > 0
+    # the gaps' figures as the actor's stamps give them, grouped on the sorted numbers; an
+    # actor's null stamps lead its group, where a sort by time puts them (their gaps are
+    # null, yet the figures' sums run over the same slots)
+    timeline = pl.DataFrame(
+        {"_actor": timed_actor, "timestamp": pl.Series(timed, dtype=pl.Int64).cast(dtype)}
+    )
+    if timed.size < actor.size:
+        unstamped = pl.DataFrame(
+            {"_actor": np.sort(actor[~valid]).astype(np.int64), "timestamp": None},
+            schema=timeline.schema,
+        )
+        timeline = pl.concat([unstamped, timeline]).sort("_actor", maintain_order=True)
+    gap = pl.col("timestamp").diff().dt.total_seconds(fractional=True)
+    cv = (
+        timeline.with_columns(pl.col("_actor").set_sorted())
+        .group_by("_actor", maintain_order=True)
+        .agg((gap.std() / gap.mean()).alias("_cv"))
+    )
+    interval_cv = np.full(width, np.nan)
+    has_cv = np.zeros(width, dtype=bool)
+    cv_actor = cv.get_column("_actor").to_numpy()
+    interval_cv[cv_actor] = cv.get_column("_cv").fill_null(np.nan).to_numpy()
+    has_cv[cv_actor] = cv.get_column("_cv").is_not_null().to_numpy()
+
+    counts = np.bincount(who * 24 + hour, minlength=width * 24)
+    cells = np.flatnonzero(counts)
+    hours = pl.DataFrame(
+        {"_actor": cells // 24, "_h": (cells % 24).astype(np.int8), "_n": counts[cells]}
+    )
+    spread = _hour_spread(hours)
+    entropy = np.full(width, np.nan)
+    off_hours = np.full(width, np.nan)
+    spread_actor = spread.get_column("_actor").to_numpy()
+    entropy[spread_actor] = spread.get_column("hour_entropy").to_numpy()
+    off_hours[spread_actor] = spread.get_column("off_hours_share").to_numpy()
+    hourly = np.zeros(width, dtype=bool)
+    hourly[spread_actor] = True
+
+    def feature(name: str, values: Any, present: Any, kind: Any = pl.Float64) -> pl.Series:
+        return pl.Series(name, values).cast(kind).scatter(np.flatnonzero(~present), None)
+
+    return pl.DataFrame(
+        [
+            feature("weekend_share", weekend / np.maximum(stamped, 1), seen),
+            pl.Series("events_per_day", events / dates),
+            feature("first_seen", first_seen, seen, pl.Int64).cast(dtype),
+            feature("last_seen", last_seen, seen, pl.Int64).cast(dtype),
+            feature("interval_cv", interval_cv, has_cv),
+            feature("hour_entropy", entropy, hourly),
+            feature("off_hours_share", off_hours, hourly),
+        ]
+    )
+
+
+def _run_starts(ordered: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """True on the first of each run of equal values of ``ordered``."""
+    import numpy as np
+
+    starts = np.ones(ordered.size, dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    return starts
+
+
+def _by_actor_then_time(actor: NDArray[np.int64], moment: NDArray[np.int64]) -> tuple[Any, Any]:
+    """``actor`` and ``moment`` ordered by actor, then moment.
+
+    One sort of one integer holding both (the actor's number above the stamp's
+    offset from the first stamp) when that fits in 63 bits, else a sort on two keys.
+    """
+    import numpy as np
+
+    if not moment.size:
+        return actor, moment
+    low = int(moment.min())
+    bits = (int(moment.max()) - low).bit_length()
+    if bits < 63 and int(actor.max()) < 1 << (63 - bits):
+        key = np.sort((actor << bits) | (moment - low))
+        return key >> bits, (key & ((1 << bits) - 1)) + low
+    order = np.lexsort((moment, actor))
+    return actor[order], moment[order]
+
+
+def _hour_spread(hours: pl.DataFrame) -> pl.DataFrame:
+    """``_actor, hour_entropy, off_hours_share`` from each actor's events per hour of the clock
+    (``_actor, _h, _n``, the hours it was active in)."""
+    entropy = (
+        hours.with_columns((pl.col("_n") / pl.col("_n").sum().over("_actor")).alias("_p"))
+        .group_by("_actor")
+        .agg((-(pl.col("_p") * pl.col("_p").log()).sum() / math.log(24)).alias("hour_entropy"))
+    )
+    starts = pl.DataFrame({"_start": list(range(24))}, schema={"_start": pl.Int8})
+    workday = (
+        hours.join(starts, how="cross")
+        .with_columns(
+            (((pl.col("_h").cast(pl.Int16) - pl.col("_start")) % 24) < WORKDAY_HOURS).alias("_in")
+        )
+        .group_by("_actor", "_start")
+        .agg(pl.col("_n").filter(pl.col("_in")).sum().alias("_inside"), pl.col("_n").sum())
+        .group_by("_actor")
+        .agg((1 - (pl.col("_inside") / pl.col("_n")).max()).alias("off_hours_share"))
+    )
+    return entropy.join(workday, on="_actor")
 
 
 def _behaviour_score(f: pl.DataFrame) -> pl.DataFrame:
@@ -541,9 +694,11 @@ def classify_actors(
 
     ai = ai_events(events_attrs, sig) if ai is None else ai
     ev_plat = _event_platform(events_attrs)
+    # most logs have neither: no join then hashes a million event ids to find none
     per_event = base.select("event_id", "actor_id")
     ai_counts = (
-        per_event.join(ai, on="event_id")
+        (per_event if ai.height else per_event.clear())
+        .join(ai, on="event_id")
         .group_by("actor_id")
         .agg(
             pl.len().alias("ai_events"),
@@ -552,7 +707,8 @@ def classify_actors(
         )
     )
     plat_counts = (
-        per_event.join(ev_plat, on="event_id")
+        (per_event if ev_plat.height else per_event.clear())
+        .join(ev_plat, on="event_id")
         .group_by("actor_id")
         .agg(
             pl.len().alias("platform_events"), pl.col("reason").unique().sort().alias("ev_reasons")
