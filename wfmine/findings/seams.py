@@ -442,29 +442,53 @@ def seams(
     parts = [p for p in parts if p.height]
     if not parts:
         return pl.DataFrame(schema=_SEAM_SCHEMA)
-    h = pl.concat(parts)
     if roots is not None and roots.height:
         first = roots.group_by("case_id").agg(pl.col("root_at").min())
-        h = (
-            h.join(first, on="case_id", how="left")
+        parts = [
+            p.join(first, on="case_id", how="left", maintain_order="left")
             .filter(pl.col("root_at").is_null() | (pl.col("taken_at") <= pl.col("root_at")))
             .drop("root_at")
-        )
-    h = h.with_columns(
-        (pl.col("wait_s") > stall_factor * pl.col("wait_s").median().over("dimension")).alias(
-            "_stall"
-        )
-    )
+            for p in parts
+        ]
+    # each dimension's handoffs (one part each) make their own seams: figured part by part
+    figures = [_seam_figures(p, stall_factor) for p in parts if p.height]
+    if not figures:
+        return pl.DataFrame(schema=_SEAM_SCHEMA)
+    table = pl.concat(figures)
     owned, owner = _owned_expr(design)
-    # the cases numbered in id order (the frame is sorted by id): a seam's cases are counted
-    # and listed on these integers instead of hashing the ids per seam, the first ten mapped
-    # back to their ids below (the same ids, as the numbers keep the ids' order)
-    ordered = h.sort(["case_id", "taken_at"]).with_columns(
-        pl.col("case_id").ne_missing(pl.col("case_id").shift(1)).cum_sum().alias("_case")
+    return (
+        table.with_columns(owned.alias("owned"), owner.alias("owner"))
+        .select(list(_SEAM_SCHEMA))
+        .cast(_SEAM_SCHEMA)  # type: ignore[arg-type]
+        .sort(["wait_total_s", "dimension", "from", "to"], descending=[True, False, False, False])
+    )
+
+
+def _seam_figures(handoffs: pl.DataFrame, stall_factor: float) -> pl.DataFrame:
+    """The seam rows of one dimension's ``handoffs``, without ``owned`` and ``owner``.
+
+    The handoffs are grouped on one integer per (from, to) pair (the sides' categorical
+    codes), not on the three strings: a median or a distinct count over string groups costs
+    several times as much. Cases are numbered in id order, so a seam's cases are counted
+    and listed on these integers, its first ten mapped back to their ids.
+    """
+    ids = handoffs.get_column("case_id")
+    # handoffs() gives them in case order already: one pass says so, instead of a sort
+    in_order = ids.null_count() == 0 and ids.is_sorted()
+    ordered = (handoffs if in_order else handoffs.sort(["case_id", "taken_at"])).with_columns(
+        (pl.col("wait_s") > stall_factor * pl.col("wait_s").median()).alias("_stall"),
+        pl.col("case_id").ne_missing(pl.col("case_id").shift(1)).cum_sum().alias("_case"),
+        (
+            pl.col("from").cast(pl.Categorical).to_physical().cast(pl.Int64) * (1 << 32)
+            + pl.col("to").cast(pl.Categorical).to_physical().cast(pl.Int64)
+        ).alias("_pair"),
     )
     table = (
-        ordered.group_by("dimension", "from", "to")
+        ordered.group_by("_pair")
         .agg(
+            pl.col("dimension").first(),
+            pl.col("from").first(),
+            pl.col("to").first(),
             pl.len().alias("handoffs"),
             pl.col("_case").n_unique().alias("cases"),
             pl.col("wait_s").median().alias("wait_median_s"),
@@ -476,23 +500,19 @@ def seams(
             pl.col("taken_at").max().alias("last_seen"),
             pl.col("_case").unique().sort().head(10).alias("_examples"),
         )
-        .with_columns(owned.alias("owned"), owner.alias("owner"))
         .with_row_index("_seam")
     )
     starts = pl.col("_case").ne_missing(pl.col("_case").shift(1))
-    ids = ordered.filter(starts).select("_case", "case_id")
+    numbered = ordered.filter(starts).select("_case", "case_id")
     examples = (
         table.select("_seam", "_examples")
         .explode("_examples")
-        .join(ids, left_on="_examples", right_on="_case", how="left", maintain_order="left")
+        .join(numbered, left_on="_examples", right_on="_case", how="left", maintain_order="left")
         .group_by("_seam", maintain_order=True)
         .agg(pl.col("case_id").alias("example_cases"))
     )
-    table = table.join(examples, on="_seam", how="left", maintain_order="left")
-    return (
-        table.select(list(_SEAM_SCHEMA))
-        .cast(_SEAM_SCHEMA)  # type: ignore[arg-type]
-        .sort(["wait_total_s", "dimension", "from", "to"], descending=[True, False, False, False])
+    return table.join(examples, on="_seam", how="left", maintain_order="left").drop(
+        "_seam", "_pair", "_examples"
     )
 
 
