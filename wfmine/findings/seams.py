@@ -49,7 +49,7 @@ from wfmine.design import Design
 from wfmine.findings._events import MAPPED, performed, staged_events
 from wfmine.findings._shape import Finding
 from wfmine.model import is_sorted
-from wfmine.stages import first_in_group, index_in_group, last_in_group, shift_in_group
+from wfmine.stages import first_in_group, index_in_group, shift_in_group
 from wfmine.units import human_count, human_duration
 
 __all__ = [
@@ -208,14 +208,19 @@ def _in_time_order(steps: pl.DataFrame) -> bool:
     return not bool(steps.select(back.fill_null(True).any()).item())
 
 
-def _coded(frame: pl.DataFrame) -> pl.DataFrame:
+def _sides(frame: pl.DataFrame) -> pl.Series:
+    """The distinct sides of ``frame`` in sort order: side number ``i`` is ``sides[i - 1]``."""
+    return frame.get_column("_side").unique().drop_nulls().sort()
+
+
+def _coded(frame: pl.DataFrame, sides: pl.Series | None = None) -> pl.DataFrame:
     """``frame`` with ``_case`` (the case's number) and ``_code`` (its side's number) added.
 
     The cases are contiguous, so a case's number is a running count; sides are
-    numbered by their sorted value. The as-of joins match on these integers
-    instead of string pairs.
+    numbered by their sorted value (``sides``: :func:`_sides` of ``frame``, when the
+    caller has them). The as-of joins match on these integers instead of string pairs.
     """
-    sides = frame.get_column("_side").unique().drop_nulls().sort()
+    sides = _sides(frame) if sides is None else sides
     codes = pl.int_range(1, sides.len() + 1, dtype=pl.Int64, eager=True)
     return frame.with_columns(
         first_in_group("case_id").cum_sum().cast(pl.Int64).alias("_case"),
@@ -307,25 +312,20 @@ def _adjacent_handoffs(steps: pl.DataFrame, dimension: str) -> pl.DataFrame:
     instant the taker starts, or of the taker at the instant the giver left):
     those handoffs, and only those, are taken through the as-of joins.
     """
-    coded = _coded(steps)
-    ts = pl.col("timestamp")
-    same = ~first_in_group("case_id")
-    marked = coded.with_columns(
-        pl.when(same).then(ts.shift(1)).otherwise(None).alias("_prev_at"),
-        # a tie the shift could miss: with the next row, or between the two rows before
-        (
-            ((ts == ts.shift(-1)) & ~last_in_group("case_id")).fill_null(False)
-            | ((ts.shift(1) == ts.shift(2)) & same & same.shift(1)).fill_null(False)
-        ).alias("_tied"),
-    )
-    h = _runs(marked, keep=("_prev_at", "_tied"))
+    sides = _sides(steps)
+    coded = _coded(steps, sides)
+    h = _adjacent_runs(coded, sides)
     plain = h.with_columns(
         pl.col("_prev_at").alias("left_at"), pl.col("_b_first").alias("taken_at")
     )
     tied = h.with_row_index("_i").filter(pl.col("_tied"))
     if tied.height:
+        import numpy as np
+
         cases = tied.select("_case").unique()
-        acts = coded.join(cases, on="_case", how="semi", maintain_order="left")
+        # the tied cases' acts by a membership test of their numbers (few), not a join
+        of_tied = np.isin(coded.get_column("_case").to_numpy(), cases.to_series().to_numpy())
+        acts = coded.filter(pl.Series(of_tied))
         redo = _asof_handoffs(acts, acts).select("_case", "_run", "left_at", "taken_at")
         # each tied handoff takes the as-of times in its own row (a run is one per case and
         # run number); one the as-of joins do not give is left out
@@ -341,6 +341,67 @@ def _adjacent_handoffs(steps: pl.DataFrame, dimension: str) -> pl.DataFrame:
         order = _cases_sorted(plain, cases.get_column("_case"))
         return _finish(plain, dimension, order=order, cases_ordered=True)
     return _finish(plain, dimension, cases_ordered=True)
+
+
+def _adjacent_runs(coded: pl.DataFrame, sides: pl.Series) -> pl.DataFrame:
+    """:func:`_runs` of ``coded`` (:func:`_coded` by ``sides``, every case in time order, no
+    null stamp),
+    with ``_prev_at`` (the stamp of the row before the taker's first step) and ``_tied``
+    (a stamp ties around the change: with the next row, or between the two rows before).
+
+    Read off the rows' integers with array operations: the runs are where the case or the
+    side changes, a handoff each run but a case's first; the strings are gathered once, at
+    the handoffs' rows (a side's name from the few names by its number).
+    """
+    import numpy as np
+
+    case = coded.get_column("_case").to_numpy()
+    code = coded.get_column("_code").to_numpy()
+    stamps = coded.get_column("timestamp")
+    ts = stamps.to_physical().to_numpy()
+    n = case.size
+    first = np.ones(n, dtype=bool)
+    first[1:] = case[1:] != case[:-1]
+    change = first.copy()
+    change[1:] |= code[1:] != code[:-1]
+    runs = np.flatnonzero(change)
+    opens = first[runs]  # the run opens its case
+    width = int(code.max()) + 1
+    # the side comes back later in the case: the run is not the last of its (case, side),
+    # read in a stable sort of the runs by (case, side) (half the time of a hash of them)
+    pair = case[runs] * width + code[runs]
+    by_pair = np.argsort(pair, kind="stable")
+    paired = pair[by_pair]
+    again = np.empty(runs.size, dtype=bool)
+    again[by_pair[:-1]] = paired[1:] == paired[:-1]
+    again[by_pair[-1:]] = False
+    opening = np.flatnonzero(opens)
+    number = np.arange(runs.size) - opening[np.cumsum(opens) - 1]
+    handing = np.flatnonzero(~opens)
+    at, giver = runs[handing], runs[handing - 1]
+    # a tie with the next row of the case, or between the two rows before (both in it)
+    later = np.zeros(at.size, dtype=bool)
+    inner = at + 1 < n
+    later[inner] = ~first[at[inner] + 1] & (ts[at[inner]] == ts[at[inner] + 1])
+    earlier = np.zeros(at.size, dtype=bool)
+    deep = at >= 2
+    back = at[deep]
+    earlier[deep] = ~first[back - 1] & (ts[back - 1] == ts[back - 2])
+    return pl.DataFrame(
+        {
+            "case_id": coded.get_column("case_id").gather(at),
+            "from": sides.gather(code[giver] - 1).alias("from"),
+            "to": sides.gather(code[at] - 1).alias("to"),
+            "_b_first": pl.Series(ts[at]).cast(stamps.dtype),
+            "_run": number[handing].astype(np.int64),
+            "_case": case[at].astype(np.int64),
+            "_code": code[at].astype(np.int64),
+            "_from_code": code[giver].astype(np.int64),
+            "rework": again[handing - 1],
+            "_prev_at": pl.Series(ts[at - 1]).cast(stamps.dtype),
+            "_tied": later | earlier,
+        }
+    )
 
 
 def _cases_sorted(handoffs: pl.DataFrame, cases: pl.Series) -> pl.Series:
