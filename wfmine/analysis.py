@@ -289,9 +289,12 @@ class Analysis:
     def scope(self) -> Scope:
         """Which cases every figure describes (:class:`Scope`)."""
         log, start, end = self._windowed
-        total = log.get_column("case_id").n_unique() if log.height else 0
         if self.conformance is None:
+            # every case of the window is in scope (self.log is the window's log): its summary
+            # counts them, once for both (a million case ids hashed once, not twice)
+            total = int(self.summary["cases"]) if log.height else 0
             return Scope(self.window, start, end, total, total, log.height, "every case")
+        total = log.get_column("case_id").n_unique() if log.height else 0
         summary = self.conformance.summary
         return Scope(
             self.window,
