@@ -539,10 +539,7 @@ def _seam_figures(handoffs: pl.DataFrame, stall_factor: float) -> pl.DataFrame:
     ordered = (handoffs if in_order else handoffs.sort(["case_id", "taken_at"])).with_columns(
         (pl.col("wait_s") > stall_factor * pl.col("wait_s").median()).alias("_stall"),
         pl.col("case_id").ne_missing(pl.col("case_id").shift(1)).cum_sum().alias("_case"),
-        (
-            pl.col("from").cast(pl.Categorical).to_physical().cast(pl.Int64) * (1 << 32)
-            + pl.col("to").cast(pl.Categorical).to_physical().cast(pl.Int64)
-        ).alias("_pair"),
+        _pair_numbers(handoffs),
     )
     table = (
         ordered.group_by("_pair")
@@ -551,7 +548,6 @@ def _seam_figures(handoffs: pl.DataFrame, stall_factor: float) -> pl.DataFrame:
             pl.col("from").first(),
             pl.col("to").first(),
             pl.len().alias("handoffs"),
-            pl.col("_case").n_unique().alias("cases"),
             pl.col("wait_s").median().alias("wait_median_s"),
             pl.col("wait_s").quantile(0.9, interpolation="linear").alias("wait_p90_s"),
             pl.col("wait_s").sum().alias("wait_total_s"),
@@ -559,8 +555,8 @@ def _seam_figures(handoffs: pl.DataFrame, stall_factor: float) -> pl.DataFrame:
             pl.col("rework").mean().alias("rework_share"),
             pl.col("taken_at").min().alias("first_seen"),
             pl.col("taken_at").max().alias("last_seen"),
-            pl.col("_case").unique().sort().head(10).alias("_examples"),
         )
+        .join(_seam_cases(ordered), on="_pair", maintain_order="left")
         .with_row_index("_seam")
     )
     starts = pl.col("_case").ne_missing(pl.col("_case").shift(1))
@@ -575,6 +571,59 @@ def _seam_figures(handoffs: pl.DataFrame, stall_factor: float) -> pl.DataFrame:
     return table.join(examples, on="_seam", how="left", maintain_order="left").drop(
         "_seam", "_pair", "_examples"
     )
+
+
+def _pair_numbers(handoffs: pl.DataFrame) -> pl.Expr:
+    """``_pair``: each handoff's (from, to) as one small integer, ``from * sides + to`` over the
+    sides' dense numbers (their categorical codes renumbered through a table), so a stable
+    sort by it is a radix sort of small integers."""
+    import numpy as np
+
+    codes = [handoffs.get_column(c).cast(pl.Categorical).to_physical() for c in ("from", "to")]
+    seen = np.unique(np.concatenate([c.unique().drop_nulls().to_numpy() for c in codes]))
+    dense = np.zeros(int(seen.max()) + 1 if seen.size else 0, dtype=np.int64)
+    dense[seen] = np.arange(seen.size)
+    number = [pl.Series(dense[c.fill_null(0).to_numpy()]) for c in codes]
+    # a null side (none from handoffs()) keeps its pair null
+    return (
+        pl.when(codes[0].is_not_null() & codes[1].is_not_null())
+        .then(number[0] * seen.size + number[1])
+        .alias("_pair")
+    )
+
+
+def _seam_cases(ordered: pl.DataFrame) -> pl.DataFrame:
+    """``_pair, cases, _examples``: each seam's number of cases and its first ten case numbers.
+
+    ``ordered``: handoffs in case order with ``_pair`` and ``_case``. A stable sort by pair
+    puts each seam's handoffs in case order, where its distinct cases are the runs of case
+    numbers -- counted and cut at ten there instead of a distinct count and a sorted
+    distinct list per seam.
+    """
+    import numpy as np
+
+    pair = ordered.get_column("_pair").to_numpy()
+    case = ordered.get_column("_case").to_numpy()
+    small = pair.astype(np.uint16) if pair.size and pair.max() < 1 << 16 else pair
+    by_pair = np.argsort(small, kind="stable")
+    pair, case = pair[by_pair], case[by_pair]
+    distinct = np.ones(pair.size, dtype=bool)
+    distinct[1:] = (pair[1:] != pair[:-1]) | (case[1:] != case[:-1])
+    pair, case = pair[distinct], case[distinct]
+    opens = np.ones(pair.size, dtype=bool)
+    opens[1:] = pair[1:] != pair[:-1]
+    opening = np.flatnonzero(opens)
+    rank = np.arange(pair.size) - opening[np.cumsum(opens) - 1]
+    shown = rank < 10
+    examples = (
+        pl.DataFrame({"_pair": pair[shown], "_examples": case[shown]})
+        .group_by("_pair", maintain_order=True)
+        .agg("_examples")
+    )
+    counts = pl.DataFrame(
+        {"_pair": pair[opening], "cases": np.diff(np.append(opening, pair.size)).astype(np.uint32)}
+    )
+    return counts.join(examples, on="_pair", maintain_order="left")
 
 
 def _has(events: pl.DataFrame, dimension: str) -> bool:
