@@ -243,15 +243,23 @@ def ingest_path(
     if not is_workspace:
         # the objects read, with the objects linked to them folded in (a PR's case is its Jira
         # issue): one frame of ids, deduplicated and sorted in polars, never a Python set
-        ids = (
-            pl.concat(touched).drop_nulls().unique()
-            if touched
-            else pl.Series("object_id", [], dtype=pl.String)
-        )
+        # (one input's objects are unique and sorted already: Batch.object_ids, run_objects)
+        if len(touched) == 1:
+            ids = touched[0]
+        elif touched:
+            ids = pl.concat(touched).drop_nulls().unique()
+        else:
+            ids = pl.Series("object_id", [], dtype=pl.String)
         mapping = store.case_map()
-        cases = mapping.filter(pl.col("object_id").is_in(ids)).get_column("case_id").unique()
-        members = mapping.filter(pl.col("case_id").is_in(cases)).get_column("object_id")
-        result.object_ids = pl.concat([ids, members]).unique().sort().to_list()
+        # when every object is its own case (no link folds one into another: a standard
+        # log's cases) the cases of the ids are the ids, and so are their members
+        folds = not (mapping.get_column("case_id") == mapping.get_column("object_id")).all()
+        if folds and ids.len():
+            wanted = pl.col("object_id").is_in(ids.implode())
+            cases = mapping.filter(wanted).get_column("case_id").unique()
+            members = mapping.filter(pl.col("case_id").is_in(cases.implode()))
+            ids = pl.concat([ids, members.get_column("object_id")]).unique()
+        result.object_ids = ids.sort().to_list()
     return result
 
 

@@ -365,7 +365,9 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
             if keys != [_ACTIVITY]:
                 df = _classified(df, keys)
                 dataset = f"{dataset}@{'+'.join(keys)}"
-            batch = from_frame(df, meta, dataset=dataset, origin=str(p), classifier=keys)
+            # its raw record is made below, once, with the file and types added: the meta of
+            # a log with statistics is megabytes of JSON (BPI 2012: 7 MB, 0.3 s to write)
+            batch = _mapped(df, meta, dataset=dataset, origin=str(p), classifier=keys)
         except FormatError:
             _complete(p, captured, whole.result())  # a cut file is what to say first
             raise
@@ -468,13 +470,28 @@ def from_frame(
     ``classifier``: the activity's keys; with other keys than ``concept:name``
     the frame carries their joined values (:func:`_classified`).
     """
+    batch = _mapped(df, meta, dataset=dataset, origin=origin, classifier=classifier)
+    batch.raw_records = _raw_log(meta, dataset, origin)
+    return batch
+
+
+def _mapped(
+    df: pl.DataFrame,
+    meta: Mapping[str, Any],
+    *,
+    dataset: str,
+    origin: str,
+    classifier: Sequence[str],
+) -> Batch:
+    """:func:`from_frame` but the raw record, which its caller makes (and :func:`load` makes
+    with more in it)."""
     if df.width and _ACTIVITY not in df.columns:
         raise FormatError(origin, "no event has a concept:name attribute (the activity)")
     if df.width and _CASE not in df.columns:
         raise FormatError(origin, "no trace has a concept:name attribute (the case id)")
     prefix = f"xes:{dataset}/"
     if df.height == 0:
-        batch = Batch(source="xes", raw_records=_raw_log(meta, dataset, origin))
+        batch = Batch(source="xes")
         batch.warnings.append(f"{origin}: the log has no events")
         batch.stats.update({"files": 1, "events": 0, "cases": 0, "quarantined": 0})
         return batch
@@ -577,7 +594,6 @@ def from_frame(
         events=events,
         objects=objects,
         accounts=accounts,
-        raw_records=_raw_log(meta, dataset, origin),
         quarantine=quarantine,
     )
     if bad.height:
