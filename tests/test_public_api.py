@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import wfmine
 
@@ -39,3 +40,26 @@ def test_every_error_derives_from_the_root() -> None:
         assert issubclass(getattr(wfmine, name), wfmine.WfmineError)
     assert issubclass(wfmine.InputError, ValueError)
     assert wfmine.TransientError.transient and not wfmine.TerminalError.transient
+
+
+def test_ingest_path_covers_the_cases_its_objects_fold_into(tmp_path: Path) -> None:
+    # a GitHub export read after the Jira one: its pull requests fold into Jira issues, so
+    # the objects it covers are its own and every member of their cases (the issues too)
+    import polars as pl
+
+    from tests.conftest import SAMPLE
+    from wfmine.api import ingest_path
+
+    store = wfmine.open(tmp_path / "s.duckdb")
+    ingest_path(store, SAMPLE / "jira")
+    covered = ingest_path(store, SAMPLE / "github").object_ids
+    assert covered is not None
+    read = store.sql("SELECT object_id FROM objects WHERE source = 'github'").get_column(
+        "object_id"
+    )
+    mapping = store.case_map()
+    cases = mapping.filter(pl.col("object_id").is_in(read.implode())).get_column("case_id")
+    members = mapping.filter(pl.col("case_id").is_in(cases.implode())).get_column("object_id")
+    expected = pl.concat([read, members]).unique().sort().to_list()
+    assert covered == expected
+    assert any(o.startswith("jira:") for o in covered)
