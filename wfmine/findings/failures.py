@@ -1163,10 +1163,16 @@ def failure_patterns(
         visits = stage_visits(events)
     occ = _with_scope(consequences(occ, visits), scopes)
     roots = occ.filter(pl.col("root_type").is_null())
+    # each consequence's label (``type@stage``) once per case and root type: the labels a
+    # pattern lists are those of its cases (a distinct pass, not a list per case)
     follow = (
         occ.filter(pl.col("root_type").is_not_null())
-        .group_by("case_id", "root_type")
-        .agg(pl.format("{}@{}", "type", pl.col("stage").fill_null("-")).unique().sort().alias("_c"))
+        .select(
+            "case_id",
+            "root_type",
+            pl.format("{}@{}", "type", pl.col("stage").fill_null("-")).alias("_c"),
+        )
+        .unique()
     )
     firsts = _case_starts(events)
     cases_in = _with_scope(firsts.select("case_id"), scopes)
@@ -1281,7 +1287,7 @@ def failure_patterns(
         caused = follow.filter(
             (pl.col("root_type") == row["type"]) & pl.col("case_id").is_in(row["_all"])
         )
-        consequence_list = sorted({c for cs in caused["_c"].to_list() for c in cs})
+        consequence_list = sorted(set(caused["_c"].to_list()))
         trend_words = {
             "rising": ", rising",
             "declining": ", declining",
@@ -1335,7 +1341,7 @@ def failure_patterns(
                     if row["type"] in ("stall", "abandoned")
                     else [],
                     "consequences": consequence_list,
-                    "consequence_cases": caused.height,
+                    "consequence_cases": caused.get_column("case_id").n_unique(),
                     "weekly": [
                         {"week": w.date().isoformat(), "cases": c, "active_cases": a}
                         for w, c, a in series.select("week", "cases", "active_cases").iter_rows()
