@@ -200,6 +200,91 @@ def test_empty_log(log: pl.DataFrame) -> None:
     assert d.work_in_progress(empty).height == 0
 
 
+def _overview_matches(log: pl.DataFrame) -> None:
+    o = d.overview(log)
+    assert o.summary == d.log_summary(log)
+    assert o.dfg.equals(d.directly_follows(log))
+    assert o.variants.equals(d.variants(log))
+    assert o.start_activities == d.start_activities(log)
+    assert o.end_activities == d.end_activities(log)
+
+
+def test_overview_is_each_function_at_once(log: pl.DataFrame) -> None:
+    _overview_matches(log)
+    _overview_matches(log.reverse())  # not in order: sorted first
+    _overview_matches(
+        log.sort("case_id", "timestamp", "seq").with_columns(pl.col("case_id").set_sorted())
+    )
+    _overview_matches(log.clear())
+    unknown = log.with_columns(
+        pl.when(pl.col("seq") == 1).then(None).otherwise(pl.col("case_id")).alias("case_id"),
+        pl.when(pl.col("seq") == 2).then(None).otherwise(pl.col("activity")).alias("activity"),
+    )
+    _overview_matches(unknown)
+    o = d.overview(log)
+    assert o.summary["cases"] == 3 and o.end_activities == {"x": 1, "y": 1, "z": 1}
+
+
+def test_cases_in_order_but_split_are_joined(log: pl.DataFrame) -> None:
+    # each case's events in time order, but case a in two places: the check must sort
+    ordered = log.sort("case_id", "timestamp", "seq")
+    split = pl.concat([ordered.slice(0, 1), ordered.slice(3, 4), ordered.slice(1, 2)])
+    assert d.variants(split).equals(d.variants(ordered))
+    assert d.directly_follows(split).equals(d.directly_follows(ordered))
+    # cases contiguous, not in id order (ids as numbers written as text): no sort needed,
+    # the same answers
+    numbered = ordered.with_columns(
+        pl.col("case_id").replace_strict({"a": "10", "b": "9", "c": "100"})
+    )
+    assert d.case_durations(numbered)["events"].to_list() == [3, 1, 3]
+
+
+def test_many_activities(log: pl.DataFrame) -> None:
+    # 300 activities: edge keys wider than 16 bits (two radix passes), 2-byte variant codes
+    n = 300
+    big = pl.DataFrame(
+        {
+            "case_id": ["c"] * n + ["d"] * n,
+            "activity": [f"a{i:03d}" for i in range(n)] + [f"a{n - 1 - i:03d}" for i in range(n)],
+            "timestamp": [h(i) for i in range(n)] * 2,
+            "seq": list(range(n)) * 2,
+        }
+    )
+    dfg = d.directly_follows(big)
+    assert dfg.height == 2 * (n - 1) and dfg["frequency"].sum() == 2 * (n - 1)
+    assert dfg.filter(source="a001", target="a002")["wait_mean_s"].to_list() == [3600.0]
+    assert dfg.filter(source="a002", target="a001")["wait_mean_s"].to_list() == [3600.0]
+    v = d.variants(big)
+    assert [t[0] for t in v["activities"].to_list()] == ["a000", f"a{n - 1:03d}"]
+    assert d.start_activities(big) == {"a000": 1, f"a{n - 1:03d}": 1}
+
+
+def test_rare_activity_outside_the_names_sample() -> None:
+    # the activity names are first read from every 2nd event here (a sample of 2**16):
+    # "rare" at an odd row is not in it, and must still be found and coded
+    n = 140_000
+    acts = ["common"] * n
+    acts[1] = "rare"
+    acts[-1] = "zz last"
+    big = pl.DataFrame(
+        {
+            "case_id": [f"c{i // 10:05d}" for i in range(n)],
+            "activity": acts,
+            "timestamp": [h(i % 10) for i in range(n)],
+            "seq": [i % 10 for i in range(n)],
+        }
+    )
+    dfg = d.directly_follows(big)
+    pairs = {(r["source"], r["target"]): r["frequency"] for r in dfg.iter_rows(named=True)}
+    assert pairs[("common", "rare")] == 1 and pairs[("rare", "common")] == 1
+    assert pairs[("common", "zz last")] == 1
+    assert d.variants(big)["activities"].to_list()[1:] == [
+        [*["common"] * 9, "zz last"],  # equal counts: in list order, "common" < "rare"
+        ["common", "rare", *["common"] * 8],
+    ]
+    assert d.overview(big).summary["activities"] == 3
+
+
 def test_process_map_figure(log: pl.DataFrame) -> None:
     import plotly.graph_objects as go
 

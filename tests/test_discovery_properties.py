@@ -55,6 +55,15 @@ def test_shuffling_rows_changes_nothing(
     assert d.end_activities(shuffled) == d.end_activities(log)
     assert d.handover_frame(shuffled).equals(d.handover_frame(log))
     assert d.performance_dfg(shuffled).equals(d.performance_dfg(log))
+    assert d.case_durations(shuffled).equals(d.case_durations(log))
+    whole = d.overview(shuffled)
+    assert whole.dfg.equals(d.directly_follows(log))
+    assert whole.variants.equals(d.variants(log))
+    assert whole.summary == d.log_summary(log)
+    assert (whole.start_activities, whole.end_activities) == (
+        d.start_activities(log),
+        d.end_activities(log),
+    )
 
 
 @settings(max_examples=40, deadline=None)

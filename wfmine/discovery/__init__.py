@@ -17,6 +17,9 @@ When the log has neither, input row order breaks timestamp ties, so only
 then can shuffling rows change a result. Timestamps are read as UTC
 (naive values are taken as UTC).
 
+:func:`overview` answers what ``wfmine discover`` shows (summary, graph,
+variants, start and end activities) from one ordered pass over the events.
+
 Discovery says what the log says (graphs, counts, waits, variants); drawing
 it is :mod:`wfmine.maps`' job (:func:`wfmine.maps.process_map` reads
 :func:`directly_follows`, :func:`start_activities` and :func:`end_activities`).
@@ -41,6 +44,7 @@ from wfmine.discovery.dfg import (
     start_activities,
 )
 from wfmine.discovery.handover import handover_frame, handover_network
+from wfmine.discovery.overview import Overview, overview
 from wfmine.discovery.performance import (
     case_durations,
     log_summary,
@@ -50,6 +54,7 @@ from wfmine.discovery.performance import (
 from wfmine.discovery.variants import case_variants, variants
 
 __all__ = [
+    "Overview",
     "case_durations",
     "case_variants",
     "directly_follows",
@@ -59,6 +64,7 @@ __all__ = [
     "handover_frame",
     "handover_network",
     "log_summary",
+    "overview",
     "performance_dfg",
     "save_bpmn",
     "save_pnml",

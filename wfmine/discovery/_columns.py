@@ -241,12 +241,26 @@ def activity_codes(events: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Ser
     physical value), 0 for a null: codes compare as the names do, a null
     first, as polars orders them. Kernels group and count codes, integers of
     a handful of values, instead of hashing a string per event.
+
+    The names are first taken from a sample of the events: casting to an
+    ``Enum`` of them codes every event whose name the sample holds (one hash
+    lookup per event, where finding the names first took another pass, 0.14
+    CPU s at 10M events) and leaves null the events of names it missed, which
+    are then added: the names are always exactly the column's.
     """
-    names = events.get_column(column).drop_nulls().unique().sort()
-    code = (
-        events.get_column(column).cast(pl.Enum(names.to_list())).to_physical().cast(pl.UInt32) + 1
-    ).fill_null(0)
-    return names, code
+    values = events.get_column(column)
+    sample = values.gather_every(max(1, values.len() // _SAMPLE)).drop_nulls().unique()
+    names = sample.sort()
+    coded = values.cast(pl.Enum(names.to_list()), strict=False)
+    if coded.null_count() != values.null_count():
+        missed = values.filter(coded.is_null() & values.is_not_null()).unique()
+        names = pl.concat([sample, missed]).sort()
+        coded = values.cast(pl.Enum(names.to_list()))
+    return names, (coded.to_physical().cast(pl.UInt32) + 1).fill_null(0)
+
+
+#: events sampled for the names of :func:`activity_codes` (a tiny share of a large log)
+_SAMPLE: Final = 1 << 16
 
 
 def utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:

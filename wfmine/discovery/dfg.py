@@ -30,6 +30,7 @@ from wfmine.discovery._columns import (
     DEFAULT_TIMESTAMP,
     TS,
     EventFrame,
+    Events,
     activity_codes,
     ordered_events,
     seconds,
@@ -70,7 +71,6 @@ def _edges(
     bit. (Telling polars the column is sorted would group by slices, cheaper
     still, but its slice kernels sum pairwise: the last bits of a mean differ.)
     """
-
     events = ordered_events(
         log,
         case_id_key=case_id_key,
@@ -78,7 +78,13 @@ def _edges(
         seq_key=seq_key,
         columns={activity_key: ACT},
     )
-    names, code = activity_codes(events.frame, ACT)
+    return edge_table(events, *activity_codes(events.frame, ACT), aggregations)
+
+
+def edge_table(
+    events: Events, names: pl.Series, code: pl.Series, aggregations: list[pl.Expr]
+) -> pl.DataFrame:
+    """:func:`_edges` of events already ordered and coded (:func:`activity_codes` of ``ACT``)."""
     base = names.len() + 1
     width = _UNSIGNED[min(i for i in _UNSIGNED if (base * base - 1) >> i == 0)]
     edge = pl.col("code").cast(width)
@@ -109,7 +115,7 @@ def _edges(
             "wait_s": pairs.get_column("wait_s").rechunk().gather(pl.Series(order)),
         }
     )
-    lookup = pl.concat([pl.Series([None], dtype=pl.String), names])
+    lookup = pl.concat([pl.Series([None], dtype=pl.String), names.cast(pl.String)])
     grouped = by_edge.group_by("edge").agg(*aggregations)
     edges = grouped.get_column("edge")
     return grouped.select(
@@ -160,14 +166,18 @@ def directly_follows(
     >>> dfg = directly_follows(pm4py_df, case_id_key="case:concept:name",
     ...     activity_key="concept:name", timestamp_key="time:timestamp")  # doctest: +SKIP
     """
+    return _edges(log, case_id_key, activity_key, timestamp_key, seq_key, dfg_figures())
+
+
+def dfg_figures() -> list[pl.Expr]:
+    """What :func:`directly_follows` says of each edge: its pairs and their waits."""
     wait = pl.col("wait_s")
-    aggregations = [
+    return [
         pl.len().cast(pl.Int64).alias("frequency"),
         wait.mean().alias("wait_mean_s"),
         wait.median().alias("wait_median_s"),
         wait.quantile(0.9, interpolation="linear").alias("wait_p90_s"),
     ]
-    return _edges(log, case_id_key, activity_key, timestamp_key, seq_key, aggregations)
 
 
 def performance_dfg(
@@ -216,9 +226,16 @@ def _boundary(
         seq_key=seq_key,
         columns={activity_key: ACT},
     )
-    # a case's events are contiguous (null ids, one case as a group-by would make
-    # them, are one run): its first (last) event is where a run starts (ends), so
-    # only one activity per case is grouped, not every event by case
+    return boundary_table(events, first=first)
+
+
+def boundary_table(events: Events, *, first: bool) -> pl.DataFrame:
+    """Cases per first (``first``) or last activity: ``activity``, ``cases``, most first.
+
+    A case's events are contiguous (null ids, one case as a group-by would make
+    them, are one run): its first (last) event is where a run starts (ends), so
+    only one activity per case is grouped, not every event by case.
+    """
     edge = events.head if first else events.last_of_case()
     return (
         events.frame.get_column(ACT)
@@ -228,6 +245,11 @@ def _boundary(
         .agg(pl.len().cast(pl.Int64).alias("cases"))
         .sort(["cases", "activity"], descending=[True, False])
     )
+
+
+def as_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """A :func:`boundary_table` as ``{activity: cases}``, in its order."""
+    return dict(zip(frame["activity"].to_list(), frame["cases"].to_list(), strict=True))
 
 
 @overload
@@ -268,9 +290,7 @@ def start_activities(
     {'register request': 6}
     """
     frame = _boundary(log, True, case_id_key, activity_key, timestamp_key, seq_key)
-    if as_frame:
-        return frame
-    return dict(zip(frame["activity"].to_list(), frame["cases"].to_list(), strict=True))
+    return frame if as_frame else as_counts(frame)
 
 
 @overload
@@ -308,6 +328,4 @@ def end_activities(
     {'pay compensation': 3, 'reject request': 3}
     """
     frame = _boundary(log, False, case_id_key, activity_key, timestamp_key, seq_key)
-    if as_frame:
-        return frame
-    return dict(zip(frame["activity"].to_list(), frame["cases"].to_list(), strict=True))
+    return frame if as_frame else as_counts(frame)

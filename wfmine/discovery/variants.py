@@ -23,6 +23,7 @@ from wfmine.discovery._columns import (
     DEFAULT_SEQ,
     DEFAULT_TIMESTAMP,
     EventFrame,
+    Events,
     activity_codes,
     ordered_events,
 )
@@ -51,11 +52,6 @@ def _traces(
     group-by on lists hash every event twice (at 10M events those two took
     2.9 of 3.2 CPU s).
     """
-    # numpy and pyarrow here, not at the top: ``import wfmine`` (every command) stays
-    # without them (0.1 s); a log's variants need them anyway
-    import numpy as np
-    import pyarrow as pa
-
     events = ordered_events(
         log,
         case_id_key=case_id_key,
@@ -64,6 +60,18 @@ def _traces(
         columns={activity_key: ACT},
     )
     names, code = activity_codes(events.frame, ACT)
+    return trace_keys(events, names, code, with_case=with_case), names, _width(names.len() + 1)
+
+
+def trace_keys(
+    events: Events, names: pl.Series, code: pl.Series, *, with_case: bool
+) -> pl.DataFrame:
+    """:func:`_traces`' keys of events already ordered and coded (:func:`activity_codes`)."""
+    # numpy and pyarrow here, not at the top: ``import wfmine`` (every command) stays
+    # without them (0.1 s); a log's variants need them anyway
+    import numpy as np
+    import pyarrow as pa
+
     width = _width(names.len() + 1)
     # a null id is a case of its own at every event (null != null)
     starts = events.case_starts().arg_true().to_numpy().astype(np.int64)
@@ -75,7 +83,7 @@ def _traces(
     traces = pl.Series("key", keys, dtype=pl.Binary).to_frame()
     if with_case:
         traces = traces.with_columns(events.frame.get_column(CASE).gather(starts).alias(CASE))
-    return traces, names, width
+    return traces
 
 
 def _width(codes: int) -> int:
@@ -139,11 +147,18 @@ def variants(
     >>> v = variants(log)  # doctest: +SKIP
     >>> v.filter(pl.col("coverage").cum_sum() <= 0.8)  # variants covering 80% of cases  # doctest: +SKIP
     """
-    traces, names, width = _traces(
+    traces, names, _ = _traces(
         log, case_id_key, activity_key, timestamp_key, seq_key, with_case=False
     )
-    ranked = _ranked(traces)
-    return _named(ranked, names, width, ["activities", "cases", "coverage"])
+    return variant_table(traces, names)
+
+
+def variant_table(traces: pl.DataFrame, names: pl.Series) -> pl.DataFrame:
+    """:func:`variants` from :func:`trace_keys` and the names they code."""
+    return _named(_ranked(traces), names, _width(names.len() + 1), _VARIANT_COLUMNS)
+
+
+_VARIANT_COLUMNS = ["activities", "cases", "coverage"]
 
 
 def case_variants(
