@@ -71,6 +71,7 @@ from typing import Final, Literal
 import polars as pl
 
 from wfmine.design import Design, agent_keys, map_stages, pattern_regex
+from wfmine.model import is_sorted
 from wfmine.store import WORK_ITEM_TYPES
 
 __all__ = [
@@ -178,19 +179,13 @@ def _fill_in_group(expr: pl.Expr, key: str) -> pl.Expr:
 def in_case_order(df: pl.DataFrame, by: Sequence[str] = CASE_ORDER) -> bool:
     """Is ``df`` already sorted by :data:`CASE_ORDER` (or the columns ``by``; no nulls in them)?
 
-    One vectorised comparison of each row with the previous one, so an
-    ordered log (``Store.log()`` is) is not sorted, i.e. not copied, again.
+    :func:`wfmine.model.is_sorted`, one vectorised comparison of each row with
+    the previous one, so an ordered log (``Store.log()`` is) is not sorted, i.e.
+    not copied, again; a frame without one of the columns is not in that order.
     """
-    keys = list(by)
-    if df.height < 2 or any(k not in df.columns for k in keys):
+    if df.height < 2 or any(k not in df.columns for k in by):
         return df.height < 2
-    if df.select(pl.any_horizontal(pl.col(keys).is_null().any())).item():
-        return False
-    ok: pl.Expr = pl.col(keys[-1]) >= pl.col(keys[-1]).shift(1)
-    for key in reversed(keys[:-1]):
-        col = pl.col(key)
-        ok = (col > col.shift(1)) | ((col == col.shift(1)) & ok)
-    return bool(df.select(ok.fill_null(True).all()).item())
+    return is_sorted(df, by)
 
 
 def sorted_by(df: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
