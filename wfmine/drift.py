@@ -358,7 +358,7 @@ def _gate_series(
     matching = pairs.filter(key.str.contains(rx)).get_column("activity").unique().sort()
     appr = (
         staged.select("case_id", "source", "activity", "pos", "actor_id")
-        .filter(pl.col("activity").is_in(matching))
+        .filter(pl.col("activity").is_in(matching.implode()))
         .filter(key.str.contains(rx))
         .join(entry, on="case_id")
         .filter(pl.col("pos") < pl.col("_gate"))

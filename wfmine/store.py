@@ -1034,7 +1034,7 @@ class Store:
             if wanted is not None:
                 self._con.unregister("_wanted")
         if flatten and wanted is not None:
-            df = df.filter(pl.col("object_id").is_in(wanted.get_column("object_id")))
+            df = df.filter(pl.col("object_id").is_in(wanted.get_column("object_id").implode()))
         return _conform(df)
 
     def _reader(self, query: str) -> duckdb.DuckDBPyConnection:
@@ -1369,7 +1369,7 @@ def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_ite
         links.filter(
             pl.col("relation").is_in(list(FOLD_RELATIONS))
             & (pl.col("from_object") != pl.col("to_object"))
-            & pl.col("to_object").is_in(objects.get_column("object_id"))
+            & pl.col("to_object").is_in(objects.get_column("object_id").implode())
         )
         .with_columns(
             pl.col("relation").replace_strict(FOLD_RELATIONS, return_dtype=pl.Int64).alias("prio")
@@ -1380,7 +1380,7 @@ def case_map(objects: pl.DataFrame, links: pl.DataFrame, notion: str = "work_ite
         return identity.cast(schema)  # type: ignore[arg-type]
     # only objects on a folding link can move: everything else is its own case
     nodes = pl.concat([fold.get_column("from_object"), fold.get_column("to_object")]).unique()
-    on_links = objects.filter(pl.col("object_id").is_in(nodes))
+    on_links = objects.filter(pl.col("object_id").is_in(nodes.implode()))
     types = dict(
         zip(
             on_links.get_column("object_id").to_list(),

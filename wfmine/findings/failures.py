@@ -226,7 +226,7 @@ def _reopen(
     named = act.is_in(list(_REOPEN_ACTIVITIES)) | act.str.contains(r"(?i)^status:\s*re-?opened?\b")
     # the test runs on the distinct activities; the events are looked up among those it passes
     reopening = ctx.select(act.unique()).filter(named).get_column("activity")
-    cond = act.is_in(reopening)
+    cond = act.is_in(reopening.implode())
     df = ctx
     if attrs is not None and attrs.height:
         # only attrs naming the key are parsed (the stored JSON spells its keys out)
@@ -1103,7 +1103,7 @@ def _trend(at_risk: pl.DataFrame, cases: list[str]) -> dict[str, Any]:
     tested as well, Bonferroni-corrected for the number tested, and a
     significant one is the pattern's trend (named in ``component``).
     """
-    hit = pl.col("case_id").is_in(pl.Series(cases, dtype=pl.String))
+    hit = pl.col("case_id").is_in(pl.Series(cases, dtype=pl.String).implode())
     flagged = at_risk.with_columns(hit.alias("_hit"))
     overall = case_trend_test(flagged["_start"].to_list(), flagged["_hit"].to_list())
     if "component" not in flagged.columns or overall["trend"] in ("rising", "declining"):
