@@ -714,19 +714,28 @@ class Analysis:
     # -- discovery of the cases in scope --------------------------------------------------
 
     @cached_property
+    def overview(self) -> discovery.Overview:
+        """Summary, DFG, variants, start and end activities of the cases in scope, from one
+        ordered and coded pass over the events (:func:`wfmine.discovery.overview`)."""
+        return discovery.overview(self.log)
+
+    @cached_property
     def summary(self) -> dict[str, Any]:
         """``cases, events, activities, start, end`` of the cases in scope."""
+        # the scope may need it before anything else: alone, it needs no ordered pass
+        if "overview" in self.__dict__:
+            return self.overview.summary
         return discovery.log_summary(self.log)
 
     @cached_property
     def dfg(self) -> pl.DataFrame:
         """Directly-follows edges with frequency and waits (:func:`wfmine.discovery.directly_follows`)."""
-        return discovery.directly_follows(self.log)
+        return self.overview.dfg
 
     @cached_property
     def variants(self) -> pl.DataFrame:
         """Activity variants with their cases and coverage."""
-        return discovery.variants(self.log)
+        return self.overview.variants
 
     @cached_property
     def case_durations(self) -> pl.DataFrame:
@@ -744,8 +753,14 @@ class Analysis:
 
     def discover_frames(self, *, top: int = 10) -> dict[str, Any]:
         """:meth:`discover_payload` with its tables left as frames (the CLI writes them whole)."""
+        found = self.overview
         return discover_frames(
-            self.log, top=top, summary=self.summary, dfg=self.dfg, variants=self.variants
+            self.log,
+            top=top,
+            summary=self.summary,
+            dfg=self.dfg,
+            variants=self.variants,
+            boundaries=(found.start_activities, found.end_activities),
         )
 
 
@@ -772,9 +787,12 @@ def discover_frames(
     summary: dict[str, Any] | None = None,
     dfg: pl.DataFrame | None = None,
     variants: pl.DataFrame | None = None,
+    boundaries: tuple[dict[str, int], dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     """:func:`discover_payload` with ``dfg``, ``variants``, ``busiest_edges`` and
     ``slowest_waits`` as frames, whose ``to_dicts()`` are the payload's lists.
+
+    ``boundaries``: the start and end activities, when the caller has them.
 
     A million-event log has tens of thousands of variants: the CLI writes
     them as JSON column by column (:func:`wfmine.cli._print.json_text`)
@@ -787,11 +805,16 @@ def discover_frames(
         descending=[True, True, False, False],
         nulls_last=True,
     )
+    # every case follows one variant: its first and last activities are the variant's
+    starts, ends = (
+        boundaries
+        if boundaries is not None
+        else (_boundary(var, first=True), _boundary(var, first=False))
+    )
     return {
         "log": summary if summary is not None else discovery.log_summary(log),
-        # every case follows one variant: its first and last activities are the variant's
-        "start_activities": _boundary(var, first=True),
-        "end_activities": _boundary(var, first=False),
+        "start_activities": starts,
+        "end_activities": ends,
         "dfg": dfg,
         "variants": var,
         "busiest_edges": dfg.head(top),
