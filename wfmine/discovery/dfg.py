@@ -58,6 +58,8 @@ def _edges(
     timestamp_key: str,
     seq_key: str | None,
     aggregations: list[pl.Expr],
+    *,
+    edge_order: bool,
 ) -> pl.DataFrame:
     """``aggregations`` of the directly-follows pairs' ``wait_s`` per ``source``, ``target``.
 
@@ -78,13 +80,28 @@ def _edges(
         seq_key=seq_key,
         columns={activity_key: ACT},
     )
-    return edge_table(events, *activity_codes(events.frame, ACT), aggregations)
+    return edge_table(
+        events, *activity_codes(events.frame, ACT), aggregations, edge_order=edge_order
+    )
 
 
 def edge_table(
-    events: Events, names: pl.Series, code: pl.Series, aggregations: list[pl.Expr]
+    events: Events,
+    names: pl.Series,
+    code: pl.Series,
+    aggregations: list[pl.Expr],
+    *,
+    edge_order: bool,
 ) -> pl.DataFrame:
-    """:func:`_edges` of events already ordered and coded (:func:`activity_codes` of ``ACT``)."""
+    """:func:`_edges` of events already ordered and coded (:func:`activity_codes` of ``ACT``).
+
+    ``edge_order``: put the pairs in edge order first (the radix sort, numpy's).
+    It pays where the aggregations gather many figures of each edge's waits
+    (the performance DFG's six: 0.23 CPU s less at 10M events); for the DFG's
+    frequency, mean and quantiles the hash group-by alone costs the same, and a
+    first call in a process does not import numpy (0.15 s). Either way each
+    edge's waits are aggregated in log order: the same figures to the last bit.
+    """
     base = names.len() + 1
     width = _UNSIGNED[min(i for i in _UNSIGNED if (base * base - 1) >> i == 0)]
     edge = pl.col("code").cast(width)
@@ -106,6 +123,9 @@ def edge_table(
         .filter(~pl.col("__cut"))
         .collect()
     )
+    lookup = pl.concat([pl.Series([None], dtype=pl.String), names.cast(pl.String)])
+    if not edge_order:
+        return _named_edges(pairs.group_by("edge").agg(*aggregations), lookup, base)
     keys = pairs.get_column("edge").to_numpy()
     order = _stable_order(keys, int(base * base - 1).bit_length())
     by_edge = pl.DataFrame(
@@ -115,8 +135,11 @@ def edge_table(
             "wait_s": pairs.get_column("wait_s").rechunk().gather(pl.Series(order)),
         }
     )
-    lookup = pl.concat([pl.Series([None], dtype=pl.String), names.cast(pl.String)])
-    grouped = by_edge.group_by("edge").agg(*aggregations)
+    return _named_edges(by_edge.group_by("edge").agg(*aggregations), lookup, base)
+
+
+def _named_edges(grouped: pl.DataFrame, lookup: pl.Series, base: int) -> pl.DataFrame:
+    """Grouped ``edge`` figures as ``source``, ``target`` (names), most frequent first."""
     edges = grouped.get_column("edge")
     return grouped.select(
         lookup.gather(edges // base).alias("source"),
@@ -166,7 +189,9 @@ def directly_follows(
     >>> dfg = directly_follows(pm4py_df, case_id_key="case:concept:name",
     ...     activity_key="concept:name", timestamp_key="time:timestamp")  # doctest: +SKIP
     """
-    return _edges(log, case_id_key, activity_key, timestamp_key, seq_key, dfg_figures())
+    return _edges(
+        log, case_id_key, activity_key, timestamp_key, seq_key, dfg_figures(), edge_order=False
+    )
 
 
 def dfg_figures() -> list[pl.Expr]:
@@ -208,7 +233,9 @@ def performance_dfg(
         wait.sum().alias("sum"),
         wait.std(ddof=1).alias("stdev"),
     ]
-    return _edges(log, case_id_key, activity_key, timestamp_key, seq_key, aggregations)
+    return _edges(
+        log, case_id_key, activity_key, timestamp_key, seq_key, aggregations, edge_order=True
+    )
 
 
 def _boundary(

@@ -81,7 +81,7 @@ def overview(
     names, code = activity_codes(events.frame, ACT)
     return Overview(
         summary=_summary(events, names),
-        dfg=edge_table(events, names, code, dfg_figures()),
+        dfg=edge_table(events, names, code, dfg_figures(), edge_order=False),
         variants=variant_table(trace_keys(events, names, code, with_case=False), names),
         start_activities=as_counts(boundary_table(events, first=True)),
         end_activities=as_counts(boundary_table(events, first=False)),
