@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from wfmine.findings._runs import run_starts
 from wfmine.findings.signals import Signals, load_signals
 from wfmine.model import to_json
 from wfmine.stages import CASE_ORDER, first_in_group, in_case_order
@@ -439,11 +440,11 @@ def _clock(stamp: pl.Series, actor: NDArray[np.uint32], width: int) -> pl.DataFr
     weekend = np.bincount(who, weights=(day + 3) % 7 >= 5, minlength=width)
     span = int(day.max() - day.min()) + 1 if day.size else 1
     actor_day = np.sort(who * span + (day - (day.min() if day.size else 0)))
-    distinct = actor_day[_run_starts(actor_day)]
+    distinct = actor_day[run_starts(actor_day)]
     dates = np.bincount(distinct // span, minlength=width) + (stamped < events)
 
     timed_actor, timed = _by_actor_then_time(who, moment)
-    starts = _run_starts(timed_actor)
+    starts = run_starts(timed_actor)
     ends = np.roll(starts, -1)
     first_seen = np.zeros(width, dtype=np.int64)
     last_seen = np.zeros(width, dtype=np.int64)
@@ -502,15 +503,6 @@ def _clock(stamp: pl.Series, actor: NDArray[np.uint32], width: int) -> pl.DataFr
             feature("off_hours_share", off_hours, hourly),
         ]
     )
-
-
-def _run_starts(ordered: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """True on the first of each run of equal values of ``ordered``."""
-    import numpy as np
-
-    starts = np.ones(ordered.size, dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    return starts
 
 
 def _by_actor_then_time(actor: NDArray[np.int64], moment: NDArray[np.int64]) -> tuple[Any, Any]:

@@ -47,6 +47,7 @@ import polars as pl
 
 from wfmine.design import Design
 from wfmine.findings._events import MAPPED, performed, staged_events
+from wfmine.findings._runs import run_starts
 from wfmine.findings._shape import Finding
 from wfmine.model import is_sorted
 from wfmine.stages import first_in_group, index_in_group, shift_in_group
@@ -359,11 +360,8 @@ def _adjacent_runs(coded: pl.DataFrame, sides: pl.Series) -> pl.DataFrame:
     code = coded.get_column("_code").to_numpy()
     stamps = coded.get_column("timestamp")
     ts = stamps.to_physical().to_numpy()
-    n = case.size
-    first = np.ones(n, dtype=bool)
-    first[1:] = case[1:] != case[:-1]
-    change = first.copy()
-    change[1:] |= code[1:] != code[:-1]
+    first = run_starts(case)
+    change = run_starts(case, code)
     runs = np.flatnonzero(change)
     opens = first[runs]  # the run opens its case
     width = int(code.max()) + 1
@@ -381,7 +379,7 @@ def _adjacent_runs(coded: pl.DataFrame, sides: pl.Series) -> pl.DataFrame:
     at, giver = runs[handing], runs[handing - 1]
     # a tie with the next row of the case, or between the two rows before (both in it)
     later = np.zeros(at.size, dtype=bool)
-    inner = at + 1 < n
+    inner = at + 1 < case.size
     later[inner] = ~first[at[inner] + 1] & (ts[at[inner]] == ts[at[inner] + 1])
     earlier = np.zeros(at.size, dtype=bool)
     deep = at >= 2
@@ -607,11 +605,9 @@ def _seam_cases(ordered: pl.DataFrame) -> pl.DataFrame:
     small = pair.astype(np.uint16) if pair.size and pair.max() < 1 << 16 else pair
     by_pair = np.argsort(small, kind="stable")
     pair, case = pair[by_pair], case[by_pair]
-    distinct = np.ones(pair.size, dtype=bool)
-    distinct[1:] = (pair[1:] != pair[:-1]) | (case[1:] != case[:-1])
+    distinct = run_starts(pair, case)
     pair, case = pair[distinct], case[distinct]
-    opens = np.ones(pair.size, dtype=bool)
-    opens[1:] = pair[1:] != pair[:-1]
+    opens = run_starts(pair)
     opening = np.flatnonzero(opens)
     rank = np.arange(pair.size) - opening[np.cumsum(opens) - 1]
     shown = rank < 10
