@@ -47,6 +47,16 @@ MAX_TOTAL_BYTES: Final = 4 * 1024 * 1024 * 1024
 _CHUNK: Final = 1024 * 1024
 
 
+def _plain_relative(name: str) -> bool:
+    """Whether ``name`` is a relative POSIX path a ``Path`` keeps as it is (no empty, ``.``
+    part or trailing ``/``): then joining it to a folder's text is that ``Path``'s text."""
+    return (
+        bool(name)
+        and not name.startswith("/")
+        and all(part not in ("", ".") for part in name.split("/"))
+    )
+
+
 def _mib(n: int) -> str:
     return f"{n / 1024 / 1024:,.0f} MiB"
 
@@ -155,7 +165,14 @@ class Tree:
         remembered per name (a reader asks again for every record of a member)."""
         text = self._where.get(name)
         if text is None:
-            text = f"{self.origin}!{name}" if self.is_zip else str(Path(self.origin) / name)
+            if self.is_zip:
+                text = f"{self.origin}!{name}"
+            elif os.sep == "/" and self.origin != "." and _plain_relative(name):
+                # str(Path(origin) / name) by path text: origin is a Path's text already and
+                # name a normalised relative POSIX path (a walk's), so joining them is the same
+                text = os.path.join(self.origin, name)
+            else:
+                text = str(Path(self.origin) / name)
             self._where[name] = text
         return text
 
@@ -175,14 +192,18 @@ def open_tree(path: str | os.PathLike[str]) -> Tree:
     p = Path(path)
     if p.is_dir():
         tree = Tree(origin=str(p), is_zip=False, _root=p)
-        for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
+        top = os.fspath(p)
+        # by path text (no Path per file): a member's name is its path below ``top`` with
+        # "/" between parts, as ``Path.relative_to(p).as_posix()`` gives it
+        prefix = len(os.path.join(top, ""))
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            below = dirpath[prefix:].replace(os.sep, "/") + "/" if dirpath != top else ""
             for fname in filenames:
-                full = Path(dirpath) / fname
-                if full.is_symlink():
-                    tree.refused.append((full.relative_to(p).as_posix(), "symbolic link"))
+                if os.path.islink(os.path.join(dirpath, fname)):
+                    tree.refused.append((below + fname, "symbolic link"))
                     continue
-                tree.names.append(full.relative_to(p).as_posix())
+                tree.names.append(below + fname)
         tree.names.sort()
         return tree
     try:

@@ -188,7 +188,9 @@ class _Loader(BatchBuilder):
         candidates = sorted(
             (n.count("/"), n.rsplit("/", 1)[0] + "/" if "/" in n else "")
             for n in self.tree.names
-            if PurePosixPath(n).name in ("channels.json", "users.json")
+            # a part of a name is text of it: a name holding neither is neither
+            if ("users.json" in n or "channels.json" in n)
+            and PurePosixPath(n).name in ("channels.json", "users.json")
         )
         if not candidates:
             raise FormatError(
