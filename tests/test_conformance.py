@@ -466,3 +466,43 @@ def test_gate_patterns_match_each_source_activity_pair_missing_values_included()
     assert picked["a"].to_list() == [True, False, False, False, True, False]
     assert picked["b"].to_list() == [False, False, False, True, False, False]
     assert not picked["c"].any()
+
+
+def test_case_attributes_of_cases_that_are_their_own_object() -> None:
+    """One object per case (a standard log's, no union with the case's own object) or
+    several (a PR folded into its issue): each case's labels, components and paths are the
+    sorted distinct values of its objects', whichever way they are read."""
+    from wfmine.conformance import case_attributes
+    from wfmine.store import Store
+
+    store = Store(":memory:")
+    objects = [
+        ("jira:A-1", "issue", "A-1", '{"labels": ["b", "a", "b"], "components": [{"name": "x"}]}'),
+        ("jira:A-2", "issue", "A-2", '{"labels": [], "status_category": "To Do"}'),
+        ("jira:A-3", "issue", "A-3", "{}"),
+        ("github:r#pr/1", "pull_request", "1", '{"labels": ["c"], "paths": ["b.py", "a.py"]}'),
+    ]
+    store.connection.executemany(
+        "INSERT INTO objects (object_id, object_type, key, attrs) VALUES (?, ?, ?, ?)", objects
+    )
+    own = pl.DataFrame({"case_id": ["jira:A-1", "jira:A-2", "jira:A-3"]}).with_columns(
+        pl.col("case_id").alias("object_id")
+    )
+    attrs = case_attributes(store, own)
+    assert attrs.rows() == [
+        ("jira:A-1", ["a", "b"], ["x"], "A", [], None),
+        ("jira:A-2", [], [], "A", [], True),
+        ("jira:A-3", [], [], "A", [], None),
+    ]
+    folded = pl.DataFrame(
+        {
+            "case_id": ["jira:A-1", "jira:A-1", "jira:A-3"],
+            "object_id": ["jira:A-1", "github:r#pr/1", "jira:A-3"],
+        }
+    )
+    assert case_attributes(store, folded).rows() == [
+        ("jira:A-1", ["a", "b", "c"], ["x"], "A", ["a.py", "b.py"], None),
+        ("jira:A-3", [], [], "A", [], None),
+    ]
+    bare = pl.DataFrame({"case_id": ["jira:A-3"], "object_id": ["jira:A-3"]})
+    assert case_attributes(store, bare).rows() == [("jira:A-3", [], [], "A", [], None)]

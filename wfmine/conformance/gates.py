@@ -98,11 +98,15 @@ def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
     pairs = log.select(case, obj).drop_nulls().filter(changed).unique()
     if pairs.height == 0:
         return pl.DataFrame(schema=CASE_ATTRS_SCHEMA)
+    # each case's own object is read too; a log whose events all belong to their case's own
+    # object (a standard log's) has it among its pairs already: no union to deduplicate
+    own = pairs.select((pl.col("object_id") == pl.col("case_id")).all()).item()
+    union = "" if own else "UNION SELECT DISTINCT case_id, case_id AS object_id FROM _case_objects"
     con = store.connection
     con.register("_case_objects", pairs.to_arrow())
     try:
         objs = store.sql(
-            r"""
+            rf"""
             SELECT c.case_id,
                    json_extract_string(o.attrs, '$.labels[*]') AS labels,
                    json_extract_string(o.attrs, '$.components[*]') AS components,
@@ -119,8 +123,7 @@ def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
                         WHEN json_extract_string(o.attrs, '$.state') IS NOT NULL
                         THEN lower(json_extract_string(o.attrs, '$.state')) = 'open'
                    END AS open
-            FROM (SELECT * FROM _case_objects
-                  UNION SELECT DISTINCT case_id, case_id AS object_id FROM _case_objects) c
+            FROM (SELECT * FROM _case_objects {union}) c
             JOIN objects o ON o.object_id = c.object_id
             """
         )
@@ -135,13 +138,25 @@ def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.element())
     )
     objs = objs.with_columns(pl.col("components").list.eval(name))
-    out = objs.group_by("case_id").agg(
-        pl.col("labels").explode().drop_nulls().unique().sort(),
-        pl.col("components").explode().drop_nulls().unique().sort(),
-        pl.col("project").drop_nulls().sort().first(),
-        pl.col("paths").explode().drop_nulls().unique().sort(),
-        pl.col("open").drop_nulls().first(),
-    )
+    lists = ("labels", "components", "paths")
+    if objs.get_column("case_id").is_unique().all():
+        # one object per case (a standard log's): each row is its case's union already
+        # (a column of empty or missing lists only, as a standard log's are, just filled)
+        none: pl.Expr = pl.lit([], dtype=pl.List(pl.String))
+        out = objs.with_columns(
+            (
+                pl.col(c).list.drop_nulls().list.unique().list.sort()
+                if objs.get_column(c).list.len().max()
+                else pl.col(c)
+            ).fill_null(none)
+            for c in lists
+        )
+    else:
+        out = objs.group_by("case_id").agg(
+            *(pl.col(c).explode().drop_nulls().unique().sort() for c in lists),
+            pl.col("project").drop_nulls().sort().first(),
+            pl.col("open").drop_nulls().first(),
+        )
     return out.select(CASE_ATTRS_SCHEMA.names()).cast(CASE_ATTRS_SCHEMA).sort("case_id")
 
 
