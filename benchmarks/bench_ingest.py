@@ -29,6 +29,13 @@ every record as the raw records store it (compact, keys sorted), with the
 standard library and with orjson, and says how many records orjson encodes
 to the very same text (no wfmine import).
 
+``--floors`` prints, per export, what no reader built on Python objects can skip, timed
+in one process beside that reader's ``load`` (min of ``--runs``, CPU seconds): listing
+the files and reading their bytes, decoding them (orjson; for mbox the standard
+library's mail parser, as the email reader runs it) and writing every record back as
+the raw records keep it (compact, keys sorted). ``load`` minus that floor is the
+reader's own Python (record building, checks, the batch's frames).
+
 ``--baseline DIR`` runs every measurement a second time, interleaved, with
 ``DIR`` first on ``PYTHONPATH`` (a copy of an older package: ``git archive
 <rev> wfmine | tar -x -C DIR``), and then the identity check under both: the
@@ -275,6 +282,109 @@ def json_costs(org: Path) -> None:
     )
 
 
+FLOOR_CHILD = r"""
+import gc, json, os, sys, time
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+import orjson
+import pyarrow  # as CHILD: a process's one-time import, not a reader's
+from wfmine.connectors._base import export_paths
+from wfmine.connectors.email._mime import split_mbox
+from wfmine.connectors.github._common import _records
+from wfmine.workspace import detect, reader
+org, runs = Path(sys.argv[1]), int(sys.argv[2])
+found, _ = detect(org)
+SORTED = orjson.OPT_SORT_KEYS
+
+
+def records(kind, doc):
+    if kind == "github":
+        return list(_records(doc))
+    if kind == "jira" and isinstance(doc, dict) and isinstance(doc.get("issues"), list):
+        return doc["issues"]
+    return doc if isinstance(doc, list) else [doc]
+
+
+def floor(kind, path):
+    t0 = time.process_time()
+    files = export_paths(path, (".json", ".mbox", "")) if path.is_dir() else [os.fspath(path)]
+    blobs = []
+    for name in files:
+        with open(name, "rb") as fh:
+            blobs.append(fh.read())
+    t1 = time.process_time()
+    count = 0
+    if kind == "email":
+        parser = BytesParser(policy=policy.compat32)
+        mails = [parser.parsebytes(raw) for blob in blobs for _, _, raw in split_mbox(blob)]
+        t2 = time.process_time()
+        count = len(mails)
+        t3 = t2
+    else:
+        docs = [orjson.loads(b) for b in blobs]
+        t2 = time.process_time()
+        texts = [orjson.dumps(r, option=SORTED) for d in docs for r in records(kind, d)]
+        t3 = time.process_time()
+        count = len(texts)
+    return {"read": t1 - t0, "decode": t2 - t1, "encode": t3 - t2, "records": count,
+            "files": len(files), "mib": sum(map(len, blobs)) / 2**20}
+
+
+out = {}
+for kind in ("jira", "github", "slack", "email"):
+    item = next((d for d in found if d.kind == kind), None)
+    if item is None:
+        continue
+    best, load = None, None
+    for _ in range(runs):
+        gc.collect()
+        gc.disable()
+        f = floor(kind, Path(item.path))
+        gc.enable()
+        best = f if best is None else {k: min(v, f[k]) for k, v in best.items()}
+        gc.collect()
+        c = time.process_time()
+        batch = reader(kind).load(item.path, item.options)
+        spent = time.process_time() - c
+        load = spent if load is None else min(load, spent)
+        del batch
+    best["load"] = load
+    out[kind] = best
+print(json.dumps(out))
+"""
+
+
+def floors(org: Path, runs: int, baseline: Path | None) -> None:
+    """:data:`FLOOR_CHILD`'s table: each reader's load beside what it cannot skip."""
+    import json
+
+    found = []
+    for base in (None, baseline) if baseline else (None,):
+        out = subprocess.run(
+            [sys.executable, "-c", FLOOR_CHILD, str(org), str(runs)],
+            check=True, capture_output=True, text=True, env=_env(base), cwd=org,
+        ).stdout  # fmt: skip
+        found.append(json.loads(out.strip().splitlines()[-1]))
+    print(f"\n# floors (CPU s, min of {runs}, one process): load vs list+read, decode, encode")
+    print(
+        "| connector | files | MiB | records | list+read | decode | encode (sorted) | floor "
+        "| load | load - floor |" + (" baseline load | baseline load - floor |" if baseline else "")
+    )  # fmt: skip
+    print("|---" * (12 if baseline else 10) + "|")
+    for kind, f in found[0].items():
+        floor_s = f["read"] + f["decode"] + f["encode"]
+        line = (
+            f"| {kind} | {f['files']:,} | {f['mib']:.1f} | {f['records']:,} | {f['read']:.3f} "
+            f"| {f['decode']:.3f} | {f['encode']:.3f} | {floor_s:.3f} | {f['load']:.3f} "
+            f"| {f['load'] - floor_s:.3f} |"
+        )
+        if baseline:
+            b = found[1][kind]
+            line += f" {b['load']:.3f} | {b['load'] - floor_s:.3f} |"
+        print(line)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--org", type=Path, help="a simulated organisation (default: simulate one)")
@@ -283,6 +393,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--json-costs", action="store_true")
+    ap.add_argument("--floors", action="store_true", help="each load beside what it cannot skip")
     ap.add_argument("--check", action="store_true", help="hash the store tables (identity check)")
     ap.add_argument(
         "--baseline",
@@ -294,6 +405,11 @@ def main() -> None:
         if args.org is None:
             ap.error("--json-costs needs --org")
         json_costs(args.org)
+        return
+    if args.floors:
+        if args.org is None:
+            ap.error("--floors needs --org")
+        floors(args.org, args.runs, args.baseline)
         return
 
     with tempfile.TemporaryDirectory(prefix="wfmine-ingest-") as tmpname:
