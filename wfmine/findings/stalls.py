@@ -599,6 +599,18 @@ def limit_of(frame: pl.DataFrame, limits: pl.DataFrame, stage: str = "stage") ->
         "limit_s",
         pl.col("weekdays").alias("_sw"),
     )
+    if (
+        scoped.height == 0
+        and by_kind.height == 0
+        and not {"limit_s", "weekdays"} & set(frame.columns)
+    ):
+        # one limit per stage (no project or kind has its own): no project read from every
+        # case id, no joins that would find nothing
+        out = frame.join(pooled, on=stage, how="left", maintain_order="left")
+        out = out.rename({"_pooled": "limit_s"})
+        return out.select(*frame.columns, "limit_s", "weekdays").filter(
+            pl.col("limit_s").is_not_null()
+        )
     out = (
         frame.with_columns(PROJECT.alias("_scope"))
         .join(scoped, on=[stage, "_scope"], how="left")
