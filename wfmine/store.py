@@ -1181,14 +1181,21 @@ class Store:
         # an object's events come in runs (a case's events are together): join each run's
         # first row with the cases, then hand the result to every row of the run by position
         starts, run = _object_runs(events)
+        # no object folded into another (a standard log's cases, objects linked to nothing):
+        # every event's case is its object, and the log's case column is the object column
+        # itself, not a million ids handed out again (16 B a row and the pass to make them)
+        folded = bool(
+            mapping.select(pl.col("case_id").ne_missing(pl.col("object_id")).any()).item()
+        )
         heads = (
             events.filter(starts)
             .select("object_id")
             .join(cases, on="object_id", how="left", maintain_order="left")
-            .drop("object_id")
+            .select(*(["case_id"] if folded else []), "object_type")
         )
+        case = pl.coalesce("case_id", "object_id") if folded else pl.col("object_id")
         df = pl.concat([events, heads[run]], how="horizontal").select(
-            pl.coalesce("case_id", "object_id").alias("case_id"),
+            case.alias("case_id"),
             "activity", "timestamp", "seq", "event_id", "actor_id", "team", "source",
             "object_id", "object_type",
         )  # fmt: skip
@@ -1225,25 +1232,33 @@ class Store:
             )
         actor = pl.col("actor_id")
         if accounts is not None and people.get_column("actor_id").is_unique().all():
-            resolved = (
-                accounts.to_frame("actor_id")
-                .join(people, on="actor_id", how="left", maintain_order="left")
-                .select(
-                    pl.coalesce("_actor", actor).alias("actor_id"),
-                    pl.coalesce("_name", actor).alias("resource"),
-                    pl.coalesce(
-                        "_kind", pl.when(actor.is_not_null()).then(pl.lit("unknown"))
-                    ).alias("actor_kind"),
-                    pl.col("_team"),
-                )
+            joined = accounts.to_frame("actor_id").join(
+                people, on="actor_id", how="left", maintain_order="left"
+            )
+            # an account no identity names is its own actor, and no team given keeps the
+            # event's: those columns are then the rows' own, not handed out again by position
+            own_actor = joined.get_column("_actor").null_count() == joined.height
+            own_team = joined.get_column("_team").null_count() == joined.height
+            resolved = joined.select(
+                pl.coalesce("_actor", actor).alias("actor_id"),
+                pl.coalesce("_name", actor).alias("resource"),
+                pl.coalesce("_kind", pl.when(actor.is_not_null()).then(pl.lit("unknown"))).alias(
+                    "actor_kind"
+                ),
+                pl.col("_team"),
             )
             code = cased.get_column("_account")
-            by_row = {c: resolved.get_column(c).gather(code) for c in resolved.columns}
+            by_row = [resolved.get_column(c).gather(code) for c in ("resource", "actor_kind")]
+            if not own_actor:
+                by_row.append(resolved.get_column("actor_id").gather(code))
+            team = resolved.get_column("_team")
             df = cased.with_columns(
-                by_row["actor_id"],
-                by_row["resource"],
-                by_row["actor_kind"],
-                pl.coalesce(pl.lit(by_row["_team"]), "team").alias("team"),
+                *by_row,
+                *(
+                    []
+                    if own_team
+                    else [pl.coalesce(pl.lit(team.gather(code)), "team").alias("team")]
+                ),
             )
             return _conform(df)
         df = (
