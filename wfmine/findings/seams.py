@@ -193,20 +193,16 @@ def handoffs(
     )
     if acts.height == 0:
         return pl.DataFrame(schema=_HANDOFF_SCHEMA)
-    if design is None and _in_time_order(acts):
-        return _adjacent_handoffs(acts, dimension)
+    if design is None:
+        adjacent = _adjacent_handoffs(acts, dimension)
+        if adjacent is not None:
+            return adjacent
     acts = _coded(acts)
     assigned = "assigned_team" in acts.columns
     steps = acts.filter(_is_step(design, assigned=assigned)) if design is not None else acts
     if design is not None and steps.height == 0:
         steps = acts
     return _finish(_asof_handoffs(steps, acts), dimension)
-
-
-def _in_time_order(steps: pl.DataFrame) -> bool:
-    """Is every case's timestamp non-decreasing down the frame (cases contiguous)?"""
-    back = (pl.col("timestamp") < pl.col("timestamp").shift(1)) & ~first_in_group("case_id")
-    return not bool(steps.select(back.fill_null(True).any()).item())
 
 
 def _sides(frame: pl.DataFrame) -> pl.Series:
@@ -304,149 +300,174 @@ def _asof_handoffs(steps: pl.DataFrame, acts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _adjacent_handoffs(steps: pl.DataFrame, dimension: str) -> pl.DataFrame:
-    """:func:`handoffs` when every act is a step (no design), in time order within each case.
+def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | None:
+    """:func:`handoffs` when every act is a step (no design), or ``None`` when a case of
+    ``acts`` is not in time order (then the as-of joins find them).
 
-    The giver's last act before the taker's first step is then the row before
-    it, and the taker's first act after that is the step itself -- unless
-    timestamps tie around the change (another act of the giver at the very
-    instant the taker starts, or of the taker at the instant the giver left):
-    those handoffs, and only those, are taken through the as-of joins.
-    """
-    sides = _sides(steps)
-    coded = _coded(steps, sides)
-    h = _adjacent_runs(coded, sides)
-    plain = h.with_columns(
-        pl.col("_prev_at").alias("left_at"), pl.col("_b_first").alias("taken_at")
-    )
-    tied = h.with_row_index("_i").filter(pl.col("_tied"))
-    if tied.height:
-        import numpy as np
+    In time order within each case, the giver's last act before the taker's first step is
+    the row before it, and the taker's first act after that is the step itself -- unless
+    timestamps tie around the change (another act of the giver at the very instant the
+    taker starts, or of the taker at the instant the giver left): those handoffs, and only
+    those, are taken through the as-of joins.
 
-        cases = tied.select("_case").unique()
-        # the tied cases' acts by a membership test of their numbers (few), not a join
-        of_tied = np.isin(coded.get_column("_case").to_numpy(), cases.to_series().to_numpy())
-        acts = coded.filter(pl.Series(of_tied))
-        redo = _asof_handoffs(acts, acts).select("_case", "_run", "left_at", "taken_at")
-        # each tied handoff takes the as-of times in its own row (a run is one per case and
-        # run number); one the as-of joins do not give is left out
-        fixed = tied.select("_i", "_case", "_run").join(redo, on=["_case", "_run"], how="inner")
-        at = fixed.get_column("_i")
-        plain = plain.with_columns(
-            plain.get_column("left_at").clone().scatter(at, fixed.get_column("left_at")),
-            plain.get_column("taken_at").clone().scatter(at, fixed.get_column("taken_at")),
-        )
-        if fixed.height < tied.height:
-            lost = tied.join(fixed, on="_i", how="anti").get_column("_i")
-            plain = plain.with_row_index("_i").filter(~pl.col("_i").is_in(lost.implode()))
-        order = _cases_sorted(plain, cases.get_column("_case"))
-        return _finish(plain, dimension, order=order, cases_ordered=True)
-    return _finish(plain, dimension, cases_ordered=True)
-
-
-def _adjacent_runs(coded: pl.DataFrame, sides: pl.Series) -> pl.DataFrame:
-    """:func:`_runs` of ``coded`` (:func:`_coded` by ``sides``, every case in time order, no
-    null stamp),
-    with ``_prev_at`` (the stamp of the row before the taker's first step) and ``_tied``
-    (a stamp ties around the change: with the next row, or between the two rows before).
-
-    Read off the rows' integers with array operations: the runs are where the case or the
-    side changes, a handoff each run but a case's first; the strings are gathered once, at
-    the handoffs' rows (a side's name from the few names by its number).
+    Read off integers with array operations: a case boundary test of the ids, the sides'
+    numbers (:func:`_side_numbers`) and the stamps; the runs are where the case or the side
+    changes, a handoff each run but a case's first. The strings are gathered once, at the
+    handoffs' rows in their final order.
     """
     import numpy as np
 
-    case = coded.get_column("_case").to_numpy()
-    code = coded.get_column("_code").to_numpy()
-    stamps = coded.get_column("timestamp")
-    ts = stamps.to_physical().to_numpy()
-    first = run_starts(case)
-    change = run_starts(case, code)
-    runs = np.flatnonzero(change)
+    first = acts.select(first_in_group("case_id")).to_series().to_numpy()
+    stamps = acts.get_column("timestamp")
+    ts = stamps.to_physical().fill_null(0).to_numpy()
+    # every case's stamps non-decreasing down the frame: a null one only opening a case
+    inner = ~first[1:]
+    back = ts[1:] < ts[:-1]
+    if stamps.null_count():
+        null = stamps.is_null().to_numpy()
+        back |= null[1:] | null[:-1]
+    if bool((inner & back).any()):
+        return None
+    sides, code = _side_numbers(acts.get_column("_side"))
+    case = np.cumsum(first, dtype=np.int64)
+    runs = np.flatnonzero(run_starts(case, code))
     opens = first[runs]  # the run opens its case
-    width = int(code.max()) + 1
-    # the side comes back later in the case: the run is not the last of its (case, side),
-    # read in a stable sort of the runs by (case, side) (half the time of a hash of them)
-    pair = case[runs] * width + code[runs]
-    by_pair = np.argsort(pair, kind="stable")
-    paired = pair[by_pair]
-    again = np.empty(runs.size, dtype=bool)
-    again[by_pair[:-1]] = paired[1:] == paired[:-1]
-    again[by_pair[-1:]] = False
+    # the side comes back later in the case: the run is not the last of its (case, side) --
+    # the next run of the same side, in a stable sort of the runs by side (a radix sort of
+    # small integers; each side's runs stay in case order), is in the same case
+    run_code, run_case = code[runs], case[runs]
+    small = run_code.astype(np.uint16) if sides.len() < 1 << 16 else run_code
+    by_side = np.argsort(small, kind="stable")
+    again = np.zeros(runs.size, dtype=bool)
+    again[by_side[:-1]] = (run_code[by_side[1:]] == run_code[by_side[:-1]]) & (
+        run_case[by_side[1:]] == run_case[by_side[:-1]]
+    )
     opening = np.flatnonzero(opens)
     number = np.arange(runs.size) - opening[np.cumsum(opens) - 1]
     handing = np.flatnonzero(~opens)
     at, giver = runs[handing], runs[handing - 1]
     # a tie with the next row of the case, or between the two rows before (both in it)
     later = np.zeros(at.size, dtype=bool)
-    inner = at + 1 < case.size
-    later[inner] = ~first[at[inner] + 1] & (ts[at[inner]] == ts[at[inner] + 1])
+    inside = at + 1 < case.size
+    later[inside] = ~first[at[inside] + 1] & (ts[at[inside]] == ts[at[inside] + 1])
     earlier = np.zeros(at.size, dtype=bool)
     deep = at >= 2
-    back = at[deep]
-    earlier[deep] = ~first[back - 1] & (ts[back - 1] == ts[back - 2])
-    return pl.DataFrame(
-        {
-            "case_id": coded.get_column("case_id").gather(at),
-            "from": sides.gather(code[giver] - 1).alias("from"),
-            "to": sides.gather(code[at] - 1).alias("to"),
-            "_b_first": pl.Series(ts[at]).cast(stamps.dtype),
-            "_run": number[handing].astype(np.int64),
-            "_case": case[at].astype(np.int64),
-            "_code": code[at].astype(np.int64),
-            "_from_code": code[giver].astype(np.int64),
-            "rework": again[handing - 1],
-            "_prev_at": pl.Series(ts[at - 1]).cast(stamps.dtype),
-            "_tied": later | earlier,
-        }
+    back_at = at[deep]
+    earlier[deep] = ~first[back_at - 1] & (ts[back_at - 1] == ts[back_at - 2])
+    tied = np.flatnonzero(later | earlier)
+    left, taken = ts[at - 1], ts[at]
+    rework = again[handing - 1]
+    from_code, to_code, at_case = code[giver], code[at], case[at]
+    if tied.size:
+        run = number[handing]
+        cases = np.unique(at_case[tied])
+        coded = acts.with_columns(pl.Series("_case", case), pl.Series("_code", code))
+        # the tied cases' acts by a membership test of their numbers (few), not a join
+        sub = coded.filter(pl.Series(np.isin(case, cases)))
+        redo = _asof_handoffs(sub, sub).select("_case", "_run", "left_at", "taken_at")
+        # each tied handoff takes the as-of times in its own row (a run is one per case and
+        # run number); one the as-of joins do not give is left out
+        fixed = (
+            pl.DataFrame({"_i": tied, "_case": at_case[tied], "_run": run[tied].astype(np.int64)})
+            .join(redo, on=["_case", "_run"], how="inner")
+            .select(
+                "_i", *(pl.col(c).cast(stamps.dtype).to_physical() for c in ("left_at", "taken_at"))
+            )
+        )
+        if fixed.get_column("left_at").has_nulls() or fixed.get_column("taken_at").has_nulls():
+            return None  # a time the as-of joins leave open: theirs is the answer
+        fixed_at = fixed.get_column("_i").to_numpy()
+        left[fixed_at] = fixed.get_column("left_at").to_numpy()
+        taken[fixed_at] = fixed.get_column("taken_at").to_numpy()
+        kept = np.ones(at.size, dtype=bool)
+        kept[tied] = False
+        kept[fixed_at] = True
+        rows = np.flatnonzero(kept)
+        # the tied cases' handoffs in :data:`_FINISH_ORDER`, in place: the other cases hand
+        # over at strictly later times down their rows (the sides' numbers sort as their
+        # names do, and a case has one id)
+        of_tied = np.flatnonzero(np.isin(at_case[rows], cases))
+        picked = rows[of_tied]
+        order = pl.DataFrame(
+            {
+                "_at": picked,
+                "_case": at_case[picked],
+                "taken_at": taken[picked],
+                "_from": from_code[picked],
+                "_to": to_code[picked],
+                "left_at": left[picked],
+                "rework": rework[picked],
+            }
+        ).sort("_case", "taken_at", "_from", "_to", "left_at", "rework")
+        rows[of_tied] = order.get_column("_at").to_numpy()
+        left, taken, rework = left[rows], taken[rows], rework[rows]
+        from_code, to_code, at = from_code[rows], to_code[rows], at[rows]
+    ids = acts.get_column("case_id")
+    done = (
+        pl.DataFrame(
+            [
+                ids.gather(pl.Series(at.astype(np.uint32))).alias("case_id"),
+                sides.gather(pl.Series((from_code - 1).astype(np.uint32))).alias("from"),
+                sides.gather(pl.Series((to_code - 1).astype(np.uint32))).alias("to"),
+                pl.Series("left_at", left).cast(stamps.dtype),
+                pl.Series("taken_at", taken).cast(stamps.dtype),
+                pl.Series("rework", rework),
+            ]
+        )
+        .cast({c: _HANDOFF_SCHEMA[c] for c in _FINISH_COLUMNS})
+        .with_columns(
+            (pl.col("taken_at") - pl.col("left_at"))
+            .dt.total_seconds(fractional=True)
+            .alias("wait_s"),
+            pl.lit(dimension).alias("dimension"),
+        )
+        .select(list(_HANDOFF_SCHEMA))
     )
+    # each case's handoffs are in :data:`_FINISH_ORDER`: the whole is when the case ids
+    # ascend -- they do when the acts' cases come in id order (one test of a row per case)
+    opened = ids.filter(pl.Series(first))
+    if opened.null_count() == 0 and opened.is_sorted():
+        return done
+    handed = done.get_column("case_id")
+    if handed.null_count() == 0 and handed.is_sorted():
+        return done
+    return done.sort(*_FINISH_ORDER)
 
 
-def _cases_sorted(handoffs: pl.DataFrame, cases: pl.Series) -> pl.Series:
-    """The row order that puts the rows of ``cases`` of ``handoffs`` (in case order, ``_case``
-    numbers) in :data:`_FINISH_ORDER` within each case, in place: the other cases hand over at
-    strictly later times down their rows, so the whole is then in that order when the cases'
-    ids are ascending (:func:`_finish` checks) without a sort of every handoff. An order, not
-    the reordered frame: :func:`_finish` gathers only the columns it keeps."""
-    rows = handoffs.with_row_index("_at").filter(pl.col("_case").is_in(cases.implode()))
-    ordered = rows.sort("_case", *_FINISH_ORDER[1:]).get_column("_at")
-    order = pl.int_range(handoffs.height, dtype=pl.UInt32, eager=True)
-    return order.scatter(rows.get_column("_at"), ordered)
+def _side_numbers(side: pl.Series) -> tuple[pl.Series, Any]:
+    """The distinct sides (no null among them) in sort order, and each row's side number
+    (1-based: side number ``i`` is ``sides[i - 1]``).
+
+    The names are hashed once (a categorical); its codes are renumbered in name order
+    through a table indexed by code.
+    """
+    import numpy as np
+
+    categorical = side.cast(pl.Categorical)
+    present = categorical.unique()
+    names = present.cast(pl.String)
+    order = names.arg_sort().to_numpy()
+    codes = present.to_physical().to_numpy().astype(np.int64)
+    renumber = np.zeros(int(codes.max()) + 1 if codes.size else 0, dtype=np.int64)
+    renumber[codes[order]] = np.arange(1, codes.size + 1, dtype=np.int64)
+    return names.gather(order).alias(side.name), renumber[categorical.to_physical().to_numpy()]
 
 
 #: the order of :func:`handoffs`' rows
 _FINISH_ORDER: Final = ("case_id", "taken_at", "from", "to", "left_at", "rework")
+#: the columns :func:`handoffs` reads off the runs (``wait_s`` and ``dimension`` come after)
+_FINISH_COLUMNS: Final = ("case_id", "from", "to", "left_at", "taken_at", "rework")
 
 
-def _finish(
-    taken: pl.DataFrame,
-    dimension: str,
-    *,
-    order: pl.Series | None = None,
-    cases_ordered: bool = False,
-) -> pl.DataFrame:
-    """The handoff rows of ``taken`` (its rows in ``order``, when given) in :data:`_FINISH_ORDER`.
-
-    ``cases_ordered``: each case's rows are contiguous and in that order already
-    (:func:`_adjacent_handoffs`), so the whole is when the case ids ascend down the rows --
-    one comparison of one column instead of every key's.
-    """
-    columns = ("case_id", "from", "to", "left_at", "taken_at", "rework")
-    kept = taken.select(columns).cast({c: _HANDOFF_SCHEMA[c] for c in columns})
-    if order is not None:
-        kept = kept.gather(order)
+def _finish(taken: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    """The handoff rows of ``taken`` in :data:`_FINISH_ORDER`."""
+    kept = taken.select(_FINISH_COLUMNS).cast({c: _HANDOFF_SCHEMA[c] for c in _FINISH_COLUMNS})
     done = kept.with_columns(
         (pl.col("taken_at") - pl.col("left_at")).dt.total_seconds(fractional=True).alias("wait_s"),
         pl.lit(dimension).alias("dimension"),
     ).select(list(_HANDOFF_SCHEMA))
     # handoffs found in case order are mostly in this order already: one pass says so
-    ids = done.get_column("case_id")
-    in_order = (
-        ids.null_count() == 0 and ids.is_sorted()
-        if cases_ordered
-        else is_sorted(done, _FINISH_ORDER)
-    )
-    return done if in_order else done.sort(*_FINISH_ORDER)
+    return done if is_sorted(done, _FINISH_ORDER) else done.sort(*_FINISH_ORDER)
 
 
 def _owned_expr(design: Design | None) -> tuple[pl.Expr, pl.Expr]:
