@@ -79,10 +79,17 @@ class _Builder:
 
     def category(self, status_id: Any, name: Any, current: Mapping[str, Any] | None) -> str | None:
         """The status category key (new / indeterminate / done) of a status, best source first."""
-        if status_id is not None and str(status_id) in self.reader.status_by_id:
-            return self.reader.status_by_id[str(status_id)]
-        if name is not None and str(name) in self.reader.status_by_name:
-            return self.reader.status_by_name[str(name)]
+        # the maps hold text only (never None): a lookup that finds nothing returns None
+        if status_id is not None:
+            found = self.reader.status_by_id.get(
+                status_id if type(status_id) is str else str(status_id)
+            )
+            if found is not None:
+                return found
+        if name is not None:
+            found = self.reader.status_by_name.get(name if type(name) is str else str(name))
+            if found is not None:
+                return found
         if current and name is not None and current.get("name") == name:
             key = _get(current, "statusCategory", "key")
             if isinstance(key, str):
@@ -261,17 +268,22 @@ class _Builder:
         used: set[str] = set()
         # what every item's event shares, taken once (an event tuple per _EVENT_COLUMNS)
         append = self.events.append
+        category = self.category
+        field_events = _FIELD_EVENTS
         prefix, created, seq = f"{oid}/h/{hid}/", history["created"], _int(hid) * 1000
         for j, item in enumerate(history["items"]):
             if not isinstance(item, dict):
                 continue
-            name = _field(item)
-            if name not in _FIELD_EVENTS:
+            # _field(item), inline: the changelog's one hot loop
+            named = item.get("fieldId") or item.get("field") or ""
+            name = (named if type(named) is str else str(named)).lower()
+            mapped = field_events.get(name)
+            if mapped is None:
                 continue
-            activity, suffix = _FIELD_EVENTS[name]
+            activity, suffix = mapped
             event_suffix = suffix if suffix not in used else f"{suffix}/{j}"
             used.add(suffix)
-            attrs: dict[str, Any] = dict(extra)
+            attrs: dict[str, Any]
             if name == "status":
                 to_name, from_name = item.get("toString"), item.get("fromString")
                 if not isinstance(to_name, str) or not to_name:
@@ -282,25 +294,26 @@ class _Builder:
                         item,
                     )
                     continue
-                to_cat = self.category(item.get("to"), to_name, current)
-                from_cat = self.category(item.get("from"), from_name, current)
-                attrs.update({"from": from_name, "to": to_name, "status_category": to_cat,
-                              "from_category": from_cat})  # fmt: skip
+                to_cat = category(item.get("to"), to_name, current)
+                from_cat = category(item.get("from"), from_name, current)
+                attrs = {**extra, "from": from_name, "to": to_name, "status_category": to_cat,
+                         "from_category": from_cat}  # fmt: skip
                 if from_cat == "done" and to_cat != "done" and not subtask:
                     attrs["reopen"] = True  # a sub-task reopened is not its work item reopened
                 activity = f"Sub-task status: {to_name}" if subtask else f"Status: {to_name}"
             elif name == "assignee":
-                attrs.update({
+                attrs = {
+                    **extra,
                     "from": f"jira:{item['from']}" if item.get("from") else None,
                     "to": f"jira:{item['to']}" if item.get("to") else None,
                     "from_name": item.get("fromString"), "to_name": item.get("toString"),
-                })  # fmt: skip
+                }  # fmt: skip
             elif name == "resolution":
                 if not item.get("toString") and not item.get("to"):
                     continue  # cleared on reopen: the Status event carries that
-                attrs["resolution"] = item.get("toString")
+                attrs = {**extra, "resolution": item.get("toString")}
             else:
-                attrs.update({"from": item.get("fromString"), "to": item.get("toString")})
+                attrs = {**extra, "from": item.get("fromString"), "to": item.get("toString")}
             append((prefix + event_suffix, activity, created, seq + j, actor, team, oid,
                     json_text(attrs), raw_ref))  # fmt: skip
 
