@@ -148,23 +148,25 @@ def _events(c: _Collector) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     (repos, numbers, is_prs, suffixes, pr_acts, issue_acts, moments, actors, attrs, raw_refs,
      trusts, object_ids, related) = zip(*pending, strict=True)  # fmt: skip
     known = c.known_prs
-    # per event: its object and activity (a PR's or an issue's, once the kind is known)
-    on_pr = [
-        o is None and (bool(p) or (r, n) in known)
-        for r, n, p, o in zip(repos, numbers, is_prs, object_ids, strict=True)
-    ]
-    oids = [
-        o if o is not None else f"github:{r}#{'pr' if pr else 'issue'}/{n}"
-        for r, n, o, pr in zip(repos, numbers, object_ids, on_pr, strict=True)
-    ]
     issue_names = _ISSUE_NAMES
-    activities = [
-        a if o is not None or pr else issue_names.get(i, i) if i.startswith("PR ") else i
-        for a, i, o, pr in zip(pr_acts, issue_acts, object_ids, on_pr, strict=True)
-    ]
     objects = c.objects
-    for r, n, o, pr, oid in zip(repos, numbers, object_ids, on_pr, oids, strict=True):
-        if o is None and oid not in objects:
+    # per event, in one pass: its object and activity (a PR's or an issue's, once the kind
+    # is known); an object known only from events still gets a row
+    oids: list[str] = []
+    activities: list[str] = []
+    add_oid, add_activity = oids.append, activities.append
+    for r, n, p, o, a, i in zip(
+        repos, numbers, is_prs, object_ids, pr_acts, issue_acts, strict=True
+    ):
+        if o is not None:
+            add_oid(o)
+            add_activity(a)
+            continue
+        pr = bool(p) or (r, n) in known
+        oid = f"github:{r}#{'pr' if pr else 'issue'}/{n}"
+        add_oid(oid)
+        add_activity(a if pr else issue_names.get(i, i) if i.startswith("PR ") else i)
+        if oid not in objects:
             assert n is not None
             _ensure_object(c, oid, r, n, pr)
     frame = pl.DataFrame(
