@@ -72,20 +72,26 @@ SCHEMA: Final = pl.Schema(
 
 
 def _durations(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Median of ``v`` per group with the order-statistic 95 % interval of the median."""
-    n = pl.len()
+    """Median of ``v`` per group with the order-statistic 95 % interval of the median.
+
+    Each group's values are sorted once, into a list the three figures are read from
+    (the interval's two order statistics each sorted the group again).
+    """
+    v = pl.col("v")
+    n = v.list.len().cast(pl.Int64)
     half = Z95 * n.cast(pl.Float64).sqrt() / 2.0
     lo = (n.cast(pl.Float64) / 2.0 - half).floor().cast(pl.Int64).clip(lower_bound=0)
     hi = (n.cast(pl.Float64) / 2.0 + half).ceil().cast(pl.Int64).clip(upper_bound=n - 1)
-    v = pl.col("v").sort()
     return (
-        df.filter(pl.col("v") >= 0)
+        df.filter(v >= 0)
         .group_by(keys)
-        .agg(
-            n.cast(pl.Int64).alias("n"),
-            pl.col("v").median().alias("value"),
-            v.get(lo).alias("low"),
-            v.get(hi.cast(pl.Int64)).alias("high"),
+        .agg(v.sort())
+        .select(
+            *keys,
+            n.alias("n"),
+            v.list.median().alias("value"),
+            v.list.get(lo).alias("low"),
+            v.list.get(hi).alias("high"),
         )
     )
 

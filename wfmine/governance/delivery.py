@@ -20,7 +20,7 @@ import polars as pl
 
 from wfmine.findings.trend import trend_test
 from wfmine.governance._inputs import HasInputs, inputs_of
-from wfmine.governance.dora import dora_summary, dora_weekly
+from wfmine.governance.dora import _parts, _summary, _weekly
 
 __all__ = ["delivery", "failure_decline"]
 
@@ -59,11 +59,16 @@ def delivery(analysis: _Delivering, *, window_days: float = 14) -> dict[str, pl.
     """The delivery figures of an analysis by name (see the module docstring)."""
     inp = inputs_of(analysis)
     m = analysis.metrics
+    # the deployments, failures and lead times once for the four DORA frames, and each
+    # summary from its weekly frame (dora_summary's own reading of them)
+    parts = _parts(inp, window_days)
+    weekly = _weekly(parts, "performer_kind")
+    weekly_all = _weekly(parts, None)
     return {
-        "dora_weekly": dora_weekly(inp, by="performer_kind", window_days=window_days),
-        "dora_weekly_all": dora_weekly(inp, window_days=window_days),
-        "dora_summary": dora_summary(inp, by="performer_kind", window_days=window_days),
-        "dora_summary_all": dora_summary(inp, window_days=window_days),
+        "dora_weekly": weekly,
+        "dora_weekly_all": weekly_all,
+        "dora_summary": _summary(parts, "performer_kind", weekly),
+        "dora_summary_all": _summary(parts, None, weekly_all),
         "stability": m["stability"],
         "recovery": m["recovery"],
         "seam_coverage": m["seam_coverage"],

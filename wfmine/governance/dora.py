@@ -40,6 +40,7 @@ Failures and restore times are counted in the week of the failed deployment.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 
 import polars as pl
@@ -92,7 +93,11 @@ def deployments(inp: Inputs) -> pl.DataFrame:
 
 def failures(inp: Inputs, window_days: float = 14) -> pl.DataFrame:
     """``deploy_id, kind (revert | reopen), detected_at, restored_at`` per failure of a deployment."""
-    dep = deployments(inp)
+    return _failures(inp, deployments(inp), window_days)
+
+
+def _failures(inp: Inputs, dep: pl.DataFrame, window_days: float) -> pl.DataFrame:
+    """:func:`failures` of the deployments ``dep`` (:func:`deployments` of ``inp``)."""
     last = dep.select("case_id", pl.col("deployed_at").alias("_t"), "deploy_id").sort("_t")
     rv = inp.reverts.select(
         "case_id",
@@ -179,10 +184,36 @@ def _lead_times(inp: Inputs, dep: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _per_deployment(inp: Inputs, window_days: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Deployments with ``failed`` and ``week``; failures with ``restore_s`` and ``recovery_s``."""
-    dep = deployments(inp).with_columns(week(pl.col("deployed_at")).alias("week"))
-    fail = failures(inp, window_days)
+@dataclass(frozen=True)
+class _Parts:
+    """What the weekly and the summary figures of one analysis are both read from."""
+
+    #: deployments with ``failed`` and ``week``
+    per: pl.DataFrame
+    #: failures with ``restore_s`` and ``recovery_s``
+    fl: pl.DataFrame
+    #: ``deploy_id, lead_s`` per shipped commit
+    leads: pl.DataFrame
+
+
+def _parts(inp: Inputs, window_days: float) -> _Parts:
+    """The deployments, their failures and lead times, each found once (the weekly figures,
+    the summary and each split by cohort or not all read these)."""
+    dep = deployments(inp)
+    per, fl = _per_deployment(inp, window_days, dep)
+    return _Parts(per, fl, _lead_times(inp, dep))
+
+
+def _per_deployment(
+    inp: Inputs, window_days: float, deployed: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Deployments with ``failed`` and ``week``; failures with ``restore_s`` and ``recovery_s``.
+
+    ``deployed``: :func:`deployments` of ``inp`` when the caller has them.
+    """
+    deployed = deployments(inp) if deployed is None else deployed
+    dep = deployed.with_columns(week(pl.col("deployed_at")).alias("week"))
+    fail = _failures(inp, deployed, window_days)
     failed = fail.select("deploy_id").unique()
     per = dep.with_columns(pl.col("deploy_id").is_in(failed["deploy_id"].implode()).alias("failed"))
     fl = fail.join(dep.select("deploy_id", "deployed_at"), on="deploy_id").with_columns(
@@ -264,13 +295,17 @@ def dora_weekly(
     if by not in ("performer_kind", None):
         raise InputError(f"unknown split {by!r}; valid: performer_kind (or None for no split)")
     inp = inputs_of(source, design, conformance=conformance, events_attrs=events_attrs)
-    per, fl = _per_deployment(inp, window_days)
+    return _weekly(_parts(inp, window_days), by)
+
+
+def _weekly(parts: _Parts, by: str | None) -> pl.DataFrame:
+    """:func:`dora_weekly` of the analysis whose :func:`_parts` these are."""
+    per = parts.per
     if by is None:
         per = per.with_columns(pl.lit("all").alias("cohort"))
     if per.height == 0:
         return pl.DataFrame(schema=_SCHEMA)
-    leads = _lead_times(inp, deployments(inp))
-    out = _aggregate(per, fl, leads, ["week", "cohort"])
+    out = _aggregate(per, parts.fl, parts.leads, ["week", "cohort"])
     weeks = per.select(
         pl.datetime_range(pl.col("week").min(), pl.col("week").max(), interval="1w")
         .dt.convert_time_zone("UTC")
@@ -305,12 +340,17 @@ def dora_summary(
     ``deploy_days_per_week`` likewise for deployment days.
     """
     inp = inputs_of(source, design, conformance=conformance, events_attrs=events_attrs)
-    weekly = dora_weekly(inp, by=by, window_days=window_days)
-    per, fl = _per_deployment(inp, window_days)
+    parts = _parts(inp, window_days)
+    return _summary(parts, by, _weekly(parts, by))
+
+
+def _summary(parts: _Parts, by: str | None, weekly: pl.DataFrame) -> pl.DataFrame:
+    """:func:`dora_summary` of the analysis whose :func:`_parts` these are; ``weekly``: its
+    :func:`_weekly` with the same ``by``."""
+    per = parts.per
     if by is None:
         per = per.with_columns(pl.lit("all").alias("cohort"))
-    leads = _lead_times(inp, deployments(inp))
-    total = _aggregate(per, fl, leads, ["cohort"])
+    total = _aggregate(per, parts.fl, parts.leads, ["cohort"])
     freq = weekly.group_by("cohort").agg(
         pl.len().alias("weeks"),
         pl.col("deployments").median().alias("deployments_per_week"),
