@@ -248,3 +248,65 @@ def test_drift_report_and_cli(tmp_path: Path, orgs: list[dict[str, Any]]) -> Non
     assert res.exit_code == 2
     res = CliRunner().invoke(app, ["drift", "--alpha", "3"])
     assert res.exit_code == 2
+
+
+def _series_rows(series: list[Any]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            s.name,
+            s.kind,
+            s.stage,
+            s.weeks,
+            s.labels,
+            None if s.counts is None else s.counts.tolist(),
+            None if s.values is None else [sorted(v.tolist()) for v in s.values],
+        )
+        for s in series
+    ]
+
+
+def test_weekly_series_read_alike_in_the_kernels_order_and_out_of_it(
+    orgs: list[dict[str, Any]],
+) -> None:
+    """The gate series read with array operations (stage events in the kernel's order) counts
+    what the joins on case ids count (the same events shuffled), also where an activity of
+    the gate's approvals comes from another source too and only one source's matches."""
+    from wfmine.conformance import check
+    from wfmine.drift import _gate_series, weekly_series
+    from wfmine.stages import stage_events
+
+    for org in orgs:
+        design, log = org["design"], org["log"]
+        gate = design.gates[0]
+        # an approval's activity name under a source the gate's patterns do not name
+        named = log.filter(pl.col("activity") == "PR approved")
+        other = named.head(named.height // 3).with_columns(
+            pl.lit("slack").alias("source"), (pl.col("event_id") + "-x").alias("event_id")
+        )
+        for variant in (
+            log,
+            pl.concat([log, other]).sort("case_id", "timestamp", "seq", "event_id"),
+        ):
+            staged = stage_events(variant, design, accounts=org["accounts"])
+            result = check(variant, design, accounts=org["accounts"], staged=staged)
+            series, weeks = weekly_series(variant, design, result=result, staged=staged)
+            assert any(s.kind == "gate" for s in series), org["name"]
+            # the series' events: those of the check's cases
+            judged = staged.join(result.cases.select("case_id"), on="case_id", how="semi")
+            shuffled = judged.sample(fraction=1.0, shuffle=True, seed=3)
+            again = _gate_series(shuffled, design, weeks)
+            gated = next(s for s in series if s.kind == "gate")
+            assert again is not None and gated.name == f"approvers before {gate.before}"
+            assert again.labels == gated.labels and again.counts.tolist() == gated.counts.tolist()
+            # a gated event without a timestamp: the in-order reading steps aside
+            blank = judged.with_columns(
+                pl.when((pl.col("stage") == gate.before) & (pl.int_range(pl.len()) % 5 == 0))
+                .then(None)
+                .otherwise(pl.col("timestamp"))
+                .alias("timestamp")
+            )
+            one = _gate_series(blank, design, weeks)
+            two = _gate_series(blank.sample(fraction=1.0, shuffle=True, seed=4), design, weeks)
+            assert (one is None) == (two is None)
+            if one is not None and two is not None:
+                assert _series_rows([one]) == _series_rows([two])

@@ -179,18 +179,25 @@ def _categorical(
     frame: pl.DataFrame, weeks: list[dt.date], name: str, kind: str, stage: str | None
 ) -> _Series | None:
     """``frame`` (``week``, ``cat``) as a week x category count matrix."""
+    return _matrix(frame.group_by("week", "cat").len(), weeks, name, kind, stage)
+
+
+def _matrix(
+    counts: pl.DataFrame, weeks: list[dt.date], name: str, kind: str, stage: str | None
+) -> _Series | None:
+    """The rows (``week``, ``cat``, ``len``: one per distinct week and category) of a
+    :func:`_categorical` frame's count, as its week x category matrix."""
     import numpy as np
 
-    if frame.height == 0:
+    if counts.height == 0:
         return None
-    cats = tuple(sorted(str(c) for c in frame.get_column("cat").unique().to_list()))
+    cats = tuple(sorted(str(c) for c in counts.get_column("cat").unique().to_list()))
     if len(cats) < 2:
         return None
-    counts = frame.group_by("week", "cat").len()
     index = {w: i for i, w in enumerate(weeks)}
     col = {c: j for j, c in enumerate(cats)}
     m = np.zeros((len(weeks), len(cats)))
-    for w, c, n in counts.iter_rows():
+    for w, c, n in counts.select("week", "cat", "len").iter_rows():
         if w in index:
             m[index[w], col[str(c)]] += n
     if m.sum() == 0:
@@ -270,6 +277,8 @@ def weekly_series(
         .collect()
     )
     index = {w: i for i, w in enumerate(body)}
+    # the events each stage's own people and agents performed, counted per activity, week and
+    # kind of performer in one group-by: each series is read from these few rows
     own = (
         staged.lazy()
         .filter(
@@ -277,26 +286,35 @@ def weekly_series(
             & (pl.col("stage") == pl.col("at_stage"))
             & pl.col("kind").is_in(["human", "agent"])
         )
-        .select("stage", "activity", "kind", _week(pl.col("timestamp")).alias("week"))
+        .group_by("stage", "activity", _week(pl.col("timestamp")).alias("week"), "kind")
+        .len()
         .collect()
     )
-    # each stage's rows once (a partition keeps their order), not one filter per stage
-    closed_by = _parts(closed, "stage")
     own_by = _parts(own, "stage")
+    # the closed visits' durations per stage and week: one group-by into lists, read as one
+    # array with each list's bounds (not a partition of the visits and a group-by per stage)
+    waits = closed.group_by("stage", "week").agg(pl.col("dur").cast(pl.Float64))
+    flat = waits.get_column("dur").explode().to_numpy()
+    bounds = np.zeros(waits.height + 1, dtype=np.int64)
+    np.cumsum(waits.get_column("dur").list.len().to_numpy(), out=bounds[1:])
+    waits_by: dict[str, list[tuple[Any, int]]] = {}
+    for i, (stage, w) in enumerate(waits.select("stage", "week").iter_rows()):
+        if stage is not None:
+            waits_by.setdefault(stage, []).append((w, i))
     for stage in design.stage_ids:
-        part = closed_by.get(stage, closed.clear())
-        if part.height >= 20:
+        parts = waits_by.get(stage, [])
+        if sum(bounds[i + 1] - bounds[i] for _, i in parts) >= 20:
             values: list[np.ndarray[Any, np.dtype[np.float64]]] = [np.zeros(0) for _ in body]
-            for (w,), grp in part.group_by("week"):
+            for w, i in parts:
                 if w in index:
-                    values[index[w]] = grp.get_column("dur").to_numpy().astype(float)
+                    values[index[w]] = flat[bounds[i] : bounds[i + 1]]
             out.append(_Series(f"wait in {stage}", "wait", stage, body, values=values))
         # per activity of the stage: an agent taking over is a change in who does each act,
         # which the stage's mix of activities would dilute
         in_stage = own_by.get(stage, own.clear())
         busy = (
             in_stage.group_by("activity")
-            .len()
+            .agg(pl.col("len").sum())
             .filter(pl.col("len") >= 30)
             .sort("activity")
             .get_column("activity")
@@ -305,8 +323,8 @@ def weekly_series(
         by_activity = _parts(in_stage, "activity") if busy else {}
         for activity in busy:
             part_of = by_activity.get(activity, in_stage.clear())
-            kinds = part_of.select("week", pl.col("kind").alias("cat"))
-            s = _categorical(
+            kinds = part_of.select("week", pl.col("kind").alias("cat"), "len")
+            s = _matrix(
                 kinds, body, f"agents' share of '{activity}' in {stage}", "performer", stage
             )
             if s is not None:
@@ -338,10 +356,30 @@ def _gate_series(
     gate = design.gates[0]
     rx = "^(?:" + "|".join(pattern_regex(p) for p in gate.approvals) + ")$"
     key = pl.concat_str([pl.col("source").fill_null(""), pl.lit(":"), pl.col("activity")])
+    # the regex runs on the distinct (source, activity) pairs; the events are picked by
+    # activity first (a superset of the matching ones), so only those get the key and the test
+    pairs = staged.select("source", "activity").unique() if pairs is None else pairs
+    tested = pairs.select("activity", key.str.contains(rx).alias("_hit"))
+    # the matching pairs' activities (of a log the events are part of: perhaps a few more)
+    matching = tested.filter(pl.col("_hit")).get_column("activity").unique().sort()
+    approval = pl.col("activity").is_in(matching.implode())
+    # where every pair of those activities matches, the activity says it: no key, no regex
+    if not tested.filter(approval).get_column("_hit").fill_null(False).all():
+        approval = approval & key.str.contains(rx)
+    at_gate = (pl.col("stage") == gate.before).fill_null(False)
+    per = _gate_entries_in_order(staged, at_gate, approval) if in_kernel_order(staged) else None
+    if per is None:
+        per = _gate_entries(staged, gate.before, approval)
+    if per.height < 20:
+        return None
+    return _categorical(per, weeks, f"approvers before {gate.before}", "gate", gate.before)
+
+
+def _gate_entries(staged: pl.DataFrame, before: str, approval: pl.Expr) -> pl.DataFrame:
+    """``week, cat`` of each case reaching the gated stage ``before``: the week it got there and
+    its distinct approvers before (``0`` … ``3``, more counted as 3)."""
     # the columns read, before a filter copies the rows
-    gated = staged.select("case_id", "stage", "pos", "timestamp").filter(
-        pl.col("stage") == gate.before
-    )
+    gated = staged.select("case_id", "stage", "pos", "timestamp").filter(pl.col("stage") == before)
     if in_kernel_order(gated) and gated.get_column("timestamp").null_count() == 0:
         # each case's rows together, in time order: its first row has both minima
         entry = gated.filter(first_in_group("case_id")).select(
@@ -351,27 +389,59 @@ def _gate_series(
         entry = gated.group_by("case_id").agg(
             pl.col("pos").min().alias("_gate"), pl.col("timestamp").min().alias("_at")
         )
-    # the regex runs on the distinct (source, activity) pairs; the events are picked by
-    # activity first (a superset of the matching ones), so only those get the key and the test
-    pairs = staged.select("source", "activity").unique() if pairs is None else pairs
-    # the matching pairs' activities (of a log the events are part of: perhaps a few more)
-    matching = pairs.filter(key.str.contains(rx)).get_column("activity").unique().sort()
     appr = (
         staged.select("case_id", "source", "activity", "pos", "actor_id")
-        .filter(pl.col("activity").is_in(matching.implode()))
-        .filter(key.str.contains(rx))
+        .filter(approval)
         .join(entry, on="case_id")
         .filter(pl.col("pos") < pl.col("_gate"))
         .group_by("case_id")
         .agg(pl.col("actor_id").n_unique().alias("n"))
     )
-    per = entry.join(appr, on="case_id", how="left").select(
+    return entry.join(appr, on="case_id", how="left").select(
         _week(pl.col("_at")).alias("week"),
         pl.col("n").fill_null(0).clip(upper_bound=3).cast(pl.String).alias("cat"),
     )
-    if per.height < 20:
+
+
+def _gate_entries_in_order(
+    staged: pl.DataFrame, at_gate: pl.Expr, approval: pl.Expr
+) -> pl.DataFrame | None:
+    """:func:`_gate_entries` of stage events in the kernel's order (``None`` when a gated
+    event has no timestamp): each case's rows are a run, ``pos`` rising, so a case's first
+    gated row is its entry and the rows before it are those with no gated row yet (a
+    running count of gated rows made case-local), found with array operations instead of
+    a join on the case ids."""
+    import numpy as np
+
+    if staged.height == 0 or staged.select((at_gate & pl.col("timestamp").is_null()).any()).item():
         return None
-    return _categorical(per, weeks, f"approvers before {gate.before}", "gate", gate.before)
+    flags = staged.select(
+        first_in_group("case_id").alias("f"), at_gate.alias("g"), approval.fill_null(False)
+    )
+    first, gated, approves = (flags.to_series(i).to_numpy() for i in range(3))
+    run = np.cumsum(first)  # 1, 2, ...: the case of each row
+    seen = np.cumsum(gated)
+    starts = np.flatnonzero(first)
+    before = seen[starts] - gated[starts]  # gated rows before each case
+    so_far = seen - before[run - 1]  # the case's gated rows up to each row
+    ends = np.append(starts[1:] - 1, len(first) - 1)
+    reaches = (seen[ends] - before) > 0
+    entries = np.flatnonzero(gated & (so_far == 1))
+    earlier = np.flatnonzero(approves & (so_far == 0) & reaches[run - 1])
+    entry = pl.DataFrame(
+        {"_run": run[entries], "_at": staged.get_column("timestamp").gather(entries)}
+    )
+    appr = (
+        pl.DataFrame(
+            {"_run": run[earlier], "actor_id": staged.get_column("actor_id").gather(earlier)}
+        )
+        .group_by("_run")
+        .agg(pl.col("actor_id").n_unique().alias("n"))
+    )
+    return entry.join(appr, on="_run", how="left").select(
+        _week(pl.col("_at")).alias("week"),
+        pl.col("n").fill_null(0).clip(upper_bound=3).cast(pl.String).alias("cat"),
+    )
 
 
 # -- the test ------------------------------------------------------------------------------
@@ -442,7 +512,11 @@ def _scan(
     if width < 2 * min_weeks:
         return None
     first, last = min_weeks, width - min_weeks + 1  # split index within the segment
-    perms = np.stack([np.arange(width)] + [rng.permutation(width) for _ in range(permutations)])
+    # the identity, then ``permutations`` shuffles of it: rng.permuted shuffles each row in
+    # turn as rng.permutation(width) would (the same draws), without a call per row
+    perms = np.empty((permutations + 1, width), dtype=np.int64)
+    perms[:] = np.arange(width)
+    perms[1:] = rng.permuted(perms[1:], axis=1)
     if s.counts is not None:
         seg = s.counts[lo:hi]
         if (seg.sum(axis=0) > 0).sum() < 2:
