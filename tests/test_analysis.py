@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 import wfmine
@@ -215,3 +216,34 @@ def test_a_rerun_with_no_new_input_reads_nothing_and_gives_the_same_answer(
     loaded = json.loads(third.stdout)["inputs"]["loaded"]
     kinds = {i["kind"]: i.get("unchanged", False) for i in loaded}
     assert kinds["jira"] is False and kinds["github"] is True
+
+
+def test_agent_readiness_is_the_same_read_in_the_kernels_order_or_not() -> None:
+    """The readiness rates of a log in the kernel's order (pairs as integers in dense arrays)
+    equal those of the same rows in another order (grouped and joined on the strings)."""
+    import random
+
+    from wfmine.findings.metrics import _readiness
+
+    rng = random.Random(7)
+    rows = []
+    for c in range(300):
+        for _ in range(rng.randint(1, 12)):
+            rows.append(
+                {
+                    "case_id": f"c{c:03d}",
+                    "stage": rng.choice(["build", "review", "qa", "other", None]),
+                    "actor_kind": rng.choice(["agent", "human", "human", None]),
+                }
+            )
+    log = pl.DataFrame(rows).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("pos"))
+    loops = pl.DataFrame(
+        [
+            {"type": rng.choice(["rework_loop", "stall"]), "case_id": f"c{rng.randrange(320):03d}",
+             "stage": rng.choice(["build", "review", "qa", "deploy", None])}
+            for _ in range(400)
+        ]
+    )  # fmt: skip
+    ordered = _readiness(log, loops)
+    assert ordered.height == 3 and ordered["agent_rework"].null_count() < 3
+    assert_frame_equal(ordered, _readiness(log.reverse(), loops), check_exact=True)

@@ -239,28 +239,20 @@ def _readiness(log: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema={"stage": pl.String, "events": pl.UInt32, "agent_share": pl.Float64,
                                     "agent_rework": pl.Float64, "human_rework": pl.Float64,
                                     "verdict": pl.String})  # fmt: skip
-    rework = occ.filter(pl.col("type") == "rework_loop").select("case_id", "stage").unique()
-    rework = rework.with_columns(pl.lit(True).alias("_rw"))
-    agent = (pl.col("actor_kind") == "agent").any().alias("_agent")
+    rework = occ.filter(pl.col("type") == "rework_loop").select("case_id", "stage")
     if kernel:
-        # (case, stage) grouped on one integer -- the case's number and the stage's code --
-        # not on two strings
-        stages = sorted(staged.get_column("stage").unique().to_list())
-        code = pl.col("stage").replace_strict(
-            {s: i for i, s in enumerate(stages)}, return_dtype=pl.Int64
-        )
-        grouped = staged.group_by((pl.col("_case") * len(stages) + code).alias("_key")).agg(
-            pl.col("case_id").first(), pl.col("stage").first(), agent
-        )
+        rates = _readiness_rates(log, staged, rework)  # a pair marked twice is marked
     else:
+        rework = rework.unique().with_columns(pl.lit(True).alias("_rw"))
+        agent = (pl.col("actor_kind") == "agent").any().alias("_agent")
         grouped = staged.group_by("case_id", "stage").agg(agent)
-    per_case = grouped.join(rework, on=["case_id", "stage"], how="left").with_columns(
-        pl.col("_rw").fill_null(False)
-    )
-    rates = per_case.group_by("stage").agg(
-        pl.col("_rw").filter(pl.col("_agent")).mean().alias("agent_rework"),
-        pl.col("_rw").filter(~pl.col("_agent")).mean().alias("human_rework"),
-    )
+        per_case = grouped.join(rework, on=["case_id", "stage"], how="left").with_columns(
+            pl.col("_rw").fill_null(False)
+        )
+        rates = per_case.group_by("stage").agg(
+            pl.col("_rw").filter(pl.col("_agent")).mean().alias("agent_rework"),
+            pl.col("_rw").filter(~pl.col("_agent")).mean().alias("human_rework"),
+        )
     shares = staged.group_by("stage").agg(
         pl.len().alias("events"), (pl.col("actor_kind") == "agent").mean().alias("agent_share")
     )
@@ -275,6 +267,50 @@ def _readiness(log: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
         shares.join(rates, on="stage", how="left")
         .with_columns(verdict.alias("verdict"))
         .sort("stage")
+    )
+
+
+def _readiness_rates(log: pl.DataFrame, staged: pl.DataFrame, rework: pl.DataFrame) -> pl.DataFrame:
+    """``stage, agent_rework, human_rework`` of :func:`_readiness` for a log in the kernel's
+    order: per stage, the share of the (case, stage) pairs with an agent's event (and of those
+    without one) that went round a rework loop there.
+
+    Each pair is one integer, the case's number (``_case``, 1-based) times the stages plus the
+    stage's code, marked in dense arrays (whether it occurs, has an agent's event, a loop)
+    and counted per stage by ``bincount``; no group-by or join of a million events.
+    """
+    import numpy as np
+
+    stages = sorted(staged.get_column("stage").unique().to_list())
+    n = len(stages)
+    code = pl.col("stage").replace_strict(
+        {s: i for i, s in enumerate(stages)}, default=None, return_dtype=pl.Int64
+    )
+    key = (pl.col("_case") * n + code).alias("_key")
+    keys = staged.select(key, (pl.col("actor_kind") == "agent").fill_null(False).alias("_a"))
+    numbers = log.select("case_id").filter(first_in_group("case_id"))
+    numbers = numbers.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("_case"))
+    looped = rework.join(numbers, on="case_id").select(key).get_column("_key").drop_nulls()
+    size = (numbers.height + 1) * n
+    k = keys.get_column("_key").to_numpy()
+    present, agent, loop = (np.zeros(size, dtype=bool) for _ in range(3))
+    present[k] = True
+    agent[k[keys.get_column("_a").to_numpy()]] = True
+    loop[looped.to_numpy()] = True
+    stage_of = np.arange(size) % n
+
+    def share(mask: np.ndarray) -> list[float | None]:
+        pairs = np.bincount(stage_of[mask], minlength=n)
+        loops = np.bincount(stage_of[mask & loop], minlength=n)
+        return [int(lp) / int(p) if p else None for lp, p in zip(loops, pairs, strict=True)]
+
+    return pl.DataFrame(
+        {
+            "stage": stages,
+            "agent_rework": share(present & agent),
+            "human_rework": share(present & ~agent),
+        },
+        schema={"stage": pl.String, "agent_rework": pl.Float64, "human_rework": pl.Float64},
     )
 
 
