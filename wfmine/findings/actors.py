@@ -291,13 +291,15 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
     # only the columns read below are copied by the filter (a log has many more)
     needed = [c for c in (*CASE_ORDER, "actor_id") if c in log.columns]
     base = log.select(needed).filter(pl.col("actor_id").is_not_null())
-    if not in_case_order(base):
+    first = _case_starts(base)
+    if first is None:
         base = base.sort(list(CASE_ORDER))
+        first = base.select(first_in_group("case_id")).to_series().to_numpy()
     ids, actor = _actor_numbers(base.get_column("actor_id"))
     main = pl.concat(
         [
             ids.to_frame("actor_id"),
-            _reactions(base, actor, ids.len()),
+            _reactions(base, actor, ids.len(), first),
             _clock(base.get_column("timestamp"), actor, ids.len()),
         ],
         how="horizontal",
@@ -331,6 +333,43 @@ def behaviour_features(log: pl.DataFrame, texts: pl.DataFrame | None = None) -> 
     return out.sort("actor_id")
 
 
+def _case_starts(base: pl.DataFrame) -> NDArray[np.bool_] | None:
+    """True on each case's first row of ``base`` when it is in :data:`CASE_ORDER` (no null in
+    those columns), else ``None`` -- :func:`wfmine.stages.in_case_order`'s answer, read off
+    the case boundaries the reactions need anyway: the cases' ids ascend (one id per case),
+    and within a case the stamps, then on equal stamps the sequence numbers, then on both
+    equal the event ids (the few rows where it comes to that)."""
+    import numpy as np
+
+    if base.height < 2 or any(k not in base.columns for k in CASE_ORDER):
+        return None if not in_case_order(base) else _first_rows(base)
+    if any(base.get_column(k).null_count() for k in CASE_ORDER):
+        return None
+    ids = base.get_column("case_id")
+    first = ids.ne_missing(ids.shift(1)).to_numpy()
+    if not ids.filter(pl.Series(first)).is_sorted():
+        return None
+    same = ~first[1:]
+    ts = base.get_column("timestamp").to_physical().to_numpy()
+    seq = base.get_column("seq").to_numpy()
+    if bool((same & (ts[1:] < ts[:-1])).any()):
+        return None
+    tie = same & (ts[1:] == ts[:-1])
+    if bool((tie & (seq[1:] < seq[:-1])).any()):
+        return None
+    after = np.flatnonzero(tie & (seq[1:] == seq[:-1])) + 1
+    if after.size:
+        eid = base.get_column("event_id")
+        now, before = eid.gather(pl.Series(after)), eid.gather(pl.Series(after - 1))
+        if not bool((now >= before).all()):
+            return None
+    return first
+
+
+def _first_rows(base: pl.DataFrame) -> NDArray[np.bool_]:
+    return base.select(first_in_group("case_id")).to_series().to_numpy()
+
+
 def _actor_numbers(actors: pl.Series) -> tuple[pl.Series, NDArray[np.uint32]]:
     """The distinct ``actors`` in id order, and each row's number among them.
 
@@ -351,7 +390,9 @@ def _actor_numbers(actors: pl.Series) -> tuple[pl.Series, NDArray[np.uint32]]:
     return names.gather(order).alias("actor_id"), number
 
 
-def _reactions(base: pl.DataFrame, actor: NDArray[np.uint32], width: int) -> pl.DataFrame:
+def _reactions(
+    base: pl.DataFrame, actor: NDArray[np.uint32], width: int, first: NDArray[np.bool_]
+) -> pl.DataFrame:
     """Per actor number: ``events, cases, reactions, reaction_median_s, fast_reaction_share``.
 
     ``base`` is in case order, ``actor`` its rows' numbers (:func:`_actor_numbers`).
@@ -365,12 +406,15 @@ def _reactions(base: pl.DataFrame, actor: NDArray[np.uint32], width: int) -> pl.
     ts = pl.col("timestamp")
     stamp = base.get_column("timestamp")
     moment = stamp.to_physical()
-    first = base.select(first_in_group("case_id")).to_series().to_numpy()
-    pair = np.cumsum(first, dtype=np.int64) * width + actor
     # the row before is another actor's event in the same case; its stamp is read only then
     trigger = ~first
     trigger[1:] &= actor[1:] != actor[:-1]
     by_actor = np.argsort(actor.astype(np.uint16) if width <= 1 << 16 else actor, kind="stable")
+    if not moment.null_count():
+        return _stamped_reactions(
+            moment.to_numpy(), stamp.dtype, actor, width, first, trigger, by_actor
+        )
+    pair = np.cumsum(first, dtype=np.int64) * width + actor
     rows = pl.DataFrame(
         {
             "_actor": actor[by_actor],
@@ -399,6 +443,64 @@ def _reactions(base: pl.DataFrame, actor: NDArray[np.uint32], width: int) -> pl.
         )
     )
     return per.drop("_actor").cast({"cases": pl.UInt32})
+
+
+def _stamped_reactions(
+    moment: NDArray[np.int64],
+    dtype: pl.DataType,
+    actor: NDArray[np.uint32],
+    width: int,
+    first: NDArray[np.bool_],
+    trigger: NDArray[np.bool_],
+    by_actor: NDArray[np.intp],
+) -> pl.DataFrame:
+    """:func:`_reactions` when no stamp is null, on the arrays: the rows in actor order, each
+    actor's rows one block, counted by ``bincount``; only the medians are polars' (a group
+    by over the reactions alone). A reaction's seconds are the stamps' difference times
+    the reciprocal of the unit, as polars' ``total_seconds(fractional=True)`` reads them;
+    the session test truncates to whole seconds, as ``total_seconds()`` does."""
+    import numpy as np
+
+    assert isinstance(dtype, pl.Datetime)
+    per_second = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}[dtype.time_unit or "us"]
+    who = actor[by_actor]
+    stamp = moment[by_actor]
+    # the row before each one in case order (row 0's stands in for none: no trigger reads it)
+    trigger_at = moment[by_actor - 1]
+    # the actor's own previous event in the case: the row before it in actor order
+    case = np.cumsum(first, dtype=np.int32)[by_actor]
+    own = np.zeros(who.size, dtype=bool)
+    own[1:] = (case[1:] == case[:-1]) & (who[1:] == who[:-1])
+    own_prev = np.empty_like(stamp)
+    own_prev[0] = 0
+    own_prev[1:] = stamp[:-1]
+    # in case order the trigger comes no earlier than the actor's own previous event
+    fresh = ~own | ((trigger_at - own_prev) // per_second > SESSION_S)
+    reacting = trigger[by_actor] & fresh
+    seconds = (stamp[reacting] - trigger_at[reacting]) * (1 / per_second)
+    reactor = who[reacting]
+    events = np.bincount(who, minlength=width)
+    cases = np.bincount(who[~own], minlength=width)
+    reactions = np.bincount(reactor, minlength=width)
+    fast = np.bincount(reactor[seconds < 60], minlength=width)
+    medians = (
+        pl.DataFrame({"_actor": reactor, "_react": seconds})
+        .group_by("_actor")
+        .agg(pl.col("_react").median())
+    )
+    median = np.full(width, np.nan)
+    median[medians.get_column("_actor").to_numpy()] = medians.get_column("_react").to_numpy()
+    none = np.flatnonzero(reactions == 0)
+    share = fast / np.maximum(reactions, 1)
+    return pl.DataFrame(
+        [
+            pl.Series("events", events, dtype=pl.UInt32),
+            pl.Series("cases", cases, dtype=pl.UInt32),
+            pl.Series("reactions", reactions, dtype=pl.UInt32),
+            pl.Series("reaction_median_s", median, dtype=pl.Float64).scatter(none, None),
+            pl.Series("fast_reaction_share", share, dtype=pl.Float64).scatter(none, None),
+        ]
+    )
 
 
 def _gather(values: pl.Series, order: NDArray[np.intp]) -> pl.Series:
@@ -439,9 +541,14 @@ def _clock(stamp: pl.Series, actor: NDArray[np.uint32], width: int) -> pl.DataFr
     # 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays, 5 and 6 on weekends
     weekend = np.bincount(who, weights=(day + 3) % 7 >= 5, minlength=width)
     span = int(day.max() - day.min()) + 1 if day.size else 1
-    actor_day = np.sort(who * span + (day - (day.min() if day.size else 0)))
-    distinct = actor_day[run_starts(actor_day)]
-    dates = np.bincount(distinct // span, minlength=width) + (stamped < events)
+    actor_day = who * span + (day - (day.min() if day.size else 0))
+    if width * span <= max(4 * actor_day.size, 1 << 20):  # a count per (actor, day) cell
+        active = np.bincount(actor_day, minlength=width * span).reshape(width, span) > 0
+        dates = active.sum(axis=1) + (stamped < events)
+    else:
+        actor_day.sort()
+        distinct = actor_day[run_starts(actor_day)]
+        dates = np.bincount(distinct // span, minlength=width) + (stamped < events)
 
     timed_actor, timed = _by_actor_then_time(who, moment)
     starts = run_starts(timed_actor)
@@ -654,7 +761,8 @@ def classify_actors(
 
     # accounts: explicit frame, else each actor is its own account
     if accounts is None or accounts.height == 0:
-        accounts = base.select(pl.col("actor_id").alias("account_id")).unique()
+        # every actor once: the features' rows (not a distinct pass over the events' ids)
+        accounts = feats.select(pl.col("actor_id").alias("account_id"))
     if (
         "actor_id" not in accounts.columns
         and events_attrs is not None
