@@ -341,7 +341,10 @@ class Analysis:
         """The window's events with their stages (:func:`wfmine.stages.stage_events`)."""
         if self.design is None:
             return None
-        return stages.stage_events(self.window_log, self.design, accounts=self.accounts)
+        # the window's log is in case order (conform_log; the window keeps whole cases in order)
+        return stages.stage_events(
+            self.window_log, self.design, accounts=self.accounts, ordered=True
+        )
 
     @cached_property
     def activity_pairs(self) -> pl.DataFrame:

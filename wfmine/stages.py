@@ -197,8 +197,9 @@ def sorted_by(df: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     return df if in_case_order(df, by) else df.sort(list(by))
 
 
-def _ordered(log: pl.DataFrame) -> pl.DataFrame:
-    """The kernel's columns of ``log`` (missing ones null), in :data:`CASE_ORDER`, with ``pos``."""
+def _ordered(log: pl.DataFrame, *, ordered: bool = False) -> pl.DataFrame:
+    """The kernel's columns of ``log`` (missing ones null), in :data:`CASE_ORDER`, with ``pos``
+    (``ordered``: ``log`` is in that order already, nulls last: not checked again)."""
     missing = [
         pl.lit(None, dtype=dtype).alias(name)
         for name, dtype in _NEEDED.items()
@@ -207,7 +208,7 @@ def _ordered(log: pl.DataFrame) -> pl.DataFrame:
     df = (log.with_columns(missing) if missing else log).select(list(_NEEDED))
     if df.schema["timestamp"] != _NEEDED["timestamp"]:
         df = df.with_columns(pl.col("timestamp").cast(_NEEDED["timestamp"]))
-    if not in_case_order(df):  # a store's log is: sorting would copy every column
+    if not ordered and not in_case_order(df):  # a store's log is: sorting would copy every column
         df = df.sort(list(CASE_ORDER), nulls_last=True, maintain_order=True)
     return df.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("pos"))
 
@@ -229,6 +230,7 @@ def stage_events(
     *,
     accounts: pl.DataFrame | None = None,
     unknown_kind: UnknownKind = "human",
+    ordered: bool = False,
 ) -> pl.DataFrame:
     """The log in case order with where each case is, event by event (see the module docstring).
 
@@ -242,9 +244,12 @@ def stage_events(
     (1-based; null before the first stage event).
 
     ``accounts`` (``account_id``, ``actor_id``) lets registry accounts match
-    resolved actors. Actors of unknown kind count as ``unknown_kind``.
+    resolved actors. Actors of unknown kind count as ``unknown_kind``. ``ordered``: the
+    caller knows ``log`` is in :data:`CASE_ORDER` with nulls last (sorted so, as
+    :func:`wfmine.analysis.conform_log` leaves it), so its order is not checked again --
+    sorting such a log would leave it as it is.
     """
-    df = map_stages(_ordered(log), design)
+    df = map_stages(_ordered(log, ordered=ordered), design)
     keys = agent_keys(design, accounts)
     if keys:
         agent = pl.coalesce(
