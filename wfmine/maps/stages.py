@@ -203,14 +203,21 @@ def stage_map(
             seq_key=seq_key,
             source_key=source_key,
         )
+    from wfmine.stages import first_in_group, in_case_order
+
     nxt = pl.col("case_id").shift(-1) == pl.col("case_id")
+    # visits in case order (the kernel's are): each case is one run of rows, numbered by a
+    # running count of the runs, so its cases are counted on that number and its first and
+    # last visits are the runs' ends (not a hash of the case ids, twice)
+    ordered = in_case_order(visits, ("case_id", "visit"))
+    marked = visits.with_columns(
+        pl.col("stage").shift(-1).alias("target"),
+        seconds(pl.col("start").shift(-1) - pl.col("last")).alias("wait"),
+        nxt.fill_null(False).alias("__same"),
+        *([first_in_group("case_id").cum_sum().alias("__case")] if ordered else []),
+    )
     moves = (
-        visits.with_columns(
-            pl.col("stage").shift(-1).alias("target"),
-            seconds(pl.col("start").shift(-1) - pl.col("last")).alias("wait"),
-            nxt.fill_null(False).alias("__same"),
-        )
-        .filter(pl.col("__same"))
+        marked.filter(pl.col("__same"))
         .group_by("stage", "target")
         .agg(
             pl.len().alias("frequency"),
@@ -221,21 +228,27 @@ def stage_map(
     )
     per_stage = {
         str(r["stage"]): r
-        for r in visits.group_by("stage")
+        for r in marked.group_by("stage")
         .agg(
             pl.len().alias("visits"),
-            pl.col("case_id").n_unique().alias("cases"),
+            pl.col("__case" if ordered else "case_id").n_unique().alias("cases"),
             pl.col("events").sum().alias("events"),
             seconds(pl.col("last") - pl.col("start")).median().alias("median_s"),
         )
         .iter_rows(named=True)
     }
-    firsts = visits.group_by("case_id", maintain_order=True).agg(
-        pl.col("stage").first().alias("start"), pl.col("stage").last().alias("end")
-    )
-    starts = _ranked(firsts.group_by("start").len().iter_rows())
-    ends = _ranked(firsts.group_by("end").len().iter_rows())
-    n_cases = firsts.height
+    if ordered:
+        heads = marked.filter(first_in_group("__case")).select(pl.col("stage").alias("start"))
+        tails = marked.filter(~pl.col("__same")).select(pl.col("stage").alias("end"))
+        n_cases = heads.height
+    else:
+        firsts = visits.group_by("case_id", maintain_order=True).agg(
+            pl.col("stage").first().alias("start"), pl.col("stage").last().alias("end")
+        )
+        heads = tails = firsts
+        n_cases = firsts.height
+    starts = _ranked(heads.group_by("start").len().iter_rows())
+    ends = _ranked(tails.group_by("end").len().iter_rows())
 
     teams = sorted({s.team for s in design.stages if s.team})
     palette = {t: _TEAM_COLOURS[i % len(_TEAM_COLOURS)] for i, t in enumerate(teams)}

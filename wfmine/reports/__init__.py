@@ -27,11 +27,13 @@ foreground, and :func:`install_lines` prints crontab and systemd units.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +156,24 @@ def _nav(chosen: Sequence[str]) -> list[tuple[str, str]]:
     return [(f"g-{gid}", title) for gid, title, _, ids in GROUPS if set(ids) & set(chosen)]
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a report renders, if it runs.
+
+    A report at 1M events makes ~12,000 finding dicts and a few MB of template output,
+    short-lived objects without cycles to speak of; the collector's passes over them cost
+    about 0.15 s CPU (a quarter of the rendering), for nothing to collect. It runs again
+    afterwards, and collects then whatever cycles rendering left.
+    """
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
+
+
 def build_report(
     source: Analysis | Store | pl.DataFrame,
     design: Design | str | Path | None = None,
@@ -183,6 +203,28 @@ def build_report(
     {}
     >>> report.save("report.html")  # doctest: +SKIP
     """
+    with _collector_paused():
+        return _build_report(
+            source, design, window=window, sections=sections, title=title, previous=previous,
+            notes=notes, now=now, case_notion=case_notion, max_cases=max_cases,
+            top_variants=top_variants,
+        )  # fmt: skip
+
+
+def _build_report(
+    source: Analysis | Store | pl.DataFrame,
+    design: Design | str | Path | None,
+    *,
+    window: Window | str | None,
+    sections: Sequence[str] | None,
+    title: str,
+    previous: Mapping[str, Any] | None,
+    notes: Sequence[str],
+    now: dt.datetime | None,
+    case_notion: str,
+    max_cases: int,
+    top_variants: int,
+) -> Report:
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:

@@ -111,9 +111,16 @@ class Context:
             ),
         )
 
+    @functools.cached_property
+    def _by_kind(self) -> dict[object, list[dict[str, Any]]]:
+        by: dict[object, list[dict[str, Any]]] = {}
+        for f in self.findings:
+            by.setdefault(f.get("kind"), []).append(f)
+        return by
+
     def findings_of(self, kind: str) -> list[dict[str, Any]]:
         """The findings of one kind, most severe first."""
-        return [f for f in self.findings if f.get("kind") == kind]
+        return list(self._by_kind.get(kind, []))
 
     @functools.cached_property
     def titles(self) -> dict[str, str]:
@@ -136,7 +143,12 @@ class Context:
 
     @functools.cached_property
     def _case_ids(self) -> frozenset[str]:
-        return frozenset(self.analysis.window_log.get_column("case_id").drop_nulls().unique())
+        # the window's log is in case order: the first row of each run of one case id names
+        # every case (a comparison with the previous row, not a hash of a million ids); the
+        # set is the same in any order, a run split in two only names its case twice
+        ids = self.analysis.window_log.get_column("case_id")
+        firsts = ids.filter((ids != ids.shift(1)).fill_null(True)).drop_nulls()
+        return frozenset(firsts.to_list())
 
     def resolve_case(self, ref: str) -> str | None:
         """The log's case id for ``ref`` (``ACME-12`` finds ``jira:ACME-12``), if any."""
