@@ -217,7 +217,10 @@ def ingest_path(
                 "warnings": summary["warnings"],
             }
         )
-        touched.append(batch.object_ids())
+        # the objects the run covers, as the store recorded them (kept in memory for a run
+        # into an empty store: not worked out from the batch a second time)
+        covered = store.run_objects(summary["run_id"])
+        touched.append(covered if covered is not None else batch.object_ids())
     roster = _find_roster(path, [i.path for i in inputs])
     # Identities are resolved when something calls for it: a roster; a connector's exports
     # or a live pull that brought events (their accounts carry the emails and names the
