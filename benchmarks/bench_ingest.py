@@ -30,7 +30,8 @@ standard library and with orjson, and says how many records orjson encodes
 to the very same text (no wfmine import).
 
 ``--floors`` prints, per export, what no reader built on Python objects can skip, timed
-in one process beside that reader's ``load`` (min of ``--runs``, CPU seconds): listing
+in one process beside that reader's ``load`` (CPU seconds, min of ``--runs`` processes,
+interleaved with the baseline's): listing
 the files and reading their bytes, decoding them (orjson; for mbox the standard
 library's mail parser, as the email reader runs it) and writing every record back as
 the raw records keep it (compact, keys sorted). ``load`` minus that floor is the
@@ -359,14 +360,21 @@ def floors(org: Path, runs: int, baseline: Path | None) -> None:
     """:data:`FLOOR_CHILD`'s table: each reader's load beside what it cannot skip."""
     import json
 
-    found = []
-    for base in (None, baseline) if baseline else (None,):
-        out = subprocess.run(
-            [sys.executable, "-c", FLOOR_CHILD, str(org), str(runs)],
-            check=True, capture_output=True, text=True, env=_env(base), cwd=org,
-        ).stdout  # fmt: skip
-        found.append(json.loads(out.strip().splitlines()[-1]))
-    print(f"\n# floors (CPU s, min of {runs}, one process): load vs list+read, decode, encode")
+    packages = (None, baseline) if baseline else (None,)
+    found: list[dict[str, dict[str, float]]] = [{} for _ in packages]
+    for _ in range(runs):  # one process each, interleaved: both see the same machine load
+        for i, base in enumerate(packages):
+            out = subprocess.run(
+                [sys.executable, "-c", FLOOR_CHILD, str(org), "1"],
+                check=True, capture_output=True, text=True, env=_env(base), cwd=org,
+            ).stdout  # fmt: skip
+            for kind, f in json.loads(out.strip().splitlines()[-1]).items():
+                held = found[i].get(kind)
+                found[i][kind] = f if held is None else {k: min(v, f[k]) for k, v in held.items()}
+    print(
+        f"\n# floors (CPU s, min of {runs} processes, interleaved): load vs list+read, decode, "
+        "encode"
+    )
     print(
         "| connector | files | MiB | records | list+read | decode | encode (sorted) | floor "
         "| load | load - floor |" + (" baseline load | baseline load - floor |" if baseline else "")
