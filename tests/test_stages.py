@@ -224,3 +224,35 @@ def test_visits_of_events_out_of_the_kernels_order_are_the_same() -> None:
         [events.filter(pl.col("case_id") == "d"), events.filter(pl.col("case_id") != "d")]
     )
     assert stage_visits(swapped).sort("case_id", "visit").equals(stage_visits(events))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from([*STEPS, ("slack", "Message posted")]), max_size=8),
+            st.sampled_from(["issue", "pull_request", "thread"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(["work_items", "mapped", "all"]),
+)
+def test_case_scope_is_the_same_read_off_the_case_runs_or_grouped(
+    cases: list[tuple[list[Any], str]], scope: Any
+) -> None:
+    """In the kernel's order the cases are runs of rows (their figures read at the runs' ends);
+    out of it they are grouped: the same cases in scope, the same left out."""
+    log = make_log({f"c{i}": steps or [CREATED] for i, (steps, _) in enumerate(cases)})
+    kinds = {f"c{i}": kind for i, (_, kind) in enumerate(cases)}
+    log = log.with_columns(  # some cases are no work item; some events belong to no object
+        pl.col("case_id").replace_strict(kinds).alias("object_type"),
+        pl.when(pl.col("seq") % 3 == 2)
+        .then(None)
+        .otherwise(pl.col("object_id"))
+        .alias("object_id"),
+    )
+    events = stage_events(log, DESIGN)
+    in_scope, out = case_scope(events, scope)
+    grouped_in, grouped_out = case_scope(events.reverse(), scope)
+    assert in_scope.equals(grouped_in) and out.equals(grouped_out)
