@@ -194,6 +194,10 @@ def _assigned_teams(events: pl.DataFrame, store: Store) -> pl.DataFrame:
     assignee left over from an earlier stage (nobody reassigned the item when it moved on)
     hands nothing over: the stage's own team has it.
     """
+    if "source" in events.columns and not events.select((pl.col("source") == "jira").any()).item():
+        # no Jira event among them, so none is an assignment: no query of every stored event
+        # (an all-null ``assigned_team`` hands nothing over either)
+        return events
     rows = store.sql(
         "SELECT e.event_id, coalesce(p.team, '') AS assigned_team FROM events e "
         "LEFT JOIN actor_accounts m ON m.account_id = json_extract_string(e.attrs, '$.to') "

@@ -329,7 +329,7 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
     if bool((inner & back).any()):
         return None
     sides, code = _side_numbers(acts.get_column("_side"))
-    case = np.cumsum(first, dtype=np.int64)
+    case = np.cumsum(first, dtype=np.int32)
     runs = np.flatnonzero(run_starts(case, code))
     opens = first[runs]  # the run opens its case
     # the side comes back later in the case: the run is not the last of its (case, side) --
@@ -343,7 +343,7 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
         run_case[by_side[1:]] == run_case[by_side[:-1]]
     )
     opening = np.flatnonzero(opens)
-    number = np.arange(runs.size) - opening[np.cumsum(opens) - 1]
+    number = np.arange(runs.size, dtype=np.int32) - opening[np.cumsum(opens) - 1]
     handing = np.flatnonzero(~opens)
     at, giver = runs[handing], runs[handing - 1]
     # a tie with the next row of the case, or between the two rows before (both in it)
@@ -360,15 +360,25 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
     from_code, to_code, at_case = code[giver], code[at], case[at]
     if tied.size:
         run = number[handing]
-        cases = np.unique(at_case[tied])
-        coded = acts.with_columns(pl.Series("_case", case), pl.Series("_code", code))
-        # the tied cases' acts by a membership test of their numbers (few), not a join
-        sub = coded.filter(pl.Series(np.isin(case, cases)))
+        # the tied cases' acts by a table of the case numbers (few tied), not a join
+        of_case = np.zeros(int(case[-1]) + 1, dtype=bool)
+        of_case[at_case[tied]] = True
+        mine = of_case[case]
+        sub = acts.filter(pl.Series(mine)).with_columns(
+            pl.Series("_case", case[mine].astype(np.int64)),
+            pl.Series("_code", code[mine].astype(np.int64)),
+        )
         redo = _asof_handoffs(sub, sub).select("_case", "_run", "left_at", "taken_at")
         # each tied handoff takes the as-of times in its own row (a run is one per case and
         # run number); one the as-of joins do not give is left out
         fixed = (
-            pl.DataFrame({"_i": tied, "_case": at_case[tied], "_run": run[tied].astype(np.int64)})
+            pl.DataFrame(
+                {
+                    "_i": tied,
+                    "_case": at_case[tied].astype(np.int64),
+                    "_run": run[tied].astype(np.int64),
+                }
+            )
             .join(redo, on=["_case", "_run"], how="inner")
             .select(
                 "_i", *(pl.col(c).cast(stamps.dtype).to_physical() for c in ("left_at", "taken_at"))
@@ -386,7 +396,7 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
         # the tied cases' handoffs in :data:`_FINISH_ORDER`, in place: the other cases hand
         # over at strictly later times down their rows (the sides' numbers sort as their
         # names do, and a case has one id)
-        of_tied = np.flatnonzero(np.isin(at_case[rows], cases))
+        of_tied = np.flatnonzero(of_case[at_case[rows]])
         picked = rows[of_tied]
         order = pl.DataFrame(
             {
@@ -448,8 +458,8 @@ def _side_numbers(side: pl.Series) -> tuple[pl.Series, Any]:
     names = present.cast(pl.String)
     order = names.arg_sort().to_numpy()
     codes = present.to_physical().to_numpy().astype(np.int64)
-    renumber = np.zeros(int(codes.max()) + 1 if codes.size else 0, dtype=np.int64)
-    renumber[codes[order]] = np.arange(1, codes.size + 1, dtype=np.int64)
+    renumber = np.zeros(int(codes.max()) + 1 if codes.size else 0, dtype=np.int32)
+    renumber[codes[order]] = np.arange(1, codes.size + 1, dtype=np.int32)
     return names.gather(order).alias(side.name), renumber[categorical.to_physical().to_numpy()]
 
 
