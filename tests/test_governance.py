@@ -421,3 +421,24 @@ def test_cli_agents(sample: tuple[Path, Path], tmp_path: Path) -> None:
     for bad in (["--window", "soon"], ["--days", "0"], ["--case-notion", "nope"]):
         res = runner.invoke(app, ["agents", "--db", str(copy), "--design", str(design), *bad])
         assert res.exit_code == 2, (bad, res.output)
+
+
+def test_case_performers_alike_in_the_kernels_order_and_out_of_it(
+    sample: tuple[Path, Path],
+) -> None:
+    """Who performed a case's events, read at the case runs' ends (events in the kernel's
+    order) or grouped on the case ids (any other order): the same answer."""
+    from wfmine.governance._inputs import _case_performers
+    from wfmine.stages import in_kernel_order
+
+    db, design = sample
+    with Store(db) as store:
+        events = inputs_of(Analysis.of(store, design)).events
+    shuffled = events.sample(fraction=1.0, shuffle=True, seed=5)
+    assert in_kernel_order(events) and not in_kernel_order(shuffled)
+    in_order = _case_performers(events).sort("case_id")
+    grouped = _case_performers(shuffled).sort("case_id")
+    assert in_order.height == events.get_column("case_id").n_unique()
+    assert in_order.equals(grouped)
+    assert in_order.get_column("_h").any() and in_order.get_column("_a").any()
+    assert _case_performers(events.clear()).height == 0

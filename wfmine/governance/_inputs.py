@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import polars as pl
 
@@ -42,6 +42,7 @@ from wfmine.findings._events import staged_events
 from wfmine.findings.actors import ai_events
 from wfmine.findings.failures import failure_occurrences
 from wfmine.findings.signals import load_signals
+from wfmine.stages import first_in_group, in_kernel_order
 from wfmine.store import Store
 
 __all__ = [
@@ -417,10 +418,7 @@ def _case_cohorts(events: pl.DataFrame, prs: pl.DataFrame) -> pl.DataFrame:
         .group_by("case_id")
         .agg(pl.col("cohort").sort_by("_r").first())
     )
-    performers = events.group_by("case_id").agg(
-        (pl.col("performer") == "human").any().alias("_h"),
-        (pl.col("performer") == "automation").any().alias("_a"),
-    )
+    performers = _case_performers(events)
     fallback = (
         pl.when(pl.col("_h"))
         .then(pl.lit("human"))
@@ -432,6 +430,35 @@ def _case_cohorts(events: pl.DataFrame, prs: pl.DataFrame) -> pl.DataFrame:
         performers.join(from_prs, on="case_id", how="left")
         .select("case_id", pl.coalesce("cohort", fallback).alias("cohort"))
         .sort("case_id")
+    )
+
+
+def _case_performers(events: pl.DataFrame) -> pl.DataFrame:
+    """``case_id, _h, _a``: whether a human, and whether automation, performed any event of
+    each case. In the kernel's order each case is one run of rows: counted at the runs' ends
+    with array operations, not grouped on a million case ids."""
+    human = (pl.col("performer") == "human").fill_null(False)
+    auto = (pl.col("performer") == "automation").fill_null(False)
+    if events.height == 0 or not in_kernel_order(events):
+        return events.group_by("case_id").agg(human.any().alias("_h"), auto.any().alias("_a"))
+    import numpy as np
+
+    flags = events.select(first_in_group("case_id").alias("f"), human.alias("h"), auto.alias("a"))
+    first, h, a = (flags.to_series(i).to_numpy() for i in range(3))
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], len(first))  # one past each run's last row
+
+    def some(mask: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        seen = np.zeros(len(mask) + 1, dtype=np.int64)
+        np.cumsum(mask, out=seen[1:])
+        return np.asarray(seen[ends] - seen[starts] > 0)
+
+    return pl.DataFrame(
+        {
+            "case_id": events.get_column("case_id").gather(starts),
+            "_h": some(h),
+            "_a": some(a),
+        }
     )
 
 
