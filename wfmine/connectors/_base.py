@@ -42,6 +42,7 @@ __all__ = [
     "read_head",
     "read_text",
     "shared_listings",
+    "sniff_memo",
 ]
 
 #: How much of a file given alone a sniff reads.
@@ -189,6 +190,8 @@ class _Listings:
         self._files: dict[str, _Files] = {}
         #: every folder listed as part of a tree -> the tree's root
         self._root_of: dict[str, str] = {}
+        #: reader kind -> (file, head size) -> that reader's sniff of the file (see sniff_memo)
+        self.sniffs: dict[str, dict[tuple[str, int], bool]] = {}
 
     def files(self, folder: str) -> _Files:
         held = self._files.get(folder)
@@ -207,6 +210,17 @@ class _Listings:
 
 
 _LISTINGS: ContextVar[_Listings | None] = ContextVar("wfmine_export_listings", default=None)
+
+
+def sniff_memo(kind: str) -> dict[tuple[str, int], bool] | None:
+    """Inside :func:`shared_listings`, the sniffs of single files reader ``kind`` made in this
+    pass, by (file, head size), for it to fill and read (detection sniffs each file again at
+    every folder level above it); ``None`` outside, where nothing is remembered. Within a
+    pass a file is taken as it was, as its folder's listing is."""
+    listings = _LISTINGS.get()
+    if listings is None:
+        return None
+    return listings.sniffs.setdefault(kind, {})
 
 
 @contextmanager

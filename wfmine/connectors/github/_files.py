@@ -12,6 +12,7 @@ from wfmine.connectors._base import (
     SNIFF_BYTES,
     export_paths,
     read_head,
+    sniff_memo,
 )
 from wfmine.connectors.github._collect import _Collector
 from wfmine.connectors.github._common import (
@@ -38,20 +39,28 @@ def sniff(path: Path) -> bool:
         size = FOLDER_SNIFF_BYTES if path.is_dir() else SNIFF_BYTES
     except OSError:
         return False
+    memo = sniff_memo("github")  # within one detection pass: each file read once
     for file in files:
-        try:
-            head = read_head(file, size)
-        except OSError:
-            continue
-        if head.lstrip()[:1] not in ("[", "{"):
-            continue
-        if (
-            "api.github.com/repos/" in head or "https://github.com/" in head
-        ) and '"node_id"' in head:
-            return True
-        if any(f'"{t}"' in head for t in _EVENT_TYPES) and '"payload"' in head:
+        known = memo.get((file, size)) if memo is not None else None
+        if known is None:
+            try:
+                known = _sniff_head(read_head(file, size))
+            except OSError:
+                continue
+            if memo is not None:
+                memo[(file, size)] = known
+        if known:
             return True
     return False
+
+
+def _sniff_head(head: str) -> bool:
+    """Whether a file's first bytes (as text) look like GitHub REST JSON."""
+    if head.lstrip()[:1] not in ("[", "{"):
+        return False
+    if ("api.github.com/repos/" in head or "https://github.com/" in head) and '"node_id"' in head:
+        return True
+    return any(f'"{t}"' in head for t in _EVENT_TYPES) and '"payload"' in head
 
 
 _SUFFIXES: Final = (".json", ".ndjson", ".jsonl")

@@ -20,6 +20,7 @@ from wfmine.connectors._base import (
     export_paths,
     read_head,
     read_text,
+    sniff_memo,
 )
 from wfmine.connectors._batch import parse_json
 from wfmine.connectors.jira._collect import _Reader
@@ -51,11 +52,19 @@ def sniff(path: Path) -> bool:
 
 
 def _sniff_file(path: str, size: int) -> bool:
+    memo = sniff_memo("jira")  # within one detection pass: no stat to ask again
+    if memo is not None:
+        known = memo.get((path, size))
+        if known is not None:
+            return known
     try:
         st = os.stat(path)
     except OSError:
         return False
-    return _sniff_content(path, st.st_size, st.st_mtime_ns, size)
+    found = _sniff_content(path, st.st_size, st.st_mtime_ns, size)
+    if memo is not None:
+        memo[(path, size)] = found
+    return found
 
 
 @functools.lru_cache(maxsize=1 << 16)
