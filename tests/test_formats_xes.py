@@ -224,3 +224,241 @@ def test_raw_record_identifies_the_file_and_a_rerun_sees_it_held(tmp_path: Path)
     assert {"extensions", "classifiers"} <= set(payload)  # the log meta is still there
     held = store.holds_file(path, verify=True)
     assert held is not None and held["record_id"] == "running-example"
+
+
+# -- the vectorised scanner (formats/_xes_scan): rustxes' frame, or a fall back to rustxes --
+
+
+def _rustxes(path: Path) -> tuple[pl.DataFrame, dict[str, object]]:
+    import json
+
+    import rustxes
+
+    df, meta = rustxes.import_xes(str(path))
+    return df, json.loads(meta)
+
+
+def _same_frame(ours: pl.DataFrame, theirs: pl.DataFrame) -> None:
+    # rustxes' columns come in hash order (a new order each process): compare by name
+    assert sorted(ours.columns) == sorted(theirs.columns)
+    assert ours.schema == pl.Schema({c: theirs.schema[c] for c in ours.columns})
+    assert ours.equals(theirs.select(ours.columns))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_scanner_gives_rustxes_frame_and_meta_on_every_real_log(name: str) -> None:
+    from wfmine.formats import _xes_scan
+
+    path = LOGS / name
+    ours, meta, captured = _xes_scan.read(path)  # read here, not fallen back
+    theirs, their_meta = _rustxes(path)
+    _same_frame(ours, theirs)
+    assert meta == their_meta
+    assert captured == ""
+
+
+_HEAD = """<?xml version="1.0" encoding="UTF-8" ?>
+<log xes.version="1.0" xmlns="http://www.xes-standard.org/">
+\t<global scope="trace">
+\t\t<string key="concept:name" value="UNKNOWN"/>
+\t\t<string key="tg" value="TDEF"/>
+\t</global>
+\t<global scope="event">
+\t\t<date key="time:timestamp" value="1970-01-01T00:00:00.000+01:00"/>
+\t\t<string key="concept:name" value="UNKNOWN"/>
+\t\t<string key="only_global" value="G"/>
+\t\t<int key="n" value="7"/>
+\t</global>
+\t<classifier name="Activity classifier" keys="concept:name lifecycle:transition"/>
+\t<string key="log attribute" value="x">
+\t\t<string key="nested" value="y"/>
+\t</string>
+"""
+
+#: bodies the scanner reads (it must give rustxes' frame for each)
+_READ = {
+    "types_and_entities": """\t<trace>
+\t\t<string key="concept:name" value="c&amp;1"/>
+\t\t<date key="opened" value="2011-10-01T00:38:44.546+02:00"/>
+\t\t<event>
+\t\t\t<string key="concept:name" value="a &lt;b&gt; &quot;q&quot; &apos;s&apos; &amp;lt;"/>
+\t\t\t<date key="time:timestamp" value="2010-12-30T14:32:00.000+01:00"/>
+\t\t\t<int key="n" value="-5"/>
+\t\t\t<float key="f" value="1.5E3"/>
+\t\t\t<boolean key="b" value="true"/>
+\t\t\t<date key="d" value="2010-12-30T14:32:00Z"/>
+\t\t\t<string key="raw" value="tab\there, a < and a >"/>
+\t\t</event>
+\t\t<event>
+\t\t\t<string key="concept:name" value=""/>
+\t\t\t<date key="time:timestamp" value="2010-12-30T23:59:59.123456789-05:30"/>
+\t\t\t<boolean key="b" value="false"/>
+\t\t\t<float key="f" value="-.25"/>
+\t\t\t<date key="d" value="2010-12-30T14:32:00"/>
+\t\t</event>
+\t</trace>
+""",
+    "globals_fill_gaps": """\t<trace>
+\t\t<event>
+\t\t\t<string key="x" value="1"/>
+\t\t</event>
+\t</trace>
+\t<trace>
+\t\t<string key="concept:name" value="two"/>
+\t\t<string key="tg" value="own"/>
+\t\t<event>
+\t\t\t<string key="concept:name" value="b"/>
+\t\t\t<int key="n" value="3"/>
+\t\t\t<date key="time:timestamp" value="2020-02-29T00:00:00+00:00"/>
+\t\t</event>
+\t</trace>
+""",
+    "pm4py_layout_blank_lines_late_trace_attributes": """  <trace>
+
+    <event>
+      <string key="concept:name" value="a" />
+      <date key="time:timestamp" value="2020-01-01T10:00:00.5+01:00" />
+    </event>
+    <string key="concept:name" value="late" />
+    <event>
+      <string key="concept:name" value="b" />
+      <date key="time:timestamp" value="2020-01-01T11:00:00+01:00" />
+    </event>
+  </trace>
+  <trace>
+    <string key="concept:name" value="no events" />
+  </trace>
+  <trace>
+    <string key="concept:name" value="after" />
+    <event>
+      <string key="concept:name" value="c" />
+    </event>
+  </trace>
+
+""",
+}
+
+#: bodies it leaves to rustxes (and why)
+_FALLS_BACK = {
+    "comment": "\t<trace>\n\t\t<!-- a comment -->\n\t\t<event>\n\t\t</event>\n\t</trace>\n",
+    "two_elements_a_line": '\t<trace>\n\t\t<event><string key="a" value="1"/></event>\n\t</trace>\n',
+    "nested_attribute": (
+        '\t<trace>\n\t\t<event>\n\t\t\t<string key="a" value="1">\n'
+        '\t\t\t\t<string key="b" value="2"/>\n\t\t\t</string>\n\t\t</event>\n\t</trace>\n'
+    ),
+    "list": '\t<trace>\n\t\t<event>\n\t\t\t<list key="l">\n\t\t\t</list>\n\t\t</event>\n\t</trace>\n',
+    "id": '\t<trace>\n\t\t<event>\n\t\t\t<id key="i" value="abc"/>\n\t\t</event>\n\t</trace>\n',
+    "cdata": "\t<trace>\n\t\t<event>\n<![CDATA[ x ]]>\n\t\t</event>\n\t</trace>\n",
+    "single_quotes": "\t<trace>\n\t\t<event>\n\t\t\t<string key='a' value='1'/>\n\t\t</event>\n\t</trace>\n",
+    "value_before_key": '\t<trace>\n\t\t<event>\n\t\t\t<string value="1" key="a"/>\n\t\t</event>\n\t</trace>\n',
+    "quote_in_text": '\t<trace>"\n\t\t<event>\n\t\t\t<string key="a" value="1"/>\n\t\t</event>\n\t</trace>\n',
+    "text_between": "\t<trace>\n\t\thello\n\t\t<event>\n\t\t</event>\n\t</trace>\n",
+    "character_reference": '\t<trace>\n\t\t<event>\n\t\t\t<string key="a" value="&#65;"/>\n\t\t</event>\n\t</trace>\n',
+    "two_types": (
+        '\t<trace>\n\t\t<event>\n\t\t\t<string key="a" value="1"/>\n\t\t</event>\n'
+        '\t\t<event>\n\t\t\t<int key="a" value="2"/>\n\t\t</event>\n\t</trace>\n'
+    ),
+    "global_of_another_type": '\t<trace>\n\t\t<event>\n\t\t\t<string key="n" value="1"/>\n\t\t</event>\n\t</trace>\n\t<trace>\n\t\t<event>\n\t\t\t<string key="x" value="1"/>\n\t\t</event>\n\t</trace>\n',
+    "key_twice": '\t<trace>\n\t\t<event>\n\t\t\t<string key="a" value="1"/>\n\t\t\t<string key="a" value="2"/>\n\t\t</event>\n\t</trace>\n',
+    "boolean_upper": '\t<trace>\n\t\t<event>\n\t\t\t<boolean key="b" value="TRUE"/>\n\t\t</event>\n\t</trace>\n',
+    "int_plus": '\t<trace>\n\t\t<event>\n\t\t\t<int key="i" value="+5"/>\n\t\t</event>\n\t</trace>\n',
+    "int_text": '\t<trace>\n\t\t<event>\n\t\t\t<int key="i" value="x"/>\n\t\t</event>\n\t</trace>\n',
+    "float_nan": '\t<trace>\n\t\t<event>\n\t\t\t<float key="f" value="NaN"/>\n\t\t</event>\n\t</trace>\n',
+    "date_only": '\t<trace>\n\t\t<event>\n\t\t\t<date key="d" value="2020-01-01"/>\n\t\t</event>\n\t</trace>\n',
+    "event_outside_trace": '\t<event>\n\t\t<string key="a" value="1"/>\n\t</event>\n',
+    "event_not_closed": '\t<trace>\n\t\t<event>\n\t\t\t<string key="a" value="1"/>\n\t</trace>\n',
+    "attribute_named_case": '\t<trace>\n\t\t<event>\n\t\t\t<string key="case:a" value="1"/>\n\t\t</event>\n\t</trace>\n',
+    "no_events": '\t<trace>\n\t\t<string key="concept:name" value="1"/>\n\t</trace>\n',
+    "no_traces": "",
+    "empty_key": '\t<trace>\n\t\t<event>\n\t\t\t<string key="" value="1"/>\n\t\t</event>\n\t</trace>\n',
+}
+
+
+def _xes_file(tmp_path: Path, name: str, body: str, *, tail: str = "</log>\n") -> Path:
+    path = tmp_path / f"{name}.xes"
+    path.write_text(_HEAD + body + tail, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(_READ))
+def test_scanner_reads_the_usual_shapes_as_rustxes_does(tmp_path: Path, name: str) -> None:
+    from wfmine.formats import _xes_scan
+
+    path = _xes_file(tmp_path, name, _READ[name])
+    ours, meta, _ = _xes_scan.read(path)
+    theirs, their_meta = _rustxes(path)
+    _same_frame(ours, theirs)
+    assert meta == their_meta
+    # gzipped, too
+    packed = tmp_path / f"{name}.xes.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    _same_frame(_xes_scan.read(packed)[0], theirs)
+
+
+def test_scanner_fills_globals_and_keeps_entities_as_rustxes() -> None:
+    # the scanner's own answer for the first case, spelled out (not only "as rustxes")
+    import tempfile
+
+    from wfmine.formats import _xes_scan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _xes_file(Path(tmp), "globals", _READ["globals_fill_gaps"])
+        df = _xes_scan.read(path)[0]
+    assert df.get_column("case:concept:name").to_list() == ["UNKNOWN", "two"]
+    assert df.get_column("case:tg").to_list() == ["TDEF", "own"]
+    assert df.get_column("n").to_list() == [7, 3]  # the global default, typed
+    assert "only_global" not in df.columns  # no event or trace has it: no column
+    assert df.get_column("x").to_list() == ["1", None]
+
+
+@pytest.mark.parametrize("name", sorted(_FALLS_BACK))
+def test_scanner_leaves_what_it_does_not_read_to_rustxes(tmp_path: Path, name: str) -> None:
+    from wfmine.formats import _xes_scan
+
+    path = _xes_file(tmp_path, name, _FALLS_BACK[name])
+    assert _xes_scan.scan(path) is None
+    # and load reads it as before, through rustxes (or fails the same way)
+    try:
+        _, theirs, their_meta, _, _ = xes._parse(path, fast=False)
+    except FormatError as exc:
+        with pytest.raises(FormatError) as info:
+            xes._parse(path)
+        assert str(info.value) == str(exc)
+        return
+    _, ours, meta, _, _ = xes._parse(path)
+    _same_frame(ours, theirs)
+    assert meta == their_meta
+
+
+@pytest.mark.parametrize(
+    "variant", ["crlf", "latin1", "after_log", "cut", "multi_member_gzip", "cut_gzip"]
+)
+def test_scanner_falls_back_on_odd_files(tmp_path: Path, variant: str) -> None:
+    from wfmine.formats import _xes_scan
+
+    good = _xes_file(tmp_path, "good", _READ["globals_fill_gaps"]).read_bytes()
+    assert _xes_scan.scan(tmp_path / "good.xes") is not None
+    data = {
+        "crlf": good.replace(b"\n", b"\r\n"),
+        "latin1": good.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"'),
+        "after_log": good + b"<!-- trailing -->\n",
+        "cut": good[: len(good) - 20],
+        "multi_member_gzip": gzip.compress(good[:400]) + gzip.compress(good[400:]),
+        "cut_gzip": gzip.compress(good)[:-30],
+    }[variant]
+    path = tmp_path / "odd.xes"
+    path.write_bytes(data)
+    assert _xes_scan.scan(path) is None
+
+
+def test_load_through_the_scanner_equals_load_through_rustxes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wfmine.formats import _xes_scan
+
+    path = _xes_file(tmp_path, "mixed", _READ["types_and_entities"])
+    fast = xes.load(path)
+    monkeypatch.setattr(_xes_scan, "scan", lambda p: None)
+    slow = xes.load(path)
+    for table in ("events", "objects", "accounts", "quarantine", "raw_records"):
+        assert getattr(fast, table).equals(getattr(slow, table)), table

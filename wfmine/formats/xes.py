@@ -1,9 +1,11 @@
 """XES reader: ``.xes`` and ``.xes.gz`` event logs into a :class:`~wfmine.model.Batch`.
 
-Parsing is done by the Rust reader ``rustxes`` (one polars frame, one row per
-event) and everything after it by polars expressions: no Python object is
-built per event, so a million-event log loads in a few seconds instead of
-pm4py's half a minute.
+Parsing gives the frame of the Rust reader ``rustxes`` (one polars frame, one
+row per event): a file of the usual one-element-a-line shape is read by the
+vectorised scanner :mod:`wfmine.formats._xes_scan` (the same frame, several
+times faster), any other by ``rustxes`` itself. Everything after it is polars
+expressions: no Python object is built per event, so a million-event log loads
+in a few seconds instead of pm4py's half a minute.
 
 Mapping (see ``docs/contracts.md``), with ``dataset`` the file name without
 ``.xes``/``.xes.gz`` (or ``options["dataset"]``):
@@ -54,7 +56,8 @@ from xml.parsers import expat
 import polars as pl
 
 from wfmine.errors import FormatError
-from wfmine.formats import dataset_name, json_object_expr, to_utc_expr
+from wfmine.formats import _xes_scan, dataset_name, json_object_expr, to_utc_expr
+from wfmine.formats._xes_scan import captured_stderr
 from wfmine.model import EVENT_SCHEMA, UTC_TS, Batch, frame
 from wfmine.store import file_fingerprint
 
@@ -112,14 +115,20 @@ def read_frame(path: str | os.PathLike[str]) -> tuple[pl.DataFrame, dict[str, An
     rows in file order. Raises :class:`FormatError` with the position of the
     problem when the file is not a well-formed XES log.
     """
-    p, df, meta, captured = _parse(path)
-    _complete(p, captured, _ends_with_log_close(p))
+    p, df, meta, captured, whole = _parse(path)
+    _complete(p, captured, whole or _ends_with_log_close(p))
     return df, meta
 
 
-def _parse(path: str | os.PathLike[str]) -> tuple[Path, pl.DataFrame, dict[str, Any], str]:
-    """``rustxes``' frame and meta, and what it wrote to stderr; not yet checked for a cut.
+def _parse(
+    path: str | os.PathLike[str], *, fast: bool = True
+) -> tuple[Path, pl.DataFrame, dict[str, Any], str, bool]:
+    """The log's frame and meta as ``rustxes`` reads them, what rustxes wrote to stderr,
+    and whether the file is known to end with ``</log>``; not yet checked for a cut.
 
+    A file of the common one-element-a-line shape is read by :mod:`._xes_scan`
+    (the same frame, several times faster; it sees the whole file, so a cut one is
+    never read there); any other, or with ``fast=False``, by ``rustxes`` itself.
     Raises :class:`FormatError` when ``rustxes`` cannot read the file.
     """
     p = Path(path)
@@ -127,10 +136,13 @@ def _parse(path: str | os.PathLike[str]) -> tuple[Path, pl.DataFrame, dict[str, 
         raise FormatError(p, "no such file")
     if not p.is_file():
         raise FormatError(p, "not a file")
+    if fast and (scanned := _xes_scan.scan(p)) is not None:
+        df, meta, captured = scanned
+        return p, df, meta, captured, True
     import rustxes  # a declared dependency; imported here, where a log is read
 
-    captured: list[str] = []
-    with _named_for_rustxes(p) as target, _captured_stderr(captured):
+    captured_: list[str] = []
+    with _named_for_rustxes(p) as target, captured_stderr(captured_):
         try:
             df, meta_text = rustxes.import_xes(str(target))
             failure: str | None = None
@@ -144,7 +156,7 @@ def _parse(path: str | os.PathLike[str]) -> tuple[Path, pl.DataFrame, dict[str, 
         meta = json.loads(meta_text) if meta_text else {}
     except ValueError:
         meta = {"raw": meta_text}
-    return p, df, meta, "".join(captured)
+    return p, df, meta, "".join(captured_), False
 
 
 def _complete(path: Path, captured: str, ends_with_log: bool) -> None:
@@ -162,6 +174,10 @@ def _fail(path: Path, failure: str) -> NoReturn:
     if problem is None:
         problem = f"not a readable XES log ({failure})"
     raise FormatError(path, problem, position=position)
+
+
+def _whole(path: Path, known: bool) -> bool:
+    return known or _ends_with_log_close(path)
 
 
 def _ends_with_log_close(path: Path) -> bool:
@@ -212,30 +228,6 @@ def _named_for_rustxes(path: Path) -> Iterator[Path]:
         except OSError:
             shutil.copyfile(path, link)
         yield link
-
-
-@contextmanager
-def _captured_stderr(out: list[str]) -> Iterator[None]:
-    """Hold back what native code writes to file descriptor 2 (a Rust panic's backtrace).
-
-    The text is appended to ``out`` when the block ends; the caller replays it
-    when nothing went wrong.
-    """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            out.append(sink.read().decode("utf-8", errors="replace"))
 
 
 def locate_problem(path: Path) -> tuple[str | None, str | None]:
@@ -352,12 +344,12 @@ def load(path: Path | str, options: Mapping[str, Any] | None = None) -> Batch:
     p = Path(path)
     opts = dict(options or {})
     dataset = dataset_name(p, opts, SUFFIXES)
-    p, df, meta, captured = _parse(p)
-    # rustxes holds the interpreter while it parses; the mapping below is polars, which
-    # does not: meanwhile the file is read once more on the other core, for the check that
-    # it is not cut short (a gzip stream is inflated to its end) and for its SHA-256
+    p, df, meta, captured, read_whole = _parse(p)
+    # the mapping below is polars, which lets go of the interpreter: meanwhile the file is
+    # read once more on the other core, for its SHA-256 and, when rustxes read it, for the
+    # check that it is not cut short (a gzip stream is inflated to its end)
     with ThreadPoolExecutor(1) as pool:
-        whole = pool.submit(_ends_with_log_close, p)
+        whole = pool.submit(_whole, p, read_whole)
         fingerprint = pool.submit(file_fingerprint, p)
         try:
             declared = declared_classifiers(meta)
