@@ -479,3 +479,32 @@ def test_print_quality_table(quality: Evaluations, trend_org: Evaluated) -> None
                 f"  seam wait {pair:28s} median {got / 3600:7.1f} h (planted {want / 3600:.1f} h)"
             )
     assert all(set(ev.scores) == set(KINDS) for ev in [*quality.done.values(), trend_org])
+
+
+def test_the_stages_cases_reached_are_the_same_from_visits_in_case_order_or_not() -> None:
+    """The trend's population per stage: the stage bits of each case OR-ed over its run of
+    visits (case order) or grouped (any order) mark the cases a semi-join of the stage's
+    visits keeps, in the order of the starts."""
+    import polars as pl
+
+    from wfmine.findings.failures import _reached_stages
+
+    visits = pl.DataFrame(
+        {
+            "case_id": ["a", "a", "a", "b", "c", "c", "e"],
+            "stage": ["build", "review", "build", None, "qa", "review", "qa"],
+        }
+    )
+    starts = pl.DataFrame({"case_id": ["c", "a", "d", "b", "e"], "_start": [1.0, 2, 3, 4, 5]})
+    for frame in (visits, visits.reverse()):
+        bits, reaching = _reached_stages(starts, frame)
+        assert sorted(bits) == ["build", "qa", "review"]
+        for stage, bit in bits.items():
+            kept = reaching.filter((pl.col("_reached") & bit) != 0).drop("_reached")
+            semi = starts.join(
+                frame.filter(pl.col("stage") == stage),
+                on="case_id",
+                how="semi",
+                maintain_order="left",
+            )
+            assert kept.equals(semi), stage

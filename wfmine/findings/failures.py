@@ -955,6 +955,37 @@ _WEEKLY: Final[dict[str, Any]] = {
 }
 
 
+def _reached_stages(
+    starts: pl.DataFrame, visits: pl.DataFrame
+) -> tuple[dict[str, int], pl.DataFrame]:
+    """The stages the cases of ``starts`` reached, as one bit each: per stage of ``visits`` its
+    bit (none when there are more than 62 stages), and ``starts`` with ``_reached``, the bits
+    of its case's stages OR-ed (0: none) -- every stage's population a filter of one frame,
+    not a semi-join of the stage's visits each."""
+    stages = sorted(visits.get_column("stage").drop_nulls().unique().to_list())
+    if not stages or len(stages) > 62:
+        return {}, starts
+    bits = {s: 1 << i for i, s in enumerate(stages)}
+    bit = pl.col("stage").replace_strict(bits, default=0, return_dtype=pl.Int64)
+    marks = visits.select("case_id", bit.alias("_reached"), first_in_group("case_id").alias("_h"))
+    heads = marks.with_row_index("_i").filter(pl.col("_h"))
+    ids = heads.get_column("case_id")
+    if ids.null_count() == 0 and ids.is_sorted():  # each case's visits one run (case order)
+        import numpy as np
+
+        at = heads.get_column("_i").to_numpy()
+        ored = np.bitwise_or.reduceat(marks.get_column("_reached").to_numpy(), at)
+        per_case = pl.DataFrame({"case_id": ids, "_reached": pl.Series(ored, dtype=pl.Int64)})
+    else:
+        per_case = (
+            marks.filter(pl.col("case_id").is_not_null())
+            .group_by("case_id")
+            .agg(pl.col("_reached").bitwise_or())
+        )
+    reaching = starts.join(per_case, on="case_id", how="left", maintain_order="left")
+    return bits, reaching.with_columns(pl.col("_reached").fill_null(0))
+
+
 def _case_starts(events: pl.DataFrame) -> pl.DataFrame:
     """``case_id, _first``: each case's first timestamp, once per case.
 
@@ -1192,6 +1223,7 @@ def failure_patterns(
     # per stage, the trend's population of the cases that reached it (a semi-join keeps the
     # rows' order, so filtering by scope before or after it picks the same rows)
     reached_by_stage: dict[str, pl.DataFrame] = {}
+    marked: tuple[dict[str, int], pl.DataFrame] | None = None  # (_reached_stages, found once)
     if visits is not None and limits is None:
         limits = judged_limits(events, design, events_attrs, visits=visits)
     by_kind: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
@@ -1240,10 +1272,18 @@ def failure_patterns(
         population = starts
         if row["stage"] is not None and visits is not None:
             if row["stage"] not in reached_by_stage:
-                reached = visits.filter(pl.col("stage") == row["stage"]).select("case_id")
-                reached_by_stage[row["stage"]] = starts.join(
-                    reached, on="case_id", how="semi", maintain_order="left"
-                )
+                if marked is None:
+                    marked = _reached_stages(starts, visits)
+                bits, reaching = marked
+                if row["stage"] in bits:
+                    reached_by_stage[row["stage"]] = reaching.filter(
+                        (pl.col("_reached") & bits[row["stage"]]) != 0
+                    ).drop("_reached")
+                else:
+                    reached = visits.filter(pl.col("stage") == row["stage"]).select("case_id")
+                    reached_by_stage[row["stage"]] = starts.join(
+                        reached, on="case_id", how="semi", maintain_order="left"
+                    )
             population = reached_by_stage[row["stage"]]
         at_risk = population.filter(
             pl.col("scope").eq_missing(pl.lit(row["scope"], dtype=pl.String))
