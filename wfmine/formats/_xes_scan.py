@@ -40,6 +40,7 @@ import sys
 import tempfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -113,10 +114,22 @@ def scan(path: Path) -> tuple[pl.DataFrame, dict[str, Any], str] | None:
 
 def read(path: Path) -> tuple[pl.DataFrame, dict[str, Any], str]:
     """:func:`scan`, raising what made the file one not read here (tests name the reason)."""
-    data = _inflated(path)
-    cut = _header_end(data)
-    meta, captured = _header_meta(data[:cut])
-    return _frame(data, cut, meta), meta, captured
+    # rustxes is imported, then reads the header, on the other core while the file is
+    # inflated and its lines split (zlib and polars let go of the interpreter meanwhile)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(_import_rustxes)
+        data = _inflated(path)
+        cut = _header_end(data)
+        header = pool.submit(_header_meta, data[:cut])
+        frame = _frame(data, cut, header)
+        meta, captured = header.result()
+    return frame, meta, captured
+
+
+def _import_rustxes() -> None:
+    import rustxes  # a declared dependency; imported here, where a log is read
+
+    del rustxes
 
 
 def _inflated(path: Path) -> bytes:
@@ -169,8 +182,9 @@ def _header_meta(header: bytes) -> tuple[dict[str, Any], str]:
     return meta, "".join(captured)
 
 
-def _frame(data: bytes, cut: int, meta: dict[str, Any]) -> pl.DataFrame:
-    """The event frame of the lines from ``cut`` on (the first trace's)."""
+def _frame(data: bytes, cut: int, header: Future[tuple[dict[str, Any], str]]) -> pl.DataFrame:
+    """The event frame of the lines from ``cut`` on (the first trace's); ``header`` gives
+    the meta, needed for the global defaults only."""
     lines = pl.read_csv(
         data,
         has_header=False,
@@ -243,21 +257,25 @@ def _frame(data: bytes, cut: int, meta: dict[str, Any]) -> pl.DataFrame:
         attrs_df = _unescaped(attrs_df)
     event_trace = events_df.get_column("t")
     n_traces = int(event_trace[-1]) + 1
+    meta = header.result()[0]
     globals_ = {scope: _globals(meta.get(f"global_{scope}_attrs")) for scope in ("event", "trace")}
+    # a trace's number counts the traces without events too
+    last_trace = attrs_df.select(pl.col("i").filter(~pl.col("in_event")).max()).item()
+    traces = max(n_traces, (last_trace or 0) + 1)
     columns: dict[str, pl.Series] = {}
-    for (in_event,), part in attrs_df.partition_by("in_event", as_dict=True).items():
+    for (in_event, key), rows in attrs_df.partition_by(
+        ["in_event", "k"], as_dict=True, maintain_order=True
+    ).items():
+        keyed = _keyed(str(key), rows, globals_["event" if in_event else "trace"])
         if in_event:
-            for name, keyed in _pivot(part, globals_["event"]).items():
-                if name.startswith("case:"):
-                    raise _Unrecognised("an event attribute named like a trace attribute")
-                columns[name] = _reindexed(keyed, n_events)
+            if str(key).startswith("case:"):
+                raise _Unrecognised("an event attribute named like a trace attribute")
+            columns[str(key)] = _reindexed(keyed, n_events)
         else:
-            owners = max(n_traces, int(part.get_column("i").max() or 0) + 1)  # type: ignore[arg-type]
-            for name, keyed in _pivot(part, globals_["trace"]).items():
-                full = _reindexed(keyed, owners).gather(event_trace)
-                if full.null_count() == n_events:
-                    raise _Unrecognised("a trace attribute only of traces without events")
-                columns["case:" + name] = full
+            full = _reindexed(keyed, traces).gather(event_trace)
+            if full.null_count() == n_events:
+                raise _Unrecognised("a trace attribute only of traces without events")
+            columns[f"case:{key}"] = full
     return pl.DataFrame([s.alias(n) for n, s in columns.items()])
 
 
@@ -290,24 +308,19 @@ _Keyed = tuple[pl.Series, pl.Series, pl.Series | None]
 """One key's owners (event or trace numbers, increasing), typed values and global default."""
 
 
-def _pivot(part: pl.DataFrame, defaults: dict[str, tuple[str, Any]]) -> dict[str, _Keyed]:
-    """One scope's attributes by key, in first-seen order."""
-    out: dict[str, _Keyed] = {}
-    for (key,), rows in part.partition_by("k", as_dict=True, maintain_order=True).items():
-        if not key or "&" in str(key):
-            raise _Unrecognised("an empty key, or an entity in a key")
-        kinds, owners = rows.get_column("type"), rows.get_column("i")
-        if kinds.min() != kinds.max():
-            raise _Unrecognised("a key of two types")
-        if owners.len() > 1 and owners.diff().min() <= 0:  # type: ignore[operator]
-            raise _Unrecognised("a key twice in one element")
-        type_name = _TYPES[int(kinds[0])]
-        values = _typed(rows.get_column("v"), type_name)
-        default: pl.Series | None = None
-        if key in defaults:
-            default = _default(*defaults[key], type_name)
-        out[str(key)] = (owners, values, default)
-    return out
+def _keyed(key: str, rows: pl.DataFrame, defaults: dict[str, tuple[str, Any]]) -> _Keyed:
+    """One key's attributes of one scope (events or traces), typed, with its default."""
+    if not key or "&" in key:
+        raise _Unrecognised("an empty key, or an entity in a key")
+    kinds, owners = rows.get_column("type"), rows.get_column("i")
+    if kinds.min() != kinds.max():
+        raise _Unrecognised("a key of two types")
+    if owners.len() > 1 and owners.diff().min() <= 0:  # type: ignore[operator]
+        raise _Unrecognised("a key twice in one element")
+    type_name = _TYPES[int(kinds[0])]
+    values = _typed(rows.get_column("v"), type_name)
+    default = _default(*defaults[key], type_name) if key in defaults else None
+    return owners, values, default
 
 
 def _default(meta_type: str, content: Any, type_name: str) -> pl.Series:
