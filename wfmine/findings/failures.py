@@ -1126,7 +1126,7 @@ def _suggestion(
     return None
 
 
-def _trend(at_risk: pl.DataFrame, cases: list[str]) -> dict[str, Any]:
+def _trend(at_risk: pl.DataFrame, cases: pl.Series) -> dict[str, Any]:
     """The case trend test over ``at_risk`` (``case_id, _start[, component]``), by component too.
 
     A rise confined to one component is diluted by the rest of the project:
@@ -1134,16 +1134,16 @@ def _trend(at_risk: pl.DataFrame, cases: list[str]) -> dict[str, Any]:
     tested as well, Bonferroni-corrected for the number tested, and a
     significant one is the pattern's trend (named in ``component``).
     """
-    hit = pl.col("case_id").is_in(pl.Series(cases, dtype=pl.String).implode())
+    hit = pl.col("case_id").is_in(cases.cast(pl.String).implode())
     flagged = at_risk.with_columns(hit.alias("_hit"))
-    overall = case_trend_test(flagged["_start"].to_list(), flagged["_hit"].to_list())
+    overall = case_trend_test(flagged["_start"].to_numpy(), flagged["_hit"].to_numpy())
     if "component" not in flagged.columns or overall["trend"] in ("rising", "declining"):
         return overall
     tests: list[tuple[str, dict[str, Any]]] = []
     for (component,), part in flagged.filter(pl.col("component").is_not_null()).group_by(
         "component", maintain_order=True
     ):
-        result = case_trend_test(part["_start"].to_list(), part["_hit"].to_list())
+        result = case_trend_test(part["_start"].to_numpy(), part["_hit"].to_numpy())
         if "p" in result:
             tests.append((str(component), result))
     if not tests:
@@ -1263,7 +1263,9 @@ def failure_patterns(
         .sort(["type", "stage", "scope"], nulls_last=True)
     )
     out: list[Finding] = []
-    for row in summary.iter_rows(named=True):
+    # each pattern's cases as a Series (not a Python list of up to every case id per row)
+    every_case = summary.get_column("_all")
+    for i, row in enumerate(summary.drop("_all").iter_rows(named=True)):
         series = weekly.filter(
             (pl.col("type") == row["type"])
             & pl.col("stage").eq_missing(pl.lit(row["stage"], dtype=pl.String))
@@ -1292,7 +1294,7 @@ def failure_patterns(
             # open and idle at the log's end: late cases by construction, no trend to test
             mk: dict[str, Any] = {"test": None, "trend": None, "why": "a state at the log's end"}
         else:
-            mk = _trend(at_risk, row["_all"])
+            mk = _trend(at_risk, every_case[i])
         trend = mk["trend"]
         total = max(int(in_scope.get(row["scope"], 0)), row["cases"], 1)
         share = row["cases"] / total
@@ -1325,7 +1327,7 @@ def failure_patterns(
         if own_limit and row["scope"]:
             where = f"{where} on {row['scope']}"  # the project's own limit
         caused = follow.filter(
-            (pl.col("root_type") == row["type"]) & pl.col("case_id").is_in(row["_all"])
+            (pl.col("root_type") == row["type"]) & pl.col("case_id").is_in(every_case[i].implode())
         )
         consequence_list = sorted(set(caused["_c"].to_list()))
         trend_words = {

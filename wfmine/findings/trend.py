@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from wfmine.findings.significance import kendall_tau_b, normal_quantile, theil_sen_slope
+
+if TYPE_CHECKING:  # numpy is imported where it is used
+    from numpy.typing import NDArray
 
 __all__ = [
     "ALPHA",
@@ -89,8 +92,8 @@ _WEEK_S: Final = 7 * 86400.0
 
 
 def case_trend_test(
-    starts: Sequence[float],
-    flags: Sequence[bool],
+    starts: Sequence[float] | NDArray[Any],
+    flags: Sequence[bool] | NDArray[Any],
     *,
     alpha: float = ALPHA,
     min_weeks: int = MIN_POINTS,
