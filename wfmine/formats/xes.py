@@ -536,26 +536,36 @@ def _mapped(
     work = work.with_columns(reason.otherwise(pl.lit(None, pl.String)).alias("_reason"))
     work_df = work.collect()
 
-    bad = work_df.filter(pl.col("_reason").is_not_null())
-    good = work_df.filter(pl.col("_reason").is_null())
+    if work_df.get_column("_reason").null_count() == work_df.height:
+        # the usual log, every event good: no copy of the frame into good and bad
+        bad, good = work_df.clear(), work_df
+    else:
+        bad = work_df.filter(pl.col("_reason").is_not_null())
+        good = work_df.filter(pl.col("_reason").is_null())
 
-    events = good.select(
-        (pl.lit(prefix) + pl.col("_case") + pl.lit("/") + pl.col("_seq").cast(pl.String)).alias(
-            "event_id"
-        ),
-        pl.col(activity).cast(pl.String).alias("activity"),
-        pl.col("_ts").alias("timestamp"),
-        pl.col("_seq").alias("seq"),
-        (pl.lit("xes:") + resource).alias("actor_id"),
-        group.alias("team"),
-        pl.lit("xes").alias("source"),
-        (pl.lit(prefix) + pl.col("_case")).alias("object_id"),
-        json_object_expr(event_attr_cols).alias("attrs"),
-        (pl.lit("trace:") + pl.col("_case")).alias("raw_ref"),
-    ).cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
+    # the tables are planned lazily and collected together (polars runs them side by side)
+    events_plan = (
+        good.lazy()
+        .select(
+            (pl.lit(prefix) + pl.col("_case") + pl.lit("/") + pl.col("_seq").cast(pl.String)).alias(
+                "event_id"
+            ),
+            pl.col(activity).cast(pl.String).alias("activity"),
+            pl.col("_ts").alias("timestamp"),
+            pl.col("_seq").alias("seq"),
+            (pl.lit("xes:") + resource).alias("actor_id"),
+            group.alias("team"),
+            pl.lit("xes").alias("source"),
+            (pl.lit(prefix) + pl.col("_case")).alias("object_id"),
+            json_object_expr(event_attr_cols).alias("attrs"),
+            (pl.lit("trace:") + pl.col("_case")).alias("raw_ref"),
+        )
+        .cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
+    )
 
-    objects = (
-        work_df.filter(pl.col("_case").is_not_null())
+    objects_plan = (
+        work_df.lazy()
+        .filter(pl.col("_case").is_not_null())
         .group_by("_case", maintain_order=True)
         .agg(*(pl.col(c).drop_nulls().first() for c in case_attr_cols))
         .select(
@@ -568,8 +578,7 @@ def _mapped(
         )
     )
 
-    accounts = _accounts(good, resource)
-    quarantine = bad.select(
+    quarantine_plan = bad.lazy().select(
         pl.lit("xes").alias("source"),
         (
             pl.lit(f"{origin}#trace ")
@@ -580,6 +589,8 @@ def _mapped(
         pl.col("_reason").alias("reason"),
         json_object_expr({c: schema[c] for c in schema}).alias("payload"),
     )
+    events, objects, quarantine = pl.collect_all([events_plan, objects_plan, quarantine_plan])
+    accounts = _accounts(good, resource)
 
     batch = Batch(
         source="xes",
