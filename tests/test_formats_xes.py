@@ -462,3 +462,18 @@ def test_load_through_the_scanner_equals_load_through_rustxes(
     slow = xes.load(path)
     for table in ("events", "objects", "accounts", "quarantine", "raw_records"):
         assert getattr(fast, table).equals(getattr(slow, table)), table
+
+
+def test_raw_record_payload_is_the_json_of_the_whole_meta() -> None:
+    import json
+
+    path = LOGS / "08_receipt.xes.gz"
+    payload = xes.load(path).raw_records.item(0, "payload")
+    meta = json.loads(payload)
+    # written member by member (the meta's on another thread): the text json.dumps gives
+    assert payload == json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert {"file", "attribute_types", "classifier", "log_attributes"} <= set(meta)
+    assert meta == {
+        **xes.read_frame(path)[1],
+        **{k: meta[k] for k in ("file", "attribute_types", "classifier")},
+    }
