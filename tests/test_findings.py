@@ -1093,3 +1093,44 @@ def test_idle_spells_of_part_of_the_visits(org: tuple[pl.DataFrame, pl.DataFrame
     aligned = idle_spells(part, visits, D)
     assert aligned.height > 0
     assert idle_spells(events, visits, D).equals(aligned)
+
+
+def test_handoffs_read_off_the_arrays_are_the_as_of_joins_answer() -> None:
+    """Without a design the handoffs of cases in time order are read off the rows next to each
+    change (seams._adjacent_handoffs); the as-of joins (the general path) give the same rows,
+    ties of stamps around a change included."""
+    import sys
+
+    import numpy as np
+
+    from wfmine.findings._events import staged_events
+    from wfmine.findings.seams import handoffs
+
+    module = sys.modules[handoffs.__module__]  # the package's name is its function's
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(2, 300))
+        case = np.sort(rng.integers(0, 25, n))
+        stamp = rng.integers(0, 30, n) * int(rng.choice([1, 60, 3600]))
+        order = np.lexsort((stamp, case))
+        log = pl.DataFrame(
+            {
+                "case_id": [f"c{c:02d}" for c in case[order]],
+                "activity": ["a"] * n,
+                "timestamp": [
+                    dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=int(s))
+                    for s in stamp[order]
+                ],
+                "seq": np.arange(n),
+                "event_id": [f"e{i:04d}" for i in range(n)],
+                "actor_id": [f"a{a}" for a in rng.integers(0, 5, n)],
+                "team": [f"T{t}" for t in rng.integers(0, 4, n)],
+            },
+            schema_overrides={"timestamp": pl.Datetime("us", "UTC")},
+        )
+        events = staged_events(log, None)
+        found = handoffs(events, None)
+        acts = events.select("case_id", "timestamp", pl.col("team").alias("_side"))
+        coded = module._coded(acts)
+        general = module._finish(module._asof_handoffs(coded, coded), "team")
+        assert found.equals(general), seed
