@@ -1134,3 +1134,34 @@ def test_handoffs_read_off_the_arrays_are_the_as_of_joins_answer() -> None:
         coded = module._coded(acts)
         general = module._finish(module._asof_handoffs(coded, coded), "team")
         assert found.equals(general), seed
+
+
+def test_seam_figures_pair_each_row_with_its_own_sides_in_any_row_order() -> None:
+    """A null case id leaves the handoffs out of case order: the seam table is sorted first,
+    and each row keeps its own (from, to) through that sort (not the unsorted row's)."""
+    from wfmine.findings.seams import _seam_figures
+
+    t0 = dt.datetime(2024, 1, 1)
+    rows = [  # (case, from, to, wait hours)
+        ("b", "dev", "qa", 1.0),
+        (None, "qa", "ops", 2.0),
+        ("a", "qa", "ops", 30.0),
+        ("a", "dev", "qa", 3.0),
+        ("c", "ops", "dev", 5.0),
+    ]
+    handoffs = pl.DataFrame(
+        {
+            "dimension": ["team"] * len(rows),
+            "case_id": [r[0] for r in rows],
+            "from": [r[1] for r in rows],
+            "to": [r[2] for r in rows],
+            "wait_s": [r[3] * 3600 for r in rows],
+            "rework": [False] * len(rows),
+            "taken_at": [t0 + dt.timedelta(hours=i) for i in range(len(rows))],
+        }
+    )
+    table = _seam_figures(handoffs, 3.0)
+    waits = {(r["from"], r["to"]): r["wait_total_s"] / 3600 for r in table.iter_rows(named=True)}
+    assert waits == {("dev", "qa"): 4.0, ("qa", "ops"): 32.0, ("ops", "dev"): 5.0}
+    shuffled = _seam_figures(handoffs.reverse(), 3.0)
+    assert shuffled.sort("from", "to").equals(table.sort("from", "to"))

@@ -565,10 +565,12 @@ def _seam_figures(handoffs: pl.DataFrame, stall_factor: float) -> pl.DataFrame:
     ids = handoffs.get_column("case_id")
     # handoffs() gives them in case order already: one pass says so, instead of a sort
     in_order = ids.null_count() == 0 and ids.is_sorted()
-    ordered = (handoffs if in_order else handoffs.sort(["case_id", "taken_at"])).with_columns(
+    rows = handoffs if in_order else handoffs.sort(["case_id", "taken_at"])
+    # the pair numbers of the rows in the order they are attached to (a Series is by position)
+    ordered = rows.with_columns(
         (pl.col("wait_s") > stall_factor * pl.col("wait_s").median()).alias("_stall"),
         pl.col("case_id").ne_missing(pl.col("case_id").shift(1)).cum_sum().alias("_case"),
-        _pair_numbers(handoffs),
+        _pair_numbers(rows),
     )
     table = (
         ordered.group_by("_pair")
