@@ -327,7 +327,8 @@ class Analysis:
         """
         if self.design is None:
             return []
-        return unmatched_patterns(self.design, self.window_log)
+        # the window's distinct (source, activity) pairs are all it reads (found once already)
+        return unmatched_patterns(self.design, self.activity_pairs)
 
     # -- the design's view ----------------------------------------------------------------
 
