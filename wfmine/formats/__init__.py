@@ -5,7 +5,8 @@ Each reader module offers ``sniff(path) -> bool`` and ``load(path, options=None)
 :data:`PARQUET_READER` wrap them as :class:`wfmine.connectors._base.Reader`
 objects (importing the module on first use, so importing this package stays light):
 
-- :mod:`wfmine.formats.xes` — ``.xes`` / ``.xes.gz`` through the Rust reader ``rustxes``;
+- :mod:`wfmine.formats.xes` — ``.xes`` / ``.xes.gz``: the usual one-element-a-line files by a
+  vectorised scanner (``formats/_xes_scan``, rustxes' frame exactly), any other through ``rustxes``;
 - :mod:`wfmine.formats.ocel` — OCEL 2.0 JSON, OCEL 1.0 JSON-OCEL and OCEL 2.0 SQLite;
 - :mod:`wfmine.formats.tabular` — CSV / Parquet with a column mapping;
 - :mod:`wfmine.formats.export` — XES, OCEL 2.0 JSON and Parquet writers.
