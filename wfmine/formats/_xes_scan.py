@@ -33,6 +33,7 @@ without events, text after ``</log>``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -185,8 +186,11 @@ def _header_meta(header: bytes) -> tuple[dict[str, Any], str]:
 def _frame(data: bytes, cut: int, header: Future[tuple[dict[str, Any], str]]) -> pl.DataFrame:
     """The event frame of the lines from ``cut`` on (the first trace's); ``header`` gives
     the meta, needed for the global defaults only."""
-    lines = pl.read_csv(
-        data,
+    # scanned, not read: the streaming engine splits and classifies the lines in pieces, so
+    # the lines of the whole file are never one frame beside its bytes (bpic2012: about
+    # 90 MB lower peak and 0.2 CPU s less than read_csv, the same frames)
+    lines = pl.scan_csv(
+        io.BytesIO(data),
         has_header=False,
         separator='"',
         quote_char=None,
@@ -198,26 +202,22 @@ def _frame(data: bytes, cut: int, header: Future[tuple[dict[str, Any], str]]) ->
     )
     c, td, ed, e = pl.col("c"), pl.col("td"), pl.col("ed"), pl.col("e")
     is_attr = c >= _ATTR
-    base = (
-        lines.lazy()
-        .select(
-            pl.col("a")
-            .str.strip_chars()
-            .cast(pl.Enum(list(_CLASSES)), strict=False)
-            .to_physical()
-            .cast(pl.Int8)
-            .alias("c"),
-            "k",
-            "m",
-            "v",
-            "e",
-        )
-        .with_columns(
-            ((c == _TRACE).cum_sum() - (c == _TRACE_END).cum_sum()).alias("td"),
-            ((c == _EVENT).cum_sum() - (c == _EVENT_END).cum_sum()).alias("ed"),
-            ((c == _TRACE).cum_sum() - 1).alias("t"),
-            ((c == _EVENT).cum_sum() - 1).alias("ev"),
-        )
+    base = lines.select(
+        pl.col("a")
+        .str.strip_chars()
+        .cast(pl.Enum(list(_CLASSES)), strict=False)
+        .to_physical()
+        .cast(pl.Int8)
+        .alias("c"),
+        "k",
+        "m",
+        "v",
+        "e",
+    ).with_columns(
+        ((c == _TRACE).cum_sum() - (c == _TRACE_END).cum_sum()).alias("td"),
+        ((c == _EVENT).cum_sum() - (c == _EVENT_END).cum_sum()).alias("ed"),
+        ((c == _TRACE).cum_sum() - 1).alias("t"),
+        ((c == _EVENT).cum_sum() - 1).alias("ev"),
     )
     checks = base.select(
         c.is_null().any().alias("unknown"),
@@ -244,8 +244,7 @@ def _frame(data: bytes, cut: int, header: Future[tuple[dict[str, Any], str]]) ->
         "v",
     )
     events = base.filter(c == _EVENT).select("t")
-    found, attrs_df, events_df = pl.collect_all([checks, attrs, events])
-    del lines
+    found, attrs_df, events_df = pl.collect_all([checks, attrs, events], engine="streaming")
     verdict = found.row(0, named=True)
     n_events, n_attributes = verdict.pop("events"), verdict.pop("attributes")
     if any(verdict.values()) or n_events == 0:
