@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from wfmine.findings._runs import run_starts
+from wfmine.findings._runs import dense_numbers, run_starts
 from wfmine.findings.signals import Signals, load_signals
 from wfmine.model import to_json
 from wfmine.stages import CASE_ORDER, first_in_group, in_case_order
@@ -373,21 +373,11 @@ def _first_rows(base: pl.DataFrame) -> NDArray[np.bool_]:
 def _actor_numbers(actors: pl.Series) -> tuple[pl.Series, NDArray[np.uint32]]:
     """The distinct ``actors`` in id order, and each row's number among them.
 
-    The ids are hashed once (a categorical); its codes are renumbered densely in id
-    order through a table indexed by code, so a feature per actor is an array
-    indexed by number and comes out in the order of the result.
+    (:func:`~wfmine.findings._runs.dense_numbers`): a feature per actor is an array indexed
+    by number and comes out in the order of the result.
     """
-    import numpy as np
-
-    categorical = actors.cast(pl.Categorical)
-    present = categorical.unique()
-    names = present.cast(pl.String)
-    order = names.arg_sort().to_numpy()
-    codes = present.to_physical().to_numpy().astype(np.int64)
-    renumber = np.zeros(int(codes.max()) + 1 if codes.size else 0, dtype=np.uint32)
-    renumber[codes[order]] = np.arange(codes.size, dtype=np.uint32)
-    number = renumber[categorical.to_physical().to_numpy()]
-    return names.gather(order).alias("actor_id"), number
+    names, numbers = dense_numbers(actors, start=0, dtype="uint32")
+    return names.alias("actor_id"), numbers
 
 
 def _reactions(

@@ -47,7 +47,7 @@ import polars as pl
 
 from wfmine.design import Design
 from wfmine.findings._events import MAPPED, performed, staged_events
-from wfmine.findings._runs import run_starts
+from wfmine.findings._runs import dense_numbers, run_starts
 from wfmine.findings._shape import Finding
 from wfmine.model import is_sorted
 from wfmine.stages import first_in_group, index_in_group, shift_in_group
@@ -446,21 +446,10 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
 
 def _side_numbers(side: pl.Series) -> tuple[pl.Series, Any]:
     """The distinct sides (no null among them) in sort order, and each row's side number
-    (1-based: side number ``i`` is ``sides[i - 1]``).
-
-    The names are hashed once (a categorical); its codes are renumbered in name order
-    through a table indexed by code.
+    (1-based: side number ``i`` is ``sides[i - 1]``; :func:`~wfmine.findings._runs.dense_numbers`).
     """
-    import numpy as np
-
-    categorical = side.cast(pl.Categorical)
-    present = categorical.unique()
-    names = present.cast(pl.String)
-    order = names.arg_sort().to_numpy()
-    codes = present.to_physical().to_numpy().astype(np.int64)
-    renumber = np.zeros(int(codes.max()) + 1 if codes.size else 0, dtype=np.int32)
-    renumber[codes[order]] = np.arange(1, codes.size + 1, dtype=np.int32)
-    return names.gather(order).alias(side.name), renumber[categorical.to_physical().to_numpy()]
+    names, numbers = dense_numbers(side, start=1, dtype="int32")
+    return names.alias(side.name), numbers
 
 
 #: the order of :func:`handoffs`' rows
