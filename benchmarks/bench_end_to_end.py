@@ -13,7 +13,9 @@ The peer (pm4py) does what a pm4py user writes to get the same answers:
 ``pd.read_parquet`` / ``pd.read_csv`` (+ ``pm4py.format_dataframe`` for CSV,
 whose timestamps are text), ``discover_dfg``, ``discover_performance_dfg``,
 ``get_variants``; for XES ``pm4py.read_xes`` (which uses ``rustxes`` when it is
-installed, as wfmine does) and the same three calls.
+installed) and the same three calls. wfmine reads the usual one-element-a-line
+XES with its own scanner (``wfmine.formats._xes_scan``) and any other with
+``rustxes``, so an XES row compares the parsers too.
 
 The CPU column is each child's user + system time (median): on a shared
 machine it moves much less with load than wall time does. ``--profile DIR``
