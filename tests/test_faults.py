@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -123,6 +124,30 @@ def test_a_full_disk_during_a_store_write_is_one_line_and_the_store_is_kept(
     assert _snapshot(db) == before  # it opens, with what it held
     with Store(db) as store:
         assert store.runs().get_column("status").to_list() == ["ok"]
+
+
+def test_sigkill_while_a_large_run_is_written_straight_into_the_file(tmp_path: Path) -> None:
+    """A run too large for the write-ahead log is checkpointed by its commit straight into the
+    store file (store.py): a kill while the file grows leaves the store as it was or with the
+    whole run, never part of it, and a rerun ends where an unkilled run does."""
+    db = tmp_path / "s.duckdb"
+    assert _run("ingest", str(need(LOGS / "running-example.xes")), "--db", str(db))[0] == 0
+    big = _big_csv(tmp_path / "big.csv", 150_000)
+    clean = tmp_path / "clean.duckdb"
+    shutil.copy(db, clean)
+    assert _run("ingest", str(big), "--db", str(clean))[0] == 0
+    before, after = _snapshot(db), _snapshot(clean)
+    size = db.stat().st_size
+    child = _cli("ingest", str(big), "--db", str(db), cwd=tmp_path)
+    wal = db.with_name(db.name + ".wal")
+    while child.poll() is None and db.stat().st_size == size and not wal.exists():
+        time.sleep(0.005)  # until the engine writes the run's rows (into the file: no WAL)
+    child.kill()
+    child.communicate()
+    assert child.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert _snapshot(db) in (before, after)  # it opens, holding no part of the run
+    assert _run("ingest", str(big), "--db", str(db))[0] == 0
+    assert _snapshot(db) == after
 
 
 # -- a repository with Issues disabled -----------------------------------------------------
