@@ -116,7 +116,7 @@ def read_frame(path: str | os.PathLike[str]) -> tuple[pl.DataFrame, dict[str, An
     problem when the file is not a well-formed XES log.
     """
     p, df, meta, captured, whole = _parse(path)
-    _complete(p, captured, whole or _ends_with_log_close(p))
+    _complete(p, captured, _whole(p, whole))
     return df, meta
 
 
@@ -177,6 +177,8 @@ def _fail(path: Path, failure: str) -> NoReturn:
 
 
 def _whole(path: Path, known: bool) -> bool:
+    """Whether ``path`` ends with ``</log>``: ``known`` when the scanner read it whole, else
+    looked at (:func:`_ends_with_log_close`)."""
     return known or _ends_with_log_close(path)
 
 
