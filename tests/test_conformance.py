@@ -506,3 +506,37 @@ def test_case_attributes_of_cases_that_are_their_own_object() -> None:
     ]
     bare = pl.DataFrame({"case_id": ["jira:A-3"], "object_id": ["jira:A-3"]})
     assert case_attributes(store, bare).rows() == [("jira:A-3", [], [], "A", [], None)]
+
+
+def test_case_table_by_case_rows_equals_the_joined_one() -> None:
+    """The case table, impact and summary read by each deviation's case row (cases sorted,
+    unique) equal those of the group-bys and joins on the case ids they stand in for."""
+    import numpy as np
+    from polars.testing import assert_frame_equal
+
+    import wfmine.conformance as c
+    from tests import _findings_org as org
+
+    for seed in (1, 2):
+        log, _ = org.build(seed=seed)
+        result = check(log, org.as_design(org.DESIGN))
+        cases = result.cases
+        parts = (
+            cases.select("case_id", "events", "start", "end", "duration_s"),
+            result.visits,
+            result.deviations,
+            cases.select("case_id", "tier"),
+            result.gates,
+            cases.select("case_id", "open"),
+        )
+        rows = c._case_rows(cases.get_column("case_id"), result.deviations.get_column("case_id"))
+        assert rows is not None and rows.size == result.deviations.height
+        assert_frame_equal(c._case_table_by_rows(*parts, rows), c._case_table(*parts))
+        assert_frame_equal(cases, c._case_table(*parts))
+        impact = c._impact(cases, result.deviations, rows)
+        assert_frame_equal(impact, c.deviation_impact(cases, result.deviations))
+        # a key that is not among the ids, or ids out of order: no rows
+        ids = cases.get_column("case_id")
+        assert c._case_rows(ids, pl.Series(["zz-not-a-case"])) is None
+        assert c._case_rows(ids.reverse(), ids) is None
+        assert np.array_equal(c._case_rows(ids, ids), np.arange(ids.len()))

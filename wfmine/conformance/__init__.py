@@ -60,11 +60,15 @@ from wfmine.stages import (
     first_in_group,
     in_kernel_order,
     last_in_group,
+    sorted_by,
     stage_events,
     stage_visits,
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from wfmine.store import Store
 
 __all__ = [
@@ -297,14 +301,26 @@ def check(
     deviations = deviations.sort(
         "case_id", "timestamp", "event_id", "aspect", "category", "stage", nulls_last=True
     )
-    cases = _case_table(cases, visits, deviations, tiers, gates, open_cases)
-    impact = deviation_impact(cases, deviations)
-    summary = _summary(cases, deviations, gates, suppressed, out_of_scope, scope)
+    # each deviation's case as its row in the cases (sorted, unique ids): the per-case
+    # figures are integer counts over those rows, no group-by or join on the case ids
+    case_rows = _case_rows(cases.get_column("case_id"), deviations.get_column("case_id"))
+    table = _case_table_by_rows(cases, visits, deviations, tiers, gates, open_cases, case_rows)
+    cases = (
+        table
+        if table is not None
+        else _case_table(cases, visits, deviations, tiers, gates, open_cases)
+    )
+    impact = (
+        deviation_impact(cases, deviations)
+        if case_rows is None
+        else _impact(cases, deviations, case_rows)
+    )
+    summary = _summary(cases, deviations, gates, suppressed, out_of_scope, scope, case_rows)
     return ConformanceResult(
         cases=cases,
         deviations=deviations,
         gates=gates,
-        timing=timing.sort("case_id", "visit"),
+        timing=sorted_by(timing, ("case_id", "visit")),  # in that order already: not sorted
         impact=impact,
         summary=summary,
         out_of_scope=out_of_scope,
@@ -349,7 +365,9 @@ def _open_cases(cases: pl.DataFrame, case_attrs: pl.DataFrame | None) -> pl.Data
     flags = case_attrs.select("case_id", pl.col("open").cast(pl.Boolean)).unique(
         "case_id", keep="first"
     )
-    return ids.join(flags, on="case_id", how="left").with_columns(pl.col("open").fill_null(False))
+    return ids.join(flags, on="case_id", how="left", maintain_order="left").with_columns(
+        pl.col("open").fill_null(False)
+    )
 
 
 def apply_allow(
@@ -430,14 +448,156 @@ def deviation_impact(cases: pl.DataFrame, deviations: pl.DataFrame) -> pl.DataFr
                 "delta_s": (mw - mo) if isinstance(mw, float) and isinstance(mo, float) else None,
             }
         )
-    schema = {
-        "category": pl.String,
-        "cases": pl.Int64,
-        "median_with_s": pl.Float64,
-        "median_without_s": pl.Float64,
-        "delta_s": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return (
+        pl.DataFrame(rows, schema=_IMPACT, orient="row") if rows else pl.DataFrame(schema=_IMPACT)
+    )
+
+
+_IMPACT: Final[dict[str, Any]] = {
+    "category": pl.String,
+    "cases": pl.Int64,
+    "median_with_s": pl.Float64,
+    "median_without_s": pl.Float64,
+    "delta_s": pl.Float64,
+}
+
+
+def _case_rows(ids: pl.Series, keys: pl.Series) -> NDArray[np.int64] | None:
+    """Each of ``keys``' row's row in ``ids`` (sorted ascending, unique, no nulls), read
+    once per run of equal keys (frames in case order have one run per case); ``None``
+    when ``ids`` is not so or a key is not among them."""
+    import numpy as np
+
+    n = ids.len()
+    if ids.null_count() or keys.null_count() or not ids.is_sorted():
+        return None
+    if n > 1 and not bool((ids.head(n - 1) != ids.tail(n - 1)).all()):
+        return None  # a repeated id
+    if keys.len() == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return None
+    head = (keys != keys.shift(1)).fill_null(True).to_numpy()
+    starts = np.flatnonzero(head)
+    firsts = keys.gather(starts)
+    found = ids.search_sorted(firsts, side="left").cast(pl.Int64)
+    at = found.clip(upper_bound=n - 1)
+    if found.max() is None or not bool((ids.gather(at) == firsts).all()):
+        return None
+    lengths = np.diff(np.append(starts, keys.len()))
+    return np.repeat(at.to_numpy().astype(np.int64), lengths)
+
+
+def _aligned(frame: pl.DataFrame, ids: pl.Series, column: str) -> pl.Series | None:
+    """``frame``'s ``column`` when its ``case_id`` rows are ``ids``' (same ids, same order)."""
+    if frame.height != ids.len() or not frame.get_column("case_id").equals(ids):
+        return None
+    return frame.get_column(column)
+
+
+def _case_table_by_rows(
+    cases: pl.DataFrame,
+    visits: pl.DataFrame,
+    deviations: pl.DataFrame,
+    tiers: pl.DataFrame,
+    gates: pl.DataFrame,
+    open_cases: pl.DataFrame,
+    rows: NDArray[np.int64] | None,
+) -> pl.DataFrame | None:
+    """:func:`_case_table` with the cases sorted and unique and ``rows`` each deviation's
+    case row (:func:`_case_rows`): counts per row (``bincount``), the variants one list per
+    run of visits (the visits are in case order), tiers and open flags already in the
+    cases' order. ``None`` when the frames are not so (:func:`_case_table` then)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if rows is None:
+        return None
+    ids = cases.get_column("case_id")
+    n = ids.len()
+    visit_rows = _case_rows(ids, visits.get_column("case_id"))
+    gate_rows = _case_rows(ids, gates.get_column("case_id"))
+    tier = _aligned(tiers, ids, "tier")
+    is_open = _aligned(open_cases, ids, "open")
+    if visit_rows is None or gate_rows is None or tier is None or is_open is None:
+        return None
+    if visit_rows.size > 1 and not bool((np.diff(visit_rows) >= 0).all()):
+        return None  # the visits of a case not together
+    if gates.get_column("ok").null_count():
+        return None
+
+    def count(mask: pl.Expr | None = None) -> NDArray[np.int64]:
+        if mask is None:
+            return np.bincount(rows, minlength=n).astype(np.int64)
+        weights = deviations.select(mask.fill_null(False)).to_series().to_numpy()
+        return np.bincount(rows, weights=weights, minlength=n).astype(np.int64)
+
+    aspect, category = pl.col("aspect"), pl.col("category")
+    n_visits = np.bincount(visit_rows, minlength=n).astype(np.int64)
+    visited = n_visits > 0
+    # the categories of FLOW_CATEGORIES: every flow deviation's but ``unmapped``
+    flow = np.where(visited, count(category.is_in(list(FLOW_CATEGORIES)) & (aspect == "flow")), 0)
+    offsets = np.concatenate([[0], np.cumsum(n_visits)]).astype(np.int64)
+    variant = pl.from_arrow(
+        pa.LargeListArray.from_arrays(
+            pa.array(offsets),
+            visits.get_column("stage").to_arrow(),
+            mask=pa.array(~visited),
+        )
+    )
+    assert isinstance(variant, pl.Series)
+    failed = np.bincount(
+        gate_rows, weights=(~gates.get_column("ok")).to_numpy(), minlength=n
+    ).astype(np.int64)
+    gated = np.bincount(gate_rows, minlength=n) > 0
+    m, d = pl.col("visits"), pl.col("flow_deviations")
+    out = cases.with_columns(
+        pl.Series("visits", n_visits, dtype=pl.Int64),
+        pl.Series("flow_deviations", flow, dtype=pl.Int64),
+        pl.Series("_visited", visited),
+        variant.alias("variant"),
+        pl.Series("deviations", count(), dtype=pl.Int64),
+        pl.Series("performer_deviations", count(aspect == "performer"), dtype=pl.Int64),
+        pl.Series("gate_violations", count(aspect == "gate"), dtype=pl.Int64),
+        pl.Series("timing_deviations", count(aspect == "time"), dtype=pl.Int64),
+        tier.alias("tier"),
+        pl.when(pl.Series(gated)).then(pl.Series(failed == 0)).alias("gate_ok"),
+        is_open.fill_null(False).alias("open"),
+    ).with_columns(
+        pl.when(pl.col("_visited")).then(1.0 - d / (m + d)).alias("fitness"),
+    )
+    return out.select(
+        "case_id", "events", "visits", "start", "end", "duration_s", "variant", "fitness",
+        "flow_deviations", "deviations", "performer_deviations", "gate_violations",
+        "timing_deviations", "tier", "gate_ok", "open",
+    )  # fmt: skip
+
+
+def _impact(cases: pl.DataFrame, deviations: pl.DataFrame, rows: NDArray[np.int64]) -> pl.DataFrame:
+    """:func:`deviation_impact` with each deviation's case row (:func:`_case_rows`) known:
+    a category's cases are a mask over the case rows."""
+    import numpy as np
+
+    d = cases.get_column("duration_s")
+    cats = deviations.get_column("category")
+    out: list[dict[str, Any]] = []
+    for category in sorted(cats.unique().to_list()):
+        has = np.zeros(cases.height, dtype=bool)
+        has[rows[(cats == category).fill_null(False).to_numpy()]] = True
+        mask = pl.Series(has)
+        w, wo = d.filter(mask), d.filter(~mask)
+        mw = w.median()
+        mo = wo.median()
+        out.append(
+            {
+                "category": category,
+                "cases": w.len(),
+                "median_with_s": mw,
+                "median_without_s": mo,
+                "delta_s": (mw - mo) if isinstance(mw, float) and isinstance(mo, float) else None,
+            }
+        )
+    return pl.DataFrame(out, schema=_IMPACT, orient="row") if out else pl.DataFrame(schema=_IMPACT)
 
 
 def _case_table(
@@ -497,14 +657,24 @@ def _summary(
     suppressed: int,
     out_of_scope: pl.DataFrame,
     scope: Scope,
+    rows: NDArray[np.int64] | None = None,
 ) -> dict[str, Any]:
     m = int(cases.get_column("visits").sum())
     d = int(cases.get_column("flow_deviations").sum())
     by_category = dict(deviations.group_by("category").len().sort("category").iter_rows())
     by_aspect = dict(deviations.group_by("aspect").len().iter_rows())
-    cases_by_aspect = dict(
-        deviations.select("aspect", "case_id").unique().group_by("aspect").len().iter_rows()
-    )
+    if rows is None:
+        cases_by_aspect = dict(
+            deviations.select("aspect", "case_id").unique().group_by("aspect").len().iter_rows()
+        )
+    else:  # the distinct case rows of each aspect's deviations
+        import numpy as np
+
+        aspects = deviations.get_column("aspect")
+        cases_by_aspect = {
+            a: int(np.count_nonzero(np.bincount(rows[(aspects == a).fill_null(False).to_numpy()])))
+            for a in _ASPECTS
+        }
     reasons = dict(out_of_scope.group_by("reason").len().sort("reason").iter_rows())
     fitted = cases.filter(pl.col("fitness").is_not_null())
     mean_fitness = fitted.get_column("fitness").mean() if fitted.height else None

@@ -164,7 +164,8 @@ def case_tiers(
     cases: pl.DataFrame, design: Design, case_attrs: pl.DataFrame | None
 ) -> pl.DataFrame:
     """``case_id``, ``tier`` for every case in ``cases`` (default tier when no attributes)."""
-    ids = cases.select("case_id").unique()
+    # in the cases' order (the case table reads the tiers beside the cases when aligned)
+    ids = cases.select("case_id").unique(maintain_order=True)
     if case_attrs is None or case_attrs.height == 0:
         return ids.with_columns(pl.lit(design.risk.default).alias("tier"))
     attrs = case_attrs
@@ -172,7 +173,7 @@ def case_tiers(
         if col not in attrs.columns:
             attrs = attrs.with_columns(pl.lit(None, dtype=dtype).alias(col))
     tiered = attrs.select("case_id", design.tier_expr().alias("tier"))
-    return ids.join(tiered, on="case_id", how="left").with_columns(
+    return ids.join(tiered, on="case_id", how="left", maintain_order="left").with_columns(
         pl.col("tier").fill_null(design.risk.default)
     )
 
@@ -316,14 +317,26 @@ def gate_checks(
             "n_any_late": ~own,
             "n_human_late": ~own & human,
         }
+        # the ways as columns first: the group-bys then aggregate plain columns (each a
+        # vectorised kernel, not an expression evaluated group by group); the approvers of a
+        # case put in (case, approver) order once and gathered into one list per case
+        per_approver = (
+            approvals.select(key, "actor_id", *(way.alias(name) for name, way in ways.items()))
+            .group_by(key, "actor_id")
+            .agg(pl.col(name).any() for name in ways)
+        )
+        approvers = (
+            per_approver.filter(pl.col("n_any"))
+            .select(key, "actor_id")
+            .sort(key, "actor_id")
+            .group_by(key, maintain_order=True)
+            .agg(pl.col("actor_id").alias("approvers"))
+        )
+        # a case without an approver counted has no list here: the verdict gives it [] below
         agg = (
-            approvals.group_by(key, "actor_id")
-            .agg(way.any().alias(name) for name, way in ways.items())
-            .group_by(key)
-            .agg(
-                pl.col("actor_id").filter(pl.col("n_any")).sort().alias("approvers"),
-                *(pl.col(name).sum() for name in ways),
-            )
+            per_approver.group_by(key)
+            .agg(pl.col(name).sum() for name in ways)
+            .join(approvers, on=key, how="left")
         )
         req_map = {t: gate.requirement(t) for t in TIERS}
         verdict = (
