@@ -67,20 +67,22 @@ def trace_keys(
     events: Events, names: pl.Series, code: pl.Series, *, with_case: bool
 ) -> pl.DataFrame:
     """:func:`_traces`' keys of events already ordered and coded (:func:`activity_codes`)."""
-    # numpy and pyarrow here, not at the top: ``import wfmine`` (every command) stays
-    # without them (0.1 s); a log's variants need them anyway
+    # numpy here, not at the top: ``import wfmine`` (every command) stays without it (0.1 s);
+    # a log's variants need it anyway. No pyarrow (0.13-0.35 s to import): the codes go in
+    # as one binary value, cut into the cases' keys by polars (byte offsets, no copy per row)
     import numpy as np
-    import pyarrow as pa
 
     width = _width(names.len() + 1)
     # a null id is a case of its own at every event (null != null)
     starts = events.case_starts().arg_true().to_numpy().astype(np.int64)
-    offsets = np.append(starts, events.frame.height) * width
-    data = code.to_numpy().astype(f">u{width}")
-    keys = pa.Array.from_buffers(
-        pa.large_binary(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    ends = np.append(starts[1:], events.frame.height)
+    data = pl.Series([code.to_numpy().astype(f">u{width}").tobytes()], dtype=pl.Binary)
+    traces = pl.select(
+        pl.lit(data)
+        .first()
+        .bin.slice(pl.lit(pl.Series(starts * width)), pl.lit(pl.Series((ends - starts) * width)))
+        .alias("key")
     )
-    traces = pl.Series("key", keys, dtype=pl.Binary).to_frame()
     if with_case:
         traces = traces.with_columns(events.frame.get_column(CASE).gather(starts).alias(CASE))
     return traces
@@ -108,26 +110,30 @@ def _ranked(traces: pl.DataFrame) -> pl.DataFrame:
 
 
 def _named(frame: pl.DataFrame, names: pl.Series, width: int, keep: list[str]) -> pl.DataFrame:
-    """``frame`` with its binary ``key`` turned back into ``activities`` (names), row order kept."""
-    import numpy as np
-    import pyarrow as pa
+    """``frame`` with its binary ``key`` turned back into ``activities`` (names), row order kept.
 
-    keys = frame.get_column("key").to_arrow(compat_level=pl.CompatLevel.oldest())
-    offsets = np.frombuffer(keys.buffers()[1], dtype=np.int64)[
-        keys.offset : keys.offset + len(keys) + 1
-    ]
-    raw = np.frombuffer(keys.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    codes = pl.Series(raw.view(f">u{width}").astype(np.uint32))
+    Without pyarrow: a key cast to a list of its bytes has each row's codes (one byte each
+    for up to 255 activities: the names are looked up in place); wider codes are read from
+    the bytes of all keys at once and the looked-up names cut into each row's list by the
+    rows' offsets (no group-by either way)."""
+    import numpy as np
+
     # code 0 is a null activity: the names shifted by one, a null in front
     lookup = pl.concat([pl.Series([None], dtype=names.dtype), names])
-    # as Arrow string views, polars' own layout: handed over and back without a copy
-    acts = lookup.gather(codes).to_arrow(compat_level=pl.CompatLevel.newest())
-    # the key's offsets, in codes, cut the names into each row's list (no group-by);
-    # from_buffers, not pa.array: pa.array imports pandas to check its argument (0.3 s)
-    cuts = np.ascontiguousarray((offsets - offsets[0]) // width, dtype=np.int64)
-    bounds = pa.Array.from_buffers(pa.int64(), len(cuts), [None, pa.py_buffer(cuts)])
-    listed = pa.LargeListArray.from_arrays(bounds, acts)
-    return frame.with_columns(pl.Series("activities", listed)).select(keep)
+    numbers = pl.int_range(lookup.len(), dtype=pl.UInt8 if width == 1 else pl.UInt32, eager=True)
+    octets = frame.get_column("key").cast(pl.List(pl.UInt8))
+    if width == 1:
+        listed = octets.list.eval(pl.element().replace_strict(numbers, lookup))
+    else:
+        lengths = octets.list.len() // width
+        flat = octets.explode().to_numpy()  # a key is never empty: a case has an event
+        codes = pl.Series(flat.view(f">u{width}").astype(np.uint32))
+        acts = lookup.gather(codes).implode()
+        starts = lengths.cum_sum() - lengths
+        listed = pl.select(
+            pl.lit(acts).first().list.slice(pl.lit(starts), pl.lit(lengths))
+        ).to_series()
+    return frame.with_columns(listed.alias("activities")).select(keep)
 
 
 def variants(
