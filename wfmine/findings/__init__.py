@@ -561,6 +561,14 @@ def _case_components(case_attrs: pl.DataFrame | None) -> pl.DataFrame | None:
     """``case_id, component``: each case's first component (the tracker's), where it has one."""
     if case_attrs is None:
         return None
+    dtype = case_attrs.schema["components"]
+    if (
+        isinstance(dtype, pl.List)
+        and not case_attrs.select(pl.col("components").list.len().max()).item()
+    ):
+        # no case has a component (every list empty or null): nothing to sort
+        none = pl.lit(None, dtype=dtype.inner).alias("component")
+        return case_attrs.select("case_id", none)
     first = pl.col("components").list.sort().list.first()
     return case_attrs.select("case_id", first.alias("component"))
 
@@ -568,6 +576,9 @@ def _case_components(case_attrs: pl.DataFrame | None) -> pl.DataFrame | None:
 def _case_scopes(events: pl.DataFrame) -> pl.DataFrame:
     """``case_id, scope``: the project a case id names (``SHOP`` of ``jira:SHOP-12``), if any."""
     ids = events.select("case_id").unique()
+    if not ids.select(pl.col("case_id").str.starts_with("jira:").any()).item():
+        # no case id names a project (PROJECT reads "jira:" ids alone): no regex to run
+        return ids.with_columns(pl.lit(None, dtype=pl.String).alias("scope"))
     out = ids.select("case_id", PROJECT.alias("scope"))
     # one project is no scope: the signature would only get longer
     if out.get_column("scope").drop_nulls().n_unique() < 2:

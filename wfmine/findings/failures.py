@@ -63,7 +63,7 @@ limits, which the seams, governance and the Spark engine read too, are
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
@@ -91,6 +91,10 @@ from wfmine.stages import (
     stage_visits,
 )
 from wfmine.units import human_duration
+
+if TYPE_CHECKING:  # numpy is imported where it is used
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = [
     "CLOSING_ACTIVITIES",
@@ -856,31 +860,46 @@ def consequences(occ: pl.DataFrame, visits: pl.DataFrame | None = None) -> pl.Da
         .select("case_id", pl.col("timestamp").min().over("case_id").alias("_rv"))
         .unique()
     )
+    # the as-of join matches the cases by their dense numbers, not by their text (ranked
+    # here, where :func:`failure_occurrences` left each case's rows together, not once the
+    # rows are in time order)
+    by = "case_id"
+    if occ.get_column("case_id").null_count() == 0:
+        by = "_case"
+        occ = occ.with_columns(pl.col("case_id").rank("dense").alias(by))
     flagged = occ.join(after_revert, on="case_id", how="left").with_columns(
         ((pl.col("type") == "reopen") & (pl.col("timestamp") >= pl.col("_rv")))
         .fill_null(False)
         .alias("_follows")
     )
+    is_root = pl.col("type").is_in(list(ROOT_TYPES)) & ~pl.col("_follows")
+    flagged = flagged.sort("timestamp")
     roots = (
-        flagged.filter(pl.col("type").is_in(list(ROOT_TYPES)) & ~pl.col("_follows"))
-        .select("case_id", pl.col("type").alias("root_type"), pl.col("timestamp").alias("root_at"))
+        flagged.filter(is_root)
+        .select(
+            "case_id", by, pl.col("type").alias("root_type"), pl.col("timestamp").alias("root_at")
+        )
         .sort("root_at")
     )
-    tagged = flagged.sort("timestamp").join_asof(
-        roots,
+    tagged = flagged.join_asof(
+        roots.select(by, "root_type", "root_at"),
         left_on="timestamp",
         right_on="root_at",
-        by="case_id",
+        by=by,
         strategy="backward",
         check_sortedness=False,
     )
-    is_root = pl.col("type").is_in(list(ROOT_TYPES)) & ~pl.col("_follows")
     tagged = tagged.with_columns(
         pl.when(is_root).then(None).otherwise(pl.col("root_type")).alias("root_type"),
         pl.when(is_root).then(None).otherwise(pl.col("root_at")).alias("root_at"),
-    ).drop("_rv", "_follows")
+    ).drop("_rv", "_follows", "_case", strict=False)
+    roots = roots.select("case_id", "root_type", "root_at")
     if visits is not None and roots.height and visits.height:
         tagged = _stalls_a_root_ended(tagged, roots, visits)
+    if not tagged.select(
+        (pl.col("root_type").is_null() & (pl.col("type") == "stall")).any()
+    ).item():
+        return tagged  # no stall left for a loop to claim
     # the time a loop costs is the loop's: a stall of the stage a loop went round in
     loops = (
         occ.filter(pl.col("type").is_in(list(LOOP_TYPES)))
@@ -999,17 +1018,28 @@ def _case_starts(events: pl.DataFrame) -> pl.DataFrame:
     return events.group_by("case_id").agg(pl.col("timestamp").min().alias("_first"))
 
 
-def _with_scope(df: pl.DataFrame, scopes: pl.DataFrame | None) -> pl.DataFrame:
-    """Add ``scope`` (the case's project or team) from ``scopes`` (``case_id, scope``)."""
-    if "scope" in df.columns:
-        return df
-    none = pl.lit(None, dtype=pl.String).alias("scope")
+def _scoped(scopes: pl.DataFrame | None) -> pl.DataFrame | None:
+    """``scopes``, or ``None`` when they give no case a scope (the join would add nulls alone):
+    looked at once by a caller that adds them to several frames."""
     if scopes is None or scopes.height == 0:
-        return df.with_columns(none)
+        return None
     if scopes.get_column("scope").null_count() == scopes.height and (
         scopes.get_column("case_id").n_unique() == scopes.height
     ):
-        return df.with_columns(none)  # no case has a scope: the join would add nulls alone
+        return None
+    return scopes
+
+
+def _with_scope(
+    df: pl.DataFrame, scopes: pl.DataFrame | None, *, checked: bool = False
+) -> pl.DataFrame:
+    """Add ``scope`` (the case's project or team) from ``scopes`` (``case_id, scope``;
+    ``checked``: :func:`_scoped` already)."""
+    if "scope" in df.columns:
+        return df
+    scopes = scopes if checked else _scoped(scopes)
+    if scopes is None:
+        return df.with_columns(pl.lit(None, dtype=pl.String).alias("scope"))
     return df.join(scopes, on="case_id", how="left")
 
 
@@ -1022,12 +1052,13 @@ def weekly_pattern_counts(
     kept), so trends are not biased by quiet weeks. Active cases are counted
     within the signature's scope.
     """
+    scopes = _scoped(scopes)
     pairs = events.select("case_id", _week(pl.col("timestamp")).alias("week"))
     # a row repeating the previous row's (case, week) adds nothing: dropped before hashing
     case, week = pl.col("case_id"), pl.col("week")
     pairs = pairs.filter(((case != case.shift(1)) | (week != week.shift(1))).fill_null(True))
     active = (
-        _with_scope(pairs.unique(), scopes)
+        _with_scope(pairs.unique(), scopes, checked=True)
         .unique()
         .group_by("week", "scope")
         .agg(pl.len().alias("active_cases"))
@@ -1041,7 +1072,7 @@ def weekly_pattern_counts(
             )
         }
     ).with_columns(pl.col("week").cast(pl.Datetime("us", "UTC")))
-    occ = _with_scope(occurrences, scopes)
+    occ = _with_scope(occurrences, scopes, checked=True)
     sigs = occ.select("type", "stage", "scope").unique()
     counts = (
         occ.with_columns(_week(pl.col("timestamp")).alias("week"))
@@ -1126,16 +1157,16 @@ def _suggestion(
     return None
 
 
-def _trend(at_risk: pl.DataFrame, cases: pl.Series) -> dict[str, Any]:
+def _trend(at_risk: pl.DataFrame, hits: NDArray[np.bool_]) -> dict[str, Any]:
     """The case trend test over ``at_risk`` (``case_id, _start[, component]``), by component too.
 
-    A rise confined to one component is diluted by the rest of the project:
-    where cases carry a component, each component with enough cases is
-    tested as well, Bonferroni-corrected for the number tested, and a
-    significant one is the pattern's trend (named in ``component``).
+    ``hits``: per row of ``at_risk``, whether its case shows the pattern. A rise
+    confined to one component is diluted by the rest of the project: where cases
+    carry a component, each component with enough cases is tested as well,
+    Bonferroni-corrected for the number tested, and a significant one is the
+    pattern's trend (named in ``component``).
     """
-    hit = pl.col("case_id").is_in(cases.cast(pl.String).implode())
-    flagged = at_risk.with_columns(hit.alias("_hit"))
+    flagged = at_risk.with_columns(pl.Series("_hit", hits, dtype=pl.Boolean))
     overall = case_trend_test(flagged["_start"].to_numpy(), flagged["_hit"].to_numpy())
     if "component" not in flagged.columns or overall["trend"] in ("rising", "declining"):
         return overall
@@ -1153,6 +1184,38 @@ def _trend(at_risk: pl.DataFrame, cases: pl.Series) -> dict[str, Any]:
         return {**best, "component": component, "components_tested": len(tests),
                 "overall": overall}  # fmt: skip
     return {**overall, "components_tested": len(tests)}
+
+
+def _pattern_cases(
+    summary: pl.DataFrame, starts: pl.DataFrame, follow: pl.DataFrame
+) -> tuple[list[NDArray[np.int64]], dict[int, tuple[list[str], int]]]:
+    """Per pattern (row ``i`` of ``summary``, its cases in ``_all``): the rows (``_k``) of
+    ``starts`` its cases are, and the consequence labels (``_c`` of ``follow``) of its cases
+    with its type as their root's and how many cases had one (patterns with none left out).
+    """
+    import numpy as np
+
+    members = (
+        summary.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"), "type", "_all")
+        .explode("_all")
+        .rename({"_all": "case_id"})
+    )
+    rows = (
+        members.join(starts.select("case_id", "_k"), on="case_id")
+        .select("_i", pl.col("_k").cast(pl.Int64))
+        .sort("_i", "_k")
+    )
+    at = rows.get_column("_i").to_numpy()
+    bounds = np.searchsorted(at, np.arange(summary.height + 1))
+    ks = rows.get_column("_k").to_numpy()
+    hit_rows = [ks[bounds[i] : bounds[i + 1]] for i in range(summary.height)]
+    caused = (
+        members.join(follow, left_on=["case_id", "type"], right_on=["case_id", "root_type"])
+        .group_by("_i")
+        .agg(pl.col("_c").unique(), pl.col("case_id").n_unique().alias("_n"))
+    )
+    caused_by = {int(i): (list(c), int(n)) for i, c, n in caused.iter_rows()}
+    return hit_rows, caused_by
 
 
 def failure_patterns(
@@ -1192,7 +1255,8 @@ def failure_patterns(
         visits = None  # no stages, no visits
     elif visits is None:
         visits = stage_visits(events)
-    occ = _with_scope(consequences(occ, visits), scopes)
+    scopes = _scoped(scopes)
+    occ = _with_scope(consequences(occ, visits), scopes, checked=True)
     roots = occ.filter(pl.col("root_type").is_null())
     # each consequence's label (``type@stage``) once per case and root type: the labels a
     # pattern lists are those of its cases (a distinct pass, not a list per case)
@@ -1206,20 +1270,25 @@ def failure_patterns(
         .unique()
     )
     firsts = _case_starts(events)
-    cases_in = _with_scope(firsts.select("case_id"), scopes)
+    cases_in = _with_scope(firsts.select("case_id"), scopes, checked=True)
     in_scope = dict(cases_in.group_by("scope").len().iter_rows())
     weekly = weekly_pattern_counts(events, roots, scopes)
     # the trend's population: the cases of the scope (that reached the stage), by start
     starts = _with_scope(
         firsts.select("case_id", (pl.col("_first").dt.epoch("us") / 1e6).alias("_start")),
         scopes,
+        checked=True,
     ).sort("_start", "case_id")
-    if components is not None and components.height:
+    # cases without a component are tested with the rest only: none with one, none joined
+    if components is not None and components.get_column("component").null_count() < (
+        components.height
+    ):
         starts = starts.join(
             components.select("case_id", "component").unique("case_id", keep="first"),
             on="case_id",
             how="left",
         )
+    starts = starts.with_row_index("_k")  # each case's row: the pattern's cases mark theirs
     # per stage, the trend's population of the cases that reached it (a semi-join keeps the
     # rows' order, so filtering by scope before or after it picks the same rows)
     reached_by_stage: dict[str, pl.DataFrame] = {}
@@ -1254,17 +1323,21 @@ def failure_patterns(
             pl.col("week").n_unique().alias("weeks"),
             pl.col("timestamp").min().alias("first_seen"),
             pl.col("timestamp").max().alias("last_seen"),
-            pl.col("case_id").unique().sort().head(10).alias("examples"),
             pl.col("case_id").unique().sort().alias("_all"),
             pl.col("wait_s").sum().alias("wait_s"),
             pl.col("case_id").filter(pl.col("_hs")).n_unique().alias("high_stakes_cases"),
         )
         .filter((pl.col("cases") >= min_cases) & (pl.col("weeks") >= min_weeks))
         .sort(["type", "stage", "scope"], nulls_last=True)
+        .with_columns(pl.col("_all").list.head(10).alias("examples"))
     )
+    import numpy as np
+
     out: list[Finding] = []
-    # each pattern's cases as a Series (not a Python list of up to every case id per row)
-    every_case = summary.get_column("_all")
+    # each pattern's cases as rows of ``starts`` and the consequences they had, for every
+    # pattern at once: one join each, not a lookup of its case ids among all per pattern
+    hit_rows, caused_by = _pattern_cases(summary, starts, follow)
+    marks = np.zeros(starts.height, dtype=bool)
     for i, row in enumerate(summary.drop("_all").iter_rows(named=True)):
         series = weekly.filter(
             (pl.col("type") == row["type"])
@@ -1294,7 +1367,9 @@ def failure_patterns(
             # open and idle at the log's end: late cases by construction, no trend to test
             mk: dict[str, Any] = {"test": None, "trend": None, "why": "a state at the log's end"}
         else:
-            mk = _trend(at_risk, every_case[i])
+            marks[hit_rows[i]] = True
+            mk = _trend(at_risk, marks[at_risk.get_column("_k").to_numpy()])
+            marks[hit_rows[i]] = False
         trend = mk["trend"]
         total = max(int(in_scope.get(row["scope"], 0)), row["cases"], 1)
         share = row["cases"] / total
@@ -1326,10 +1401,8 @@ def failure_patterns(
         )
         if own_limit and row["scope"]:
             where = f"{where} on {row['scope']}"  # the project's own limit
-        caused = follow.filter(
-            (pl.col("root_type") == row["type"]) & pl.col("case_id").is_in(every_case[i].implode())
-        )
-        consequence_list = sorted(set(caused["_c"].to_list()))
+        labels, consequence_cases = caused_by.get(i, ([], 0))
+        consequence_list = sorted(set(labels))
         trend_words = {
             "rising": ", rising",
             "declining": ", declining",
@@ -1383,7 +1456,7 @@ def failure_patterns(
                     if row["type"] in ("stall", "abandoned")
                     else [],
                     "consequences": consequence_list,
-                    "consequence_cases": caused.get_column("case_id").n_unique(),
+                    "consequence_cases": consequence_cases,
                     "weekly": [
                         {"week": w.date().isoformat(), "cases": c, "active_cases": a}
                         for w, c, a in series.select("week", "cases", "active_cases").iter_rows()
