@@ -303,8 +303,14 @@ def _build(
             good = good.lazy().sort(keys, nulls_last=True).with_columns(seq).collect(engine=_SORT)
     del work
 
+    # each case's object id made once, at its first row (seq 0: good is sorted by case), and
+    # handed to its rows by position: a string view per row, not a million ids concatenated
+    # (the event ids, too, are that id and the seq: 0.12 -> 0.09 CPU s at a million events)
+    heads = good.get_column("_seq") == 0
+    case_object = pl.select(pl.lit(prefix) + pl.lit(good.get_column("_case").filter(heads)))
+    object_id = case_object.to_series().gather(heads.cast(pl.UInt32).cum_sum() - 1)
     events = good.select(
-        (pl.lit(prefix) + pl.col("_case") + pl.lit("/") + pl.col("_seq").cast(pl.String)).alias(
+        pl.concat_str([pl.lit(object_id), pl.lit("/"), pl.col("_seq").cast(pl.String)]).alias(
             "event_id"
         ),
         pl.col("_act").alias("activity"),
@@ -313,7 +319,7 @@ def _build(
         (pl.lit(f"{source}:") + pl.col("_res")).alias("actor_id"),
         pl.col("_grp").alias("team"),
         pl.lit(source).alias("source"),
-        (pl.lit(prefix) + pl.col("_case")).alias("object_id"),
+        pl.lit(object_id).alias("object_id"),
         pl.col("_attrs").alias("attrs"),
         pl.lit(f"table:{dataset}").alias("raw_ref"),
     ).cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
