@@ -529,14 +529,16 @@ def test_case_table_by_case_rows_equals_the_joined_one() -> None:
             result.gates,
             cases.select("case_id", "open"),
         )
-        rows = c._case_rows(cases.get_column("case_id"), result.deviations.get_column("case_id"))
+        ids = cases.get_column("case_id")
+        rows = c._case_rows(ids, result.deviations.get_column("case_id"))
         assert rows is not None and rows.size == result.deviations.height
-        assert_frame_equal(c._case_table_by_rows(*parts, rows), c._case_table(*parts))
+        at = (c._case_rows(ids, result.visits.get_column("case_id")),
+              c._case_rows(ids, result.gates.get_column("case_id")))  # fmt: skip
+        assert_frame_equal(c._case_table_by_rows(*parts, rows, *at), c._case_table(*parts))
         assert_frame_equal(cases, c._case_table(*parts))
         impact = c._impact(cases, result.deviations, rows)
         assert_frame_equal(impact, c.deviation_impact(cases, result.deviations))
         # a key that is not among the ids, or ids out of order: no rows
-        ids = cases.get_column("case_id")
         assert c._case_rows(ids, pl.Series(["zz-not-a-case"])) is None
         assert c._case_rows(ids.reverse(), ids) is None
         assert np.array_equal(c._case_rows(ids, ids), np.arange(ids.len()))

@@ -204,11 +204,24 @@ def check(
     if out_of_scope.height:
         events = events.join(in_scope, on="case_id", how="semi", maintain_order="left")
     visits = stage_visits(events)
+    pos = events.get_column("pos")
+    # the positions rise from 0 to the last row: each is its event's row
+    direct = bool(events.height) and pos[0] == 0 and pos[-1] == events.height - 1
+    direct = direct and in_kernel_order(events)
+    # each event's case as a row of the cases (known in the kernel's order, below)
+    case_of: pl.Series | None = None
     if in_kernel_order(events) and events.get_column("timestamp").null_count() == 0:
         # each case's rows together, in time order: read at its first and last rows
-        rows = events.select("case_id", "timestamp", pl.int_range(pl.len()).alias("_i"))
-        firsts = rows.filter(first_in_group("case_id"))
+        rows = events.select(
+            "case_id",
+            "timestamp",
+            pl.int_range(pl.len()).alias("_i"),
+            first_in_group("case_id").alias("_h"),
+        )
+        firsts = rows.filter(pl.col("_h"))
         lasts = rows.filter(last_in_group("case_id"))
+        if direct:
+            case_of = (rows.get_column("_h").cum_sum() - 1).cast(pl.Int64)
         cases = firsts.select(
             "case_id",
             (lasts.get_column("_i") - pl.col("_i") + 1).cast(pl.Int64).alias("events"),
@@ -226,18 +239,20 @@ def check(
     )
     open_cases = _open_cases(cases, case_attrs)
     tiers = case_tiers(cases, design, case_attrs)
-    gates = gate_checks(events, design, tiers, pairs=pairs)
+    # the gated events' positions too: the gates' deviations are placed like the others
+    gates_at = gate_checks(events, design, tiers, pairs=pairs, positions=True)
+    gates = gates_at.drop("gated_pos")
     timing = stage_timing(visits, design, stall_factor=stall_factor)
     parts = [
         flow_deviations(events, visits, design, open_cases=open_cases),
         performer_deviations(events, design),
-        gate_deviations(gates),
+        gate_deviations(gates_at),
         # the visits' positions in the events beside their timing (the same rows)
         timing_deviations(timing.with_columns(visits.get_column("pos"))),
     ]
     base = pl.Schema({k: v for k, v in DEVIATION_SCHEMA.items() if k != "activity"})
     base_pos = pl.Schema({**base, "pos": pl.Int64()})
-    # the gates' deviations have no position (the gate checks keep none)
+    # a part without positions (none of check's own: the gates' have the gated events')
     deviations = pl.concat(
         [
             p.with_columns(pl.lit(None, dtype=pl.Int64).alias("pos"))
@@ -249,16 +264,16 @@ def check(
         ]
     )
     # each deviation's event's activity key, looked up by the event's position (an integer
-    # join, not one on a million event ids; an event without an id has none), and for the
-    # gates' deviations (the gate checks keep no position) by the few events' ids
-    pos = events.get_column("pos")
-    if events.height and pos[0] == 0 and pos[-1] == events.height - 1 and in_kernel_order(events):
-        # the positions rise from 0 to the last row: each is its event's row, read directly
+    # join, not one on a million event ids; an event without an id has none), and for
+    # deviations without a position by the few events' ids
+    if direct:
+        # each position is its event's row: read there directly (and the event's case row)
         at = pl.col("pos")
         keyed = deviations.with_columns(
             pl.lit(events.get_column("source")).gather(at).alias("source"),
             pl.lit(events.get_column("activity")).gather(at).alias("activity"),
             pl.lit(events.get_column("event_id")).gather(at).alias("_id"),
+            *([] if case_of is None else [pl.lit(case_of).gather(at).alias("_row")]),
         ).with_columns(pl.when(pl.col("_id").is_not_null()).then(activity_key()).alias("activity"))
     else:
         keyed = deviations.join(
@@ -288,7 +303,9 @@ def check(
             .otherwise(pl.col("activity"))
             .alias("activity")
         )
-    deviations = keyed.select(DEVIATION_SCHEMA.names()).cast(DEVIATION_SCHEMA)
+    # ``_row``: the deviation's case row, kept beside it through the allow rules and the sort
+    row = ["_row"] if "_row" in keyed.columns and keyed.get_column("_row").null_count() == 0 else []
+    deviations = keyed.select(*DEVIATION_SCHEMA.names(), *row).cast(DEVIATION_SCHEMA)
     # performer events may be counted against a sanctioned agent: keep its id for allow rules
     agents = (
         events.select("event_id", "agent").filter(pl.col("agent").is_not_null()).unique("event_id")
@@ -302,9 +319,28 @@ def check(
         "case_id", "timestamp", "event_id", "aspect", "category", "stage", nulls_last=True
     )
     # each deviation's case as its row in the cases (sorted, unique ids): the per-case
-    # figures are integer counts over those rows, no group-by or join on the case ids
-    case_rows = _case_rows(cases.get_column("case_id"), deviations.get_column("case_id"))
-    table = _case_table_by_rows(cases, visits, deviations, tiers, gates, open_cases, case_rows)
+    # figures are integer counts over those rows, no group-by or join on the case ids. The
+    # rows are read by position (the visits' and gated events' too) when the events are
+    # the kernel's in full, else found by the case ids
+    ids = cases.get_column("case_id")
+    case_rows: NDArray[np.int64] | None
+    visit_rows: NDArray[np.int64] | None
+    gate_rows: NDArray[np.int64] | None
+    if row and case_of is not None:
+        case_rows = deviations.get_column("_row").to_numpy()
+        deviations = deviations.drop("_row")
+        visit_rows = case_of.gather(visits.get_column("pos")).to_numpy()
+        gate_rows = case_of.gather(gates_at.get_column("gated_pos")).to_numpy()
+    else:
+        deviations = deviations.drop(row)
+        case_rows = _case_rows(ids, deviations.get_column("case_id"))
+        visit_rows = _case_rows(ids, visits.get_column("case_id"))
+        gate_rows = _case_rows(ids, gates.get_column("case_id"))
+    if not _sorted_unique(ids):
+        case_rows = None
+    table = _case_table_by_rows(
+        cases, visits, deviations, tiers, gates, open_cases, case_rows, visit_rows, gate_rows
+    )
     cases = (
         table
         if table is not None
@@ -360,7 +396,11 @@ def store_accounts(store: Store) -> pl.DataFrame:
 def _open_cases(cases: pl.DataFrame, case_attrs: pl.DataFrame | None) -> pl.DataFrame:
     """``case_id``, ``open`` for every case (false when the attributes do not say)."""
     ids = cases.select("case_id")
-    if case_attrs is None or "open" not in case_attrs.columns:
+    if (
+        case_attrs is None
+        or "open" not in case_attrs.columns
+        or case_attrs.get_column("open").null_count() == case_attrs.height
+    ):  # no case is known to be open (a standard log's): every one closed, no join
         return ids.with_columns(pl.lit(False).alias("open"))
     flags = case_attrs.select("case_id", pl.col("open").cast(pl.Boolean)).unique(
         "case_id", keep="first"
@@ -469,10 +509,8 @@ def _case_rows(ids: pl.Series, keys: pl.Series) -> NDArray[np.int64] | None:
     import numpy as np
 
     n = ids.len()
-    if ids.null_count() or keys.null_count() or not ids.is_sorted():
+    if keys.null_count() or not _sorted_unique(ids):
         return None
-    if n > 1 and not bool((ids.head(n - 1) != ids.tail(n - 1)).all()):
-        return None  # a repeated id
     if keys.len() == 0:
         return np.zeros(0, dtype=np.int64)
     if n == 0:
@@ -486,6 +524,14 @@ def _case_rows(ids: pl.Series, keys: pl.Series) -> NDArray[np.int64] | None:
         return None
     lengths = np.diff(np.append(starts, keys.len()))
     return np.repeat(at.to_numpy().astype(np.int64), lengths)
+
+
+def _sorted_unique(ids: pl.Series) -> bool:
+    """Are ``ids`` sorted ascending, without repeats or nulls?"""
+    n = ids.len()
+    if ids.null_count() or not ids.is_sorted():
+        return False
+    return n < 2 or bool((ids.head(n - 1) != ids.tail(n - 1)).all())
 
 
 def _aligned(frame: pl.DataFrame, ids: pl.Series, column: str) -> pl.Series | None:
@@ -503,11 +549,14 @@ def _case_table_by_rows(
     gates: pl.DataFrame,
     open_cases: pl.DataFrame,
     rows: NDArray[np.int64] | None,
+    visit_rows: NDArray[np.int64] | None,
+    gate_rows: NDArray[np.int64] | None,
 ) -> pl.DataFrame | None:
     """:func:`_case_table` with the cases sorted and unique and ``rows`` each deviation's
-    case row (:func:`_case_rows`): counts per row (``bincount``), the variants one list per
-    run of visits (the visits are in case order), tiers and open flags already in the
-    cases' order. ``None`` when the frames are not so (:func:`_case_table` then)."""
+    case row (:func:`_case_rows`), ``visit_rows`` and ``gate_rows`` the visits' and gate
+    checks': counts per row (``bincount``), the variants one list per run of visits (the
+    visits are in case order), tiers and open flags already in the cases' order. ``None``
+    when the frames are not so (:func:`_case_table` then)."""
     import numpy as np
     import pyarrow as pa
 
@@ -515,8 +564,6 @@ def _case_table_by_rows(
         return None
     ids = cases.get_column("case_id")
     n = ids.len()
-    visit_rows = _case_rows(ids, visits.get_column("case_id"))
-    gate_rows = _case_rows(ids, gates.get_column("case_id"))
     tier = _aligned(tiers, ids, "tier")
     is_open = _aligned(open_cases, ids, "open")
     if visit_rows is None or gate_rows is None or tier is None or is_open is None:

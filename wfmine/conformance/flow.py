@@ -120,6 +120,15 @@ class _Moves:
         )
         self.start = pl.Series([s in design.start_stages for s in ids], dtype=pl.Boolean)
         self.end = pl.Series([s in design.end_stages for s in ids], dtype=pl.Boolean)
+        # the details of a re-entry through an unsanctioned loop (per stage) and of a
+        # disallowed move (per move): strings read by code, not formatted per deviation
+        self.reentered = pl.Series(
+            [f"{s} re-entered through a loop the design does not allow" for s in ids],
+            dtype=pl.String,
+        )
+        self.disallowed = pl.Series(
+            [f"{a} -> {b} is not an allowed transition" for a, b in pairs], dtype=pl.String
+        )
 
     def code(self, stage: str = "stage") -> pl.Expr:
         return pl.col(stage).replace_strict(self.codes, default=None, return_dtype=pl.Int64)
@@ -134,9 +143,13 @@ class _Moves:
         return pl.lit(self.names).gather(pl.col(code))
 
     def seen_key(self, code: str) -> pl.Expr:
-        """An integer per (case, stage), in a frame grouped contiguously by case."""
-        case = first_in_group("case_id").cum_sum().cast(pl.Int64)
-        return case * (self.n + 1) + pl.col(code)
+        """An integer per (case, stage), in a frame with :data:`CASE` (the case's run number)."""
+        return pl.col(CASE).cast(pl.Int64) * (self.n + 1) + pl.col(code)
+
+
+#: the number of a visit's case run (visits are grouped contiguously by case): the key of the
+#: scans within a case, an integer comparison with the previous row, not one of case ids
+CASE: Final = "_case"
 
 
 def _previous_of_key(key: pl.Series, value: pl.Series) -> pl.Series:
@@ -166,7 +179,7 @@ def out_of_place(
     See the module docstring. ``open_cases`` (``case_id``, ``open``) marks cases
     still open in their source system: their last visit need not be an end stage.
     Adds ``_c``/``_p``/``_n`` (stage codes of the visit, the previous and the
-    next one), ``_seen`` and ``_open`` too.
+    next one), ``_seen``, ``_open`` and ``_case`` (:data:`CASE`) too.
     """
     mv = _Moves(design)
     open_ids = (
@@ -174,9 +187,11 @@ def out_of_place(
         if open_cases is not None and "open" in open_cases.columns
         else pl.Series("case_id", [], dtype=pl.String)
     )
-    v = visits.with_columns(mv.code().alias("_c")).with_columns(
-        shift_in_group(pl.col("_c"), "case_id", 1).alias("_p"),
-        shift_in_group(pl.col("_c"), "case_id", -1).alias("_n"),
+    v = visits.with_columns(
+        mv.code().alias("_c"), first_in_group("case_id").cum_sum().alias(CASE)
+    ).with_columns(
+        shift_in_group(pl.col("_c"), CASE, 1).alias("_p"),
+        shift_in_group(pl.col("_c"), CASE, -1).alias("_n"),
         (~mv.seen_key("_c").is_first_distinct()).alias("_seen"),
         # no open case (a standard log's): no lookup of every visit's case id
         (pl.col("case_id").is_in(open_ids.implode()) if open_ids.len() else pl.lit(False)).alias(
@@ -204,7 +219,7 @@ def out_of_place(
         mv.backward, "_c", "_n"
     ).fill_null(False)
     return v.with_columns(
-        (pl.col("_cand") & ~shift_in_group(pl.col("_cand"), "case_id", 1).fill_null(False)).alias(
+        (pl.col("_cand") & ~shift_in_group(pl.col("_cand"), CASE, 1).fill_null(False)).alias(
             "displaced"
         ),
         pl.when(backward)
@@ -244,14 +259,28 @@ def flow_deviations(
             mv.name("_n").fill_null("(end)"),
         ).alias("detail"),
     )
-    kept = marked.filter(~pl.col("displaced")).select(
-        "case_id", "stage", "_c", "event_id", "start", "actor_id", "_open", "pos"
+    # the columns read first, then the rows (a filter copies every column it passes on)
+    kept = (
+        marked.select(
+            "case_id",
+            "stage",
+            "_c",
+            "event_id",
+            "start",
+            "actor_id",
+            "_open",
+            "pos",
+            CASE,
+            "displaced",
+        )
+        .filter(~pl.col("displaced"))
+        .drop("displaced")
     )
     bad_move = (~pl.col("allowed")).cast(pl.Int64)
     total = bad_move.cum_sum()
     moves = (
         kept.with_columns(
-            shift_in_group(pl.col("_c"), "case_id", 1).alias("_f"),
+            shift_in_group(pl.col("_c"), CASE, 1).alias("_f"),
             mv.seen_key("_c").alias("_key"),
             pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"),
         )
@@ -265,7 +294,7 @@ def flow_deviations(
         .with_columns(
             (
                 total
-                - pl.when(first_in_group("case_id"))
+                - pl.when(first_in_group(CASE))
                 .then(total - bad_move)
                 .otherwise(None)
                 .forward_fill()
@@ -281,13 +310,16 @@ def flow_deviations(
     loop_bad = pl.col("_bad") - bad_move - previous
     seen, back = pl.col("seen_before"), pl.col("backward")
     bad = (
-        moves.filter(~pl.col("allowed") | (seen & (loop_bad > 0)))
-        .with_columns(mv.name("_f").alias("from_stage"), pl.col("stage").alias("to_stage"))
-        .join(
-            _pair_table(design).select("from_stage", "to_stage", "skips"),
-            on=["from_stage", "to_stage"],
-            how="left",
-            maintain_order="left",
+        moves.with_columns((~pl.col("allowed") | (seen & (loop_bad > 0))).alias("_is_bad"))
+        .drop("_key", "_i", "_bad", "_open", CASE)
+        .filter(pl.col("_is_bad"))
+        .drop("_is_bad")
+        .with_columns(
+            mv.name("_f").alias("from_stage"),
+            pl.col("stage").alias("to_stage"),
+            # the stages a move skips, read from the pair table by the move's index (the pair
+            # table's rows are the moves a -> b in the order a * n + b)
+            mv.move(_pair_table(design).get_column("skips"), "_f", "_c").alias("skips"),
         )
         .with_columns(
             pl.when(pl.col("allowed"))
@@ -312,15 +344,16 @@ def flow_deviations(
             pl.format("{} -> {} skips {}", "from_stage", "to_stage", "skips").alias("detail"),
         )
     )
+    # to_stage is the visit's stage (code _c), from_stage the previous one's (code _f)
     other = bad.filter(pl.col("category") != "skipped").with_columns(
         pl.col("to_stage").alias("stage"),
         pl.when(pl.col("allowed"))
-        .then(pl.format("{} re-entered through a loop the design does not allow", "to_stage"))
-        .otherwise(pl.format("{} -> {} is not an allowed transition", "from_stage", "to_stage"))
+        .then(mv.of(mv.reentered, "_c"))
+        .otherwise(mv.move(mv.disallowed, "_f", "_c"))
         .alias("detail"),
     )
-    firsts = kept.filter(first_in_group("case_id"))
-    lasts = kept.filter(last_in_group("case_id") & ~pl.col("_open"))
+    firsts = kept.filter(first_in_group(CASE))
+    lasts = kept.filter(last_in_group(CASE) & ~pl.col("_open"))
     missing_start = firsts.filter(~mv.of(mv.start, "_c")).with_columns(
         pl.lit("missing_start").alias("category"),
         pl.lit(None, dtype=pl.String).alias("from_stage"),

@@ -173,6 +173,9 @@ def case_tiers(
         if col not in attrs.columns:
             attrs = attrs.with_columns(pl.lit(None, dtype=dtype).alias(col))
     tiered = attrs.select("case_id", design.tier_expr().alias("tier"))
+    if tiered.get_column("tier").eq_missing(design.risk.default).all():
+        # every case of the attributes has the default tier (and those without attributes do)
+        return ids.with_columns(pl.lit(design.risk.default, dtype=pl.String).alias("tier"))
     return ids.join(tiered, on="case_id", how="left", maintain_order="left").with_columns(
         pl.col("tier").fill_null(design.risk.default)
     )
@@ -228,11 +231,14 @@ def gate_checks(
     tiers: pl.DataFrame,
     *,
     pairs: pl.DataFrame | None = None,
+    positions: bool = False,
 ) -> pl.DataFrame:
     """One row per (case, gate) for cases reaching a gated stage, with the verdict.
 
     ``pairs``: the distinct ``source, activity`` of the events (or of a log they are
-    part of), when the caller has them."""
+    part of), when the caller has them. ``positions``: each row has its gated event's
+    ``pos`` too, as ``gated_pos`` (a last column; :func:`gate_deviations` keeps it)."""
+    schema = pl.Schema({**_GATE_SCHEMA, "gated_pos": pl.Int64()}) if positions else _GATE_SCHEMA
     frames: list[pl.DataFrame] = []
     pairs = events.select("source", "activity").unique() if pairs is None else pairs
     # in the kernel's order each case is a run of rows: its number (a running count of the
@@ -382,15 +388,16 @@ def gate_checks(
                 ok.alias("ok"),
                 violation.alias("violation"),
                 pl.col("n_human").cast(pl.Int64).alias("human_approvers"),
-            ).select(_GATE_SCHEMA.names())
+            ).select(schema.names())
         )
     if not frames:
-        return pl.DataFrame(schema=_GATE_SCHEMA)
-    return pl.concat(frames).cast(_GATE_SCHEMA).sort("case_id", "gate")
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames).cast(schema).sort("case_id", "gate")
 
 
 def gate_deviations(gates: pl.DataFrame) -> pl.DataFrame:
-    """One deviation per failed gate check, at the gated event."""
+    """One deviation per failed gate check, at the gated event (and its ``pos`` when
+    ``gates`` has the ``gated_pos`` of :func:`gate_checks` ``(positions=True)``)."""
     return gates.filter(~pl.col("ok")).select(
         "case_id",
         pl.col("violation").alias("category"),
@@ -415,4 +422,5 @@ def gate_deviations(gates: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.lit("")),
         ).alias("detail"),
         pl.lit("gate").alias("aspect"),
+        *([pl.col("gated_pos").alias("pos")] if "gated_pos" in gates.columns else []),
     )
