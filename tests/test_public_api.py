@@ -61,5 +61,5 @@ def test_ingest_path_covers_the_cases_its_objects_fold_into(tmp_path: Path) -> N
     cases = mapping.filter(pl.col("object_id").is_in(read.implode())).get_column("case_id")
     members = mapping.filter(pl.col("case_id").is_in(cases.implode())).get_column("object_id")
     expected = pl.concat([read, members]).unique().sort().to_list()
-    assert covered == expected
+    assert covered.to_list() == expected
     assert any(o.startswith("jira:") for o in covered)

@@ -51,8 +51,10 @@ class Ingested:
 
     loaded: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
-    #: objects the inputs touched (``None``: the whole workspace store is meant)
-    object_ids: list[str] | None = None
+    #: objects the inputs touched, unique and sorted (``None``: the whole workspace store is
+    #: meant); a series, as :meth:`Store.log` takes it, not a list of 100,000 strings made
+    #: from one and back (0.02 s at a million events)
+    object_ids: pl.Series | None = None
     roster: Path | None = None
     #: live connectors of a workspace that could not be pulled (the rest was loaded)
     failed: list[PullFailure] = field(default_factory=list)
@@ -262,7 +264,7 @@ def ingest_path(
             cases = mapping.filter(wanted).get_column("case_id").unique()
             members = mapping.filter(pl.col("case_id").is_in(cases.implode()))
             ids = pl.concat([ids, members.get_column("object_id")]).unique()
-        result.object_ids = ids.sort().to_list()
+        result.object_ids = ids.sort().rename("object_id")
     return result
 
 
