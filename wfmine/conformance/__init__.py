@@ -315,14 +315,23 @@ def check(
         before = deviations.height
         deviations = apply_allow(deviations, design, agents=agents)
         suppressed = before - deviations.height
+    ids = cases.get_column("case_id")
+    # with the cases' ids sorted and unique, a deviation's case row orders it as its case id
+    # does: an integer first key, not a string one
+    by_row = bool(row) and case_of is not None and _sorted_unique(ids)
     deviations = deviations.sort(
-        "case_id", "timestamp", "event_id", "aspect", "category", "stage", nulls_last=True
+        "_row" if by_row else "case_id",
+        "timestamp",
+        "event_id",
+        "aspect",
+        "category",
+        "stage",
+        nulls_last=True,
     )
     # each deviation's case as its row in the cases (sorted, unique ids): the per-case
     # figures are integer counts over those rows, no group-by or join on the case ids. The
     # rows are read by position (the visits' and gated events' too) when the events are
     # the kernel's in full, else found by the case ids
-    ids = cases.get_column("case_id")
     case_rows: NDArray[np.int64] | None
     visit_rows: NDArray[np.int64] | None
     gate_rows: NDArray[np.int64] | None
