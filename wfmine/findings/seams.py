@@ -105,9 +105,11 @@ def _is_act(
     is kept however machine-like its behaviour -- between humans and agents, an agent
     reviewing in seconds is still a party to the work; between teams, its steps are
     automation's and hand nothing over."""
-    kind = pl.col("actor_kind").fill_null("")
+    # the kinds compared first and the unknown filled after: no filled copy of the strings
+    kind = pl.col("actor_kind")
     listed = pl.col("actor_id").is_in(sorted(automation)).fill_null(False)
-    bot = (kind == "bot") | ((listed & (kind != "agent")) if agents_act else listed)
+    agent = (kind == "agent").fill_null(False)
+    bot = (kind == "bot").fill_null(False) | ((listed & ~agent) if agents_act else listed)
     return performed(events) & ~bot
 
 
@@ -183,16 +185,14 @@ def handoffs(
     keep = ["case_id", "timestamp", *(["stage", "at_stage", "team"] if design is not None else [])]
     if design is not None and "assigned_team" in events.columns:
         keep.append("assigned_team")
-    acts = (
-        events.lazy()
-        .filter(_is_act(events, automation, agents_act=dimension == "performer"))
-        .with_columns(_side(dimension).alias("_side"))
-        .filter(pl.col("_side").is_not_null())
-        .select(*keep, "_side")
-        .collect()
-    )
-    if acts.height == 0:
+    side = _side(dimension).alias("_side")
+    wanted = _is_act(events, automation, agents_act=dimension == "performer") & side.is_not_null()
+    chosen = events.select(wanted.fill_null(False).alias("_act")).to_series()
+    if not chosen.any():
         return pl.DataFrame(schema=_HANDOFF_SCHEMA)
+    # every event an act with a side (a plain log's teams): its columns as they are, no copy
+    acts = events.select(*keep, side)
+    acts = acts if chosen.all() else acts.filter(chosen)
     if design is None:
         adjacent = _adjacent_handoffs(acts, dimension)
         if adjacent is not None:
@@ -308,97 +308,164 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
     the row before it, and the taker's first act after that is the step itself -- unless
     timestamps tie around the change (another act of the giver at the very instant the
     taker starts, or of the taker at the instant the giver left): those handoffs, and only
-    those, are taken through the as-of joins.
+    those, are taken through the as-of joins (:func:`_settle_ties`).
 
     Read off integers with array operations: a case boundary test of the ids, the sides'
     numbers (:func:`_side_numbers`) and the stamps; the runs are where the case or the side
-    changes, a handoff each run but a case's first. The strings are gathered once, at the
+    changes, a handoff each run but a case's first. Past the boundary test only the runs
+    are looked at, each array dropped once read, and the strings are gathered once, at the
     handoffs' rows in their final order.
     """
     import numpy as np
 
     first = acts.select(first_in_group("case_id")).to_series().to_numpy()
     stamps = acts.get_column("timestamp")
-    ts = stamps.to_physical().fill_null(0).to_numpy()
+    physical = stamps.to_physical()
+    ts = (physical.fill_null(0) if physical.has_nulls() else physical).to_numpy()
     # every case's stamps non-decreasing down the frame: a null one only opening a case
     inner = ~first[1:]
     back = ts[1:] < ts[:-1]
-    if stamps.null_count():
-        null = stamps.is_null().to_numpy()
+    if physical.has_nulls():
+        null = physical.is_null().to_numpy()
         back |= null[1:] | null[:-1]
     if bool((inner & back).any()):
         return None
+    # tie[i]: row i goes on with row i - 1's case at the same instant (none past the end)
+    tie = np.zeros(ts.size + 1, dtype=bool)
+    np.logical_and(inner, ts[1:] == ts[:-1], out=tie[1:-1])
+    del inner, back
     sides, code = _side_numbers(acts.get_column("_side"))
-    case = np.cumsum(first, dtype=np.int32)
-    runs = np.flatnonzero(run_starts(case, code))
+    starts = first.copy()
+    starts[1:] |= code[1:] != code[:-1]
+    runs = np.flatnonzero(starts).astype(np.int32)
+    del starts
     opens = first[runs]  # the run opens its case
+    run_code = code[runs]
+    run_case = np.cumsum(opens, dtype=np.int32)  # the run's case number, from 1
     # the side comes back later in the case: the run is not the last of its (case, side) --
     # the next run of the same side, in a stable sort of the runs by side (a radix sort of
     # small integers; each side's runs stay in case order), is in the same case
-    run_code, run_case = code[runs], case[runs]
     small = run_code.astype(np.uint16) if sides.len() < 1 << 16 else run_code
-    by_side = np.argsort(small, kind="stable")
+    by_side = np.argsort(small, kind="stable").astype(np.int32)
+    del small
+    nxt, cur = by_side[1:], by_side[:-1]
     again = np.zeros(runs.size, dtype=bool)
-    again[by_side[:-1]] = (run_code[by_side[1:]] == run_code[by_side[:-1]]) & (
-        run_case[by_side[1:]] == run_case[by_side[:-1]]
-    )
-    opening = np.flatnonzero(opens)
-    number = np.arange(runs.size, dtype=np.int32) - opening[np.cumsum(opens) - 1]
-    handing = np.flatnonzero(~opens)
-    at, giver = runs[handing], runs[handing - 1]
+    again[cur] = (run_code[nxt] == run_code[cur]) & (run_case[nxt] == run_case[cur])
+    del by_side, nxt, cur
+    handing = np.flatnonzero(~opens).astype(np.int32)
+    at = runs[handing]
+    del runs
     # a tie with the next row of the case, or between the two rows before (both in it)
-    later = np.zeros(at.size, dtype=bool)
-    inside = at + 1 < case.size
-    later[inside] = ~first[at[inside] + 1] & (ts[at[inside]] == ts[at[inside] + 1])
-    earlier = np.zeros(at.size, dtype=bool)
-    deep = at >= 2
-    back_at = at[deep]
-    earlier[deep] = ~first[back_at - 1] & (ts[back_at - 1] == ts[back_at - 2])
-    tied = np.flatnonzero(later | earlier)
+    tied = np.flatnonzero(tie[at + 1] | tie[at - 1])
+    del tie
     left, taken = ts[at - 1], ts[at]
     rework = again[handing - 1]
-    from_code, to_code, at_case = code[giver], code[at], case[at]
+    from_code, to_code, at_case = run_code[handing - 1], run_code[handing], run_case[handing]
+    del again, run_code
     if tied.size:
-        run = number[handing]
-        # the tied cases' acts by a table of the case numbers (few tied), not a join
-        of_case = np.zeros(int(case[-1]) + 1, dtype=bool)
-        of_case[at_case[tied]] = True
-        mine = of_case[case]
-        sub = acts.filter(pl.Series(mine)).with_columns(
-            pl.Series("_case", case[mine].astype(np.int64)),
-            pl.Series("_code", code[mine].astype(np.int64)),
+        opening = np.flatnonzero(opens)
+        run = handing[tied] - opening[at_case[tied] - 1]  # the tied handoffs' run numbers
+        arrays = _settle_ties(
+            acts, first, code, tied, run, (at_case, at, from_code, to_code, left, taken, rework)
         )
-        redo = _asof_handoffs(sub, sub).select("_case", "_run", "left_at", "taken_at")
-        # each tied handoff takes the as-of times in its own row (a run is one per case and
-        # run number); one the as-of joins do not give is left out
-        fixed = (
-            pl.DataFrame(
-                {
-                    "_i": tied,
-                    "_case": at_case[tied].astype(np.int64),
-                    "_run": run[tied].astype(np.int64),
-                }
-            )
-            .join(redo, on=["_case", "_run"], how="inner")
-            .select(
-                "_i", *(pl.col(c).cast(stamps.dtype).to_physical() for c in ("left_at", "taken_at"))
-            )
+        if arrays is None:
+            return None
+        at_case, at, from_code, to_code, left, taken, rework = arrays
+    del handing, opens, run_case, at_case, code
+    ids = acts.get_column("case_id")
+    # each case's handoffs are in :data:`_FINISH_ORDER`: the whole is when the case ids
+    # ascend -- they do when the acts' cases come in id order (one test of a row per case)
+    opened = ids.filter(pl.Series(first))
+    del first
+    in_order = opened.null_count() == 0 and opened.is_sorted()
+    del opened
+    done = pl.DataFrame(
+        [
+            ids.gather(pl.Series(at.astype(np.uint32))).alias("case_id"),
+            sides.gather(pl.Series((from_code - 1).astype(np.uint32))).alias("from"),
+            sides.gather(pl.Series((to_code - 1).astype(np.uint32))).alias("to"),
+            pl.Series("left_at", left).cast(stamps.dtype),
+            pl.Series("taken_at", taken).cast(stamps.dtype),
+            pl.Series("rework", rework),
+        ]
+    )
+    del at, from_code, to_code, left, taken, rework
+    done = (
+        done.cast({c: _HANDOFF_SCHEMA[c] for c in _FINISH_COLUMNS})
+        .with_columns(
+            (pl.col("taken_at") - pl.col("left_at"))
+            .dt.total_seconds(fractional=True)
+            .alias("wait_s"),
+            pl.lit(dimension).alias("dimension"),
         )
-        if fixed.get_column("left_at").has_nulls() or fixed.get_column("taken_at").has_nulls():
-            return None  # a time the as-of joins leave open: theirs is the answer
-        fixed_at = fixed.get_column("_i").to_numpy()
-        left[fixed_at] = fixed.get_column("left_at").to_numpy()
-        taken[fixed_at] = fixed.get_column("taken_at").to_numpy()
+        .select(list(_HANDOFF_SCHEMA))
+    )
+    if in_order:
+        return done
+    handed = done.get_column("case_id")
+    if handed.null_count() == 0 and handed.is_sorted():
+        return done
+    return done.sort(*_FINISH_ORDER)
+
+
+def _ranges(lo: Any, hi: Any) -> Any:
+    """The numbers ``lo[i] .. hi[i] - 1`` for every ``i``, one range after another."""
+    import numpy as np
+
+    lengths = hi - lo
+    return np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+
+
+def _settle_ties(
+    acts: pl.DataFrame, first: Any, code: Any, tied: Any, run: Any, arrays: tuple[Any, ...]
+) -> tuple[Any, ...] | None:
+    """The handoff ``arrays`` (``at_case, at, from_code, to_code, left, taken, rework``, one
+    row per handoff) with the ``tied`` handoffs' times taken from the as-of joins, or
+    ``None`` when the joins leave a time open (then theirs is the whole answer).
+
+    Only the tied cases' acts are joined (their rows, a range each: few are tied, no join
+    of every act); ``run``: the tied handoffs' run numbers in their cases. A tied handoff
+    the joins do not give is left out. The tied cases' handoffs are put back in
+    :data:`_FINISH_ORDER` in place: the other cases hand over at strictly later times down
+    their rows (the sides' numbers sort as their names do, and a case has one id).
+    """
+    import numpy as np
+
+    at_case, at, from_code, to_code, left, taken, rework = arrays
+    cases = np.unique(at_case[tied])  # numbered from 1, in order
+    case_rows = np.append(np.flatnonzero(first), first.size)
+    lo, hi = case_rows[cases - 1], case_rows[cases]
+    rows = _ranges(lo, hi)
+    sub = acts[pl.Series(rows)].with_columns(
+        pl.Series("_case", np.repeat(cases, hi - lo).astype(np.int64)),
+        pl.Series("_code", code[rows].astype(np.int64)),
+    )
+    redo = _asof_handoffs(sub, sub).select("_case", "_run", "left_at", "taken_at")
+    dtype = acts.schema["timestamp"]
+    # each tied handoff takes the as-of times in its own row (a run is one per case and
+    # run number)
+    fixed = (
+        pl.DataFrame(
+            {"_i": tied, "_case": at_case[tied].astype(np.int64), "_run": run.astype(np.int64)}
+        )
+        .join(redo, on=["_case", "_run"], how="inner")
+        .select("_i", *(pl.col(c).cast(dtype).to_physical() for c in ("left_at", "taken_at")))
+    )
+    if fixed.get_column("left_at").has_nulls() or fixed.get_column("taken_at").has_nulls():
+        return None
+    fixed_at = fixed.get_column("_i").to_numpy()
+    left[fixed_at] = fixed.get_column("left_at").to_numpy()
+    taken[fixed_at] = fixed.get_column("taken_at").to_numpy()
+    dropped = np.setdiff1d(tied, fixed_at)
+    if dropped.size:
         kept = np.ones(at.size, dtype=bool)
-        kept[tied] = False
-        kept[fixed_at] = True
-        rows = np.flatnonzero(kept)
-        # the tied cases' handoffs in :data:`_FINISH_ORDER`, in place: the other cases hand
-        # over at strictly later times down their rows (the sides' numbers sort as their
-        # names do, and a case has one id)
-        of_tied = np.flatnonzero(of_case[at_case[rows]])
-        picked = rows[of_tied]
-        order = pl.DataFrame(
+        kept[dropped] = False
+        arrays = tuple(a[kept] for a in (at_case, at, from_code, to_code, left, taken, rework))
+        at_case, at, from_code, to_code, left, taken, rework = arrays
+    # the tied cases' handoffs: a range each, the handoffs being in case order
+    picked = _ranges(np.searchsorted(at_case, cases), np.searchsorted(at_case, cases, "right"))
+    order = (
+        pl.DataFrame(
             {
                 "_at": picked,
                 "_case": at_case[picked],
@@ -408,40 +475,14 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
                 "left_at": left[picked],
                 "rework": rework[picked],
             }
-        ).sort("_case", "taken_at", "_from", "_to", "left_at", "rework")
-        rows[of_tied] = order.get_column("_at").to_numpy()
-        left, taken, rework = left[rows], taken[rows], rework[rows]
-        from_code, to_code, at = from_code[rows], to_code[rows], at[rows]
-    ids = acts.get_column("case_id")
-    done = (
-        pl.DataFrame(
-            [
-                ids.gather(pl.Series(at.astype(np.uint32))).alias("case_id"),
-                sides.gather(pl.Series((from_code - 1).astype(np.uint32))).alias("from"),
-                sides.gather(pl.Series((to_code - 1).astype(np.uint32))).alias("to"),
-                pl.Series("left_at", left).cast(stamps.dtype),
-                pl.Series("taken_at", taken).cast(stamps.dtype),
-                pl.Series("rework", rework),
-            ]
         )
-        .cast({c: _HANDOFF_SCHEMA[c] for c in _FINISH_COLUMNS})
-        .with_columns(
-            (pl.col("taken_at") - pl.col("left_at"))
-            .dt.total_seconds(fractional=True)
-            .alias("wait_s"),
-            pl.lit(dimension).alias("dimension"),
-        )
-        .select(list(_HANDOFF_SCHEMA))
+        .sort("_case", "taken_at", "_from", "_to", "left_at", "rework")
+        .get_column("_at")
+        .to_numpy()
     )
-    # each case's handoffs are in :data:`_FINISH_ORDER`: the whole is when the case ids
-    # ascend -- they do when the acts' cases come in id order (one test of a row per case)
-    opened = ids.filter(pl.Series(first))
-    if opened.null_count() == 0 and opened.is_sorted():
-        return done
-    handed = done.get_column("case_id")
-    if handed.null_count() == 0 and handed.is_sorted():
-        return done
-    return done.sort(*_FINISH_ORDER)
+    for column in (at, from_code, to_code, left, taken, rework):
+        column[picked] = column[order]
+    return at_case, at, from_code, to_code, left, taken, rework
 
 
 def _side_numbers(side: pl.Series) -> tuple[pl.Series, Any]:
@@ -543,109 +584,181 @@ def seams(
     )
 
 
+#: the columns of :func:`_seam_figures` before ``cases`` and ``example_cases``
+_FIGURE_COLUMNS: Final = (
+    "dimension", "from", "to", "handoffs", "wait_median_s", "wait_p90_s", "wait_total_s",
+    "stall_share", "rework_share", "first_seen", "last_seen",
+)  # fmt: skip
+
+
 def _seam_figures(handoffs: pl.DataFrame, stall_factor: float) -> pl.DataFrame:
     """The seam rows of one dimension's ``handoffs``, without ``owned`` and ``owner``.
 
     The handoffs are grouped on one integer per (from, to) pair (the sides' categorical
-    codes), not on the three strings: a median or a distinct count over string groups costs
-    several times as much. Cases are numbered in id order, so a seam's cases are counted
-    and listed on these integers, its first ten mapped back to their ids.
+    codes, :func:`_pair_numbers`), and the group-by reads only numbers: a median, a distinct
+    count or a first value over string groups costs several times as much. One stable sort
+    of the pair numbers (a radix sort of small integers) gives each seam's first row -- its
+    dimension and sides, as a group's first value would -- and its handoffs in case order,
+    where its cases are counted and its first ten listed (:func:`_seam_cases`); cases are
+    numbered in id order, and only the examples' ids are gathered.
     """
+    import numpy as np
+
     ids = handoffs.get_column("case_id")
     # handoffs() gives them in case order already: one pass says so, instead of a sort
     in_order = ids.null_count() == 0 and ids.is_sorted()
     rows = handoffs if in_order else handoffs.sort(["case_id", "taken_at"])
-    # the pair numbers of the rows in the order they are attached to (a Series is by position)
-    ordered = rows.with_columns(
-        (pl.col("wait_s") > stall_factor * pl.col("wait_s").median()).alias("_stall"),
-        pl.col("case_id").ne_missing(pl.col("case_id").shift(1)).cum_sum().alias("_case"),
-        _pair_numbers(rows),
+    ids = rows.get_column("case_id")
+    opens = ids.ne_missing(ids.shift(1)).to_numpy()
+    pair = _pair_numbers(rows, opens)
+    case = np.cumsum(opens, dtype=np.int32)
+    by_pair = np.argsort(pair, kind="stable")
+    threshold = rows.select(stall_factor * pl.col("wait_s").median()).item()
+    seams, first_rows, cases, example_pairs, example_rows = _seam_cases(pair, case, by_pair)
+    at = pl.Series(first_rows.astype(np.uint32))
+    named = pl.DataFrame(
+        [
+            pl.Series("_pair", seams),
+            rows.get_column("dimension").gather(at),
+            rows.get_column("from").gather(at),
+            rows.get_column("to").gather(at),
+        ]
     )
-    table = (
-        ordered.group_by("_pair")
+    # the group-by keeps the figures whose floats depend on how they are added up (a sum,
+    # the order statistics); counts, shares and extremes are exact whoever computes them:
+    # counted on the pair numbers, the extremes over the stable sort's segments
+    counted = _counted_figures(rows, pair, by_pair, seams, threshold)
+    del by_pair
+    figures = (
+        rows.select("wait_s", "rework", "taken_at")
+        .with_columns(pl.Series("_pair", pair))
+        .group_by("_pair")
         .agg(
-            pl.col("dimension").first(),
-            pl.col("from").first(),
-            pl.col("to").first(),
-            pl.len().alias("handoffs"),
+            *([] if counted is not None else [pl.len().alias("handoffs")]),
             pl.col("wait_s").median().alias("wait_median_s"),
             pl.col("wait_s").quantile(0.9, interpolation="linear").alias("wait_p90_s"),
             pl.col("wait_s").sum().alias("wait_total_s"),
-            pl.col("_stall").mean().alias("stall_share"),
-            pl.col("rework").mean().alias("rework_share"),
-            pl.col("taken_at").min().alias("first_seen"),
-            pl.col("taken_at").max().alias("last_seen"),
+            *(
+                []
+                if counted is not None
+                else [
+                    (pl.col("wait_s") > threshold).mean().alias("stall_share"),
+                    pl.col("rework").mean().alias("rework_share"),
+                    pl.col("taken_at").min().alias("first_seen"),
+                    pl.col("taken_at").max().alias("last_seen"),
+                ]
+            ),
         )
-        .join(_seam_cases(ordered), on="_pair", maintain_order="left")
-        .with_row_index("_seam")
     )
-    starts = pl.col("_case").ne_missing(pl.col("_case").shift(1))
-    numbered = ordered.select("_case", "case_id").filter(starts)
     examples = (
-        table.select("_seam", "_examples")
-        .explode("_examples")
-        .join(numbered, left_on="_examples", right_on="_case", how="left", maintain_order="left")
-        .group_by("_seam", maintain_order=True)
-        .agg(pl.col("case_id").alias("example_cases"))
+        pl.DataFrame(
+            [
+                pl.Series("_pair", example_pairs),
+                ids.gather(pl.Series(example_rows.astype(np.uint32))).alias("example_cases"),
+            ]
+        )
+        .group_by("_pair", maintain_order=True)
+        .agg("example_cases")
     )
-    return table.join(examples, on="_seam", how="left", maintain_order="left").drop(
-        "_seam", "_pair", "_examples"
-    )
-
-
-def _pair_numbers(handoffs: pl.DataFrame) -> pl.Expr | pl.Series:
-    """``_pair``: each handoff's (from, to) as one small integer, ``from * sides + to`` over the
-    sides' dense numbers (their categorical codes renumbered through a table), so a stable
-    sort by it is a radix sort of small integers."""
-    import numpy as np
-
-    codes = [handoffs.get_column(c).cast(pl.Categorical).to_physical() for c in ("from", "to")]
-    seen = np.unique(np.concatenate([c.unique().drop_nulls().to_numpy() for c in codes]))
-    dense = np.zeros(int(seen.max()) + 1 if seen.size else 0, dtype=np.int64)
-    dense[seen] = np.arange(seen.size)
-    if not (codes[0].has_nulls() or codes[1].has_nulls()):  # handoffs() gives none
-        pair = dense[codes[0].to_numpy()] * seen.size + dense[codes[1].to_numpy()]
-        return pl.Series("_pair", pair, dtype=pl.Int64)
-    number = [pl.Series(dense[c.fill_null(0).to_numpy()]) for c in codes]
-    # a null side keeps its pair null
+    table = named.join(figures, on="_pair", maintain_order="left")
+    if counted is not None:
+        table = table.with_columns(counted)
     return (
-        pl.when(codes[0].is_not_null() & codes[1].is_not_null())
-        .then(number[0] * seen.size + number[1])
-        .alias("_pair")
+        table.select("_pair", *_FIGURE_COLUMNS)
+        .with_columns(pl.Series("cases", cases))
+        .join(examples, on="_pair", how="left", maintain_order="left")
+        .drop("_pair")
     )
 
 
-def _seam_cases(ordered: pl.DataFrame) -> pl.DataFrame:
-    """``_pair, cases, _examples``: each seam's number of cases and its first ten case numbers.
+def _counted_figures(
+    rows: pl.DataFrame, pair: Any, by_pair: Any, seams: Any, threshold: float | None
+) -> list[pl.Series] | None:
+    """``handoffs, stall_share, rework_share, first_seen, last_seen`` of each of ``seams``
+    (pair numbers, in that order), or ``None`` when a wait, a rework flag or a time is
+    missing (then the group-by counts them, leaving the missing out as it does).
 
-    ``ordered``: handoffs in case order with ``_pair`` and ``_case``. A stable sort by pair
-    puts each seam's handoffs in case order, where its distinct cases are the runs of case
-    numbers -- counted and cut at ten there instead of a distinct count and a sorted
-    distinct list per seam.
+    A share is a count over a count, so it is the same division wherever it is done.
     """
     import numpy as np
 
-    pair = ordered.get_column("_pair").to_numpy()
-    case = ordered.get_column("_case").to_numpy()
-    small = pair.astype(np.uint16) if pair.size and pair.max() < 1 << 16 else pair
-    by_pair = np.argsort(small, kind="stable")
-    # the small numbers gathered (a quarter of the memory), back to the pairs' type once cut
-    sorted_pair, case = small[by_pair], case[by_pair]
-    distinct = run_starts(sorted_pair, case)
-    pair, case = sorted_pair[distinct].astype(pair.dtype), case[distinct]
-    opens = run_starts(pair)
+    wait, rework, taken = (rows.get_column(c) for c in ("wait_s", "rework", "taken_at"))
+    if threshold is None or wait.has_nulls() or rework.has_nulls() or taken.has_nulls():
+        return None
+    size = int(seams.max()) + 1
+    handed = np.bincount(pair, minlength=size)[seams]
+    stalled = np.bincount(pair, weights=wait.to_numpy() > threshold, minlength=size)[seams]
+    reworked = np.bincount(pair, weights=rework.to_numpy(), minlength=size)[seams]
+    stamps = taken.to_physical().to_numpy()[by_pair]
+    bounds = np.append(0, np.cumsum(handed)[:-1])
+    return [
+        pl.Series("handoffs", handed, dtype=pl.UInt32),
+        pl.Series("stall_share", stalled / handed),
+        pl.Series("rework_share", reworked / handed),
+        pl.Series("first_seen", np.minimum.reduceat(stamps, bounds)).cast(taken.dtype),
+        pl.Series("last_seen", np.maximum.reduceat(stamps, bounds)).cast(taken.dtype),
+    ]
+
+
+def _pair_numbers(handoffs: pl.DataFrame, opens: Any) -> Any:
+    """Each handoff's (from, to) as one small integer, ``from * sides + to`` over the sides'
+    dense numbers (their categorical codes renumbered through a table), 16 bits wide up to
+    256 sides, so a stable sort by it is a radix sort of small integers. Every handoff has both sides (:func:`handoffs`).
+
+    ``opens``: the rows opening a case. A case's handoffs chain -- each but the first is
+    given by the side the one before handed to -- so the givers' codes are the takers'
+    one row down, and only the givers that do not chain (a case's first) are looked up.
+    """
+    import numpy as np
+
+    given, taker = handoffs.get_column("from"), handoffs.get_column("to")
+    # the takers' categorical held while the givers are cast: a string's code is the same in
+    # both only while some categorical holds the codes given so far
+    takers = taker.cast(pl.Categorical)
+    chained = given.eq_missing(taker.shift(1)).to_numpy() & ~opens
+    own = given.filter(pl.Series(~chained)).cast(pl.Categorical).to_physical()
+    to_codes = takers.to_physical()
+    del takers
+    if to_codes.has_nulls() or own.has_nulls():
+        raise ValueError("a handoff without a side")
+    to_side = to_codes.to_numpy()
+    from_side = np.empty_like(to_side)
+    from_side[1:] = to_side[:-1]
+    from_side[~chained] = own.to_numpy()
+    seen = np.flatnonzero(np.bincount(np.concatenate([to_side, from_side])))
+    # the smallest integers that hold every pair: a quarter of the memory, a radix sort
+    width = np.uint16 if seen.size * seen.size <= 1 << 16 else np.int64
+    dense: Any = np.zeros(int(seen.max()) + 1 if seen.size else 0, dtype=width)
+    dense[seen] = np.arange(seen.size, dtype=width)
+    return dense[from_side] * seen.size + dense[to_side]
+
+
+def _seam_cases(pair: Any, case: Any, by_pair: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """Each seam's pair, first row and number of cases, and its first ten cases' rows.
+
+    ``pair``, ``case``: the handoffs' pair and case numbers, in case order; ``by_pair``:
+    their stable sort by pair, which puts each seam's handoffs in case order, where its
+    distinct cases are the runs of case numbers -- counted and cut at ten there instead
+    of a distinct count and a sorted distinct list per seam. Returns ``(seams, first rows,
+    cases, example pairs, example rows)``, the last two one row per example.
+    """
+    import numpy as np
+
+    sorted_pair, sorted_case = pair[by_pair], case[by_pair]
+    distinct = np.flatnonzero(run_starts(sorted_pair, sorted_case))
+    pairs = sorted_pair[distinct]
+    opens = run_starts(pairs)
     opening = np.flatnonzero(opens)
-    rank = np.arange(pair.size) - opening[np.cumsum(opens) - 1]
-    shown = rank < 10
-    examples = (
-        pl.DataFrame({"_pair": pair[shown], "_examples": case[shown]})
-        .group_by("_pair", maintain_order=True)
-        .agg("_examples")
+    rank = np.arange(pairs.size) - opening[np.cumsum(opens) - 1]
+    shown = distinct[rank < 10]
+    counts = np.diff(np.append(opening, pairs.size)).astype(np.uint32)
+    return (
+        pairs[opening],
+        by_pair[distinct[opening]],
+        counts,
+        sorted_pair[shown],
+        by_pair[shown],
     )
-    counts = pl.DataFrame(
-        {"_pair": pair[opening], "cases": np.diff(np.append(opening, pair.size)).astype(np.uint32)}
-    )
-    return counts.join(examples, on="_pair", maintain_order="left")
 
 
 def _has(events: pl.DataFrame, dimension: str) -> bool:
