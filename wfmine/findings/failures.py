@@ -176,17 +176,25 @@ def _rework(
         rank = design.order
         ends = list(design.end_stages)
         allowed = sorted(f"{a}\x00{b}" for a, b in design.allowed)
-        prev = shift_in_group(pl.col("stage"), "case_id", 1)
-        back = visits.select(
+        # each visit's rank in design order, and the one before's: the rank of the stage
+        # before (its ranks looked up once, not twice)
+        ranked = visits.select(
             "case_id",
             "stage",
             "start",
-            prev.alias("_from"),
             pl.col("stage").replace_strict(rank, default=None, return_dtype=pl.Int64).alias("_o"),
-            prev.replace_strict(rank, default=None, return_dtype=pl.Int64).alias("_p"),
-            # the return visit lasts until the case moves on from it
-            shift_in_group(pl.col("start"), "case_id", -1).alias("_moved_on"),
-        ).filter((pl.col("_o") < pl.col("_p")) & ~pl.col("_from").is_in(ends))
+        )
+        back = (
+            ranked.with_columns(
+                shift_in_group(pl.col("stage"), "case_id", 1).alias("_from"),
+                shift_in_group(pl.col("_o"), "case_id", 1).alias("_p"),
+                # the return visit lasts until the case moves on from it
+                shift_in_group(pl.col("start"), "case_id", -1).alias("_moved_on"),
+            )
+            .filter(pl.col("_o") < pl.col("_p"))
+            .filter(~pl.col("_from").is_in(ends))
+            .select("case_id", "stage", "start", "_from", "_o", "_p", "_moved_on")
+        )
         back = back.with_columns(
             pl.concat_str([pl.col("_from"), pl.lit("\x00"), pl.col("stage")])
             .is_in(allowed)
@@ -708,10 +716,24 @@ def _abandoned(
     closing = pl.col("activity").is_in(list(CLOSING_ACTIVITIES))
     if design is not None:
         ends = list(design.end_stages)
+        done = (
+            visits.select("case_id", "start", pl.col("stage").is_in(ends).alias("_end"))
+            .filter(pl.col("_end"))
+            .select("case_id", pl.col("start").alias("_done"))
+        )
+        case, at = pl.col("case_id"), pl.col("_done")
+        # visits in case order, each case's in time order: its last end visit is its latest
+        # (a filter of one comparison per row, not a group-by on the case ids)
+        in_runs = done.select(
+            case.is_sorted()
+            & case.null_count().eq(0)
+            & at.null_count().eq(0)
+            & ((at >= at.shift(1)) | (case != case.shift(1))).fill_null(True).all()
+        ).item()
         done_at = (
-            visits.filter(pl.col("stage").is_in(ends))
-            .group_by("case_id")
-            .agg(pl.col("start").max().alias("_done"))
+            done.filter(last_in_group("case_id"))
+            if in_runs
+            else done.group_by("case_id").agg(pl.col("_done").max())
         )
         reopened = (
             reopens.join(done_at, on="case_id")
@@ -720,12 +742,11 @@ def _abandoned(
             .unique()
         )
         open_ = (
-            last.filter(pl.col("_at").is_not_null() & ~pl.col("_at").is_in(ends))
+            last.filter(pl.col("_at").is_not_null() & ~pl.col("_at").is_in(ends) & ~closing)
             .join(done_at, on="case_id", how="left")
             .filter(
                 pl.col("_done").is_null() | pl.col("case_id").is_in(reopened["case_id"].implode())
             )
-            .filter(~closing)
         )
         open_ = limit_of(open_, limits, stage="_at")
         wd_idle = weekday_seconds(pl.col("timestamp"), pl.lit(log_end))
@@ -975,12 +996,14 @@ _WEEKLY: Final[dict[str, Any]] = {
 
 
 def _reached_stages(
-    starts: pl.DataFrame, visits: pl.DataFrame
+    starts: pl.DataFrame, visits: pl.DataFrame, firsts: pl.Series | None = None
 ) -> tuple[dict[str, int], pl.DataFrame]:
     """The stages the cases of ``starts`` reached, as one bit each: per stage of ``visits`` its
     bit (none when there are more than 62 stages), and ``starts`` with ``_reached``, the bits
     of its case's stages OR-ed (0: none) -- every stage's population a filter of one frame,
-    not a semi-join of the stage's visits each."""
+    not a semi-join of the stage's visits each. ``firsts``: the case ids whose rows the
+    ``_f`` of ``starts`` are; where the visits' cases are these, in this order, each case's
+    bits are picked by its row, not joined on its id."""
     stages = sorted(visits.get_column("stage").drop_nulls().unique().to_list())
     if not stages or len(stages) > 62:
         return {}, starts
@@ -993,8 +1016,12 @@ def _reached_stages(
         import numpy as np
 
         at = heads.get_column("_i").to_numpy()
-        ored = np.bitwise_or.reduceat(marks.get_column("_reached").to_numpy(), at)
-        per_case = pl.DataFrame({"case_id": ids, "_reached": pl.Series(ored, dtype=pl.Int64)})
+        ored = pl.Series(
+            np.bitwise_or.reduceat(marks.get_column("_reached").to_numpy(), at), dtype=pl.Int64
+        )
+        if firsts is not None and "_f" in starts.columns and ids.equals(firsts):
+            return bits, starts.with_columns(ored.gather(starts.get_column("_f")).alias("_reached"))
+        per_case = pl.DataFrame({"case_id": ids, "_reached": ored})
     else:
         per_case = (
             marks.filter(pl.col("case_id").is_not_null())
@@ -1209,8 +1236,10 @@ def _pattern_cases(
     bounds = np.searchsorted(at, np.arange(summary.height + 1))
     ks = rows.get_column("_k").to_numpy()
     hit_rows = [ks[bounds[i] : bounds[i + 1]] for i in range(summary.height)]
+    # only the patterns of a type some consequence has as its root's can have any
+    causes = members.filter(pl.col("type").is_in(follow.get_column("root_type").implode()))
     caused = (
-        members.join(follow, left_on=["case_id", "type"], right_on=["case_id", "root_type"])
+        causes.join(follow, left_on=["case_id", "type"], right_on=["case_id", "root_type"])
         .group_by("_i")
         .agg(pl.col("_c").unique(), pl.col("case_id").n_unique().alias("_n"))
     )
@@ -1275,7 +1304,11 @@ def failure_patterns(
     weekly = weekly_pattern_counts(events, roots, scopes)
     # the trend's population: the cases of the scope (that reached the stage), by start
     starts = _with_scope(
-        firsts.select("case_id", (pl.col("_first").dt.epoch("us") / 1e6).alias("_start")),
+        firsts.select(
+            "case_id",
+            (pl.col("_first").dt.epoch("us") / 1e6).alias("_start"),
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_f"),  # the case's row in firsts
+        ),
         scopes,
         checked=True,
     ).sort("_start", "case_id")
@@ -1348,7 +1381,7 @@ def failure_patterns(
         if row["stage"] is not None and visits is not None:
             if row["stage"] not in reached_by_stage:
                 if marked is None:
-                    marked = _reached_stages(starts, visits)
+                    marked = _reached_stages(starts, visits, firsts.get_column("case_id"))
                 bits, reaching = marked
                 if row["stage"] in bits:
                     reached_by_stage[row["stage"]] = reaching.filter(

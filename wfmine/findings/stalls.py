@@ -125,7 +125,7 @@ def visit_durations(visits: pl.DataFrame, design: Design | None) -> pl.DataFrame
     until = pl.when(pl.col("stage").is_in(ends)).then(pl.col("last")).otherwise(nxt)
     return (
         visits.with_columns(nxt.alias("next_start"), until.alias("_until"))
-        .filter(FINISHED)
+        .filter(pl.col("next_start").is_not_null())  # FINISHED, read from the column
         .with_columns(
             (pl.col("_until") - pl.col("start")).dt.total_seconds(fractional=True).alias("_dur"),
             weekday_seconds(pl.col("start"), pl.col("_until")).alias("_wdur"),
