@@ -594,11 +594,13 @@ def _case_table_by_rows(
     # the categories of FLOW_CATEGORIES: every flow deviation's but ``unmapped``
     flow = np.where(visited, count(category.is_in(list(FLOW_CATEGORIES)) & (aspect == "flow")), 0)
     offsets = np.concatenate([[0], np.cumsum(n_visits)]).astype(np.int64)
+    # the offsets and the mask made Arrow arrays by polars: pyarrow's own conversion of a
+    # numpy array (pa.array) imports pandas, a second of CPU in a fresh process
     variant = pl.from_arrow(
         pa.LargeListArray.from_arrays(
-            pa.array(offsets),
+            pl.Series(offsets, dtype=pl.Int64).to_arrow(),
             visits.get_column("stage").to_arrow(),
-            mask=pa.array(~visited),
+            mask=pl.Series(~visited, dtype=pl.Boolean).to_arrow(),
         )
     )
     assert isinstance(variant, pl.Series)
