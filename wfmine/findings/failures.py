@@ -672,7 +672,11 @@ def _ping_pong(ctx: pl.DataFrame, attrs: pl.DataFrame | None, staged: bool) -> p
         # the attrs of the assignments only are parsed, not every event's
         assigned = (
             ctx.filter(pl.col("activity") == "Assignee changed")
-            .join(attrs.select("event_id", pl.col("attrs").alias("_attrs")), on="event_id")
+            .join(
+                attrs.select("event_id", pl.col("attrs").alias("_attrs")),
+                on="event_id",
+                maintain_order="left",  # in case order, whatever order the store holds attrs in
+            )
             .with_columns(pl.col("_attrs").str.json_path_match("$.to").alias("_to"))
             .drop("_attrs")
         )
