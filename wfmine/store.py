@@ -549,7 +549,7 @@ class Store:
             staged = df if deduped else _dedupe(table, df)
             added[table] = self._write(con, table, staged, run_id)
         if covered.len():
-            con.register("_covered", _arrow(covered.to_frame()))
+            con.register("_covered", _stream(covered.to_frame()))
             try:
                 con.execute("INSERT INTO run_objects SELECT ?, object_id FROM _covered", [run_id])
             finally:
@@ -632,7 +632,7 @@ class Store:
             return 0
         before = _scalar(con, f"SELECT count(*) FROM {table}")
         if table in _UPSERT_KEYS:
-            con.register("_staged", _arrow(staged))
+            con.register("_staged", _stream(staged) if before == 0 else _arrow(staged))
             # into an empty table the staged keys (unique) replace nothing: a plain insert
             # does the same without looking each key up, and keeps the staged order
             verb = "INSERT" if before == 0 else "INSERT OR REPLACE"
@@ -646,7 +646,7 @@ class Store:
             self._staged_events = staged
         if table != "event_objects" and table != "object_links":
             staged = staged.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("ingest_run"))
-        con.register("_staged", _arrow(staged))
+        con.register("_staged", _stream(staged) if before == 0 else _arrow(staged))
         try:
             if before == 0:
                 inserted = con.execute(f"INSERT INTO {table} SELECT * FROM _staged").fetchall()
@@ -666,7 +666,7 @@ class Store:
         if not name.replace("_", "").isalnum():
             raise ValueError(f"bad result name {name!r}")
         with self.transaction() as con:
-            con.register("_result", _arrow(df))
+            con.register("_result", df.to_arrow())
             try:
                 con.execute(f"CREATE OR REPLACE TABLE result_{name} AS SELECT * FROM _result")
             finally:
@@ -717,7 +717,7 @@ class Store:
                     for c in ("subject_name", "assumption", "suggestion")
                     if c not in findings.columns
                 )
-                con.register("_f", _arrow(frame))
+                con.register("_f", frame.to_arrow())
                 con.execute(
                     "INSERT INTO findings SELECT finding_id, kind, subject, severity, summary, "
                     "evidence, first_seen, last_seen, trend, generated_at, subject_name, "
@@ -1527,8 +1527,19 @@ class _ArrowStream:
         return self._df.__arrow_c_stream__(requested_schema)
 
 
-def _arrow(df: pl.DataFrame) -> _ArrowStream:
-    """``df`` for ``register`` with DuckDB (:class:`_ArrowStream`)."""
+def _arrow(df: pl.DataFrame) -> Any:
+    """``df`` as an Arrow table for DuckDB: string views, no copy of the string data.
+
+    A query that joins it is planned on its row count, which a stream (:class:`_ArrowStream`)
+    does not tell: the rows a join without ``ORDER BY`` gives (an ``ANTI JOIN`` insert, the
+    row order stored) would come in another order. Only a plain insert of all its rows
+    (:func:`_stream`) is handed over as a stream."""
+    return df.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _stream(df: pl.DataFrame) -> _ArrowStream:
+    """``df`` for a plain ``INSERT ... SELECT * FROM`` it (rows in order, no join): a stream,
+    without pyarrow (:class:`_ArrowStream`)."""
     return _ArrowStream(df)
 
 
@@ -1562,14 +1573,14 @@ def _put_identities(
     con.execute("DELETE FROM actors")
     con.execute("DELETE FROM actor_accounts")
     if actors.height:
-        con.register("_a", _arrow(actors))
+        con.register("_a", actors.to_arrow())
         con.execute(
             "INSERT INTO actors SELECT actor_id, display_name, kind, declared_kind, "
             "detected_kind, kind_score, team, aliases, evidence FROM _a"
         )
         con.unregister("_a")
     if actor_accounts.height:
-        con.register("_m", _arrow(actor_accounts))
+        con.register("_m", actor_accounts.to_arrow())
         con.execute(
             "INSERT INTO actor_accounts SELECT account_id, actor_id, confidence, evidence FROM _m"
         )
