@@ -485,18 +485,7 @@ def deviation_impact(cases: pl.DataFrame, deviations: pl.DataFrame) -> pl.DataFr
         # one membership pass splits the cases; medians and counts do not depend on row order
         has = ids.is_in(cases_of.get(category, pl.Series(dtype=pl.String)).implode())
         has = has.fill_null(False)
-        w, wo = d.filter(has), d.filter(~has)
-        mw = w.median()
-        mo = wo.median()
-        rows.append(
-            {
-                "category": category,
-                "cases": w.len(),
-                "median_with_s": mw,
-                "median_without_s": mo,
-                "delta_s": (mw - mo) if isinstance(mw, float) and isinstance(mo, float) else None,
-            }
-        )
+        rows.append(_impact_row(category, d, has))
     return (
         pl.DataFrame(rows, schema=_IMPACT, orient="row") if rows else pl.DataFrame(schema=_IMPACT)
     )
@@ -631,6 +620,19 @@ def _case_table_by_rows(
     )  # fmt: skip
 
 
+def _impact_row(category: str, durations: pl.Series, has: pl.Series) -> dict[str, Any]:
+    """A category's impact row: the median case duration with and without it (``has``: a
+    mask over the cases)."""
+    mw, mo = durations.filter(has).median(), durations.filter(~has).median()
+    return {
+        "category": category,
+        "cases": int(has.sum()),
+        "median_with_s": mw,
+        "median_without_s": mo,
+        "delta_s": (mw - mo) if isinstance(mw, float) and isinstance(mo, float) else None,
+    }
+
+
 def _impact(cases: pl.DataFrame, deviations: pl.DataFrame, rows: NDArray[np.int64]) -> pl.DataFrame:
     """:func:`deviation_impact` with each deviation's case row (:func:`_case_rows`) known:
     a category's cases are a mask over the case rows."""
@@ -642,19 +644,7 @@ def _impact(cases: pl.DataFrame, deviations: pl.DataFrame, rows: NDArray[np.int6
     for category in sorted(cats.unique().to_list()):
         has = np.zeros(cases.height, dtype=bool)
         has[rows[(cats == category).fill_null(False).to_numpy()]] = True
-        mask = pl.Series(has)
-        w, wo = d.filter(mask), d.filter(~mask)
-        mw = w.median()
-        mo = wo.median()
-        out.append(
-            {
-                "category": category,
-                "cases": w.len(),
-                "median_with_s": mw,
-                "median_without_s": mo,
-                "delta_s": (mw - mo) if isinstance(mw, float) and isinstance(mo, float) else None,
-            }
-        )
+        out.append(_impact_row(category, d, pl.Series(has)))
     return pl.DataFrame(out, schema=_IMPACT, orient="row") if out else pl.DataFrame(schema=_IMPACT)
 
 
