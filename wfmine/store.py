@@ -632,7 +632,8 @@ class Store:
             return 0
         before = _scalar(con, f"SELECT count(*) FROM {table}")
         if table in _UPSERT_KEYS:
-            con.register("_staged", _stream(staged) if before == 0 else _arrow(staged))
+            # no join: the rows go in the staged order, so a stream (no pyarrow) is enough
+            con.register("_staged", _stream(staged))
             # into an empty table the staged keys (unique) replace nothing: a plain insert
             # does the same without looking each key up, and keeps the staged order
             verb = "INSERT" if before == 0 else "INSERT OR REPLACE"
@@ -646,7 +647,12 @@ class Store:
             self._staged_events = staged
         if table != "event_objects" and table != "object_links":
             staged = staged.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("ingest_run"))
-        con.register("_staged", _stream(staged) if before == 0 else _arrow(staged))
+        if before:
+            # the anti join's rows are put back in the staged order (``_row``): the order
+            # stored does not hang on the join's plan, which a stream (no row count for
+            # the planner) would change
+            staged = staged.with_row_index("_row")
+        con.register("_staged", _stream(staged))
         try:
             if before == 0:
                 inserted = con.execute(f"INSERT INTO {table} SELECT * FROM _staged").fetchall()
@@ -654,7 +660,8 @@ class Store:
                 # IS NOT DISTINCT FROM: a NULL key part still matches, so re-ingest stays idempotent
                 on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM t."{k}"' for k in keys)
                 inserted = con.execute(
-                    f"INSERT INTO {table} SELECT s.* FROM _staged s ANTI JOIN {table} t ON {on}"
+                    f"INSERT INTO {table} SELECT s.* EXCLUDE (_row) FROM _staged s "
+                    f"ANTI JOIN {table} t ON {on} ORDER BY s._row"
                 ).fetchall()
         finally:
             con.unregister("_staged")
@@ -666,7 +673,7 @@ class Store:
         if not name.replace("_", "").isalnum():
             raise ValueError(f"bad result name {name!r}")
         with self.transaction() as con:
-            con.register("_result", df.to_arrow())
+            con.register("_result", _stream(df))
             try:
                 con.execute(f"CREATE OR REPLACE TABLE result_{name} AS SELECT * FROM _result")
             finally:
@@ -717,7 +724,7 @@ class Store:
                     for c in ("subject_name", "assumption", "suggestion")
                     if c not in findings.columns
                 )
-                con.register("_f", frame.to_arrow())
+                con.register("_f", _stream(frame))
                 con.execute(
                     "INSERT INTO findings SELECT finding_id, kind, subject, severity, summary, "
                     "evidence, first_seen, last_seen, trend, generated_at, subject_name, "
@@ -1538,8 +1545,8 @@ def _arrow(df: pl.DataFrame) -> Any:
 
 
 def _stream(df: pl.DataFrame) -> _ArrowStream:
-    """``df`` for a plain ``INSERT ... SELECT * FROM`` it (rows in order, no join): a stream,
-    without pyarrow (:class:`_ArrowStream`)."""
+    """``df`` for a plain ``INSERT ... SELECT`` or ``CREATE TABLE ... AS SELECT`` of all its
+    rows (in order, no join): a stream, without pyarrow (:class:`_ArrowStream`)."""
     return _ArrowStream(df)
 
 
@@ -1573,14 +1580,14 @@ def _put_identities(
     con.execute("DELETE FROM actors")
     con.execute("DELETE FROM actor_accounts")
     if actors.height:
-        con.register("_a", actors.to_arrow())
+        con.register("_a", _stream(actors))
         con.execute(
             "INSERT INTO actors SELECT actor_id, display_name, kind, declared_kind, "
             "detected_kind, kind_score, team, aliases, evidence FROM _a"
         )
         con.unregister("_a")
     if actor_accounts.height:
-        con.register("_m", actor_accounts.to_arrow())
+        con.register("_m", _stream(actor_accounts))
         con.execute(
             "INSERT INTO actor_accounts SELECT account_id, actor_id, confidence, evidence FROM _m"
         )
@@ -1599,13 +1606,29 @@ def _shadow() -> duckdb.DuckDBPyConnection:
     return shadow
 
 
+_COPIED_ROWS: Final = 100_000
+
+
 def _view(shadow: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame, run_id: int) -> None:
     """Table ``table`` of run ``run_id`` into ``shadow`` as that run's commit leaves it in an
-    empty store: the deduplicated frame written (its ``ingest_run`` too; viewed, not
-    copied). Queries read it as they would the file: JSON columns are their text, as stored."""
+    empty store: the deduplicated frame written (its ``ingest_run`` too). Queries read it as
+    they would the file: JSON columns are their text, as stored.
+
+    A table of fewer than ``_COPIED_ROWS`` rows (the accounts, the objects of most runs) is
+    copied in, as a table like the file's, from an Arrow stream (:func:`_stream`): no
+    pyarrow, which a run of a standard log otherwise imports for this alone (0.15-0.35 s of
+    every ``wfmine discover``); a larger one is viewed, not copied, as a pyarrow table (a
+    stream would not tell the planner its row count, :func:`_arrow`)."""
     if table in _APPEND_KEYS and table not in ("event_objects", "object_links"):
         df = df.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("ingest_run"))
-    shadow.register(table, _arrow(df))
+    if df.height >= _COPIED_ROWS:
+        shadow.register(table, _arrow(df))
+        return
+    shadow.register("_copied", _stream(df))
+    try:
+        shadow.execute(f"CREATE TABLE {table} AS SELECT * FROM _copied")
+    finally:
+        shadow.unregister("_copied")
 
 
 def _dedupe(table: str, df: pl.DataFrame) -> pl.DataFrame:
