@@ -495,6 +495,10 @@ def _rank_splits(
     return np.asarray(z)
 
 
+#: permutations per block of the chi-square scan (see :func:`_scan`)
+_BLOCK: Final = 128
+
+
 @dataclass(frozen=True)
 class _Found:
     split: int
@@ -521,7 +525,14 @@ def _scan(
         seg = s.counts[lo:hi]
         if (seg.sum(axis=0) > 0).sum() < 2:
             return None
-        stats = _chi2_splits(seg[perms], first, last)
+        # in blocks of permutations: each block's (rows, weeks, categories) temporaries stay
+        # in the cache (the whole stack's do not); rows are independent, so the same numbers
+        stats = np.concatenate(
+            [
+                _chi2_splits(seg[perms[i : i + _BLOCK]], first, last)
+                for i in range(0, permutations + 1, _BLOCK)
+            ]
+        )
     else:
         assert s.values is not None
         vals = s.values[lo:hi]
