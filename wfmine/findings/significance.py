@@ -62,6 +62,19 @@ def _dense(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], int]:
     return codes.ravel().astype(np.int64), int(uniq.size)
 
 
+def _binary(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+    """Where ``values`` take the larger of their two distinct values, if they take exactly two
+    (no NaN): their dense ranks (:func:`_dense`) as a mask, without sorting them."""
+
+    if values.size == 0:
+        return None
+    lo, hi = values.min(), values.max()
+    if not lo < hi:  # constant, or a NaN among them
+        return None
+    upper = values == hi
+    return upper if bool((upper | (values == lo)).all()) else None
+
+
 def _tie_sums(counts: np.ndarray[Any, Any]) -> tuple[int, int, int]:
     """Σ t(t-1)/2, Σ t(t-1)(t-2) and Σ t(t-1)(2t+5) over the tie groups' sizes t."""
     t = [int(c) for c in counts[counts > 1]]
@@ -72,14 +85,54 @@ def _tie_sums(counts: np.ndarray[Any, Any]) -> tuple[int, int, int]:
     )
 
 
+def _pairs_table(
+    gx: np.ndarray[Any, Any], nx: int, ys: np.ndarray[Any, Any]
+) -> tuple[int, np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Concordant minus discordant pairs, and the counts of each x and each y value, from the
+    table of the pairs' counts (``gx``: the dense ranks of x, of ``nx`` values)."""
+    import numpy as np
+
+    gy, ny = _dense(ys)
+    if nx * ny > _MAX_CELLS:
+        raise ValueError(f"{nx} x {ny} distinct values: too many for the exact count")
+    table = np.zeros((nx, ny), dtype=np.int64)
+    np.add.at(table, (gx, gy), 1)
+    # pairs with a smaller x: of them, those with a smaller y minus those with a larger one
+    before = np.cumsum(table, axis=0) - table
+    below = np.cumsum(before, axis=1) - before
+    above = before.sum(axis=1, keepdims=True) - below - before
+    return int((table * (below - above)).sum()), table.sum(axis=1), table.sum(axis=0)
+
+
+def _pairs_binary(
+    gx: np.ndarray[Any, Any], nx: int, upper: np.ndarray[Any, Any]
+) -> tuple[int, np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """:func:`_pairs_table` of a ``y`` with two values (``upper``: where it has the larger,
+    :func:`_binary`), its table's two columns counted directly: the same integers, without
+    the sort of ``y``, the scattered adds or the reductions along the table's short rows."""
+    import numpy as np
+
+    x_counts = np.bincount(gx, minlength=nx)
+    ones = np.bincount(gx[upper], minlength=nx)
+    zeros = x_counts - ones
+    # each one paired with the zeros of a smaller x (concordant), each zero with the ones of
+    # a smaller x (discordant): the table's count with two columns
+    con = int((ones * (np.cumsum(zeros) - zeros)).sum())
+    dis = int((zeros * (np.cumsum(ones) - ones)).sum())
+    n_ones = int(ones.sum())
+    return con - dis, x_counts, np.array([int(upper.size) - n_ones, n_ones], dtype=np.int64)
+
+
 def kendall_tau_b(x: Sequence[float] | np.ndarray[Any, Any],
                   y: Sequence[float] | np.ndarray[Any, Any]) -> tuple[float, float]:  # fmt: skip
     """Kendall's tau-b of ``x`` and ``y`` and its two-sided p-value (normal approximation).
 
     Concordant minus discordant pairs are counted exactly from a table of
     the pairs' counts by (value of ``x``, value of ``y``) -- O(n log n) for
-    a 0/1 ``y`` -- and the variance carries the tie corrections of
-    ``scipy.stats.kendalltau``. ``(nan, nan)`` when either side is constant.
+    a 0/1 ``y``, whose table's two columns are counted directly (no limit
+    on its size then: it is never built) -- and the variance carries the
+    tie corrections of ``scipy.stats.kendalltau``. ``(nan, nan)`` when
+    either side is constant.
     """
     import numpy as np
 
@@ -91,19 +144,13 @@ def kendall_tau_b(x: Sequence[float] | np.ndarray[Any, Any],
     if size == 0:
         return math.nan, math.nan
     gx, nx = _dense(xs)
-    gy, ny = _dense(ys)
-    if nx * ny > _MAX_CELLS:
-        raise ValueError(f"{nx} x {ny} distinct values: too many for the exact count")
-    table = np.zeros((nx, ny), dtype=np.int64)
-    np.add.at(table, (gx, gy), 1)
-    # pairs with a smaller x: of them, those with a smaller y minus those with a larger one
-    before = np.cumsum(table, axis=0) - table
-    below = np.cumsum(before, axis=1) - before
-    above = before.sum(axis=1, keepdims=True) - below - before
-    con_minus_dis = int((table * (below - above)).sum())
+    upper = _binary(ys)
+    con_minus_dis, x_counts, y_counts = (
+        _pairs_table(gx, nx, ys) if upper is None else _pairs_binary(gx, nx, upper)
+    )
     tot = size * (size - 1) // 2
-    xtie, x0, x1 = _tie_sums(table.sum(axis=1))
-    ytie, y0, y1 = _tie_sums(table.sum(axis=0))
+    xtie, x0, x1 = _tie_sums(x_counts)
+    ytie, y0, y1 = _tie_sums(y_counts)
     if xtie == tot or ytie == tot:
         return math.nan, math.nan
     tau = con_minus_dis / math.sqrt(tot - xtie) / math.sqrt(tot - ytie)
@@ -165,16 +212,25 @@ def fisher_exact(a: int, b: int, c: int, d: int) -> tuple[float, float]:
 
 
 def average_ranks(values: Sequence[float] | np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Ranks from 1 of ``values``, ties given the average of the ranks they span (``rankdata``)."""
+    """Ranks from 1 of ``values``, ties given the average of the ranks they span (``rankdata``).
+
+    A value's rank depends on the values only, not on where the sort puts its equals, so
+    the sort need not be stable (numpy's default sort, several times faster than the
+    merge sort) -- except with NaNs, each of which is its own tie group (NaN equals
+    nothing) ranked by its place after the sort: then the stable sort keeps them in input
+    order, as ``rankdata`` does.
+    """
     import numpy as np
 
     arr = np.asarray(values).ravel()
-    sorter = np.argsort(arr, kind="mergesort")
-    inv = np.empty(sorter.size, dtype=np.intp)
-    inv[sorter] = np.arange(sorter.size, dtype=np.intp)
+    size = int(arr.size)
+    unordered = arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and not np.isnan(arr).any())
+    sorter = np.argsort(arr) if unordered else np.argsort(arr, kind="mergesort")
     ordered = arr[sorter]
-    obs = np.r_[True, ordered[1:] != ordered[:-1]]
-    dense = obs.cumsum()[inv]
-    count = np.r_[np.nonzero(obs)[0], len(obs)]
-    ranks: np.ndarray[Any, Any] = 0.5 * (count[dense] + count[dense - 1] + 1)
+    obs = np.r_[True, ordered[1:] != ordered[:-1]] if size else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(obs)
+    ends = np.r_[starts[1:], size]
+    # a tie group spanning sorted places starts .. ends - 1 has the ranks starts + 1 .. ends
+    ranks: np.ndarray[Any, Any] = np.empty(size)
+    ranks[sorter] = np.repeat(0.5 * (ends + starts + 1), ends - starts)
     return ranks
