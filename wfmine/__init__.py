@@ -12,6 +12,7 @@ functions that use them.
 
 from __future__ import annotations
 
+from wfmine._version import __version__
 from wfmine.analysis import Analysis, Scope
 from wfmine.api import Log
 from wfmine.conformance import ConformanceResult, check
@@ -46,8 +47,6 @@ from wfmine.maps import process_map, stage_map
 from wfmine.model import Batch
 from wfmine.store import Store
 from wfmine.window import Window
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Analysis",

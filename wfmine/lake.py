@@ -52,12 +52,12 @@ import json
 import os
 import shutil
 import warnings
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
 
+from wfmine._version import __version__
 from wfmine.errors import InputError
 from wfmine.model import KIND_SCHEMA, LOG_SCHEMA, work_item_kinds
 from wfmine.store import Store
@@ -232,7 +232,7 @@ def export_parquet(store: Store, folder: Path, *, case_notion: str = "work_item"
         }
     manifest: dict[str, Any] = {
         "format": LAKE_FORMAT,
-        "wfmine_version": _version(),
+        "wfmine_version": __version__,
         "polars_version": pl.__version__,
         "case_notion": case_notion,
         "store": store.path,
@@ -248,13 +248,6 @@ def export_parquet(store: Store, folder: Path, *, case_notion: str = "work_item"
 
 
 _TABLES: Final = ("events", "objects", "object_links", "actors", "kinds")
-
-
-def _version() -> str:
-    try:
-        return metadata.version("wfmine")
-    except metadata.PackageNotFoundError:  # a source checkout that was never installed
-        return "unknown"
 
 
 def _ingest_runs(store: Store) -> dict[tuple[str, str], int]:

@@ -99,6 +99,7 @@ from typing import Any, Final, Literal
 import duckdb
 import polars as pl
 
+from wfmine._version import __version__
 from wfmine.errors import StoreError
 from wfmine.model import LOG_SCHEMA, Batch, is_sorted
 
@@ -774,24 +775,19 @@ class Store:
     ) -> str:
         """A key that changes whenever reading ``path`` could give another batch.
 
-        Made from the wfmine version and store schema, the reader ``kind``, its
+        Made from the wfmine release (:mod:`wfmine._version`) and store schema, the reader ``kind``, its
         ``options`` and, for every file at or under ``path``, its path relative
         to ``path``, size and modification time (a ``stat`` each: nothing is
         read). Pass it to :meth:`ingest` and ask :meth:`held_input` on the next
         run. A reader changed without a new wfmine version is not noticed.
         """
         import hashlib
-        from importlib.metadata import PackageNotFoundError, version
 
-        try:
-            release = version("wfmine")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            release = "0"
         root = Path(path)
         digest = hashlib.sha256()
         digest.update(
             json.dumps(
-                [release, SCHEMA_VERSION, kind, str(root.resolve()), dict(options or {})],
+                [__version__, SCHEMA_VERSION, kind, str(root.resolve()), dict(options or {})],
                 sort_keys=True,
                 default=str,
             ).encode()
