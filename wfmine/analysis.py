@@ -25,10 +25,12 @@ throughput) describe the cases in scope.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 
 import polars as pl
 
@@ -59,6 +61,8 @@ from wfmine.window import Window, parse_window
 
 if TYPE_CHECKING:  # imported where they are read: every command imports this module
     # (through ``import wfmine``), only a design's analysis reads governance or drift
+    from typing import Self
+
     from wfmine.drift import DriftReport
     from wfmine.governance import Inputs
 
@@ -67,6 +71,58 @@ __all__ = ["Analysis", "Scope", "conform_log", "discover_frames", "discover_payl
 #: how a design's scope is decided, in the words every output uses
 SCOPE_RULE: Final = "work items with at least one event mapped to a stage of the design"
 _SOURCE_NAMES: Final = {"slack": "Slack", "email": "e-mail", "github": "GitHub", "jira": "Jira"}
+
+
+_T = TypeVar("_T")
+#: guards the creation of an analysis's per-figure locks (held for a dict lookup only)
+_LOCKS_GUARD: Final = threading.Lock()
+
+
+class figure(Generic[_T]):
+    """A figure of an analysis computed on first read and kept, as ``functools.cached_property``
+    keeps it (in the instance's ``__dict__``: ``"dfg" in vars(a)`` says whether it is made),
+    and safe to read from two threads at once (:meth:`Analysis.alongside`): a figure another
+    thread is computing is waited for, never computed twice. Each figure of each analysis has
+    its own lock, taken only while the figure is missing; figures read each other one way
+    (the dependencies are a DAG), so two threads never wait on each other. A figure whose
+    computation raises is not kept: the next read computes it again, and raises again.
+    """
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.attrname = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attrname = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> Self | _T:
+        if instance is None:
+            return self
+        cache = instance.__dict__
+        name = self.attrname
+        if name in cache:
+            return cache[name]  # type: ignore[no-any-return]
+        with _lock_of(cache, name):
+            if name not in cache:  # not made by another thread meanwhile
+                cache[name] = self.func(instance)
+            return cache[name]  # type: ignore[no-any-return]
+
+
+def _lock_of(cache: dict[str, Any], name: str) -> threading.RLock:
+    """The lock of figure ``name`` of the analysis whose ``__dict__`` is ``cache``."""
+    with _LOCKS_GUARD:
+        locks: dict[str, threading.RLock] = cache.setdefault("_figure_locks", {})
+        lock = locks.get(name)
+        if lock is None:
+            lock = locks[name] = threading.RLock()
+        return lock
 
 
 def conform_log(log: pl.DataFrame) -> pl.DataFrame:
@@ -270,13 +326,43 @@ class Analysis:
         log = source.log(case_notion=case_notion) if isinstance(source, Store) else source
         return cls(log, loaded, store=store, window=parse_window(window), now=now, design_path=path)
 
+    @contextmanager
+    def alongside(self, *figures: Callable[[Analysis], object]) -> Iterator[None]:
+        """Compute ``figures`` on a second thread while the body of the ``with`` reads others.
+
+        Each is a function of this analysis (``lambda a: a.overview``), computed in
+        the order given; polars and numpy let go of the interpreter while they work,
+        so the two cores of a laptop both do. Whichever thread asks for a figure first
+        computes it and the other waits for it (:class:`figure`): the results are the
+        ones a single thread gets. A figure that fails there is left for the thread that
+        reads it to compute again, and raise. Leaving the ``with`` waits for the second
+        thread. Pass only figures the caller goes on to read.
+
+        >>> with a.alongside(lambda a: a.overview):  # doctest: +SKIP
+        ...     seams = a.seams
+        """
+
+        def work() -> None:
+            for compute in figures:
+                try:
+                    compute(self)
+                except Exception:
+                    continue
+
+        thread = threading.Thread(target=work, name="wfmine-analysis", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            thread.join()
+
     def __repr__(self) -> str:
         design = f"design={self.design.name!r}" if self.design is not None else "no design"
         return f"<Analysis {self.window.describe()}, {design}, {self._source_log.height:,} events>"
 
     # -- scope ------------------------------------------------------------------------
 
-    @cached_property
+    @figure
     def _windowed(self) -> tuple[pl.DataFrame, dt.datetime | None, dt.datetime | None]:
         return _window_log(self._source_log, self.window, self.now)
 
@@ -285,7 +371,7 @@ class Analysis:
         """Every case with an event inside the window (whole cases), in case order."""
         return self._windowed[0]
 
-    @cached_property
+    @figure
     def scope(self) -> Scope:
         """Which cases every figure describes (:class:`Scope`)."""
         log, start, end = self._windowed
@@ -308,7 +394,7 @@ class Analysis:
             self.conformance.out_of_scope,
         )
 
-    @cached_property
+    @figure
     def log(self) -> pl.DataFrame:
         """The flat log of the cases in scope, in case order."""
         if self.conformance is None:
@@ -319,7 +405,7 @@ class Analysis:
         ids = self.conformance.cases.select("case_id")
         return self.window_log.join(ids, on="case_id", how="semi", maintain_order="left")
 
-    @cached_property
+    @figure
     def warnings(self) -> list[str]:
         """What a person must not miss about this analysis: design patterns matching nothing.
 
@@ -332,12 +418,12 @@ class Analysis:
 
     # -- the design's view ----------------------------------------------------------------
 
-    @cached_property
+    @figure
     def accounts(self) -> pl.DataFrame | None:
         """``account_id, actor_id`` of the store's resolved accounts (registry matching)."""
         return conformance.store_accounts(self.store) if self.store is not None else None
 
-    @cached_property
+    @figure
     def staged(self) -> pl.DataFrame | None:
         """The window's events with their stages (:func:`wfmine.stages.stage_events`)."""
         if self.design is None:
@@ -347,13 +433,13 @@ class Analysis:
             self.window_log, self.design, accounts=self.accounts, ordered=True
         )
 
-    @cached_property
+    @figure
     def activity_pairs(self) -> pl.DataFrame:
         """The window's distinct ``source, activity`` pairs: what design patterns are matched
         against (the gates' approvals in the check and in drift), found once."""
         return self.window_log.select("source", "activity").unique()
 
-    @cached_property
+    @figure
     def conformance(self) -> ConformanceResult | None:
         """The check against the design (``None`` without one), with everything the store knows."""
         if self.design is None:
@@ -367,7 +453,7 @@ class Analysis:
             pairs=self.activity_pairs,
         )
 
-    @cached_property
+    @figure
     def case_attrs(self) -> pl.DataFrame | None:
         """The store's case attributes of the window's cases (:func:`wfmine.conformance.case_attributes`)."""
         if self.store is None:
@@ -379,7 +465,7 @@ class Analysis:
         """The stage visits of the cases in scope (``None`` without a design)."""
         return self.conformance.visits if self.conformance is not None else None
 
-    @cached_property
+    @figure
     def stage_paths(self) -> pl.DataFrame | None:
         """Paths through the designed stages: ``stages`` (list), ``cases``, ``coverage``, ``fitness``."""
         if self.conformance is None:
@@ -405,7 +491,7 @@ class Analysis:
             .cast(schema)
         )
 
-    @cached_property
+    @figure
     def stage_times(self) -> pl.DataFrame | None:
         """Per stage: ``visits``, ``median_s``, ``p90_s``, ``expected_s`` and ``over_share``.
 
@@ -443,7 +529,7 @@ class Analysis:
             .cast(schema)
         )
 
-    @cached_property
+    @figure
     def duration_stats(self) -> dict[str, float | None]:
         """Case durations of the cases in scope: ``median_s``, ``p90_s``, ``p99_s``, ``max_s``."""
         d = self.case_durations.get_column("duration_s").drop_nulls()
@@ -464,7 +550,7 @@ class Analysis:
 
     # -- findings and metrics -------------------------------------------------------------
 
-    @cached_property
+    @figure
     def findings(self) -> pl.DataFrame:
         """Every finding (:data:`wfmine.findings.FINDING_SCHEMA`), computed once.
 
@@ -497,7 +583,7 @@ class Analysis:
             return found
         return sort_findings(pl.concat([found, reviewers.select(found.columns)]))
 
-    @cached_property
+    @figure
     def display_names(self) -> dict[str, str]:
         """Actor id -> the name a person reads (from the store's identities)."""
         if self.store is None:
@@ -507,7 +593,7 @@ class Analysis:
         )
         return {str(k): str(v) for k, v in rows.iter_rows()}
 
-    @cached_property
+    @figure
     def governance(self) -> Inputs:
         """What the agent-governance figures share (:mod:`wfmine.governance`), computed once."""
         from wfmine import governance as gov
@@ -526,38 +612,38 @@ class Analysis:
             finished=self.finished_visits if self.conformance is not None else None,
         )
 
-    @cached_property
+    @figure
     def events_attrs(self) -> pl.DataFrame | None:
         """``event_id, attrs, account_id`` of the store's events (read once)."""
         return self.store.event_attrs() if self.store is not None else None
 
-    @cached_property
+    @figure
     def ai_events(self) -> pl.DataFrame:
         """The events signed by an AI tool (:func:`wfmine.findings.actors.ai_events`)."""
         return ai_events(self.events_attrs)
 
-    @cached_property
+    @figure
     def judged(self) -> pl.DataFrame:
         """The stage events of the cases in scope (:func:`wfmine.findings.metrics.judged_events`)."""
         return judged_events(
             self.window_log, self.design, staged=self.staged, conformance=self.conformance
         )
 
-    @cached_property
+    @figure
     def judged_visits(self) -> pl.DataFrame:
         """The stage visits of :attr:`judged` (with a design: the conformance check's)."""
         if self.conformance is not None:
             return self.conformance.visits
         return stages.stage_visits(self.judged)
 
-    @cached_property
+    @figure
     def finished_visits(self) -> pl.DataFrame:
         """The finished visits of :attr:`judged_visits` with their durations
         (:func:`wfmine.findings.stalls.visit_durations`): what the idle spells and the stall
         limits are both read from."""
         return visit_durations(self.judged_visits, self.design)
 
-    @cached_property
+    @figure
     def idle_spells(self) -> pl.DataFrame:
         """Each finished visit's longest idle spell (:func:`wfmine.findings.failures.idle_spells`).
 
@@ -568,7 +654,7 @@ class Analysis:
             self.judged, self.judged_visits, self.design, finished=self.finished_visits
         )
 
-    @cached_property
+    @figure
     def stall_limits(self) -> pl.DataFrame:
         """The stall limits of the cases in scope (:func:`wfmine.findings.failures.judged_limits`:
         per stage, project and, where the tracker names them, kind of work item) -- those the
@@ -582,7 +668,7 @@ class Analysis:
             finished=self.finished_visits,
         )
 
-    @cached_property
+    @figure
     def stalled(self) -> pl.DataFrame:
         """The visits whose longest idle spell passed their stall limit
         (:func:`wfmine.findings.failures.stalled_visits`): the ``stall`` occurrences and the
@@ -591,7 +677,7 @@ class Analysis:
             self.judged, self.judged_visits, self.stall_limits, self.design, self.idle_spells
         )
 
-    @cached_property
+    @figure
     def occurrences(self) -> pl.DataFrame:
         """Every failure occurrence of the cases in scope, with the store's attrs.
 
@@ -608,13 +694,13 @@ class Analysis:
             stalled=self.stalled,
         )
 
-    @cached_property
+    @figure
     def actors(self) -> pl.DataFrame:
         """Every actor of the window classified human, bot, agent or unknown
         (:func:`wfmine.findings.classify_actors`), with the store's accounts."""
         return actors_of(self.window_log, self.store, self.events_attrs, self.ai_events)
 
-    @cached_property
+    @figure
     def seam_view(self) -> SeamView:
         """What every seam figure is read from (:func:`wfmine.findings.seam_view`): the judged
         events with their performers' teams, automation's actors and the root events."""
@@ -627,14 +713,14 @@ class Analysis:
         )
         return seam_view(self.judged, self.store, self.actors, roots)
 
-    @cached_property
+    @figure
     def team_handoffs(self) -> pl.DataFrame:
         """The handoffs between teams of the cases in scope (:func:`wfmine.findings.seams.handoffs`
         of :attr:`seam_view`: steps performed by automation hand nothing over)."""
         view = self.seam_view
         return handoffs(view.events, self.design, dimension="team", automation=view.automation)
 
-    @cached_property
+    @figure
     def metrics(self) -> dict[str, pl.DataFrame]:
         """The architect's metrics (:func:`wfmine.findings.metrics`) of the cases in scope."""
         return architect_metrics(
@@ -652,7 +738,7 @@ class Analysis:
             stalled=self.stalled,
         )
 
-    @cached_property
+    @figure
     def seams(self) -> pl.DataFrame:
         """Handoffs between teams and between humans and agents, ranked by waiting caused."""
         view = self.seam_view
@@ -664,35 +750,35 @@ class Analysis:
             computed={"team": self.team_handoffs},
         )
 
-    @cached_property
+    @figure
     def reviewer_audit(self) -> pl.DataFrame | None:
         """What happened to the work each reviewer approved (:func:`wfmine.governance.reviewer_audit`)."""
         from wfmine import governance as gov
 
         return gov.reviewer_audit(self.governance) if self.design is not None else None
 
-    @cached_property
+    @figure
     def reviewer_comparison(self) -> pl.DataFrame | None:
         """Each agent reviewer against people on comparable work (same tier and stage)."""
         from wfmine import governance as gov
 
         return gov.reviewer_comparison(self.governance) if self.design is not None else None
 
-    @cached_property
+    @figure
     def cohorts(self) -> pl.DataFrame:
         """Every metric split by who did the work (:func:`wfmine.governance.cohort_table`)."""
         from wfmine import governance as gov
 
         return gov.cohort_table(self.governance)
 
-    @cached_property
+    @figure
     def delivery(self) -> dict[str, pl.DataFrame]:
         """DORA metrics weekly and by cohort, and the architect's measures beside them."""
         from wfmine import governance as gov
 
         return gov.delivery(self)
 
-    @cached_property
+    @figure
     def drift(self) -> DriftReport | None:
         """When the practice changed, and whether the design's changes took effect."""
         if self.design is None:
@@ -717,13 +803,13 @@ class Analysis:
 
     # -- discovery of the cases in scope --------------------------------------------------
 
-    @cached_property
+    @figure
     def overview(self) -> discovery.Overview:
         """Summary, DFG, variants, start and end activities of the cases in scope, from one
         ordered and coded pass over the events (:func:`wfmine.discovery.overview`)."""
         return discovery.overview(self.log)
 
-    @cached_property
+    @figure
     def summary(self) -> dict[str, Any]:
         """``cases, events, activities, start, end`` of the cases in scope."""
         # the scope may need it before anything else: alone, it needs no ordered pass
@@ -731,22 +817,22 @@ class Analysis:
             return self.overview.summary
         return discovery.log_summary(self.log)
 
-    @cached_property
+    @figure
     def dfg(self) -> pl.DataFrame:
         """Directly-follows edges with frequency and waits (:func:`wfmine.discovery.directly_follows`)."""
         return self.overview.dfg
 
-    @cached_property
+    @figure
     def variants(self) -> pl.DataFrame:
         """Activity variants with their cases and coverage."""
         return self.overview.variants
 
-    @cached_property
+    @figure
     def case_durations(self) -> pl.DataFrame:
         """Per case: start, end, duration."""
         return discovery.case_durations(self.log)
 
-    @cached_property
+    @figure
     def throughput(self) -> pl.DataFrame:
         """Cases completed per week."""
         return discovery.throughput_weekly(self.log)

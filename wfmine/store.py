@@ -74,6 +74,12 @@ and position in it, in a file its SHA-256 identifies. Rows that could not be
 read are kept whole in ``quarantine``. Writing a million rows again as JSON text would
 double the store and the ingest time for nothing that is not already there.
 
+**Threads.** An analysis may read the store from two threads at once
+(:meth:`wfmine.analysis.Analysis.alongside`): every public method that touches the
+database holds the store's lock (one DuckDB connection serves one statement at a
+time; the lock also keeps one thread from reading the file while another waits for
+a run's commit). The writer of a deferred run works on a connection of its own.
+
 Why one module of about a thousand lines: :class:`Store` is the transaction
 boundary. Every method shares its connection, its migrations and the frames
 this session wrote (read-back is skipped only while they are trusted); a
@@ -84,6 +90,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -94,7 +101,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import SimpleQueue
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar, cast
 
 import duckdb
 import polars as pl
@@ -217,6 +224,21 @@ _PARAMETER: Final = re.compile(r"\?|\$\w+")
 _SHADOWED: Final = frozenset({*_APPEND_KEYS, *_UPSERT_KEYS, "actors", "actor_accounts"})
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _serialised(method: _F) -> _F:
+    """``method`` holding the store's lock (see **Threads** above); re-entrant: a locked
+    method may call another."""
+
+    @functools.wraps(method)
+    def locked(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_F, locked)
+
+
 class Store:
     """A wfmine store: a DuckDB database file (or ``":memory:"``).
 
@@ -226,6 +248,7 @@ class Store:
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
+        self._lock = threading.RLock()
         #: opened without write access (``read_only=True``): analyses run, nothing is stored
         self.read_only = read_only
         if self.path != ":memory:":
@@ -276,6 +299,7 @@ class Store:
 
     # -- lifecycle -----------------------------------------------------------------
 
+    @_serialised
     def close(self) -> None:
         """Wait for a run still being written (:meth:`wait`: it commits, or its failure is
         raised with the store rolled back), then close the database connection."""
@@ -297,6 +321,7 @@ class Store:
         """Whether a run :meth:`ingest` started with ``defer=True`` is still being written."""
         return self._pending is not None
 
+    @_serialised
     def wait(self) -> None:
         """Wait until the run left in flight by ``ingest(defer=True)`` is committed.
 
@@ -383,6 +408,7 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------
 
+    @_serialised
     def ingest(
         self,
         batch: Batch,
@@ -669,6 +695,7 @@ class Store:
         # an INSERT answers with the rows it added: no second count of the table
         return int(inserted[0][0]) if inserted else 0
 
+    @_serialised
     def put_result(self, name: str, df: pl.DataFrame) -> None:
         """Replace the derived-result table ``result_<name>`` with ``df`` (one transaction)."""
         if not name.replace("_", "").isalnum():
@@ -680,12 +707,14 @@ class Store:
             finally:
                 con.unregister("_result")
 
+    @_serialised
     def result(self, name: str) -> pl.DataFrame | None:
         """A derived-result table written by :meth:`put_result`, or ``None``."""
         if not self._has_table(f"result_{name}"):
             return None
         return self.sql(f"SELECT * FROM result_{name}")
 
+    @_serialised
     def replace_identities(self, actors: pl.DataFrame, actor_accounts: pl.DataFrame) -> None:
         """Replace the identity-resolution tables (``actors``, ``actor_accounts``) atomically.
 
@@ -700,6 +729,7 @@ class Store:
         with self.transaction() as con:
             _put_identities(con, actors, actor_accounts)
 
+    @_serialised
     def http_cache(self, prefix: str) -> dict[str, tuple[str, Any]]:
         """Stored ``URL -> (ETag, body)`` for URLs under ``prefix`` (for conditional requests)."""
         rows = self._con.execute(
@@ -707,6 +737,7 @@ class Store:
         ).fetchall()
         return {url: (etag, json.loads(body)) for url, etag, body in rows}
 
+    @_serialised
     def save_http_cache(self, entries: dict[str, tuple[str, Any]]) -> None:
         """Store ETags and bodies so the next pull can ask "changed since?" (one transaction)."""
         if not entries:
@@ -715,6 +746,7 @@ class Store:
         with self.transaction() as con:
             con.executemany("INSERT OR REPLACE INTO http_cache VALUES (?, ?, ?)", rows)
 
+    @_serialised
     def replace_findings(self, findings: pl.DataFrame) -> None:
         """Replace the stored findings with ``findings`` (the findings table's columns)."""
         with self.transaction() as con:
@@ -735,21 +767,37 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------
 
-    def sql(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+    @_serialised
+    def sql(
+        self,
+        query: str,
+        params: Sequence[Any] | None = None,
+        *,
+        frames: Mapping[str, pl.DataFrame] | None = None,
+    ) -> pl.DataFrame:
         """Run SQL against the store and return a polars frame.
 
-        A statement that is not a query (``UPDATE``, ``DELETE``, ...) makes the
-        store stop reusing the frames it wrote (see the module docstring).
+        ``frames`` are polars frames the query reads by name, registered for this
+        query only, on the connection that answers it (under the store's lock, as
+        every query: see **Threads** in the module docstring). A statement that is
+        not a query (``UPDATE``, ``DELETE``, ...) makes the store stop reusing the
+        frames it wrote (see the module docstring).
         """
         reads = query.lstrip().lower().startswith(("select", "from", "describe", "show"))
         if not reads:
             self.forget_written()
         con = self._reader(query) if reads else self._con
-        rel = con.sql(query, params=list(params) if params is not None else None)
-        if rel is None:
-            return pl.DataFrame()
-        return _polars(rel)
+        named = dict(frames or {})
+        for name, frame in named.items():
+            con.register(name, _arrow(frame))
+        try:
+            rel = con.sql(query, params=list(params) if params is not None else None)
+            return pl.DataFrame() if rel is None else _polars(rel)
+        finally:
+            for name in named:
+                con.unregister(name)
 
+    @_serialised
     def table(self, name: str) -> pl.DataFrame:
         """A whole store table as a polars frame."""
         if not self._has_table(name):
@@ -762,6 +810,7 @@ class Store:
         ).fetchall()
         return bool(row and row[0][0])
 
+    @_serialised
     def counts(self) -> dict[str, int]:
         """Rows per store table."""
         names = [
@@ -770,6 +819,7 @@ class Store:
         ]  # fmt: skip
         return {n: _scalar(self._con, f"SELECT count(*) FROM {n}") for n in names}
 
+    @_serialised
     def input_key(
         self, path: str | Path, *, kind: str, options: Mapping[str, Any] | None = None
     ) -> str:
@@ -803,6 +853,7 @@ class Store:
                 digest.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
         return digest.hexdigest()
 
+    @_serialised
     def held_input(self, input_key: str) -> dict[str, Any] | None:
         """The newest committed run that read the input of ``input_key``, or ``None``.
 
@@ -821,6 +872,7 @@ class Store:
         run_id, source, origin, counts = rows[0]
         return {"run_id": run_id, "source": source, "origin": origin, "counts": json.loads(counts)}
 
+    @_serialised
     def run_objects(self, run_id: int) -> pl.Series | None:
         """The objects the input of run ``run_id`` covers (:meth:`wfmine.model.Batch.object_ids`),
         or ``None`` for a run written before the store kept them (schema version < 4)."""
@@ -842,6 +894,7 @@ class Store:
             return rows.get_column("object_id") if not any(read.values()) else None
         return rows.get_column("object_id")
 
+    @_serialised
     def holds_file(self, path: str | Path, *, verify: bool = False) -> dict[str, Any] | None:
         """The stored raw record of a standard-log file already ingested from ``path``, or ``None``.
 
@@ -877,11 +930,13 @@ class Store:
             }
         return None
 
+    @_serialised
     def meta(self, key: str) -> str | None:
         """A value the store keeps about itself (``schema_meta``), e.g. the roster it resolved with."""
         rows = self._con.execute("SELECT value FROM schema_meta WHERE key = ?", [key]).fetchall()
         return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
+    @_serialised
     def set_meta(self, key: str, value: str) -> None:
         """Keep ``value`` under ``key`` in ``schema_meta`` (``version`` is the schema's own)."""
         if key == "version":
@@ -896,10 +951,12 @@ class Store:
             return
         self._con.execute(statement, [key, value])
 
+    @_serialised
     def runs(self) -> pl.DataFrame:
         """The ingest runs, newest last."""
         return self.sql("SELECT * FROM ingest_runs ORDER BY run_id")
 
+    @_serialised
     def remove_run(self, run_id: int) -> dict[str, int]:
         """Take back what ingest run ``run_id`` added, in one transaction; returns rows removed.
 
@@ -943,6 +1000,7 @@ class Store:
             con.execute("UPDATE ingest_runs SET status = 'removed' WHERE run_id = ?", [run_id])
         return removed
 
+    @_serialised
     def last_cursor(self, source: str, scope: str = "") -> str | None:
         """The cursor of the newest successful run of ``source`` for ``scope``."""
         row = self._con.execute(
@@ -952,6 +1010,7 @@ class Store:
         ).fetchall()
         return str(row[0][0]) if row else None
 
+    @_serialised
     def case_map(self, notion: str = "work_item") -> pl.DataFrame:
         """Map every object to its case under a case notion (``object_id``, ``case_id``).
 
@@ -970,6 +1029,7 @@ class Store:
         links = self.sql("SELECT from_object, to_object, relation FROM object_links")
         return case_map(objects, links, notion)
 
+    @_serialised
     def log(
         self,
         *,
@@ -1134,6 +1194,7 @@ class Store:
             return None
         return prepared
 
+    @_serialised
     def event_attrs(self) -> pl.DataFrame:
         """``event_id, attrs, account_id`` of every stored event, in stored order.
 

@@ -138,6 +138,14 @@ def discover(
             # only what this input touched (a file, a folder), or the whole workspace
             log = store.log(case_notion=case_notion, objects=ingested.object_ids)
             analysis = Analysis.of(log, design_path, window=span, store=store)
+            # the discovery figures on the second core while this one checks the design, finds
+            # and ranks the seams (the same figures either way: each is made once)
+            with analysis.alongside(lambda a: a.overview):
+                designed = (
+                    _design_job(analysis, store, design_path) if analysis.design is not None else {}
+                )
+                # the handoffs between teams (and humans and agents), most waiting first
+                seams = analysis.seams
             payload: dict[str, Any] = {
                 **analysis.discover_frames(top=top),
                 "scope": analysis.scope.as_dict(),
@@ -145,11 +153,9 @@ def discover(
                 "inputs": ingested.describe(),
                 "store": str(store_path),
                 "classifiers": _classifiers(store, ingested.loaded),
+                **designed,
+                "seams": seams,
             }
-            if analysis.design is not None:
-                payload.update(_design_job(analysis, store, design_path))
-            # the handoffs between teams (and humans and agents), most waiting first
-            payload["seams"] = analysis.seams
             # files a person opens (the report, the process map) are written only once the
             # run they show is committed: a failed write leaves none of them behind
             store.wait()

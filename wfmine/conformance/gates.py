@@ -102,11 +102,10 @@ def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
     # object (a standard log's) has it among its pairs already: no union to deduplicate
     own = pairs.select((pl.col("object_id") == pl.col("case_id")).all()).item()
     union = "" if own else "UNION SELECT DISTINCT case_id, case_id AS object_id FROM _case_objects"
-    con = store.connection
-    con.register("_case_objects", pairs.to_arrow())
-    try:
-        objs = store.sql(
-            rf"""
+    # the pairs go in as a registered frame, for this query only (Store.sql: under the
+    # store's lock, so a second thread of the analysis never meets the frame registered)
+    objs = store.sql(
+        rf"""
             SELECT c.case_id,
                    json_extract_string(o.attrs, '$.labels[*]') AS labels,
                    json_extract_string(o.attrs, '$.components[*]') AS components,
@@ -125,10 +124,9 @@ def case_attributes(store: Store, log: pl.DataFrame) -> pl.DataFrame:
                    END AS open
             FROM (SELECT * FROM _case_objects {union}) c
             JOIN objects o ON o.object_id = c.object_id
-            """
-        )
-    finally:
-        con.unregister("_case_objects")
+            """,
+        frames={"_case_objects": pairs},
+    )
     if objs.height == 0:
         return pl.DataFrame(schema=CASE_ATTRS_SCHEMA)
     # components may be objects ({"name": ...}); keep their name

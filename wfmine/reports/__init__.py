@@ -64,7 +64,7 @@ from wfmine.reports.definition import (
     select_sections,
 )
 from wfmine.reports.schedule import RunResult, install_lines, is_due, run_due, serve
-from wfmine.reports.sections import GROUPS, SECTION_TITLES, Context, render_section
+from wfmine.reports.sections import GROUPS, READS, SECTION_TITLES, Context, render_section
 from wfmine.store import Store
 
 __all__ = [
@@ -244,9 +244,13 @@ def _build_report(
     order = [s for s in chosen if s == "summary"] + [
         s for s in chosen if s not in ("summary", "cases")
     ]
-    outcomes = {
-        sid: render_section(ctx, sid) for sid in order + [s for s in chosen if s == "cases"]
-    }
+    # what the other sections read is computed on the second core while the summary renders
+    # (the findings, the longest chain): the same figures, made once, whichever thread asks
+    alongside = [f for s, reads in READS.items() if s in chosen for f in reads]
+    with analysis.alongside(*alongside):
+        outcomes = {
+            sid: render_section(ctx, sid) for sid in order + [s for s in chosen if s == "cases"]
+        }
     groups = []
     for gid, heading, lede, ids in GROUPS:
         shown = [outcomes[s].html for s in ids if s in outcomes]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from markupsafe import Markup
 
@@ -22,8 +22,12 @@ from wfmine.reports._render import render
 from wfmine.reports.sections import act, better, cases, detail, flow, governance
 from wfmine.reports.sections._context import Context, Unavailable
 
+if TYPE_CHECKING:
+    from wfmine.analysis import Analysis
+
 __all__ = [
     "GROUPS",
+    "READS",
     "SECTIONS",
     "SECTION_TITLES",
     "Context",
@@ -75,6 +79,29 @@ class Outcome:
     def failed(self) -> bool:
         """True when the section raised an error (not merely "does not apply")."""
         return self.status.startswith("failed")
+
+
+#: Section id → figures of the analysis it reads that :func:`wfmine.reports.build_report` has
+#: computed on a second thread (:meth:`wfmine.analysis.Analysis.alongside`) while the first
+#: renders the summary (the findings and metrics: the longest chain), in this order: those
+#: that wait for nothing of that chain first.
+READS: Final[dict[str, tuple[Callable[[Analysis], object], ...]]] = {
+    # the findings' inputs that need no conformance check: made while the summary's thread
+    # checks the conformance
+    "summary": (lambda a: a.actors,),
+    "process_map": (lambda a: a.overview, lambda a: a.visits),
+    "variants": (lambda a: a.stage_paths,),
+    "stage_times": (lambda a: a.case_durations, lambda a: a.stage_times),
+    "agents": (
+        lambda a: a.reviewer_audit,
+        lambda a: a.reviewer_comparison,
+        lambda a: a.cohorts,
+        lambda a: a.delivery,
+        lambda a: a.display_names,
+    ),
+    "seams": (lambda a: a.seams,),
+    "drift": (lambda a: a.drift,),
+}
 
 
 def render_section(ctx: Context, section_id: str) -> Outcome:
