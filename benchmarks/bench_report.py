@@ -15,6 +15,11 @@ seams, governance, drift, discovery — and then renders the report (every
 section), each stage timed in CPU seconds (every thread of the process)
 and wall seconds, with the process's peak RSS. A stage reads what earlier
 stages computed, as the report does; ``report`` is what rendering adds.
+Computed one after the other, the stages show each figure's cost; a second
+fresh process per run times ``build_report`` as a user runs it, where the
+report asks for its figures two at a time on the two cores
+(:meth:`~wfmine.analysis.Analysis.alongside`): that line, its peak RSS and
+whether every run's HTML is the same are printed under the table.
 
 ``--baseline DIR`` runs a package copy (``PYTHONPATH=DIR``) beside, run for
 run, so both columns see the same load. The figures are medians of
@@ -104,6 +109,23 @@ out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
 
+# the report as a user runs it: the figures are computed where build_report asks for them,
+# two at a time where it can (Analysis.alongside), so this is the time a person waits
+WHOLE = r"""
+import hashlib, json, re, resource, sys, time
+db, design = sys.argv[1:3]
+w, c = time.perf_counter(), time.process_time()
+from wfmine.analysis import Analysis
+from wfmine.reports import build_report
+from wfmine.store import Store
+store = Store(db, read_only=True)
+r = build_report(Analysis.of(store, design), title="bench")
+html = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", r.html())  # the minute it was made
+print(json.dumps({"s": time.perf_counter() - w, "cpu_s": time.process_time() - c,
+                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "md5": hashlib.md5(html.encode()).hexdigest(), "failed": r.failed_sections}))
+"""
+
 INGEST = r"""
 import sys
 from wfmine.formats import tabular
@@ -131,13 +153,13 @@ def write_design(path: Path) -> Path:
     return path
 
 
-def run(db: Path, design: Path, pythonpath: Path | None) -> dict[str, object]:
+def run(db: Path, design: Path, pythonpath: Path | None, child: str = CHILD) -> dict[str, object]:
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     started = time.perf_counter()
     done = subprocess.run(  # -P: the working folder must not shadow PYTHONPATH's copy
-        [sys.executable, "-P", "-c", CHILD, str(db), str(design)],
+        [sys.executable, "-P", "-c", child, str(db), str(design)],
         env=env,
         capture_output=True,
         text=True,
@@ -247,8 +269,12 @@ def main_job(root: Path, runs: int, baseline: Path | None) -> dict[str, object]:
     return {f"{label} / {mode}": rs for (label, mode), rs in results.items()}
 
 
-def _median(runs: list[dict[str, object]], stage: str, key: str) -> float:
-    return statistics.median(float(r[stage][key]) for r in runs)  # type: ignore[index]
+def _median(runs: list[dict[str, object]], stage: str | None, key: str) -> float:
+    """The median of ``key`` over ``runs``: of a stage's timing, or of the run's own (``None``)."""
+    return statistics.median(
+        float((r if stage is None else r[stage])[key])  # type: ignore[index]
+        for r in runs
+    )
 
 
 def main() -> None:
@@ -285,12 +311,14 @@ def main() -> None:
                 subprocess.run([sys.executable, "-c", INGEST, str(parquet), str(db)], check=True)
             columns = {"wfmine": None} | ({"baseline": args.baseline} if args.baseline else {})
             runs: dict[str, list[dict[str, object]]] = {k: [] for k in columns}
+            whole: dict[str, list[dict[str, object]]] = {k: [] for k in columns}
             loads = []
             for _ in range(args.runs):
                 for label, path in columns.items():
                     loads.append(os.getloadavg()[0])
                     runs[label].append(run(db, design, path))
-            every[str(n)] = runs
+                    whole[label].append(run(db, design, path, WHOLE))
+            every[str(n)] = {"stages": runs, "whole": whole}
             first = runs["wfmine"][0]
             stages = [k for k, v in first.items() if isinstance(v, dict) and "cpu_s" in v]
             found = dict(first["found"])  # type: ignore[call-overload]
@@ -322,6 +350,21 @@ def main() -> None:
                 for k in columns
             )
             print(f"| peak RSS | {rss} |")
+            cells = []
+            for label in columns:
+                cpu, wall = _median(whole[label], None, "cpu_s"), _median(whole[label], None, "s")
+                cells.append(f"{cpu:.2f} | {wall:.2f}")
+            print("| **build_report, as run** | " + " | ".join(cells) + " |")
+            rss = " | ".join(
+                f"{statistics.median(float(r['rss_mib']) for r in whole[k]):.0f} MiB"  # type: ignore[arg-type]
+                for k in columns
+            )
+            print(f"| its peak RSS | {rss} |")
+            digests = {str(r["md5"]) for k in columns for r in whole[k]}
+            print(
+                "the HTML of every whole run: "
+                + ("identical" if len(digests) == 1 else f"DIFFERS ({len(digests)} versions)")
+            )
             sections = first["sections"]
             assert isinstance(sections, dict)
             print("\nreport sections, wall s (median): " + ", ".join(

@@ -559,21 +559,25 @@ class Analysis:
         followed by failure measurably more often than people's
         (:func:`wfmine.governance.reviewer_findings`).
         """
-        found = find_all(
-            self.window_log,
-            self.design,
-            store=self.store,
-            conformance=self.conformance,
-            staged=self.staged,
-            events_attrs=self.events_attrs,
-            ai=self.ai_events,
-            occurrences=self.occurrences,
-            case_attrs=self.case_attrs,
-            judged=self.judged,
-            limits=self.stall_limits,
-            actors=self.actors,
-            seam_table=self.seams,
-        )
+        # the seam table's inputs first, then the table (the unowned seams' source) on the
+        # second core while the other detectors run: find_all asks for it last
+        occurrences, actors = self.occurrences, self.actors
+        with self.alongside(lambda a: a.seams):
+            found = find_all(
+                self.window_log,
+                self.design,
+                store=self.store,
+                conformance=self.conformance,
+                staged=self.staged,
+                events_attrs=self.events_attrs,
+                ai=self.ai_events,
+                occurrences=occurrences,
+                case_attrs=self.case_attrs,
+                judged=self.judged,
+                limits=self.stall_limits,
+                actors=actors,
+                seam_table=lambda: self.seams,
+            )
         if self.design is None:
             return found
         from wfmine import governance as gov  # the agent-governance figures: with a design only

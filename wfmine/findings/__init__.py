@@ -17,7 +17,7 @@ findings --json`` prints; :func:`store_findings` writes them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -444,7 +444,7 @@ def findings(
     judged: pl.DataFrame | None = None,
     limits: pl.DataFrame | None = None,
     actors: pl.DataFrame | None = None,
-    seam_table: pl.DataFrame | None = None,
+    seam_table: pl.DataFrame | Callable[[], pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Every finding about ``log``, in the DESIGN.md shape, sorted by kind, severity, subject.
 
@@ -466,7 +466,10 @@ def findings(
     of the log, design, stage events and conformance), ``actors``
     (:func:`classify_actors` of the log) and ``seam_table`` (:func:`seams` of
     the :func:`seam_view`, the table the unowned seams are picked from):
-    taken as given when the caller has computed them.
+    taken as given when the caller has computed them. ``seam_table`` may also be
+    a function that gives the table, called once the other detectors are done
+    (:attr:`wfmine.analysis.Analysis.findings` computes the table on a second
+    thread meanwhile).
 
     Defaults: automation threshold 0.5 (behaviour score), a failure pattern
     recurs in >= 3 cases across >= 2 weeks, an unowned seam needs >= 3 handoffs.
@@ -514,12 +517,6 @@ def findings(
         )  # fmt: skip
     if occurrences is None and {"unowned_seam", "failure_pattern"} & set(kinds):
         occurrences = failure_occurrences(judged, design, events_attrs, limits=limits)
-    if "unowned_seam" in kinds:
-        assert occurrences is not None
-        if seam_table is None:
-            view = seam_view(judged, store, actors, occurrences, threshold=automation_threshold)
-            seam_table = seams(view.events, design, automation=view.automation, roots=view.roots)
-        found += unowned_seams(judged, design, min_handoffs=min_handoffs, table=seam_table)
     if "failure_pattern" in kinds:
         tiers = conformance.cases.select("case_id", "tier") if conformance is not None else None
         found += failure_patterns(
@@ -529,6 +526,16 @@ def findings(
             # the judged events are the conformance check's cases: its visits are theirs
             visits=conformance.visits if conformance is not None else None, limits=limits,
         )  # fmt: skip
+    # the seams last: a caller that hands over a function is computing the table meanwhile
+    # (the order of ``found`` is not the order of the frame: findings_frame sorts by kind first)
+    if "unowned_seam" in kinds:
+        assert occurrences is not None
+        if callable(seam_table):
+            seam_table = seam_table()
+        if seam_table is None:
+            view = seam_view(judged, store, actors, occurrences, threshold=automation_threshold)
+            seam_table = seams(view.events, design, automation=view.automation, roots=view.roots)
+        found += unowned_seams(judged, design, min_handoffs=min_handoffs, table=seam_table)
     out = findings_frame(_named(found, names))
     if "gate_violation" in kinds:  # one per failing case: built as a frame, not one by one
         gated = gate_violation_frame(conformance)
