@@ -4,7 +4,8 @@ The CLI writes frames column by column with polars instead of through a dict
 per row; each column kind is checked here against ``json.dumps`` of the
 frame's ``to_dicts()`` on the values where the two could part: floats on both
 sides of polars' and ``repr``'s exponent switches, escapes, nulls inside and
-around lists, empty lists and frames.
+around lists, datetimes with and without a fraction of a second, empty lists
+and frames.
 """
 
 from __future__ import annotations
@@ -41,6 +42,32 @@ FRAMES: list[pl.DataFrame] = [
     pl.DataFrame(
         {"t": [dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC), None]},
         schema={"t": pl.Datetime("us", "UTC")},
+    ),
+    # datetimes, written by polars: whole seconds (no fraction, as str), micro- and
+    # milliseconds, naive and UTC, a null; another zone and a year before 1000 take str
+    pl.DataFrame(
+        {
+            "u": [
+                dt.datetime(2011, 10, 1, 9, 5, 7, 1),
+                dt.datetime(1999, 12, 31, 23, 59, 59),
+                dt.datetime(2024, 2, 29, 0, 0, 0, 999999),
+                None,
+            ],
+            "n": [
+                dt.datetime(1000, 1, 1),
+                None,
+                dt.datetime(9999, 12, 31, 23, 59, 59, 5),
+                dt.datetime(2020, 6, 1, 12, 0, 0, 250000),
+            ],
+        },
+        schema={"u": pl.Datetime("us", "UTC"), "n": pl.Datetime("us")},
+    ).with_columns(m=pl.col("u").dt.cast_time_unit("ms")),
+    pl.DataFrame(
+        {
+            "p": [dt.datetime(2024, 7, 1, 12, 30), dt.datetime(2024, 1, 1, 8, 0, 0, 5)],
+            "old": [dt.datetime(999, 1, 1), dt.datetime(2000, 1, 1)],
+        },
+        schema={"p": pl.Datetime("us", "Europe/Paris"), "old": pl.Datetime("us")},
     ),
     pl.DataFrame(schema={"x": pl.Float64}),
     # no nulls anywhere: strings and lists of strings quoted by the row's pieces around them

@@ -376,6 +376,8 @@ def _column_pieces(s: pl.Series, depth: int) -> list[pl.Expr]:
         out = pl.lit(s).replace_strict({True: "true", False: "false"}, return_dtype=pl.String)
     elif dtype == pl.Float64:
         out = _float_json(s)
+    elif _plain_datetimes(s):
+        out = _datetime_json(s)
     elif isinstance(dtype, pl.List) and (dtype.inner == pl.String or dtype.inner.is_integer()):
         listed = _list_pieces(s, depth)
         if listed is None:
@@ -410,6 +412,36 @@ def _float_json(s: pl.Series) -> pl.Expr:
     odd = s.filter(small).unique().to_list()
     exact = pl.lit(s).replace_strict(odd, [float.__repr__(v) for v in odd], default=None)
     return pl.when(pl.lit(small)).then(exact).otherwise(text)
+
+
+def _plain_datetimes(s: pl.Series) -> bool:
+    """Whether ``s`` holds datetimes :func:`_datetime_json` writes as ``str`` does: naive or
+    UTC, to the micro- or millisecond, years 1000-9999 (four digits either way)."""
+    import polars as pl
+
+    dtype = s.dtype
+    if not isinstance(dtype, pl.Datetime) or dtype.time_unit not in ("us", "ms"):
+        return False
+    if dtype.time_zone not in (None, "UTC") or s.null_count() == s.len():
+        return False
+    years = s.dt.year()
+    return bool(years.min() >= 1000 and years.max() <= 9999)  # type: ignore[operator]
+
+
+def _datetime_json(s: pl.Series) -> pl.Expr:
+    """Datetimes as the standard library writes them (``default=str``): quoted
+    ``YYYY-MM-DD HH:MM:SS``, ``.ffffff`` unless the microseconds are zero, ``+00:00``
+    when in UTC -- by polars, not one ``str`` per value."""
+    import polars as pl
+
+    zone = "+00:00" if s.dtype.time_zone == "UTC" else ""  # type: ignore[attr-defined]
+    whole = pl.lit(s).dt.microsecond() == 0
+    text = (
+        pl.when(whole)
+        .then(pl.lit(s).dt.strftime("%Y-%m-%d %H:%M:%S"))
+        .otherwise(pl.lit(s).dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+    )
+    return pl.lit('"') + text + pl.lit(zone + '"')
 
 
 def _python_json(s: pl.Series, depth: int) -> pl.Series:

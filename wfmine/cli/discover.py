@@ -138,9 +138,10 @@ def discover(
             # only what this input touched (a file, a folder), or the whole workspace
             log = store.log(case_notion=case_notion, objects=ingested.object_ids)
             analysis = Analysis.of(log, design_path, window=span, store=store)
+            # the actors (whom the seams and the findings split into humans and agents) and
             # the discovery figures on the second core while this one checks the design, finds
             # and ranks the seams (the same figures either way: each is made once)
-            with analysis.alongside(lambda a: a.overview):
+            with analysis.alongside(lambda a: a.actors, lambda a: a.overview):
                 designed = (
                     _design_job(analysis, store, design_path) if analysis.design is not None else {}
                 )
