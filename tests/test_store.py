@@ -323,6 +323,41 @@ def test_duplicate_keys_in_one_batch_are_written_once() -> None:
     assert store.log().equals(_read_back(store))
 
 
+def test_input_key_is_the_documented_digest_of_every_file(tmp_path) -> None:
+    """The key of a folder is the SHA-256 of the release, schema, reader, options and each
+    file's relative path, size and modification time in ``sorted(rglob("*"))`` order: a
+    store written by an earlier release (which made it with ``pathlib``) recognises its
+    inputs. Names that sort differently as text and as path parts (``a-x`` before ``a/b``
+    as text, after it as parts), hidden files, links to files, to folders (not followed)
+    and to nothing."""
+    import hashlib
+    import json
+    import os
+
+    root = tmp_path / "exports"
+    for rel in ("a/b.json", "a-x.json", "a/c/d.json", ".hidden.json", "z/.k/e.json", "b.json"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    os.symlink(root / "b.json", root / "link.json")
+    os.symlink(root / "a", root / "dirlink")
+    os.symlink(root / "gone.json", root / "broken.json")
+
+    def reference(path: Path, kind: str) -> str:
+        digest = hashlib.sha256()
+        head = [wfmine.__version__, SCHEMA_VERSION, kind, str(path.resolve()), {}]
+        digest.update(json.dumps(head, sort_keys=True, default=str).encode())
+        for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if f.exists() and f.is_file():
+                st = f.stat()
+                rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
+                digest.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        return digest.hexdigest()
+
+    store = Store(":memory:")
+    for path in (root, root / "a", root / "b.json", root / "missing.json"):
+        assert store.input_key(path, kind="github") == reference(path, "github"), path
+
+
 def test_an_unchanged_input_is_held_and_a_changed_one_is_not(tmp_path) -> None:
     import os
 

@@ -94,6 +94,7 @@ import functools
 import json
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -842,14 +843,13 @@ class Store:
                 default=str,
             ).encode()
         )
-        files = sorted(root.rglob("*")) if root.is_dir() else [root]
-        for f in files:
+        files = _tree_files(root) if root.is_dir() else [(root.name, root)]
+        for rel, f in files:
             try:
-                st = f.stat()
+                st = os.stat(f)
             except OSError:
                 continue
-            if f.is_file():
-                rel = f.relative_to(root).as_posix() if root.is_dir() else f.name
+            if stat.S_ISREG(st.st_mode):
                 digest.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
         return digest.hexdigest()
 
@@ -1589,6 +1589,22 @@ class _ArrowStream:
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         return self._df.__arrow_c_stream__(requested_schema)
+
+
+def _tree_files(root: Path) -> list[tuple[str, str | Path]]:
+    """Every entry that is not a folder under ``root`` (symbolic links to folders are not
+    followed, as ``Path.rglob``), as (path relative to ``root`` with ``/``, path), in the
+    order of ``sorted(root.rglob("*"))``: by path components. Path texts from ``os.walk``,
+    not a ``Path`` per file (3,400 GitHub files: 0.4 s of an input key)."""
+    top = os.fspath(root)
+    found: list[tuple[tuple[str, ...], str, str]] = []
+    for folder, _, names in os.walk(top):
+        inner = folder[len(top) :].lstrip(os.sep)
+        parts = tuple(inner.split(os.sep)) if inner else ()
+        for name in names:
+            found.append(((*parts, name), folder, name))
+    found.sort(key=lambda entry: entry[0])
+    return [("/".join(key), os.path.join(folder, name)) for key, folder, name in found]
 
 
 def _arrow(df: pl.DataFrame) -> Any:
