@@ -127,9 +127,9 @@ for name in ("raw_records", "events", "event_objects", "objects", "object_links"
     if name == "ingest_runs":
         df = df.drop("started_at", "finished_at")
     tables[name] = [df.height, hashlib.sha256(df.write_csv().encode()).hexdigest()[:16]]
-tables["objects touched"] = [len(first.object_ids or []),
-                             hashlib.sha256("\n".join(first.object_ids or []).encode())
-                             .hexdigest()[:16]]
+touched = [] if first.object_ids is None else list(first.object_ids)  # a Series, or None
+tables["objects touched"] = [len(touched),
+                             hashlib.sha256("\n".join(touched).encode()).hexdigest()[:16]]
 print(json.dumps({"tables": tables, "rerun_added": added, "seconds": seconds, "cpu": cpu,
                   "events": events,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
