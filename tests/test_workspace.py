@@ -82,3 +82,42 @@ def test_inputs_are_written_in_turn_while_the_next_is_read(tmp_path: Path) -> No
             ingest_inputs(store, [good[0], Detected("jira", bad), good[1]])
         assert store.runs().get_column("source").to_list() == ["jira"]
         assert store.counts()["events"] > 0
+
+
+def test_a_folder_recognised_before_is_not_sniffed_again(tmp_path: Path, monkeypatch) -> None:
+    """A rerun of a folder's ingest takes the detection the store kept (no file read to
+    recognise it), a store written inside the folder does not count as a change, and a
+    touched file makes it detect again, finding the same inputs."""
+    import os
+    import shutil
+
+    import wfmine.workspace as ws
+    from wfmine.api import ingest_path
+    from wfmine.store import Store
+
+    folder = tmp_path / "exports"
+    shutil.copytree(SAMPLE, folder)
+    (folder / "notes.txt").write_text("not an export")
+    calls: list[Path] = []
+    real = ws.detect
+
+    def counted(path: Path) -> tuple[list[ws.Detected], list[tuple[Path, str]]]:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(ws, "detect", counted)
+    store = Store(folder / ".wfmine" / "store.duckdb")  # kept inside the folder, hidden
+    first = ingest_path(store, folder)
+    again = ingest_path(store, folder)
+    assert len(calls) == 1
+    assert [i["path"] for i in again.loaded] == [i["path"] for i in first.loaded]
+    assert all(i.get("unchanged") for i in again.loaded)
+    assert again.skipped == first.skipped and any(
+        s["path"].endswith("notes.txt") for s in first.skipped
+    )
+    mbox = next(folder.rglob("*.mbox"))
+    st = mbox.stat()
+    os.utime(mbox, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    touched = ingest_path(store, folder)
+    assert len(calls) == 2
+    assert sorted(i["kind"] for i in touched.loaded) == sorted(i["kind"] for i in first.loaded)

@@ -141,8 +141,11 @@ def ingest_path(
         config_inputs,
         connector_configs,
         detect,
+        detect_held,
+        detection_key,
         ingest_inputs,
         pull_connectors,
+        remember_detection,
     )
 
     path = Path(path)
@@ -150,6 +153,7 @@ def ingest_path(
         raise InputError(f"{path}: no such file or folder")
     result = Ingested()
     pulled_new = False
+    tree_key, held_detection = "", None
     # asked before anything is written (a run left in flight would make it wait for the commit)
     resolved_before = store.meta("roster_key") is not None
     is_workspace = path.is_dir() and (path / "connectors").is_dir()
@@ -166,6 +170,12 @@ def ingest_path(
             pulled, result.failed = pull_connectors(store, configs, progress=pulling)
             result.loaded += pulled
             pulled_new = any(item["events_added"] for item in pulled)
+    elif path.is_dir():
+        # a folder recognised before, with no file it can see changed since, is not sniffed
+        # again (its answer is kept in the store once its inputs are ingested, below)
+        tree_key = detection_key(path)
+        held_detection = detect_held(store, path, tree_key)
+        inputs, skipped = held_detection if held_detection is not None else detect(path)
     else:
         inputs, skipped = detect(path)
     result.skipped = [{"path": str(p), "reason": why} for p, why in skipped]
@@ -223,6 +233,8 @@ def ingest_path(
         # into an empty store: not worked out from the batch a second time)
         covered = store.run_objects(summary["run_id"])
         touched.append(covered if covered is not None else batch.object_ids())
+    if not is_workspace and kind is None and path.is_dir() and held_detection is None:
+        remember_detection(store, path, tree_key, inputs, skipped)
     roster = _find_roster(path, [i.path for i in inputs])
     # Identities are resolved when something calls for it: a roster; a connector's exports
     # or a live pull that brought events (their accounts carry the emails and names the

@@ -34,11 +34,14 @@ __all__ = [
     "connector_configs",
     "default_db",
     "detect",
+    "detect_held",
+    "detection_key",
     "find_workspace",
     "ingest_inputs",
     "pull_connectors",
     "pull_live",
     "reader",
+    "remember_detection",
     "workspace_design",
 ]
 
@@ -258,6 +261,79 @@ def detect(path: Path) -> tuple[list[Detected], list[tuple[Path, str]]]:
     with shared_listings():  # each reader's sniff of each folder level lists no tree again
         walk(path)
     return found, skipped
+
+
+#: the key ``schema_meta`` keeps a folder's detection under (:func:`detect_held`), by path
+_DETECTED: Final = "detected:"
+
+
+def detection_key(path: Path) -> str:
+    """A key that changes whenever :func:`detect` of the folder ``path`` could find otherwise:
+    the wfmine release, the folder, and every file under it that detection can see (hidden
+    entries left out, links to folders not followed) with its size and modification time --
+    a ``stat`` each, nothing read. A store kept inside the folder (``.wfmine/``) is hidden:
+    writing it does not change the key."""
+    import hashlib
+    import json
+
+    from wfmine._version import __version__
+    from wfmine.connectors._base import list_files
+
+    root = path.resolve()
+    digest = hashlib.sha256(json.dumps([__version__, "detect", str(root)]).encode())
+    for text in list_files(os.fspath(root)):
+        try:
+            st = os.stat(text)
+        except OSError:
+            continue
+        digest.update(f"\0{text}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def detect_held(
+    store: Store, path: Path, key: str
+) -> tuple[list[Detected], list[tuple[Path, str]]] | None:
+    """What :func:`detect` found in the folder ``path`` when ``store`` last ingested it, if
+    nothing it can see has changed since (``key``: :func:`detection_key`); else ``None``.
+
+    A rerun of ``wfmine discover FOLDER`` then reads no file to recognise it again (the
+    sniffs read the head of every file: 0.3-0.5 s for 4,000 exported files)."""
+    import json
+
+    held = store.meta(_DETECTED + str(path.resolve()))
+    if held is None:
+        return None
+    try:
+        kept = json.loads(held)
+        if kept.get("key") != key:
+            return None
+        found = [Detected(kind, path / rel, name=name) for kind, rel, name in kept["found"]]
+        skipped = [(path / rel, str(why)) for rel, why in kept["skipped"]]
+    except (ValueError, TypeError, KeyError):  # written by another release: detect again
+        return None
+    return found, skipped
+
+
+def remember_detection(
+    store: Store,
+    path: Path,
+    key: str,
+    found: list[Detected],
+    skipped: list[tuple[Path, str]],
+) -> None:
+    """Keep :func:`detect`'s answer for the folder ``path`` under ``key`` for
+    :func:`detect_held` (called once the inputs are ingested: a failed run keeps nothing)."""
+    import json
+
+    def rel(p: Path) -> str:
+        return p.relative_to(path).as_posix() if p != path else "."
+
+    kept = {
+        "key": key,
+        "found": [[d.kind, rel(d.path), d.name] for d in found],
+        "skipped": [[rel(p), why] for p, why in skipped],
+    }
+    store.set_meta(_DETECTED + str(path.resolve()), json.dumps(kept, sort_keys=True))
 
 
 def _why_skipped(path: Path) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "Reader",
     "export_files",
     "export_paths",
+    "list_files",
     "paused_gc",
     "read_head",
     "read_text",
@@ -148,6 +149,12 @@ def export_paths(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
     else:
         files = listings.files(root)
     return [text for text, suffix in files if suffix in suffixes]
+
+
+def list_files(root: str) -> list[str]:
+    """Every file under the folder ``root`` as :func:`export_paths` sees them (hidden entries
+    left out, links to folders not followed), every suffix, in the order of sorted Paths."""
+    return [text for text, _ in _list_tree(root)[0]]
 
 
 #: (path text, lower-cased suffix) of the files under a folder, in the order of sorted Paths
