@@ -233,7 +233,7 @@ def ingest_path(
         # into an empty store: not worked out from the batch a second time)
         covered = store.run_objects(summary["run_id"])
         touched.append(covered if covered is not None else batch.object_ids())
-    if not is_workspace and kind is None and path.is_dir() and held_detection is None:
+    if tree_key and held_detection is None:  # a folder detected afresh (its branch above)
         remember_detection(store, path, tree_key, inputs, skipped)
     roster = _find_roster(path, [i.path for i in inputs])
     # Identities are resolved when something calls for it: a roster; a connector's exports
