@@ -1794,9 +1794,15 @@ def file_fingerprint(path: str | Path, *, content: bool = True) -> dict[str, Any
 
 def _conform(df: pl.DataFrame) -> pl.DataFrame:
     """``df``'s columns of the log (:data:`LOG_SCHEMA`), in its order and types, a missing one
-    null. Column by column, not a ``select``: that would copy every column whose chunks lie
-    apart from the others' (a log read from the file, the actors gathered to it) into one
-    layout first."""
+    null, each in one piece.
+
+    Column by column, not a ``select``: that would copy every column whose chunks lie apart
+    from the others' (a log read from the file, the actors gathered to it) into one layout
+    first. In one piece because every figure adds its own columns, made in one piece, to
+    the log's: beside columns in DuckDB's batches each such frame is copied whole by its
+    next select or filter. One copy here instead (at 10M events the conformance check
+    34 -> 26 s, 65 -> 45 CPU s, peak 7.4 -> 6.1 GiB); a log in one piece already is not
+    copied."""
     height = df.height
     return pl.DataFrame(
         [
@@ -1805,7 +1811,7 @@ def _conform(df: pl.DataFrame) -> pl.DataFrame:
             else pl.repeat(None, height, dtype=dtype, eager=True).alias(name)
             for name, dtype in LOG_SCHEMA.items()
         ]
-    )
+    ).rechunk()
 
 
 def _quote(text: str) -> str:
