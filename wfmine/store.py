@@ -1292,7 +1292,8 @@ class Store:
         objects_of = events.get_column("object_id")
         # the gathered columns cut into the events' chunks (DuckDB's batches): a frame whose
         # columns are chunked apart is copied whole into one layout by its next select or
-        # filter (0.7 GiB and 1.2 s at 10M events), here and in every reader of the log
+        # filter (0.7 GiB and 1.2 s at 10M events); the log is put in one piece once, at the
+        # end (_conform)
         handed = [_chunked_like(c, objects_of) for c in heads[run].get_columns()]
         case = (
             pl.DataFrame([handed[0], objects_of])
@@ -1486,7 +1487,7 @@ _CASED_FROM_EVENTS: Final = (
 def _chunked_like(values: pl.Series, like: pl.Series) -> pl.Series:
     """``values`` in the chunks of ``like`` (as long): slices of it, no copy."""
     lengths = like.chunk_lengths()
-    if values.chunk_lengths() == lengths:
+    if values.chunk_lengths() == lengths or len(lengths) < 2:
         return values
     starts = itertools.accumulate(lengths, initial=0)
     return pl.concat(
