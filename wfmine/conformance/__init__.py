@@ -591,9 +591,8 @@ def _case_table_by_rows(
         .agg("stage")
         .get_column("stage")
     )
-    run_of = pl.Series(np.cumsum(visited) - 1, dtype=pl.Int64)
-    at = pl.select(pl.when(pl.lit(pl.Series(visited))).then(pl.lit(run_of))).to_series()
-    variant = runs.gather(at)
+    run_of = pl.Series(np.cumsum(visited) - 1, dtype=pl.Int64).set(pl.Series(~visited), None)
+    variant = runs.gather(run_of)
     failed = np.bincount(
         gate_rows, weights=(~gates.get_column("ok")).to_numpy(), minlength=n
     ).astype(np.int64)
