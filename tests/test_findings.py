@@ -1097,7 +1097,7 @@ def test_idle_spells_of_part_of_the_visits(org: tuple[pl.DataFrame, pl.DataFrame
 
 def test_handoffs_read_off_the_arrays_are_the_as_of_joins_answer() -> None:
     """Without a design the handoffs of cases in time order are read off the rows next to each
-    change (seams._adjacent_handoffs); the as-of joins (the general path) give the same rows,
+    change (seams._run_handoffs); the as-of joins (the general path) give the same rows,
     ties of stamps around a change included."""
     import sys
 

@@ -1,9 +1,10 @@
 """The seams' array kernels against the general path they shortcut.
 
-Without a design, :func:`wfmine.findings.seams.handoffs` reads the handoffs off the rows
-next to each change (``_adjacent_handoffs``, ties settled through the as-of joins); the
-seam table counts, shares and extremes on pair numbers. Both must give what the as-of
-joins and a plain group-by over the strings give, row for row.
+:func:`wfmine.findings.seams.handoffs` reads the handoffs off integer arrays
+(``_run_handoffs``): without a design off the rows next to each change, ties searched;
+with one, the giver's last act and the taker's first searched among all acts. The seam
+table counts, shares and extremes on pair numbers. Both must give what the as-of joins
+and a plain group-by over the strings give, row for row.
 """
 
 from __future__ import annotations
@@ -64,6 +65,40 @@ def test_adjacent_handoffs_are_the_as_of_joins_answer(seed: int) -> None:
     coded = module._coded(acts)
     general = module._finish(module._asof_handoffs(coded, coded), "team")
     assert_frame_equal(found, general, check_exact=True)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_handoffs_between_steps_are_the_as_of_joins_answer(seed: int) -> None:
+    """Some acts are steps (a design's), the rest only tell when a side let go or picked
+    up: the searched times, the runs of steps, rework and the order are the joins'."""
+    rng = np.random.default_rng(1000 + seed)
+    events = staged_events(_log(seed), None)
+    acts = events.filter(pl.col("team").is_not_null() & (pl.col("actor_kind") != "bot"))
+    acts = acts.select("case_id", "timestamp", pl.col("team").alias("_side"))
+    if acts.height == 0:
+        return
+    step = pl.Series("_step", rng.random(acts.height) < rng.choice([0.2, 0.5, 0.9]))
+    if not step.any():
+        return
+    found = module._run_handoffs(acts, step, "team")
+    coded = module._coded(acts)
+    general = module._finish(module._asof_handoffs(coded.filter(step), coded), "team")
+    assert found is not None
+    assert_frame_equal(found, general, check_exact=True)
+
+
+def test_handoffs_of_a_case_out_of_time_order_go_through_the_joins() -> None:
+    """A case whose stamps go back down its rows is not read off the arrays (the blocks
+    would not follow its stamps): the kernel says so, and ``handoffs`` asks the joins."""
+    acts = pl.DataFrame(
+        {
+            "case_id": ["a", "a", "a", "b", "b"],
+            "timestamp": [T0, T0 + dt.timedelta(hours=2), T0 + dt.timedelta(hours=1), T0, T0],
+            "_side": ["dev", "qa", "dev", "dev", "qa"],
+        }
+    )
+    assert module._run_handoffs(acts, None, "team") is None
+    assert module._run_handoffs(acts, pl.Series([True] * acts.height), "team") is None
 
 
 @pytest.mark.parametrize("seed", range(60))

@@ -193,16 +193,17 @@ def handoffs(
     # every event an act with a side (a plain log's teams): its columns as they are, no copy
     acts = events.select(*keep, side)
     acts = acts if chosen.all() else acts.filter(chosen)
-    if design is None:
-        adjacent = _adjacent_handoffs(acts, dimension)
-        if adjacent is not None:
-            return adjacent
+    step = None
+    if design is not None:
+        marked = acts.select(_is_step(design, assigned="assigned_team" in acts.columns))
+        moved = marked.to_series().fill_null(False)
+        # no act a step (the design maps none of them) or every act one: the runs are the acts'
+        step = moved if moved.any() and not moved.all() else None
+    found = _run_handoffs(acts, step, dimension)
+    if found is not None:
+        return found
     acts = _coded(acts)
-    assigned = "assigned_team" in acts.columns
-    steps = acts.filter(_is_step(design, assigned=assigned)) if design is not None else acts
-    if design is not None and steps.height == 0:
-        steps = acts
-    return _finish(_asof_handoffs(steps, acts), dimension)
+    return _finish(_asof_handoffs(acts if step is None else acts.filter(step), acts), dimension)
 
 
 def _sides(frame: pl.DataFrame) -> pl.Series:
@@ -300,78 +301,106 @@ def _asof_handoffs(steps: pl.DataFrame, acts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | None:
-    """:func:`handoffs` when every act is a step (no design), or ``None`` when a case of
-    ``acts`` is not in time order (then the as-of joins find them).
+def _run_handoffs(
+    acts: pl.DataFrame, step: pl.Series | None, dimension: str
+) -> pl.DataFrame | None:
+    """:func:`handoffs` between the runs of the ``step`` rows of ``acts`` (``None``: every
+    act is a step), or ``None`` when a case of ``acts`` is not in time order or a stamp is
+    missing (then the as-of joins find them).
 
-    In time order within each case, the giver's last act before the taker's first step is
-    the row before it, and the taker's first act after that is the step itself -- unless
-    timestamps tie around the change (another act of the giver at the very instant the
-    taker starts, or of the taker at the instant the giver left): those handoffs, and only
-    those, are taken through the as-of joins (:func:`_settle_ties`).
+    The as-of joins' answer, read off integers with array operations. The runs of steps
+    are where the case or the side (:func:`_side_numbers`) changes, a handoff each run but
+    a case's first. Down the frame a *block* is the rows of one case at one instant,
+    numbered in frame order: in a case in time order the blocks follow its stamps, ties
+    sharing one. A key of ``side * blocks + block`` sorts the acts by side, case and time
+    (a stable sort of the side numbers: the rows are in block order already), so the
+    giver's last act at or before the taker's first step is the last key at or below
+    ``(giver, that step's block)``, and the taker's first act at or after it the first key
+    at or above ``(taker, that act's block)`` (:func:`_search`). Both exist within the
+    case -- the giver's run before it and the step itself are such acts -- so no taker is
+    taken later than its step.
 
-    Read off integers with array operations: a case boundary test of the ids, the sides'
-    numbers (:func:`_side_numbers`) and the stamps; the runs are where the case or the side
-    changes, a handoff each run but a case's first. Past the boundary test only the runs
-    are looked at, each array dropped once read, and the strings are gathered once, at the
-    handoffs' rows in their final order.
+    When every act is a step, the giver's last act is the row before the change and the
+    taker's first act the step itself, unless stamps tie around the change (another act of
+    the giver at the very instant the taker starts, or of the taker at the instant the
+    giver left): only those handoffs are searched.
     """
     import numpy as np
 
-    first = acts.select(first_in_group("case_id")).to_series().to_numpy()
-    stamps = acts.get_column("timestamp")
-    physical = stamps.to_physical()
-    ts = (physical.fill_null(0) if physical.has_nulls() else physical).to_numpy()
-    # every case's stamps non-decreasing down the frame: a null one only opening a case
-    inner = ~first[1:]
-    back = ts[1:] < ts[:-1]
+    physical = acts.get_column("timestamp").to_physical()
     if physical.has_nulls():
-        null = physical.is_null().to_numpy()
-        back |= null[1:] | null[:-1]
-    if bool((inner & back).any()):
         return None
-    # tie[i]: row i goes on with row i - 1's case at the same instant (none past the end)
-    tie = np.zeros(ts.size + 1, dtype=bool)
-    np.logical_and(inner, ts[1:] == ts[:-1], out=tie[1:-1])
-    del inner, back
+    ts = physical.to_numpy()
+    first = acts.select(first_in_group("case_id")).to_series().to_numpy()
+    inner = ~first[1:]
+    if bool((inner & (ts[1:] < ts[:-1])).any()):
+        return None
     sides, code = _side_numbers(acts.get_column("_side"))
-    starts = first.copy()
-    starts[1:] |= code[1:] != code[:-1]
+    rows = None if step is None else np.flatnonzero(step.to_numpy()).astype(np.int32)
+    case = np.cumsum(first, dtype=np.int32)  # each act's case number, from 1
+    step_case = case if rows is None else case[rows]
+    step_code = code if rows is None else code[rows]
+    starts = np.ones(step_code.size, dtype=bool)
+    starts[1:] = (step_case[1:] != step_case[:-1]) | (step_code[1:] != step_code[:-1])
     runs = np.flatnonzero(starts).astype(np.int32)
     del starts
-    opens = first[runs]  # the run opens its case
-    run_code = code[runs]
-    run_case = np.cumsum(opens, dtype=np.int32)  # the run's case number, from 1
+    opens = np.ones(runs.size, dtype=bool)  # the run opens its case
+    run_case, run_code = step_case[runs], step_code[runs]
+    opens[1:] = run_case[1:] != run_case[:-1]
+    run_row = runs if rows is None else rows[runs]
+    del rows, step_case, step_code, runs
     # the side comes back later in the case: the run is not the last of its (case, side) --
-    # the next run of the same side, in a stable sort of the runs by side (a radix sort of
-    # small integers; each side's runs stay in case order), is in the same case
-    small = run_code.astype(np.uint16) if sides.len() < 1 << 16 else run_code
-    by_side = np.argsort(small, kind="stable").astype(np.int32)
-    del small
+    # the next run of the same side, in a stable sort of the runs by side (each side's runs
+    # stay in case order), is in the same case
+    by_side = _by_number(run_code)
     nxt, cur = by_side[1:], by_side[:-1]
-    again = np.zeros(runs.size, dtype=bool)
+    again = np.zeros(run_code.size, dtype=bool)
     again[cur] = (run_code[nxt] == run_code[cur]) & (run_case[nxt] == run_case[cur])
     del by_side, nxt, cur
     handing = np.flatnonzero(~opens).astype(np.int32)
-    at = runs[handing]
-    del runs
-    # a tie with the next row of the case, or between the two rows before (both in it)
-    tied = np.flatnonzero(tie[at + 1] | tie[at - 1])
-    del tie
-    left, taken = ts[at - 1], ts[at]
-    rework = again[handing - 1]
-    from_code, to_code, at_case = run_code[handing - 1], run_code[handing], run_case[handing]
-    del again, run_code
-    if tied.size:
-        opening = np.flatnonzero(opens)
-        run = handing[tied] - opening[at_case[tied] - 1]  # the tied handoffs' run numbers
-        arrays = _settle_ties(
-            acts, first, code, tied, run, (at_case, at, from_code, to_code, left, taken, rework)
-        )
-        if arrays is None:
-            return None
-        at_case, at, from_code, to_code, left, taken, rework = arrays
-    del handing, opens, run_case, at_case, code
+    at = run_row[handing]
+    from_code, to_code = run_code[handing - 1], run_code[handing]
+    rework, at_case = again[handing - 1], run_case[handing]
+    del opens, run_code, run_case, run_row, again, handing
+    if step is None:
+        left, taken = ts[at - 1], ts[at]
+        # tie[i]: row i goes on with row i - 1's case at the same instant (none past the end)
+        tie = np.zeros(ts.size + 1, dtype=bool)
+        np.logical_and(inner, ts[1:] == ts[:-1], out=tie[1:-1])
+        # a tie with the next row of the case, or between the two rows before (both in it)
+        searched = np.flatnonzero(tie[at + 1] | tie[at - 1])
+        del tie
+    else:
+        left, taken = np.empty(at.size, dtype=ts.dtype), np.empty(at.size, dtype=ts.dtype)
+        searched = np.arange(at.size)
+    del inner
+    if searched.size:
+        block = np.empty(ts.size, dtype=np.int64)
+        block[0] = 0
+        np.cumsum(first[1:] | (ts[1:] != ts[:-1]), out=block[1:])
+        blocks = int(block[-1]) + 1
+        by_side = _by_number(code)
+        keys = code[by_side].astype(np.int64) * blocks + block[by_side]
+        given = by_side[
+            _search(keys, from_code[searched], blocks, block[at[searched]], "right") - 1
+        ]
+        left[searched] = ts[given]
+        took = _search(keys, to_code[searched], blocks, block[given], "left")
+        taken[searched] = ts[by_side[took]]
+        del block, by_side, keys, given, took
+    del searched, code, case
+    # down a case the takings never go back in time (each giver lets go no earlier than its
+    # own taking): handoffs taken at one instant are put in :data:`_FINISH_ORDER`, their
+    # cases' handoffs sorted in place (the sides' numbers sort as their names do)
+    tie = (taken[1:] == taken[:-1]) & (at_case[1:] == at_case[:-1])
+    if bool(tie.any()):
+        cases = np.unique(at_case[1:][tie])
+        picked = _ranges(np.searchsorted(at_case, cases), np.searchsorted(at_case, cases, "right"))
+        columns = (rework, left, to_code, from_code, taken, at_case)
+        order = picked[np.lexsort(tuple(c[picked] for c in columns))]
+        for column in (at, from_code, to_code, left, taken, rework):
+            column[picked] = column[order]
+    del tie, at_case
     ids = acts.get_column("case_id")
     # each case's handoffs are in :data:`_FINISH_ORDER`: the whole is when the case ids
     # ascend -- they do when the acts' cases come in id order (one test of a row per case)
@@ -379,13 +408,14 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
     del first
     in_order = opened.null_count() == 0 and opened.is_sorted()
     del opened
+    stamp = acts.schema["timestamp"]
     done = pl.DataFrame(
         [
             ids.gather(pl.Series(at.astype(np.uint32))).alias("case_id"),
             sides.gather(pl.Series((from_code - 1).astype(np.uint32))).alias("from"),
             sides.gather(pl.Series((to_code - 1).astype(np.uint32))).alias("to"),
-            pl.Series("left_at", left).cast(stamps.dtype),
-            pl.Series("taken_at", taken).cast(stamps.dtype),
+            pl.Series("left_at", left).cast(stamp),
+            pl.Series("taken_at", taken).cast(stamp),
             pl.Series("rework", rework),
         ]
     )
@@ -408,81 +438,33 @@ def _adjacent_handoffs(acts: pl.DataFrame, dimension: str) -> pl.DataFrame | Non
     return done.sort(*_FINISH_ORDER)
 
 
+def _by_number(numbers: Any) -> Any:
+    """The stable order of small non-negative integers (a radix sort below 2**16)."""
+    import numpy as np
+
+    small = numbers.astype(np.uint16) if int(numbers.max(initial=0)) < 1 << 16 else numbers
+    return np.argsort(small, kind="stable")
+
+
+def _search(keys: Any, code: Any, blocks: int, block: Any, side: Any) -> Any:
+    """``np.searchsorted(keys, code * blocks + block, side)``, the queries searched in key
+    order: ``block`` ascends down them, so their stable order by ``code`` sorts them, and a
+    binary search started from the last one's answer walks the keys once instead of
+    jumping about them."""
+    import numpy as np
+
+    order = _by_number(code)
+    found = np.empty(order.size, dtype=np.int64)
+    found[order] = np.searchsorted(keys, code[order].astype(np.int64) * blocks + block[order], side)
+    return found
+
+
 def _ranges(lo: Any, hi: Any) -> Any:
     """The numbers ``lo[i] .. hi[i] - 1`` for every ``i``, one range after another."""
     import numpy as np
 
     lengths = hi - lo
     return np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-
-
-def _settle_ties(
-    acts: pl.DataFrame, first: Any, code: Any, tied: Any, run: Any, arrays: tuple[Any, ...]
-) -> tuple[Any, ...] | None:
-    """The handoff ``arrays`` (``at_case, at, from_code, to_code, left, taken, rework``, one
-    row per handoff) with the ``tied`` handoffs' times taken from the as-of joins, or
-    ``None`` when the joins leave a time open (then theirs is the whole answer).
-
-    Only the tied cases' acts are joined (their rows, a range each: few are tied, no join
-    of every act); ``run``: the tied handoffs' run numbers in their cases. A tied handoff
-    the joins do not give is left out. The tied cases' handoffs are put back in
-    :data:`_FINISH_ORDER` in place: the other cases hand over at strictly later times down
-    their rows (the sides' numbers sort as their names do, and a case has one id).
-    """
-    import numpy as np
-
-    at_case, at, from_code, to_code, left, taken, rework = arrays
-    cases = np.unique(at_case[tied])  # numbered from 1, in order
-    case_rows = np.append(np.flatnonzero(first), first.size)
-    lo, hi = case_rows[cases - 1], case_rows[cases]
-    rows = _ranges(lo, hi)
-    sub = acts[pl.Series(rows)].with_columns(
-        pl.Series("_case", np.repeat(cases, hi - lo).astype(np.int64)),
-        pl.Series("_code", code[rows].astype(np.int64)),
-    )
-    redo = _asof_handoffs(sub, sub).select("_case", "_run", "left_at", "taken_at")
-    dtype = acts.schema["timestamp"]
-    # each tied handoff takes the as-of times in its own row (a run is one per case and
-    # run number)
-    fixed = (
-        pl.DataFrame(
-            {"_i": tied, "_case": at_case[tied].astype(np.int64), "_run": run.astype(np.int64)}
-        )
-        .join(redo, on=["_case", "_run"], how="inner")
-        .select("_i", *(pl.col(c).cast(dtype).to_physical() for c in ("left_at", "taken_at")))
-    )
-    if fixed.get_column("left_at").has_nulls() or fixed.get_column("taken_at").has_nulls():
-        return None
-    fixed_at = fixed.get_column("_i").to_numpy()
-    left[fixed_at] = fixed.get_column("left_at").to_numpy()
-    taken[fixed_at] = fixed.get_column("taken_at").to_numpy()
-    dropped = np.setdiff1d(tied, fixed_at)
-    if dropped.size:
-        kept = np.ones(at.size, dtype=bool)
-        kept[dropped] = False
-        arrays = tuple(a[kept] for a in (at_case, at, from_code, to_code, left, taken, rework))
-        at_case, at, from_code, to_code, left, taken, rework = arrays
-    # the tied cases' handoffs: a range each, the handoffs being in case order
-    picked = _ranges(np.searchsorted(at_case, cases), np.searchsorted(at_case, cases, "right"))
-    order = (
-        pl.DataFrame(
-            {
-                "_at": picked,
-                "_case": at_case[picked],
-                "taken_at": taken[picked],
-                "_from": from_code[picked],
-                "_to": to_code[picked],
-                "left_at": left[picked],
-                "rework": rework[picked],
-            }
-        )
-        .sort("_case", "taken_at", "_from", "_to", "left_at", "rework")
-        .get_column("_at")
-        .to_numpy()
-    )
-    for column in (at, from_code, to_code, left, taken, rework):
-        column[picked] = column[order]
-    return at_case, at, from_code, to_code, left, taken, rework
 
 
 def _side_numbers(side: pl.Series) -> tuple[pl.Series, Any]:
